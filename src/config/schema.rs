@@ -1,0 +1,353 @@
+//! The configuration schema (DESIGN section 5): backends, agents, teams, key bindings, UI.
+//!
+//! Plain serde types with `deny_unknown_fields`. A team is one flat table holding the options of
+//! every pattern; validation (`validate.rs`) reports options that the team's pattern does not use.
+//! Nothing here does IO.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::event::PatternKind;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub backends: BTreeMap<String, BackendConfig>,
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentConfig>,
+    #[serde(default)]
+    pub teams: BTreeMap<String, TeamConfig>,
+    /// Key bindings: `[keys.<context>] <action> = "ctrl+r"` or a list of keys; partial overrides
+    /// of the defaults. Contexts and action names are the console's (see `tui::keymap`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, BTreeMap<String, KeyBinding>>,
+    #[serde(default)]
+    pub ui: UiConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    Openai,
+    Anthropic,
+    Ollama,
+    Scripted,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Openai => "openai",
+            BackendKind::Anthropic => "anthropic",
+            BackendKind::Ollama => "ollama",
+            BackendKind::Scripted => "scripted",
+        }
+    }
+}
+
+/// `[backends.NAME]`: one server speaking one wire protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    /// Defaults: openai `https://api.openai.com/v1`, anthropic `https://api.anthropic.com`,
+    /// ollama `http://127.0.0.1:11434` (or `OLLAMA_HOST`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// A shell command whose standard output (trimmed) is the API key, e.g. `pass show openai`.
+    #[serde(default)]
+    pub api_key_cmd: Option<String>,
+    /// An inline key: accepted, but validation warns and points to `api_key_env`.
+    #[serde(default, skip_serializing)]
+    pub api_key: Option<String>,
+    /// Extra HTTP headers sent with every request (e.g. OpenRouter's `HTTP-Referer`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// TCP/TLS connect timeout (default 10 000).
+    #[serde(default)]
+    pub connect_timeout_ms: Option<u64>,
+    /// Longest silence allowed between two stream events (default 300 000).
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u64>,
+    /// Retries before the first token (default 3).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// Whether the models take tool definitions (default true). When false, the text markers
+    /// (`HANDOFF: agent: reason`, …) are used instead.
+    #[serde(default)]
+    pub tools: Option<bool>,
+    /// ollama only: the context window (`options.num_ctx`).
+    #[serde(default)]
+    pub num_ctx: Option<u32>,
+    /// scripted only: the script file; the built-in demo script when absent.
+    #[serde(default)]
+    pub script: Option<PathBuf>,
+    /// scripted only: streaming speed (default 40 tokens per second; 0 = instant).
+    #[serde(default)]
+    pub tokens_per_sec: Option<f64>,
+}
+
+/// Price per million tokens, in the currency of your choice (shown as `$`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+}
+
+/// `[agents.NAME]`: a model with a role. The name must match `[a-zA-Z0-9_-]{1,64}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub backend: String,
+    pub model: String,
+    #[serde(default)]
+    pub system: Option<String>,
+    /// One line about the agent, shown to managers and in handoff tool descriptions.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A colour name (`green`, `light_blue`, …) or `#rrggbb`.
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    /// Per-turn deadline owned by the orchestrator.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub price: Option<Price>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeakerSelection {
+    #[default]
+    RoundRobin,
+    Manager,
+    Human,
+    Random,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    #[default]
+    Auto,
+    Confirm,
+    Window,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    #[default]
+    All,
+    FirstSuccess,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextMode {
+    #[default]
+    Full,
+    LastN,
+    Summary,
+    None,
+}
+
+/// A group chat's spending limit; either or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    #[serde(default)]
+    pub tokens: Option<u64>,
+    #[serde(default)]
+    pub cost: Option<f64>,
+}
+
+/// Consensus by vote: reached when the agreeing share of the votes cast reaches `threshold`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consensus {
+    /// In (0, 1]; e.g. 0.67.
+    pub threshold: f64,
+    /// Vote at the end of every round (default true); otherwise only on `call_vote`.
+    #[serde(default = "default_true")]
+    pub every_round: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One step of a sequential (SOP) pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub agent: String,
+    /// What this step must produce, added to the agent's instructions for this step.
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+/// `[teams.NAME]`: a pattern and its options. Options a pattern does not use are errors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    pub pattern: PatternKind,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The agents of the team (for `single`, exactly one).
+    #[serde(default)]
+    pub members: Vec<String>,
+
+    // --- context passing (every pattern but single) ---
+    #[serde(default)]
+    pub context: Option<ContextMode>,
+    /// With `context = "last_n"`: how many messages (default 6).
+    #[serde(default)]
+    pub last_n: Option<usize>,
+    /// Per-edge overrides: `"pm->architect" = "summary"`.
+    #[serde(default)]
+    pub edges: BTreeMap<String, ContextMode>,
+    /// Redact e-mail addresses, phone and card numbers, secrets and API keys before context
+    /// crosses from one agent to another (default false).
+    #[serde(default)]
+    pub sanitize: Option<bool>,
+
+    // --- sequential ---
+    #[serde(default)]
+    pub steps: Vec<Step>,
+
+    // --- concurrent ---
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
+    /// Synthesizes the answers; without one they are joined.
+    #[serde(default)]
+    pub aggregator: Option<String>,
+    /// concurrent / best_of: per-agent deadline in ms.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+
+    // --- handoff ---
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// Allowed targets per agent.
+    #[serde(default)]
+    pub handoffs: BTreeMap<String, Vec<String>>,
+    /// Where to go when a target fails or rejects.
+    #[serde(default)]
+    pub fallback: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub approval: Option<Approval>,
+    #[serde(default)]
+    pub approval_window_ms: Option<u64>,
+    /// Longest chain of nested handoffs (default 8).
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+
+    // --- group_chat ---
+    #[serde(default)]
+    pub speaker_selection: Option<SpeakerSelection>,
+    /// With `speaker_selection = "manager"`: the agent that picks (may be outside `members`).
+    #[serde(default)]
+    pub manager: Option<String>,
+    #[serde(default)]
+    pub max_rounds: Option<u32>,
+    #[serde(default)]
+    pub max_messages: Option<u32>,
+    /// End when a message contains this keyword (e.g. `TERMINATE`).
+    #[serde(default)]
+    pub keyword: Option<String>,
+    #[serde(default)]
+    pub budget: Option<Budget>,
+    /// Wall-clock limit for the whole session, in seconds.
+    #[serde(default)]
+    pub time_limit_s: Option<u64>,
+    #[serde(default)]
+    pub consensus: Option<Consensus>,
+
+    // --- best_of ---
+    /// The agent that scores the candidates (may be outside `members`).
+    #[serde(default)]
+    pub judge: Option<String>,
+    /// What the judge scores against.
+    #[serde(default)]
+    pub rubric: Option<String>,
+}
+
+impl TeamConfig {
+    /// A team of this pattern with no options set.
+    pub fn new(pattern: PatternKind) -> Self {
+        TeamConfig {
+            pattern,
+            description: None,
+            members: Vec::new(),
+            context: None,
+            last_n: None,
+            edges: BTreeMap::new(),
+            sanitize: None,
+            steps: Vec::new(),
+            strategy: None,
+            aggregator: None,
+            timeout_ms: None,
+            entry: None,
+            handoffs: BTreeMap::new(),
+            fallback: BTreeMap::new(),
+            approval: None,
+            approval_window_ms: None,
+            max_depth: None,
+            speaker_selection: None,
+            manager: None,
+            max_rounds: None,
+            max_messages: None,
+            keyword: None,
+            budget: None,
+            time_limit_s: None,
+            consensus: None,
+            judge: None,
+            rubric: None,
+        }
+    }
+}
+
+/// One key (`"ctrl+r"`) or several (`["ctrl+r", "f5"]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyBinding {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyBinding {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeyBinding::One(k) => vec![k.as_str()],
+            KeyBinding::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// `[ui]`: the console's look and defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// A built-in theme (`dark`, `light`, `high-contrast`) or a file stem in the config dir's `themes/`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// The team the console opens with.
+    #[serde(default)]
+    pub default_team: Option<String>,
+    /// Capture the mouse (wheel scrolling) at start (default true).
+    #[serde(default)]
+    pub mouse: Option<bool>,
+}

@@ -1,0 +1,377 @@
+//! The event stream: the one record of everything that happens in a session (DESIGN section 3).
+//!
+//! Every projection is a fold over these events: the console's view, `conclave run`'s output, the
+//! journal, the metrics and the state rebuilt on resume. An [`Event`] is an envelope (`v`, gap-free
+//! `seq`, `ts`, `session`) around an [`EventKind`], serialized flat with a `type` tag:
+//! `{"v":1,"seq":3,"ts":"…","session":"…","type":"token","agent":"skeptic","turn":2,"text":"No"}`.
+//! Fields may be added (optional ones are skipped when absent and default when missing on read);
+//! none may be removed or renamed without bumping [`SCHEMA_VERSION`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The `v` of every event this build writes. A journal with a larger `v` is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event with its envelope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub v: u32,
+    pub seq: u64,
+    pub ts: DateTime<Utc>,
+    pub session: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Which pattern a team runs (DESIGN section 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatternKind {
+    Single,
+    Sequential,
+    Concurrent,
+    Handoff,
+    GroupChat,
+    BestOf,
+}
+
+impl PatternKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatternKind::Single => "single",
+            PatternKind::Sequential => "sequential",
+            PatternKind::Concurrent => "concurrent",
+            PatternKind::Handoff => "handoff",
+            PatternKind::GroupChat => "group_chat",
+            PatternKind::BestOf => "best_of",
+        }
+    }
+}
+
+/// What a model call is for. Only `speak` turns are part of the conversation; the others produce
+/// structured events (votes, speaker picks, scores, summaries) but still count in the metrics,
+/// attributed to the agent that made the call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    #[default]
+    Speak,
+    Vote,
+    SelectSpeaker,
+    Judge,
+    Summarize,
+    Aggregate,
+}
+
+/// An agent as announced at session start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub name: String,
+    pub backend: String,
+    pub model: String,
+    /// The agent's colour from the config, if set (a ratatui colour name or `#rrggbb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
+/// Token counts of one message; `null` when the backend did not report them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageInfo {
+    pub input: Option<u64>,
+    pub output: Option<u64>,
+}
+
+/// A failure as recorded in `turn_failed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// An `llm::ErrorKind` name (`auth`, `rate_limit`, …), or `cancelled`/`malformed`/`deadline`
+    /// for failures the orchestrator itself decides.
+    pub kind: String,
+    pub message: String,
+}
+
+/// A tool call made in a `message` (handoffs, votes, picks, scores), kept so that the
+/// conversation can be rebuilt exactly on resume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallInfo {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectedBy {
+    RoundRobin,
+    Manager,
+    Human,
+    Random,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteChoice {
+    Agree,
+    Disagree,
+    Abstain,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Cancelled,
+    Failed,
+    MaxRounds,
+    Budget,
+    Consensus,
+    Timeout,
+}
+
+/// Who did something: the person (console or `--control`), a policy, or the system.
+/// Serialized as a plain string: `"user"`, `"auto"`, `"system"`, or an agent name.
+pub type Actor = String;
+
+/// The payload of an event, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    SessionStarted {
+        team: String,
+        pattern: PatternKind,
+        agents: Vec<AgentInfo>,
+    },
+    UserMessage {
+        text: String,
+        to: Option<String>,
+        /// True for an interjection into a running group chat.
+        #[serde(default, skip_serializing_if = "is_false")]
+        interject: bool,
+    },
+    TurnStarted {
+        agent: String,
+        turn: u64,
+        round: Option<u32>,
+        #[serde(default)]
+        purpose: Purpose,
+    },
+    Token {
+        agent: String,
+        turn: u64,
+        text: String,
+    },
+    Message {
+        agent: String,
+        turn: u64,
+        text: String,
+        usage: UsageInfo,
+        ttft_ms: Option<u64>,
+        latency_ms: u64,
+        finish: String,
+        #[serde(default)]
+        purpose: Purpose,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCallInfo>,
+    },
+    TurnFailed {
+        agent: String,
+        turn: u64,
+        error: ErrorInfo,
+        will_retry: bool,
+    },
+    TurnCancelled {
+        agent: String,
+        turn: u64,
+        partial_text: String,
+    },
+    /// The answer given to one tool call of an earlier `message` (so the conversation sent to the
+    /// model next time answers every call exactly once). Additive to DESIGN section 3.
+    ToolResult {
+        agent: String,
+        turn: u64,
+        call_id: String,
+        name: String,
+        content: String,
+        is_error: bool,
+    },
+    SpeakerSelected {
+        agent: String,
+        by: SelectedBy,
+        reason: Option<String>,
+    },
+    HandoffRequested {
+        id: String,
+        from: String,
+        to: String,
+        reason: String,
+        /// `auto`, `confirm` or `window`. Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<String>,
+        /// For `window`: how long the person has to cancel or redirect. Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_ms: Option<u64>,
+    },
+    HandoffAccepted {
+        id: String,
+        reason: String,
+    },
+    HandoffRejected {
+        id: String,
+        reason: String,
+    },
+    HandoffRedirected {
+        id: String,
+        from_target: String,
+        to: String,
+        by: Actor,
+    },
+    HandoffCancelled {
+        id: String,
+        by: Actor,
+    },
+    HandoffCompleted {
+        id: String,
+        summary: String,
+    },
+    HandoffFallback {
+        id: String,
+        failed: String,
+        to: String,
+    },
+    Vote {
+        round: u32,
+        agent: String,
+        choice: VoteChoice,
+        reason: String,
+    },
+    Consensus {
+        round: u32,
+        reached: bool,
+        agree: u32,
+        disagree: u32,
+        abstain: u32,
+        threshold: f64,
+    },
+    CandidateScored {
+        agent: String,
+        score: f64,
+        reason: String,
+    },
+    Paused {
+        by: Actor,
+    },
+    Resumed {
+        by: Actor,
+    },
+    Error {
+        message: String,
+        command: Option<serde_json::Value>,
+    },
+    SessionFinished {
+        outcome: Outcome,
+        #[serde(rename = "final")]
+        final_text: Option<String>,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl EventKind {
+    /// The `type` tag of this event.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::SessionStarted { .. } => "session_started",
+            EventKind::UserMessage { .. } => "user_message",
+            EventKind::TurnStarted { .. } => "turn_started",
+            EventKind::Token { .. } => "token",
+            EventKind::Message { .. } => "message",
+            EventKind::TurnFailed { .. } => "turn_failed",
+            EventKind::TurnCancelled { .. } => "turn_cancelled",
+            EventKind::ToolResult { .. } => "tool_result",
+            EventKind::SpeakerSelected { .. } => "speaker_selected",
+            EventKind::HandoffRequested { .. } => "handoff_requested",
+            EventKind::HandoffAccepted { .. } => "handoff_accepted",
+            EventKind::HandoffRejected { .. } => "handoff_rejected",
+            EventKind::HandoffRedirected { .. } => "handoff_redirected",
+            EventKind::HandoffCancelled { .. } => "handoff_cancelled",
+            EventKind::HandoffCompleted { .. } => "handoff_completed",
+            EventKind::HandoffFallback { .. } => "handoff_fallback",
+            EventKind::Vote { .. } => "vote",
+            EventKind::Consensus { .. } => "consensus",
+            EventKind::CandidateScored { .. } => "candidate_scored",
+            EventKind::Paused { .. } => "paused",
+            EventKind::Resumed { .. } => "resumed",
+            EventKind::Error { .. } => "error",
+            EventKind::SessionFinished { .. } => "session_finished",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seq: u64, kind: EventKind) -> Event {
+        Event {
+            v: SCHEMA_VERSION,
+            seq,
+            ts: DateTime::parse_from_rfc3339("2026-11-21T13:00:00Z")
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+            session: "s1".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn serializes_flat_with_type_tag() {
+        let e = at(
+            3,
+            EventKind::Token {
+                agent: "skeptic".into(),
+                turn: 2,
+                text: "No".into(),
+            },
+        );
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"v":1,"seq":3,"ts":"2026-11-21T13:00:00Z","session":"s1","type":"token","agent":"skeptic","turn":2,"text":"No"}"#
+        );
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn session_finished_uses_final_field() {
+        let e = at(
+            9,
+            EventKind::SessionFinished {
+                outcome: Outcome::Consensus,
+                final_text: Some("ship it".into()),
+            },
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "session_finished");
+        assert_eq!(v["outcome"], "consensus");
+        assert_eq!(v["final"], "ship it");
+    }
+
+    #[test]
+    fn reads_events_without_additive_fields() {
+        let line = r#"{"v":1,"seq":0,"ts":"2026-11-21T13:00:00Z","session":"s","type":"turn_started","agent":"a","turn":0,"round":null}"#;
+        let e: Event = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::TurnStarted {
+                agent: "a".into(),
+                turn: 0,
+                round: None,
+                purpose: Purpose::Speak
+            }
+        );
+    }
+}
