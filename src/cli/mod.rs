@@ -145,9 +145,13 @@ pub enum ExportFormat {
 /// Run the subcommand `cli` asks for and return its exit code. Each arm lives in its own module.
 pub fn dispatch(cli: Cli) -> u8 {
     match cli.command {
-        // Each helper replaces its arm with the real call.
-        _ => {
-            eprintln!("conclave: not built yet");
+        // Each subcommand's arm calls its module; the console is the default.
+        None => {
+            eprintln!("conclave: the console is not built yet");
+            exit::FAILED
+        }
+        Some(other) => {
+            eprintln!("conclave: {other:?} is not built yet");
             exit::FAILED
         }
     }
