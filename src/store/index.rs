@@ -1,0 +1,263 @@
+//! The session index: one summary per journal, folded straight from its events, and the
+//! resolution of what a person types (`last`, a full id, or a unique prefix) to a journal file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::error::JournalError;
+use super::journal::{Journal, read_journal};
+use super::{JOURNAL_EXT, is_valid_id, lock};
+use crate::config::Price;
+use crate::core::event::{EventKind, PatternKind, Purpose, UsageInfo};
+
+/// One line of `conclave sessions list`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionSummary {
+    pub id: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub team: String,
+    pub pattern: PatternKind,
+    pub started: DateTime<Utc>,
+    /// `message` events spoken in the conversation (purpose `speak`).
+    pub messages: u64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// Cost from the header's prices; `None` when no agent that spoke has a price.
+    pub cost: Option<f64>,
+    /// The last `session_finished` outcome, else `running` (its writer is alive) or `interrupted`.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<(String, u64)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl SessionSummary {
+    pub fn tokens(&self) -> u64 {
+        self.tokens_in + self.tokens_out
+    }
+}
+
+/// Every session in a directory, newest first, and the files that could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub sessions: Vec<SessionSummary>,
+    /// One message per journal that could not be read.
+    pub problems: Vec<String>,
+}
+
+/// Summarize every journal in `dir` (a missing directory has no sessions).
+pub fn list_sessions(dir: &Path) -> Result<Listing, JournalError> {
+    let mut listing = Listing::default();
+    for path in journal_files(dir)? {
+        match read_journal(&path) {
+            Ok(journal) => listing.sessions.push(summarize(&journal)),
+            Err(e) => listing.problems.push(e.to_string()),
+        }
+    }
+    listing
+        .sessions
+        .sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.id.cmp(&a.id)));
+    Ok(listing)
+}
+
+/// Fold a journal into its summary.
+pub fn summarize(journal: &Journal) -> SessionSummary {
+    let mut messages = 0;
+    let mut usage_by_agent: BTreeMap<&str, UsageInfo> = BTreeMap::new();
+    let mut outcome = None;
+    for event in &journal.events {
+        match &event.kind {
+            EventKind::Message {
+                agent,
+                usage,
+                purpose,
+                ..
+            } => {
+                if *purpose == Purpose::Speak {
+                    messages += 1;
+                }
+                let sum = usage_by_agent.entry(agent).or_default();
+                sum.input = Some(sum.input.unwrap_or(0) + usage.input.unwrap_or(0));
+                sum.output = Some(sum.output.unwrap_or(0) + usage.output.unwrap_or(0));
+            }
+            EventKind::SessionFinished { outcome: o, .. } => outcome = Some(*o),
+            _ => {}
+        }
+    }
+    let tokens_in = usage_by_agent.values().filter_map(|u| u.input).sum();
+    let tokens_out = usage_by_agent.values().filter_map(|u| u.output).sum();
+    let cost = usage_by_agent
+        .iter()
+        .filter_map(|(agent, usage)| {
+            journal
+                .header
+                .prices
+                .get(*agent)
+                .map(|price| cost_of(usage, price))
+        })
+        .reduce(|a, b| a + b);
+    let outcome = match outcome {
+        Some(o) => serde_json::to_value(o)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        None if lock::running_pid(&journal.path).is_some() => "running".into(),
+        None => "interrupted".into(),
+    };
+    SessionSummary {
+        id: journal.header.session.clone(),
+        path: journal.path.clone(),
+        team: journal.header.team.clone(),
+        pattern: journal.header.pattern,
+        started: journal.header.started,
+        messages,
+        tokens_in,
+        tokens_out,
+        cost,
+        outcome,
+        forked_from: journal.header.forked_from.clone(),
+        warnings: journal.warnings.clone(),
+    }
+}
+
+/// The cost of `usage` at `price` (per million tokens).
+pub fn cost_of(usage: &UsageInfo, price: &Price) -> f64 {
+    (usage.input.unwrap_or(0) as f64 * price.input
+        + usage.output.unwrap_or(0) as f64 * price.output)
+        / 1_000_000.0
+}
+
+/// The journal that `query` names in `dir`: `last` (the newest session), a full id, or a prefix
+/// matching exactly one id.
+pub fn resolve_id(dir: &Path, query: &str) -> Result<PathBuf, JournalError> {
+    if query == "last" {
+        return newest(dir);
+    }
+    if !is_valid_id(query) {
+        return Err(JournalError::InvalidId {
+            id: query.to_string(),
+        });
+    }
+    let exact = dir.join(format!("{query}.{JOURNAL_EXT}"));
+    if exact.is_file() {
+        return Ok(exact);
+    }
+    let mut matches: Vec<PathBuf> = journal_files(dir)?
+        .into_iter()
+        .filter(|p| stem(p).is_some_and(|s| s.starts_with(query)))
+        .collect();
+    match matches.len() {
+        0 => Err(JournalError::NotFound {
+            id: query.to_string(),
+            dir: dir.to_path_buf(),
+        }),
+        1 => Ok(matches.remove(0)),
+        _ => Err(JournalError::Ambiguous {
+            id: query.to_string(),
+            matches: matches
+                .iter()
+                .filter_map(|p| stem(p).map(String::from))
+                .collect(),
+        }),
+    }
+}
+
+/// The journal of the most recently started session, judged by the header's start time (ties and
+/// unreadable headers fall back to the file name, which starts with the start time).
+fn newest(dir: &Path) -> Result<PathBuf, JournalError> {
+    let no_sessions = || JournalError::NoSessions {
+        dir: dir.to_path_buf(),
+    };
+    journal_files(dir)?
+        .into_iter()
+        .map(|p| (started_of(&p), p))
+        .max_by(|(a, pa), (b, pb)| a.cmp(b).then_with(|| pa.cmp(pb)))
+        .map(|(_, p)| p)
+        .ok_or_else(no_sessions)
+}
+
+fn started_of(path: &Path) -> Option<DateTime<Utc>> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).ok()?;
+    let mut first = String::new();
+    std::io::BufReader::new(file).read_line(&mut first).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&first).ok()?;
+    serde_json::from_value(value.get("started")?.clone()).ok()
+}
+
+/// The `*.jsonl` files of `dir`, sorted by name.
+fn journal_files(dir: &Path) -> Result<Vec<PathBuf>, JournalError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(JournalError::io(dir, e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == JOURNAL_EXT) && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn stem(path: &Path) -> Option<&str> {
+    path.file_stem().and_then(|s| s.to_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(dir: &Path, id: &str, started: &str) {
+        let header = format!(
+            r#"{{"v":1,"kind":"conclave-journal","session":"{id}","team":"t","pattern":"single","config_fingerprint":"0","started":"{started}","forked_from":null,"prices":{{}}}}"#
+        );
+        std::fs::write(dir.join(format!("{id}.jsonl")), header + "\n").unwrap();
+    }
+
+    #[test]
+    fn resolves_exact_ids_unique_prefixes_and_last() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "20261121-100000-aaaa", "2026-11-21T10:00:00Z");
+        touch(dir.path(), "20261121-110000-bbbb", "2026-11-21T11:00:00Z");
+        touch(dir.path(), "20261121-110000-bbbc", "2026-11-21T09:00:00Z");
+        let name = |p: PathBuf| p.file_stem().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            name(resolve_id(dir.path(), "20261121-10").unwrap()),
+            "20261121-100000-aaaa"
+        );
+        assert_eq!(
+            name(resolve_id(dir.path(), "last").unwrap()),
+            "20261121-110000-bbbb"
+        );
+        let err = resolve_id(dir.path(), "20261121-110000-bbb").unwrap_err();
+        assert!(matches!(err, JournalError::Ambiguous { ref matches, .. } if matches.len() == 2));
+        assert!(matches!(
+            resolve_id(dir.path(), "nope"),
+            Err(JournalError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve_id(dir.path(), "../etc"),
+            Err(JournalError::InvalidId { .. })
+        ));
+    }
+
+    #[test]
+    fn last_in_an_empty_or_missing_dir_says_there_are_no_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            resolve_id(dir.path(), "last"),
+            Err(JournalError::NoSessions { .. })
+        ));
+        assert!(matches!(
+            resolve_id(&dir.path().join("missing"), "last"),
+            Err(JournalError::NoSessions { .. })
+        ));
+    }
+}

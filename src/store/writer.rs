@@ -1,0 +1,258 @@
+//! The journal writer: a tokio task fed from the session's event stream that appends every event
+//! to the journal, so that a session killed at any moment keeps everything that completed.
+//!
+//! Durability rules:
+//! - every event but `token` is written as soon as it is received: the buffered writer is flushed
+//!   (a `write(2)`, which survives SIGKILL) after each batch drained from the channel;
+//! - the file is fsynced (`sync_data`) after any batch holding a boundary event: everything except
+//!   `token` and `turn_started` (so after `message`, `turn_failed`, `turn_cancelled`, handoffs,
+//!   votes, consensus, `session_finished`, user messages …);
+//! - `token` events are coalesced per (agent, turn): their texts are concatenated into one event
+//!   that keeps the seq and timestamp of the last token it holds. Pending tokens are written every
+//!   [`TOKEN_FLUSH_INTERVAL`] and before any other event, so a kill loses well under a second of
+//!   streamed text. Coalesced lines are written in seq order, so seqs in the file increase but may
+//!   have gaps where tokens were merged (readers accept gaps; see `journal`).
+//!
+//! Optional acks: [`spawn_writer_with_acks`] reports the seq of each boundary event once it is on
+//! disk (after the fsync), which the crash test uses to check that nothing acknowledged is lost.
+//! While the writer runs, `<id>.lock` holds the process id (see `lock`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+use super::error::JournalError;
+use super::header::JournalHeader;
+use super::lock;
+use crate::core::event::{Event, EventKind};
+
+/// How often pending coalesced tokens are written.
+pub const TOKEN_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What a writer did, returned when its channel closes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriterReport {
+    pub path: PathBuf,
+    /// Events received from the channel.
+    pub events: u64,
+    /// Event lines written (not counting the header).
+    pub lines: u64,
+    /// `sync_data` calls.
+    pub syncs: u64,
+}
+
+/// Create the journal at `path` (it must not exist), write `header`, then append every event
+/// received on `events` until the channel closes.
+pub fn spawn_writer(
+    path: PathBuf,
+    header: JournalHeader,
+    events: UnboundedReceiver<Event>,
+) -> JoinHandle<Result<WriterReport, JournalError>> {
+    tokio::spawn(run(path, header, events, None))
+}
+
+/// [`spawn_writer`], also sending on `acks` the seq of each boundary event once it is fsynced.
+pub fn spawn_writer_with_acks(
+    path: PathBuf,
+    header: JournalHeader,
+    events: UnboundedReceiver<Event>,
+    acks: UnboundedSender<u64>,
+) -> JoinHandle<Result<WriterReport, JournalError>> {
+    tokio::spawn(run(path, header, events, Some(acks)))
+}
+
+async fn run(
+    path: PathBuf,
+    header: JournalHeader,
+    mut events: UnboundedReceiver<Event>,
+    acks: Option<UnboundedSender<u64>>,
+) -> Result<WriterReport, JournalError> {
+    let mut sink = Sink::create(&path, &header).await?;
+    let mut pending = Pending::default();
+    let mut ticker = tokio::time::interval(TOKEN_FLUSH_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut durable: Vec<u64> = Vec::new();
+    loop {
+        tokio::select! {
+            received = events.recv() => {
+                let Some(first) = received else { break };
+                let mut next = Some(first);
+                while let Some(event) = next {
+                    sink.report.events += 1;
+                    if let EventKind::Token { .. } = event.kind {
+                        pending.add(event);
+                    } else {
+                        for token in pending.take() {
+                            sink.write(&token).await?;
+                        }
+                        if is_boundary(&event.kind) {
+                            durable.push(event.seq);
+                        }
+                        sink.write(&event).await?;
+                    }
+                    next = events.try_recv().ok();
+                }
+                sink.flush().await?;
+                if !durable.is_empty() {
+                    sink.sync().await?;
+                    if let Some(acks) = &acks {
+                        for seq in durable.drain(..) {
+                            let _ = acks.send(seq);
+                        }
+                    }
+                    durable.clear();
+                }
+            }
+            _ = ticker.tick() => {
+                if !pending.is_empty() {
+                    for token in pending.take() {
+                        sink.write(&token).await?;
+                    }
+                    sink.flush().await?;
+                }
+            }
+        }
+    }
+    for token in pending.take() {
+        sink.write(&token).await?;
+    }
+    sink.flush().await?;
+    sink.sync().await?;
+    lock::remove(&path).map_err(|e| JournalError::io(lock::lock_path(&path), e))?;
+    Ok(sink.report)
+}
+
+/// Whether an event is a boundary after which the journal is fsynced.
+fn is_boundary(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Token { .. } | EventKind::TurnStarted { .. }
+    )
+}
+
+/// Tokens not yet written, merged per (agent, turn).
+#[derive(Default)]
+struct Pending {
+    by_turn: BTreeMap<(String, u64), Event>,
+}
+
+impl Pending {
+    fn add(&mut self, event: Event) {
+        let EventKind::Token { agent, turn, text } = &event.kind else {
+            return;
+        };
+        let key = (agent.clone(), *turn);
+        match self.by_turn.get_mut(&key) {
+            Some(held) => {
+                if let EventKind::Token {
+                    text: held_text, ..
+                } = &mut held.kind
+                {
+                    held_text.push_str(text);
+                }
+                held.seq = event.seq;
+                held.ts = event.ts;
+            }
+            None => {
+                self.by_turn.insert(key, event);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_turn.is_empty()
+    }
+
+    /// The pending tokens in seq order, leaving none.
+    fn take(&mut self) -> Vec<Event> {
+        let mut tokens: Vec<Event> = std::mem::take(&mut self.by_turn).into_values().collect();
+        tokens.sort_by_key(|e| e.seq);
+        tokens
+    }
+}
+
+/// The open journal file.
+struct Sink {
+    path: PathBuf,
+    out: BufWriter<tokio::fs::File>,
+    report: WriterReport,
+}
+
+impl Sink {
+    async fn create(path: &Path, header: &JournalHeader) -> Result<Self, JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| JournalError::io(dir, e))?;
+        }
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => JournalError::Exists {
+                    path: path.to_path_buf(),
+                },
+                _ => JournalError::io(path, e),
+            })?;
+        lock::create(path).map_err(|e| JournalError::io(lock::lock_path(path), e))?;
+        let mut sink = Sink {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            report: WriterReport {
+                path: path.to_path_buf(),
+                ..WriterReport::default()
+            },
+        };
+        let line = encode(path, header)?;
+        sink.out
+            .write_all(&line)
+            .await
+            .map_err(|e| JournalError::io(path, e))?;
+        sink.flush().await?;
+        sink.sync().await?;
+        Ok(sink)
+    }
+
+    async fn write(&mut self, event: &Event) -> Result<(), JournalError> {
+        let line = encode(&self.path, event)?;
+        self.out
+            .write_all(&line)
+            .await
+            .map_err(|e| JournalError::io(&self.path, e))?;
+        self.report.lines += 1;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), JournalError> {
+        self.out
+            .flush()
+            .await
+            .map_err(|e| JournalError::io(&self.path, e))
+    }
+
+    async fn sync(&mut self) -> Result<(), JournalError> {
+        self.out
+            .get_ref()
+            .sync_data()
+            .await
+            .map_err(|e| JournalError::io(&self.path, e))?;
+        self.report.syncs += 1;
+        Ok(())
+    }
+}
+
+/// One JSON line, newline included, so a line is always handed to the OS whole.
+pub(crate) fn encode<T: serde::Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, JournalError> {
+    let mut line = serde_json::to_vec(value).map_err(|source| JournalError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    line.push(b'\n');
+    Ok(line)
+}
