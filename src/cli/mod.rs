@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod sessions;
+
 /// Exit codes of every subcommand.
 pub mod exit {
     pub const OK: u8 = 0;
@@ -150,6 +152,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             eprintln!("conclave: the console is not built yet");
             exit::FAILED
         }
+        Some(Cmd::Sessions(args)) => sessions::run(args, &crate::store::sessions_dir()),
         Some(other) => {
             eprintln!("conclave: {other:?} is not built yet");
             exit::FAILED

@@ -163,6 +163,12 @@ fn parse_header(path: &Path, line: &[u8], terminated: bool) -> Result<JournalHea
             ));
         }
     };
+    if value.get("type").is_some() && value.get("seq").is_some() {
+        return Err(not_a_journal(
+            "it is a bare event stream, like `conclave run --events jsonl` prints, with no journal header"
+                .into(),
+        ));
+    }
     if value.get("kind").and_then(Value::as_str) != Some(JOURNAL_KIND) {
         return Err(not_a_journal(format!(
             "its first line has no \"kind\":\"{JOURNAL_KIND}\""
