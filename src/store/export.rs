@@ -144,7 +144,7 @@ pub fn to_text(journal: &Journal) -> String {
                 }
             }
             Entry::Note(note) => {
-                let _ = writeln!(out, "  -- {note}");
+                let _ = writeln!(out, "· {note}");
             }
         }
     }
@@ -395,33 +395,26 @@ struct AgentMetrics {
     cost: Option<f64>,
 }
 
+/// One row per agent, in the order the session announced them (then any others as they spoke).
 fn metrics(journal: &Journal) -> Vec<AgentMetrics> {
-    let mut by_agent: BTreeMap<String, AgentMetrics> = agents(journal)
-        .into_iter()
-        .map(|a| {
-            (
-                a.name.clone(),
-                AgentMetrics {
-                    agent: a.name,
-                    turns: 0,
-                    tokens_in: 0,
-                    tokens_out: 0,
-                    cost: None,
-                },
-            )
-        })
-        .collect();
+    let blank = |agent: String| AgentMetrics {
+        agent,
+        turns: 0,
+        tokens_in: 0,
+        tokens_out: 0,
+        cost: None,
+    };
+    let mut rows: Vec<AgentMetrics> = agents(journal).into_iter().map(|a| blank(a.name)).collect();
     for event in &journal.events {
         if let EventKind::Message { agent, usage, .. } = &event.kind {
-            let m = by_agent
-                .entry(agent.clone())
-                .or_insert_with(|| AgentMetrics {
-                    agent: agent.clone(),
-                    turns: 0,
-                    tokens_in: 0,
-                    tokens_out: 0,
-                    cost: None,
-                });
+            let i = match rows.iter().position(|m| m.agent == *agent) {
+                Some(i) => i,
+                None => {
+                    rows.push(blank(agent.clone()));
+                    rows.len() - 1
+                }
+            };
+            let m = &mut rows[i];
             m.turns += 1;
             m.tokens_in += usage.input.unwrap_or(0);
             m.tokens_out += usage.output.unwrap_or(0);
@@ -430,7 +423,7 @@ fn metrics(journal: &Journal) -> Vec<AgentMetrics> {
             }
         }
     }
-    by_agent.into_values().collect()
+    rows
 }
 
 fn agents(journal: &Journal) -> Vec<AgentInfo> {
