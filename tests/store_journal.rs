@@ -530,3 +530,66 @@ fn sigkill_never_loses_an_acknowledged_event() {
         assert_eq!(store::summarize(&journal).outcome, "interrupted");
     }
 }
+
+#[tokio::test]
+async fn an_appender_continues_a_journal_after_cutting_its_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_all(dir.path(), conversation()[..6].to_vec()).await;
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"{\"v\":1,\"seq\":6,\"ts\":\"2026-");
+    std::fs::write(&path, &bytes).unwrap();
+    let torn = store::read_journal(&path).unwrap();
+    assert_eq!(torn.warnings.len(), 1);
+    assert_eq!(torn.next_seq(), 6);
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = store::spawn_appender(path.clone(), rx);
+    tx.send(turn_started(6, "a", 2)).unwrap();
+    tx.send(token(7, "a", 2, "again")).unwrap();
+    tx.send(message(8, "a", 2, "again")).unwrap();
+    drop(tx);
+    handle.await.unwrap().unwrap();
+
+    let resumed = store::read_journal(&path).unwrap();
+    assert!(resumed.warnings.is_empty(), "{:?}", resumed.warnings);
+    assert_eq!(resumed.header, torn.header);
+    assert_eq!(resumed.events[..torn.events.len()], torn.events[..]);
+    assert_eq!(resumed.last_seq(), Some(8));
+}
+
+#[tokio::test]
+async fn an_appender_adds_the_missing_newline_of_a_whole_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_all(dir.path(), conversation()).await;
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = store::spawn_appender(path.clone(), rx);
+    tx.send(message(7, "a", 2, "more")).unwrap();
+    drop(tx);
+    handle.await.unwrap().unwrap();
+    let j = store::read_journal(&path).unwrap();
+    assert!(j.warnings.is_empty(), "{:?}", j.warnings);
+    let seqs: Vec<u64> = j.events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        [0, 1, 4, 5, 6, 7],
+        "tokens 2..=4 coalesced into seq 4"
+    );
+}
+
+#[tokio::test]
+async fn an_appender_refuses_a_journal_another_live_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_all(dir.path(), conversation()).await;
+    let before = std::fs::read(&path).unwrap();
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(store::lock::lock_path(&path), format!("{}\n", other.id())).unwrap();
+    let (_tx, rx) = mpsc::unbounded_channel::<Event>();
+    let result = store::spawn_appender(path.clone(), rx).await.unwrap();
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, JournalError::Running { .. }), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

@@ -40,6 +40,11 @@ impl Journal {
         &self.header.session
     }
 
+    /// The seq the next event appended to this journal should carry.
+    pub fn next_seq(&self) -> u64 {
+        self.last_seq().map_or(0, |s| s + 1)
+    }
+
     /// The seq of the last event, if any.
     pub fn last_seq(&self) -> Option<u64> {
         self.events.last().map(|e| e.seq)

@@ -16,17 +16,22 @@
 //! Optional acks: [`spawn_writer_with_acks`] reports the seq of each boundary event once it is on
 //! disk (after the fsync), which the crash test uses to check that nothing acknowledged is lost.
 //! While the writer runs, `<id>.lock` holds the process id (see `lock`).
+//!
+//! [`spawn_appender`] continues an existing journal (resume): it cuts off a torn last line first,
+//! so the file stays a clean sequence of whole lines.
 
 use std::collections::BTreeMap;
+use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use super::error::JournalError;
 use super::header::JournalHeader;
+use super::journal::read_journal;
 use super::lock;
 use crate::core::event::{Event, EventKind};
 
@@ -52,7 +57,7 @@ pub fn spawn_writer(
     header: JournalHeader,
     events: UnboundedReceiver<Event>,
 ) -> JoinHandle<Result<WriterReport, JournalError>> {
-    tokio::spawn(run(path, header, events, None))
+    tokio::spawn(run(path, Open::Create(header), events, None))
 }
 
 /// [`spawn_writer`], also sending on `acks` the seq of each boundary event once it is fsynced.
@@ -62,16 +67,38 @@ pub fn spawn_writer_with_acks(
     events: UnboundedReceiver<Event>,
     acks: UnboundedSender<u64>,
 ) -> JoinHandle<Result<WriterReport, JournalError>> {
-    tokio::spawn(run(path, header, events, Some(acks)))
+    tokio::spawn(run(path, Open::Create(header), events, Some(acks)))
+}
+
+/// Continue the existing journal at `path` (a resumed session): drop a torn last line if there is
+/// one, then append every event received on `events` until the channel closes. The events should
+/// continue the journal's seqs (see [`Journal::next_seq`](super::Journal::next_seq)). Refused while
+/// another live process writes the journal.
+pub fn spawn_appender(
+    path: PathBuf,
+    events: UnboundedReceiver<Event>,
+) -> JoinHandle<Result<WriterReport, JournalError>> {
+    tokio::spawn(run(path, Open::Append, events, None))
+}
+
+/// How the writer opens its file.
+enum Open {
+    /// A new journal starting with this header.
+    Create(JournalHeader),
+    /// An existing journal, continued.
+    Append,
 }
 
 async fn run(
     path: PathBuf,
-    header: JournalHeader,
+    open: Open,
     mut events: UnboundedReceiver<Event>,
     acks: Option<UnboundedSender<u64>>,
 ) -> Result<WriterReport, JournalError> {
-    let mut sink = Sink::create(&path, &header).await?;
+    let mut sink = match open {
+        Open::Create(header) => Sink::create(&path, &header).await?,
+        Open::Append => Sink::append(&path).await?,
+    };
     let mut pending = Pending::default();
     let mut ticker = tokio::time::interval(TOKEN_FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -214,6 +241,52 @@ impl Sink {
             .write_all(&line)
             .await
             .map_err(|e| JournalError::io(path, e))?;
+        sink.flush().await?;
+        sink.sync().await?;
+        Ok(sink)
+    }
+
+    async fn append(path: &Path) -> Result<Self, JournalError> {
+        let owned = path.to_path_buf();
+        let journal = tokio::task::spawn_blocking(move || read_journal(&owned))
+            .await
+            .map_err(|e| JournalError::io(path, std::io::Error::other(e)))??;
+        if let Some(pid) = lock::running_pid(path).filter(|p| *p != std::process::id()) {
+            return Err(JournalError::Running {
+                id: journal.header.session,
+                pid,
+            });
+        }
+        let io = |e| JournalError::io(path, e);
+        let mut file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .await
+            .map_err(io)?;
+        file.set_len(journal.valid_len).await.map_err(io)?;
+        let mut needs_newline = false;
+        if journal.valid_len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(journal.valid_len - 1))
+                .await
+                .map_err(io)?;
+            file.read_exact(&mut last).await.map_err(io)?;
+            needs_newline = last[0] != b'\n';
+        }
+        file.seek(SeekFrom::End(0)).await.map_err(io)?;
+        lock::create(path).map_err(|e| JournalError::io(lock::lock_path(path), e))?;
+        let mut sink = Sink {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            report: WriterReport {
+                path: path.to_path_buf(),
+                ..WriterReport::default()
+            },
+        };
+        if needs_newline {
+            sink.out.write_all(b"\n").await.map_err(io)?;
+        }
         sink.flush().await?;
         sink.sync().await?;
         Ok(sink)
