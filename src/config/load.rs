@@ -168,3 +168,7 @@ fn to_diagnostic(f: &Finding, text: &str, offset: Option<usize>, origin: &Path) 
         hint: f.hint.clone(),
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

@@ -68,6 +68,9 @@ pub fn read(text: &str) -> Structure<'_> {
     let mut work = doc.clone();
     let mut findings = Vec::new();
     let mut broken = Broken::default();
+    // `table.key` for each unknown key that looks like a typo of `key`: its "missing field" is
+    // the same mistake.
+    let mut typo_of: Vec<KeyPath> = Vec::new();
 
     for e in &syntax_errors {
         let span = e.span();
@@ -119,11 +122,15 @@ pub fn read(text: &str) -> Structure<'_> {
         };
         let message = error.message().to_string();
         let missing = missing_field(&message);
-        let cascade = missing
-            .as_deref()
-            .is_some_and(|field| broken.removed.contains(&path.key(field)));
+        let cascade = missing.as_deref().is_some_and(|field| {
+            let key = path.key(field);
+            broken.removed.contains(&key) || typo_of.contains(&key)
+        });
         if !cascade {
-            let hint = hint_for(&message);
+            let (hint, typo) = hint_for(&message);
+            if let (Some(target), Some(table)) = (typo, path.parent()) {
+                typo_of.push(table.key(&target));
+            }
             let finding = Finding {
                 severity: Severity::Error,
                 path: match &missing {
@@ -192,17 +199,23 @@ fn plain_message(message: &str, missing: Option<&str>) -> String {
 }
 
 /// "did you mean" for unknown keys and values, from serde's `expected one of …` list, or the list
-/// of what is allowed when nothing is close.
-fn hint_for(message: &str) -> Option<String> {
-    let rest = message
+/// of what is allowed when nothing is close; and the likely intended key.
+fn hint_for(message: &str) -> (Option<String>, Option<String>) {
+    let Some(rest) = message
         .strip_prefix("unknown field ")
-        .or_else(|| message.strip_prefix("unknown variant "))?;
+        .or_else(|| message.strip_prefix("unknown variant "))
+    else {
+        return (None, None);
+    };
     let names = backticked(rest);
-    let (bad, expected) = names.split_first()?;
+    let Some((bad, expected)) = names.split_first() else {
+        return (None, None);
+    };
     if expected.is_empty() {
-        return Some("nothing is allowed here".to_string());
+        return (Some("nothing is allowed here".to_string()), None);
     }
-    Some(match suggest(bad, expected.iter().copied()) {
+    let best = suggest(bad, expected.iter().copied());
+    let hint = match best {
         Some(best) => format!("did you mean `{best}`?"),
         None => format!(
             "expected one of {}",
@@ -212,7 +225,12 @@ fn hint_for(message: &str) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    })
+    };
+    let typo = message
+        .starts_with("unknown field ")
+        .then(|| best.map(str::to_string))
+        .flatten();
+    (Some(hint), typo)
 }
 
 /// The `backticked` words of a serde message, in order.

@@ -265,7 +265,7 @@ fn check_agent(
                 Part::Key,
                 format!("invalid agent name '{name}'"),
             )
-            .hint("use 1 to 64 letters, digits, '_' or '-' (agent names become tool names)"),
+            .hint("use 1 to 64 letters, digits, '_' or '-'; agent names become tool names"),
         );
     }
     if !names.has_backend(&a.backend) {
@@ -572,7 +572,7 @@ fn check_group_chat(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out: &mut
                 Part::Value,
                 "speaker_selection = \"manager\" needs a manager",
             )
-            .hint("add manager = \"AGENT\" (it may be an agent outside members)"),
+            .hint("add manager = \"AGENT\"; the manager may be an agent outside members"),
         ),
         Some(m) if !names.has_agent(m) => out.push(names.undefined_agent(path.key("manager"), m)),
         Some(_) if !by_manager => out.push(
@@ -632,7 +632,7 @@ fn check_best_of(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out: &mut Ve
     match &t.judge {
         None => out.push(
             Finding::error(path.clone(), Part::Key, "a best_of team needs a judge")
-                .hint("add judge = \"AGENT\" (best outside members, so it does not judge itself)"),
+                .hint("add judge = \"AGENT\", ideally outside members so it does not judge itself"),
         ),
         Some(j) if !names.has_agent(j) => out.push(names.undefined_agent(path.key("judge"), j)),
         Some(j) if t.members.contains(j) => out.push(

@@ -609,3 +609,10 @@ fn broken_entries_are_not_reported_twice() {
                  [teams.u]\npattern = \"single\"\nmembers = \"a\"\n";
     one_error(extra, "teams.u.members", "wrong type");
 }
+
+#[test]
+fn a_misspelt_required_key_is_one_mistake() {
+    let extra = format!("{TEAM}[agents.d]\nbackend = \"local\"\nmodle = \"m\"\n");
+    let d = one_error(&extra, "agents.d.modle", "unknown key");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `model`?"));
+}
