@@ -195,7 +195,19 @@ fn plain_message(message: &str, missing: Option<&str>) -> String {
     {
         return format!("unknown value `{name}`");
     }
-    message.replace("invalid type:", "wrong type:")
+    let mut message = message.replace("invalid type:", "wrong type:");
+    for (rust, plain) in [
+        ("expected u32", "expected a whole number of 0 or more"),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+    ] {
+        if message.ends_with(rust) {
+            message = format!("{}{plain}", &message[..message.len() - rust.len()]);
+        }
+    }
+    message
 }
 
 /// "did you mean" for unknown keys and values, from serde's `expected one of …` list, or the list

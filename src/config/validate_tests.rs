@@ -616,3 +616,59 @@ fn a_misspelt_required_key_is_one_mistake() {
     let d = one_error(&extra, "agents.d.modle", "unknown key");
     assert_eq!(d.hint.as_deref(), Some("did you mean `model`?"));
 }
+
+#[test]
+fn inline_key_next_to_another_source_is_an_error() {
+    one_error(
+        &backend("kind = \"openai\"\napi_key_env = \"K\"\napi_key = \"sk-x\""),
+        "backends.x.api_key",
+        "next to api_key_env",
+    );
+    one_error(
+        &backend("kind = \"openai\"\napi_key_env = \"\""),
+        "backends.x.api_key_env",
+        "empty",
+    );
+}
+
+#[test]
+fn scripted_backends_take_no_server_keys() {
+    one_error(
+        &backend("kind = \"scripted\"\nbase_url = \"http://x\""),
+        "backends.x.base_url",
+        "not used by scripted",
+    );
+    one_error(
+        &backend("kind = \"scripted\"\nheaders = { a = \"b\" }"),
+        "backends.x.headers",
+        "not used by scripted",
+    );
+}
+
+#[test]
+fn backend_numbers_positive() {
+    one_error(
+        &backend("kind = \"ollama\"\nnum_ctx = 0"),
+        "backends.x.num_ctx",
+        "more than 0",
+    );
+    one_error(
+        &backend("kind = \"openai\"\nconnect_timeout_ms = 0"),
+        "backends.x.connect_timeout_ms",
+        "more than 0",
+    );
+    one_error(
+        &backend("kind = \"openai\"\nidle_timeout_ms = 0"),
+        "backends.x.idle_timeout_ms",
+        "more than 0",
+    );
+}
+
+#[test]
+fn negative_numbers_for_unsigned_keys_are_type_errors() {
+    one_error(
+        &format!("{TEAM}max_rounds = -1\n"),
+        "teams.t.max_rounds",
+        "invalid value: integer `-1`, expected a whole number of 0 or more",
+    );
+}
