@@ -129,7 +129,10 @@ fn a_syntax_error_is_reported_with_the_other_mistakes() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("broken.toml:2:"), "{text}");
     assert!(text.contains("broken.toml:3:9: error: ui.mouse"), "{text}");
-    assert!(text.contains("teams.t: the team has no members"), "{text}");
+    assert!(
+        text.contains("teams.t.members: the team has no members"),
+        "{text}"
+    );
 }
 
 #[test]

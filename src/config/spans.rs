@@ -63,14 +63,6 @@ impl KeyPath {
     pub fn starts_with(&self, prefix: &KeyPath) -> bool {
         self.0.starts_with(&prefix.0)
     }
-
-    /// The last key of the path, if it ends in a key.
-    pub fn last_key(&self) -> Option<&str> {
-        match self.0.last() {
-            Some(Seg::Key(k)) => Some(k),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for KeyPath {
@@ -174,24 +166,6 @@ pub fn remove(doc: &mut DeTable<'_>, path: &KeyPath) -> bool {
         }
         _ => false,
     }
-}
-
-/// The keys of the table at `path`, with their spans, in document order of the map.
-pub fn keys_at(doc: &DeTable<'_>, path: &KeyPath) -> Vec<String> {
-    table_at(doc, path)
-        .map(|t| t.iter().map(|(k, _)| k.get_ref().to_string()).collect())
-        .unwrap_or_default()
-}
-
-fn table_at<'a, 'i>(doc: &'a DeTable<'i>, path: &KeyPath) -> Option<&'a DeTable<'i>> {
-    let mut table = doc;
-    for seg in &path.0 {
-        let Seg::Key(k) = seg else {
-            return None;
-        };
-        table = table.get(k.as_str())?.get_ref().as_table()?;
-    }
-    Some(table)
 }
 
 type Found = Option<(KeyPath, Part, usize)>;

@@ -41,12 +41,11 @@ impl Broken {
                 .contains(&(section.to_string(), name.to_string()))
     }
 
-    /// Whether a finding at `path` may only be an echo of a pruned node: the node itself, one
-    /// inside it, or the table holding it ("no members" after `members` had the wrong type).
+    /// Whether a finding at `path` may only be an echo of a pruned node: one about the node
+    /// itself or something inside it ("teams.t.members: no members" after `members` had the
+    /// wrong type).
     pub fn echoes(&self, path: &KeyPath) -> bool {
-        self.removed
-            .iter()
-            .any(|r| path.starts_with(r) || r.starts_with(path))
+        self.removed.iter().any(|r| path.starts_with(r))
     }
 }
 

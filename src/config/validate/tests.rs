@@ -172,7 +172,7 @@ fn team_with_undefined_member() {
 fn team_without_members() {
     one_error(
         "\n[teams.t]\npattern = \"group_chat\"\n",
-        "teams.t",
+        "teams.t.members",
         "no members",
     );
 }
@@ -407,7 +407,7 @@ fn consensus_threshold_in_range() {
 #[test]
 fn best_of_needs_a_defined_judge() {
     let team = "\n[teams.r]\npattern = \"best_of\"\nmembers = [\"a\", \"b\"]\n";
-    one_error(team, "teams.r", "needs a judge");
+    one_error(team, "teams.r.judge", "needs a judge");
     one_error(
         &format!("{team}judge = \"jduge\"\n"),
         "teams.r.judge",
@@ -671,4 +671,12 @@ fn negative_numbers_for_unsigned_keys_are_type_errors() {
         "teams.t.max_rounds",
         "invalid value: integer `-1`, expected a whole number of 0 or more",
     );
+}
+
+#[test]
+fn a_typo_in_one_option_does_not_hide_a_missing_judge() {
+    let extra = "\n[teams.r]\npattern = \"best_of\"\nmembers = [\"a\"]\nrubrik = \"r\"\n";
+    let found = errors(extra);
+    let paths: Vec<&str> = found.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["teams.r.judge", "teams.r.rubrik"], "{found:#?}");
 }
