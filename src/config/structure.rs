@@ -137,7 +137,7 @@ pub fn read(text: &str) -> Structure<'_> {
                     None => path.clone(),
                 },
                 part,
-                message: plain_message(&message, missing.as_deref()),
+                message: redact(&path, plain_message(&message, missing.as_deref())),
                 hint,
             };
             findings.push((finding, Some(span)));
@@ -159,6 +159,19 @@ pub fn read(text: &str) -> Structure<'_> {
         },
         findings,
     }
+}
+
+/// Under `[backends]` a misplaced string may be an API key: never echo it.
+fn redact(path: &KeyPath, message: String) -> String {
+    let in_backends = matches!(path.0.first(), Some(Seg::Key(k)) if k == "backends");
+    let Some(start) = message.find("string \"").filter(|_| in_backends) else {
+        return message;
+    };
+    let tail = message
+        .find(", expected")
+        .filter(|t| *t > start)
+        .unwrap_or(message.len());
+    format!("{}a string{}", &message[..start], &message[tail..])
 }
 
 fn note_broken(broken: &mut Broken, path: KeyPath) {

@@ -680,3 +680,23 @@ fn a_typo_in_one_option_does_not_hide_a_missing_judge() {
     let paths: Vec<&str> = found.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(paths, ["teams.r.judge", "teams.r.rubrik"], "{found:#?}");
 }
+
+#[test]
+fn misplaced_strings_under_backends_are_not_echoed() {
+    let d = one_error(
+        &backend("kind = \"openai\"\nheaders = \"Bearer sk-secret-456\""),
+        "backends.x.headers",
+        "wrong type: a string, expected a map",
+    );
+    assert!(!d.to_string().contains("sk-secret-456"), "{d}");
+}
+
+#[test]
+fn debug_output_hides_an_inline_key() {
+    let text =
+        format!("{BASE}{TEAM}[backends.x]\nkind = \"openai\"\napi_key = \"sk-secret-789\"\n");
+    let report = diagnose(&text, std::path::Path::new("t.toml"));
+    let debug = format!("{:?}", report.config.unwrap());
+    assert!(debug.contains("<redacted>"), "{debug}");
+    assert!(!debug.contains("sk-secret-789"), "{debug}");
+}
