@@ -147,6 +147,17 @@ pub fn read(text: &str) -> Structure<'_> {
         }
         note_broken(&mut broken, path);
     }
+    // Nothing could be read: that must never pass for a valid (empty) configuration.
+    if !findings.iter().any(|(f, _)| f.severity == Severity::Error) {
+        findings.push((
+            Finding::error(
+                KeyPath::root(),
+                Part::Key,
+                "the configuration could not be read",
+            ),
+            None,
+        ));
+    }
     Structure {
         doc,
         config: Config::default(),
