@@ -3,6 +3,10 @@
 //! Exit status: 0 success, 1 the run failed, 2 bad usage or bad config. Nothing here prints while
 //! the console owns the terminal; logs go to a file (see `logging`).
 
+pub mod check;
+pub mod init;
+pub mod logging;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -146,7 +150,10 @@ pub enum ExportFormat {
 
 /// Run the subcommand `cli` asks for and return its exit code. Each arm lives in its own module.
 pub fn dispatch(cli: Cli) -> u8 {
+    let _log = logging::init();
     match cli.command {
+        Some(Cmd::Check(_)) => check::run(cli.config.as_deref()),
+        Some(Cmd::Init(args)) => init::run(cli.config.as_deref(), &args),
         // Each subcommand's arm calls its module; the console is the default.
         None => {
             eprintln!("conclave: the console is not built yet");

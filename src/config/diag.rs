@@ -60,6 +60,8 @@ pub enum ConfigError {
     },
     #[error("{}", render_all(diagnostics))]
     Invalid { diagnostics: Vec<Diagnostic> },
+    /// Not returned by `load`, which falls back to the embedded default; for callers that need
+    /// a file.
     #[error("no config file found")]
     NoConfig,
 }

@@ -1,13 +1,20 @@
-//! Loading: which file, reading it, parsing it into [`Config`], and collecting diagnostics.
+//! Loading: which file, reading it, checking it, and turning findings into located diagnostics.
 //!
 //! Load order: `--config FILE`, then `$CONCLAVE_CONFIG`, then `<config dir>/config.toml`, else the
-//! embedded default. Every problem is reported with file, line, column and key path.
+//! embedded default (built from the environment only, so loading never waits on the network; the
+//! console re-detects Ollama in the background). Checking runs the structural pass (syntax, keys,
+//! types) and then the semantic rules, and reports every problem with file, line and column.
 
 use std::path::{Path, PathBuf};
 
+use super::defaults;
+use super::detect;
 use super::diag::{ConfigError, Diagnostic, Severity};
 use super::paths;
 use super::schema::Config;
+use super::spans;
+use super::structure;
+use super::validate::{self, Finding};
 
 /// Where the configuration came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +32,31 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Everything `check` needs: what could be read and every problem, sorted by position.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The config, when there are no errors (warnings allowed).
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
 /// The file that `load` would read, if any: `explicit`, `$CONCLAVE_CONFIG`, or the default path
 /// when it exists.
 pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
@@ -38,15 +70,20 @@ pub fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     default.exists().then_some(default)
 }
 
-/// Load the configuration following the load order.
+/// Load the configuration following the load order; with no file, the embedded default for the
+/// backend the environment points to (`detect::detect_env`).
 pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
     match config_path(explicit) {
         Some(path) => load_file(&path),
-        None => Err(ConfigError::NoConfig),
+        None => Ok(Loaded {
+            config: defaults::embedded(&detect::detect_env()),
+            source: Source::Embedded,
+            warnings: Vec::new(),
+        }),
     }
 }
 
-/// Read and parse one file.
+/// Read and check one file.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
@@ -55,34 +92,60 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     parse_str(&text, path)
 }
 
-/// Parse configuration text; `origin` names the file in diagnostics.
+/// Check configuration text; `origin` names the file in diagnostics. Errors carry every
+/// diagnostic (warnings included); a success carries the warnings.
 pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
-    match toml::from_str::<Config>(text) {
-        Ok(config) => Ok(Loaded {
+    let report = diagnose(text, origin);
+    match report.config {
+        Some(config) => Ok(Loaded {
             config,
             source: Source::File(origin.to_path_buf()),
-            warnings: Vec::new(),
+            warnings: report.diagnostics,
         }),
-        Err(e) => {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            Err(ConfigError::Invalid {
-                diagnostics: vec![Diagnostic {
-                    severity: Severity::Error,
-                    file: origin.to_path_buf(),
-                    line,
-                    column,
-                    path: String::new(),
-                    message: e.message().to_string(),
-                    hint: None,
-                }],
-            })
-        }
+        None => Err(ConfigError::Invalid {
+            diagnostics: report.diagnostics,
+        }),
     }
+}
+
+/// Run every check on `text` and locate each finding.
+pub fn diagnose(text: &str, origin: &Path) -> Report {
+    let read = structure::read(text);
+    let mut located: Vec<Diagnostic> = read
+        .findings
+        .iter()
+        .map(|(f, span)| {
+            let offset = span.as_ref().map(|s| s.start);
+            to_diagnostic(f, text, offset, origin)
+        })
+        .collect();
+    let semantic = validate::validate_with(&read.config, &read.broken);
+    for f in semantic.iter().filter(|f| !read.broken.echoes(&f.path)) {
+        let offset = spans::span_of(&read.doc, &f.path, f.part).map(|s| s.start);
+        located.push(to_diagnostic(f, text, offset, origin));
+    }
+    located.sort_by_key(|d| (d.line, d.column));
+    let clean = !located.iter().any(|d| d.severity == Severity::Error);
+    Report {
+        config: clean.then_some(read.config),
+        diagnostics: located,
+    }
+}
+
+/// Diagnostics for a config that has no text (the embedded default), located at `origin:1:1`.
+pub fn diagnose_config(config: &Config, origin: &Path) -> Vec<Diagnostic> {
+    validate::validate(config)
+        .iter()
+        .map(|f| to_diagnostic(f, "", None, origin))
+        .collect()
 }
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before
@@ -92,3 +155,20 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .unwrap_or(1);
     (line, column)
 }
+
+fn to_diagnostic(f: &Finding, text: &str, offset: Option<usize>, origin: &Path) -> Diagnostic {
+    let (line, column) = offset.map(|o| line_col(text, o)).unwrap_or((1, 1));
+    Diagnostic {
+        severity: f.severity,
+        file: origin.to_path_buf(),
+        line,
+        column,
+        path: f.path.to_string(),
+        message: f.message.clone(),
+        hint: f.hint.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

@@ -49,8 +49,9 @@ impl BackendKind {
     }
 }
 
-/// `[backends.NAME]`: one server speaking one wire protocol.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `[backends.NAME]`: one server speaking one wire protocol. Its `Debug` output hides an inline
+/// `api_key`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendConfig {
     pub kind: BackendKind,
@@ -92,6 +93,26 @@ pub struct BackendConfig {
     /// scripted only: streaming speed (default 40 tokens per second; 0 = instant).
     #[serde(default)]
     pub tokens_per_sec: Option<f64>,
+}
+
+impl std::fmt::Debug for BackendConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendConfig")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("api_key_env", &self.api_key_env)
+            .field("api_key_cmd", &self.api_key_cmd)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("headers", &self.headers)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("idle_timeout_ms", &self.idle_timeout_ms)
+            .field("max_retries", &self.max_retries)
+            .field("tools", &self.tools)
+            .field("num_ctx", &self.num_ctx)
+            .field("script", &self.script)
+            .field("tokens_per_sec", &self.tokens_per_sec)
+            .finish()
+    }
 }
 
 /// Price per million tokens, in the currency of your choice (shown as `$`).

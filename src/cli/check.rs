@@ -1,0 +1,154 @@
+//! `conclave check`: say which configuration is checked, print every diagnostic (warnings too)
+//! as `file:line:col: …`, then a summary line. Exit 2 when there are errors, 0 otherwise.
+//!
+//! Validation is the first step of `check`; [`validate`] hands a valid config back so that
+//! further steps can work on it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::exit;
+use crate::config::diag::{ConfigError, Diagnostic};
+use crate::config::schema::Config;
+use crate::config::{defaults, detect, load, paths};
+
+/// Run `check` and return its exit code.
+pub fn run(explicit: Option<&Path>) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match validate(explicit, &mut out) {
+        Ok(_) => exit::OK,
+        Err(code) => code,
+    }
+}
+
+/// Validate the configuration `load` would use, printing what was checked and every problem.
+/// A valid config comes back (warnings allowed); otherwise the exit code.
+pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, u8> {
+    let (label, config, diagnostics) = match load::config_path(explicit) {
+        Some(path) => {
+            tracing::info!(path = %path.display(), "checking config file");
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(source) => {
+                    let e = ConfigError::Io { path, source };
+                    let _ = writeln!(out, "conclave check: {e}");
+                    return Err(exit::USAGE);
+                }
+            };
+            let _ = writeln!(out, "checking {}", path.display());
+            let report = load::diagnose(&text, &path);
+            (
+                path.display().to_string(),
+                report.config,
+                report.diagnostics,
+            )
+        }
+        None => {
+            let detected = detect_now();
+            tracing::info!(backend = %detected.describe(), "no config file; checking the built-in default");
+            let _ = writeln!(
+                out,
+                "no config file found (looked for {}); checking the built-in default for {}",
+                paths::config_file().display(),
+                detected.describe()
+            );
+            let config = defaults::embedded(&detected);
+            let diagnostics = load::diagnose_config(&config, &PathBuf::from("<built-in>"));
+            let ok = diagnostics.is_empty();
+            (
+                "the built-in default".to_string(),
+                ok.then_some(config),
+                diagnostics,
+            )
+        }
+    };
+    for d in &diagnostics {
+        let _ = writeln!(out, "{d}");
+    }
+    let _ = writeln!(out, "{}", summary(&label, &diagnostics));
+    config.ok_or(exit::USAGE)
+}
+
+/// `config.toml: 2 errors, 1 warning` or `config.toml: valid, no warnings`.
+pub fn summary(label: &str, diagnostics: &[Diagnostic]) -> String {
+    use crate::config::Severity;
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if errors == 0 && warnings == 0 {
+        format!("{label}: valid, no warnings")
+    } else if errors == 0 {
+        format!("{label}: valid, {}", plural(warnings, "warning"))
+    } else {
+        format!(
+            "{label}: {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
+    }
+}
+
+/// Probe for a backend the way the console does; without a runtime, environment variables only.
+fn detect_now() -> detect::Detected {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(detect::detect()),
+        Err(_) => detect::detect_env(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Severity;
+
+    fn diag(severity: Severity) -> Diagnostic {
+        Diagnostic {
+            severity,
+            file: PathBuf::from("c.toml"),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: "m".into(),
+            hint: None,
+        }
+    }
+
+    #[test]
+    fn summary_lines() {
+        assert_eq!(summary("c.toml", &[]), "c.toml: valid, no warnings");
+        assert_eq!(
+            summary("c.toml", &[diag(Severity::Warning)]),
+            "c.toml: valid, 1 warning"
+        );
+        assert_eq!(
+            summary(
+                "c.toml",
+                &[
+                    diag(Severity::Error),
+                    diag(Severity::Error),
+                    diag(Severity::Warning)
+                ]
+            ),
+            "c.toml: 2 errors, 1 warning"
+        );
+    }
+
+    #[test]
+    fn validate_prints_every_problem_and_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[ui]\nmouse = 1\ntheme = 2\n").unwrap();
+        let mut out = Vec::new();
+        assert_eq!(validate(Some(&path), &mut out).unwrap_err(), exit::USAGE);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(":2:9: error: ui.mouse"), "{text}");
+        assert!(text.contains(":3:9: error: ui.theme"), "{text}");
+        assert!(text.contains("2 errors"), "{text}");
+    }
+}

@@ -1,0 +1,36 @@
+//! Logging: `tracing` events go to `<data dir>/conclave.log`, never to the terminal (the console
+//! owns it). The level comes from `CONCLAVE_LOG` (an `EnvFilter` such as `debug` or
+//! `conclave=trace`), `info` when unset or unreadable. If the file cannot be opened, logging is
+//! off: a log must never stop the program.
+
+use std::fs::OpenOptions;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::paths;
+
+/// The log file's name inside the data dir.
+pub const LOG_FILE: &str = "conclave.log";
+
+/// Start logging to the file. Keep the guard alive until exit: dropping it flushes the log.
+pub fn init() -> Option<WorkerGuard> {
+    let dir = paths::data_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(LOG_FILE))
+        .ok()?;
+    let filter = EnvFilter::try_from_env(paths::ENV_LOG)
+        .or_else(|_| EnvFilter::try_new("info"))
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

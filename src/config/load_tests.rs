@@ -1,0 +1,177 @@
+//! The example config, the load order's fallback, and never panicking on any input.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+use super::*;
+use crate::config::schema::{
+    AgentConfig, BackendConfig, Budget, Consensus, Price, Step, TeamConfig, UiConfig,
+};
+
+const EXAMPLE: &str = include_str!("../../config.example.toml");
+
+#[test]
+fn example_checks_with_no_errors_and_no_warnings() {
+    let report = diagnose(EXAMPLE, Path::new("config.example.toml"));
+    assert_eq!(report.diagnostics, vec![]);
+    let config = report.config.unwrap();
+    for team in [
+        "chat", "debate", "support", "pipeline", "fanout", "panel", "review",
+    ] {
+        assert!(config.teams.contains_key(team), "{team}");
+    }
+}
+
+#[test]
+fn example_documents_every_key_of_the_schema() {
+    let tables: [(&str, &[&str]); 8] = [
+        ("backends", fields_of::<BackendConfig>()),
+        ("agents", fields_of::<AgentConfig>()),
+        ("teams", fields_of::<TeamConfig>()),
+        ("price", fields_of::<Price>()),
+        ("budget", fields_of::<Budget>()),
+        ("consensus", fields_of::<Consensus>()),
+        ("steps", fields_of::<Step>()),
+        ("ui", fields_of::<UiConfig>()),
+    ];
+    for (table, fields) in tables {
+        assert!(!fields.is_empty(), "{table}");
+        for field in fields {
+            assert!(
+                EXAMPLE.contains(&format!("{field} =")) || EXAMPLE.contains(&format!(".{field}]]")),
+                "config.example.toml does not document {table}.{field}"
+            );
+        }
+    }
+}
+
+#[test]
+fn load_file_reports_a_missing_file_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.toml");
+    let err = load_file(&path).unwrap_err();
+    assert!(err.to_string().contains("nope.toml"), "{err}");
+}
+
+#[test]
+fn load_file_returns_warnings_of_a_valid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "[backends.o]\nkind = \"openai\"\napi_key = \"sk-x\"\n[agents.a]\nbackend = \"o\"\nmodel = \"m\"\n\
+         [teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n",
+    )
+    .unwrap();
+    let loaded = load_file(&path).unwrap();
+    assert_eq!(loaded.source, Source::File(path.clone()));
+    assert_eq!(loaded.warnings.len(), 1);
+    assert_eq!(loaded.warnings[0].line, 3);
+}
+
+#[test]
+fn invalid_text_is_an_error_listing_every_problem() {
+    let err = parse_str(
+        "[agents.a]\nmodle = 1\n[ui]\nmouse = \"yes\"\n",
+        Path::new("x.toml"),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("x.toml:2:1: error: agents.a.modle"), "{text}");
+    assert!(text.contains("x.toml:4:9: error: ui.mouse"), "{text}");
+    assert!(text.ends_with("errors in the configuration"), "{text}");
+}
+
+#[test]
+fn line_col_counts_characters_and_survives_odd_offsets() {
+    let text = "a = 1\nbé = 2\n";
+    assert_eq!(line_col(text, 0), (1, 1));
+    assert_eq!(line_col(text, 6), (2, 1));
+    assert_eq!(line_col(text, 9), (2, 3));
+    assert_eq!(line_col(text, 8), (2, 2));
+    assert_eq!(line_col(text, 999), (3, 1));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = diagnose(&text, Path::new("p.toml"));
+    }
+
+    #[test]
+    fn mutated_example_never_panics(
+        cuts in proptest::collection::vec((0usize..EXAMPLE.len(), 0usize..40, "[\\[\\]{}=\"',.a-z0-9 \\n#-]{0,6}"), 1..6)
+    ) {
+        let mut text = EXAMPLE.to_string();
+        for (at, len, insert) in cuts {
+            let mut start = at.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = (start + len).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.replace_range(start..end, &insert);
+        }
+        let report = diagnose(&text, Path::new("p.toml"));
+        for d in &report.diagnostics {
+            prop_assert!(d.line >= 1 && d.column >= 1);
+        }
+        prop_assert_eq!(report.config.is_some(), report.errors() == 0);
+    }
+}
+
+/// The field names serde knows for `T`, straight from its derived `Deserialize`.
+fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+#[derive(Debug)]
+struct Stop;
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stop")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl de::Error for Stop {
+    fn custom<M: std::fmt::Display>(_: M) -> Self {
+        Stop
+    }
+}
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = Stop;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+        Err(Stop)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Stop> {
+        *self.0 = fields;
+        Err(Stop)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}

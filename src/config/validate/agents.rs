@@ -1,0 +1,80 @@
+//! Rules for `[agents.NAME]`: a name usable in tool names, a defined backend, and sampling
+//! settings in range.
+
+use super::{Finding, Names, is_valid_agent_name, positive, suggest};
+use crate::config::schema::AgentConfig;
+use crate::config::spans::{KeyPath, Part};
+
+pub(super) fn check_agent(
+    path: &KeyPath,
+    name: &str,
+    a: &AgentConfig,
+    names: &Names<'_>,
+    out: &mut Vec<Finding>,
+) {
+    if !is_valid_agent_name(name) {
+        out.push(
+            Finding::error(
+                path.clone(),
+                Part::Key,
+                format!("invalid agent name '{name}'"),
+            )
+            .hint("use 1 to 64 letters, digits, '_' or '-'; agent names become tool names"),
+        );
+    }
+    if !names.has_backend(&a.backend) {
+        let f = Finding::error(
+            path.key("backend"),
+            Part::Value,
+            format!("no backend named '{}'", a.backend),
+        );
+        out.push(
+            match suggest(&a.backend, names.config.backends.keys().map(String::as_str)) {
+                Some(best) => f.hint(format!("did you mean '{best}'?")),
+                None => f.hint("define it under [backends.NAME]"),
+            },
+        );
+    }
+    if a.model.trim().is_empty() {
+        out.push(Finding::error(
+            path.key("model"),
+            Part::Value,
+            "the model name is empty",
+        ));
+    }
+    if let Some(t) = a.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        out.push(Finding::error(
+            path.key("temperature"),
+            Part::Value,
+            format!("temperature {t} is outside 0.0 to 2.0"),
+        ));
+    }
+    positive(out, path, "max_tokens", a.max_tokens.map(u64::from));
+    positive(out, path, "timeout_ms", a.timeout_ms);
+    if let Some(price) = a.price {
+        for (key, v) in [("input", price.input), ("output", price.output)] {
+            if !v.is_finite() || v < 0.0 {
+                out.push(Finding::error(
+                    path.key("price").key(key),
+                    Part::Value,
+                    "a price cannot be negative",
+                ));
+            }
+        }
+    }
+    if let Some(color) = &a.color
+        && color.starts_with('#')
+        && !(color.len() == 7 && color[1..].chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        out.push(
+            Finding::error(
+                path.key("color"),
+                Part::Value,
+                format!("bad colour '{color}'"),
+            )
+            .hint("write #rrggbb, e.g. \"#4e9a06\", or a colour name such as \"green\""),
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The semantic pass: rules a well-typed [`Config`] must still satisfy.
+//!
+//! Every rule reads the config and emits [`Finding`]s that name a key path (`teams.support.entry`)
+//! and whether the key or its value is at fault; `load` turns paths into file:line:column. Rules
+//! never stop at the first problem. Names that exist in the file but failed the structural pass
+//! ([`Broken`]) are treated as defined, so one mistake is reported once.
+
+mod agents;
+mod backends;
+mod patterns;
+mod teams;
+
+use super::diag::Severity;
+use super::schema::Config;
+use super::spans::{KeyPath, Part};
+use super::structure::Broken;
+use crate::core::event::PatternKind;
+
+/// One problem, before it is located in the text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub path: KeyPath,
+    pub part: Part,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    pub fn error(path: KeyPath, part: Part, message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Error,
+            path,
+            part,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(path: KeyPath, part: Part, message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(path, part, message)
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Every semantic problem of `config`.
+pub fn validate(config: &Config) -> Vec<Finding> {
+    validate_with(config, &Broken::default())
+}
+
+/// Every semantic problem of `config`, treating the names in `broken` as defined.
+pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let names = Names { config, broken };
+    for (name, backend) in &config.backends {
+        backends::check_backend(&KeyPath::of(&["backends", name]), backend, &mut out);
+    }
+    for (name, agent) in &config.agents {
+        agents::check_agent(
+            &KeyPath::of(&["agents", name]),
+            name,
+            agent,
+            &names,
+            &mut out,
+        );
+    }
+    for (name, team) in &config.teams {
+        teams::check_team(&KeyPath::of(&["teams", name]), team, &names, &mut out);
+    }
+    check_ui(config, &names, &mut out);
+    out
+}
+
+/// The agent names of the pattern options each pattern reads, besides `pattern` and
+/// `description`.
+pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
+    let mut options = match pattern {
+        PatternKind::Single => return vec!["members"],
+        PatternKind::Sequential => vec!["members", "steps"],
+        PatternKind::Concurrent => vec!["members", "strategy", "aggregator", "timeout_ms"],
+        PatternKind::Handoff => vec![
+            "members",
+            "entry",
+            "handoffs",
+            "fallback",
+            "approval",
+            "approval_window_ms",
+            "max_depth",
+        ],
+        PatternKind::GroupChat => vec![
+            "members",
+            "speaker_selection",
+            "manager",
+            "max_rounds",
+            "max_messages",
+            "keyword",
+            "budget",
+            "time_limit_s",
+            "consensus",
+        ],
+        PatternKind::BestOf => vec!["members", "judge", "rubric", "timeout_ms"],
+    };
+    options.extend(CONTEXT_OPTIONS);
+    options
+}
+
+/// Whether `name` can be an agent name (it becomes part of tool names): `[a-zA-Z0-9_-]{1,64}`.
+pub fn is_valid_agent_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The candidate closest to `bad`, if one is close enough to be a likely typo.
+pub fn suggest<'a>(bad: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (bad.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(bad, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+const CONTEXT_OPTIONS: [&str; 4] = ["context", "last_n", "edges", "sanitize"];
+
+pub(super) struct Names<'a> {
+    pub(super) config: &'a Config,
+    pub(super) broken: &'a Broken,
+}
+
+impl Names<'_> {
+    pub(super) fn has_agent(&self, name: &str) -> bool {
+        self.config.agents.contains_key(name) || self.broken.covers("agents", name)
+    }
+
+    pub(super) fn has_backend(&self, name: &str) -> bool {
+        self.config.backends.contains_key(name) || self.broken.covers("backends", name)
+    }
+
+    pub(super) fn has_team(&self, name: &str) -> bool {
+        self.config.teams.contains_key(name) || self.broken.covers("teams", name)
+    }
+
+    pub(super) fn undefined_agent(&self, path: KeyPath, name: &str) -> Finding {
+        let f = Finding::error(path, Part::Value, format!("no agent named '{name}'"));
+        match suggest(name, self.config.agents.keys().map(String::as_str)) {
+            Some(best) => f.hint(format!("did you mean '{best}'?")),
+            None => f.hint("define it under [agents.NAME] or fix the name"),
+        }
+    }
+}
+
+fn check_ui(config: &Config, names: &Names<'_>, out: &mut Vec<Finding>) {
+    if let Some(team) = &config.ui.default_team
+        && !names.has_team(team)
+    {
+        let f = Finding::error(
+            KeyPath::of(&["ui", "default_team"]),
+            Part::Value,
+            format!("no team named '{team}'"),
+        );
+        out.push(
+            match suggest(team, config.teams.keys().map(String::as_str)) {
+                Some(best) => f.hint(format!("did you mean '{best}'?")),
+                None => f.hint("define it under [teams.NAME]"),
+            },
+        );
+    }
+    if config.teams.is_empty()
+        && names.broken.sections.is_empty()
+        && names.broken.entries.is_empty()
+    {
+        out.push(
+            Finding::warning(KeyPath::root(), Part::Key, "no teams are defined")
+                .hint("add a [teams.NAME] table; see config.example.toml"),
+        );
+    }
+}
+
+pub(super) fn positive(out: &mut Vec<Finding>, path: &KeyPath, key: &str, value: Option<u64>) {
+    if value == Some(0) {
+        out.push(Finding::error(
+            path.key(key),
+            Part::Value,
+            format!("{key} must be more than 0"),
+        ));
+    }
+}
+
+pub(super) fn member_hint(name: &str, members: &[&str]) -> String {
+    match suggest(name, members.iter().copied()) {
+        Some(best) => format!("did you mean '{best}'?"),
+        None => format!("members are: {}", members.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,252 @@
+//! The real binary: `conclave check` and `conclave init`, with a private HOME, config dir and
+//! data dir for every run.
+
+// The helpers below are test code too; clippy only recognises `#[test]` functions as such.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn conclave(&self, args: &[&str]) -> Output {
+        // Nothing listens on a port we just closed, so the Ollama probe fails fast.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ollama = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .args(args)
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("CONCLAVE_DATA_DIR", self.path("conclave-data"))
+            .env("OLLAMA_HOST", ollama)
+            .env_remove("CONCLAVE_CONFIG")
+            .env_remove("CONCLAVE_LOG")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("ANTHROPIC_API_KEY")
+            .output()
+            .unwrap()
+    }
+
+    fn config_file(&self) -> PathBuf {
+        self.path("config/conclave/config.toml")
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml")
+}
+
+const BAD: &str = r#"[backends.local]
+kind = "ollama"
+script = "x.toml"
+
+[agents.alpha]
+backend = "lcoal"
+model = "m"
+temperature = 3.5
+
+[agents.beta]
+backend = "local"
+modle = "m"
+
+[teams.debate]
+pattern = "group_chat"
+members = ["alpha", "gamma"]
+max_rounds = "four"
+entry = "alpha"
+
+[ui]
+default_team = "debat"
+"#;
+
+#[test]
+fn check_prints_every_mistake_with_line_and_column_and_exits_2() {
+    let sb = Sandbox::new();
+    let file = sb.path("bad.toml");
+    std::fs::write(&file, BAD).unwrap();
+    let out = sb.conclave(&["check", "--config", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    let f = file.display();
+    for expected in [
+        format!("{f}:3:1: error: backends.local.script:"),
+        format!(
+            "{f}:6:11: error: agents.alpha.backend: no backend named 'lcoal' (hint: did you mean 'local'?)"
+        ),
+        format!("{f}:8:15: error: agents.alpha.temperature:"),
+        format!(
+            "{f}:12:1: error: agents.beta.modle: unknown key `modle` (hint: did you mean `model`?)"
+        ),
+        format!("{f}:16:21: error: teams.debate.members[1]: no agent named 'gamma'"),
+        format!("{f}:17:14: error: teams.debate.max_rounds: wrong type"),
+        format!(
+            "{f}:18:1: error: teams.debate.entry: `entry` is not used by the group_chat pattern"
+        ),
+        format!(
+            "{f}:21:16: error: ui.default_team: no team named 'debat' (hint: did you mean 'debate'?)"
+        ),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(text.contains(&format!("checking {f}")), "{text}");
+    assert!(text.trim_end().ends_with("8 errors, 0 warnings"), "{text}");
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_the_other_mistakes() {
+    let sb = Sandbox::new();
+    let file = sb.path("broken.toml");
+    std::fs::write(
+        &file,
+        "[ui]\ntheme = \"dark\nmouse = 3\n\n[teams.t]\npattern = \"single\"\n",
+    )
+    .unwrap();
+    let out = sb.conclave(&["check", "--config", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("broken.toml:2:"), "{text}");
+    assert!(text.contains("broken.toml:3:9: error: ui.mouse"), "{text}");
+    assert!(
+        text.contains("teams.t.members: the team has no members"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_example_checks_clean() {
+    let sb = Sandbox::new();
+    let out = sb.conclave(&["check", "--config", example().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("valid, no warnings"), "{text}");
+}
+
+#[test]
+fn a_missing_file_is_named_and_exits_2() {
+    let sb = Sandbox::new();
+    let file = sb.path("nope.toml");
+    let out = sb.conclave(&["check", "--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("nope.toml"), "{}", stdout(&out));
+}
+
+#[test]
+fn init_writes_once_and_refuses_the_second_time() {
+    let sb = Sandbox::new();
+    let first = sb.conclave(&["init"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let written = std::fs::read_to_string(sb.config_file()).unwrap();
+    assert_eq!(written, std::fs::read_to_string(example()).unwrap());
+    assert!(stdout(&first).contains("config.toml"), "{}", stdout(&first));
+
+    let second = sb.conclave(&["init"]);
+    assert_eq!(second.status.code(), Some(2));
+    let message = stderr(&second);
+    assert!(
+        message.contains(&sb.config_file().display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("--force"), "{message}");
+
+    let forced = sb.conclave(&["init", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+}
+
+#[test]
+fn check_finds_the_file_init_wrote() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.conclave(&["init"]).status.code(), Some(0));
+    let out = sb.conclave(&["check"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("checking {}", sb.config_file().display())),
+        "{text}"
+    );
+}
+
+#[test]
+fn conclave_config_env_names_the_file() {
+    let sb = Sandbox::new();
+    let file = sb.path("env.toml");
+    std::fs::write(&file, "[ui]\nmouse = 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .arg("check")
+        .env("CONCLAVE_CONFIG", &file)
+        .env("CONCLAVE_DATA_DIR", sb.path("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("env.toml:2:9: error: ui.mouse"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn without_a_file_check_validates_the_built_in_default() {
+    let sb = Sandbox::new();
+    let out = sb.conclave(&["check"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("no config file found"), "{text}");
+    assert!(text.contains("offline scripted demo"), "{text}");
+    assert!(
+        text.contains("the built-in default: valid, no warnings"),
+        "{text}"
+    );
+}
+
+#[test]
+fn logs_go_to_the_data_dir_never_the_terminal() {
+    let sb = Sandbox::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["check", "--config", example().to_str().unwrap()])
+        .env("CONCLAVE_DATA_DIR", sb.path("data"))
+        .env("CONCLAVE_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+    assert!(!stdout(&out).contains("INFO"), "{}", stdout(&out));
+    let log = std::fs::read_to_string(sb.path("data/conclave.log")).unwrap();
+    assert!(log.contains("checking config file"), "{log}");
+}
+
+#[test]
+fn an_unwritable_data_dir_only_disables_logging() {
+    let sb = Sandbox::new();
+    let blocker = sb.path("blocker");
+    std::fs::write(&blocker, "a file, not a directory").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["check", "--config", example().to_str().unwrap()])
+        .env("CONCLAVE_DATA_DIR", blocker.join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
