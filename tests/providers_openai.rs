@@ -431,3 +431,51 @@ async fn check_reports_unreachable_and_misconfigured_backends() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn cancelling_without_polling_and_dropping_also_close_the_connection() {
+    let server = FakeServer::start().await;
+    for _ in 0..2 {
+        let mut events = openai_events(&Turn::text(["first"]));
+        events.truncate(2);
+        server.push(PATH, Reply::sse(events).then(Step::Stall));
+    }
+    let cfg = backend_config("openai", &format!("{}/v1", server.url()), "");
+    let provider = build_provider("oa", &cfg).unwrap();
+
+    let cancel = CancellationToken::new();
+    let mut stream = provider.stream(request("hi"), cancel.clone());
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap();
+    assert_eq!(first.unwrap().unwrap(), LlmEvent::TextDelta("first".into()));
+    cancel.cancel();
+    let cancelled_at = Instant::now();
+    let closed_at = server
+        .wait_client_closed(0, Duration::from_secs(5))
+        .await
+        .expect("closed on cancel");
+    let took = closed_at.saturating_duration_since(cancelled_at);
+    assert!(
+        took < Duration::from_millis(100),
+        "closed {took:?} after cancel, stream not polled"
+    );
+    assert!(stream.next().await.is_none());
+
+    let mut stream = provider.stream(request("hi"), CancellationToken::new());
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap();
+    assert!(first.unwrap().is_ok());
+    drop(stream);
+    let dropped_at = Instant::now();
+    let closed_at = server
+        .wait_client_closed(1, Duration::from_secs(5))
+        .await
+        .expect("closed on drop");
+    let took = closed_at.saturating_duration_since(dropped_at);
+    assert!(
+        took < Duration::from_millis(100),
+        "closed {took:?} after drop"
+    );
+}

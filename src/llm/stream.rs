@@ -8,9 +8,9 @@
 //! stream and the caller keeps the partial text. Every `TextDelta` passes through
 //! [`sanitize_text`] here, for all providers at once.
 //!
-//! Cancellation: the loop is a future owned by the returned stream (no spawned task). When the
-//! token fires, or the stream is dropped, the future is dropped with its HTTP response, which
-//! closes the connection at once.
+//! Cancellation: the loop runs in a task spawned on the stream's first poll. When the token fires
+//! (whether or not anyone is polling) or the stream is dropped, the task's future is dropped with
+//! its HTTP response, which closes the connection at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -70,10 +70,21 @@ pub struct StreamJob {
 }
 
 /// Run `job` as a stream of events, ending promptly when `cancel` fires.
+///
+/// The request starts when the stream is first polled (inside the caller's runtime).
 pub fn start(job: StreamJob, cancel: CancellationToken) -> LlmStream {
     let (tx, rx) = mpsc::unbounded_channel();
+    let token = cancel.clone();
+    let work = async move {
+        tokio::select! {
+            biased;
+            _ = token.cancelled() => {}
+            _ = run(job, tx) => {}
+        }
+    };
     Box::pin(Driven {
-        work: Some(Box::pin(run(job, tx))),
+        work: Some(Box::pin(work)),
+        task: None,
         rx,
         cancelled: Box::pin(cancel.cancelled_owned()),
     })
@@ -81,9 +92,12 @@ pub fn start(job: StreamJob, cancel: CancellationToken) -> LlmStream {
 
 type Emit = mpsc::UnboundedSender<Result<LlmEvent, LlmError>>;
 
-/// A stream whose items are produced by a future it owns and polls itself.
+/// A stream fed by a task it spawns on first poll and aborts when dropped. The task also watches
+/// the cancellation token itself, so the connection closes when the token fires even if nobody
+/// polls the stream at that moment.
 struct Driven {
     work: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
     rx: mpsc::UnboundedReceiver<Result<LlmEvent, LlmError>>,
     cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
 }
@@ -93,28 +107,30 @@ impl Stream for Driven {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            if this.cancelled.as_mut().poll(cx).is_ready() {
-                this.work = None;
-                this.rx.close();
-                return Poll::Ready(None);
-            }
-            if let Poll::Ready(Some(item)) = this.rx.poll_recv(cx) {
-                return Poll::Ready(Some(item));
-            }
-            let Some(work) = this.work.as_mut() else {
-                return Poll::Ready(None);
-            };
-            match work.as_mut().poll(cx) {
-                Poll::Ready(()) => this.work = None,
-                Poll::Pending => {
-                    return match this.rx.poll_recv(cx) {
-                        Poll::Ready(Some(item)) => Poll::Ready(Some(item)),
-                        _ => Poll::Pending,
-                    };
-                }
-            }
+        if this.cancelled.as_mut().poll(cx).is_ready() {
+            this.stop();
+            return Poll::Ready(None);
         }
+        if let Some(work) = this.work.take() {
+            this.task = Some(tokio::spawn(work));
+        }
+        this.rx.poll_recv(cx)
+    }
+}
+
+impl Driven {
+    fn stop(&mut self) {
+        self.work = None;
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.rx.close();
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
