@@ -479,3 +479,39 @@ async fn cancelling_without_polling_and_dropping_also_close_the_connection() {
         "closed {took:?} after drop"
     );
 }
+
+#[tokio::test]
+async fn retries_are_bounded_and_a_long_server_delay_is_reported_not_waited() {
+    let server = FakeServer::start().await;
+    for _ in 0..3 {
+        server.push(
+            PATH,
+            Reply::json(429, json!({"error": {"message": "slow down"}})).header("retry-after", "0"),
+        );
+    }
+    let (events, err) = run(&server, "max_retries = 2", request("hi")).await;
+    let retries = events
+        .iter()
+        .filter(|e| matches!(e, LlmEvent::Retrying { .. }))
+        .count();
+    assert_eq!(retries, 2);
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::RateLimit);
+    assert!(err.message.contains("gave up after 2 retries"), "{err}");
+    assert_eq!(server.requests().len(), 3);
+
+    server.push(
+        PATH,
+        Reply::json(429, json!({"error": {"message": "daily limit"}}))
+            .header("retry-after", "3600"),
+    );
+    let (events, err) = run(&server, "", request("hi")).await;
+    assert!(events.is_empty());
+    let err = err.unwrap();
+    assert_eq!(err.retry_after_ms, Some(3_600_000));
+    assert!(
+        err.hint.as_deref().unwrap().contains("wait 3600 s"),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 4);
+}

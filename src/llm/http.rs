@@ -53,12 +53,15 @@ pub struct HttpBackend {
 }
 
 impl HttpBackend {
-    /// Build the client for `[backends.name]`. `base_url` is already resolved (defaults applied).
+    /// Build the client for `[backends.name]`. `base_url` is already resolved (defaults applied);
+    /// `conventional_key_env` is the vendor's usual key variable, read when no key is configured
+    /// (pass it only for the vendor's own API).
     pub fn new(
         name: &str,
         cfg: &BackendConfig,
         base_url: &str,
         auth: AuthStyle,
+        conventional_key_env: Option<&str>,
     ) -> Result<Self, LlmError> {
         install_crypto_provider();
         let connect = cfg
@@ -76,14 +79,14 @@ impl HttpBackend {
                     format!("could not build the HTTP client: {e}"),
                 )
             })?;
-        let key = resolve_key(name, cfg)?;
+        let key = resolve_key(name, cfg, conventional_key_env)?;
         let headers = build_headers(name, cfg, key.as_ref(), auth)?;
         Ok(HttpBackend {
             name: name.to_string(),
             base_url: base_url.trim_end_matches('/').to_string(),
             client,
             headers,
-            key_source: KeySource::of(cfg),
+            key_source: KeySource::of(cfg, conventional_key_env),
             idle_timeout: cfg
                 .idle_timeout_ms
                 .map(Duration::from_millis)
@@ -395,7 +398,14 @@ mod tests {
             toml::from_str("kind = \"openai\"\napi_key = \"sk-secret-value-123\"").unwrap();
         cfg.headers
             .insert("HTTP-Referer".into(), "https://x".into());
-        let b = HttpBackend::new("oa", &cfg, "http://127.0.0.1:1/v1/", AuthStyle::Bearer).unwrap();
+        let b = HttpBackend::new(
+            "oa",
+            &cfg,
+            "http://127.0.0.1:1/v1/",
+            AuthStyle::Bearer,
+            None,
+        )
+        .unwrap();
         assert_eq!(b.base_url, "http://127.0.0.1:1/v1");
         assert!(b.headers.get("authorization").unwrap().is_sensitive());
         assert!(!format!("{b:?}").contains("sk-secret-value-123"));

@@ -1,7 +1,10 @@
 //! API keys: where they come from and how they are kept out of sight.
 //!
 //! A key comes from the environment variable named by `api_key_env`, or from the standard output
-//! of `api_key_cmd` (run once, when the provider is built), or from an inline `api_key`. It lives
+//! of `api_key_cmd` (run once, when the provider is built), or from an inline `api_key`. When none
+//! is configured, a backend talking to the vendor's own API falls back to the vendor's usual
+//! variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`); never for other servers, so a key is not sent
+//! where it does not belong. It lives
 //! in a [`Secret`] whose `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] gives the
 //! text, and only the code that writes an HTTP header calls it.
 
@@ -43,17 +46,23 @@ pub enum KeySource {
     Env(String),
     Command(String),
     Inline,
+    /// Nothing configured; the vendor's usual variable is read if set.
+    Conventional(String),
     None,
 }
 
 impl KeySource {
-    pub fn of(cfg: &BackendConfig) -> Self {
+    /// Where `cfg` takes its key from; `conventional` is the vendor's usual variable, given only
+    /// when the backend talks to the vendor's own API.
+    pub fn of(cfg: &BackendConfig, conventional: Option<&str>) -> Self {
         if let Some(var) = &cfg.api_key_env {
             KeySource::Env(var.clone())
         } else if let Some(cmd) = &cfg.api_key_cmd {
             KeySource::Command(cmd.clone())
         } else if cfg.api_key.is_some() {
             KeySource::Inline
+        } else if let Some(var) = conventional {
+            KeySource::Conventional(var.to_string())
         } else {
             KeySource::None
         }
@@ -67,6 +76,9 @@ impl KeySource {
             KeySource::Inline => format!(
                 "check the api_key of [backends.{backend}] (better: move it to an environment variable named by api_key_env)"
             ),
+            KeySource::Conventional(var) => format!(
+                "set the environment variable {var} (or api_key_env / api_key_cmd in [backends.{backend}])"
+            ),
             KeySource::None => format!(
                 "set api_key_env (or api_key_cmd) in [backends.{backend}] to provide an API key"
             ),
@@ -74,8 +86,13 @@ impl KeySource {
     }
 }
 
-/// Resolve the backend's API key. `Ok(None)` when the config names no key at all (local servers).
-pub fn resolve_key(backend: &str, cfg: &BackendConfig) -> Result<Option<Secret>, LlmError> {
+/// Resolve the backend's API key. `Ok(None)` when the config names no key at all (local servers)
+/// and the `conventional` variable, if any, is unset.
+pub fn resolve_key(
+    backend: &str,
+    cfg: &BackendConfig,
+    conventional: Option<&str>,
+) -> Result<Option<Secret>, LlmError> {
     if let Some(var) = &cfg.api_key_env {
         return match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
@@ -92,7 +109,13 @@ pub fn resolve_key(backend: &str, cfg: &BackendConfig) -> Result<Option<Secret>,
     if let Some(cmd) = &cfg.api_key_cmd {
         return run_key_command(backend, cmd).map(Some);
     }
-    Ok(cfg.api_key.as_ref().map(|k| Secret::new(k.trim())))
+    if let Some(key) = &cfg.api_key {
+        return Ok(Some(Secret::new(key.trim())));
+    }
+    Ok(conventional
+        .and_then(|var| std::env::var(var).ok())
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| Secret::new(v.trim())))
 }
 
 fn run_key_command(backend: &str, cmd: &str) -> Result<Secret, LlmError> {
@@ -148,7 +171,7 @@ mod tests {
     fn missing_env_var_is_a_config_error_naming_it() {
         let mut c = cfg();
         c.api_key_env = Some("CONCLAVE_TEST_SURELY_UNSET_KEY".into());
-        let err = resolve_key("oa", &c).unwrap_err();
+        let err = resolve_key("oa", &c, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Config);
         assert!(err.to_string().contains("CONCLAVE_TEST_SURELY_UNSET_KEY"));
     }
@@ -159,16 +182,16 @@ mod tests {
         assert_eq!(c.kind, BackendKind::Openai);
         c.api_key_cmd = Some("printf '  sk-from-cmd\\n'".into());
         assert_eq!(
-            resolve_key("oa", &c).unwrap().unwrap().expose(),
+            resolve_key("oa", &c, None).unwrap().unwrap().expose(),
             "sk-from-cmd"
         );
         c.api_key_cmd = Some("exit 3".into());
-        let err = resolve_key("oa", &c).unwrap_err();
+        let err = resolve_key("oa", &c, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Config);
         assert!(err.message.contains("exit 3"));
         c.api_key_cmd = Some("true".into());
         assert!(
-            resolve_key("oa", &c)
+            resolve_key("oa", &c, None)
                 .unwrap_err()
                 .message
                 .contains("printed nothing")
@@ -176,7 +199,34 @@ mod tests {
     }
 
     #[test]
+    fn conventional_variable_only_when_nothing_is_configured() {
+        let var = "CONCLAVE_TEST_CONVENTIONAL_KEY_7781";
+        // SAFETY: a variable name no other test reads or writes.
+        unsafe { std::env::set_var(var, " sk-conventional ") };
+        let mut c = cfg();
+        assert_eq!(
+            resolve_key("oa", &c, Some(var)).unwrap().unwrap().expose(),
+            "sk-conventional"
+        );
+        assert_eq!(
+            KeySource::of(&c, Some(var)),
+            KeySource::Conventional(var.into())
+        );
+        assert!(KeySource::of(&c, Some(var)).fix_hint("oa").contains(var));
+        c.api_key = Some("sk-inline".into());
+        assert_eq!(
+            resolve_key("oa", &c, Some(var)).unwrap().unwrap().expose(),
+            "sk-inline"
+        );
+        assert!(
+            resolve_key("oa", &cfg(), Some("CONCLAVE_TEST_UNSET_7781"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
     fn no_key_configured_is_none() {
-        assert!(resolve_key("local", &cfg()).unwrap().is_none());
+        assert!(resolve_key("local", &cfg(), None).unwrap().is_none());
     }
 }

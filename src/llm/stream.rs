@@ -16,6 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
@@ -23,7 +24,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::llm::http::{HttpBackend, retry_delay};
+use crate::llm::http::{HttpBackend, MAX_SERVER_DELAY, retry_delay};
 use crate::llm::{ErrorKind, LlmError, LlmEvent, LlmStream, sanitize_text};
 
 /// The pure, per-protocol part of a stream: fed the body's bytes as they arrive.
@@ -164,6 +165,7 @@ async fn run(job: StreamJob, tx: Emit) {
             tokio::time::sleep(delay).await;
             continue;
         }
+        let error = give_up(error, attempt, failure.shown);
         let error = explain(&job, error).await;
         tracing::warn!(backend = %job.backend.name, model = %job.model, error = %error, "stream failed");
         let _ = tx.send(Err(error));
@@ -251,6 +253,31 @@ fn forward(events: &mut Vec<LlmEvent>, tx: &Emit) -> bool {
         let _ = tx.send(Ok(event));
     }
     shown
+}
+
+/// Say why a retryable error was not retried (again).
+fn give_up(mut error: LlmError, retries: u32, shown: bool) -> LlmError {
+    if !error.is_retryable() {
+        return error;
+    }
+    if shown {
+        error
+            .message
+            .push_str(" (after part of the reply had arrived; not retried)");
+    } else if let Some(ms) = error
+        .retry_after_ms
+        .filter(|ms| Duration::from_millis(*ms) > MAX_SERVER_DELAY)
+    {
+        error.hint = Some(format!(
+            "the server asks to wait {} s before trying again; try again later",
+            ms.div_ceil(1000)
+        ));
+    } else if retries > 0 {
+        error
+            .message
+            .push_str(&format!(" (gave up after {retries} retries)"));
+    }
+    error
 }
 
 /// Add what only more IO can tell: the models that exist when the model is unknown.

@@ -23,6 +23,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The API version header value.
 pub const API_VERSION: &str = "2023-06-01";
 
+/// The key variable read for `api.anthropic.com` when the config names no key.
+pub const ENV_API_KEY: &str = "ANTHROPIC_API_KEY";
+
 /// A backend speaking the Messages API.
 #[derive(Clone, Debug)]
 pub struct AnthropicProvider {
@@ -35,7 +38,8 @@ impl AnthropicProvider {
         let base = cfg.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = base.trim_end_matches('/');
         let base = base.strip_suffix("/v1").unwrap_or(base);
-        let mut http = HttpBackend::new(name, cfg, base, AuthStyle::XApiKey)?;
+        let conventional = base.contains("api.anthropic.com").then_some(ENV_API_KEY);
+        let mut http = HttpBackend::new(name, cfg, base, AuthStyle::XApiKey, conventional)?;
         http.headers
             .entry(HeaderName::from_static("anthropic-version"))
             .or_insert(HeaderValue::from_static(API_VERSION));

@@ -38,7 +38,7 @@ impl OllamaProvider {
             None => default_base_url(std::env::var(ENV_OLLAMA_HOST).ok().as_deref()),
         };
         Ok(OllamaProvider {
-            http: Arc::new(HttpBackend::new(name, cfg, &base, AuthStyle::Bearer)?),
+            http: Arc::new(HttpBackend::new(name, cfg, &base, AuthStyle::Bearer, None)?),
             tools: cfg.tools.unwrap_or(true),
             num_ctx: cfg.num_ctx,
         })

@@ -21,6 +21,9 @@ use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
 /// Where OpenAI itself answers.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
+/// The key variable read for `api.openai.com` when the config names no key.
+pub const ENV_API_KEY: &str = "OPENAI_API_KEY";
+
 /// A backend speaking Chat Completions.
 #[derive(Clone, Debug)]
 pub struct OpenAiProvider {
@@ -31,8 +34,15 @@ pub struct OpenAiProvider {
 impl OpenAiProvider {
     pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, LlmError> {
         let base = cfg.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let conventional = base.contains("api.openai.com").then_some(ENV_API_KEY);
         Ok(OpenAiProvider {
-            http: Arc::new(HttpBackend::new(name, cfg, base, AuthStyle::Bearer)?),
+            http: Arc::new(HttpBackend::new(
+                name,
+                cfg,
+                base,
+                AuthStyle::Bearer,
+                conventional,
+            )?),
             tools: cfg.tools.unwrap_or(true),
         })
     }
