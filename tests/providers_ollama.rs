@@ -212,3 +212,27 @@ async fn unknown_model_lists_the_pulled_ones_and_check_uses_api_tags() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn a_stall_before_the_first_token_is_retried_and_a_wrong_base_url_is_named() {
+    let server = FakeServer::start().await;
+    server.push(
+        PATH,
+        Reply::ndjson(Vec::<String>::new()).then(support::Step::Stall),
+    );
+    server.push(PATH, Reply::ndjson(ollama_lines(&Turn::text(["awake"]))));
+    let (events, err) = run(&server, "idle_timeout_ms = 200", request()).await;
+    assert_eq!(err, None);
+    assert!(
+        matches!(&events[0], LlmEvent::Retrying { attempt: 1, error, .. } if error.kind == ErrorKind::Timeout)
+    );
+    assert_eq!(text_of(&events), "awake");
+
+    // Nothing answers at this path: a 404 for the chat call and for the model list.
+    let cfg = support::backend_config("ollama", &format!("{}/wrong", server.url()), "");
+    let provider = build_provider("local", &cfg).unwrap();
+    let (_, err) = collect(provider.stream(request(), CancellationToken::new())).await;
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::UnknownModel);
+    assert!(err.hint.as_deref().unwrap().contains("base_url"), "{err}");
+}

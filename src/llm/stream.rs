@@ -284,9 +284,17 @@ fn give_up(mut error: LlmError, retries: u32, shown: bool) -> LlmError {
 async fn explain(job: &StreamJob, mut error: LlmError) -> LlmError {
     match error.kind {
         ErrorKind::UnknownModel => {
-            if let Ok(models) = (job.list_models)(job.backend.clone()).await {
-                error.hint = Some(models_hint(&job.model, &models));
-            }
+            let base = &job.backend.base_url;
+            error.hint = Some(match (job.list_models)(job.backend.clone()).await {
+                Ok(models) if models.contains(&job.model) => format!(
+                    "the backend lists `{}` but answered 404 at {}: check base_url ({base})",
+                    job.model, job.url
+                ),
+                Ok(models) => models_hint(&job.model, &models),
+                Err(_) => format!(
+                    "check the model name and base_url ({base}): the server also failed to list its models"
+                ),
+            });
         }
         ErrorKind::ContextTooLong => {
             if let Some(hint) = &job.context_hint {
