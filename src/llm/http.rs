@@ -140,14 +140,22 @@ impl HttpBackend {
         retry_after_ms: Option<u64>,
     ) -> LlmError {
         let body = self.redact(body);
-        classify_http(&HttpFailure {
+        let err = classify_http(&HttpFailure {
             backend: &self.name,
             model,
             status,
             body: &body,
             retry_after_ms,
             auth_hint: self.key_source.fix_hint(&self.name),
-        })
+        });
+        if err.kind == ErrorKind::BadRequest && body.to_lowercase().contains("support tools") {
+            let hint = format!(
+                "this model takes no tool definitions: set tools = false in [backends.{}] to use text markers instead",
+                self.name
+            );
+            return err.with_hint(hint);
+        }
+        err
     }
 
     /// A classified error for a failed connection or read.
