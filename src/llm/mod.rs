@@ -15,9 +15,22 @@
 //! - when `cancel` fires, the stream ends promptly (yields `None`), dropping the HTTP connection;
 //! - tool calls are yielded whole, in the order the model produced them, once the call is complete.
 
+pub mod anthropic;
+pub mod classify;
 pub mod error;
+pub mod http;
+pub mod ndjson;
+pub mod ollama;
+pub mod openai;
+pub mod registry;
+pub mod secret;
+pub mod sse;
+pub mod stream;
+pub mod text;
 
 pub use error::{ErrorKind, LlmError};
+pub use registry::{BackendReport, build_provider, check_backend};
+pub use text::sanitize_text;
 
 use std::pin::Pin;
 

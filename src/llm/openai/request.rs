@@ -1,0 +1,176 @@
+//! `ChatRequest` → the Chat Completions JSON body.
+//!
+//! The system prompt is the first message (role `system`); an assistant turn with tool calls
+//! carries `tool_calls` (content `null` when it said nothing); each tool result is a `role: "tool"`
+//! message with its `tool_call_id`. Tools and `tool_choice` are only sent when there are tools.
+
+use serde_json::{Value, json};
+
+use crate::llm::{ChatMessage, ChatRequest, ToolChoice, ToolSpec};
+
+/// The streaming request body.
+pub fn to_body(req: &ChatRequest) -> Value {
+    let mut messages = Vec::new();
+    if let Some(system) = req.system.as_deref().filter(|s| !s.is_empty()) {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    messages.extend(req.messages.iter().map(message));
+    let mut body = json!({
+        "model": req.model,
+        "messages": messages,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    if let Some(n) = req.max_tokens {
+        body["max_tokens"] = json!(n);
+    }
+    if let Some(t) = req.temperature {
+        body["temperature"] = json!(t);
+    }
+    if !req.tools.is_empty() {
+        body["tools"] = Value::Array(req.tools.iter().map(tool).collect());
+        body["tool_choice"] = match &req.tool_choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+        };
+    }
+    body
+}
+
+/// A tool definition in the shape OpenAI (and Ollama) expect; empty parameters become an empty
+/// object schema.
+pub fn tool(spec: &ToolSpec) -> Value {
+    json!({
+        "type": "function",
+        "function": {
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": parameters(&spec.parameters),
+        }
+    })
+}
+
+/// `parameters`, or `{"type":"object","properties":{}}` when it is null or empty.
+pub fn parameters(p: &Value) -> Value {
+    match p {
+        Value::Object(m) if !m.is_empty() => p.clone(),
+        _ => json!({"type": "object", "properties": {}}),
+    }
+}
+
+fn message(m: &ChatMessage) -> Value {
+    match m {
+        ChatMessage::User { text } => json!({"role": "user", "content": text}),
+        ChatMessage::Assistant { text, tool_calls } if tool_calls.is_empty() => {
+            json!({"role": "assistant", "content": text})
+        }
+        ChatMessage::Assistant { text, tool_calls } => {
+            let calls: Vec<Value> = tool_calls
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    })
+                })
+                .collect();
+            let content = if text.is_empty() {
+                Value::Null
+            } else {
+                json!(text)
+            };
+            json!({"role": "assistant", "content": content, "tool_calls": calls})
+        }
+        ChatMessage::ToolResult {
+            call_id, content, ..
+        } => {
+            json!({"role": "tool", "tool_call_id": call_id, "content": content})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::ToolCall;
+
+    #[test]
+    fn full_mapping() {
+        let req = ChatRequest {
+            model: "gpt-4o".into(),
+            system: Some("be brief".into()),
+            messages: vec![
+                ChatMessage::User { text: "hi".into() },
+                ChatMessage::Assistant {
+                    text: String::new(),
+                    tool_calls: vec![ToolCall {
+                        id: "c1".into(),
+                        name: "f".into(),
+                        arguments: "{\"a\":1}".into(),
+                    }],
+                },
+                ChatMessage::ToolResult {
+                    call_id: "c1".into(),
+                    name: "f".into(),
+                    content: "ok".into(),
+                    is_error: false,
+                },
+                ChatMessage::Assistant {
+                    text: "done".into(),
+                    tool_calls: vec![],
+                },
+            ],
+            tools: vec![ToolSpec {
+                name: "f".into(),
+                description: "d".into(),
+                parameters: Value::Null,
+            }],
+            tool_choice: ToolChoice::Tool("f".into()),
+            max_tokens: Some(100),
+            temperature: Some(0.5),
+        };
+        assert_eq!(
+            to_body(&req),
+            json!({
+                "model": "gpt-4o",
+                "messages": [
+                    {"role": "system", "content": "be brief"},
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": null, "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}
+                    ]},
+                    {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+                    {"role": "assistant", "content": "done"},
+                ],
+                "stream": true,
+                "stream_options": {"include_usage": true},
+                "max_tokens": 100,
+                "temperature": 0.5,
+                "tools": [{"type": "function", "function": {"name": "f", "description": "d",
+                    "parameters": {"type": "object", "properties": {}}}}],
+                "tool_choice": {"type": "function", "function": {"name": "f"}},
+            })
+        );
+    }
+
+    #[test]
+    fn tool_choice_only_with_tools() {
+        let mut req = ChatRequest {
+            model: "m".into(),
+            tool_choice: ToolChoice::None,
+            ..Default::default()
+        };
+        let body = to_body(&req);
+        assert!(body.get("tools").is_none() && body.get("tool_choice").is_none());
+        req.tools.push(ToolSpec {
+            name: "t".into(),
+            description: String::new(),
+            parameters: json!({"type": "object"}),
+        });
+        assert_eq!(to_body(&req)["tool_choice"], json!("none"));
+        req.tool_choice = ToolChoice::Auto;
+        assert_eq!(to_body(&req)["tool_choice"], json!("auto"));
+    }
+}

@@ -1,0 +1,152 @@
+//! From a `[backends.NAME]` table to a running provider, and the reachability check behind
+//! `conclave check`.
+//!
+//! [`build_provider`] picks the wire protocol from `kind`. [`check_backend`] builds the provider
+//! and lists its models; its [`BackendReport`] prints as one readable block, `ok …` with the
+//! models or `FAIL …` with the classified error and what to do.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::{BackendConfig, BackendKind};
+use crate::llm::anthropic::AnthropicProvider;
+use crate::llm::ollama::OllamaProvider;
+use crate::llm::openai::OpenAiProvider;
+use crate::llm::{ErrorKind, LlmError, Provider, anthropic, ollama, openai};
+
+/// How many model names a report prints before `…`.
+pub const REPORT_MODELS: usize = 12;
+
+/// Build the provider for `[backends.name]`.
+pub fn build_provider(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provider>, LlmError> {
+    Ok(match cfg.kind {
+        BackendKind::Openai => Arc::new(OpenAiProvider::new(name, cfg)?),
+        BackendKind::Anthropic => Arc::new(AnthropicProvider::new(name, cfg)?),
+        BackendKind::Ollama => Arc::new(OllamaProvider::new(name, cfg)?),
+        BackendKind::Scripted => {
+            return Err(LlmError::new(
+                ErrorKind::Config,
+                name,
+                "scripted backends are built by llm::scripted",
+            ));
+        }
+    })
+}
+
+/// The outcome of reaching one backend.
+#[derive(Clone, Debug)]
+pub struct BackendReport {
+    pub name: String,
+    pub kind: BackendKind,
+    pub base_url: String,
+    pub result: Result<Vec<String>, LlmError>,
+}
+
+/// Build `[backends.name]` and list its models.
+pub async fn check_backend(name: &str, cfg: &BackendConfig) -> BackendReport {
+    let result = match build_provider(name, cfg) {
+        Ok(provider) => provider.list_models().await,
+        Err(e) => Err(e),
+    };
+    BackendReport {
+        name: name.to_string(),
+        kind: cfg.kind,
+        base_url: base_url_of(cfg),
+        result,
+    }
+}
+
+/// The URL a backend talks to, defaults applied (empty for scripted backends).
+pub fn base_url_of(cfg: &BackendConfig) -> String {
+    if let Some(url) = &cfg.base_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    match cfg.kind {
+        BackendKind::Openai => openai::DEFAULT_BASE_URL.to_string(),
+        BackendKind::Anthropic => anthropic::DEFAULT_BASE_URL.to_string(),
+        BackendKind::Ollama => {
+            ollama::default_base_url(std::env::var(ollama::ENV_OLLAMA_HOST).ok().as_deref())
+        }
+        BackendKind::Scripted => String::new(),
+    }
+}
+
+impl fmt::Display for BackendReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = if self.base_url.is_empty() {
+            self.kind.as_str().to_string()
+        } else {
+            format!("{}, {}", self.kind.as_str(), self.base_url)
+        };
+        match &self.result {
+            Ok(models) => {
+                write!(f, "ok   {} ({place}): ", self.name)?;
+                match models.len() {
+                    0 => write!(f, "no models"),
+                    n => {
+                        let shown: Vec<&str> = models
+                            .iter()
+                            .take(REPORT_MODELS)
+                            .map(String::as_str)
+                            .collect();
+                        let more = if n > REPORT_MODELS { ", …" } else { "" };
+                        let noun = if n == 1 { "model" } else { "models" };
+                        write!(f, "{n} {noun}: {}{more}", shown.join(", "))
+                    }
+                }
+            }
+            Err(e) => write!(f, "FAIL {} ({place}): [{}] {e}", self.name, e.kind),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> BackendConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn builds_each_kind_and_refuses_scripted() {
+        for kind in ["openai", "anthropic", "ollama"] {
+            let p = build_provider("b", &cfg(&format!("kind = \"{kind}\""))).unwrap();
+            assert_eq!(p.backend(), "b");
+        }
+        let no_tools = build_provider("b", &cfg("kind = \"openai\"\ntools = false")).unwrap();
+        assert!(!no_tools.supports_tools());
+        let err = build_provider("s", &cfg("kind = \"scripted\""))
+            .err()
+            .unwrap();
+        assert_eq!(err.kind, ErrorKind::Config);
+    }
+
+    #[test]
+    fn report_display() {
+        let models: Vec<String> = (0..14).map(|i| format!("m{i}")).collect();
+        let ok = BackendReport {
+            name: "oa".into(),
+            kind: BackendKind::Openai,
+            base_url: "https://api.openai.com/v1".into(),
+            result: Ok(models),
+        };
+        assert_eq!(
+            ok.to_string(),
+            "ok   oa (openai, https://api.openai.com/v1): 14 models: m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, …"
+        );
+        let fail = BackendReport {
+            name: "an".into(),
+            kind: BackendKind::Anthropic,
+            base_url: "https://api.anthropic.com".into(),
+            result: Err(
+                LlmError::new(ErrorKind::Auth, "an", "authentication failed (HTTP 401)")
+                    .with_hint("set ANTHROPIC_API_KEY"),
+            ),
+        };
+        assert_eq!(
+            fail.to_string(),
+            "FAIL an (anthropic, https://api.anthropic.com): [auth] backend 'an': authentication failed (HTTP 401) — set ANTHROPIC_API_KEY"
+        );
+    }
+}

@@ -1,0 +1,394 @@
+//! The streaming request loop shared by every HTTP provider: send, retry, decode, cancel.
+//!
+//! A provider describes one call as a [`StreamJob`]: the URL, the JSON body, and a fresh
+//! [`Decoder`] per attempt (the pure part: bytes in, [`LlmEvent`]s out). [`start`] turns the job
+//! into an [`LlmStream`]. The loop retries failures that can help (rate limit, overload, network,
+//! timeout) with the delays of [`crate::llm::http`], announcing each with `LlmEvent::Retrying`,
+//! but only while no text or tool call has been yielded: after the first token a failure ends the
+//! stream and the caller keeps the partial text. Every `TextDelta` passes through
+//! [`sanitize_text`] here, for all providers at once.
+//!
+//! Cancellation: the loop runs in a task spawned on the stream's first poll. When the token fires
+//! (whether or not anyone is polling) or the stream is dropped, the task's future is dropped with
+//! its HTTP response, which closes the connection at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use crate::llm::http::{HttpBackend, MAX_SERVER_DELAY, retry_delay};
+use crate::llm::{ErrorKind, LlmError, LlmEvent, LlmStream, sanitize_text};
+
+/// The pure, per-protocol part of a stream: fed the body's bytes as they arrive.
+pub trait Decoder: Send {
+    /// Decode one network chunk, pushing the events it completes onto `out`. Events pushed before
+    /// an error are kept (they were received).
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<LlmEvent>) -> Result<(), DecodeError>;
+    /// The body ended (EOF). Emits what is still pending, or fails if the terminal event never came.
+    fn finish(&mut self, out: &mut Vec<LlmEvent>) -> Result<(), DecodeError>;
+    /// Whether the terminal event was seen (the loop stops reading then).
+    fn is_done(&self) -> bool;
+}
+
+/// A wire-level failure found by a decoder: a malformed frame, an error object in the stream,
+/// EOF before the terminal event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl DecodeError {
+    pub fn protocol(message: impl Into<String>) -> Self {
+        DecodeError {
+            kind: ErrorKind::Protocol,
+            message: message.into(),
+        }
+    }
+}
+
+/// Lists the backend's models; used to name the models that exist when one is unknown.
+pub type ModelLister = fn(Arc<HttpBackend>) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
+
+/// One streamed call.
+pub struct StreamJob {
+    pub backend: Arc<HttpBackend>,
+    pub model: String,
+    pub url: String,
+    pub body: Value,
+    pub new_decoder: fn() -> Box<dyn Decoder>,
+    pub list_models: ModelLister,
+    /// An extra hint for context-too-long errors (Ollama: raise `num_ctx`).
+    pub context_hint: Option<String>,
+}
+
+/// Run `job` as a stream of events, ending promptly when `cancel` fires.
+///
+/// The request starts when the stream is first polled (inside the caller's runtime).
+pub fn start(job: StreamJob, cancel: CancellationToken) -> LlmStream {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let token = cancel.clone();
+    let work = async move {
+        tokio::select! {
+            biased;
+            _ = token.cancelled() => {}
+            _ = run(job, tx) => {}
+        }
+    };
+    Box::pin(Driven {
+        work: Some(Box::pin(work)),
+        task: None,
+        rx,
+        cancelled: Box::pin(cancel.cancelled_owned()),
+    })
+}
+
+type Emit = mpsc::UnboundedSender<Result<LlmEvent, LlmError>>;
+
+/// A stream fed by a task it spawns on first poll and aborts when dropped. The task also watches
+/// the cancellation token itself, so the connection closes when the token fires even if nobody
+/// polls the stream at that moment.
+struct Driven {
+    work: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    rx: mpsc::UnboundedReceiver<Result<LlmEvent, LlmError>>,
+    cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl Stream for Driven {
+    type Item = Result<LlmEvent, LlmError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.cancelled.as_mut().poll(cx).is_ready() {
+            this.stop();
+            return Poll::Ready(None);
+        }
+        if let Some(work) = this.work.take() {
+            this.task = Some(tokio::spawn(work));
+        }
+        this.rx.poll_recv(cx)
+    }
+}
+
+impl Driven {
+    fn stop(&mut self) {
+        self.work = None;
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.rx.close();
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One attempt's failure, and whether the person already saw output from it.
+struct Failure {
+    error: LlmError,
+    shown: bool,
+}
+
+async fn run(job: StreamJob, tx: Emit) {
+    let mut attempt = 0u32;
+    loop {
+        let Err(failure) = attempt_once(&job, &tx).await else {
+            return;
+        };
+        let error = failure.error;
+        let delay = (!failure.shown && error.is_retryable() && attempt < job.backend.max_retries)
+            .then(|| retry_delay(error.retry_after_ms, attempt))
+            .flatten();
+        if let Some(delay) = delay {
+            attempt += 1;
+            tracing::warn!(backend = %job.backend.name, model = %job.model, attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+            let event = LlmEvent::Retrying {
+                attempt,
+                delay_ms: delay.as_millis() as u64,
+                error,
+            };
+            if tx.send(Ok(event)).is_err() {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+            continue;
+        }
+        let error = give_up(error, attempt, failure.shown);
+        let error = explain(&job, error).await;
+        tracing::warn!(backend = %job.backend.name, model = %job.model, error = %error, "stream failed");
+        let _ = tx.send(Err(error));
+        return;
+    }
+}
+
+async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
+    let backend = &job.backend;
+    let idle = backend.idle_timeout;
+    let early = |error: LlmError| Failure {
+        error,
+        shown: false,
+    };
+    let request = backend
+        .client
+        .post(&job.url)
+        .headers(backend.headers.clone())
+        .json(&job.body)
+        .send();
+    let mut response = tokio::time::timeout(idle, request)
+        .await
+        .map_err(|_| early(backend.timeout_error(&job.model, idle)))?
+        .map_err(|e| early(backend.network_error(&job.model, &e)))?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        let retry_after_ms = crate::llm::http::retry_after(response.headers());
+        let body = match tokio::time::timeout(idle, response.text()).await {
+            Ok(Ok(text)) => text,
+            _ => String::new(),
+        };
+        return Err(early(backend.http_error(
+            &job.model,
+            status,
+            &body,
+            retry_after_ms,
+        )));
+    }
+
+    let mut decoder = (job.new_decoder)();
+    let mut events = Vec::new();
+    let mut shown = false;
+    loop {
+        let chunk = match tokio::time::timeout(idle, response.chunk()).await {
+            Err(_) => {
+                let error = backend.timeout_error(&job.model, idle);
+                return Err(Failure { error, shown });
+            }
+            Ok(Err(e)) => {
+                let error = backend.network_error(&job.model, &e);
+                return Err(Failure { error, shown });
+            }
+            Ok(Ok(chunk)) => chunk,
+        };
+        let result = match &chunk {
+            Some(bytes) => decoder.feed(bytes, &mut events),
+            None => decoder.finish(&mut events),
+        };
+        shown |= forward(&mut events, tx);
+        if let Err(e) = result {
+            let error = LlmError::new(e.kind, &backend.name, e.message).with_model(&job.model);
+            return Err(Failure { error, shown });
+        }
+        if chunk.is_none() || decoder.is_done() {
+            return Ok(());
+        }
+    }
+}
+
+/// Send decoded events on, sanitizing text. Returns whether any text or tool call went out.
+fn forward(events: &mut Vec<LlmEvent>, tx: &Emit) -> bool {
+    let mut shown = false;
+    for event in events.drain(..) {
+        let event = match event {
+            LlmEvent::TextDelta(text) => {
+                let clean = sanitize_text(&text);
+                if clean.is_empty() {
+                    continue;
+                }
+                LlmEvent::TextDelta(clean)
+            }
+            other => other,
+        };
+        shown |= matches!(event, LlmEvent::TextDelta(_) | LlmEvent::ToolCall(_));
+        let _ = tx.send(Ok(event));
+    }
+    shown
+}
+
+/// Say why a retryable error was not retried (again).
+fn give_up(mut error: LlmError, retries: u32, shown: bool) -> LlmError {
+    if !error.is_retryable() {
+        return error;
+    }
+    if shown {
+        error
+            .message
+            .push_str(" (after part of the reply had arrived; not retried)");
+    } else if let Some(ms) = error
+        .retry_after_ms
+        .filter(|ms| Duration::from_millis(*ms) > MAX_SERVER_DELAY)
+    {
+        error.hint = Some(format!(
+            "the server asks to wait {} s before trying again; try again later",
+            ms.div_ceil(1000)
+        ));
+    } else if retries > 0 {
+        error
+            .message
+            .push_str(&format!(" (gave up after {retries} retries)"));
+    }
+    error
+}
+
+/// Add what only more IO can tell: the models that exist when the model is unknown.
+async fn explain(job: &StreamJob, mut error: LlmError) -> LlmError {
+    match error.kind {
+        ErrorKind::UnknownModel => {
+            let base = &job.backend.base_url;
+            error.hint = Some(match (job.list_models)(job.backend.clone()).await {
+                Ok(models) if models.contains(&job.model) => format!(
+                    "the backend lists `{}` but answered 404 at {}: check base_url ({base})",
+                    job.model, job.url
+                ),
+                Ok(models) => models_hint(&job.model, &models),
+                Err(_) => format!(
+                    "check the model name and base_url ({base}): the server also failed to list its models"
+                ),
+            });
+        }
+        ErrorKind::ContextTooLong => {
+            if let Some(hint) = &job.context_hint {
+                error.hint = Some(hint.clone());
+            }
+        }
+        _ => {}
+    }
+    error
+}
+
+/// "models this backend offers: a, b, c" (the closest first), or how to get one when it has none.
+pub fn models_hint(wanted: &str, models: &[String]) -> String {
+    if models.is_empty() {
+        return format!("the backend offers no models; install or pull `{wanted}` first");
+    }
+    let mut ranked: Vec<&String> = models.iter().collect();
+    ranked.sort_by(|a, b| {
+        strsim::jaro_winkler(wanted, b)
+            .partial_cmp(&strsim::jaro_winkler(wanted, a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let shown: Vec<&str> = ranked.iter().take(12).map(|s| s.as_str()).collect();
+    let more = models.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
+    format!("models this backend offers: {}{tail}", shown.join(", "))
+}
+
+/// Test helpers for decoders: feed a body cut at given points.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Decode `body` cut at `cuts` (sorted), then EOF. Returns the events and the first error.
+    pub fn decode_split(
+        mut dec: Box<dyn Decoder>,
+        body: &[u8],
+        cuts: &[usize],
+    ) -> (Vec<LlmEvent>, Option<DecodeError>) {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
+            if let Err(e) = dec.feed(&body[start..cut], &mut out) {
+                return (out, Some(e));
+            }
+            start = cut;
+            if dec.is_done() {
+                return (out, None);
+            }
+        }
+        let err = dec.finish(&mut out).err();
+        (out, err)
+    }
+
+    /// Adjacent text deltas joined, so that results from different splits compare equal.
+    pub fn merge_text(events: Vec<LlmEvent>) -> Vec<LlmEvent> {
+        let mut out: Vec<LlmEvent> = Vec::new();
+        for ev in events {
+            if let (LlmEvent::TextDelta(t), Some(LlmEvent::TextDelta(prev))) = (&ev, out.last_mut())
+            {
+                prev.push_str(t);
+                continue;
+            }
+            out.push(ev);
+        }
+        out
+    }
+
+    /// Assert the decoder gives the same events for the whole body, for every single cut and for
+    /// one byte at a time.
+    pub fn assert_split_invariant(
+        new: fn() -> Box<dyn Decoder>,
+        body: &[u8],
+    ) -> (Vec<LlmEvent>, Option<DecodeError>) {
+        let whole = decode_split(new(), body, &[]);
+        for cut in 0..=body.len() {
+            let (ev, err) = decode_split(new(), body, &[cut]);
+            assert_eq!(
+                (merge_text(ev), err),
+                (merge_text(whole.0.clone()), whole.1.clone()),
+                "cut at {cut}"
+            );
+        }
+        let all: Vec<usize> = (1..body.len()).collect();
+        let (ev, err) = decode_split(new(), body, &all);
+        assert_eq!(
+            (merge_text(ev), err),
+            (merge_text(whole.0.clone()), whole.1.clone()),
+            "byte by byte"
+        );
+        whole
+    }
+}

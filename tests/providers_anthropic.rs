@@ -1,0 +1,257 @@
+//! The Anthropic Messages provider against the fake server over real HTTP on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use conclave::llm::{
+    ChatMessage, ChatRequest, ErrorKind, FinishReason, LlmEvent, ToolCall, ToolChoice, ToolSpec,
+    Usage, build_provider, check_backend,
+};
+use serde_json::json;
+use support::wire::anthropic_events;
+use support::{FakeServer, Reply, Turn, backend_config, collect, text_of};
+use tokio_util::sync::CancellationToken;
+
+const PATH: &str = "/v1/messages";
+
+fn request() -> ChatRequest {
+    ChatRequest {
+        model: "claude-test".into(),
+        system: Some("You vote.".into()),
+        messages: vec![ChatMessage::User {
+            text: "Proposal: ship it.".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+async fn run(
+    server: &FakeServer,
+    extra: &str,
+    req: ChatRequest,
+) -> (Vec<LlmEvent>, Option<conclave::llm::LlmError>) {
+    let cfg = backend_config("anthropic", &server.url(), extra);
+    let provider = build_provider("an", &cfg).unwrap();
+    collect(provider.stream(req, CancellationToken::new())).await
+}
+
+fn overloaded_event() -> String {
+    "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n".into()
+}
+
+#[tokio::test]
+async fn text_and_tool_use_stream_with_headers_and_top_level_system() {
+    let server = FakeServer::start().await;
+    let turn = Turn::text(["I ", "agree."])
+        .tool(
+            "toolu_01",
+            "cast_vote",
+            "{\"choice\":\"agree\",\"reason\":\"ready\"}",
+        )
+        .usage(30, 12);
+    server.push(PATH, Reply::sse(anthropic_events(&turn)));
+    let mut req = request();
+    req.tools = vec![ToolSpec {
+        name: "cast_vote".into(),
+        description: "Vote on the proposal".into(),
+        parameters: json!({"type": "object", "properties": {"choice": {"type": "string"}}, "required": ["choice"]}),
+    }];
+    req.tool_choice = ToolChoice::Tool("cast_vote".into());
+    let (events, err) = run(&server, "api_key_cmd = \"printf sk-ant-test\"", req).await;
+    assert_eq!(err, None);
+    assert_eq!(
+        events,
+        vec![
+            LlmEvent::Usage(Usage {
+                input: Some(30),
+                output: Some(1)
+            }),
+            LlmEvent::TextDelta("I ".into()),
+            LlmEvent::TextDelta("agree.".into()),
+            LlmEvent::ToolCall(ToolCall {
+                id: "toolu_01".into(),
+                name: "cast_vote".into(),
+                arguments: "{\"choice\":\"agree\",\"reason\":\"ready\"}".into(),
+            }),
+            LlmEvent::Usage(Usage {
+                input: Some(30),
+                output: Some(12)
+            }),
+            LlmEvent::Finished(FinishReason::ToolCalls),
+        ]
+    );
+    let sent = &server.requests()[0];
+    assert_eq!(sent.header("x-api-key"), Some("sk-ant-test"));
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(sent.header("authorization"), None);
+    assert_eq!(
+        sent.json(),
+        json!({
+            "model": "claude-test",
+            "max_tokens": 1024,
+            "stream": true,
+            "system": "You vote.",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Proposal: ship it."}]}],
+            "tools": [{"name": "cast_vote", "description": "Vote on the proposal",
+                "input_schema": {"type": "object", "properties": {"choice": {"type": "string"}}, "required": ["choice"]}}],
+            "tool_choice": {"type": "tool", "name": "cast_vote"},
+        })
+    );
+}
+
+#[tokio::test]
+async fn tool_results_go_back_as_one_user_message_of_blocks_in_order() {
+    let server = FakeServer::start().await;
+    server.push(PATH, Reply::sse(anthropic_events(&Turn::text(["noted"]))));
+    let calls = vec![
+        ToolCall {
+            id: "toolu_a".into(),
+            name: "transfer_to_billing".into(),
+            arguments: "{\"reason\":\"r\"}".into(),
+        },
+        ToolCall {
+            id: "toolu_b".into(),
+            name: "transfer_to_tech".into(),
+            arguments: "{broken".into(),
+        },
+    ];
+    let mut req = request();
+    req.max_tokens = Some(300);
+    req.messages.push(ChatMessage::Assistant {
+        text: String::new(),
+        tool_calls: calls,
+    });
+    req.messages.push(ChatMessage::ToolResult {
+        call_id: "toolu_a".into(),
+        name: "transfer_to_billing".into(),
+        content: "accepted".into(),
+        is_error: false,
+    });
+    req.messages.push(ChatMessage::ToolResult {
+        call_id: "toolu_b".into(),
+        name: "transfer_to_tech".into(),
+        content: "one handoff at a time".into(),
+        is_error: true,
+    });
+    let (_, err) = run(&server, "", req).await;
+    assert_eq!(err, None);
+    let body = server.requests()[0].json();
+    assert_eq!(body["max_tokens"], json!(300));
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "Proposal: ship it."}]},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu_a", "name": "transfer_to_billing", "input": {"reason": "r"}},
+                {"type": "tool_use", "id": "toolu_b", "name": "transfer_to_tech", "input": {}},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_a", "content": "accepted", "is_error": false},
+                {"type": "tool_result", "tool_use_id": "toolu_b", "content": "one handoff at a time", "is_error": true},
+            ]},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn http_529_then_success() {
+    let server = FakeServer::start().await;
+    server.push(PATH, Reply::json(529, json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})).header("retry-after", "0"));
+    server.push(PATH, Reply::sse(anthropic_events(&Turn::text(["back"]))));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert!(
+        matches!(&events[0], LlmEvent::Retrying { attempt: 1, delay_ms: 0, error } if error.kind == ErrorKind::Overloaded)
+    );
+    assert_eq!(text_of(&events), "back");
+}
+
+#[tokio::test]
+async fn overloaded_error_after_200_is_retried_only_before_the_first_token() {
+    let server = FakeServer::start().await;
+    let mut early = anthropic_events(&Turn::text(["never"]));
+    early.truncate(2);
+    early.push(overloaded_event());
+    server.push(PATH, Reply::sse(early));
+    server.push(
+        PATH,
+        Reply::sse(anthropic_events(&Turn::text(["second try"]))),
+    );
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert!(events.iter().any(
+        |e| matches!(e, LlmEvent::Retrying { error, .. } if error.kind == ErrorKind::Overloaded)
+    ));
+    assert_eq!(text_of(&events), "second try");
+
+    let mut late = anthropic_events(&Turn::text(["half "]));
+    late.truncate(4);
+    late.push(overloaded_event());
+    server.push(PATH, Reply::sse(late));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(text_of(&events), "half ");
+    assert_eq!(err.unwrap().kind, ErrorKind::Overloaded);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn eof_without_message_stop_is_a_protocol_error_after_the_text() {
+    let server = FakeServer::start().await;
+    let mut events = anthropic_events(&Turn::text(["cut"]));
+    events.pop();
+    server.push(PATH, Reply::sse(events));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(text_of(&events), "cut");
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Protocol);
+    assert!(err.to_string().contains("message_stop"), "{err}");
+}
+
+#[tokio::test]
+async fn prompt_too_long_and_auth_are_not_retried() {
+    let server = FakeServer::start().await;
+    server.push(PATH, Reply::json(400, json!({"type": "error", "error": {"type": "invalid_request_error", "message": "prompt is too long: 210000 tokens > 200000 maximum"}})));
+    let (_, err) = run(&server, "", request()).await;
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::ContextTooLong);
+    assert!(err.message.contains("prompt is too long"), "{err}");
+
+    server.push(PATH, Reply::json(401, json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})));
+    let (_, err) = run(
+        &server,
+        "api_key_cmd = \"printf sk-ant-wrong-key\"",
+        request(),
+    )
+    .await;
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert!(
+        err.to_string()
+            .contains("api_key_cmd `printf sk-ant-wrong-key`"),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn models_from_v1_models_even_with_a_v1_base_url() {
+    let server = FakeServer::start().await;
+    server.always(
+        "/v1/models",
+        Reply::json(200, json!({"data": [
+            {"type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"},
+            {"type": "model", "id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5", "created_at": "2025-10-01T00:00:00Z"},
+        ], "has_more": false, "first_id": "claude-sonnet-4-5", "last_id": "claude-haiku-4-5"})),
+    );
+    let cfg = backend_config("anthropic", &format!("{}/v1", server.url()), "");
+    let report = check_backend("an", &cfg).await;
+    assert_eq!(
+        report.result.as_ref().unwrap(),
+        &["claude-haiku-4-5", "claude-sonnet-4-5"]
+    );
+    assert_eq!(
+        server.requests()[0].header("anthropic-version"),
+        Some("2023-06-01")
+    );
+}

@@ -1,0 +1,70 @@
+//! Test support shared by integration tests: a fake LLM server on loopback that speaks the
+//! OpenAI, Anthropic and Ollama wire formats byte for byte.
+//!
+//! Use it from any test file with `mod support;`:
+//! ```ignore
+//! let server = FakeServer::start().await;
+//! server.push("/v1/chat/completions", Reply::sse(wire::openai_events(&Turn::text(["Hel", "lo"]))));
+//! // point a backend's base_url at server.url() + "/v1", run, then:
+//! let sent = server.requests();
+//! ```
+//! Replies are queued per path (first in, first out; the query string is ignored when matching)
+//! and scripted step by step ([`Step`]): each `Write` is one write (one HTTP chunk) flushed to the
+//! socket, so tests control every boundary; `Sleep`, `Stall` and `Drop` make the server slow, stuck
+//! or cut the connection. Every request is recorded (method, path, headers, body) together with
+//! the moment the client closed the connection, if it did before the reply ended.
+
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod server;
+pub mod wire;
+
+pub use server::{FakeServer, Recorded, Reply, Step};
+pub use wire::Turn;
+
+use std::time::Duration;
+
+use conclave::config::BackendConfig;
+use conclave::llm::{LlmError, LlmEvent, LlmStream};
+use futures_util::StreamExt;
+
+/// A `[backends.x]` table of `kind` at `base_url`, plus extra TOML lines (`"max_retries = 0"`).
+pub fn backend_config(kind: &str, base_url: &str, extra: &str) -> BackendConfig {
+    let text = format!("kind = \"{kind}\"\nbase_url = \"{base_url}\"\n{extra}");
+    toml::from_str(&text).expect("valid backend TOML")
+}
+
+/// Drain a provider stream: the events, and the error that ended it if one did. Panics if the
+/// stream has not ended after 20 s (a guard against hanging, not a speed assertion).
+pub async fn collect(mut stream: LlmStream) -> (Vec<LlmEvent>, Option<LlmError>) {
+    let drain = async {
+        let mut events = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(ev) => events.push(ev),
+                Err(e) => {
+                    assert!(
+                        stream.next().await.is_none(),
+                        "the stream goes on after an error"
+                    );
+                    return (events, Some(e));
+                }
+            }
+        }
+        (events, None)
+    };
+    tokio::time::timeout(Duration::from_secs(20), drain)
+        .await
+        .expect("the stream did not end within 20 s")
+}
+
+/// The text deltas of `events`, joined.
+pub fn text_of(events: &[LlmEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LlmEvent::TextDelta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
