@@ -16,6 +16,7 @@
 //! - tool calls are yielded whole, in the order the model produced them, once the call is complete.
 
 pub mod error;
+pub mod scripted;
 
 pub use error::{ErrorKind, LlmError};
 
