@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod event;
+pub mod sanitize;
 
 pub use command::Command;
 pub use event::{Event, EventKind};
