@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod event;
+pub mod metrics;
 pub mod sanitize;
 
 pub use command::Command;
