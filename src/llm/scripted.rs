@@ -7,13 +7,15 @@
 //! `submit_scores`, `complete_handoff`, …), `summarize` when the system prompt or the last message
 //! starts with [`SUMMARIZE_MARKER`], else `speak`. Among the replies that match (same `on`,
 //! `character` equal or `"*"`, optional `contains` found in the last user message, optional
-//! `turn` equal to how many such requests this provider has seen), the most specific tier wins
+//! `turn` equal to 1 + the number of the character's own earlier replies (`assistant` messages)
+//! in the request's conversation), the most specific tier wins
 //! (`turn` > `contains` > exact character > `"*"`); within a tier the first reply not used yet is
 //! taken, and once all are used the last one repeats. With no match at all a generic default
 //! answers (a short line naming the character, an `agree` vote, the first candidate, a 7 for
 //! everyone). The reply streams word by word at `tokens_per_sec` (0 = instant), then its tool
 //! calls, then `Usage` (input ≈ request characters / 4, output = words) and `Finished`.
-//! Consumption state lives in the provider, shared by every session that uses it.
+//! Consumption state lives in the provider, shared by every session that uses it; `turn` is read
+//! from the request alone, so it restarts with every conversation.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::Path;
@@ -31,7 +33,7 @@ use super::{
 use crate::config::schema::BackendConfig;
 
 /// A summarize request is one whose system prompt or last message starts with this word
-/// (case-insensitive, after leading whitespace). `core::context` builds its summary requests so.
+/// (case-insensitive, after leading whitespace); the session builds its summary requests so.
 pub const SUMMARIZE_MARKER: &str = "Summarize";
 
 /// The occasions a reply can be written for.
@@ -108,7 +110,12 @@ impl ScriptedProvider {
             .entry((character.clone(), on.clone()))
             .or_insert(0);
         *count += 1;
-        let nth = *count;
+        let k = *count;
+        let nth = 1 + request
+            .messages
+            .iter()
+            .filter(|m| matches!(m, ChatMessage::Assistant { .. }))
+            .count() as u32;
 
         let mut best: Option<(u8, Vec<usize>)> = None;
         for (i, r) in self.replies.iter().enumerate() {
@@ -149,8 +156,8 @@ impl ScriptedProvider {
         let tool_calls = tools
             .into_iter()
             .enumerate()
-            .map(|(k, (name, arguments))| ToolCall {
-                id: format!("call_{character}_{on}_{nth}_{k}"),
+            .map(|(i, (name, arguments))| ToolCall {
+                id: format!("call_{character}_{on}_{k}_{i}"),
                 name,
                 arguments,
             })
@@ -726,8 +733,16 @@ turn = 2
 text = "wrap up"
 "#,
         );
+        let mut second = req("t", "The app crashes");
+        second.messages.push(ChatMessage::Assistant {
+            text: "sending you to tech".into(),
+            tool_calls: vec![],
+        });
+        second.messages.push(ChatMessage::User {
+            text: "tech fixed the crash".into(),
+        });
         assert_eq!(p.plan(&req("t", "The app crashes")).text, "tech");
-        assert_eq!(p.plan(&req("t", "The app crashes")).text, "wrap up");
+        assert_eq!(p.plan(&second).text, "wrap up");
         assert_eq!(p.plan(&req("t", "crash again")).text, "tech");
         assert_eq!(p.plan(&req("t", "hello")).text, "plain");
         assert_eq!(p.plan(&req("zed", "hello")).text, "anyone");
@@ -861,7 +876,15 @@ text = "spoken"
         let p = ScriptedProvider::demo("demo", 0.0);
         let tech = p.plan(&req("triage", "The app crashes when I log in"));
         assert_eq!(tech.tool_calls[0].name, "transfer_to_tech");
-        let wrap = p.plan(&req("triage", "The app crashes when I log in"));
+        let mut back = req("triage", "The app crashes when I log in");
+        back.messages.push(ChatMessage::Assistant {
+            text: String::new(),
+            tool_calls: tech.tool_calls.clone(),
+        });
+        back.messages.push(ChatMessage::User {
+            text: "tech completed the handoff: known bug, update the app".into(),
+        });
+        let wrap = p.plan(&back);
         assert!(wrap.tool_calls.is_empty() && !wrap.text.is_empty());
         let p = ScriptedProvider::demo("demo", 0.0);
         let billing = p.plan(&req("triage", "What's the weather?"));
