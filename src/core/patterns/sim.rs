@@ -37,6 +37,19 @@ pub fn tool(text: &str, name: &str, args: serde_json::Value) -> Reply {
     r
 }
 
+/// A reply with several tool calls (ids `call_0`, `call_1`, …).
+pub fn tools(text: &str, calls: &[(&str, serde_json::Value)]) -> Reply {
+    let mut r = reply(text);
+    for (i, (name, args)) in calls.iter().enumerate() {
+        r.calls.push(ToolCallInfo {
+            id: format!("call_{i}"),
+            name: name.to_string(),
+            arguments: args.to_string(),
+        });
+    }
+    r
+}
+
 pub struct Sim {
     pub ctx: Ctx,
     pub pattern: Box<dyn Pattern>,
