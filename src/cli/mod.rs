@@ -150,6 +150,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             eprintln!("conclave: the console is not built yet");
             exit::FAILED
         }
+        Some(Cmd::Run(args)) => crate::headless::run(args, cli.config.as_deref()),
         Some(other) => {
             eprintln!("conclave: {other:?} is not built yet");
             exit::FAILED
