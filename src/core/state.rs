@@ -493,3 +493,36 @@ impl SessionState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::config::Approval;
+    use crate::core::event::PatternKind;
+    use crate::core::patterns::sim::{Sim, reply, tool};
+
+    #[test]
+    fn replaying_the_journal_gives_the_live_state() {
+        let mut sim = Sim::new(PatternKind::Handoff, &["triage", "billing"], |t| {
+            t.approval = Some(Approval::Auto);
+            t.handoffs.insert("triage".into(), vec!["billing".into()]);
+        });
+        sim.send("help");
+        sim.stream("triage", "one moment");
+        sim.complete(
+            "triage",
+            tool("one moment", "transfer_to_billing", json!({"reason": "r"})),
+        );
+        sim.complete("billing", reply("done"));
+        sim.send("thanks");
+        for prefix in 0..=sim.log.len() {
+            let replayed = super::SessionState::replay(&sim.log[..prefix]);
+            assert_eq!(replayed.next_seq, prefix as u64);
+        }
+        assert_eq!(super::SessionState::replay(&sim.log), sim.state);
+        assert_eq!(sim.state.handoff.holder.as_deref(), Some("billing"));
+        assert!(sim.state.task.active);
+        assert_eq!(sim.state.task.prompt, "thanks");
+    }
+}

@@ -171,3 +171,78 @@ impl Pattern for BestOf {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::core::event::{EventKind, Outcome, PatternKind, Purpose};
+    use crate::core::patterns::sim::{Sim, reply, tool};
+    use crate::llm::ToolChoice;
+
+    fn contest() -> Sim {
+        Sim::new(PatternKind::BestOf, &["a", "b"], |t| {
+            t.judge = Some("judge".into());
+            t.rubric = Some("clarity".into());
+        })
+    }
+
+    #[test]
+    fn the_judge_scores_and_the_best_answer_wins() {
+        let mut sim = contest();
+        sim.send("write a haiku");
+        sim.complete("a", reply("haiku a"));
+        sim.complete("b", reply("haiku b"));
+        let spec = sim.spec_of("judge");
+        assert_eq!(spec.purpose, Purpose::Judge);
+        assert_eq!(spec.tool_choice, ToolChoice::Tool("submit_scores".into()));
+        assert!(
+            spec.instructions
+                .as_deref()
+                .is_some_and(|i| i.contains("clarity"))
+        );
+        sim.complete(
+            "judge",
+            tool(
+                "",
+                "submit_scores",
+                json!({"scores": [
+                    {"agent": "a", "score": 6, "reason": "ok"},
+                    {"agent": "b", "score": 9, "reason": "vivid"}
+                ]}),
+            ),
+        );
+        let scored = sim
+            .recent()
+            .iter()
+            .filter(|e| matches!(e, EventKind::CandidateScored { .. }))
+            .count();
+        assert_eq!(scored, 2);
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("haiku b".into())))
+        );
+    }
+
+    #[test]
+    fn a_malformed_verdict_is_retried_then_the_first_answer_stands() {
+        let mut sim = contest();
+        sim.send("q");
+        sim.complete("a", reply("A"));
+        sim.complete("b", reply("B"));
+        sim.complete("judge", tool("", "submit_scores", json!({"scores": []})));
+        assert!(sim.last_error().is_some());
+        sim.complete("judge", reply("both fine"));
+        assert_eq!(sim.finished(), Some((Outcome::Completed, Some("A".into()))));
+    }
+
+    #[test]
+    fn only_answers_are_judged() {
+        let mut sim = contest();
+        sim.send("q");
+        sim.fail("a", "overloaded");
+        sim.complete("b", reply("B"));
+        sim.complete("judge", reply("SCORE: b: 4: meh"));
+        assert_eq!(sim.finished(), Some((Outcome::Completed, Some("B".into()))));
+    }
+}

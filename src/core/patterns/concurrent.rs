@@ -150,3 +150,68 @@ fn join(answers: &[(String, String)]) -> String {
         .collect::<Vec<_>>()
         .join("\n\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Strategy;
+    use crate::core::Command;
+    use crate::core::event::{EventKind, Outcome, PatternKind, Purpose};
+    use crate::core::patterns::sim::{Sim, reply};
+
+    #[test]
+    fn first_success_cancels_the_losers() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b", "c"], |t| {
+            t.strategy = Some(Strategy::FirstSuccess);
+            t.timeout_ms = Some(5000);
+        });
+        sim.send("q");
+        assert_eq!(sim.spec_of("a").timeout_ms, Some(5000));
+        sim.fail("a", "overloaded");
+        assert_eq!(sim.running_agents(), ["b", "c"]);
+        sim.stream("c", "partial");
+        sim.complete("b", reply("answer b"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("answer b".into())))
+        );
+        assert!(sim.recent().iter().any(|e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "c" && partial_text == "partial")));
+        assert!(sim.running_agents().is_empty());
+    }
+
+    #[test]
+    fn all_waits_then_aggregates_or_joins() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |t| {
+            t.aggregator = Some("agg".into())
+        });
+        sim.send("q");
+        sim.complete("b", reply("B"));
+        assert_eq!(sim.running_agents(), ["a"]);
+        sim.complete("a", reply("A"));
+        assert_eq!(sim.spec_of("agg").purpose, Purpose::Aggregate);
+        sim.complete("agg", reply("A+B"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("A+B".into())))
+        );
+
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |_| {});
+        sim.send("q");
+        sim.complete("a", reply("A"));
+        sim.fail("b", "timeout");
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("## a\n\nA".into())))
+        );
+    }
+
+    #[test]
+    fn every_agent_failing_fails_the_task() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |_| {});
+        sim.send("q");
+        sim.command(Command::CancelTurn {
+            agent: Some("a".into()),
+        });
+        sim.fail("b", "network");
+        assert_eq!(sim.finished(), Some((Outcome::Failed, None)));
+    }
+}

@@ -18,7 +18,7 @@ mod group_chat;
 mod handoff;
 mod sequential;
 #[cfg(test)]
-mod sim;
+pub(crate) mod sim;
 mod single;
 
 use std::collections::BTreeMap;

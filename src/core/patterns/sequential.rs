@@ -101,3 +101,72 @@ impl Pattern for Sequential {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ContextMode, Step};
+    use crate::core::Command;
+    use crate::core::event::{Outcome, PatternKind};
+    use crate::core::patterns::sim::{Sim, reply};
+
+    fn sop() -> Sim {
+        Sim::new(PatternKind::Sequential, &[], |t| {
+            t.steps = ["pm", "dev", "qa"]
+                .iter()
+                .map(|a| Step {
+                    agent: a.to_string(),
+                    instructions: Some(format!("{a} work")),
+                })
+                .collect();
+            t.edges.insert("dev->qa".into(), ContextMode::None);
+        })
+    }
+
+    #[test]
+    fn steps_run_in_order_with_their_instructions_and_edge_context() {
+        let mut sim = sop();
+        sim.send("build a todo app");
+        assert!(
+            sim.spec_of("pm")
+                .instructions
+                .as_deref()
+                .is_some_and(|i| i.contains("Step 1 of 3: pm work"))
+        );
+        sim.complete("pm", reply("spec"));
+        assert_eq!(sim.spec_of("dev").context, ContextMode::Full);
+        sim.complete("dev", reply("code"));
+        assert_eq!(sim.spec_of("qa").context, ContextMode::None);
+        sim.complete("qa", reply("tested"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("tested".into())))
+        );
+    }
+
+    #[test]
+    fn pause_holds_the_next_step_and_a_failed_step_fails() {
+        let mut sim = sop();
+        sim.send("go");
+        sim.command(Command::Pause {});
+        sim.complete("pm", reply("spec"));
+        assert!(sim.running_agents().is_empty());
+        sim.command(Command::Resume {});
+        assert_eq!(sim.running_agents(), ["dev"]);
+        sim.send("more");
+        assert!(sim.last_error().is_some());
+        sim.fail("dev", "network");
+        assert_eq!(sim.finished(), Some((Outcome::Failed, Some("spec".into()))));
+    }
+
+    #[test]
+    fn cancel_turn_cancels_the_pipeline() {
+        let mut sim = sop();
+        sim.send("go");
+        sim.command(Command::CancelTurn {
+            agent: Some("pm".into()),
+        });
+        assert_eq!(sim.finished(), Some((Outcome::Cancelled, None)));
+        sim.command(Command::CallVote {});
+        assert!(sim.last_error().is_some());
+    }
+}
