@@ -192,6 +192,20 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             return exit::USAGE;
         }
     };
+    // `ctrl_c` installs its handler on the first poll: poll it once now, before the session
+    // starts, so that an interrupt is never the default "kill the process".
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    let mut watch_ctrl_c = true;
+    match futures_util::FutureExt::now_or_never(ctrl_c.as_mut()) {
+        None => {}
+        Some(Ok(())) => return exit::FAILED,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "cannot listen for Ctrl+C");
+            watch_ctrl_c = false;
+        }
+    }
     let mut events = session.subscribe();
     let handle = session.start();
     let mut task_sent = prepared.prompt.is_some();
@@ -212,9 +226,6 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
     let mut stdout = std::io::stdout().lock();
     let mut last_seq: Option<u64> = None;
     let mut pending_errors: Vec<(String, String)> = Vec::new();
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(grace);
     loop {
@@ -261,7 +272,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                 }
                 Control::Closed => {}
             },
-            _ = &mut ctrl_c, if !interrupted => {
+            _ = &mut ctrl_c, if watch_ctrl_c && !interrupted => {
                 interrupted = true;
                 let _ = handle.send(Command::Stop {});
                 if !task_sent {

@@ -2,6 +2,9 @@
 //! replies, a custom script), JSONL events read from its stdout and control lines written to its
 //! stdin while it runs.
 
+// Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -44,6 +47,12 @@ tools = [{ name = "cast_vote", arguments = { choice = "disagree", reason = "unpr
 character = "skeptic"
 on = "cast_vote"
 tools = [{ name = "cast_vote", arguments = { choice = "agree", reason = "pilot is fine" } }]
+
+[[reply]]
+character = "optimist"
+contains = "slow"
+delay_ms = 600000
+text = "This answer takes ten minutes to start."
 
 [[reply]]
 character = "triage"
@@ -447,4 +456,66 @@ fn the_jsonl_of_a_handoff_run_is_stable() {
         })
         .collect();
     insta::assert_snapshot!(masked.join("\n"));
+}
+
+#[test]
+fn the_task_can_come_from_standard_input() {
+    let fx = fixture();
+    let mut child = conclave(&fx.config, &["--team", "desk", "--events", "jsonl"])
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"  I need a refund, please\n\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let user = of_type(&events, "user_message");
+    assert_eq!(user[0]["text"], "I need a refund, please");
+}
+
+#[test]
+fn control_without_any_task_is_a_usage_error() {
+    let fx = fixture();
+    let out = conclave(&fx.config, &["--team", "debate", "--control", "jsonl"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("before any task was sent"), "{stderr}");
+}
+
+/// Ctrl+C stops the session (its running turn is cancelled, `session_finished` says
+/// `cancelled`) and the run exits with 1.
+#[cfg(unix)]
+#[test]
+fn interrupt_stops_the_session_and_exits_1() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--prompt",
+            "a slow one",
+        ],
+    ));
+    let started = run.until("turn_started");
+    assert_eq!(started["agent"], "optimist");
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(run.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, events) = run.finish();
+    assert_eq!(code, 1, "{:#?}", types(&events));
+    assert_eq!(of_type(&events, "turn_cancelled").len(), 1);
+    assert_eq!(events.last().unwrap()["outcome"], "cancelled");
 }
