@@ -2,6 +2,9 @@
 //! Every run also checks the invariants of the event stream: `seq` gap-free from 0, every tool
 //! call answered exactly once, and the fold of the stream equal to itself replayed.
 
+// The helpers below are test code too: a failed expectation is a failed test.
+#![allow(clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,8 +26,8 @@ use crate::config::{AgentConfig, ContextMode, TeamConfig};
 use crate::core::command::Command;
 use crate::core::context;
 use crate::core::event::{
-    AgentInfo, ErrorInfo, Event, EventKind, Outcome, Purpose, SCHEMA_VERSION, ToolCallInfo,
-    UsageInfo,
+    AgentInfo, ErrorInfo, Event, EventKind, Outcome, PatternKind, Purpose, SCHEMA_VERSION,
+    ToolCallInfo, UsageInfo,
 };
 use crate::core::patterns::{self, Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
@@ -102,16 +102,18 @@ impl Session {
                 });
             }
         }
-        let needs_members = !matches!(spec.team.pattern, crate::core::event::PatternKind::Handoff)
-            && !(spec.team.pattern == crate::core::event::PatternKind::Sequential
-                && !spec.team.steps.is_empty());
+        let needs_members = match spec.team.pattern {
+            PatternKind::Handoff => false,
+            PatternKind::Sequential => spec.team.steps.is_empty(),
+            _ => true,
+        };
         if needs_members && spec.team.members.is_empty() {
             return Err(SessionError::InvalidTeam {
                 team: team.clone(),
                 message: "the team has no members: add members = [\"agent\", …]".into(),
             });
         }
-        if spec.team.pattern == crate::core::event::PatternKind::Handoff
+        if spec.team.pattern == PatternKind::Handoff
             && spec.team.entry.is_none()
             && spec.team.members.is_empty()
         {

@@ -471,12 +471,10 @@ impl SessionState {
                     self.task.next_speaker = None;
                 }
             }
-            Purpose::Vote => {
-                if self.task.voting.is_none() {
-                    self.task.voting = round.or(Some(self.task.round));
-                    self.task.voting_first_turn = turn;
-                    self.task.votes.clear();
-                }
+            Purpose::Vote if self.task.voting.is_none() => {
+                self.task.voting = round.or(Some(self.task.round));
+                self.task.voting_first_turn = turn;
+                self.task.votes.clear();
             }
             Purpose::SelectSpeaker => self.task.select_attempts += 1,
             _ => {}

@@ -264,16 +264,16 @@ pub fn parse_speaker(
     )
 }
 
+/// Scores as `(agent, score, reason)`, one per candidate.
+pub type Scores = Vec<(String, f64, String)>;
+
 /// The judge's scores: the `submit_scores` call, else `SCORE:` lines. Every candidate must be
 /// scored once, 0 to 10.
 pub fn parse_scores(
     text: &str,
     calls: &[ToolCallInfo],
     candidates: &[String],
-) -> (
-    Option<ToolCallInfo>,
-    Result<Vec<(String, f64, String)>, Malformed>,
-) {
+) -> (Option<ToolCallInfo>, Result<Scores, Malformed>) {
     let (call, raw) = if let Some(call) = calls.iter().find(|c| c.name == SUBMIT_SCORES) {
         let raw = args(call).and_then(|v| match v.get("scores") {
             Some(Value::Array(items)) => Ok(items
