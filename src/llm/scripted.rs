@@ -56,6 +56,7 @@ const DEMO_SCRIPT: &str = include_str!("../../assets/demo-script.toml");
 pub struct ScriptedProvider {
     backend: String,
     tokens_per_sec: f64,
+    tools: bool,
     replies: Vec<Reply>,
     state: Mutex<Consumption>,
 }
@@ -87,12 +88,20 @@ impl ScriptedProvider {
             } else {
                 0.0
             },
+            tools: true,
             state: Mutex::new(Consumption {
                 used: vec![false; replies.len()],
                 seen: HashMap::new(),
             }),
             replies,
         }
+    }
+
+    /// Whether to announce tool support (default true). With `false` the orchestrator asks for the
+    /// text markers (`VOTE: agree: …`, `HANDOFF: billing: …`), which the script then writes as text.
+    pub fn with_tools(mut self, tools: bool) -> Self {
+        self.tools = tools;
+        self
     }
 
     /// Decide the reply to `request`, consuming it. Public so tests and tools can inspect the
@@ -190,6 +199,10 @@ impl Provider for ScriptedProvider {
         &self.backend
     }
 
+    fn supports_tools(&self) -> bool {
+        self.tools
+    }
+
     fn stream(&self, request: ChatRequest, cancel: CancellationToken) -> LlmStream {
         let planned = self.plan(&request);
         let steps = steps_for(&request, planned, self.tokens_per_sec);
@@ -245,7 +258,7 @@ pub fn build(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provider>, LlmEr
             ScriptedProvider::with_replies(name, replies, tps)
         }
     };
-    Ok(Arc::new(provider))
+    Ok(Arc::new(provider.with_tools(cfg.tools.unwrap_or(true))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1007,6 +1020,9 @@ error = { kind = "overloaded", message = "busy right now" }
         };
         let p = build("local", &cfg).unwrap();
         assert_eq!(p.backend(), "local");
+        assert!(p.supports_tools());
+        cfg.tools = Some(false);
+        assert!(!build("local", &cfg).unwrap().supports_tools());
         cfg.script = Some(dir.path().join("missing.toml"));
         let msg = build("local", &cfg).err().unwrap().to_string();
         assert!(
