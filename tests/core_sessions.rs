@@ -461,3 +461,57 @@ async fn a_spec_naming_an_unknown_agent_or_backend_is_refused() {
     let err = Session::new(s).err().expect("refused");
     assert!(err.to_string().contains("backend 'script'"), "{err}");
 }
+
+#[tokio::test]
+async fn a_pipeline_passes_a_summary_across_a_summary_edge() {
+    let mut team = TeamConfig::new(PatternKind::Sequential);
+    team.members = ["pm", "dev"].map(String::from).to_vec();
+    team.edges
+        .insert("pm->dev".into(), conclave::config::ContextMode::Summary);
+    let script = r#"
+[[reply]]
+character = "pm"
+text = "Spec: a todo app with tags."
+
+[[reply]]
+character = "dev"
+on = "summarize"
+text = "The pm wants a todo app with tags."
+
+[[reply]]
+character = "dev"
+text = "Built it."
+"#;
+    let events = run(spec(team, &["pm", "dev"], script), "make a todo app").await;
+    let purposes: Vec<(String, conclave::core::event::Purpose)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TurnStarted { agent, purpose, .. } => Some((agent.clone(), *purpose)),
+            _ => None,
+        })
+        .collect();
+    use conclave::core::event::Purpose;
+    assert_eq!(
+        purposes,
+        [
+            ("pm".to_string(), Purpose::Speak),
+            ("dev".to_string(), Purpose::Summarize),
+            ("dev".to_string(), Purpose::Speak)
+        ]
+    );
+    assert_eq!(
+        finished(&events),
+        (Outcome::Completed, Some("Built it.".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_turn_past_its_deadline_fails_with_timeout() {
+    let mut team = TeamConfig::new(PatternKind::Concurrent);
+    team.members = vec!["slow".into()];
+    team.timeout_ms = Some(30);
+    let script = "[[reply]]\ncharacter = \"slow\"\ntext = \"zzz\"\ndelay_ms = 60000\n";
+    let events = run(spec(team, &["slow"], script), "q").await;
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TurnFailed { error, will_retry: false, .. } if error.kind == "timeout")));
+    assert_eq!(finished(&events).0, Outcome::Failed);
+}

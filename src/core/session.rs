@@ -769,3 +769,27 @@ async fn pump(
         _ = bounded => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_ids_are_sortable_and_readable() {
+        let id = super::new_session_id();
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(parts.len(), 3, "{id}");
+        assert_eq!(parts[0].len(), 8);
+        assert_eq!(parts[1].len(), 6);
+        assert!(
+            parts[0]
+                .chars()
+                .chain(parts[1].chars())
+                .all(|c| c.is_ascii_digit())
+        );
+        assert!(
+            parts[2].len() == 4
+                && parts[2]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+    }
+}

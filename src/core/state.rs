@@ -124,6 +124,9 @@ pub struct TaskState {
     pub hops: Vec<(String, String)>,
     /// Agents whose turn failed in this task (fallbacks skip them).
     pub failed: Vec<String>,
+    /// `next_turn` when the person last spoke into the running task: a turn whose id is below it
+    /// started before that message and has not seen it.
+    pub heard_until: Option<u64>,
 }
 
 /// Who holds control in a handoff team, and the chain of active handoffs.
@@ -187,6 +190,8 @@ impl SessionState {
                     };
                     self.finished = None;
                     self.paused = false;
+                } else if self.task.active {
+                    self.task.heard_until = Some(self.next_turn);
                 }
                 self.entries.push(Entry::User {
                     text: text.clone(),
@@ -390,6 +395,11 @@ impl SessionState {
             state.apply(e);
         }
         state
+    }
+
+    /// Whether the person spoke into the task after `turn` started (so it has not seen it).
+    pub fn spoke_after(&self, turn: u64) -> bool {
+        self.task.heard_until.is_some_and(|n| n > turn)
     }
 
     /// Ids of the turns still streaming.

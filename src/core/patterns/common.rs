@@ -95,6 +95,16 @@ pub fn busy(command: &Command) -> Vec<Effect> {
     )]
 }
 
+/// A message from the person while the task runs: it enters the conversation addressed to `to`
+/// and is answered by `to`'s next turn.
+pub fn follow_up(text: &str, to: &str) -> Effect {
+    Effect::Emit(EventKind::UserMessage {
+        text: text.to_string(),
+        to: Some(to.to_string()),
+        interject: true,
+    })
+}
+
 /// The `user_message` opening a task.
 pub fn user_message(text: &str, to: Option<String>) -> Effect {
     Effect::Emit(EventKind::UserMessage {

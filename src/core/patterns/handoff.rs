@@ -10,7 +10,8 @@
 //! allowed target. Loops stop: a chain deeper than `max_depth` (default 8) or A→B→A→B ping-pong
 //! ends the task with an `error` event. Two handoffs in one reply: the first wins, the second is
 //! answered with an error result. A malformed handoff (unknown target, bad JSON) is answered with
-//! the error and the agent is asked once more; then its reply stands without a handoff.
+//! the error and the agent is asked once more; then its reply stands without a handoff. The
+//! person's messages go to the holder: one sent while it answers gets one more turn of it.
 
 use crate::config::Approval;
 use crate::core::command::Command;
@@ -182,15 +183,15 @@ impl Handoff {
                         "a handoff is waiting for approval: approve, reject, cancel or redirect it first",
                     )];
                 }
-                if state.task.active {
-                    return common::busy(&cmd);
-                }
                 let holder = self.holder(state);
                 if let Some(to) = to.as_deref().filter(|t| *t != holder) {
                     return vec![command_error(
                         &cmd,
                         format!("{holder} holds the conversation, not {to}"),
                     )];
+                }
+                if state.task.active {
+                    return vec![common::follow_up(text, &holder)];
                 }
                 vec![
                     common::user_message(text, Some(holder.clone())),
@@ -370,7 +371,11 @@ impl Handoff {
         }
         let Some(w) = winner else {
             if found.is_empty() {
-                out.push(finish(Outcome::Completed, &t.text));
+                out.push(if state.spoke_after(turn) {
+                    self.turn(&agent, &state.handoff.chain, None)
+                } else {
+                    finish(Outcome::Completed, &t.text)
+                });
                 return out;
             }
             let why = found
@@ -675,6 +680,28 @@ mod tests {
             Some((Outcome::Completed, Some("anything else?".into())))
         );
         assert_eq!(sim.state.handoff.holder.as_deref(), Some("triage"));
+    }
+
+    #[test]
+    fn messages_of_the_person_go_to_the_holder() {
+        let mut sim = support(Approval::Auto);
+        sim.send("help");
+        sim.complete("triage", transfer("billing"));
+        sim.send("it was 40 euros");
+        assert!(
+            sim.recent().iter().any(
+                |e| matches!(e, EventKind::UserMessage { to: Some(to), .. } if to == "billing")
+            )
+        );
+        sim.complete("billing", reply("looking"));
+        assert_eq!(sim.running_agents(), ["billing"]);
+        sim.complete("billing", reply("refunded 40 euros"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("refunded 40 euros".into())))
+        );
+        sim.send("thanks");
+        assert_eq!(sim.running_agents(), ["billing"]);
     }
 
     #[test]

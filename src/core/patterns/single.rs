@@ -1,5 +1,6 @@
 //! `single`: chat with one agent. A `send` starts its turn; the task is done when the turn ends
-//! (completed, failed or cancelled).
+//! (completed, failed or cancelled). A `send` while the agent answers enters the conversation and
+//! the agent answers it with one more turn before the task ends.
 
 use crate::core::command::Command;
 use crate::core::event::Outcome;
@@ -29,11 +30,11 @@ impl Pattern for Single {
                     let Some(agent) = self.agent() else {
                         return vec![command_error(&cmd, "the team has no member")];
                     };
-                    if state.task.active {
-                        return common::busy(&cmd);
-                    }
                     if let Some(to) = to.as_deref().filter(|t| *t != agent) {
                         return vec![command_error(&cmd, format!("{to} is not in this team"))];
+                    }
+                    if state.task.active {
+                        return vec![common::follow_up(text, agent)];
                     }
                     vec![
                         common::user_message(text, to.clone()),
@@ -49,6 +50,10 @@ impl Pattern for Single {
                     return Vec::new();
                 };
                 let (outcome, final_text) = match t.status {
+                    TurnStatus::Completed if state.spoke_after(turn) => {
+                        let agent = t.agent.clone();
+                        return vec![Effect::StartTurn(TurnSpec::speak(&self.ctx, &agent, None))];
+                    }
                     TurnStatus::Completed => (Outcome::Completed, Some(t.text.clone())),
                     TurnStatus::Failed => (Outcome::Failed, None),
                     TurnStatus::Cancelled => (Outcome::Cancelled, Some(t.text.clone())),
@@ -83,11 +88,14 @@ mod tests {
     }
 
     #[test]
-    fn send_while_busy_and_team_commands_are_errors() {
+    fn a_send_while_busy_gets_its_own_turn_and_team_commands_are_errors() {
         let mut sim = Sim::new(PatternKind::Single, &["solo"], |_| {});
         sim.send("hi");
-        sim.send("again");
-        assert!(sim.last_error().is_some());
+        sim.send("also this");
+        assert!(sim.last_error().is_none());
+        sim.complete("solo", reply("first"));
+        assert!(sim.finished().is_none());
+        assert_eq!(sim.running_agents(), vec!["solo"]);
         for cmd in [
             Command::CallVote {},
             Command::ApproveHandoff {},
