@@ -6,7 +6,7 @@
 
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose};
-use crate::core::patterns::common::{self, answer, error};
+use crate::core::patterns::common::{self, answer, answer_others, error};
 use crate::core::patterns::concurrent::answers;
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
@@ -81,6 +81,7 @@ impl BestOf {
             }
             TurnStatus::Completed => {
                 let (call, parsed) = tools::parse_scores(&t.text, &t.tool_calls, &names);
+                out.extend(answer_others(&t.agent, turn, &t.tool_calls, call.as_ref()));
                 match parsed {
                     Ok(scores) => {
                         out.extend(answer(
@@ -163,7 +164,7 @@ impl Pattern for BestOf {
                 _ => common::not_here(&cmd, "best_of"),
             },
             Input::TurnEnded { turn } => match common::ended(state, turn).map(|t| t.purpose) {
-                Some(Purpose::Speak) => self.on_candidate(state),
+                Some(Purpose::Speak | Purpose::Summarize) => self.on_candidate(state),
                 Some(Purpose::Judge) => self.on_verdict(state, turn),
                 _ => Vec::new(),
             },

@@ -143,3 +143,26 @@ pub fn error(message: impl Into<String>) -> Effect {
         command: None,
     })
 }
+
+/// Error results for every call of a reply but the one that was used (`used`), so each call is
+/// answered exactly once.
+pub fn answer_others(
+    agent: &str,
+    turn: u64,
+    calls: &[ToolCallInfo],
+    used: Option<&ToolCallInfo>,
+) -> Vec<Effect> {
+    calls
+        .iter()
+        .filter(|c| used.is_none_or(|u| u.id != c.id))
+        .flat_map(|c| {
+            answer(
+                agent,
+                turn,
+                Some(c),
+                &format!("{} was not expected here and was ignored", c.name),
+                true,
+            )
+        })
+        .collect()
+}

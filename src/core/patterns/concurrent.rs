@@ -24,7 +24,7 @@ impl Concurrent {
         let others_running: Vec<u64> = state
             .running_turns()
             .into_iter()
-            .filter(|id| state.turns[id].purpose == Purpose::Speak)
+            .filter(|id| matches!(state.turns[id].purpose, Purpose::Speak | Purpose::Summarize))
             .collect();
         if self.ctx.team.strategy.unwrap_or_default() == Strategy::FirstSuccess {
             if t.status == TurnStatus::Completed && !t.text.trim().is_empty() {
@@ -107,7 +107,7 @@ impl Pattern for Concurrent {
                     return Vec::new();
                 };
                 match (t.purpose, t.status) {
-                    (Purpose::Speak, _) => self.on_speak_ended(state, turn),
+                    (Purpose::Speak | Purpose::Summarize, _) => self.on_speak_ended(state, turn),
                     (Purpose::Aggregate, TurnStatus::Completed) => vec![Effect::Finish {
                         outcome: Outcome::Completed,
                         final_text: Some(t.text.clone()),

@@ -16,7 +16,7 @@
 use crate::config::SpeakerSelection;
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose, SelectedBy, VoteChoice};
-use crate::core::patterns::common::{self, answer, command_error, error};
+use crate::core::patterns::common::{self, answer, answer_others, command_error, error};
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
 use crate::core::tools;
@@ -354,6 +354,7 @@ impl GroupChat {
             TurnStatus::Running => return out,
             TurnStatus::Completed => {
                 let (call, parsed) = tools::parse_vote(&t.text, &t.tool_calls);
+                out.extend(answer_others(&t.agent, turn, &t.tool_calls, call.as_ref()));
                 match parsed {
                     Ok(v) => {
                         out.extend(answer(
@@ -442,6 +443,7 @@ impl GroupChat {
             TurnStatus::Failed => "the manager's turn failed".to_string(),
             TurnStatus::Completed => {
                 let (call, parsed) = tools::parse_speaker(&t.text, &t.tool_calls, self.members());
+                out.extend(answer_others(&t.agent, turn, &t.tool_calls, call.as_ref()));
                 match parsed {
                     Ok((agent, reason)) => {
                         out.extend(answer(
@@ -508,7 +510,7 @@ impl Pattern for GroupChat {
                     Purpose::Vote => self.on_vote(state, turn),
                     Purpose::SelectSpeaker => self.on_pick(state, turn),
                     _ => {
-                        let mut out = Vec::new();
+                        let mut out = answer_others(&t.agent, turn, &t.tool_calls, None);
                         if t.status == TurnStatus::Completed && repeats(state) == 2 {
                             out.push(error(format!(
                                 "loop detected: {} repeated the previous message",
@@ -704,6 +706,25 @@ mod tests {
         assert_eq!(sim.running_agents(), ["b"]);
         sim.command(Command::Resume {});
         assert!(sim.last_error().is_some());
+    }
+
+    #[test]
+    fn cancel_turn_skips_the_speaker_and_stray_calls_are_answered() {
+        let mut sim = debate(|_| {});
+        sim.send("go");
+        sim.command(Command::CancelTurn {
+            agent: Some("b".into()),
+        });
+        assert!(sim.last_error().is_some());
+        sim.command(Command::CancelTurn {
+            agent: Some("a".into()),
+        });
+        assert_eq!(sim.running_agents(), ["b"]);
+        sim.complete("b", tool("hi", "browse", json!({})));
+        assert!(sim.recent().iter().any(
+            |e| matches!(e, EventKind::ToolResult { is_error: true, name, .. } if name == "browse")
+        ));
+        assert_eq!(sim.running_agents(), ["c"]);
     }
 
     #[test]

@@ -323,7 +323,8 @@ impl Handoff {
             return Vec::new();
         };
         let holder = self.holder(state);
-        if t.agent != holder || t.purpose != Purpose::Speak {
+        // A summary turn reaches the pattern only when cancelled: the holder's turn with it.
+        if t.agent != holder || !matches!(t.purpose, Purpose::Speak | Purpose::Summarize) {
             return Vec::new();
         }
         match t.status {
