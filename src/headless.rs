@@ -31,9 +31,10 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{ApproveMode, EventsFormat, RunArgs, exit};
-use crate::config::schema::{BackendKind, Config};
+use crate::config::schema::{BackendKind, Config, Price};
 use crate::core::command::Command;
 use crate::core::event::{Event, EventKind, Outcome, SCHEMA_VERSION};
+use crate::core::metrics::Metrics;
 use crate::core::patterns::{UnattendedApproval, referenced_agents};
 use crate::core::session::{Session, SessionSpec, new_session_id};
 use crate::llm::{ErrorKind, LlmError, Provider};
@@ -98,6 +99,7 @@ pub fn exit_code(outcome: Outcome) -> u8 {
 struct Prepared {
     spec: SessionSpec,
     prompt: Option<String>,
+    prices: BTreeMap<String, Price>,
 }
 
 fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, String> {
@@ -169,7 +171,16 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
         history: Vec::new(),
         unattended,
     };
-    Ok(Prepared { spec, prompt })
+    let prices = config
+        .agents
+        .iter()
+        .filter_map(|(name, a)| Some((name.clone(), a.price?)))
+        .collect();
+    Ok(Prepared {
+        spec,
+        prompt,
+        prices,
+    })
 }
 
 fn read_stdin_prompt() -> Result<String, String> {
@@ -223,6 +234,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
     }
 
     let mut printer = TextPrinter::new();
+    let mut metrics = Metrics::new(prepared.prices);
     let mut stdout = std::io::stdout().lock();
     let mut last_seq: Option<u64> = None;
     let mut pending_errors: Vec<(String, String)> = Vec::new();
@@ -236,6 +248,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                     return exit::FAILED;
                 };
                 last_seq = Some(event.seq);
+                metrics.apply(&event);
                 let finished = match &event.kind {
                     EventKind::SessionFinished { outcome, .. } => Some(*outcome),
                     _ => None,
@@ -249,6 +262,9 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                     let _ = print(&mut stdout, args.events, &mut printer, &e);
                 }
                 if let Some(outcome) = finished {
+                    if args.events == EventsFormat::Text {
+                        let _ = writeln!(stdout, "{}", text::usage_line(&metrics));
+                    }
                     return if interrupted { exit::FAILED } else { exit_code(outcome) };
                 }
             }

@@ -418,6 +418,7 @@ fn text_mode_prints_whole_messages_and_the_outcome() {
     );
     assert!(stdout.contains("consensus (round 2): reached"), "{stdout}");
     assert!(stdout.contains("== finished: consensus"), "{stdout}");
+    assert!(stdout.contains("== usage: "), "{stdout}");
 }
 
 /// A handoff run has one turn at a time, so its event order is fully deterministic (a debate's

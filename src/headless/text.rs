@@ -4,11 +4,13 @@
 //! tokens (`token` and `turn_started` print nothing); votes, picks and scores print through their
 //! own events, so the model calls behind them print nothing either. The printer remembers each
 //! handoff's endpoints so that later events about it (accepted, completed, …) can name them.
-//! No colour, no cursor movement: the output is meant for logs and pipes.
+//! The run ends with one [`usage_line`] from the session's metrics. No colour, no cursor
+//! movement: the output is meant for logs and pipes.
 
 use std::collections::HashMap;
 
 use crate::core::event::{Event, EventKind, Purpose, SelectedBy, VoteChoice};
+use crate::core::metrics::Metrics;
 
 /// Renders events as text lines.
 #[derive(Debug, Default)]
@@ -248,6 +250,24 @@ impl TextPrinter {
     }
 }
 
+/// The closing line of a text run: tokens, cost when priced, model calls and wall time.
+pub fn usage_line(m: &Metrics) -> String {
+    let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
+    let mut line = format!(
+        "== usage: {} tokens in, {} out",
+        count(m.totals.input_tokens),
+        count(m.totals.output_tokens)
+    );
+    if let Some(cost) = m.totals.cost {
+        line.push_str(&format!(", ${cost:.4}"));
+    }
+    line.push_str(&format!(", {} model calls", m.totals.turns));
+    if let Some(ms) = m.elapsed_ms() {
+        line.push_str(&format!(", {:.1} s", ms as f64 / 1000.0));
+    }
+    line
+}
+
 /// `who: first line` and the following lines indented by two spaces.
 fn block(who: &str, text: &str) -> Vec<String> {
     let mut lines = text.lines();
@@ -324,6 +344,33 @@ mod tests {
             tool_calls: vec![],
         });
         assert!(p.lines(&vote_call).is_empty());
+    }
+
+    #[test]
+    fn usage_line_marks_unknown_counts() {
+        let mut m = Metrics::new(Default::default());
+        assert_eq!(
+            usage_line(&m),
+            "== usage: ? tokens in, ? out, 0 model calls"
+        );
+        m.apply(&ev(EventKind::Message {
+            agent: "a".into(),
+            turn: 0,
+            text: "x".into(),
+            usage: UsageInfo {
+                input: Some(12),
+                output: None,
+            },
+            ttft_ms: None,
+            latency_ms: 1,
+            finish: "stop".into(),
+            purpose: Purpose::Speak,
+            tool_calls: vec![],
+        }));
+        assert_eq!(
+            usage_line(&m),
+            "== usage: 12 tokens in, ? out, 0 model calls, 0.0 s"
+        );
     }
 
     #[test]
