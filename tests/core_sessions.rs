@@ -515,3 +515,70 @@ async fn a_turn_past_its_deadline_fails_with_timeout() {
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TurnFailed { error, will_retry: false, .. } if error.kind == "timeout")));
     assert_eq!(finished(&events).0, Outcome::Failed);
 }
+
+fn marker_spec(team: TeamConfig, agents: &[&str], script: &str) -> SessionSpec {
+    let mut s = spec(team, agents, script);
+    let provider: Arc<dyn Provider> = Arc::new(
+        ScriptedProvider::from_toml("script", script, 0.0)
+            .expect("script parses")
+            .with_tools(false),
+    );
+    s.providers.insert("script".into(), provider);
+    s
+}
+
+#[tokio::test]
+async fn backends_without_tools_use_text_markers() {
+    let mut team = TeamConfig::new(PatternKind::Handoff);
+    team.members = ["triage", "billing"].map(String::from).to_vec();
+    team.handoffs
+        .insert("triage".into(), vec!["billing".into()]);
+    let script = r#"
+[[reply]]
+character = "triage"
+text = "Passing you on.\nHANDOFF: billing: refund"
+
+[[reply]]
+character = "billing"
+text = "Refund done."
+"#;
+    let events = run(marker_spec(team, &["triage", "billing"], script), "refund").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::HandoffAccepted { .. }))
+    );
+    assert_eq!(
+        finished(&events),
+        (Outcome::Completed, Some("Refund done.".into()))
+    );
+
+    let mut team = TeamConfig::new(PatternKind::GroupChat);
+    team.members = ["a", "b"].map(String::from).to_vec();
+    team.consensus = Some(Consensus {
+        threshold: 1.0,
+        every_round: true,
+    });
+    let script = r#"
+[[reply]]
+character = "*"
+contains = "do you agree"
+text = "VOTE: agree: fine by me"
+"#;
+    let events = run(marker_spec(team, &["a", "b"], script), "tabs or spaces?").await;
+    let votes = count(&events, |k| {
+        matches!(
+            k,
+            EventKind::Vote {
+                choice: conclave::core::event::VoteChoice::Agree,
+                ..
+            }
+        )
+    });
+    assert_eq!(votes, 2);
+    assert_eq!(
+        count(&events, |k| matches!(k, EventKind::ToolResult { .. })),
+        0
+    );
+    assert_eq!(finished(&events).0, Outcome::Consensus);
+}
