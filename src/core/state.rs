@@ -7,7 +7,7 @@
 //! starts afresh with the `user_message` that opens a task; the conversation, the handoff holder and
 //! chain carry over from task to task.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -26,6 +26,8 @@ pub struct SessionState {
     pub entries: Vec<Entry>,
     /// Every turn of the session by id.
     pub turns: BTreeMap<u64, TurnRecord>,
+    /// The ids of the turns still streaming.
+    pub running: BTreeSet<u64>,
     pub task: TaskState,
     pub handoff: HandoffState,
     pub paused: bool,
@@ -220,6 +222,7 @@ impl SessionState {
                 tool_calls,
                 ..
             } => {
+                self.running.remove(turn);
                 if let Some(t) = self.turns.get_mut(turn) {
                     t.status = TurnStatus::Completed;
                     t.text = text.clone();
@@ -251,6 +254,7 @@ impl SessionState {
                     if *will_retry {
                         t.text.clear();
                     } else {
+                        self.running.remove(turn);
                         t.status = TurnStatus::Failed;
                         t.error = Some(error.clone());
                         if !self.task.failed.contains(agent) {
@@ -262,6 +266,7 @@ impl SessionState {
             EventKind::TurnCancelled {
                 turn, partial_text, ..
             } => {
+                self.running.remove(turn);
                 if let Some(t) = self.turns.get_mut(turn) {
                     t.status = TurnStatus::Cancelled;
                     t.text = partial_text.clone();
@@ -404,17 +409,13 @@ impl SessionState {
 
     /// Ids of the turns still streaming.
     pub fn running_turns(&self) -> Vec<u64> {
-        self.turns
-            .iter()
-            .filter(|(_, t)| t.status == TurnStatus::Running)
-            .map(|(id, _)| *id)
-            .collect()
+        self.running.iter().copied().collect()
     }
 
     pub fn is_running(&self, purpose: Purpose) -> bool {
-        self.turns
-            .values()
-            .any(|t| t.status == TurnStatus::Running && t.purpose == purpose)
+        self.running
+            .iter()
+            .any(|id| self.turns.get(id).is_some_and(|t| t.purpose == purpose))
     }
 
     /// Turns of the current task, oldest first.
@@ -446,6 +447,7 @@ impl SessionState {
 
     fn turn_started(&mut self, agent: &str, turn: u64, round: Option<u32>, purpose: Purpose) {
         self.next_turn = self.next_turn.max(turn + 1);
+        self.running.insert(turn);
         self.turns.insert(
             turn,
             TurnRecord {

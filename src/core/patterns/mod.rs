@@ -16,6 +16,8 @@ mod common;
 mod concurrent;
 mod group_chat;
 mod handoff;
+#[cfg(test)]
+mod props;
 mod sequential;
 #[cfg(test)]
 pub(crate) mod sim;
