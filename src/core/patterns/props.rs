@@ -89,7 +89,7 @@ fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
         }
         PatternKind::Concurrent => {
             t.strategy = Some([FanOut::All, FanOut::FirstSuccess][variant as usize % 2]);
-            if variant % 3 == 0 {
+            if variant.is_multiple_of(3) {
                 t.aggregator = Some("m".into());
             }
         }
