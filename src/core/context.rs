@@ -68,7 +68,19 @@ pub fn messages(
             &items[start..start.saturating_add(1).min(items.len())]
         }
     };
-    render(items, agent, sanitize, &state.entries)
+    let mut out = render(items, agent, sanitize, &state.entries);
+    if matches!(
+        out.first(),
+        Some(ChatMessage::Assistant { .. } | ChatMessage::ToolResult { .. })
+    ) {
+        out.insert(
+            0,
+            ChatMessage::User {
+                text: "(earlier conversation omitted)".into(),
+            },
+        );
+    }
+    out
 }
 
 /// The context when a summary replaces the conversation: the summary, then the current prompt.
@@ -298,7 +310,12 @@ mod tests {
         let mut team = TeamConfig::new(PatternKind::Handoff);
         team.last_n = Some(1);
         let m = messages(&s, &team, "billing", ContextMode::LastN);
-        assert_eq!(m.len(), 1);
+        assert_eq!(
+            m.len(),
+            2,
+            "a conversation always opens with a user message: {m:?}"
+        );
+        assert!(matches!(&m[1], ChatMessage::Assistant { text, .. } if text == "refunded"));
         let m = messages(&s, &team, "billing", ContextMode::None);
         assert_eq!(
             m,
