@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod headless;
 pub mod llm;
 pub mod store;

@@ -87,7 +87,7 @@ fn check_prints_every_mistake_with_line_and_column_and_exits_2() {
     let sb = Sandbox::new();
     let file = sb.path("bad.toml");
     std::fs::write(&file, BAD).unwrap();
-    let out = sb.conclave(&["check", "--config", file.to_str().unwrap()]);
+    let out = sb.conclave(&["check", "--offline", "--config", file.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
     let f = file.display();
@@ -124,7 +124,7 @@ fn a_syntax_error_is_reported_with_the_other_mistakes() {
         "[ui]\ntheme = \"dark\nmouse = 3\n\n[teams.t]\npattern = \"single\"\n",
     )
     .unwrap();
-    let out = sb.conclave(&["check", "--config", file.to_str().unwrap()]);
+    let out = sb.conclave(&["check", "--offline", "--config", file.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("broken.toml:2:"), "{text}");
@@ -138,7 +138,12 @@ fn a_syntax_error_is_reported_with_the_other_mistakes() {
 #[test]
 fn the_example_checks_clean() {
     let sb = Sandbox::new();
-    let out = sb.conclave(&["check", "--config", example().to_str().unwrap()]);
+    let out = sb.conclave(&[
+        "check",
+        "--offline",
+        "--config",
+        example().to_str().unwrap(),
+    ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert!(text.contains("valid, no warnings"), "{text}");
@@ -148,7 +153,7 @@ fn the_example_checks_clean() {
 fn a_missing_file_is_named_and_exits_2() {
     let sb = Sandbox::new();
     let file = sb.path("nope.toml");
-    let out = sb.conclave(&["check", "--config", file.to_str().unwrap()]);
+    let out = sb.conclave(&["check", "--offline", "--config", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("nope.toml"), "{}", stdout(&out));
 }
@@ -179,7 +184,7 @@ fn init_writes_once_and_refuses_the_second_time() {
 fn check_finds_the_file_init_wrote() {
     let sb = Sandbox::new();
     assert_eq!(sb.conclave(&["init"]).status.code(), Some(0));
-    let out = sb.conclave(&["check"]);
+    let out = sb.conclave(&["check", "--offline"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
@@ -194,7 +199,7 @@ fn conclave_config_env_names_the_file() {
     let file = sb.path("env.toml");
     std::fs::write(&file, "[ui]\nmouse = 1\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
-        .arg("check")
+        .args(["check", "--offline"])
         .env("CONCLAVE_CONFIG", &file)
         .env("CONCLAVE_DATA_DIR", sb.path("data"))
         .output()
@@ -210,7 +215,7 @@ fn conclave_config_env_names_the_file() {
 #[test]
 fn without_a_file_check_validates_the_built_in_default() {
     let sb = Sandbox::new();
-    let out = sb.conclave(&["check"]);
+    let out = sb.conclave(&["check", "--offline"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("no config file found"), "{text}");
@@ -225,7 +230,12 @@ fn without_a_file_check_validates_the_built_in_default() {
 fn logs_go_to_the_data_dir_never_the_terminal() {
     let sb = Sandbox::new();
     let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
-        .args(["check", "--config", example().to_str().unwrap()])
+        .args([
+            "check",
+            "--offline",
+            "--config",
+            example().to_str().unwrap(),
+        ])
         .env("CONCLAVE_DATA_DIR", sb.path("data"))
         .env("CONCLAVE_LOG", "debug")
         .output()
@@ -243,7 +253,12 @@ fn an_unwritable_data_dir_only_disables_logging() {
     let blocker = sb.path("blocker");
     std::fs::write(&blocker, "a file, not a directory").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
-        .args(["check", "--config", example().to_str().unwrap()])
+        .args([
+            "check",
+            "--offline",
+            "--config",
+            example().to_str().unwrap(),
+        ])
         .env("CONCLAVE_DATA_DIR", blocker.join("data"))
         .output()
         .unwrap();

@@ -12,13 +12,55 @@ use crate::config::diag::{ConfigError, Diagnostic};
 use crate::config::schema::Config;
 use crate::config::{defaults, detect, load, paths};
 
-/// Run `check` and return its exit code.
-pub fn run(explicit: Option<&Path>) -> u8 {
+/// Run `check` and return its exit code: validation, then (unless `offline`) every backend is
+/// reached and its models listed. 2 for an invalid config, 1 when a backend fails, else 0.
+pub fn run(explicit: Option<&Path>, offline: bool) -> u8 {
     let mut out = std::io::stdout().lock();
-    match validate(explicit, &mut out) {
-        Ok(_) => exit::OK,
-        Err(code) => code,
+    let config = match validate(explicit, &mut out) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    if offline {
+        return exit::OK;
     }
+    report_backends(&config, &mut out)
+}
+
+/// Reach every backend at once and print one block per backend: `ok …: N models: …` or
+/// `FAIL …` with the classified error and what to do. 1 when any backend fails.
+pub fn report_backends(config: &Config, out: &mut dyn Write) -> u8 {
+    if config.backends.is_empty() {
+        let _ = writeln!(out, "no backends configured");
+        return exit::OK;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(out, "conclave check: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let reports = runtime.block_on(futures_util::future::join_all(
+        config
+            .backends
+            .iter()
+            .map(|(name, cfg)| crate::llm::check_backend(name, cfg)),
+    ));
+    let mut failed = 0;
+    for report in &reports {
+        failed += usize::from(report.result.is_err());
+        let _ = writeln!(out, "{report}");
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} backends reachable",
+        reports.len() - failed,
+        reports.len()
+    );
+    if failed == 0 { exit::OK } else { exit::FAILED }
 }
 
 /// Validate the configuration `load` would use, printing what was checked and every problem.

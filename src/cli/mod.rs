@@ -152,7 +152,7 @@ pub enum ExportFormat {
 pub fn dispatch(cli: Cli) -> u8 {
     let _log = logging::init();
     match cli.command {
-        Some(Cmd::Check(_)) => check::run(cli.config.as_deref()),
+        Some(Cmd::Check(args)) => check::run(cli.config.as_deref(), args.offline),
         Some(Cmd::Init(args)) => init::run(cli.config.as_deref(), &args),
         // Each subcommand's arm calls its module; the console is the default.
         None => {
@@ -160,9 +160,6 @@ pub fn dispatch(cli: Cli) -> u8 {
             exit::FAILED
         }
         Some(Cmd::Sessions(args)) => sessions::run(args, &crate::store::sessions_dir()),
-        Some(other) => {
-            eprintln!("conclave: {other:?} is not built yet");
-            exit::FAILED
-        }
+        Some(Cmd::Run(args)) => crate::headless::run(args, cli.config.as_deref()),
     }
 }

@@ -2,7 +2,14 @@
 //! Knows nothing about terminals.
 
 pub mod command;
+pub mod context;
 pub mod event;
+pub mod metrics;
+pub mod patterns;
+pub mod sanitize;
+pub mod session;
+pub mod state;
+pub mod tools;
 
 pub use command::Command;
 pub use event::{Event, EventKind};

@@ -23,6 +23,7 @@ pub mod ndjson;
 pub mod ollama;
 pub mod openai;
 pub mod registry;
+pub mod scripted;
 pub mod secret;
 pub mod sse;
 pub mod stream;

@@ -12,7 +12,7 @@ use crate::config::{BackendConfig, BackendKind};
 use crate::llm::anthropic::AnthropicProvider;
 use crate::llm::ollama::OllamaProvider;
 use crate::llm::openai::OpenAiProvider;
-use crate::llm::{ErrorKind, LlmError, Provider, anthropic, ollama, openai};
+use crate::llm::{LlmError, Provider, anthropic, ollama, openai};
 
 /// How many model names a report prints before `…`.
 pub const REPORT_MODELS: usize = 12;
@@ -23,13 +23,7 @@ pub fn build_provider(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provide
         BackendKind::Openai => Arc::new(OpenAiProvider::new(name, cfg)?),
         BackendKind::Anthropic => Arc::new(AnthropicProvider::new(name, cfg)?),
         BackendKind::Ollama => Arc::new(OllamaProvider::new(name, cfg)?),
-        BackendKind::Scripted => {
-            return Err(LlmError::new(
-                ErrorKind::Config,
-                name,
-                "scripted backends are built by llm::scripted",
-            ));
-        }
+        BackendKind::Scripted => return crate::llm::scripted::build(name, cfg),
     })
 }
 

@@ -1,0 +1,217 @@
+//! `concurrent`: the same task to every member at once. Strategy `all` waits for every turn (each
+//! under the team's per-agent `timeout_ms`), then an aggregator agent synthesizes the answers, or
+//! they are joined. Strategy `first_success`: the first non-empty completed answer wins and the
+//! other turns are cancelled (their streams dropped, so their connections close).
+
+use crate::config::Strategy;
+use crate::core::command::Command;
+use crate::core::event::{Outcome, Purpose};
+use crate::core::patterns::common::{self, error};
+use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
+use crate::core::state::{SessionState, TurnStatus};
+
+pub struct Concurrent {
+    ctx: Ctx,
+}
+
+impl Concurrent {
+    pub fn new(ctx: Ctx) -> Self {
+        Concurrent { ctx }
+    }
+
+    fn on_speak_ended(&self, state: &SessionState, turn: u64) -> Vec<Effect> {
+        let t = &state.turns[&turn];
+        let others_running: Vec<u64> = state
+            .running_turns()
+            .into_iter()
+            .filter(|id| matches!(state.turns[id].purpose, Purpose::Speak | Purpose::Summarize))
+            .collect();
+        if self.ctx.team.strategy.unwrap_or_default() == Strategy::FirstSuccess {
+            if t.status == TurnStatus::Completed && !t.text.trim().is_empty() {
+                let mut out: Vec<Effect> =
+                    others_running.into_iter().map(Effect::CancelTurn).collect();
+                out.push(Effect::Finish {
+                    outcome: Outcome::Completed,
+                    final_text: Some(t.text.clone()),
+                });
+                return out;
+            }
+            if others_running.is_empty() {
+                return vec![
+                    error("no agent gave an answer"),
+                    Effect::Finish {
+                        outcome: Outcome::Failed,
+                        final_text: None,
+                    },
+                ];
+            }
+            return Vec::new();
+        }
+        if !others_running.is_empty() {
+            return Vec::new();
+        }
+        let answers = answers(state);
+        if answers.is_empty() {
+            return vec![
+                error("no agent gave an answer"),
+                Effect::Finish {
+                    outcome: Outcome::Failed,
+                    final_text: None,
+                },
+            ];
+        }
+        match &self.ctx.team.aggregator {
+            Some(aggregator) => {
+                let mut spec = TurnSpec::speak(&self.ctx, aggregator, None);
+                spec.purpose = Purpose::Aggregate;
+                spec.instructions = Some(format!(
+                    "Synthesize the answers of {} above into one answer to the person's request.",
+                    answers
+                        .iter()
+                        .map(|(a, _)| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                vec![Effect::StartTurn(spec)]
+            }
+            None => vec![Effect::Finish {
+                outcome: Outcome::Completed,
+                final_text: Some(join(&answers)),
+            }],
+        }
+    }
+}
+
+impl Pattern for Concurrent {
+    fn on(&mut self, state: &SessionState, input: Input) -> Vec<Effect> {
+        match input {
+            Input::Command(cmd) => match &cmd {
+                Command::Send { text, to } => {
+                    if state.task.active {
+                        return common::busy(&cmd);
+                    }
+                    let mut out = vec![common::user_message(text, to.clone())];
+                    for m in &self.ctx.team.members {
+                        let mut spec = TurnSpec::speak(&self.ctx, m, None);
+                        spec.timeout_ms = self.ctx.team.timeout_ms;
+                        out.push(Effect::StartTurn(spec));
+                    }
+                    out
+                }
+                Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
+                Command::Stop {} => common::stop(state),
+                _ => common::not_here(&cmd, "concurrent"),
+            },
+            Input::TurnEnded { turn } => {
+                let Some(t) = common::ended(state, turn) else {
+                    return Vec::new();
+                };
+                match (t.purpose, t.status) {
+                    (Purpose::Speak | Purpose::Summarize, _) => self.on_speak_ended(state, turn),
+                    (Purpose::Aggregate, TurnStatus::Completed) => vec![Effect::Finish {
+                        outcome: Outcome::Completed,
+                        final_text: Some(t.text.clone()),
+                    }],
+                    (Purpose::Aggregate, TurnStatus::Failed | TurnStatus::Cancelled) => vec![
+                        error(format!(
+                            "the aggregator {} gave no answer; the answers are joined",
+                            t.agent
+                        )),
+                        Effect::Finish {
+                            outcome: Outcome::Completed,
+                            final_text: Some(join(&answers(state))),
+                        },
+                    ],
+                    _ => Vec::new(),
+                }
+            }
+            Input::Timer(_) | Input::Continue => Vec::new(),
+        }
+    }
+}
+
+/// The non-empty completed speak answers of this task, in turn order.
+pub fn answers(state: &SessionState) -> Vec<(String, String)> {
+    state
+        .task_turns()
+        .filter(|(_, t)| {
+            t.purpose == Purpose::Speak
+                && t.status == TurnStatus::Completed
+                && !t.text.trim().is_empty()
+        })
+        .map(|(_, t)| (t.agent.clone(), t.text.clone()))
+        .collect()
+}
+
+fn join(answers: &[(String, String)]) -> String {
+    answers
+        .iter()
+        .map(|(a, t)| format!("## {a}\n\n{}", t.trim()))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Strategy;
+    use crate::core::Command;
+    use crate::core::event::{EventKind, Outcome, PatternKind, Purpose};
+    use crate::core::patterns::sim::{Sim, reply};
+
+    #[test]
+    fn first_success_cancels_the_losers() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b", "c"], |t| {
+            t.strategy = Some(Strategy::FirstSuccess);
+            t.timeout_ms = Some(5000);
+        });
+        sim.send("q");
+        assert_eq!(sim.spec_of("a").timeout_ms, Some(5000));
+        sim.fail("a", "overloaded");
+        assert_eq!(sim.running_agents(), ["b", "c"]);
+        sim.stream("c", "partial");
+        sim.complete("b", reply("answer b"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("answer b".into())))
+        );
+        assert!(sim.recent().iter().any(|e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "c" && partial_text == "partial")));
+        assert!(sim.running_agents().is_empty());
+    }
+
+    #[test]
+    fn all_waits_then_aggregates_or_joins() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |t| {
+            t.aggregator = Some("agg".into())
+        });
+        sim.send("q");
+        sim.complete("b", reply("B"));
+        assert_eq!(sim.running_agents(), ["a"]);
+        sim.complete("a", reply("A"));
+        assert_eq!(sim.spec_of("agg").purpose, Purpose::Aggregate);
+        sim.complete("agg", reply("A+B"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("A+B".into())))
+        );
+
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |_| {});
+        sim.send("q");
+        sim.complete("a", reply("A"));
+        sim.fail("b", "timeout");
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("## a\n\nA".into())))
+        );
+    }
+
+    #[test]
+    fn every_agent_failing_fails_the_task() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |_| {});
+        sim.send("q");
+        sim.command(Command::CancelTurn {
+            agent: Some("a".into()),
+        });
+        sim.fail("b", "network");
+        assert_eq!(sim.finished(), Some((Outcome::Failed, None)));
+    }
+}

@@ -1,0 +1,795 @@
+//! The session actor: one tokio task per session that owns the [`SessionState`], `select!`s over
+//! the person's commands and the provider streams of its running turns, asks the pattern what to
+//! do next, performs the effects and publishes the events.
+//!
+//! Every event goes through one door ([`Actor::publish`]): it gets the next gap-free `seq`, is
+//! folded into the state, then is sent to every subscriber. Fan-out is an unbounded mpsc channel
+//! per subscriber rather than a `broadcast` channel on purpose: a broadcast receiver that falls
+//! behind loses events, and the journal must never miss one. Each running turn is a small task
+//! pumping its provider stream into the actor's inbox; it has its own `CancellationToken`, and
+//! cancelling it drops the stream, which closes the HTTP connection. A per-turn deadline
+//! (`timeout_ms` of the turn, else of the agent) ends it as `turn_failed` kind `timeout`. Context
+//! mode `summary` first runs a `summarize` turn of the same agent, whose text becomes the context.
+//! Sessions share nothing but their providers, so many run in one process without interfering.
+//! The actor ends after `stop`, or when every [`SessionHandle`] is dropped.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{AgentConfig, ContextMode, TeamConfig};
+use crate::core::command::Command;
+use crate::core::context;
+use crate::core::event::{
+    AgentInfo, ErrorInfo, Event, EventKind, Outcome, PatternKind, Purpose, SCHEMA_VERSION,
+    ToolCallInfo, UsageInfo,
+};
+use crate::core::patterns::{self, Ctx, Effect, Input, Pattern, TurnSpec};
+use crate::core::state::{SessionState, TurnStatus};
+use crate::core::tools;
+use crate::llm::{
+    ChatMessage, ChatRequest, ErrorKind, LlmError, LlmEvent, Provider, ToolCall, ToolChoice, Usage,
+};
+
+pub use crate::core::patterns::UnattendedApproval;
+
+/// Everything a session needs to run.
+pub struct SessionSpec {
+    pub id: String,
+    pub team_name: String,
+    pub team: TeamConfig,
+    /// At least every agent the team references.
+    pub agents: BTreeMap<String, AgentConfig>,
+    /// Keyed by backend name (`AgentConfig.backend`).
+    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    /// Replayed first (resume/fork); empty when new.
+    pub history: Vec<Event>,
+    /// `None`: a person is present; `Some(Auto|Reject)`: headless `--approve`.
+    pub unattended: Option<UnattendedApproval>,
+}
+
+/// Events of one session, in `seq` order, none missing.
+pub type EventStream = UnboundedReceiver<Event>;
+
+/// Why a session could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(
+        "team '{team}' uses agent '{agent}', which is not defined: add [agents.{agent}] or fix the team"
+    )]
+    UnknownAgent { team: String, agent: String },
+    #[error(
+        "agent '{agent}' uses backend '{backend}', which is not available: add [backends.{backend}] or fix the agent"
+    )]
+    UnknownBackend { agent: String, backend: String },
+    #[error("team '{team}': {message}")]
+    InvalidTeam { team: String, message: String },
+}
+
+/// The session has ended; commands can no longer be sent.
+#[derive(Debug, thiserror::Error)]
+#[error("session {0} has ended")]
+pub struct SessionClosed(pub String);
+
+type Subscribers = Arc<Mutex<Vec<UnboundedSender<Event>>>>;
+
+/// A session built and checked, not running yet.
+pub struct Session {
+    spec: SessionSpec,
+    subscribers: Subscribers,
+}
+
+impl Session {
+    /// Checks that every agent the team references exists and has its backend.
+    pub fn new(spec: SessionSpec) -> Result<Session, SessionError> {
+        let team = &spec.team_name;
+        for agent in patterns::referenced_agents(&spec.team) {
+            let Some(cfg) = spec.agents.get(&agent) else {
+                return Err(SessionError::UnknownAgent {
+                    team: team.clone(),
+                    agent,
+                });
+            };
+            if !spec.providers.contains_key(&cfg.backend) {
+                return Err(SessionError::UnknownBackend {
+                    agent,
+                    backend: cfg.backend.clone(),
+                });
+            }
+        }
+        let needs_members = match spec.team.pattern {
+            PatternKind::Handoff => false,
+            PatternKind::Sequential => spec.team.steps.is_empty(),
+            _ => true,
+        };
+        if needs_members && spec.team.members.is_empty() {
+            return Err(SessionError::InvalidTeam {
+                team: team.clone(),
+                message: "the team has no members: add members = [\"agent\", …]".into(),
+            });
+        }
+        if spec.team.pattern == PatternKind::Handoff
+            && spec.team.entry.is_none()
+            && spec.team.members.is_empty()
+        {
+            return Err(SessionError::InvalidTeam {
+                team: team.clone(),
+                message: "a handoff team needs `entry` or `members`".into(),
+            });
+        }
+        Ok(Session {
+            spec,
+            subscribers: Arc::default(),
+        })
+    }
+
+    /// Every event published after `start`, in `seq` order.
+    pub fn subscribe(&mut self) -> EventStream {
+        add_subscriber(&self.subscribers)
+    }
+
+    /// Spawn the actor on the current tokio runtime.
+    pub fn start(self) -> SessionHandle {
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let spec = self.spec;
+        let ctx = Ctx {
+            team: spec.team,
+            agents: spec.agents,
+            unattended: spec.unattended,
+        };
+        let handle = SessionHandle {
+            id: Arc::from(spec.id.as_str()),
+            commands: commands_tx,
+            subscribers: self.subscribers.clone(),
+        };
+        let actor = Actor {
+            id: spec.id,
+            team_name: spec.team_name,
+            pattern: patterns::build(ctx.clone()),
+            ctx,
+            providers: spec.providers,
+            state: SessionState::default(),
+            subscribers: self.subscribers,
+            live: HashMap::new(),
+            timers: HashMap::new(),
+            timer_generation: 0,
+            internal: internal_tx,
+            queue: VecDeque::new(),
+        };
+        tokio::spawn(actor.run(spec.history, commands_rx, internal_rx));
+        handle
+    }
+}
+
+/// A cheap, clonable handle on a running session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    id: Arc<str>,
+    commands: UnboundedSender<Command>,
+    subscribers: Subscribers,
+}
+
+impl SessionHandle {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn send(&self, command: Command) -> Result<(), SessionClosed> {
+        self.commands
+            .send(command)
+            .map_err(|_| SessionClosed(self.id.to_string()))
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> EventStream {
+        add_subscriber(&self.subscribers)
+    }
+}
+
+/// A sortable, readable id: `20261121-131500-k3x9`.
+pub fn new_session_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let suffix: String = (0..4)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{suffix}", Utc::now().format("%Y%m%d-%H%M%S"))
+}
+
+fn add_subscriber(subscribers: &Subscribers) -> EventStream {
+    let (tx, rx) = mpsc::unbounded_channel();
+    match subscribers.lock() {
+        Ok(mut subs) => subs.push(tx),
+        Err(poisoned) => poisoned.into_inner().push(tx),
+    }
+    rx
+}
+
+/// What a running turn's pump tells the actor.
+enum TurnMsg {
+    Llm(LlmEvent),
+    Error(LlmError),
+    /// The stream ended without `Finished`.
+    Ended,
+    Timeout(u64),
+}
+
+enum Internal {
+    Turn { turn: u64, msg: TurnMsg },
+    Timer { name: String, generation: u64 },
+}
+
+/// A turn whose stream is being read.
+struct Live {
+    cancel: CancellationToken,
+    started: Instant,
+    first_token: Option<Instant>,
+    tool_calls: Vec<ToolCall>,
+    usage: Usage,
+    /// For a `summarize` turn: the turn that waits for the summary.
+    then: Option<TurnSpec>,
+}
+
+struct Actor {
+    id: String,
+    team_name: String,
+    ctx: Ctx,
+    pattern: Box<dyn Pattern>,
+    providers: BTreeMap<String, Arc<dyn Provider>>,
+    state: SessionState,
+    subscribers: Subscribers,
+    live: HashMap<u64, Live>,
+    timers: HashMap<String, (u64, CancellationToken)>,
+    timer_generation: u64,
+    internal: UnboundedSender<Internal>,
+    queue: VecDeque<Input>,
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        history: Vec<Event>,
+        mut commands: UnboundedReceiver<Command>,
+        mut internal: UnboundedReceiver<Internal>,
+    ) {
+        self.begin(&history);
+        loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => {
+                        let stop = matches!(cmd, Command::Stop {});
+                        self.feed(Input::Command(cmd));
+                        if stop {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                Some(msg) = internal.recv() => self.on_internal(msg),
+            }
+        }
+        self.shutdown();
+    }
+
+    /// Replay the history, or announce a new session.
+    fn begin(&mut self, history: &[Event]) {
+        for e in history {
+            self.state.apply(e);
+        }
+        if history.is_empty() {
+            let agents = patterns::referenced_agents(&self.ctx.team)
+                .into_iter()
+                .filter_map(|name| {
+                    let a = self.ctx.agents.get(&name)?;
+                    Some(AgentInfo {
+                        backend: a.backend.clone(),
+                        model: a.model.clone(),
+                        color: a.color.clone(),
+                        name,
+                    })
+                })
+                .collect();
+            self.publish(EventKind::SessionStarted {
+                team: self.team_name.clone(),
+                pattern: self.ctx.team.pattern,
+                agents,
+            });
+            return;
+        }
+        // A journal cut off mid-task: its turns died with the old process.
+        for turn in self.state.running_turns() {
+            let t = &self.state.turns[&turn];
+            let kind = EventKind::TurnCancelled {
+                agent: t.agent.clone(),
+                turn,
+                partial_text: t.text.clone(),
+            };
+            self.publish(kind);
+        }
+        if self.state.task.active {
+            self.publish(EventKind::Error {
+                message: "the previous run stopped in the middle of this task; send the message again to continue".into(),
+                command: None,
+            });
+            self.publish(EventKind::SessionFinished {
+                outcome: Outcome::Cancelled,
+                final_text: None,
+            });
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let running: Vec<u64> = self.live.keys().copied().collect();
+        for turn in running {
+            self.cancel_turn(turn);
+        }
+        self.queue.clear();
+        for (_, (_, token)) in self.timers.drain() {
+            token.cancel();
+        }
+        if self.state.task.active {
+            self.publish(EventKind::SessionFinished {
+                outcome: Outcome::Cancelled,
+                final_text: None,
+            });
+        }
+    }
+
+    fn feed(&mut self, input: Input) {
+        self.queue.push_back(input);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(input) = self.queue.pop_front() {
+            let effects = self.pattern.on(&self.state, input);
+            for effect in effects {
+                self.perform(effect);
+            }
+        }
+    }
+
+    fn perform(&mut self, effect: Effect) {
+        match effect {
+            Effect::Emit(kind) => self.publish(kind),
+            Effect::StartTurn(spec) => self.start_turn(spec, None),
+            Effect::CancelTurn(turn) => self.cancel_turn(turn),
+            Effect::SetTimer { name, ms } => self.set_timer(name, ms),
+            Effect::CancelTimer(name) => {
+                if let Some((_, token)) = self.timers.remove(&name) {
+                    token.cancel();
+                }
+            }
+            Effect::Finish {
+                outcome,
+                final_text,
+            } => {
+                let running: Vec<u64> = self.live.keys().copied().collect();
+                for turn in running {
+                    self.cancel_turn(turn);
+                }
+                for (_, (_, token)) in self.timers.drain() {
+                    token.cancel();
+                }
+                self.publish(EventKind::SessionFinished {
+                    outcome,
+                    final_text,
+                });
+            }
+            Effect::Continue => self.queue.push_back(Input::Continue),
+        }
+    }
+
+    fn publish(&mut self, kind: EventKind) {
+        let event = Event {
+            v: SCHEMA_VERSION,
+            seq: self.state.next_seq,
+            ts: Utc::now(),
+            session: self.id.clone(),
+            kind,
+        };
+        self.state.apply(&event);
+        let mut subs = match self.subscribers.lock() {
+            Ok(subs) => subs,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        subs.retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    fn set_timer(&mut self, name: String, ms: u64) {
+        self.timer_generation += 1;
+        let generation = self.timer_generation;
+        let token = CancellationToken::new();
+        if let Some((_, old)) = self
+            .timers
+            .insert(name.clone(), (generation, token.clone()))
+        {
+            old.cancel();
+        }
+        let tx = self.internal.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_millis(ms)) => {
+                    let _ = tx.send(Internal::Timer { name, generation });
+                }
+            }
+        });
+    }
+
+    fn start_turn(&mut self, spec: TurnSpec, summary: Option<String>) {
+        let turn = self.state.next_turn;
+        let agent = self.ctx.agents.get(&spec.agent).cloned();
+        let provider = agent
+            .as_ref()
+            .and_then(|a| self.providers.get(&a.backend).cloned());
+        let (Some(agent), Some(provider)) = (agent, provider) else {
+            self.publish(EventKind::TurnStarted {
+                agent: spec.agent.clone(),
+                turn,
+                round: spec.round,
+                purpose: spec.purpose,
+            });
+            self.publish(EventKind::TurnFailed {
+                agent: spec.agent.clone(),
+                turn,
+                error: ErrorInfo {
+                    kind: ErrorKind::Config.as_str().into(),
+                    message: format!("agent '{}' or its backend is not configured", spec.agent),
+                },
+                will_retry: false,
+            });
+            self.queue.push_back(Input::TurnEnded { turn });
+            return;
+        };
+        let wants_summary = spec.context == ContextMode::Summary
+            && summary.is_none()
+            && spec.purpose != Purpose::Summarize
+            && !self.state.entries.is_empty();
+        if wants_summary {
+            let summarize = TurnSpec {
+                agent: spec.agent.clone(),
+                purpose: Purpose::Summarize,
+                round: None,
+                instructions: Some(format!(
+                    "Summarize the conversation so far in a few sentences for {}: keep facts, decisions and open questions.",
+                    spec.agent
+                )),
+                tools: Vec::new(),
+                tool_choice: ToolChoice::Auto,
+                context: ContextMode::Full,
+                timeout_ms: spec.timeout_ms,
+            };
+            self.launch(turn, summarize, &agent, provider, None, Some(spec));
+            return;
+        }
+        self.launch(turn, spec, &agent, provider, summary, None);
+    }
+
+    fn launch(
+        &mut self,
+        turn: u64,
+        spec: TurnSpec,
+        agent: &AgentConfig,
+        provider: Arc<dyn Provider>,
+        summary: Option<String>,
+        then: Option<TurnSpec>,
+    ) {
+        self.publish(EventKind::TurnStarted {
+            agent: spec.agent.clone(),
+            turn,
+            round: spec.round,
+            purpose: spec.purpose,
+        });
+        let mut messages = match &summary {
+            Some(s) => context::from_summary(&self.state, s),
+            None => context::messages(&self.state, &self.ctx.team, &spec.agent, spec.context),
+        };
+        if let Some(instructions) = &spec.instructions {
+            messages.push(ChatMessage::User {
+                text: instructions.clone(),
+            });
+        }
+        let supports_tools = provider.supports_tools();
+        let mut system = agent.system.clone();
+        if !supports_tools && !spec.tools.is_empty() {
+            let markers: Vec<String> = spec.tools.iter().map(tools::marker_instructions).collect();
+            let markers = markers.join("\n");
+            system = Some(match system {
+                Some(s) => format!("{s}\n\n{markers}"),
+                None => markers,
+            });
+        }
+        let (tools, tool_choice) = if supports_tools && !spec.tools.is_empty() {
+            (spec.tools.clone(), spec.tool_choice.clone())
+        } else {
+            (Vec::new(), ToolChoice::Auto)
+        };
+        let request = ChatRequest {
+            model: agent.model.clone(),
+            system,
+            messages,
+            tools,
+            tool_choice,
+            max_tokens: agent.max_tokens,
+            temperature: agent.temperature,
+        };
+        let cancel = CancellationToken::new();
+        self.live.insert(
+            turn,
+            Live {
+                cancel: cancel.clone(),
+                started: Instant::now(),
+                first_token: None,
+                tool_calls: Vec::new(),
+                usage: Usage::default(),
+                then,
+            },
+        );
+        let deadline = spec.timeout_ms.or(agent.timeout_ms);
+        tokio::spawn(pump(
+            provider,
+            request,
+            cancel,
+            deadline,
+            turn,
+            self.internal.clone(),
+        ));
+    }
+
+    fn cancel_turn(&mut self, turn: u64) {
+        let Some(live) = self.live.remove(&turn) else {
+            return;
+        };
+        live.cancel.cancel();
+        let Some(t) = self.state.turns.get(&turn) else {
+            return;
+        };
+        let kind = EventKind::TurnCancelled {
+            agent: t.agent.clone(),
+            turn,
+            partial_text: t.text.clone(),
+        };
+        self.publish(kind);
+        self.queue.push_back(Input::TurnEnded { turn });
+    }
+
+    fn on_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Timer { name, generation } => {
+                if self
+                    .timers
+                    .get(&name)
+                    .is_some_and(|(g, _)| *g == generation)
+                {
+                    self.timers.remove(&name);
+                    self.feed(Input::Timer(name));
+                }
+            }
+            Internal::Turn { turn, msg } => self.on_turn(turn, msg),
+        }
+    }
+
+    fn on_turn(&mut self, turn: u64, msg: TurnMsg) {
+        let Some(agent) = self.state.turns.get(&turn).map(|t| t.agent.clone()) else {
+            return;
+        };
+        let Some(live) = self.live.get_mut(&turn) else {
+            return;
+        };
+        match msg {
+            TurnMsg::Llm(LlmEvent::TextDelta(text)) => {
+                live.first_token.get_or_insert_with(Instant::now);
+                self.publish(EventKind::Token { agent, turn, text });
+            }
+            TurnMsg::Llm(LlmEvent::ToolCall(call)) => {
+                live.first_token.get_or_insert_with(Instant::now);
+                live.tool_calls.push(call);
+            }
+            TurnMsg::Llm(LlmEvent::Usage(usage)) => live.usage = usage,
+            TurnMsg::Llm(LlmEvent::Retrying { error, .. }) => {
+                self.publish(EventKind::TurnFailed {
+                    agent,
+                    turn,
+                    error: info(&error),
+                    will_retry: true,
+                });
+            }
+            TurnMsg::Llm(LlmEvent::Finished(reason)) => {
+                let Some(live) = self.live.remove(&turn) else {
+                    return;
+                };
+                let now = Instant::now();
+                let text = self
+                    .state
+                    .turns
+                    .get(&turn)
+                    .map(|t| t.text.clone())
+                    .unwrap_or_default();
+                let purpose = self
+                    .state
+                    .turns
+                    .get(&turn)
+                    .map(|t| t.purpose)
+                    .unwrap_or_default();
+                self.publish(EventKind::Message {
+                    agent,
+                    turn,
+                    text,
+                    usage: UsageInfo {
+                        input: live.usage.input,
+                        output: live.usage.output,
+                    },
+                    ttft_ms: live
+                        .first_token
+                        .map(|f| f.duration_since(live.started).as_millis() as u64),
+                    latency_ms: now.duration_since(live.started).as_millis() as u64,
+                    finish: reason.as_str().to_string(),
+                    purpose,
+                    tool_calls: live
+                        .tool_calls
+                        .iter()
+                        .map(|c| ToolCallInfo {
+                            id: c.id.clone(),
+                            name: c.name.clone(),
+                            arguments: c.arguments.clone(),
+                        })
+                        .collect(),
+                });
+                self.after_turn(turn, live.then);
+            }
+            TurnMsg::Error(error) => {
+                let then = self.live.remove(&turn).and_then(|l| l.then);
+                self.publish(EventKind::TurnFailed {
+                    agent,
+                    turn,
+                    error: info(&error),
+                    will_retry: false,
+                });
+                self.after_turn(turn, then);
+            }
+            TurnMsg::Ended => {
+                let then = self.live.remove(&turn).and_then(|l| l.then);
+                self.publish(EventKind::TurnFailed {
+                    agent: agent.clone(),
+                    turn,
+                    error: ErrorInfo {
+                        kind: ErrorKind::Protocol.as_str().into(),
+                        message: format!(
+                            "the stream of {agent} ended before the reply was finished"
+                        ),
+                    },
+                    will_retry: false,
+                });
+                self.after_turn(turn, then);
+            }
+            TurnMsg::Timeout(ms) => {
+                let then = self.live.remove(&turn).and_then(|l| {
+                    l.cancel.cancel();
+                    l.then
+                });
+                self.publish(EventKind::TurnFailed {
+                    agent: agent.clone(),
+                    turn,
+                    error: ErrorInfo {
+                        kind: ErrorKind::Timeout.as_str().into(),
+                        message: format!(
+                            "{agent} did not finish within {ms} ms (timeout_ms); raise it in the config if the model is slow"
+                        ),
+                    },
+                    will_retry: false,
+                });
+                self.after_turn(turn, then);
+            }
+        }
+    }
+
+    /// Hand the ended turn to the pattern, or, for a summary, start the turn waiting for it.
+    fn after_turn(&mut self, turn: u64, then: Option<TurnSpec>) {
+        match then {
+            Some(mut spec) => {
+                let summary = self
+                    .state
+                    .turns
+                    .get(&turn)
+                    .filter(|t| t.status == TurnStatus::Completed && !t.text.trim().is_empty())
+                    .map(|t| t.text.clone());
+                if summary.is_none() {
+                    tracing::warn!(
+                        turn,
+                        "summary failed; passing the full conversation instead"
+                    );
+                    spec.context = ContextMode::Full;
+                }
+                self.start_turn(spec, summary);
+                self.drain();
+            }
+            None => self.feed(Input::TurnEnded { turn }),
+        }
+    }
+}
+
+fn info(error: &LlmError) -> ErrorInfo {
+    ErrorInfo {
+        kind: error.kind.as_str().into(),
+        message: error.to_string(),
+    }
+}
+
+/// Read one turn's stream into the actor's inbox until it ends, fails, times out or is cancelled.
+/// Returning drops the stream, which closes its connection.
+async fn pump(
+    provider: Arc<dyn Provider>,
+    request: ChatRequest,
+    cancel: CancellationToken,
+    deadline_ms: Option<u64>,
+    turn: u64,
+    tx: UnboundedSender<Internal>,
+) {
+    let mut stream = provider.stream(request, cancel.clone());
+    let send = |msg: TurnMsg| {
+        let _ = tx.send(Internal::Turn { turn, msg });
+    };
+    let read = async {
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(LlmEvent::Finished(reason)) => {
+                    send(TurnMsg::Llm(LlmEvent::Finished(reason)));
+                    return;
+                }
+                Ok(event) => send(TurnMsg::Llm(event)),
+                Err(error) => {
+                    send(TurnMsg::Error(error));
+                    return;
+                }
+            }
+        }
+        send(TurnMsg::Ended);
+    };
+    let bounded = async {
+        match deadline_ms {
+            Some(ms) => {
+                if tokio::time::timeout(Duration::from_millis(ms), read)
+                    .await
+                    .is_err()
+                {
+                    send(TurnMsg::Timeout(ms));
+                }
+            }
+            None => read.await,
+        }
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = bounded => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_ids_are_sortable_and_readable() {
+        let id = super::new_session_id();
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(parts.len(), 3, "{id}");
+        assert_eq!(parts[0].len(), 8);
+        assert_eq!(parts[1].len(), 6);
+        assert!(
+            parts[0]
+                .chars()
+                .chain(parts[1].chars())
+                .all(|c| c.is_ascii_digit())
+        );
+        assert!(
+            parts[2].len() == 4
+                && parts[2]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+    }
+}

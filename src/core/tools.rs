@@ -1,0 +1,521 @@
+//! The structured answers the orchestrator asks of models (DESIGN section 2): tool specs, and
+//! parsers that read them back from tool calls or, for models without tool support, from text
+//! marker lines (`HANDOFF: billing: card issue`).
+//!
+//! Parsers never fail loudly: they return what was found, or a [`Malformed`] explaining what was
+//! wrong in words the model can act on when it is asked again. Agent names appear in tool names
+//! (`transfer_to_<agent>`) sanitized to `[a-zA-Z0-9_-]`; parsing maps them back to real names.
+
+use serde_json::{Value, json};
+
+use crate::core::event::{ToolCallInfo, VoteChoice};
+use crate::llm::ToolSpec;
+
+pub const COMPLETE_HANDOFF: &str = "complete_handoff";
+pub const CAST_VOTE: &str = "cast_vote";
+pub const SELECT_SPEAKER: &str = "select_speaker";
+pub const SUBMIT_SCORES: &str = "submit_scores";
+const TRANSFER_PREFIX: &str = "transfer_to_";
+
+/// Why an answer could not be used; shown to the model when it is asked again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Malformed(pub String);
+
+/// A handoff action found in a reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HandoffAction {
+    Transfer { to: String, reason: String },
+    Complete { summary: String },
+}
+
+/// One handoff-related item of a reply, with the call it came from (`None` for a text marker).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found<T> {
+    pub call: Option<ToolCallInfo>,
+    pub item: Result<T, Malformed>,
+}
+
+/// `[a-zA-Z0-9_-]` only; anything else becomes `_`.
+pub fn sanitize_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn transfer_tool_name(agent: &str) -> String {
+    format!("{TRANSFER_PREFIX}{}", sanitize_name(agent))
+}
+
+/// `transfer_to_<agent>` for each allowed target, plus `complete_handoff` when `can_complete`.
+pub fn handoff_tools(targets: &[(String, Option<String>)], can_complete: bool) -> Vec<ToolSpec> {
+    let mut tools: Vec<ToolSpec> = targets
+        .iter()
+        .map(|(agent, description)| ToolSpec {
+            name: transfer_tool_name(agent),
+            description: match description {
+                Some(d) => format!("Hand the conversation over to {agent}: {d}"),
+                None => format!("Hand the conversation over to {agent}."),
+            },
+            parameters: json!({
+                "type": "object",
+                "properties": {"reason": {"type": "string", "description": "Why this agent should take over."}},
+                "required": ["reason"]
+            }),
+        })
+        .collect();
+    if can_complete {
+        tools.push(ToolSpec {
+            name: COMPLETE_HANDOFF.into(),
+            description: "Your part is done: hand control back to the agent that handed off to you."
+                .into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {"summary": {"type": "string", "description": "What you did, for the agent taking over again."}},
+                "required": ["summary"]
+            }),
+        });
+    }
+    tools
+}
+
+pub fn vote_tool() -> ToolSpec {
+    ToolSpec {
+        name: CAST_VOTE.into(),
+        description: "Vote on the group's current proposal.".into(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "choice": {"type": "string", "enum": ["agree", "disagree", "abstain"]},
+                "reason": {"type": "string"}
+            },
+            "required": ["choice", "reason"]
+        }),
+    }
+}
+
+pub fn select_speaker_tool(candidates: &[String]) -> ToolSpec {
+    ToolSpec {
+        name: SELECT_SPEAKER.into(),
+        description: "Pick who speaks next.".into(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "agent": {"type": "string", "enum": candidates},
+                "reason": {"type": "string"}
+            },
+            "required": ["agent", "reason"]
+        }),
+    }
+}
+
+pub fn scores_tool(candidates: &[String]) -> ToolSpec {
+    ToolSpec {
+        name: SUBMIT_SCORES.into(),
+        description: "Score every candidate answer from 0 to 10.".into(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "scores": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "agent": {"type": "string", "enum": candidates},
+                            "score": {"type": "number", "minimum": 0, "maximum": 10},
+                            "reason": {"type": "string"}
+                        },
+                        "required": ["agent", "score", "reason"]
+                    }
+                }
+            },
+            "required": ["scores"]
+        }),
+    }
+}
+
+/// How to answer with a text line instead of `tool` (for backends without tool support).
+pub fn marker_instructions(tool: &ToolSpec) -> String {
+    let name = tool.name.as_str();
+    if let Some(agent) = name.strip_prefix(TRANSFER_PREFIX) {
+        format!("To hand over to {agent}, end your reply with a line `HANDOFF: {agent}: <reason>`.")
+    } else if name == COMPLETE_HANDOFF {
+        "When your part is done, end your reply with a line `DONE: <summary>`.".into()
+    } else if name == CAST_VOTE {
+        "Answer with one line `VOTE: <agree|disagree|abstain>: <reason>`.".into()
+    } else if name == SELECT_SPEAKER {
+        "Answer with one line `NEXT: <agent>: <reason>`.".into()
+    } else if name == SUBMIT_SCORES {
+        "Answer with one line per candidate `SCORE: <agent>: <0-10>: <reason>`.".into()
+    } else {
+        String::new()
+    }
+}
+
+/// Every handoff action of a reply, tool calls first, then text markers.
+/// `targets` are the allowed targets; a transfer elsewhere is malformed.
+pub fn parse_handoffs(
+    text: &str,
+    calls: &[ToolCallInfo],
+    targets: &[String],
+) -> Vec<Found<HandoffAction>> {
+    let mut out = Vec::new();
+    for call in calls {
+        let item = if call.name == COMPLETE_HANDOFF {
+            args(call).map(|v| HandoffAction::Complete {
+                summary: str_field(&v, "summary"),
+            })
+        } else if let Some(raw) = call.name.strip_prefix(TRANSFER_PREFIX) {
+            resolve(raw, targets).and_then(|to| {
+                args(call).map(|v| HandoffAction::Transfer {
+                    to,
+                    reason: str_field(&v, "reason"),
+                })
+            })
+        } else {
+            Err(Malformed(format!("unknown tool '{}'", call.name)))
+        };
+        out.push(Found {
+            call: Some(call.clone()),
+            item,
+        });
+    }
+    for line in text.lines() {
+        if let Some(rest) = marker(line, "HANDOFF:") {
+            let (agent, reason) = split_once_trim(rest);
+            out.push(Found {
+                call: None,
+                item: resolve(agent, targets).map(|to| HandoffAction::Transfer {
+                    to,
+                    reason: reason.to_string(),
+                }),
+            });
+        } else if let Some(rest) = marker(line, "DONE:") {
+            out.push(Found {
+                call: None,
+                item: Ok(HandoffAction::Complete {
+                    summary: rest.trim().to_string(),
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// The vote of a reply: the `cast_vote` call, else a `VOTE:` line.
+pub fn parse_vote(
+    text: &str,
+    calls: &[ToolCallInfo],
+) -> (
+    Option<ToolCallInfo>,
+    Result<(VoteChoice, String), Malformed>,
+) {
+    if let Some(call) = calls.iter().find(|c| c.name == CAST_VOTE) {
+        let parsed = args(call)
+            .and_then(|v| choice(&str_field(&v, "choice")).map(|c| (c, str_field(&v, "reason"))));
+        return (Some(call.clone()), parsed);
+    }
+    for line in text.lines() {
+        if let Some(rest) = marker(line, "VOTE:") {
+            let (c, reason) = split_once_trim(rest);
+            return (None, choice(c).map(|c| (c, reason.to_string())));
+        }
+    }
+    (
+        calls.first().cloned(),
+        Err(Malformed(
+            "no vote found: call cast_vote with choice agree, disagree or abstain".into(),
+        )),
+    )
+}
+
+/// The manager's pick: the `select_speaker` call, else a `NEXT:` line.
+pub fn parse_speaker(
+    text: &str,
+    calls: &[ToolCallInfo],
+    candidates: &[String],
+) -> (Option<ToolCallInfo>, Result<(String, String), Malformed>) {
+    if let Some(call) = calls.iter().find(|c| c.name == SELECT_SPEAKER) {
+        let parsed = args(call).and_then(|v| {
+            resolve(&str_field(&v, "agent"), candidates).map(|a| (a, str_field(&v, "reason")))
+        });
+        return (Some(call.clone()), parsed);
+    }
+    for line in text.lines() {
+        if let Some(rest) = marker(line, "NEXT:") {
+            let (a, reason) = split_once_trim(rest);
+            return (
+                None,
+                resolve(a, candidates).map(|a| (a, reason.to_string())),
+            );
+        }
+    }
+    (
+        calls.first().cloned(),
+        Err(Malformed(format!(
+            "no pick found: call select_speaker with one of {}",
+            candidates.join(", ")
+        ))),
+    )
+}
+
+/// Scores as `(agent, score, reason)`, one per candidate.
+pub type Scores = Vec<(String, f64, String)>;
+
+/// The judge's scores: the `submit_scores` call, else `SCORE:` lines. Every candidate must be
+/// scored once, 0 to 10.
+pub fn parse_scores(
+    text: &str,
+    calls: &[ToolCallInfo],
+    candidates: &[String],
+) -> (Option<ToolCallInfo>, Result<Scores, Malformed>) {
+    let (call, raw) = if let Some(call) = calls.iter().find(|c| c.name == SUBMIT_SCORES) {
+        let raw = args(call).and_then(|v| match v.get("scores") {
+            Some(Value::Array(items)) => Ok(items
+                .iter()
+                .map(|i| {
+                    (
+                        str_field(i, "agent"),
+                        i.get("score").and_then(Value::as_f64),
+                        str_field(i, "reason"),
+                    )
+                })
+                .collect::<Vec<_>>()),
+            _ => Err(Malformed("submit_scores needs a `scores` array".into())),
+        });
+        (Some(call.clone()), raw)
+    } else {
+        let items: Vec<_> = text
+            .lines()
+            .filter_map(|l| marker(l, "SCORE:"))
+            .map(|rest| {
+                let mut parts = rest.splitn(3, ':').map(str::trim);
+                let agent = parts.next().unwrap_or_default().to_string();
+                let score = parts.next().and_then(|s| s.parse::<f64>().ok());
+                let reason = parts.next().unwrap_or_default().to_string();
+                (agent, score, reason)
+            })
+            .collect();
+        (calls.first().cloned(), Ok(items))
+    };
+    let checked = raw.and_then(|items| {
+        let mut out: Vec<(String, f64, String)> = Vec::new();
+        for (agent, score, reason) in items {
+            let agent = resolve(&agent, candidates)?;
+            let score = score
+                .filter(|s| (0.0..=10.0).contains(s))
+                .ok_or_else(|| Malformed(format!("the score of {agent} must be 0 to 10")))?;
+            if out.iter().any(|(a, _, _)| a == &agent) {
+                return Err(Malformed(format!("{agent} is scored twice")));
+            }
+            out.push((agent, score, reason));
+        }
+        let missing: Vec<&str> = candidates
+            .iter()
+            .filter(|c| !out.iter().any(|(a, _, _)| a == *c))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(Malformed(format!("no score for {}", missing.join(", "))))
+        }
+    });
+    (call, checked)
+}
+
+/// Map a (possibly sanitized, differently cased) name to one of `candidates`.
+pub fn resolve(name: &str, candidates: &[String]) -> Result<String, Malformed> {
+    let name = name.trim();
+    candidates
+        .iter()
+        .find(|c| c.as_str() == name)
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|c| sanitize_name(c).eq_ignore_ascii_case(&sanitize_name(name)))
+        })
+        .cloned()
+        .ok_or_else(|| {
+            Malformed(format!(
+                "unknown agent '{name}': choose one of {}",
+                if candidates.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    candidates.join(", ")
+                }
+            ))
+        })
+}
+
+fn args(call: &ToolCallInfo) -> Result<Value, Malformed> {
+    let raw = call.arguments.trim();
+    if raw.is_empty() || raw == "null" {
+        return Ok(json!({}));
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(Malformed(format!(
+            "the arguments of {} must be a JSON object",
+            call.name
+        ))),
+        Err(e) => Err(Malformed(format!(
+            "the arguments of {} are not valid JSON: {e}",
+            call.name
+        ))),
+    }
+}
+
+fn str_field(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn choice(s: &str) -> Result<VoteChoice, Malformed> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "agree" => Ok(VoteChoice::Agree),
+        "disagree" => Ok(VoteChoice::Disagree),
+        "abstain" => Ok(VoteChoice::Abstain),
+        other => Err(Malformed(format!(
+            "invalid vote '{other}': choose agree, disagree or abstain"
+        ))),
+    }
+}
+
+fn marker<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
+    let line = line.trim().trim_start_matches(['*', '`', '>', ' ']);
+    let head = line.get(..tag.len())?;
+    head.eq_ignore_ascii_case(tag).then(|| &line[tag.len()..])
+}
+
+fn split_once_trim(s: &str) -> (&str, &str) {
+    match s.split_once(':') {
+        Some((a, b)) => (a.trim(), b.trim()),
+        None => (s.trim(), ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: &str) -> ToolCallInfo {
+        ToolCallInfo {
+            id: "c1".into(),
+            name: name.into(),
+            arguments: args.into(),
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn tool_names_are_sanitized_and_resolved_back() {
+        assert_eq!(
+            transfer_tool_name("tech support"),
+            "transfer_to_tech_support"
+        );
+        let found = parse_handoffs(
+            "",
+            &[call("transfer_to_tech_support", r#"{"reason":"x"}"#)],
+            &names(&["tech support"]),
+        );
+        assert_eq!(
+            found[0].item,
+            Ok(HandoffAction::Transfer {
+                to: "tech support".into(),
+                reason: "x".into()
+            })
+        );
+    }
+
+    #[test]
+    fn handoff_to_unknown_target_and_bad_json_are_malformed() {
+        let found = parse_handoffs(
+            "",
+            &[
+                call("transfer_to_nobody", "{}"),
+                call("transfer_to_billing", "{oops"),
+            ],
+            &names(&["billing"]),
+        );
+        assert!(found[0].item.is_err());
+        assert!(found[1].item.is_err());
+    }
+
+    #[test]
+    fn text_markers_are_read() {
+        let found = parse_handoffs(
+            "Let me pass you on.\nHANDOFF: billing: refund\nDONE: all set",
+            &[],
+            &names(&["billing"]),
+        );
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[1].item,
+            Ok(HandoffAction::Complete {
+                summary: "all set".into()
+            })
+        );
+        let (_, vote) = parse_vote("I think so.\nvote: Agree: fine", &[]);
+        assert_eq!(vote, Ok((VoteChoice::Agree, "fine".into())));
+        let (_, pick) = parse_speaker("NEXT: skeptic: balance", &[], &names(&["skeptic"]));
+        assert_eq!(pick, Ok(("skeptic".into(), "balance".into())));
+        let (_, scores) = parse_scores(
+            "SCORE: a: 8: good\nSCORE: b: 3: weak",
+            &[],
+            &names(&["a", "b"]),
+        );
+        assert_eq!(scores.map(|s| s.len()), Ok(2));
+    }
+
+    #[test]
+    fn votes_need_a_known_choice() {
+        let (_, v) = parse_vote("", &[call(CAST_VOTE, r#"{"choice":"maybe"}"#)]);
+        assert!(v.is_err());
+        let (_, v) = parse_vote("no vote here", &[]);
+        assert!(v.is_err());
+    }
+
+    #[test]
+    fn scores_must_cover_every_candidate_in_range() {
+        let c = names(&["a", "b"]);
+        let (_, s) = parse_scores(
+            "",
+            &[call(
+                SUBMIT_SCORES,
+                r#"{"scores":[{"agent":"a","score":11,"reason":""},{"agent":"b","score":2,"reason":""}]}"#,
+            )],
+            &c,
+        );
+        assert!(s.is_err());
+        let (_, s) = parse_scores(
+            "",
+            &[call(
+                SUBMIT_SCORES,
+                r#"{"scores":[{"agent":"a","score":9,"reason":"ok"}]}"#,
+            )],
+            &c,
+        );
+        assert!(s.is_err());
+    }
+
+    #[test]
+    fn speaker_pick_outside_candidates_is_malformed() {
+        let (_, p) = parse_speaker(
+            "",
+            &[call(SELECT_SPEAKER, r#"{"agent":"ghost","reason":""}"#)],
+            &names(&["a"]),
+        );
+        assert!(p.is_err());
+    }
+}

@@ -1,0 +1,522 @@
+//! `conclave run` end to end: the real binary, a temp config with a scripted backend (instant
+//! replies, a custom script), JSONL events read from its stdout and control lines written to its
+//! stdin while it runs.
+
+// Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Only to avoid hanging forever if something is broken; never a speed assertion.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+const SCRIPT: &str = r#"
+[[reply]]
+character = "optimist"
+text = "We should do it: the upside is large."
+
+[[reply]]
+character = "optimist"
+text = "A small pilot answers the open questions."
+
+[[reply]]
+character = "skeptic"
+text = "Not yet: the risks are unpriced."
+
+[[reply]]
+character = "skeptic"
+text = "With a stop date, I can live with a pilot."
+
+[[reply]]
+character = "optimist"
+on = "cast_vote"
+tools = [{ name = "cast_vote", arguments = { choice = "agree", reason = "big upside" } }]
+
+[[reply]]
+character = "skeptic"
+on = "cast_vote"
+tools = [{ name = "cast_vote", arguments = { choice = "disagree", reason = "unpriced risk" } }]
+
+[[reply]]
+character = "skeptic"
+on = "cast_vote"
+tools = [{ name = "cast_vote", arguments = { choice = "agree", reason = "pilot is fine" } }]
+
+[[reply]]
+character = "optimist"
+contains = "slow"
+delay_ms = 600000
+text = "This answer takes ten minutes to start."
+
+[[reply]]
+character = "triage"
+contains = "refund"
+text = "Let me get billing."
+tools = [{ name = "transfer_to_billing", arguments = { reason = "refund request" } }]
+
+[[reply]]
+character = "triage"
+turn = 2
+text = "Glad that is sorted. Anything else?"
+
+[[reply]]
+character = "billing"
+text = "Refund issued."
+tools = [{ name = "complete_handoff", arguments = { summary = "refund issued" } }]
+
+[[reply]]
+character = "tech"
+text = "Tech here: the refund page had a bug; fixed."
+tools = [{ name = "complete_handoff", arguments = { summary = "bug fixed" } }]
+"#;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("script.toml");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let config = dir.path().join("config.toml");
+    let text = format!(
+        r#"
+[backends.play]
+kind = "scripted"
+script = {script:?}
+tokens_per_sec = 0
+
+[agents.optimist]
+backend = "play"
+model = "optimist"
+
+[agents.skeptic]
+backend = "play"
+model = "skeptic"
+
+[agents.triage]
+backend = "play"
+model = "triage"
+
+[agents.billing]
+backend = "play"
+model = "billing"
+
+[agents.tech]
+backend = "play"
+model = "tech"
+
+[teams.debate]
+pattern = "group_chat"
+members = ["optimist", "skeptic"]
+speaker_selection = "round_robin"
+max_rounds = 4
+consensus = {{ threshold = 0.67 }}
+
+[teams.support]
+pattern = "handoff"
+entry = "triage"
+handoffs = {{ triage = ["billing", "tech"], billing = ["triage"], tech = ["triage"] }}
+approval = "confirm"
+
+[teams.desk]
+pattern = "handoff"
+entry = "triage"
+handoffs = {{ triage = ["billing", "tech"], billing = ["triage"], tech = ["triage"] }}
+approval = "auto"
+"#,
+        script = script.display().to_string()
+    );
+    std::fs::write(&config, text).unwrap();
+    Fixture { _dir: dir, config }
+}
+
+fn conclave(config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conclave"));
+    cmd.arg("run")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("CONCLAVE_CONFIG")
+        .env("CONCLAVE_DATA_DIR", config.parent().unwrap().join("data"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// A running `conclave run`: its stdout lines arrive on a channel, its stdin stays open.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<Value>,
+}
+
+impl Running {
+    fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            stdin,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Read events until one of type `ty` (returned); panics if the output ends first.
+    fn until(&mut self, ty: &str) -> Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(PATIENCE)
+                .unwrap_or_else(|_| panic!("no `{ty}` event; saw {:#?}", types(&self.seen)));
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not one JSON object per line: {line:?}: {e}"));
+            self.seen.push(v.clone());
+            if v["type"] == ty {
+                return v;
+            }
+        }
+    }
+
+    fn finish(mut self) -> (i32, Vec<Value>) {
+        self.until("session_finished");
+        drop(self.stdin.take());
+        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
+            self.seen.push(serde_json::from_str(&line).unwrap());
+        }
+        let status = self.child.wait().unwrap();
+        (status.code().unwrap_or(-1), self.seen)
+    }
+}
+
+fn types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// Every event has the envelope; the session's events have gap-free `seq` from 0. An `error`
+/// about an invalid control line is printed by `run` itself with the `seq` of the event before it.
+fn assert_envelopes(events: &[Value]) {
+    let session = events[0]["session"].clone();
+    let mut next = 0u64;
+    for e in events {
+        assert_eq!(e["v"], 1, "{e}");
+        assert_eq!(e["session"], session, "{e}");
+        assert!(e["ts"].as_str().is_some_and(|t| t.contains('T')), "{e}");
+        let out_of_band = e["type"] == "error" && !e["command"].is_null() && next > 0;
+        if out_of_band && e["seq"] == next - 1 {
+            continue;
+        }
+        assert_eq!(e["seq"], next, "seq must be gap-free from 0: {e}");
+        next += 1;
+    }
+}
+
+fn debate(fx: &Fixture) -> (i32, Vec<Value>) {
+    let run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--prompt",
+            "Should we rewrite billing in Rust?",
+        ],
+    ));
+    run.finish()
+}
+
+#[test]
+fn a_debate_votes_until_consensus() {
+    let fx = fixture();
+    let (code, events) = debate(&fx);
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    assert_envelopes(&events);
+    assert_eq!(events[0]["type"], "session_started");
+    assert_eq!(events[0]["team"], "debate");
+    assert_eq!(events[0]["pattern"], "group_chat");
+
+    let votes = of_type(&events, "vote");
+    let round1: Vec<_> = votes.iter().filter(|v| v["round"] == 1).collect();
+    assert_eq!(round1.len(), 2);
+    assert!(
+        round1
+            .iter()
+            .any(|v| v["agent"] == "skeptic" && v["choice"] == "disagree")
+    );
+    let tallies = of_type(&events, "consensus");
+    assert_eq!(tallies[0]["reached"], false);
+    assert_eq!(tallies[0]["agree"], 1);
+    assert_eq!(tallies[0]["disagree"], 1);
+    let last = tallies.last().unwrap();
+    assert_eq!(last["reached"], true);
+    assert_eq!(last["agree"], 2);
+    assert_eq!(last["threshold"], 0.67);
+
+    let messages: Vec<_> = of_type(&events, "message")
+        .into_iter()
+        .filter(|m| m["purpose"] == "speak")
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["text"] == "Not yet: the risks are unpriced.")
+    );
+    assert!(
+        messages
+            .iter()
+            .all(|m| m["usage"]["output"].as_u64().unwrap() > 0)
+    );
+    let end = events.last().unwrap();
+    assert_eq!(end["type"], "session_finished");
+    assert_eq!(end["outcome"], "consensus");
+}
+
+#[test]
+fn a_control_line_redirects_a_waiting_handoff() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "support",
+            "--events",
+            "jsonl",
+            "--control",
+            "jsonl",
+            "--prompt",
+            "I want a refund for last month",
+        ],
+    ));
+    let requested = run.until("handoff_requested");
+    assert_eq!(requested["from"], "triage");
+    assert_eq!(requested["to"], "billing");
+    assert_eq!(requested["approval"], "confirm");
+    run.write(r#"{"type":"redirect_handoff","to":"tech"}"#);
+    let redirected = run.until("handoff_redirected");
+    assert_eq!(redirected["id"], requested["id"]);
+    assert_eq!(redirected["from_target"], "billing");
+    assert_eq!(redirected["to"], "tech");
+    assert_eq!(redirected["by"], "user");
+    let (code, events) = run.finish();
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    assert_envelopes(&events);
+    let speakers: Vec<&str> = of_type(&events, "message")
+        .iter()
+        .map(|m| m["agent"].as_str().unwrap())
+        .collect();
+    assert!(speakers.contains(&"tech"), "{speakers:?}");
+    assert!(!speakers.contains(&"billing"), "{speakers:?}");
+    let completed = of_type(&events, "handoff_completed");
+    assert_eq!(completed[0]["summary"], "bug fixed");
+    assert_eq!(events.last().unwrap()["outcome"], "completed");
+}
+
+#[test]
+fn an_invalid_control_line_is_an_error_event_and_the_session_goes_on() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--control",
+            "jsonl",
+        ],
+    ));
+    run.write(r#"{"type":"dance","style":"tango"}"#);
+    let error = run.until("error");
+    assert!(
+        error["message"].as_str().unwrap().contains("dance"),
+        "{error}"
+    );
+    assert!(!error["command"].is_null(), "{error}");
+    run.write(r#"{"type":"send","text":"Should we rewrite billing in Rust?"}"#);
+    let (code, events) = run.finish();
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    assert_envelopes(&events);
+    assert_eq!(of_type(&events, "user_message").len(), 1);
+    assert_eq!(events.last().unwrap()["outcome"], "consensus");
+}
+
+#[test]
+fn an_unknown_team_is_a_usage_error_listing_the_teams() {
+    let fx = fixture();
+    let out = conclave(&fx.config, &["--team", "nope", "--prompt", "hi"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown team 'nope'"), "{stderr}");
+    assert!(
+        stderr.contains("debate") && stderr.contains("support"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn text_mode_prints_whole_messages_and_the_outcome() {
+    let fx = fixture();
+    let out = conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--prompt",
+            "Should we rewrite billing in Rust?",
+        ],
+    )
+    .stdin(Stdio::null())
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("skeptic: Not yet: the risks are unpriced."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("vote (round 1): skeptic disagrees: unpriced risk"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("consensus (round 2): reached"), "{stdout}");
+    assert!(stdout.contains("== finished: consensus"), "{stdout}");
+    assert!(stdout.contains("== usage: "), "{stdout}");
+}
+
+/// A handoff run has one turn at a time, so its event order is fully deterministic (a debate's
+/// votes run concurrently and may land in either order).
+#[test]
+fn the_jsonl_of_a_handoff_run_is_stable() {
+    let fx = fixture();
+    let run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "desk",
+            "--events",
+            "jsonl",
+            "--prompt",
+            "Please refund my last invoice",
+        ],
+    ));
+    let (code, events) = run.finish();
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    let masked: Vec<String> = events
+        .into_iter()
+        .map(|mut e| {
+            let obj = e.as_object_mut().unwrap();
+            for (key, mask) in [
+                ("ts", "[ts]"),
+                ("session", "[session]"),
+                ("latency_ms", "[ms]"),
+                ("ttft_ms", "[ms]"),
+            ] {
+                if obj.contains_key(key) {
+                    obj.insert(key.into(), Value::String(mask.into()));
+                }
+            }
+            serde_json::to_string(&e).unwrap()
+        })
+        .collect();
+    insta::assert_snapshot!(masked.join("\n"));
+}
+
+#[test]
+fn the_task_can_come_from_standard_input() {
+    let fx = fixture();
+    let mut child = conclave(&fx.config, &["--team", "desk", "--events", "jsonl"])
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"  I need a refund, please\n\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let user = of_type(&events, "user_message");
+    assert_eq!(user[0]["text"], "I need a refund, please");
+}
+
+#[test]
+fn control_without_any_task_is_a_usage_error() {
+    let fx = fixture();
+    let out = conclave(&fx.config, &["--team", "debate", "--control", "jsonl"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("before any task was sent"), "{stderr}");
+}
+
+/// Ctrl+C stops the session (its running turn is cancelled, `session_finished` says
+/// `cancelled`) and the run exits with 1.
+#[cfg(unix)]
+#[test]
+fn interrupt_stops_the_session_and_exits_1() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--prompt",
+            "a slow one",
+        ],
+    ));
+    let started = run.until("turn_started");
+    assert_eq!(started["agent"], "optimist");
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(run.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, events) = run.finish();
+    assert_eq!(code, 1, "{:#?}", types(&events));
+    assert_eq!(of_type(&events, "turn_cancelled").len(), 1);
+    assert_eq!(events.last().unwrap()["outcome"], "cancelled");
+}
