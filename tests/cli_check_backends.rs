@@ -3,6 +3,8 @@
 //! dead port and a server that refuses the key. Each gets one block: ok with its models, or FAIL
 //! with the classified error; the exit code is 1 when any backend fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::process::Command;

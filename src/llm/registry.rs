@@ -97,23 +97,23 @@ impl fmt::Display for BackendReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::ErrorKind;
 
     fn cfg(text: &str) -> BackendConfig {
         toml::from_str(text).unwrap()
     }
 
     #[test]
-    fn builds_each_kind_and_refuses_scripted() {
+    fn builds_each_kind() {
         for kind in ["openai", "anthropic", "ollama"] {
             let p = build_provider("b", &cfg(&format!("kind = \"{kind}\""))).unwrap();
             assert_eq!(p.backend(), "b");
         }
         let no_tools = build_provider("b", &cfg("kind = \"openai\"\ntools = false")).unwrap();
         assert!(!no_tools.supports_tools());
-        let err = build_provider("s", &cfg("kind = \"scripted\""))
-            .err()
-            .unwrap();
-        assert_eq!(err.kind, ErrorKind::Config);
+        let scripted =
+            build_provider("s", &cfg("kind = \"scripted\"\ntokens_per_sec = 0")).unwrap();
+        assert_eq!(scripted.backend(), "s");
     }
 
     #[test]
