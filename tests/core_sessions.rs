@@ -582,3 +582,73 @@ text = "VOTE: agree: fine by me"
     );
     assert_eq!(finished(&events).0, Outcome::Consensus);
 }
+
+#[tokio::test]
+async fn dropping_every_handle_ends_the_session_and_its_turns() {
+    let mut team = TeamConfig::new(PatternKind::Single);
+    team.members = vec!["solo".into()];
+    let script = "[[reply]]\ncharacter = \"solo\"\ntext = \"never\"\ndelay_ms = 60000\n";
+    let (handle, mut events) = start(spec(team, &["solo"], script));
+    let watcher = handle.clone();
+    handle
+        .send(Command::Send {
+            text: "hi".into(),
+            to: None,
+        })
+        .expect("running");
+    drop(handle);
+    drop(watcher);
+    let mut seen = Vec::new();
+    let drained = async {
+        while let Some(e) = events.recv().await {
+            seen.push(e);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), drained)
+        .await
+        .expect("the stream closes");
+    check_invariants(&seen);
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e.kind, EventKind::TurnCancelled { .. }))
+    );
+    assert_eq!(finished(&seen), (Outcome::Cancelled, None));
+}
+
+#[tokio::test]
+async fn invalid_commands_are_answered_with_an_error_and_the_session_goes_on() {
+    let mut team = TeamConfig::new(PatternKind::Single);
+    team.members = vec!["solo".into()];
+    let script = "[[reply]]\ncharacter = \"solo\"\ntext = \"hello\"\n";
+    let (handle, mut events) = start(spec(team, &["solo"], script));
+    handle.send(Command::CallVote {}).expect("running");
+    handle
+        .send(Command::RedirectHandoff { to: "x".into() })
+        .expect("running");
+    handle
+        .send(Command::Send {
+            text: "hi".into(),
+            to: None,
+        })
+        .expect("running");
+    let mut seen = Vec::new();
+    until_finished(&mut events, &mut seen).await;
+    check_invariants(&seen);
+    let errors: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Error {
+                command: Some(c), ..
+            } => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["type"], "call_vote");
+    assert_eq!(errors[1]["to"], "x");
+    assert_eq!(finished(&seen), (Outcome::Completed, Some("hello".into())));
+    handle.send(Command::Stop {}).expect("still running");
+    while events.recv().await.is_some() {}
+    assert!(handle.is_closed());
+    assert!(handle.send(Command::Stop {}).is_err());
+}

@@ -11,7 +11,8 @@
 //! (`timeout_ms` of the turn, else of the agent) ends it as `turn_failed` kind `timeout`. Context
 //! mode `summary` first runs a `summarize` turn of the same agent, whose text becomes the context.
 //! Sessions share nothing but their providers, so many run in one process without interfering.
-//! The actor ends after `stop`, or when every [`SessionHandle`] is dropped.
+//! The actor ends after `stop`, or when every [`SessionHandle`] is dropped; then every event
+//! stream ends too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -76,7 +77,14 @@ pub enum SessionError {
 #[error("session {0} has ended")]
 pub struct SessionClosed(pub String);
 
-type Subscribers = Arc<Mutex<Vec<UnboundedSender<Event>>>>;
+type Subscribers = Arc<Mutex<Fanout>>;
+
+/// The subscribers' senders; `closed` once the actor has ended, so every stream ends too.
+#[derive(Default)]
+struct Fanout {
+    senders: Vec<UnboundedSender<Event>>,
+    closed: bool,
+}
 
 /// A session built and checked, not running yet.
 pub struct Session {
@@ -126,6 +134,10 @@ impl Session {
             spec,
             subscribers: Arc::default(),
         })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.spec.id
     }
 
     /// Every event published after `start`, in `seq` order.
@@ -186,9 +198,14 @@ impl SessionHandle {
             .map_err(|_| SessionClosed(self.id.to_string()))
     }
 
-    /// Events from now on.
+    /// Events from now on; the stream ends when the session does.
     pub fn subscribe(&self) -> EventStream {
         add_subscriber(&self.subscribers)
+    }
+
+    /// Whether the actor has ended (after `stop`); commands would fail.
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
     }
 }
 
@@ -203,11 +220,18 @@ pub fn new_session_id() -> String {
 
 fn add_subscriber(subscribers: &Subscribers) -> EventStream {
     let (tx, rx) = mpsc::unbounded_channel();
-    match subscribers.lock() {
-        Ok(mut subs) => subs.push(tx),
-        Err(poisoned) => poisoned.into_inner().push(tx),
+    let mut fanout = lock(subscribers);
+    if !fanout.closed {
+        fanout.senders.push(tx);
     }
     rx
+}
+
+fn lock(subscribers: &Subscribers) -> std::sync::MutexGuard<'_, Fanout> {
+    match subscribers.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 /// What a running turn's pump tells the actor.
@@ -338,6 +362,9 @@ impl Actor {
                 final_text: None,
             });
         }
+        let mut fanout = lock(&self.subscribers);
+        fanout.closed = true;
+        fanout.senders.clear();
     }
 
     fn feed(&mut self, input: Input) {
@@ -394,11 +421,9 @@ impl Actor {
             kind,
         };
         self.state.apply(&event);
-        let mut subs = match self.subscribers.lock() {
-            Ok(subs) => subs,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        subs.retain(|tx| tx.send(event.clone()).is_ok());
+        lock(&self.subscribers)
+            .senders
+            .retain(|tx| tx.send(event.clone()).is_ok());
     }
 
     fn set_timer(&mut self, name: String, ms: u64) {
