@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     status::render_footer(frame, footer, app);
     if let Some(top) = app.overlays.last().cloned() {
         match top {
-            Overlay::Help => overlays::help::render(frame, area, app),
+            Overlay::Help(scroll) => overlays::help::render(frame, area, app, scroll),
             Overlay::Picker(p) => overlays::picker::render(frame, area, app, &p),
             Overlay::Confirm(k) => overlays::confirm::render(frame, area, app, k),
         }

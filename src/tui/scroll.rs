@@ -205,10 +205,7 @@ mod tests {
         let mut st = ScrollState::default();
         let v = visible(&mut cells, &mut st, 10, 4);
         // cells 99998 (2 rows: i%3=2 → 3 rows), 99999 (i%3=0 → 1 row)
-        assert_eq!(
-            text(&v),
-            ["99998.0", "99998.1", "99998.2", "99999.0"]
-        );
+        assert_eq!(text(&v), ["99998.0", "99998.1", "99998.2", "99999.0"]);
         assert!(cells.laid_out <= 4, "laid out {}", cells.laid_out);
     }
 

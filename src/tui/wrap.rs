@@ -27,6 +27,12 @@ pub fn wrap_line(line: &Line<'_>, width: u16) -> Vec<Line<'static>> {
     for (c, style) in cells {
         let w = c.width().unwrap_or(0);
         if row_width + w > width && !row.is_empty() {
+            if c == ' ' {
+                rows.push(std::mem::take(&mut row));
+                row_width = 0;
+                last_space = None;
+                continue;
+            }
             let carry = match last_space {
                 Some(at) if at > 0 => {
                     let rest = row.split_off(at + 1);

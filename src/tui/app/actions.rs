@@ -33,7 +33,16 @@ impl App {
         match action {
             Action::Interrupt => return self.interrupt(),
             Action::Quit => self.overlays.push(Overlay::Confirm(ConfirmKind::Quit)),
-            Action::Help => self.overlays.push(Overlay::Help),
+            Action::Help => self.overlays.push(Overlay::Help(0)),
+            Action::HelpUp | Action::HelpDown => {
+                if let Some(Overlay::Help(scroll)) = self.overlays.last_mut() {
+                    *scroll = if action == Action::HelpUp {
+                        scroll.saturating_sub(3)
+                    } else {
+                        scroll.saturating_add(3)
+                    };
+                }
+            }
             Action::ApproveHandoff => {
                 if self.session.handoff.pending().is_some() {
                     return send(Command::ApproveHandoff {});
@@ -292,7 +301,7 @@ impl App {
             PickerPurpose::Team => vec![Effect::Send(Outbound::NewSession { team: choice })],
             PickerPurpose::Agent => {
                 if let Some(i) = self.session.agent_index(&choice) {
-                    self.panes.focus = Focus::Agent(i);
+                    self.panes.pin(Focus::Agent(i));
                 }
                 Vec::new()
             }

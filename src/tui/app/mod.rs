@@ -16,7 +16,7 @@ use ratatui::style::Color;
 
 use crate::config::Config;
 use crate::core::event::Event;
-use crate::core::event::EventKind;
+use crate::core::event::{EventKind, Purpose};
 
 use super::keymap::{Action, Context, Keymap};
 use super::state::SessionView;
@@ -110,6 +110,18 @@ impl App {
         } else {
             self.panes.ensure(self.session.agents.len());
         }
+        if let EventKind::TurnStarted {
+            agent,
+            purpose: Purpose::Speak,
+            ..
+        } = &event.kind
+        {
+            if !self.panes.pinned {
+                if let Some(i) = self.session.agent_index(agent) {
+                    self.panes.focus = Focus::Agent(i);
+                }
+            }
+        }
     }
 
     /// Handle one key press.
@@ -119,7 +131,7 @@ impl App {
         }
         if let Some(top) = self.overlays.last() {
             let ctx = match top {
-                Overlay::Help => Context::Help,
+                Overlay::Help(_) => Context::Help,
                 Overlay::Picker(_) => Context::Picker,
                 Overlay::Confirm(_) => Context::Confirm,
             };
@@ -172,14 +184,14 @@ impl App {
         };
         match ev.kind {
             MouseEventKind::ScrollUp => {
-                self.panes.focus = focus;
+                self.panes.pin(focus);
                 self.scroll_focused(actions::ScrollBy::Up(3));
             }
             MouseEventKind::ScrollDown => {
-                self.panes.focus = focus;
+                self.panes.pin(focus);
                 self.scroll_focused(actions::ScrollBy::Down(3));
             }
-            MouseEventKind::Down(_) => self.panes.focus = focus,
+            MouseEventKind::Down(_) => self.panes.pin(focus),
             _ => {}
         }
         Vec::new()
@@ -209,7 +221,7 @@ impl App {
     /// The key context whose hints the footer shows.
     pub fn context(&self) -> Context {
         match self.overlays.last() {
-            Some(Overlay::Help) => Context::Help,
+            Some(Overlay::Help(_)) => Context::Help,
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
             None if self.input.completion.is_some() => Context::Completion,

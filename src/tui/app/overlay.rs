@@ -47,7 +47,8 @@ pub enum ConfirmKind {
 /// One overlay.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
-    Help,
+    /// The help, scrolled down by this many rows.
+    Help(u16),
     Picker(Picker),
     Confirm(ConfirmKind),
 }

@@ -15,6 +15,8 @@ pub enum Focus {
 pub struct PaneState {
     pub focus: Focus,
     pub zoom: bool,
+    /// The person chose the focus; until then it follows whoever speaks.
+    pub pinned: bool,
     pub agents: Vec<ScrollState>,
     pub transcript: ScrollState,
 }
@@ -24,6 +26,7 @@ impl Default for PaneState {
         PaneState {
             focus: Focus::Transcript,
             zoom: false,
+            pinned: false,
             agents: Vec::new(),
             transcript: ScrollState::default(),
         }
@@ -52,6 +55,7 @@ impl PaneState {
     }
 
     pub fn focus_next(&mut self) {
+        self.pinned = true;
         let n = self.agents.len();
         self.focus = match self.focus {
             Focus::Agent(i) if i + 1 < n => Focus::Agent(i + 1),
@@ -62,6 +66,7 @@ impl PaneState {
     }
 
     pub fn focus_prev(&mut self) {
+        self.pinned = true;
         let n = self.agents.len();
         self.focus = match self.focus {
             Focus::Agent(0) => Focus::Transcript,
@@ -69,6 +74,12 @@ impl PaneState {
             Focus::Transcript if n > 0 => Focus::Agent(n - 1),
             Focus::Transcript => Focus::Transcript,
         };
+    }
+
+    /// Focus `focus` because the person asked for it.
+    pub fn pin(&mut self, focus: Focus) {
+        self.focus = focus;
+        self.pinned = true;
     }
 
     pub fn focused_agent(&self) -> Option<usize> {

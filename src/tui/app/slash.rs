@@ -134,7 +134,7 @@ impl App {
                 }
             }
             "/help" => {
-                self.overlays.push(Overlay::Help);
+                self.overlays.push(Overlay::Help(0));
                 Vec::new()
             }
             other => {

@@ -120,6 +120,8 @@ actions! {
     ConfirmYes "confirm_yes" Confirm ["y", "enter", "ctrl+c"] "yes";
     ConfirmNo "confirm_no" Confirm ["n", "esc"] "no";
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
+    HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
+    HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
 }
 
 impl Action {

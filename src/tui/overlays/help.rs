@@ -1,5 +1,5 @@
-//! The help overlay: every binding of the keymap by context, generated from it, in as many
-//! columns as the screen needs.
+//! The help overlay: every binding of the keymap by context, generated from it. As many
+//! columns of about 60 cells as the screen holds; what still does not fit scrolls.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,40 +12,25 @@ use super::super::keymap::{Action, Context};
 use super::super::wrap::truncate;
 use super::centered;
 
-/// Draw the help overlay.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
+const KEY_W: usize = 18;
+const COLUMN_W: u16 = 62;
+
+/// Draw the help overlay scrolled down by `scroll` rows.
+pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, scroll: u16) {
     let theme = &app.theme;
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let key_w = 16usize;
-    for ctx in Context::ALL {
-        let title = match ctx {
-            Context::Global => "Anywhere",
-            Context::Input => "Input box",
-            Context::Completion => "Completion popup",
-            Context::Picker => "Pickers",
-            Context::Confirm => "Questions",
-            Context::Help => "This help",
-        };
-        lines.push(Line::styled(
-            title.to_string(),
-            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        ));
-        for a in Action::ALL.iter().filter(|a| a.context() == ctx) {
-            let keys = truncate(&app.keymap.keys_display(*a), key_w - 1);
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<key_w$}"), Style::new().fg(theme.speaking)),
-                Span::styled(a.describe().to_string(), theme.text_style()),
-            ]));
-        }
-    }
-    lines.push(Line::styled("Slash commands: /team /agents /vote /pause /resume /stop /export /new /sessions /fork /help", theme.dim_style()));
-    let rows = area.height.saturating_sub(4).max(1) as usize;
-    let columns = lines.len().div_ceil(rows).max(1);
-    let col_w = 60u16.min(area.width.saturating_sub(4) / columns as u16);
-    let height = (lines.len().div_ceil(columns) as u16 + 2).min(area.height);
-    let width = (col_w * columns as u16 + 2).min(area.width);
-    let rect = centered(area, width, height);
-    let block = Block::default()
+    let lines = content(app);
+    let avail_w = area.width.saturating_sub(4).max(10);
+    let rows = usize::from(area.height.saturating_sub(4).max(1));
+    let max_cols = usize::from((avail_w / COLUMN_W).max(1));
+    let columns = lines.len().div_ceil(rows).clamp(1, max_cols);
+    let per_col = lines.len().div_ceil(columns);
+    let col_w = (avail_w / columns as u16).min(COLUMN_W);
+    let height = (per_col.min(rows) as u16 + 2).min(area.height);
+    let rect = centered(area, col_w * columns as u16 + 2, height);
+    let scrollable = per_col > rows;
+    let max_scroll = per_col.saturating_sub(rows);
+    let scroll = usize::from(scroll).min(max_scroll);
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(Style::new().fg(theme.accent))
@@ -61,33 +46,71 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             )
             .right_aligned(),
         );
+    if scrollable {
+        let hint = format!(" {}/{} ↓↑ ", scroll + rows.min(per_col), per_col);
+        block = block.title_bottom(Line::styled(hint, theme.dim_style()).left_aligned());
+    }
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
-    let per_col = lines.len().div_ceil(columns);
     let cols = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(inner);
     for (chunk, col) in lines.chunks(per_col.max(1)).zip(cols.iter()) {
         let w = usize::from(col.width);
         let fitted: Vec<Line<'static>> = chunk
             .iter()
-            .map(|l| {
-                let text: String = l.to_string();
-                if text.chars().count() <= w {
-                    l.clone()
-                } else {
-                    let style = l.spans.last().map(|s| s.style).unwrap_or_default();
-                    let mut spans = l.spans.clone();
-                    if let Some(first) = spans.first().cloned() {
-                        let rest = truncate(
-                            &text[first.content.len()..],
-                            w.saturating_sub(first.content.chars().count()),
-                        );
-                        spans = vec![first, Span::styled(rest, style)];
-                    }
-                    Line::from(spans)
-                }
-            })
+            .skip(scroll)
+            .map(|(k, d, title)| fit(k, d, *title, w, app))
             .collect();
         frame.render_widget(Paragraph::new(fitted), *col);
     }
+}
+
+/// (keys, description, is a section title)
+fn content(app: &App) -> Vec<(String, String, bool)> {
+    let mut lines = Vec::new();
+    for ctx in Context::ALL {
+        let title = match ctx {
+            Context::Global => "Anywhere",
+            Context::Input => "Input box",
+            Context::Completion => "Completion popup",
+            Context::Picker => "Pickers",
+            Context::Confirm => "Questions",
+            Context::Help => "This help",
+        };
+        if !lines.is_empty() {
+            lines.push((String::new(), String::new(), false));
+        }
+        lines.push((title.to_string(), String::new(), true));
+        for a in Action::ALL.iter().filter(|a| a.context() == ctx) {
+            lines.push((app.keymap.keys_display(*a), a.describe().to_string(), false));
+        }
+    }
+    lines.push((String::new(), String::new(), false));
+    lines.push(("Slash commands".into(), String::new(), true));
+    lines.push((
+        "/team /agents /vote".into(),
+        "/pause /resume /stop".into(),
+        false,
+    ));
+    lines.push(("/export /new /fork".into(), "/sessions /help".into(), false));
+    lines
+}
+
+fn fit(keys: &str, desc: &str, title: bool, w: usize, app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    if title {
+        return Line::styled(
+            truncate(keys, w),
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        );
+    }
+    let key_w = KEY_W.min(w / 2);
+    let keys = truncate(keys, key_w.saturating_sub(1));
+    Line::from(vec![
+        Span::styled(format!(" {keys:<key_w$}"), Style::new().fg(theme.speaking)),
+        Span::styled(
+            truncate(desc, w.saturating_sub(key_w + 1)),
+            theme.text_style(),
+        ),
+    ])
 }

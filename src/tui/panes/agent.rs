@@ -18,7 +18,7 @@ use super::super::scroll::{self, Cells};
 use super::super::state::agents::{AgentStatus, AgentView, BlockKind, LiveTurn};
 use super::super::theme::Theme;
 use super::super::wrap::wrap_line;
-use super::wrap_indented;
+use super::{wrap_hanging, wrap_indented};
 use crate::core::event::Purpose;
 
 /// The scrollable cells of one agent's pane.
@@ -183,7 +183,7 @@ fn layout_live<'a>(live: &'a mut LiveTurn, width: u16, theme: &Theme) -> &'a [Li
     }
     lay.wrapped.truncate(lay.committed);
     while lay.wrapped_upto < lay.styled.len() {
-        let rows = wrap_line(&lay.styled[lay.wrapped_upto], width);
+        let rows = wrap_hanging(&lay.styled[lay.wrapped_upto], width);
         lay.wrapped.extend(rows);
         lay.wrapped_upto += 1;
     }

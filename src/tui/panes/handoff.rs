@@ -14,7 +14,7 @@ use super::super::state::handoff::TransferState;
 /// Rows the panel wants for its content (borders included).
 pub fn wanted_height(app: &App) -> u16 {
     let chain = app.session.handoff.chain.len().min(6) as u16;
-    let pending = u16::from(app.session.handoff.pending().is_some()) * 2;
+    let pending = u16::from(app.session.handoff.pending().is_some()) * 3;
     3 + pending + chain.max(1)
 }
 
@@ -60,7 +60,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     lines.push(Line::from(holder));
     if let Some(p) = h.pending() {
         let mut spans = vec![
-            Span::styled("⏳ ", Style::new().fg(theme.speaking)),
+            Span::styled("▸ ", Style::new().fg(theme.speaking)),
             who(&p.from),
             Span::styled(" → ", Style::new().fg(theme.handoff)),
             who(&p.to),
@@ -77,22 +77,28 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         }
         lines.push(Line::from(spans));
         let km = &app.keymap;
-        let mut keys = Vec::new();
-        for (action, label) in [
-            (Action::ApproveHandoff, "approve"),
-            (Action::RejectHandoff, "reject"),
-            (Action::RedirectHandoff, "redirect"),
-            (Action::CancelHandoff, "cancel"),
+        for pair in [
+            [
+                (Action::ApproveHandoff, "approve"),
+                (Action::RejectHandoff, "reject"),
+            ],
+            [
+                (Action::RedirectHandoff, "redirect"),
+                (Action::CancelHandoff, "cancel"),
+            ],
         ] {
-            if let Some(k) = km.hint(action) {
-                keys.push(Span::styled(
-                    k,
-                    Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-                ));
-                keys.push(dim(format!(" {label}  ")));
+            let mut keys = vec![Span::raw("  ")];
+            for (action, label) in pair {
+                if let Some(k) = km.hint(action) {
+                    keys.push(Span::styled(
+                        k,
+                        Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+                    ));
+                    keys.push(dim(format!(" {label:<10}")));
+                }
             }
+            lines.push(Line::from(keys));
         }
-        lines.push(Line::from(keys));
     }
     if h.chain.is_empty() {
         lines.push(dim("no transfers yet".into()).into());

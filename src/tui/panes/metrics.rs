@@ -16,11 +16,32 @@ pub fn wanted_height(app: &App) -> u16 {
     app.session.metrics.agents.len() as u16 + 5
 }
 
+/// The table's columns, most important first; shown while they fit.
+const COLUMNS: [(&str, u16); 7] = [
+    ("in", 5),
+    ("out", 5),
+    ("cost", 7),
+    ("err", 3),
+    ("tok/s", 5),
+    ("ttft", 5),
+    ("lat", 5),
+];
+
 /// Draw the metrics table.
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
     let m = &app.session.metrics;
-    let header = Row::new(["agent", "in", "out", "ttft", "tok/s", "lat", "cost", "err"])
+    let inner_w = area.width.saturating_sub(2);
+    let mut shown = Vec::new();
+    let mut used = 10u16;
+    for (i, (_, w)) in COLUMNS.iter().enumerate() {
+        if used + w + 1 <= inner_w {
+            used += w + 1;
+            shown.push(i);
+        }
+    }
+    shown.sort_unstable_by_key(|i| [0, 1, 5, 6, 2, 3, 4][*i]);
+    let header = Row::new(std::iter::once("agent").chain(shown.iter().map(|i| COLUMNS[*i].0)))
         .style(theme.dim_style().add_modifier(Modifier::BOLD));
     let mut rows: Vec<Row<'_>> = app
         .session
@@ -33,6 +54,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 Span::styled(name.to_string(), Style::new().fg(app.agent_color(name))),
                 &am,
                 app,
+                &shown,
             )
         })
         .collect();
@@ -42,19 +64,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled("total", Style::new().add_modifier(Modifier::BOLD)),
             &total,
             app,
+            &shown,
         )
         .style(Style::new().add_modifier(Modifier::BOLD)),
     );
-    let widths = [
-        Constraint::Fill(1),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(3),
-    ];
+    let widths: Vec<Constraint> = std::iter::once(Constraint::Fill(1))
+        .chain(shown.iter().map(|i| Constraint::Length(COLUMNS[*i].1)))
+        .collect();
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
@@ -85,7 +101,7 @@ pub fn summary(app: &App) -> String {
         short(t.output_tokens)
     );
     if let Some(c) = t.cost {
-        s.push_str(&format!(" · ${c:.3}"));
+        s.push_str(&format!(" · {}", money(c)));
     }
     if t.errors > 0 {
         s.push_str(&format!(" · {} err", t.errors));
@@ -108,27 +124,41 @@ fn budget_line(app: &App) -> Option<String> {
     (!parts.is_empty()).then(|| format!("budget left {}", parts.join(" · ")))
 }
 
-fn row<'a>(name: Span<'a>, m: &AgentMetrics, app: &App) -> Row<'a> {
+fn row<'a>(name: Span<'a>, m: &AgentMetrics, app: &App, shown: &[usize]) -> Row<'a> {
     let dash = || "—".to_string();
     let err_style = if m.errors > 0 {
         Style::new().fg(app.theme.error)
     } else {
         app.theme.dim_style()
     };
-    Row::new(vec![
-        Cell::from(name),
-        Cell::from(short(m.input_tokens)),
-        Cell::from(short(m.output_tokens)),
-        Cell::from(m.ttft_ms.map(ms).unwrap_or_else(dash)),
-        Cell::from(
-            m.tokens_per_sec
-                .map(|t| format!("{t:.0}"))
-                .unwrap_or_else(dash),
-        ),
-        Cell::from(m.latency_ms.map(ms).unwrap_or_else(dash)),
-        Cell::from(m.cost.map(|c| format!("${c:.3}")).unwrap_or_else(dash)),
-        Cell::from(Span::styled(m.errors.to_string(), err_style)),
-    ])
+    let mut cells = vec![Cell::from(name)];
+    for i in shown {
+        cells.push(match i {
+            0 => Cell::from(short(m.input_tokens)),
+            1 => Cell::from(short(m.output_tokens)),
+            2 => Cell::from(m.cost.map(money).unwrap_or_else(dash)),
+            3 => Cell::from(Span::styled(m.errors.to_string(), err_style)),
+            4 => Cell::from(
+                m.tokens_per_sec
+                    .map(|t| format!("{t:.0}"))
+                    .unwrap_or_else(dash),
+            ),
+            5 => Cell::from(m.ttft_ms.map(ms).unwrap_or_else(dash)),
+            _ => Cell::from(m.latency_ms.map(ms).unwrap_or_else(dash)),
+        });
+    }
+    Row::new(cells)
+}
+
+/// `$0.0012`, `$0.034`, `$12.50`
+pub fn money(c: f64) -> String {
+    if c < 0.01 {
+        format!("${c:.4}")
+    } else if c < 10.0 {
+        format!("${c:.3}")
+    } else {
+        format!("${c:.2}")
+    }
 }
 
 fn ms(v: u64) -> String {

@@ -15,11 +15,10 @@ use super::handoff::clock;
 use crate::config::SpeakerSelection;
 use crate::core::event::PatternKind;
 
-/// Draw the status bar.
+/// Draw the status bar. Segments are dropped, least important first, until it fits.
 pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
     let base = Style::new().fg(theme.status_fg).bg(theme.status_bg);
-    let sep = Span::styled(" │ ", base.fg(theme.dim));
     let mut models: Vec<&str> = app
         .session
         .agents
@@ -36,40 +35,50 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
         RunState::Finished(_) => theme.accent,
         RunState::Idle | RunState::Waiting => theme.status_fg,
     };
-    let mut left = vec![
-        Span::styled(" conclave", base.add_modifier(Modifier::BOLD)),
-        sep.clone(),
-        Span::styled(app.backend_label.clone(), base),
-    ];
+    let dot = match run {
+        RunState::Running => "● ",
+        RunState::Paused => "‖ ",
+        RunState::Finished(_) => "■ ",
+        _ => "○ ",
+    };
+    // (priority: lower is dropped first, spans)
+    let mut segments: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
+    segments.push((
+        1,
+        vec![Span::styled(" conclave", base.add_modifier(Modifier::BOLD))],
+    ));
+    segments.push((
+        7,
+        vec![Span::styled(
+            format!(" {dot}{}", run.label()),
+            base.fg(run_color).add_modifier(Modifier::BOLD),
+        )],
+    ));
+    let mut team = vec![Span::styled(
+        format!(" team {}", app.session.team),
+        base.add_modifier(Modifier::BOLD),
+    )];
+    if let Some(p) = app.session.pattern {
+        team.push(Span::styled(format!(" · {}", p.as_str()), base));
+    }
+    segments.push((6, team));
+    segments.push((
+        5,
+        vec![Span::styled(format!(" {}", app.backend_label), base)],
+    ));
     if !models.is_empty() {
         let shown = if models.len() > 2 {
             format!("{} models", models.len())
         } else {
             models.join(", ")
         };
-        left.push(Span::styled(format!(" · {shown}"), base.fg(theme.dim)));
+        segments.push((
+            2,
+            vec![Span::styled(format!(" {shown}"), base.fg(theme.dim))],
+        ));
     }
-    left.push(sep.clone());
-    left.push(Span::styled(
-        format!("team {}", app.session.team),
-        base.add_modifier(Modifier::BOLD),
-    ));
-    if let Some(p) = app.session.pattern {
-        left.push(Span::styled(format!(" · {}", p.as_str()), base));
-    }
-    left.push(sep.clone());
-    let dot = match run {
-        RunState::Running => "● ",
-        RunState::Paused => "⏸ ",
-        RunState::Finished(_) => "■ ",
-        _ => "○ ",
-    };
-    left.push(Span::styled(
-        format!("{dot}{}", run.label()),
-        base.fg(run_color).add_modifier(Modifier::BOLD),
-    ));
     if let Some(r) = app.session.round {
-        left.push(Span::styled(format!(" · round {r}"), base));
+        segments.push((4, vec![Span::styled(format!(" round {r}"), base)]));
     }
     if let Some(start) = app.session.started_at {
         let end = if app.session.finished.is_some() {
@@ -77,9 +86,12 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
         } else {
             app.now
         };
-        left.push(Span::styled(
-            format!(" · {}", clock(end - start)),
-            base.fg(theme.dim),
+        segments.push((
+            3,
+            vec![Span::styled(
+                format!(" {}", clock(end - start)),
+                base.fg(theme.dim),
+            )],
         ));
     }
     let right = if app.is_demo {
@@ -93,14 +105,38 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         Vec::new()
     };
-    let used: usize = left
-        .iter()
-        .chain(right.iter())
-        .map(|s| width_of(&s.content))
-        .sum();
-    let pad = usize::from(area.width).saturating_sub(used);
-    let mut spans = left;
-    spans.push(Span::styled(" ".repeat(pad), base));
+    let width_of_spans =
+        |spans: &[Span<'_>]| spans.iter().map(|s| width_of(&s.content)).sum::<usize>();
+    let sep_w = 2;
+    let total = |segs: &[(u8, Vec<Span<'static>>)]| {
+        segs.iter()
+            .map(|(_, s)| width_of_spans(s) + sep_w)
+            .sum::<usize>()
+            + width_of_spans(&right)
+    };
+    while total(&segments) > usize::from(area.width) && segments.len() > 1 {
+        let Some(lowest) = segments
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (p, _))| *p)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        segments.remove(lowest);
+    }
+    let mut spans = Vec::new();
+    for (i, (_, seg)) in segments.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │", base.fg(theme.dim)));
+        }
+        spans.extend(seg);
+    }
+    let used = width_of_spans(&spans) + width_of_spans(&right);
+    spans.push(Span::styled(
+        " ".repeat(usize::from(area.width).saturating_sub(used)),
+        base,
+    ));
     spans.extend(right);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
 }
@@ -108,7 +144,11 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
 /// The actions worth a hint right now, most useful first.
 pub fn hint_actions(app: &App) -> Vec<(Action, &'static str)> {
     match app.context() {
-        Context::Help => vec![(Action::HelpClose, "close")],
+        Context::Help => vec![
+            (Action::HelpClose, "close"),
+            (Action::HelpDown, "down"),
+            (Action::HelpUp, "up"),
+        ],
         Context::Picker => vec![
             (Action::PickerSelect, "choose"),
             (Action::PickerUp, "up"),

@@ -326,7 +326,7 @@ pub fn layout(
             dim(format!(": {reason}")),
         ]),
         EntryKind::Paused { by } => one(vec![
-            styled("⏸ ".into(), theme.warning),
+            styled("‖ ".into(), theme.warning),
             dim(format!("paused by {by}")),
         ]),
         EntryKind::Resumed { by } => one(vec![
