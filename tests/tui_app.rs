@@ -1,4 +1,5 @@
 //! Reducer and steering tests: events in → view state; keys in → commands out.
+#![allow(clippy::unwrap_used)]
 
 #[path = "support/fixtures.rs"]
 mod fixtures;
@@ -253,7 +254,7 @@ fn paste_keeps_newlines_and_history_recalls() {
 #[test]
 fn slash_commands() {
     let mut app = fixtures::app("debate", &fixtures::debate().events);
-    let mut run = |app: &mut App, line: &str| {
+    let run = |app: &mut App, line: &str| {
         type_text(app, line);
         app.input.completion = None;
         enter(app)

@@ -1,5 +1,6 @@
 //! Screen tests: recorded event sequences folded into the App and drawn on ratatui's
 //! TestBackend at 80×24, 120×40 and 200×60, plus the overlays and the completion popup.
+#![allow(clippy::unwrap_used)]
 
 #[path = "support/fixtures.rs"]
 mod fixtures;

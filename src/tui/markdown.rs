@@ -84,7 +84,7 @@ fn fence_marker(trimmed: &str) -> Option<String> {
         if trimmed.starts_with(marker) {
             let n = trimmed
                 .chars()
-                .take_while(|c| Some(*c) == marker.chars().next())
+                .take_while(|c| marker.starts_with(*c))
                 .count();
             return Some(marker[..1].repeat(n));
         }
@@ -159,10 +159,8 @@ fn inline(text: &str, base: Style, theme: &Theme) -> Vec<Span<'static>> {
             }
             MdEvent::End(
                 TagEnd::Strong | TagEnd::Emphasis | TagEnd::Strikethrough | TagEnd::Link,
-            ) => {
-                if stack.len() > 1 {
-                    stack.pop();
-                }
+            ) if stack.len() > 1 => {
+                stack.pop();
             }
             MdEvent::SoftBreak | MdEvent::HardBreak => spans.push(Span::styled(" ", top)),
             MdEvent::Html(t) | MdEvent::InlineHtml(t) => {

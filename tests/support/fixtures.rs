@@ -1,7 +1,7 @@
 //! Recorded event sequences and a config for the console tests: a debate with votes and
 //! consensus, a support session with a handoff in its approval window, a redirect, errors, and
 //! a crowd of agents. Timestamps are fixed so that snapshots are stable.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use conclave::config::{

@@ -75,8 +75,19 @@ pub struct Pty {
 
 impl Pty {
     /// Start `program` with `args` and extra `env` in a `cols`×`rows` pty.
-    pub fn spawn(program: &str, args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> anyhow::Result<Pty> {
-        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })?;
+    pub fn spawn(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+    ) -> anyhow::Result<Pty> {
+        let pair = native_pty_system().openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })?;
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
@@ -110,7 +121,13 @@ impl Pty {
                 }
             }
         });
-        Ok(Pty { child, writer, parser, raw, reader: Some(reader) })
+        Ok(Pty {
+            child,
+            writer,
+            parser,
+            raw,
+            reader: Some(reader),
+        })
     }
 
     /// Type `text` as is.
@@ -135,7 +152,10 @@ impl Pty {
 
     /// The screen's text now.
     pub fn screen(&self) -> String {
-        self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
+        self.parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
     }
 
     /// Everything the program wrote, escape sequences included.
@@ -153,7 +173,9 @@ impl Pty {
                 return Ok(screen);
             }
             if start.elapsed() > timeout {
-                anyhow::bail!("{needle:?} did not appear within {timeout:?}; the screen:\n{screen}");
+                anyhow::bail!(
+                    "{needle:?} did not appear within {timeout:?}; the screen:\n{screen}"
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -171,7 +193,10 @@ impl Pty {
             }
             if start.elapsed() > timeout {
                 let _ = self.child.kill();
-                anyhow::bail!("the program did not exit within {timeout:?}; the screen:\n{}", self.screen());
+                anyhow::bail!(
+                    "the program did not exit within {timeout:?}; the screen:\n{}",
+                    self.screen()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -115,12 +115,10 @@ impl App {
             purpose: Purpose::Speak,
             ..
         } = &event.kind
+            && !self.panes.pinned
+            && let Some(i) = self.session.agent_index(agent)
         {
-            if !self.panes.pinned {
-                if let Some(i) = self.session.agent_index(agent) {
-                    self.panes.focus = Focus::Agent(i);
-                }
-            }
+            self.panes.focus = Focus::Agent(i);
         }
     }
 
@@ -140,18 +138,18 @@ impl App {
                 None => Vec::new(),
             };
         }
-        if self.input.completion.is_some() {
-            if let Some(action) = self.keymap.lookup(Context::Completion, &key) {
-                return self.perform(action);
-            }
+        if self.input.completion.is_some()
+            && let Some(action) = self.keymap.lookup(Context::Completion, &key)
+        {
+            return self.perform(action);
         }
         if let Some(action) = self.keymap.lookup(Context::Global, &key) {
             return self.perform(action);
         }
-        if let Some(action) = self.keymap.lookup(Context::Input, &key) {
-            if !self.history_key_moves_cursor(action) {
-                return self.perform(action);
-            }
+        if let Some(action) = self.keymap.lookup(Context::Input, &key)
+            && !self.history_key_moves_cursor(action)
+        {
+            return self.perform(action);
         }
         self.input.textarea.input(key);
         self.input.history_pos = None;

@@ -193,10 +193,12 @@ impl Key {
 
     /// Compact form for footer hints: `^R`, `M-c`, `F1`.
     pub fn short(&self) -> String {
-        if self.ctrl && !self.alt && !self.shift {
-            if let KeyCodeRepr::Char(c) = self.code {
-                return format!("^{}", c.to_ascii_uppercase());
-            }
+        if self.ctrl
+            && !self.alt
+            && !self.shift
+            && let KeyCodeRepr::Char(c) = self.code
+        {
+            return format!("^{}", c.to_ascii_uppercase());
         }
         self.display()
     }

@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let mut shown = Vec::new();
     let mut used = 10u16;
     for (i, (_, w)) in COLUMNS.iter().enumerate() {
-        if used + w + 1 <= inner_w {
+        if used + w < inner_w {
             used += w + 1;
             shown.push(i);
         }
