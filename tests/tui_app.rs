@@ -191,6 +191,10 @@ fn ctrl_c_cancels_then_clears_then_asks_then_quits() {
         ctrl(&mut idle, 'c'),
         vec![Effect::Send(Outbound::Quit), Effect::Quit]
     );
+    // Ctrl+C closes other overlays.
+    press(&mut idle, KeyCode::F(1), KeyModifiers::NONE);
+    assert!(ctrl(&mut idle, 'c').is_empty());
+    assert!(idle.overlays.is_empty());
     // "n" keeps the console.
     ctrl(&mut idle, 'c');
     assert!(press(&mut idle, KeyCode::Char('n'), KeyModifiers::NONE).is_empty());

@@ -103,14 +103,14 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App) {
         return;
     }
     let handoff_h = if show_handoff {
-        handoff::wanted_height(app).min(6)
+        handoff::wanted_height(app).min(body.height / 3)
     } else {
         0
     };
     let agents_h = if n == 0 {
         0
     } else {
-        (body.height * 45 / 100).max(MIN_PANE_HEIGHT)
+        (body.height * 35 / 100).max(MIN_PANE_HEIGHT)
     };
     let [agents, handoff_area, trans, summary] = Layout::vertical([
         Constraint::Length(agents_h),

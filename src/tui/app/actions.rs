@@ -187,10 +187,6 @@ impl App {
     }
 
     fn interrupt(&mut self) -> Vec<Effect> {
-        if !self.overlays.is_empty() {
-            self.overlays.pop();
-            return Vec::new();
-        }
         if self.session.is_running() {
             return send(Command::CancelTurn { agent: None });
         }

@@ -91,6 +91,20 @@ impl App {
             pane_rects: Vec::new(),
             warnings: Vec::new(),
         };
+        if setup.history.is_empty() {
+            let demo = if app.is_demo {
+                " — an offline demo that replays scripted answers"
+            } else {
+                ""
+            };
+            app.session
+                .notice(now, format!("Backend: {}{demo}.", app.backend_label));
+            app.session.notice(
+                now,
+                "Type a message and press Enter · F1 lists the keys · `conclave init` writes a config \
+                 file where you choose backends, agents and teams.",
+            );
+        }
         for e in &setup.history {
             app.apply(e);
         }
@@ -135,6 +149,11 @@ impl App {
             };
             return match self.keymap.lookup(ctx, &key) {
                 Some(action) => self.perform(action),
+                // Ctrl+C closes whatever overlay does not bind it itself.
+                None if self.keymap.lookup(Context::Global, &key) == Some(Action::Interrupt) => {
+                    self.overlays.pop();
+                    Vec::new()
+                }
                 None => Vec::new(),
             };
         }

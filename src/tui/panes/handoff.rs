@@ -5,18 +5,22 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use super::super::app::App;
 use super::super::keymap::Action;
 use super::super::state::handoff::TransferState;
+use super::super::wrap::truncate;
 
 /// Rows the panel wants for its content (borders included).
 pub fn wanted_height(app: &App) -> u16 {
-    let chain = app.session.handoff.chain.len().min(6) as u16;
+    let chain = (app.session.handoff.chain.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
     let pending = u16::from(app.session.handoff.pending().is_some()) * 3;
-    3 + pending + chain.max(1)
+    3 + pending + chain
 }
+
+/// The newest transfers shown; older ones are in the transcript.
+const MAX_TRANSFERS: usize = 4;
 
 /// Draw the handoff panel.
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -103,7 +107,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     if h.chain.is_empty() {
         lines.push(dim("no transfers yet".into()).into());
     }
-    let skip = h.chain.len().saturating_sub(6);
+    let shown = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len()) / 2;
+    let skip = h.chain.len().saturating_sub(shown.clamp(1, MAX_TRANSFERS));
+    let inner_w = usize::from(area.width.saturating_sub(2));
     for (i, t) in h.chain.iter().enumerate().skip(skip) {
         let color = match &t.state {
             TransferState::Requested => theme.speaking,
@@ -111,31 +117,30 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             TransferState::Rejected(_) => theme.error,
             TransferState::Cancelled(_) | TransferState::FellBack { .. } => theme.warning,
         };
-        let mut spans = vec![
+        lines.push(Line::from(vec![
             dim(format!("{}. ", i + 1)),
             who(&t.from),
             dim(" → ".into()),
             who(&t.to),
-        ];
+            Span::styled(
+                format!("  {}", t.state.label()),
+                Style::new().fg(color).add_modifier(Modifier::BOLD),
+            ),
+        ]));
+        let mut parts = Vec::new();
+        match &t.state {
+            TransferState::FellBack { failed } => parts.push(format!("{failed} failed")),
+            TransferState::Rejected(r) if !r.is_empty() => parts.push(r.clone()),
+            TransferState::Completed(s) if !s.is_empty() => parts.push(format!("done: {s}")),
+            _ => parts.push(t.reason.clone()),
+        }
         if let Some((orig, by)) = &t.redirected {
-            spans.push(dim(format!(" (was {orig}, by {by})")));
+            parts.push(format!("was {orig}, redirected by {by}"));
         }
-        spans.push(Span::styled(
-            format!(" {}", t.state.label()),
-            Style::new().fg(color),
-        ));
-        if let TransferState::FellBack { failed } = &t.state {
-            spans.push(dim(format!(" ({failed} failed)")));
-        }
-        spans.push(dim(format!(" · {}", t.reason)));
-        lines.push(Line::from(spans));
+        let detail = parts.join(" · ");
+        lines.push(Line::from(dim(truncate(&format!("   {detail}"), inner_w))));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 /// `m:ss` of a duration (negative counts as zero).
