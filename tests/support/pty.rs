@@ -202,6 +202,11 @@ impl Pty {
         }
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
+    }
+
     /// Whether the terminal is back to normal: main screen, cursor visible.
     pub fn is_restored(&self) -> bool {
         self.parser
