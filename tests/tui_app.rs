@@ -12,7 +12,7 @@ use ratatui::style::Color;
 
 use conclave::config::KeyBinding;
 use conclave::core::Command;
-use conclave::core::event::{Outcome, PatternKind, VoteChoice};
+use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
 use conclave::tui::app::Effect;
 use conclave::tui::app::overlay::Overlay;
 use conclave::tui::render::draw;
@@ -431,4 +431,28 @@ fn resize_reflows_from_the_cache() {
         let text = term.backend().to_string();
         assert!(text.contains("finished: consensus"), "{w}x{h}:\n{text}");
     }
+}
+
+#[test]
+fn reasons_written_by_models_are_stripped_of_control_sequences() {
+    let mut s = fixtures::support_pending();
+    s.push(EventKind::HandoffRejected {
+        id: "h1".into(),
+        reason: "no\u{1b}]52;c;AAAA\u{7} way\u{1b}[2J".into(),
+    });
+    s.vote(1, "triage", VoteChoice::Disagree, "bad\u{1b}[31m idea");
+    let mut app = fixtures::app("support", &s.events);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains("rejected: no way"), "{screen}");
+    assert!(screen.contains("bad idea"), "{screen}");
+    assert!(
+        !term
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.symbol().chars().any(char::is_control))
+    );
 }

@@ -21,6 +21,17 @@ pub fn strip_controls(text: &str) -> String {
     out
 }
 
+/// `line` with control sequences stripped from every span (reasons, summaries and other text
+/// that models write outside their answers).
+pub fn clean_line(mut line: ratatui::text::Line<'static>) -> ratatui::text::Line<'static> {
+    for span in &mut line.spans {
+        if span.content.chars().any(|c| c.is_control()) {
+            span.content = strip_controls(&span.content).into();
+        }
+    }
+    line
+}
+
 type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
 
 fn skip_escape(chars: &mut Chars<'_>) {

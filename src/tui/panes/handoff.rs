@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use super::super::app::App;
 use super::super::keymap::Action;
+use super::super::sanitize::clean_line;
 use super::super::state::handoff::TransferState;
 use super::super::wrap::truncate;
 
@@ -140,6 +141,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         let detail = parts.join(" · ");
         lines.push(Line::from(dim(truncate(&format!("   {detail}"), inner_w))));
     }
+    let lines: Vec<Line<'static>> = lines.into_iter().map(clean_line).collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 

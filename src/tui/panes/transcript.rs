@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use super::super::app::App;
 use super::super::app::panes::Focus;
 use super::super::markdown::MdStyler;
+use super::super::sanitize::clean_line;
 use super::super::scroll::{self, Cells};
 use super::super::state::outcome_label;
 use super::super::state::transcript::{Entry, EntryKind};
@@ -50,9 +51,12 @@ impl Cells for TranscriptCells<'_> {
         match self.entries.get_mut(index) {
             Some(entry) => {
                 let kind = &entry.kind;
-                entry
-                    .cache
-                    .get_or(width, || layout(kind, width, theme, colors))
+                entry.cache.get_or(width, || {
+                    layout(kind, width, theme, colors)
+                        .into_iter()
+                        .map(clean_line)
+                        .collect()
+                })
             }
             None => &[],
         }
