@@ -456,3 +456,34 @@ fn reasons_written_by_models_are_stripped_of_control_sequences() {
             .any(|c| c.symbol().chars().any(char::is_control))
     );
 }
+
+#[test]
+fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = fixtures::app("debate", &fixtures::debate().events);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let (_, rect) = app
+        .pane_rects
+        .iter()
+        .copied()
+        .find(|(f, _)| *f == conclave::tui::app::panes::Focus::Transcript)
+        .unwrap();
+    let wheel = |kind| MouseEvent {
+        kind,
+        column: rect.x + 2,
+        row: rect.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.handle_mouse(wheel(MouseEventKind::ScrollUp));
+    assert_eq!(
+        app.panes.focus,
+        conclave::tui::app::panes::Focus::Transcript
+    );
+    assert!(app.panes.pinned);
+    assert!(!app.panes.transcript.is_following());
+    for _ in 0..20 {
+        app.handle_mouse(wheel(MouseEventKind::ScrollDown));
+    }
+    assert!(app.panes.transcript.is_following());
+}
