@@ -9,3 +9,4 @@ pub mod core;
 pub mod headless;
 pub mod llm;
 pub mod store;
+pub mod tui;

@@ -1,0 +1,329 @@
+//! What each action does: turns a named action into state changes and [`Effect`]s.
+//!
+//! Ctrl+C (`interrupt`) is defined here once: it cancels whatever runs; when nothing runs it
+//! clears the input; when the input is empty too it asks before quitting (a second Ctrl+C in
+//! that question quits).
+
+use std::collections::BTreeMap;
+
+use ratatui::style::Color;
+
+use crate::core::Command;
+use crate::core::event::PatternKind;
+
+use super::super::keymap::Action;
+use super::super::panes::{agent::AgentCells, transcript::TranscriptCells};
+use super::super::scroll::{self, Cells};
+use super::overlay::{ConfirmKind, Overlay, Picker, PickerPurpose};
+use super::panes::Focus;
+use super::{App, Effect};
+use crate::tui::Outbound;
+
+/// A scroll request.
+#[derive(Clone, Copy, Debug)]
+pub enum ScrollBy {
+    Up(usize),
+    Down(usize),
+    Page(bool),
+}
+
+impl App {
+    /// Perform `action`.
+    pub fn perform(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Interrupt => return self.interrupt(),
+            Action::Quit => self.overlays.push(Overlay::Confirm(ConfirmKind::Quit)),
+            Action::Help => self.overlays.push(Overlay::Help(0)),
+            Action::HelpUp | Action::HelpDown => {
+                if let Some(Overlay::Help(scroll)) = self.overlays.last_mut() {
+                    *scroll = if action == Action::HelpUp {
+                        scroll.saturating_sub(3)
+                    } else {
+                        scroll.saturating_add(3)
+                    };
+                }
+            }
+            Action::ApproveHandoff => {
+                if self.session.handoff.pending().is_some() {
+                    return send(Command::ApproveHandoff {});
+                }
+                self.note("no handoff is waiting for approval");
+            }
+            Action::RejectHandoff => {
+                if self.session.handoff.pending().is_some() {
+                    return send(Command::RejectHandoff {
+                        reason: Some("rejected by the user".into()),
+                    });
+                }
+                self.note("no handoff is waiting for approval");
+            }
+            Action::CancelHandoff => {
+                if self.session.handoff.current().is_some() {
+                    return send(Command::CancelHandoff {});
+                }
+                self.note("no handoff to cancel");
+            }
+            Action::RedirectHandoff => self.open_redirect_picker(),
+            Action::CancelTurn => return self.cancel_focused_turn(),
+            Action::TogglePause => {
+                if self.session.paused {
+                    return send(Command::Resume {});
+                }
+                return send(Command::Pause {});
+            }
+            Action::PickSpeaker => {
+                self.open_agent_picker("Who speaks next?", PickerPurpose::PickSpeaker)
+            }
+            Action::CallVote => return send(Command::CallVote {}),
+            Action::FocusNext => self.panes.focus_next(),
+            Action::FocusPrev => self.panes.focus_prev(),
+            Action::Zoom => self.panes.zoom = !self.panes.zoom,
+            Action::ScrollUp => self.scroll_focused(ScrollBy::Page(true)),
+            Action::ScrollDown => self.scroll_focused(ScrollBy::Page(false)),
+            Action::ScrollTop => {
+                if let Some(st) = self.focused_scroll() {
+                    scroll::scroll_top(st);
+                }
+            }
+            Action::FollowTail => {
+                if let Some(st) = self.focused_scroll() {
+                    st.pos = scroll::Scroll::Follow;
+                }
+            }
+            Action::CopyMessage => {
+                if let Some(text) = self.focused_text() {
+                    return vec![Effect::Copy(text)];
+                }
+                self.note("nothing to copy in this pane");
+            }
+            Action::ToggleMouse => {
+                self.mouse = !self.mouse;
+                return vec![Effect::SetMouse(self.mouse)];
+            }
+            Action::Submit => return self.submit(),
+            Action::Newline => self.input.textarea.insert_newline(),
+            Action::HistoryPrev => self.input.history_prev(),
+            Action::HistoryNext => self.input.history_next(),
+            Action::Complete => self.input.accept_completion(),
+            Action::CompletionNext => {
+                if let Some(c) = &mut self.input.completion {
+                    c.selected = (c.selected + 1) % c.items.len().max(1);
+                }
+            }
+            Action::CompletionPrev => {
+                if let Some(c) = &mut self.input.completion {
+                    let n = c.items.len().max(1);
+                    c.selected = (c.selected + n - 1) % n;
+                }
+            }
+            Action::CompletionClose => self.input.dismiss_completion(),
+            Action::PickerUp | Action::PickerDown => {
+                if let Some(Overlay::Picker(p)) = self.overlays.last_mut() {
+                    if action == Action::PickerUp {
+                        p.up();
+                    } else {
+                        p.down();
+                    }
+                }
+            }
+            Action::PickerSelect => return self.picker_select(),
+            Action::PickerClose | Action::HelpClose | Action::ConfirmNo => {
+                self.overlays.pop();
+            }
+            Action::ConfirmYes => {
+                if let Some(Overlay::Confirm(ConfirmKind::Quit)) = self.overlays.pop() {
+                    return vec![Effect::Send(Outbound::Quit), Effect::Quit];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Scroll the focused pane.
+    pub fn scroll_focused(&mut self, by: ScrollBy) {
+        let colors = self.agent_colors();
+        let theme = &self.theme;
+        let (cells, st): (Box<dyn Cells + '_>, _) = match self.panes.focus {
+            Focus::Agent(i) => {
+                let (Some(agent), Some(st)) =
+                    (self.session.agents.get_mut(i), self.panes.agents.get_mut(i))
+                else {
+                    return;
+                };
+                (Box::new(AgentCells::new(agent, theme)), st)
+            }
+            Focus::Transcript => (
+                Box::new(TranscriptCells::new(
+                    &mut self.session.transcript,
+                    theme,
+                    &colors,
+                )),
+                &mut self.panes.transcript,
+            ),
+        };
+        let mut cells = cells;
+        let page = usize::from(st.height.saturating_sub(1).max(1));
+        match by {
+            ScrollBy::Up(n) => scroll::scroll_up(cells.as_mut(), st, n),
+            ScrollBy::Down(n) => scroll::scroll_down(cells.as_mut(), st, n),
+            ScrollBy::Page(true) => scroll::scroll_up(cells.as_mut(), st, page),
+            ScrollBy::Page(false) => scroll::scroll_down(cells.as_mut(), st, page),
+        }
+    }
+
+    /// Colour per agent name.
+    pub fn agent_colors(&self) -> BTreeMap<String, Color> {
+        self.session
+            .agents
+            .iter()
+            .map(|a| (a.info.name.clone(), self.agent_color(&a.info.name)))
+            .collect()
+    }
+
+    /// Add a console note to the transcript.
+    pub fn note(&mut self, text: impl Into<String>) {
+        let now = self.now;
+        self.session.notice(now, text);
+    }
+
+    fn interrupt(&mut self) -> Vec<Effect> {
+        if self.session.is_running() {
+            return send(Command::CancelTurn { agent: None });
+        }
+        if !self.input.is_empty() {
+            self.input.clear();
+            return Vec::new();
+        }
+        self.overlays.push(Overlay::Confirm(ConfirmKind::Quit));
+        Vec::new()
+    }
+
+    fn cancel_focused_turn(&mut self) -> Vec<Effect> {
+        let target = match self.panes.focus {
+            Focus::Agent(i) => self
+                .session
+                .agents
+                .get(i)
+                .filter(|a| a.is_busy())
+                .map(|a| a.info.name.clone()),
+            Focus::Transcript => self.session.speaking.clone(),
+        };
+        match target {
+            Some(agent) => send(Command::CancelTurn { agent: Some(agent) }),
+            None => {
+                self.note("the focused agent is not running a turn");
+                Vec::new()
+            }
+        }
+    }
+
+    fn open_redirect_picker(&mut self) {
+        let Some(t) = self.session.handoff.current() else {
+            self.note("no handoff to redirect");
+            return;
+        };
+        let (from, to) = (t.from.clone(), t.to.clone());
+        let team = self.config.teams.get(&self.session.team);
+        let allowed: Vec<String> = match team.and_then(|t| t.handoffs.get(&from)) {
+            Some(list) => list.iter().filter(|a| **a != to).cloned().collect(),
+            None => self
+                .agent_names()
+                .into_iter()
+                .filter(|a| *a != from && *a != to)
+                .collect(),
+        };
+        if allowed.is_empty() {
+            self.note(format!("{from} may not hand off to anyone but {to}"));
+            return;
+        }
+        let details = allowed.iter().map(|a| self.agent_detail(a)).collect();
+        self.overlays.push(Overlay::Picker(Picker {
+            title: format!("Redirect {from} → {to} to…"),
+            items: allowed,
+            details,
+            selected: 0,
+            purpose: PickerPurpose::RedirectHandoff,
+        }));
+    }
+
+    pub(super) fn open_agent_picker(&mut self, title: &str, purpose: PickerPurpose) {
+        if self.session.pattern == Some(PatternKind::GroupChat)
+            || purpose != PickerPurpose::PickSpeaker
+        {
+            let items = self.agent_names();
+            if items.is_empty() {
+                self.note("no agents yet");
+                return;
+            }
+            let details = items.iter().map(|a| self.agent_detail(a)).collect();
+            self.overlays.push(Overlay::Picker(Picker {
+                title: title.to_string(),
+                items,
+                details,
+                selected: 0,
+                purpose,
+            }));
+        } else {
+            self.note("picking the next speaker is for group chats");
+        }
+    }
+
+    fn agent_detail(&self, name: &str) -> String {
+        self.session
+            .agent_index(name)
+            .map(|i| {
+                let info = &self.session.agents[i].info;
+                format!("{} · {}", info.backend, info.model)
+            })
+            .or_else(|| {
+                self.config
+                    .agents
+                    .get(name)
+                    .map(|a| format!("{} · {}", a.backend, a.model))
+            })
+            .unwrap_or_default()
+    }
+
+    fn picker_select(&mut self) -> Vec<Effect> {
+        let Some(Overlay::Picker(p)) = self.overlays.pop() else {
+            return Vec::new();
+        };
+        let Some(choice) = p.choice().map(str::to_string) else {
+            return Vec::new();
+        };
+        match p.purpose {
+            PickerPurpose::RedirectHandoff => send(Command::RedirectHandoff { to: choice }),
+            PickerPurpose::PickSpeaker => send(Command::PickSpeaker { agent: choice }),
+            PickerPurpose::Team => vec![Effect::Send(Outbound::NewSession { team: choice })],
+            PickerPurpose::Agent => {
+                if let Some(i) = self.session.agent_index(&choice) {
+                    self.panes.pin(Focus::Agent(i));
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn focused_scroll(&mut self) -> Option<&mut scroll::ScrollState> {
+        match self.panes.focus {
+            Focus::Agent(i) => self.panes.agents.get_mut(i),
+            Focus::Transcript => Some(&mut self.panes.transcript),
+        }
+    }
+
+    fn focused_text(&self) -> Option<String> {
+        match self.panes.focus {
+            Focus::Agent(i) => self.session.agents.get(i).and_then(|a| a.last_text()),
+            Focus::Transcript => self
+                .session
+                .transcript
+                .iter()
+                .rev()
+                .find_map(|e| e.copy_text()),
+        }
+    }
+}
+
+fn send(command: Command) -> Vec<Effect> {
+    vec![Effect::Send(Outbound::Command(command))]
+}

@@ -1,0 +1,266 @@
+//! `App`: the console's whole state — a projection of session events plus UI-only state, split
+//! by concern: the session view (`state`), pane focus and scrolling, the input box, the overlay
+//! stack, and the look (keymap, theme). It has no IO: keys and events go in, [`Effect`]s come
+//! out, and the run loop performs them. That is what the reducer and snapshot tests drive.
+
+pub mod actions;
+pub mod input;
+pub mod overlay;
+pub mod panes;
+pub mod slash;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Color;
+
+use crate::config::Config;
+use crate::core::event::Event;
+use crate::core::event::{EventKind, Purpose};
+
+use super::keymap::{Action, Context, Keymap};
+use super::state::SessionView;
+use super::theme::{Theme, parse_color};
+use super::{ConsoleSetup, Outbound};
+
+use input::InputState;
+use overlay::Overlay;
+use panes::{Focus, PaneState};
+
+/// Something the run loop must do for the App.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Send(Outbound),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Turn mouse capture on or off.
+    SetMouse(bool),
+    Quit,
+}
+
+/// The console's state.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub backend_label: String,
+    pub is_demo: bool,
+    pub session: SessionView,
+    pub panes: PaneState,
+    pub input: InputState,
+    pub overlays: Vec<Overlay>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub mouse: bool,
+    /// Strip every colour from the frame (`NO_COLOR`).
+    pub no_color: bool,
+    /// The clock, set by the run loop before each frame (fixed in tests).
+    pub now: DateTime<Utc>,
+    /// Where each pane was last drawn, for the mouse.
+    pub pane_rects: Vec<(Focus, Rect)>,
+    /// Warnings from loading the theme and key bindings, shown in the transcript at start.
+    pub warnings: Vec<String>,
+}
+
+impl App {
+    /// A console for `setup`, with its theme and key bindings from the config, and `history`
+    /// already folded in.
+    pub fn new(setup: ConsoleSetup) -> App {
+        let (theme, mut warnings) = Theme::load(setup.config.ui.theme.as_deref());
+        warnings.extend(super::keymap::validate(&setup.config));
+        App::with_theme(setup, theme, warnings)
+    }
+
+    /// Like [`App::new`] with an explicit theme (tests, benches).
+    pub fn with_theme(setup: ConsoleSetup, theme: Theme, warnings: Vec<String>) -> App {
+        let keymap = Keymap::from_config(&setup.config);
+        let session = SessionView::new(&setup.config, &setup.team);
+        let now = setup.history.last().map(|e| e.ts).unwrap_or_else(Utc::now);
+        let mut app = App {
+            mouse: setup.config.ui.mouse.unwrap_or(true),
+            config: setup.config,
+            backend_label: setup.backend_label,
+            is_demo: setup.is_demo,
+            session,
+            panes: PaneState::default(),
+            input: InputState::new(),
+            overlays: Vec::new(),
+            keymap,
+            theme,
+            no_color: false,
+            now,
+            pane_rects: Vec::new(),
+            warnings: Vec::new(),
+        };
+        if setup.history.is_empty() {
+            let demo = if app.is_demo {
+                " — an offline demo that replays scripted answers"
+            } else {
+                ""
+            };
+            app.session
+                .notice(now, format!("Backend: {}{demo}.", app.backend_label));
+            app.session.notice(
+                now,
+                "Type a message and press Enter · F1 lists the keys · `conclave init` writes a config \
+                 file where you choose backends, agents and teams.",
+            );
+        }
+        for e in &setup.history {
+            app.apply(e);
+        }
+        app.warnings = warnings;
+        for w in app.warnings.clone() {
+            app.session.notice(now, w);
+        }
+        app
+    }
+
+    /// Fold a session event into the view.
+    pub fn apply(&mut self, event: &Event) {
+        let started = matches!(event.kind, EventKind::SessionStarted { .. });
+        self.session.apply(event);
+        if started {
+            self.panes.reset(self.session.agents.len());
+        } else {
+            self.panes.ensure(self.session.agents.len());
+        }
+        if let EventKind::TurnStarted {
+            agent,
+            purpose: Purpose::Speak,
+            ..
+        } = &event.kind
+            && !self.panes.pinned
+            && let Some(i) = self.session.agent_index(agent)
+        {
+            self.panes.focus = Focus::Agent(i);
+        }
+    }
+
+    /// Handle one key press.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if let Some(top) = self.overlays.last() {
+            let ctx = match top {
+                Overlay::Help(_) => Context::Help,
+                Overlay::Picker(_) => Context::Picker,
+                Overlay::Confirm(_) => Context::Confirm,
+            };
+            return match self.keymap.lookup(ctx, &key) {
+                Some(action) => self.perform(action),
+                // Ctrl+C closes whatever overlay does not bind it itself.
+                None if self.keymap.lookup(Context::Global, &key) == Some(Action::Interrupt) => {
+                    self.overlays.pop();
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
+        }
+        if self.input.completion.is_some()
+            && let Some(action) = self.keymap.lookup(Context::Completion, &key)
+        {
+            return self.perform(action);
+        }
+        if let Some(action) = self.keymap.lookup(Context::Global, &key) {
+            return self.perform(action);
+        }
+        if let Some(action) = self.keymap.lookup(Context::Input, &key)
+            && !self.history_key_moves_cursor(action)
+        {
+            return self.perform(action);
+        }
+        self.input.textarea.input(key);
+        self.input.history_pos = None;
+        self.refresh_completion();
+        Vec::new()
+    }
+
+    /// Bracketed paste: the text goes into the input as is, newlines included.
+    pub fn handle_paste(&mut self, text: &str) {
+        if !self.overlays.is_empty() {
+            return;
+        }
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        self.input
+            .textarea
+            .insert_str(super::sanitize::strip_controls(&text));
+        self.refresh_completion();
+    }
+
+    /// Mouse wheel: scroll the pane under the pointer.
+    pub fn handle_mouse(&mut self, ev: MouseEvent) -> Vec<Effect> {
+        let pos = Position::new(ev.column, ev.row);
+        let Some((focus, _)) = self
+            .pane_rects
+            .iter()
+            .find(|(_, r)| r.contains(pos))
+            .copied()
+        else {
+            return Vec::new();
+        };
+        match ev.kind {
+            MouseEventKind::ScrollUp => {
+                self.panes.pin(focus);
+                self.scroll_focused(actions::ScrollBy::Up(3));
+            }
+            MouseEventKind::ScrollDown => {
+                self.panes.pin(focus);
+                self.scroll_focused(actions::ScrollBy::Down(3));
+            }
+            MouseEventKind::Down(_) => self.panes.pin(focus),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The colour of agent `name`: its own from the event or config, else the theme's palette.
+    pub fn agent_color(&self, name: &str) -> Color {
+        let index = self.session.agent_index(name);
+        let configured = index
+            .and_then(|i| self.session.agents[i].info.color.clone())
+            .or_else(|| self.config.agents.get(name).and_then(|a| a.color.clone()));
+        configured
+            .as_deref()
+            .and_then(parse_color)
+            .unwrap_or_else(|| self.theme.agent_color(index.unwrap_or(0)))
+    }
+
+    /// Agent names, in session order.
+    pub fn agent_names(&self) -> Vec<String> {
+        self.session
+            .agents
+            .iter()
+            .map(|a| a.info.name.clone())
+            .collect()
+    }
+
+    /// The key context whose hints the footer shows.
+    pub fn context(&self) -> Context {
+        match self.overlays.last() {
+            Some(Overlay::Help(_)) => Context::Help,
+            Some(Overlay::Picker(_)) => Context::Picker,
+            Some(Overlay::Confirm(_)) => Context::Confirm,
+            None if self.input.completion.is_some() => Context::Completion,
+            None => Context::Global,
+        }
+    }
+
+    fn refresh_completion(&mut self) {
+        let agents = self.agent_names();
+        let teams: Vec<String> = self.config.teams.keys().cloned().collect();
+        self.input.update_completion(&agents, &teams);
+    }
+
+    /// Up/Down inside a multi-line input move the cursor rather than browse the history.
+    fn history_key_moves_cursor(&self, action: Action) -> bool {
+        let row = self.input.textarea.cursor().0;
+        match action {
+            Action::HistoryPrev => row > 0,
+            Action::HistoryNext => {
+                self.input.history_pos.is_none() && row + 1 < self.input.line_count()
+            }
+            _ => false,
+        }
+    }
+}

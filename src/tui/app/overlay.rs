@@ -1,0 +1,54 @@
+//! The overlay stack: help, pickers and confirmations drawn above everything, the top one
+//! receiving the keys.
+
+/// What a picker's choice does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PickerPurpose {
+    RedirectHandoff,
+    PickSpeaker,
+    Team,
+    /// Focus the chosen agent's pane (`/agents`).
+    Agent,
+}
+
+/// A list to choose from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Picker {
+    pub title: String,
+    pub items: Vec<String>,
+    /// A line of detail per item (model, reason …), same length as `items`.
+    pub details: Vec<String>,
+    pub selected: usize,
+    pub purpose: PickerPurpose,
+}
+
+impl Picker {
+    pub fn up(&mut self) {
+        self.selected = self.selected.saturating_sub(1);
+    }
+
+    pub fn down(&mut self) {
+        if self.selected + 1 < self.items.len() {
+            self.selected += 1;
+        }
+    }
+
+    pub fn choice(&self) -> Option<&str> {
+        self.items.get(self.selected).map(String::as_str)
+    }
+}
+
+/// What a confirmation is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmKind {
+    Quit,
+}
+
+/// One overlay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// The help, scrolled down by this many rows.
+    Help(u16),
+    Picker(Picker),
+    Confirm(ConfirmKind),
+}

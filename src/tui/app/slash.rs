@@ -1,0 +1,146 @@
+//! Submitting the input: a `/command`, or a message (`@agent` addresses one agent; in a running
+//! group chat an unaddressed message is an interjection).
+
+use crate::core::Command;
+use crate::core::event::PatternKind;
+
+use super::overlay::{Overlay, Picker, PickerPurpose};
+use super::{App, Effect};
+use crate::tui::Outbound;
+
+impl App {
+    pub(super) fn submit(&mut self) -> Vec<Effect> {
+        let text = self.input.text();
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Vec::new();
+        }
+        if trimmed.starts_with('/') {
+            let line = trimmed.to_string();
+            self.input.take();
+            return self.slash(&line);
+        }
+        let (to, body) = match trimmed.strip_prefix('@') {
+            Some(rest) => {
+                let (name, body) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                if self.session.agent_index(name).is_none() {
+                    let known = self
+                        .agent_names()
+                        .iter()
+                        .map(|a| format!("@{a}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.note(format!("no agent named @{name} (agents: {known})"));
+                    return Vec::new();
+                }
+                (Some(name.to_string()), body.trim().to_string())
+            }
+            None => (None, trimmed.to_string()),
+        };
+        if body.is_empty() {
+            return Vec::new();
+        }
+        self.input.take();
+        let in_group_chat = self.session.pattern == Some(PatternKind::GroupChat)
+            && self.session.session.is_some()
+            && self.session.finished.is_none()
+            && self.session.transcript.len() > 1;
+        let command = if to.is_none() && in_group_chat {
+            Command::Interject { text: body }
+        } else {
+            Command::Send { text: body, to }
+        };
+        vec![Effect::Send(Outbound::Command(command))]
+    }
+
+    fn slash(&mut self, line: &str) -> Vec<Effect> {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap_or_default();
+        let arg = words.next();
+        let cmd = |c: Command| vec![Effect::Send(Outbound::Command(c))];
+        match name {
+            "/team" => match arg {
+                Some(team) if self.config.teams.contains_key(team) => {
+                    vec![Effect::Send(Outbound::NewSession {
+                        team: team.to_string(),
+                    })]
+                }
+                Some(team) => {
+                    let known: Vec<&str> = self.config.teams.keys().map(String::as_str).collect();
+                    self.note(format!(
+                        "no team named {team} (teams: {})",
+                        known.join(", ")
+                    ));
+                    Vec::new()
+                }
+                None => {
+                    let items: Vec<String> = self.config.teams.keys().cloned().collect();
+                    let details = items
+                        .iter()
+                        .map(|t| {
+                            self.config
+                                .teams
+                                .get(t)
+                                .map(|c| {
+                                    let d = c.description.clone().unwrap_or_default();
+                                    format!("{} · {d}", c.pattern.as_str())
+                                })
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    self.overlays.push(Overlay::Picker(Picker {
+                        title: "Switch team".into(),
+                        items,
+                        details,
+                        selected: 0,
+                        purpose: PickerPurpose::Team,
+                    }));
+                    Vec::new()
+                }
+            },
+            "/agents" => {
+                self.open_agent_picker("Agents", PickerPurpose::Agent);
+                Vec::new()
+            }
+            "/vote" => cmd(Command::CallVote {}),
+            "/pause" => cmd(Command::Pause {}),
+            "/resume" => cmd(Command::Resume {}),
+            "/stop" => cmd(Command::Stop {}),
+            "/export" => match arg.unwrap_or("md") {
+                f @ ("md" | "json") => vec![Effect::Send(Outbound::Export {
+                    format: f.to_string(),
+                })],
+                other => {
+                    self.note(format!("/export: unknown format {other:?} (md or json)"));
+                    Vec::new()
+                }
+            },
+            "/new" => vec![Effect::Send(Outbound::NewSession {
+                team: self.session.team.clone(),
+            })],
+            "/sessions" => vec![Effect::Send(Outbound::OpenSessions)],
+            "/fork" => {
+                let seq = match arg.map(str::parse::<u64>) {
+                    Some(Ok(seq)) => Some(seq),
+                    Some(Err(_)) => None,
+                    None => self.session.last_seq,
+                };
+                match seq {
+                    Some(seq) => vec![Effect::Send(Outbound::Fork { seq })],
+                    None => {
+                        self.note("/fork SEQ: give the event number to fork at");
+                        Vec::new()
+                    }
+                }
+            }
+            "/help" => {
+                self.overlays.push(Overlay::Help(0));
+                Vec::new()
+            }
+            other => {
+                self.note(format!("unknown command {other}; /help lists them"));
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The console: a live multi-pane terminal UI to watch and steer a session.
+//!
+//! It is driven entirely through channels, so it never talks HTTP or spawns sessions:
+//! session [`Event`]s come in on one channel (a session's stream starts with `session_started`,
+//! which resets the view — so a [`Outbound::NewSession`] is answered by a fresh stream), and
+//! everything the person asks for goes out as [`Outbound`] values on the other. Keys become
+//! named actions (`keymap`), actions become state changes and `Outbound`s (`app`), events fold
+//! into the view (`state`), and frames are drawn at most 60 times a second, only when something
+//! changed (`frame`, `run_loop`, `render`).
+//!
+//! ```ignore
+//! let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+//! let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
+//! // forward session events into ev_tx; act on what arrives in out_rx
+//! conclave::tui::run_console(setup, ev_rx, out_tx).await?;
+//! ```
+
+pub mod app;
+pub mod cache;
+pub mod frame;
+pub mod keymap;
+pub mod markdown;
+pub mod osc52;
+pub mod overlays;
+pub mod panes;
+pub mod render;
+pub mod run_loop;
+pub mod sanitize;
+pub mod scroll;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod wrap;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::config::Config;
+use crate::core::{Command, Event};
+
+pub use app::App;
+pub use keymap::validate as validate_keys;
+
+/// What the console needs to start.
+#[derive(Clone, Debug)]
+pub struct ConsoleSetup {
+    pub config: Config,
+    /// The team the session runs (the status bar; `/new` reuses it).
+    pub team: String,
+    /// Shown in the status bar, e.g. `ollama @ 127.0.0.1:11434`.
+    pub backend_label: String,
+    /// The offline scripted backend: the status bar says DEMO.
+    pub is_demo: bool,
+    /// Events of a resumed session, folded in before the first frame.
+    pub history: Vec<Event>,
+}
+
+/// What the console asks of its host.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outbound {
+    /// A command for the running session.
+    Command(Command),
+    /// Start a new session of `team`; its events then arrive on the same channel.
+    NewSession { team: String },
+    /// Show the recorded sessions (`/sessions`).
+    OpenSessions,
+    /// Export the session (`md` or `json`).
+    Export { format: String },
+    /// Fork the session at event `seq`.
+    Fork { seq: u64 },
+    /// The person quit; the console has returned or is about to.
+    Quit,
+}
+
+/// Run the console until the person quits (or SIGTERM). Honours `NO_COLOR`.
+pub async fn run_console(
+    setup: ConsoleSetup,
+    events: UnboundedReceiver<Event>,
+    out: UnboundedSender<Outbound>,
+) -> anyhow::Result<()> {
+    let mut app = App::new(setup);
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    run_loop::run(app, events, out).await
+}

@@ -1,0 +1,116 @@
+//! The help overlay: every binding of the keymap by context, generated from it. As many
+//! columns of about 60 cells as the screen holds; what still does not fit scrolls.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+
+use super::super::app::App;
+use super::super::keymap::{Action, Context};
+use super::super::wrap::truncate;
+use super::centered;
+
+const KEY_W: usize = 18;
+const COLUMN_W: u16 = 62;
+
+/// Draw the help overlay scrolled down by `scroll` rows.
+pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, scroll: u16) {
+    let theme = &app.theme;
+    let lines = content(app);
+    let avail_w = area.width.saturating_sub(4).max(10);
+    let rows = usize::from(area.height.saturating_sub(4).max(1));
+    let max_cols = usize::from((avail_w / COLUMN_W).max(1));
+    let columns = lines.len().div_ceil(rows).clamp(1, max_cols);
+    let per_col = lines.len().div_ceil(columns);
+    let col_w = (avail_w / columns as u16).min(COLUMN_W);
+    let height = (per_col.min(rows) as u16 + 2).min(area.height);
+    let rect = centered(area, col_w * columns as u16 + 2, height);
+    let scrollable = per_col > rows;
+    let max_scroll = per_col.saturating_sub(rows);
+    let scroll = usize::from(scroll).min(max_scroll);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(theme.accent))
+        .style(Style::new().bg(theme.popup_bg))
+        .title(Span::styled(
+            " Keys ",
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        ))
+        .title_bottom(
+            Line::styled(
+                format!(" {} closes ", app.keymap.keys_display(Action::HelpClose)),
+                theme.dim_style(),
+            )
+            .right_aligned(),
+        );
+    if scrollable {
+        let hint = format!(" {}/{} ↓↑ ", scroll + rows.min(per_col), per_col);
+        block = block.title_bottom(Line::styled(hint, theme.dim_style()).left_aligned());
+    }
+    let inner = block.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(block, rect);
+    let cols = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(inner);
+    for (chunk, col) in lines.chunks(per_col.max(1)).zip(cols.iter()) {
+        let w = usize::from(col.width);
+        let fitted: Vec<Line<'static>> = chunk
+            .iter()
+            .skip(scroll)
+            .map(|(k, d, title)| fit(k, d, *title, w, app))
+            .collect();
+        frame.render_widget(Paragraph::new(fitted), *col);
+    }
+}
+
+/// (keys, description, is a section title)
+fn content(app: &App) -> Vec<(String, String, bool)> {
+    let mut lines = Vec::new();
+    for ctx in Context::ALL {
+        let title = match ctx {
+            Context::Global => "Anywhere",
+            Context::Input => "Input box",
+            Context::Completion => "Completion popup",
+            Context::Picker => "Pickers",
+            Context::Confirm => "Questions",
+            Context::Help => "This help",
+        };
+        if !lines.is_empty() {
+            lines.push((String::new(), String::new(), false));
+        }
+        lines.push((title.to_string(), String::new(), true));
+        for a in Action::ALL.iter().filter(|a| a.context() == ctx) {
+            lines.push((app.keymap.keys_display(*a), a.describe().to_string(), false));
+        }
+    }
+    lines.push((String::new(), String::new(), false));
+    lines.push(("Slash commands".into(), String::new(), true));
+    lines.push((
+        "/team /agents /vote".into(),
+        "/pause /resume /stop".into(),
+        false,
+    ));
+    lines.push(("/export /new /fork".into(), "/sessions /help".into(), false));
+    lines
+}
+
+fn fit(keys: &str, desc: &str, title: bool, w: usize, app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    if title {
+        return Line::styled(
+            truncate(keys, w),
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        );
+    }
+    let key_w = KEY_W.min(w / 2);
+    let keys = truncate(keys, key_w.saturating_sub(1));
+    Line::from(vec![
+        Span::styled(format!(" {keys:<key_w$}"), Style::new().fg(theme.speaking)),
+        Span::styled(
+            truncate(desc, w.saturating_sub(key_w + 1)),
+            theme.text_style(),
+        ),
+    ])
+}

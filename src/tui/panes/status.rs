@@ -1,0 +1,231 @@
+//! The status bar (backend, models, team, pattern, run state, elapsed time, the demo label) and
+//! the footer of key hints, generated from the keymap for the current context.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::super::app::App;
+use super::super::keymap::{Action, Context};
+use super::super::state::RunState;
+use super::super::wrap::width_of;
+use super::handoff::clock;
+use crate::config::SpeakerSelection;
+use crate::core::event::PatternKind;
+
+/// Draw the status bar. Segments are dropped, least important first, until it fits.
+pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let base = Style::new().fg(theme.status_fg).bg(theme.status_bg);
+    let mut models: Vec<&str> = app
+        .session
+        .agents
+        .iter()
+        .map(|a| a.info.model.as_str())
+        .filter(|m| !m.is_empty())
+        .collect();
+    models.sort_unstable();
+    models.dedup();
+    let run = app.session.run_state();
+    let run_color = match run {
+        RunState::Running => theme.success,
+        RunState::Paused => theme.warning,
+        RunState::Finished(_) => theme.accent,
+        RunState::Idle | RunState::Waiting => theme.status_fg,
+    };
+    let dot = match run {
+        RunState::Running => "● ",
+        RunState::Paused => "‖ ",
+        RunState::Finished(_) => "■ ",
+        _ => "○ ",
+    };
+    // (priority: lower is dropped first, spans)
+    let mut segments: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
+    segments.push((
+        1,
+        vec![Span::styled(" conclave", base.add_modifier(Modifier::BOLD))],
+    ));
+    segments.push((
+        7,
+        vec![Span::styled(
+            format!(" {dot}{}", run.label()),
+            base.fg(run_color).add_modifier(Modifier::BOLD),
+        )],
+    ));
+    let mut team = vec![Span::styled(
+        format!(" team {}", app.session.team),
+        base.add_modifier(Modifier::BOLD),
+    )];
+    if let Some(p) = app.session.pattern {
+        team.push(Span::styled(format!(" · {}", p.as_str()), base));
+    }
+    segments.push((6, team));
+    segments.push((
+        5,
+        vec![Span::styled(format!(" {}", app.backend_label), base)],
+    ));
+    if !models.is_empty() {
+        let shown = if models.len() > 2 {
+            format!("{} models", models.len())
+        } else {
+            models.join(", ")
+        };
+        segments.push((
+            2,
+            vec![Span::styled(format!(" {shown}"), base.fg(theme.dim))],
+        ));
+    }
+    if let Some(r) = app.session.round {
+        segments.push((4, vec![Span::styled(format!(" round {r}"), base)]));
+    }
+    if let Some(start) = app.session.started_at {
+        let end = if app.session.finished.is_some() {
+            app.session.last_event_at.unwrap_or(app.now)
+        } else {
+            app.now
+        };
+        segments.push((
+            3,
+            vec![Span::styled(
+                format!(" {}", clock(end - start)),
+                base.fg(theme.dim),
+            )],
+        ));
+    }
+    let right = if app.is_demo {
+        vec![Span::styled(
+            " DEMO · offline scripted backend ",
+            Style::new()
+                .fg(theme.status_bg)
+                .bg(theme.demo)
+                .add_modifier(Modifier::BOLD),
+        )]
+    } else {
+        Vec::new()
+    };
+    let width_of_spans =
+        |spans: &[Span<'_>]| spans.iter().map(|s| width_of(&s.content)).sum::<usize>();
+    let sep_w = 2;
+    let total = |segs: &[(u8, Vec<Span<'static>>)]| {
+        segs.iter()
+            .map(|(_, s)| width_of_spans(s) + sep_w)
+            .sum::<usize>()
+            + width_of_spans(&right)
+    };
+    while total(&segments) > usize::from(area.width) && segments.len() > 1 {
+        let Some(lowest) = segments
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (p, _))| *p)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        segments.remove(lowest);
+    }
+    let mut spans = Vec::new();
+    for (i, (_, seg)) in segments.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │", base.fg(theme.dim)));
+        }
+        spans.extend(seg);
+    }
+    let used = width_of_spans(&spans) + width_of_spans(&right);
+    spans.push(Span::styled(
+        " ".repeat(usize::from(area.width).saturating_sub(used)),
+        base,
+    ));
+    spans.extend(right);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
+
+/// The actions worth a hint right now, most useful first.
+pub fn hint_actions(app: &App) -> Vec<(Action, &'static str)> {
+    match app.context() {
+        Context::Help => vec![
+            (Action::HelpClose, "close"),
+            (Action::HelpDown, "down"),
+            (Action::HelpUp, "up"),
+        ],
+        Context::Picker => vec![
+            (Action::PickerSelect, "choose"),
+            (Action::PickerUp, "up"),
+            (Action::PickerDown, "down"),
+            (Action::PickerClose, "close"),
+        ],
+        Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+        Context::Completion => vec![
+            (Action::Complete, "complete"),
+            (Action::CompletionNext, "next"),
+            (Action::CompletionClose, "close"),
+        ],
+        Context::Global | Context::Input => {
+            let s = &app.session;
+            let mut v = Vec::new();
+            if s.handoff.pending().is_some() {
+                v.extend([
+                    (Action::ApproveHandoff, "approve"),
+                    (Action::RejectHandoff, "reject"),
+                    (Action::RedirectHandoff, "redirect"),
+                    (Action::CancelHandoff, "cancel handoff"),
+                ]);
+            } else if s.handoff.current().is_some() {
+                v.extend([
+                    (Action::RedirectHandoff, "redirect"),
+                    (Action::CancelHandoff, "cancel handoff"),
+                ]);
+            }
+            if s.is_running() {
+                v.push((Action::Interrupt, "cancel"));
+            }
+            if s.pattern == Some(PatternKind::GroupChat) {
+                v.push((Action::CallVote, "vote"));
+                let human = app
+                    .config
+                    .teams
+                    .get(&s.team)
+                    .and_then(|t| t.speaker_selection)
+                    == Some(SpeakerSelection::Human);
+                if human {
+                    v.push((Action::PickSpeaker, "pick speaker"));
+                }
+            }
+            v.push((
+                Action::TogglePause,
+                if s.paused { "resume" } else { "pause" },
+            ));
+            v.extend([
+                (Action::FocusNext, "focus"),
+                (Action::Zoom, if app.panes.zoom { "unzoom" } else { "zoom" }),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ]);
+            v
+        }
+    }
+}
+
+/// Draw the footer hints, as many as fit.
+pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (action, label) in hint_actions(app) {
+        let Some(key) = app.keymap.hint(action) else {
+            continue;
+        };
+        let w = width_of(&key) + width_of(label) + 3;
+        if used + w > usize::from(area.width) {
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(
+            key,
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {label}  "), theme.dim_style()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

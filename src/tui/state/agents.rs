@@ -1,0 +1,194 @@
+//! One agent's pane data: its finished answers (as blocks) and the turn it is streaming.
+//!
+//! A streaming turn keeps its text as completed lines plus a raw tail: a token appends to the
+//! tail, and each newline moves a line into `lines`. Only completed lines are ever styled and
+//! wrapped (once each, see `panes::agent`); the tail is drawn raw. Text is stripped of terminal
+//! control sequences as lines complete (the tail is stripped when drawn).
+
+use ratatui::text::Line;
+
+use crate::core::event::{AgentInfo, Purpose};
+
+use super::super::cache::LineCache;
+use super::super::markdown::MdStyler;
+use super::super::sanitize::strip_controls;
+
+/// What an agent is doing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentStatus {
+    Idle,
+    /// Turn started, no token yet.
+    Thinking,
+    Streaming,
+    Failed(String),
+    Cancelled,
+}
+
+/// One finished piece of an agent's pane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub turn: u64,
+    pub round: Option<u32>,
+    pub kind: BlockKind,
+    pub text: String,
+    pub cache: LineCache,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    Answer,
+    Cancelled,
+    Failed,
+}
+
+/// The turn being streamed.
+#[derive(Debug, Default, PartialEq)]
+pub struct LiveTurn {
+    pub turn: u64,
+    pub round: Option<u32>,
+    pub purpose: Purpose,
+    pub lines: Vec<String>,
+    pub tail: String,
+    /// Layout state owned by the agent pane (styled and wrapped completed lines).
+    pub layout: LiveLayout,
+}
+
+/// What the renderer keeps for a live turn so that each completed line is styled once and
+/// wrapped once per width.
+#[derive(Debug, Default)]
+pub struct LiveLayout {
+    pub styler: MdStyler,
+    pub styled: Vec<Line<'static>>,
+    pub width: u16,
+    pub wrapped: Vec<Line<'static>>,
+    /// How many styled lines `wrapped` holds; rows past `committed` are the tail's.
+    pub wrapped_upto: usize,
+    pub committed: usize,
+}
+
+impl PartialEq for LiveLayout {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl LiveTurn {
+    pub fn push(&mut self, text: &str) {
+        let mut rest = text;
+        while let Some(i) = rest.find('\n') {
+            self.tail.push_str(&rest[..i]);
+            let line = std::mem::take(&mut self.tail);
+            self.lines.push(strip_controls(&line));
+            rest = &rest[i + 1..];
+        }
+        self.tail.push_str(rest);
+    }
+
+    /// The streamed text so far.
+    pub fn text(&self) -> String {
+        let mut s = self.lines.join("\n");
+        if !self.lines.is_empty() {
+            s.push('\n');
+        }
+        s.push_str(&strip_controls(&self.tail));
+        s
+    }
+}
+
+/// An agent as the console shows it.
+#[derive(Debug, PartialEq)]
+pub struct AgentView {
+    pub info: AgentInfo,
+    pub status: AgentStatus,
+    pub blocks: Vec<Block>,
+    pub live: Option<LiveTurn>,
+}
+
+impl AgentView {
+    pub fn new(info: AgentInfo) -> AgentView {
+        AgentView {
+            info,
+            status: AgentStatus::Idle,
+            blocks: Vec::new(),
+            live: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    pub fn is_busy(&self) -> bool {
+        matches!(self.status, AgentStatus::Thinking | AgentStatus::Streaming)
+    }
+
+    pub fn start(&mut self, turn: u64, round: Option<u32>, purpose: Purpose) {
+        self.live = Some(LiveTurn {
+            turn,
+            round,
+            purpose,
+            ..LiveTurn::default()
+        });
+        self.status = AgentStatus::Thinking;
+    }
+
+    pub fn token(&mut self, turn: u64, text: &str) {
+        let live = self.live.get_or_insert_with(|| LiveTurn {
+            turn,
+            ..LiveTurn::default()
+        });
+        live.push(text);
+        self.status = AgentStatus::Streaming;
+    }
+
+    /// The turn ended with `text` (a finished answer, a partial one, or an error message).
+    pub fn finish(&mut self, turn: u64, text: &str, kind: BlockKind, purpose: Purpose) {
+        let live = self.live.take();
+        let round = live.as_ref().and_then(|l| l.round);
+        self.status = match kind {
+            BlockKind::Answer => AgentStatus::Idle,
+            BlockKind::Cancelled => AgentStatus::Cancelled,
+            BlockKind::Failed => AgentStatus::Failed(text.to_string()),
+        };
+        if purpose != Purpose::Speak && kind == BlockKind::Answer {
+            return;
+        }
+        if kind == BlockKind::Cancelled && text.trim().is_empty() {
+            return;
+        }
+        self.blocks.push(Block {
+            turn,
+            round,
+            kind,
+            text: strip_controls(text),
+            cache: LineCache::default(),
+        });
+    }
+
+    /// The text the `copy` action takes: the newest answer, or what is streaming.
+    pub fn last_text(&self) -> Option<String> {
+        if let Some(live) = &self.live {
+            let t = live.text();
+            if !t.trim().is_empty() {
+                return Some(t);
+            }
+        }
+        self.blocks.last().map(|b| b.text.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_split_into_complete_lines_and_a_tail() {
+        let mut live = LiveTurn::default();
+        for t in ["Hel", "lo\nwor", "ld\n\n", "tail\u{1b}[31m"] {
+            live.push(t);
+        }
+        assert_eq!(live.lines, ["Hello", "world", ""]);
+        assert_eq!(live.tail, "tail\u{1b}[31m");
+        assert_eq!(live.text(), "Hello\nworld\n\ntail");
+    }
+}

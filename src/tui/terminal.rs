@@ -1,0 +1,91 @@
+//! Terminal hygiene: raw mode, the alternate screen, bracketed paste and (optionally) mouse
+//! capture on the way in; all of it undone on the way out — on quit (a guard's `Drop`), on
+//! panic (a hook that restores before the default hook prints), and on SIGTERM (the run loop
+//! exits normally). Restoring twice is harmless.
+
+use std::io::{self, Stdout, Write};
+use std::sync::Once;
+
+use crossterm::cursor::Show;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+/// The console's terminal.
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Restores the terminal when dropped.
+#[derive(Debug)]
+pub struct RestoreGuard;
+
+impl Drop for RestoreGuard {
+    fn drop(&mut self) {
+        if let Err(e) = restore() {
+            tracing::warn!("restoring the terminal: {e}");
+        }
+    }
+}
+
+/// Take over the terminal; the guard gives it back.
+pub fn setup(mouse: bool) -> io::Result<(Term, RestoreGuard)> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    let guard = RestoreGuard;
+    let mut stdout = io::stdout();
+    execute!(stdout, EnterAlternateScreen, EnableBracketedPaste)?;
+    if mouse {
+        execute!(stdout, EnableMouseCapture)?;
+    }
+    let terminal = Terminal::new(CrosstermBackend::new(stdout))?;
+    Ok((terminal, guard))
+}
+
+/// Give the terminal back: leave the alternate screen, stop capturing, show the cursor.
+pub fn restore() -> io::Result<()> {
+    let mut stdout = io::stdout();
+    let result = execute!(
+        stdout,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    );
+    let raw = disable_raw_mode();
+    stdout.flush()?;
+    result.and(raw)
+}
+
+/// Turn mouse capture on or off.
+pub fn set_mouse(on: bool) -> io::Result<()> {
+    let mut stdout = io::stdout();
+    if on {
+        execute!(stdout, EnableMouseCapture)
+    } else {
+        execute!(stdout, DisableMouseCapture)
+    }
+}
+
+/// Write raw bytes (OSC 52) to the terminal.
+pub fn write_raw(text: &str) -> io::Result<()> {
+    let mut stdout = io::stdout();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Restore the terminal before the panic message is printed, so it is readable.
+pub fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = restore();
+            previous(info);
+        }));
+    });
+}

@@ -1,0 +1,148 @@
+//! Screen tests: recorded event sequences folded into the App and drawn on ratatui's
+//! TestBackend at 80×24, 120×40 and 200×60, plus the overlays and the completion popup.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use conclave::tui::App;
+use conclave::tui::render::draw;
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| draw(f, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn snap_all(name: &str, mut make: impl FnMut() -> App) {
+    for (w, h) in SIZES {
+        let mut app = make();
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&mut app, w, h));
+    }
+}
+
+fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+    KeyEvent::new(code, m)
+}
+
+fn ctrl(c: char) -> KeyEvent {
+    key(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.handle_key(key(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+#[test]
+fn debate_with_votes_and_consensus() {
+    snap_all("debate", || {
+        fixtures::app("debate", &fixtures::debate().events)
+    });
+}
+
+#[test]
+fn debate_streaming() {
+    snap_all("debate_live", || {
+        fixtures::app("debate", &fixtures::debate_live().events)
+    });
+}
+
+#[test]
+fn support_handoff_in_its_approval_window() {
+    snap_all("support_pending", || {
+        let s = fixtures::support_pending();
+        let mut app = fixtures::app("support", &s.events);
+        app.now = s.now() + chrono::Duration::milliseconds(700);
+        app
+    });
+}
+
+#[test]
+fn support_redirected_handoff() {
+    snap_all("support_redirect", || {
+        fixtures::app("support", &fixtures::support_redirect().events)
+    });
+}
+
+#[test]
+fn errors_cancel_and_pause() {
+    snap_all("errors", || {
+        fixtures::app("debate", &fixtures::errors().events)
+    });
+}
+
+#[test]
+fn many_agents_collapse_to_tabs() {
+    snap_all("crowd", || {
+        fixtures::app("debate", &fixtures::crowd().events)
+    });
+}
+
+#[test]
+fn zoomed_agent_pane() {
+    snap_all("zoom", || {
+        let mut app = fixtures::app("debate", &fixtures::debate().events);
+        app.handle_key(ctrl('f'));
+        app
+    });
+}
+
+#[test]
+fn help_overlay() {
+    snap_all("help", || {
+        let mut app = fixtures::app("debate", &fixtures::debate().events);
+        app.handle_key(key(KeyCode::F(1), KeyModifiers::NONE));
+        app
+    });
+}
+
+#[test]
+fn redirect_picker() {
+    snap_all("redirect_picker", || {
+        let mut app = fixtures::app("support", &fixtures::support_pending().events);
+        app.handle_key(ctrl('o'));
+        app
+    });
+}
+
+#[test]
+fn quit_confirm() {
+    snap_all("quit_confirm", || {
+        let mut app = fixtures::app("debate", &fixtures::debate().events);
+        app.handle_key(ctrl('c'));
+        app
+    });
+}
+
+#[test]
+fn slash_completion_popup() {
+    snap_all("slash_popup", || {
+        let mut app = fixtures::app("debate", &fixtures::debate().events);
+        type_text(&mut app, "/p");
+        app
+    });
+}
+
+#[test]
+fn demo_label_and_empty_start() {
+    snap_all("demo_start", || {
+        let setup = conclave::tui::ConsoleSetup {
+            config: fixtures::config(),
+            team: "debate".into(),
+            backend_label: "scripted (offline demo)".into(),
+            is_demo: true,
+            history: Vec::new(),
+        };
+        let mut app = App::with_theme(setup, conclave::tui::theme::Theme::dark(), Vec::new());
+        app.now = fixtures::t0();
+        app
+    });
+}
