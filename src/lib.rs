@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod headless;
+pub mod launch;
 pub mod llm;
 pub mod store;
 pub mod tui;

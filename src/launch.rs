@@ -1,0 +1,214 @@
+//! Launching a session: from a loaded config and a team name (or a recorded journal) to a running
+//! session whose every event is journaled. The console and `conclave run` both start sessions here,
+//! so a session looks the same on disk whichever front end ran it.
+//!
+//! Mental model: `launch` = pick the team → build only the providers its agents use → build the
+//! `SessionSpec` → subscribe the journal writer and the front end *before* the actor starts (so
+//! neither misses `session_started`) → start. `resume` is the same with the journal's events as
+//! history and an appender continuing the same file. Must be called inside a tokio runtime.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+
+use crate::config::schema::{Config, TeamConfig};
+use crate::core::event::Event;
+use crate::core::patterns::referenced_agents;
+use crate::core::session::{
+    EventStream, Session, SessionError, SessionHandle, SessionSpec, UnattendedApproval,
+    new_session_id,
+};
+use crate::llm::{LlmError, Provider};
+use crate::store::{Journal, JournalError, JournalHeader, WriterReport};
+
+/// How to launch.
+#[derive(Clone, Debug, Default)]
+pub struct LaunchOptions {
+    /// `None`: a person is present and answers approvals; `Some`: headless `--approve`.
+    pub unattended: Option<UnattendedApproval>,
+    /// Where journals go; `None` records nothing.
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// A started session and what hangs off it.
+pub struct Launched {
+    pub handle: SessionHandle,
+    /// The front end's event stream, subscribed before the session started.
+    pub events: EventStream,
+    /// The events before this process took over (resume / fork); empty for a new session.
+    pub history: Vec<Event>,
+    pub team_name: String,
+    pub journal_path: Option<PathBuf>,
+    /// Ends (with its report) once the session's event streams close.
+    pub journal: Option<JoinHandle<Result<WriterReport, JournalError>>>,
+}
+
+/// Why a session could not be launched.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("{}", unknown_team(.team, .teams))]
+    UnknownTeam { team: String, teams: Vec<String> },
+    #[error("team '{team}' uses agent '{agent}', which is not defined under [agents]")]
+    UnknownAgent { team: String, agent: String },
+    #[error("agent '{agent}' uses backend '{backend}', which is not defined under [backends]")]
+    UnknownBackend { agent: String, backend: String },
+    #[error("{0}")]
+    Provider(#[from] LlmError),
+    #[error("{0}")]
+    Session(#[from] SessionError),
+    #[error("{0}")]
+    Journal(#[from] JournalError),
+}
+
+impl LaunchError {
+    /// Whether the person asked for something that does not exist (exit 2) rather than
+    /// something failing (exit 1).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            LaunchError::UnknownTeam { .. }
+            | LaunchError::UnknownAgent { .. }
+            | LaunchError::UnknownBackend { .. }
+            | LaunchError::Session(_) => true,
+            LaunchError::Provider(e) => e.kind == crate::llm::ErrorKind::Config,
+            LaunchError::Journal(e) => e.is_usage(),
+        }
+    }
+}
+
+/// Start a new session of `team_name`.
+pub fn launch(
+    config: &Config,
+    team_name: &str,
+    options: &LaunchOptions,
+) -> Result<Launched, LaunchError> {
+    let team = team_of(config, team_name)?;
+    let pattern = team.pattern;
+    let spec = SessionSpec {
+        id: new_session_id(),
+        team_name: team_name.to_string(),
+        providers: providers_for(config, team_name, &team)?,
+        agents: config.agents.clone(),
+        team,
+        history: Vec::new(),
+        unattended: options.unattended,
+    };
+    let mut session = Session::new(spec)?;
+    let events = session.subscribe();
+    let (journal, journal_path) = match &options.journal_dir {
+        Some(dir) => {
+            let path = dir.join(format!("{}.{}", session.id(), crate::store::JOURNAL_EXT));
+            let header = JournalHeader::new(session.id(), team_name, pattern, config, Utc::now());
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let writer = crate::store::spawn_writer(path.clone(), header, session.subscribe());
+            (Some(writer), Some(path))
+        }
+        None => (None, None),
+    };
+    Ok(Launched {
+        handle: session.start(),
+        events,
+        history: Vec::new(),
+        team_name: team_name.to_string(),
+        journal_path,
+        journal,
+    })
+}
+
+/// Continue the session recorded in `journal`, appending to the same file when `options` has a
+/// journal dir. The team must still exist in `config`.
+pub fn resume(
+    config: &Config,
+    journal: Journal,
+    options: &LaunchOptions,
+) -> Result<Launched, LaunchError> {
+    let team_name = journal.header.team.clone();
+    let team = team_of(config, &team_name)?;
+    let spec = SessionSpec {
+        id: journal.header.session.clone(),
+        team_name: team_name.clone(),
+        providers: providers_for(config, &team_name, &team)?,
+        agents: config.agents.clone(),
+        team,
+        history: journal.events.clone(),
+        unattended: options.unattended,
+    };
+    let mut session = Session::new(spec)?;
+    let events = session.subscribe();
+    let (writer, path) = match &options.journal_dir {
+        Some(_) => {
+            let writer = crate::store::spawn_appender(journal.path.clone(), session.subscribe());
+            (Some(writer), Some(journal.path.clone()))
+        }
+        None => (None, None),
+    };
+    Ok(Launched {
+        handle: session.start(),
+        events,
+        history: journal.events,
+        team_name,
+        journal_path: path,
+        journal: writer,
+    })
+}
+
+/// Read the journal `id` names (`last`, an id, or a unique prefix) from `dir`.
+pub fn find_journal(dir: &Path, id: &str) -> Result<Journal, JournalError> {
+    let path = crate::store::resolve_id(dir, id)?;
+    crate::store::read_journal(&path)
+}
+
+/// The team `name` of `config`, or an error listing the teams there are.
+pub fn team_of(config: &Config, name: &str) -> Result<TeamConfig, LaunchError> {
+    config
+        .teams
+        .get(name)
+        .cloned()
+        .ok_or_else(|| LaunchError::UnknownTeam {
+            team: name.to_string(),
+            teams: config.teams.keys().cloned().collect(),
+        })
+}
+
+/// Build the providers of exactly the backends `team`'s agents use, so that a backend the team
+/// does not need (say, one whose key is not set) cannot stop it.
+pub fn providers_for(
+    config: &Config,
+    team_name: &str,
+    team: &TeamConfig,
+) -> Result<BTreeMap<String, Arc<dyn Provider>>, LaunchError> {
+    let mut backends = BTreeSet::new();
+    for agent in referenced_agents(team) {
+        let Some(a) = config.agents.get(&agent) else {
+            return Err(LaunchError::UnknownAgent {
+                team: team_name.to_string(),
+                agent,
+            });
+        };
+        backends.insert((agent.clone(), a.backend.clone()));
+    }
+    let mut providers = BTreeMap::new();
+    for (agent, backend) in backends {
+        if providers.contains_key(&backend) {
+            continue;
+        }
+        let Some(cfg) = config.backends.get(&backend) else {
+            return Err(LaunchError::UnknownBackend { agent, backend });
+        };
+        providers.insert(backend.clone(), crate::llm::build_provider(&backend, cfg)?);
+    }
+    Ok(providers)
+}
+
+fn unknown_team(team: &str, teams: &[String]) -> String {
+    if teams.is_empty() {
+        format!("unknown team '{team}': the config defines no teams")
+    } else {
+        format!("unknown team '{team}'; the teams are: {}", teams.join(", "))
+    }
+}
