@@ -165,14 +165,16 @@ pub fn find_journal(dir: &Path, id: &str) -> Result<Journal, JournalError> {
 
 /// The team `name` of `config`, or an error listing the teams there are.
 pub fn team_of(config: &Config, name: &str) -> Result<TeamConfig, LaunchError> {
-    config
+    let mut team = config
         .teams
         .get(name)
         .cloned()
         .ok_or_else(|| LaunchError::UnknownTeam {
             team: name.to_string(),
             teams: config.teams.keys().cloned().collect(),
-        })
+        })?;
+    team.derive_members();
+    Ok(team)
 }
 
 /// Build the providers of exactly the backends `team`'s agents use, so that a backend the team

@@ -110,7 +110,8 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
 
 /// Run every check on `text` and locate each finding.
 pub fn diagnose(text: &str, origin: &Path) -> Report {
-    let read = structure::read(text);
+    let mut read = structure::read(text);
+    read.config.derive_members();
     let mut located: Vec<Diagnostic> = read
         .findings
         .iter()

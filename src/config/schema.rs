@@ -306,7 +306,36 @@ pub struct TeamConfig {
     pub rubric: Option<String>,
 }
 
+impl Config {
+    /// Fill in the members each team leaves implicit (see [`TeamConfig::derive_members`]).
+    pub fn derive_members(&mut self) {
+        self.teams.values_mut().for_each(TeamConfig::derive_members);
+    }
+}
+
 impl TeamConfig {
+    /// A handoff team may leave out `members` (DESIGN section 5's own `support` example does): its
+    /// members are then its entry followed by every agent its `handoffs` and `fallback` routes
+    /// name, in order of first appearance. Other patterns, and handoff teams that list members,
+    /// are left as written.
+    pub fn derive_members(&mut self) {
+        if self.pattern != PatternKind::Handoff || !self.members.is_empty() {
+            return;
+        }
+        let mut members: Vec<String> = Vec::new();
+        let routes = self.handoffs.iter().chain(self.fallback.iter());
+        let named = self
+            .entry
+            .iter()
+            .chain(routes.flat_map(|(from, tos)| std::iter::once(from).chain(tos)));
+        for agent in named {
+            if !members.contains(agent) {
+                members.push(agent.clone());
+            }
+        }
+        self.members = members;
+    }
+
     /// A team of this pattern with no options set.
     pub fn new(pattern: PatternKind) -> Self {
         TeamConfig {

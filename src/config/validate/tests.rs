@@ -700,3 +700,50 @@ fn debug_output_hides_an_inline_key() {
     assert!(debug.contains("<redacted>"), "{debug}");
     assert!(!debug.contains("sk-secret-789"), "{debug}");
 }
+
+#[test]
+fn a_handoff_team_without_members_takes_them_from_its_routes() {
+    let text = r#"
+[backends.b]
+kind = "scripted"
+
+[agents.triage]
+backend = "b"
+model = "m"
+
+[agents.billing]
+backend = "b"
+model = "m"
+
+[agents.tech]
+backend = "b"
+model = "m"
+
+[teams.support]
+pattern = "handoff"
+entry = "triage"
+handoffs = { triage = ["billing", "tech"], billing = ["triage"] }
+fallback = { tech = ["triage"] }
+"#;
+    let report = crate::config::load::diagnose(text, std::path::Path::new("c.toml"));
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+    let config = report.config.unwrap();
+    assert_eq!(
+        config.teams["support"].members,
+        ["triage", "billing", "tech"]
+    );
+}
+
+#[test]
+fn a_handoff_team_with_neither_members_nor_routes_has_no_members() {
+    let text = "[teams.support]\npattern = \"handoff\"\n";
+    let report = crate::config::load::diagnose(text, std::path::Path::new("c.toml"));
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("the team has no members")),
+        "{:?}",
+        report.diagnostics
+    );
+}
