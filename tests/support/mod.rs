@@ -16,10 +16,11 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod llm_fake;
 pub mod server;
 pub mod wire;
 
-pub use server::{FakeServer, Recorded, Reply, Step};
+pub use server::{FakeServer, Gate, Recorded, Reply, Step};
 pub use wire::Turn;
 
 use std::time::Duration;
