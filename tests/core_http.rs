@@ -404,66 +404,103 @@ fn support_setup(server: &FakeServer, desk_extra: &str) -> (Setup, ByRequest) {
 
 #[tokio::test]
 async fn a_failing_handoff_target_falls_back_after_its_retries() {
-    let server = FakeServer::start().await;
-    let (setup, replies) = support_setup(&server, "max_retries = 1\n");
-    let boom = json!({"error": {"message": "The server had an error", "type": "server_error"}});
-    for _ in 0..2 {
-        let reply = Reply::json(500, boom.clone()).header("retry-after-ms", "5");
-        replies.add("billing-model", None, reply);
+    for retries in [0usize, 1] {
+        let server = FakeServer::start().await;
+        let (setup, replies) = support_setup(&server, &format!("max_retries = {retries}\n"));
+        let boom = json!({"error": {"message": "The server had an error", "type": "server_error"}});
+        for _ in 0..3 {
+            let reply = Reply::json(500, boom.clone()).header("retry-after-ms", "5");
+            replies.add("billing-model", None, reply);
+        }
+        let events = run(setup, "refund please").await;
+
+        let mut order = vec!["handoff_requested", "handoff_accepted"];
+        order.extend(std::iter::repeat_n("turn_failed", retries + 1));
+        order.extend(["handoff_fallback", "message", "session_finished"]);
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.type_name()).collect();
+        assert!(in_order(&events, &order), "{kinds:?}");
+        let failures: Vec<(String, String, bool)> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::TurnFailed {
+                    agent,
+                    error,
+                    will_retry,
+                    ..
+                } => Some((agent.clone(), error.kind.clone(), *will_retry)),
+                _ => None,
+            })
+            .collect();
+        let mut expected =
+            vec![("billing.eu".to_string(), "overloaded".to_string(), true); retries];
+        expected.push(("billing.eu".into(), "overloaded".into(), false));
+        assert_eq!(failures, expected, "max_retries = {retries}");
+        assert!(events.iter().any(|e| matches!(&e.kind, EventKind::HandoffFallback { failed, to, .. } if failed == "billing.eu" && to == "tech")));
+        assert_eq!(
+            finished(&events),
+            (Outcome::Completed, Some("I issued the refund.".into()))
+        );
+        assert_eq!(
+            Wire::OpenAi.requests(&server).len(),
+            retries + 1,
+            "max_retries = {retries}, then give up"
+        );
+        assert_eq!(replies.unused().len(), 2 - retries);
+        check_support_requests(&server);
     }
+}
+
+#[tokio::test]
+async fn a_completed_handoff_returns_to_triage_with_its_call_answered() {
+    let server = FakeServer::start().await;
+    let (setup, replies) = support_setup(&server, "");
+    let done = Turn::text(["Refunded."]).tool(
+        "call_b1",
+        "complete_handoff",
+        r#"{"summary":"refunded 40 euros"}"#,
+    );
+    replies.add("billing-model", None, Wire::OpenAi.reply(&done));
+    replies.add(
+        "triage-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["Anything else?"])),
+    );
     let events = run(setup, "refund please").await;
 
-    assert!(
-        in_order(
-            &events,
-            &[
-                "handoff_requested",
-                "handoff_accepted",
-                "turn_failed",
-                "turn_failed",
-                "handoff_fallback",
-                "message",
-                "session_finished"
-            ]
-        ),
-        "{:?}",
-        events
-            .iter()
-            .map(|e| e.kind.type_name())
-            .collect::<Vec<_>>()
-    );
-    let failures: Vec<(String, String, bool)> = events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::TurnFailed {
-                agent,
-                error,
-                will_retry,
-                ..
-            } => Some((agent.clone(), error.kind.clone(), *will_retry)),
-            _ => None,
-        })
-        .collect();
-    let billing = "billing.eu".to_string();
-    assert_eq!(
-        failures,
-        [
-            (billing.clone(), "overloaded".to_string(), true),
-            (billing, "overloaded".to_string(), false)
-        ]
-    );
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::HandoffFallback { failed, to, .. } if failed == "billing.eu" && to == "tech")));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::HandoffCompleted { summary, .. } if summary == "refunded 40 euros")));
     assert_eq!(
         finished(&events),
-        (Outcome::Completed, Some("I issued the refund.".into()))
+        (Outcome::Completed, Some("Anything else?".into()))
     );
-    assert!(replies.unused().is_empty(), "{:?}", replies.unused());
+    let front = Wire::Anthropic.requests(&server);
     assert_eq!(
-        Wire::OpenAi.requests(&server).len(),
-        2,
-        "one retry, then give up"
+        front.iter().map(model_of).collect::<Vec<_>>(),
+        ["triage-model", "triage-model"],
+        "tech is not needed"
     );
-    check_support_requests(&server);
+    // Triage's second request answers its transfer right after the reply that made it.
+    let again = front[1].json();
+    assert_calls_answered_in_order_anthropic(&again);
+    let messages = again["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{again}");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(
+        messages[1]["content"][1],
+        json!({"type": "tool_use", "id": "toolu_01", "name": "transfer_to_billing_eu",
+            "input": {"reason": "refund"}})
+    );
+    assert_eq!(messages[2]["role"], "user");
+    assert_eq!(messages[2]["content"][0]["type"], "tool_result");
+    assert_eq!(messages[2]["content"][0]["tool_use_id"], "toolu_01");
+    let rest = messages[2].to_string();
+    assert!(rest.contains("refunded 40 euros"), "{rest}");
+    let billing = Wire::OpenAi.requests(&server);
+    assert_eq!(billing.len(), 1);
+    assert_eq!(
+        offered_tools(&billing[0].json()),
+        ["complete_handoff"],
+        "billing has no targets of its own but may hand control back"
+    );
 }
 
 #[tokio::test]

@@ -97,8 +97,14 @@ impl Key {
 #[derive(Clone, Default)]
 pub struct ByRequest {
     queues: Arc<Mutex<HashMap<Key, VecDeque<Reply>>>>,
-    /// Models that have asked, and gates to open once all of theirs have.
-    seen: Arc<Mutex<(HashSet<String>, Vec<(Gate, Vec<String>)>)>>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// Models that have asked, and gates to open once all of theirs have.
+#[derive(Default)]
+struct Seen {
+    models: HashSet<String>,
+    gates: Vec<(Gate, Vec<String>)>,
 }
 
 impl ByRequest {
@@ -111,10 +117,9 @@ impl ByRequest {
             server.respond(wire.path(), move |request| {
                 let key = Key::of(request);
                 let mut seen = seen.lock().unwrap();
-                seen.0.insert(key.model.clone());
-                let (models, gates) = &*seen;
-                for (gate, wanted) in gates {
-                    if wanted.iter().all(|m| models.contains(m)) {
+                seen.models.insert(key.model.clone());
+                for (gate, wanted) in &seen.gates {
+                    if wanted.iter().all(|m| seen.models.contains(m)) {
                         gate.open();
                     }
                 }
@@ -146,7 +151,7 @@ impl ByRequest {
     /// Open `gate` once a request for each of `models` has arrived (on any installed path).
     pub fn open_when(&self, gate: &Gate, models: &[&str]) {
         let wanted = models.iter().map(|m| m.to_string()).collect();
-        self.seen.lock().unwrap().1.push((gate.clone(), wanted));
+        self.seen.lock().unwrap().gates.push((gate.clone(), wanted));
     }
 
     /// The replies not asked for yet.
