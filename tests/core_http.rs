@@ -215,9 +215,36 @@ fn assert_calls_answered_in_order_openai(body: &Value) {
     }
 }
 
+/// The Messages API's shape: roles alternate, starting and ending with `user`, and in a user
+/// message every `tool_result` block comes before any text.
+fn assert_anthropic_roles_alternate(body: &Value) {
+    let messages = body["messages"].as_array().expect("messages");
+    let roles: Vec<&str> = messages.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles.len(), messages.len(), "{body}");
+    for (i, role) in roles.iter().enumerate() {
+        let want = if i % 2 == 0 { "user" } else { "assistant" };
+        assert_eq!(*role, want, "message {i}: {body}");
+    }
+    assert_eq!(roles.last(), Some(&"user"), "{body}");
+    for m in messages.iter().filter(|m| m["role"] == "user") {
+        let kinds: Vec<&str> = m["content"]
+            .as_array()
+            .expect("content blocks")
+            .iter()
+            .filter_map(|b| b["type"].as_str())
+            .collect();
+        let first_text = kinds.iter().position(|k| *k != "tool_result");
+        let last_result = kinds.iter().rposition(|k| *k == "tool_result");
+        if let (Some(t), Some(r)) = (first_text, last_result) {
+            assert!(r < t, "tool results first: {body}");
+        }
+    }
+}
+
 /// The same for an Anthropic body: the `tool_use` blocks of an assistant message are answered by
 /// the `tool_result` blocks of the next user message, in order.
 fn assert_calls_answered_in_order_anthropic(body: &Value) {
+    assert_anthropic_roles_alternate(body);
     let messages = body["messages"].as_array().expect("messages");
     let blocks = |m: &Value, kind: &str| -> Vec<Value> {
         m["content"]
@@ -927,4 +954,88 @@ async fn overloaded_after_tokens_were_shown_is_not_retried_and_keeps_the_partial
     assert_eq!(turn.text, "Partial answer", "the partial text is kept");
     assert_eq!(finished(&events).0, Outcome::Failed);
     assert_eq!(Wire::Anthropic.requests(&server).len(), 1, "no retry");
+}
+
+/// Read events until one matches `done` (a generous timeout only guards against hangs).
+async fn until(
+    events: &mut conclave::core::session::EventStream,
+    seen: &mut Vec<Event>,
+    done: impl Fn(&EventKind) -> bool,
+) {
+    let wait = async {
+        while let Some(e) = events.recv().await {
+            let hit = done(&e.kind);
+            seen.push(e);
+            if hit {
+                return;
+            }
+        }
+        panic!("the session ended first");
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("the event came within 20 s");
+}
+
+#[tokio::test]
+async fn a_speaker_picked_twice_in_a_row_is_never_sent_its_own_words_last() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::Anthropic]);
+    let mut team = TeamConfig::new(PatternKind::GroupChat);
+    team.members = ["x", "y"].map(String::from).to_vec();
+    team.speaker_selection = Some(conclave::config::SpeakerSelection::Human);
+    let setup = Setup::new(team)
+        .backend("an", &server, Wire::Anthropic, "")
+        .agent("x", "an", "x-model", "You are X.")
+        .agent("y", "an", "y-model", "You are Y.");
+    replies.add(
+        "x-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["First point."])),
+    );
+    replies.add(
+        "x-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["Second point."])),
+    );
+    let mut session = Session::new(setup.spec()).expect("valid spec");
+    let mut events = session.subscribe();
+    let handle = session.start();
+    handle
+        .send(Command::Send {
+            text: "Discuss.".into(),
+            to: None,
+        })
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        handle
+            .send(Command::PickSpeaker { agent: "x".into() })
+            .unwrap();
+        until(
+            &mut events,
+            &mut seen,
+            |k| matches!(k, EventKind::Message { agent, .. } if agent == "x"),
+        )
+        .await;
+    }
+    handle.send(Command::Stop {}).unwrap();
+    until(&mut events, &mut seen, |k| {
+        matches!(k, EventKind::SessionFinished { .. })
+    })
+    .await;
+    check_invariants(&seen);
+
+    let sent = Wire::Anthropic.requests(&server);
+    assert_eq!(sent.len(), 2);
+    let again = sent[1].json();
+    assert_anthropic_roles_alternate(&again);
+    let messages = again["messages"].as_array().unwrap();
+    assert_eq!(messages[1]["role"], "assistant", "{again}");
+    assert_eq!(messages[1]["content"][0]["text"], "First point.");
+    assert_eq!(
+        messages.last().unwrap()["role"],
+        "user",
+        "a last assistant message would be a prefill the model continues: {again}"
+    );
 }
