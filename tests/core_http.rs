@@ -626,26 +626,37 @@ fn jsonl(events: &[Event], server: &FakeServer) -> String {
 #[tokio::test]
 async fn first_success_keeps_the_fast_answer_and_closes_the_slow_streams() {
     let server = FakeServer::start().await;
-    let replies = ByRequest::install(&server, &[Wire::OpenAi]);
+    let replies = ByRequest::install(&server, &[Wire::OpenAi, Wire::Anthropic, Wire::Ollama]);
     let mut team = TeamConfig::new(PatternKind::Concurrent);
     team.members = ["fast", "slow1", "slow2"].map(String::from).to_vec();
     team.strategy = Some(Strategy::FirstSuccess);
+    // One wire each: every provider must close its connection when its turn is cancelled.
     let setup = Setup::new(team)
         .backend("oa", &server, Wire::OpenAi, "")
+        .backend("an", &server, Wire::Anthropic, "")
+        .backend("ol", &server, Wire::Ollama, "")
         .agent("fast", "oa", "fast-model", "")
-        .agent("slow1", "oa", "slow1-model", "")
-        .agent("slow2", "oa", "slow2-model", "");
+        .agent("slow1", "an", "slow1-model", "")
+        .agent("slow2", "ol", "slow2-model", "");
     // The fast answer waits until both slow requests are in, so there are streams to close.
     let both_slow_in = Gate::new();
     replies.open_when(&both_slow_in, &["slow1-model", "slow2-model"]);
     let mut fast = Wire::OpenAi.reply(&Turn::text(["quick ", "answer"]));
     fast.steps.insert(0, Step::Wait(both_slow_in.clone()));
     replies.add("fast-model", None, fast);
-    for slow in ["slow1-model", "slow2-model"] {
-        let events = support::wire::openai_events(&Turn::text(["Thinking", " slowly"]));
-        let reply = Reply::sse(&events[..2]).then(Step::Stall);
-        replies.add(slow, None, reply);
-    }
+    let thinking = Turn::text(["Thinking", " slowly"]);
+    let slow1 = support::wire::anthropic_events(&thinking);
+    replies.add(
+        "slow1-model",
+        None,
+        Reply::sse(&slow1[..4]).then(Step::Stall),
+    );
+    let slow2 = support::wire::ollama_lines(&thinking);
+    replies.add(
+        "slow2-model",
+        None,
+        Reply::ndjson(&slow2[..1]).then(Step::Stall),
+    );
     let events = run(setup, "What is 2 + 2?").await;
 
     assert_eq!(
@@ -1038,4 +1049,91 @@ async fn a_speaker_picked_twice_in_a_row_is_never_sent_its_own_words_last() {
         "user",
         "a last assistant message would be a prefill the model continues: {again}"
     );
+}
+
+#[tokio::test]
+async fn anthropic_ballots_are_forced_and_a_malformed_one_is_asked_for_again() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::Anthropic]);
+    let mut team = TeamConfig::new(PatternKind::GroupChat);
+    team.members = ["x", "y"].map(String::from).to_vec();
+    team.max_rounds = Some(1);
+    team.consensus = Some(Consensus {
+        threshold: 1.0,
+        every_round: true,
+    });
+    let setup = Setup::new(team)
+        .backend("an", &server, Wire::Anthropic, "")
+        .agent("x", "an", "x-model", "You are X.")
+        .agent("y", "an", "y-model", "You are Y.");
+    replies.add(
+        "x-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["Tabs."])),
+    );
+    replies.add(
+        "y-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["Tabs, then."])),
+    );
+    // Cut off mid-arguments, as by max_tokens.
+    let cut = Turn::default()
+        .tool("toolu_x1", "cast_vote", r#"{"choice": "agr"#)
+        .finish("max_tokens");
+    let ballot = |id: &str| vote(id, "agree", "settled");
+    replies.add("x-model", Some("cast_vote"), Wire::Anthropic.reply(&cut));
+    replies.add(
+        "x-model",
+        Some("cast_vote"),
+        Wire::Anthropic.reply(&ballot("toolu_x2")),
+    );
+    replies.add(
+        "y-model",
+        Some("cast_vote"),
+        Wire::Anthropic.reply(&ballot("toolu_y1")),
+    );
+    let events = run(setup, "Tabs or spaces?").await;
+
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Error { message, .. } if message.contains("x cast an invalid vote"))));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::ToolResult { call_id, is_error: true, .. } if call_id == "toolu_x1")));
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Consensus {
+            reached: true,
+            agree: 2,
+            ..
+        }
+    )));
+    assert_eq!(
+        finished(&events),
+        (Outcome::Consensus, Some("Tabs, then.".into()))
+    );
+    assert!(replies.unused().is_empty(), "{:?}", replies.unused());
+
+    let sent = Wire::Anthropic.requests(&server);
+    assert_eq!(sent.len(), 5);
+    let ballots: Vec<Value> = sent
+        .iter()
+        .map(Recorded::json)
+        .filter(|b| forced_tool(b).is_some())
+        .collect();
+    assert_eq!(ballots.len(), 3);
+    for b in &ballots {
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": "cast_vote"})
+        );
+        assert_eq!(offered_tools(b), ["cast_vote"]);
+        assert_calls_answered_in_order_anthropic(b);
+    }
+    let again = ballots
+        .iter()
+        .filter(|b| b["model"] == "x-model")
+        .nth(1)
+        .expect("x was asked again");
+    let asked = again["messages"].to_string();
+    assert!(asked.contains("Your vote was invalid"), "{asked}");
+    for r in &sent {
+        assert_anthropic_roles_alternate(&r.json());
+    }
 }
