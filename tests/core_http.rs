@@ -1137,3 +1137,104 @@ async fn anthropic_ballots_are_forced_and_a_malformed_one_is_asked_for_again() {
         assert_anthropic_roles_alternate(&r.json());
     }
 }
+
+#[tokio::test]
+async fn an_ollama_handoff_answers_calls_without_ids_by_name_and_in_order() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::Ollama]);
+    let mut team = TeamConfig::new(PatternKind::Handoff);
+    team.members = ["a", "b"].map(String::from).to_vec();
+    team.handoffs.insert("a".into(), vec!["b".into()]);
+    let setup = Setup::new(team)
+        .backend("ol", &server, Wire::Ollama, "")
+        .agent("a", "ol", "a-model", "You are A.")
+        .agent("b", "ol", "b-model", "You are B.");
+    // Ollama sends no call ids; two calls in one reply.
+    let a1 = Turn::text(["Over to B."])
+        .tool("", "transfer_to_b", r#"{"reason":"b knows"}"#)
+        .tool("", "transfer_to_b", r#"{"reason":"twice"}"#);
+    let b1 = Turn::default().tool("", "complete_handoff", r#"{"summary":"sorted"}"#);
+    replies.add("a-model", None, Wire::Ollama.reply(&a1));
+    replies.add("b-model", None, Wire::Ollama.reply(&b1));
+    replies.add(
+        "a-model",
+        None,
+        Wire::Ollama.reply(&Turn::text(["Thanks, B."])),
+    );
+    let events = run(setup, "help").await;
+
+    assert_eq!(
+        finished(&events),
+        (Outcome::Completed, Some("Thanks, B.".into()))
+    );
+    assert!(replies.unused().is_empty(), "{:?}", replies.unused());
+    let ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Message {
+                agent, tool_calls, ..
+            } if agent == "a" => Some(tool_calls.iter().map(|c| c.id.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "generated ids are distinct");
+
+    let sent = Wire::Ollama.requests(&server);
+    assert_eq!(
+        sent.iter().map(model_of).collect::<Vec<_>>(),
+        ["a-model", "b-model", "a-model"]
+    );
+    let again = sent[2].json();
+    assert_calls_answered_in_order_openai(&again);
+    let messages = again["messages"].as_array().unwrap();
+    assert_eq!(
+        messages[0],
+        json!({"role": "system", "content": "You are A."})
+    );
+    let at = messages
+        .iter()
+        .position(|m| m["role"] == "assistant")
+        .expect("A's earlier reply");
+    let calls = messages[at]["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0]["function"]["arguments"],
+        json!({"reason": "b knows"}),
+        "Ollama takes arguments as an object"
+    );
+    assert_eq!(messages[at + 1]["role"], "tool");
+    assert_eq!(messages[at + 1]["tool_name"], "transfer_to_b");
+    assert_eq!(messages[at + 2]["role"], "tool");
+    let last = messages.last().unwrap();
+    assert_eq!(last["role"], "user");
+    assert!(last.to_string().contains("sorted"), "{again}");
+}
+
+#[tokio::test]
+async fn a_turn_past_its_deadline_fails_and_its_connection_is_closed() {
+    let server = FakeServer::start().await;
+    let mut team = TeamConfig::new(PatternKind::Concurrent);
+    team.members = vec!["slow".into()];
+    team.timeout_ms = Some(150);
+    let setup = Setup::new(team)
+        .backend("oa", &server, Wire::OpenAi, "")
+        .agent("slow", "oa", "slow-model", "");
+    let events = support::wire::openai_events(&Turn::text(["zz", "z"]));
+    server.push(
+        Wire::OpenAi.path(),
+        Reply::sse(&events[..2]).then(Step::Stall),
+    );
+    let events = run(setup, "q").await;
+
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TurnFailed { error, will_retry: false, .. } if error.kind == "timeout" && error.message.contains("150 ms"))));
+    assert_eq!(finished(&events).0, Outcome::Failed);
+    let closed = server.wait_client_closed(0, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "the deadline closes the connection");
+    let state = SessionState::replay(&events);
+    assert_eq!(
+        state.turns.values().next().map(|t| t.text.as_str()),
+        Some("zz")
+    );
+}
