@@ -1238,3 +1238,147 @@ async fn a_turn_past_its_deadline_fails_and_its_connection_is_closed() {
         Some("zz")
     );
 }
+
+/// Every file under `dir`, recursively, as text.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn conclave_run_drives_the_support_chain_over_http_and_keys_stay_secret() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::Anthropic, Wire::OpenAi]);
+    let triage = Turn::text(["Let me get billing."]).tool(
+        "toolu_01",
+        "transfer_to_billing",
+        r#"{"reason":"refund"}"#,
+    );
+    replies.add("triage-model", None, Wire::Anthropic.reply(&triage));
+    let denied = json!({"error": {"message": "Incorrect API key provided: sk-oa-secret-1111.",
+        "type": "invalid_request_error", "code": "invalid_api_key"}});
+    replies.add("billing-model", None, Reply::json(401, denied));
+    replies.add(
+        "tech-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["I issued the refund."])),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let url = server.url();
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[backends.front]
+kind = "anthropic"
+base_url = "{url}"
+api_key_env = "CONCLAVE_TEST_FRONT_KEY"
+
+[backends.desk]
+kind = "openai"
+base_url = "{url}/v1"
+api_key_env = "CONCLAVE_TEST_DESK_KEY"
+
+[agents.triage]
+backend = "front"
+model = "triage-model"
+system = "You are triage."
+
+[agents.billing]
+backend = "desk"
+model = "billing-model"
+
+[agents.tech]
+backend = "front"
+model = "tech-model"
+
+[teams.support]
+pattern = "handoff"
+members = ["triage", "billing", "tech"]
+entry = "triage"
+handoffs = {{ triage = ["billing"] }}
+fallback = {{ billing = ["tech"] }}
+"#
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .args([
+            "--team",
+            "support",
+            "--prompt",
+            "refund please",
+            "--events",
+            "jsonl",
+        ])
+        .env_remove("CONCLAVE_CONFIG")
+        .env("CONCLAVE_DATA_DIR", &data)
+        .env("CONCLAVE_LOG", "trace")
+        .env("CONCLAVE_TEST_FRONT_KEY", KEYS[1])
+        .env("CONCLAVE_TEST_DESK_KEY", KEYS[0])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("conclave run ends within 20 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+
+    let events: Vec<Event> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    check_invariants(&events);
+    assert!(in_order(
+        &events,
+        &[
+            "handoff_accepted",
+            "turn_failed",
+            "handoff_fallback",
+            "message",
+            "session_finished"
+        ]
+    ));
+    assert_eq!(
+        finished(&events),
+        (Outcome::Completed, Some("I issued the refund.".into()))
+    );
+    assert!(replies.unused().is_empty(), "{:?}", replies.unused());
+    let desk = Wire::OpenAi.requests(&server);
+    assert_eq!(
+        desk[0].header("authorization"),
+        Some("Bearer sk-oa-secret-1111")
+    );
+
+    // The debug log, and the journal once `run` writes one: no key in any of them.
+    let written = files_under(&data);
+    assert!(
+        written.iter().any(|(_, text)| !text.is_empty()),
+        "the run logs under CONCLAVE_DATA_DIR"
+    );
+    for key in KEYS {
+        assert!(!stdout.contains(key) && !stderr.contains(key));
+        for (path, text) in &written {
+            assert!(!text.contains(key), "{key} leaked into {}", path.display());
+        }
+    }
+}
