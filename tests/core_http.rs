@@ -1382,3 +1382,81 @@ fallback = {{ billing = ["tech"] }}
         }
     }
 }
+
+#[tokio::test]
+async fn a_manager_picks_speakers_with_the_forced_tool_and_an_invalid_pick_is_asked_again() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::OpenAi, Wire::Anthropic]);
+    let mut team = TeamConfig::new(PatternKind::GroupChat);
+    team.members = ["x", "y"].map(String::from).to_vec();
+    team.speaker_selection = Some(conclave::config::SpeakerSelection::Manager);
+    team.manager = Some("m".into());
+    team.max_rounds = Some(1);
+    let setup = Setup::new(team)
+        .backend("oa", &server, Wire::OpenAi, "")
+        .backend("an", &server, Wire::Anthropic, "")
+        .agent("m", "oa", "m-model", "You chair the discussion.")
+        .agent("x", "oa", "x-model", "You are X.")
+        .agent("y", "an", "y-model", "You are Y.");
+    // A round is as many speeches as members, whoever gives them.
+    for (n, pick) in ["ghost", "y", "y"].iter().enumerate() {
+        let args = json!({"agent": pick, "reason": format!("pick {n}")}).to_string();
+        let turn = Turn::default().tool(&format!("call_m{n}"), "select_speaker", &args);
+        replies.add("m-model", Some("select_speaker"), Wire::OpenAi.reply(&turn));
+    }
+    replies.add(
+        "y-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["Y opens."])),
+    );
+    replies.add(
+        "y-model",
+        None,
+        Wire::Anthropic.reply(&Turn::text(["Y adds more."])),
+    );
+    let events = run(setup, "Plan the offsite.").await;
+
+    let picks: Vec<(String, conclave::core::event::SelectedBy)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SpeakerSelected { agent, by, .. } => Some((agent.clone(), *by)),
+            _ => None,
+        })
+        .collect();
+    use conclave::core::event::SelectedBy::Manager;
+    assert_eq!(picks, [("y".into(), Manager), ("y".into(), Manager)]);
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Error { message, .. } if message.contains("m made an invalid pick"))));
+    assert_eq!(finished(&events).0, Outcome::MaxRounds);
+    assert!(replies.unused().is_empty(), "{:?}", replies.unused());
+
+    let asks: Vec<Value> = Wire::OpenAi
+        .requests(&server)
+        .iter()
+        .filter(|r| model_of(r) == "m-model")
+        .map(Recorded::json)
+        .collect();
+    assert_eq!(asks.len(), 3);
+    for ask in &asks {
+        assert_eq!(forced_tool(ask).as_deref(), Some("select_speaker"));
+        assert_eq!(
+            ask["tools"][0]["function"]["parameters"]["properties"]["agent"]["enum"],
+            json!(["x", "y"])
+        );
+        assert_eq!(ask["messages"][0]["content"], "You chair the discussion.");
+        assert_calls_answered_in_order_openai(ask);
+    }
+    assert!(
+        asks[1]
+            .to_string()
+            .contains("Your previous pick was invalid"),
+        "{}",
+        asks[1]
+    );
+    // Picked twice in a row, Y still gets a request that ends with a user message.
+    let y = Wire::Anthropic.requests(&server);
+    assert_eq!(y.len(), 2);
+    for r in &y {
+        assert_anthropic_roles_alternate(&r.json());
+    }
+    assert!(y[1].json()["messages"].to_string().contains("Y opens."));
+}
