@@ -3,7 +3,8 @@
 //!
 //! The agent's own earlier messages come back as `Assistant` (with their tool calls, each answered
 //! by its `ToolResult` right after it, exactly once and in order); everyone else's words, and the
-//! person's, come as `User` text prefixed with the speaker's name. Only conversation turns
+//! person's, come as `User` text prefixed with the speaker's name; it opens and ends with a `User`
+//! message (or the answers to the agent's own calls). Only conversation turns
 //! (`speak`, `aggregate`) count: votes, picks, scores and summaries are not part of it.
 //! How much is passed is the [`ContextMode`] of the edge `from->to` (or the team's): `full`,
 //! `last_n` (messages), `none` (only the current prompt) or `summary` (the driver first asks for a
@@ -18,6 +19,12 @@ use crate::llm::{ChatMessage, ToolCall};
 
 /// `last_n` when the team does not say.
 pub const DEFAULT_LAST_N: usize = 6;
+
+/// Closes a conversation that would end with the agent's own message (it is picked to speak
+/// twice in a row): a request ending with an assistant message is a prefill to Anthropic (the
+/// model continues its own words, or the API refuses it) and reads as a reply already given to
+/// the others.
+pub const YOUR_TURN_AGAIN: &str = "(It is your turn again: go on.)";
 
 /// The context mode for a turn of `to` following `from`: the edge override, else the team's.
 pub fn mode_for(team: &TeamConfig, from: Option<&str>, to: &str) -> ContextMode {
@@ -79,6 +86,11 @@ pub fn messages(
                 text: "(earlier conversation omitted)".into(),
             },
         );
+    }
+    if matches!(out.last(), Some(ChatMessage::Assistant { .. })) {
+        out.push(ChatMessage::User {
+            text: YOUR_TURN_AGAIN.into(),
+        });
     }
     out
 }
@@ -302,6 +314,24 @@ mod tests {
         assert!(text.starts_with("[triage]: passing on"));
         assert!(!text.contains("bob@example.com"), "{text}");
         assert!(matches!(&m[3], ChatMessage::Assistant { .. }));
+        assert!(matches!(&m[4], ChatMessage::User { text } if text == YOUR_TURN_AGAIN));
+    }
+
+    #[test]
+    fn a_conversation_never_ends_with_the_agents_own_message() {
+        let s = sample();
+        let team = TeamConfig::new(PatternKind::Handoff);
+        let m = messages(&s, &team, "triage", ContextMode::Full);
+        assert!(
+            matches!(m.last(), Some(ChatMessage::User { text }) if text == "[billing]: refunded")
+        );
+        let m = messages(&s, &team, "billing", ContextMode::Full);
+        assert_eq!(
+            m.last(),
+            Some(&ChatMessage::User {
+                text: YOUR_TURN_AGAIN.into()
+            })
+        );
     }
 
     #[test]
@@ -312,10 +342,11 @@ mod tests {
         let m = messages(&s, &team, "billing", ContextMode::LastN);
         assert_eq!(
             m.len(),
-            2,
-            "a conversation always opens with a user message: {m:?}"
+            3,
+            "a conversation always opens and ends with a user message: {m:?}"
         );
         assert!(matches!(&m[1], ChatMessage::Assistant { text, .. } if text == "refunded"));
+        assert!(matches!(&m[2], ChatMessage::User { text } if text == YOUR_TURN_AGAIN));
         let m = messages(&s, &team, "billing", ContextMode::None);
         assert_eq!(
             m,

@@ -12,14 +12,17 @@
 //! and scripted step by step ([`Step`]): each `Write` is one write (one HTTP chunk) flushed to the
 //! socket, so tests control every boundary; `Sleep`, `Stall` and `Drop` make the server slow, stuck
 //! or cut the connection. Every request is recorded (method, path, headers, body) together with
-//! the moment the client closed the connection, if it did before the reply ended.
+//! the moment the client closed the connection, if it did before the reply ended. For whole
+//! sessions, whose parallel turns arrive in any order, `llm_fake::ByRequest` picks replies by the
+//! request's model and forced tool instead, and `Step::Wait` holds a reply until a [`Gate`] opens.
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod llm_fake;
 pub mod server;
 pub mod wire;
 
-pub use server::{FakeServer, Recorded, Reply, Step};
+pub use server::{FakeServer, Gate, Recorded, Reply, Step};
 pub use wire::Turn;
 
 use std::time::Duration;

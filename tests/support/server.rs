@@ -23,7 +23,41 @@ pub enum Step {
     Stall,
     /// Close the connection at once, without ending the body properly.
     Drop,
+    /// Wait until the gate is opened (at most a minute), e.g. until other requests arrived.
+    Wait(Gate),
 }
+
+/// A one-way latch a reply can wait on ([`Step::Wait`]); clones share it.
+#[derive(Clone, Debug)]
+pub struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Gate(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn opened(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Picks the reply from the request itself; `None` leaves it to the queue of its path.
+pub type Responder = Arc<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
 
 /// A scripted answer.
 #[derive(Clone, Debug)]
@@ -148,6 +182,7 @@ impl Recorded {
 struct State {
     queues: HashMap<String, VecDeque<Reply>>,
     fallback: HashMap<String, Reply>,
+    responders: HashMap<String, Responder>,
     requests: Vec<Recorded>,
 }
 
@@ -205,6 +240,20 @@ impl FakeServer {
             .insert(path.to_string(), reply);
     }
 
+    /// Let `responder` answer requests to `path` by their content (model, forced tool, …) before
+    /// the queue is consulted: for parallel calls, whose arrival order is not the test's.
+    pub fn respond(
+        &self,
+        path: &str,
+        responder: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static,
+    ) {
+        self.state
+            .lock()
+            .unwrap()
+            .responders
+            .insert(path.to_string(), Arc::new(responder));
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
@@ -248,10 +297,9 @@ async fn serve(socket: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notify>
     let route = request.path.split('?').next().unwrap_or("").to_string();
     let (index, reply) = {
         let mut st = state.lock().unwrap();
-        let reply = st
-            .queues
-            .get_mut(&route)
-            .and_then(VecDeque::pop_front)
+        let chosen = st.responders.get(&route).and_then(|r| r(&request));
+        let reply = chosen
+            .or_else(|| st.queues.get_mut(&route).and_then(VecDeque::pop_front))
             .or_else(|| st.fallback.get(&route).cloned())
             .unwrap_or_else(|| {
                 let msg = format!("fake server: nothing queued for {} {route}", request.method);
@@ -358,6 +406,12 @@ async fn write_reply(
                 return Ending::ClientGone;
             }
             Step::Drop => return Ending::Dropped,
+            Step::Wait(gate) => {
+                tokio::select! {
+                    _ = tokio::time::timeout(Duration::from_secs(60), gate.opened()) => {}
+                    _ = closed.wait_for(|c| *c) => return Ending::ClientGone,
+                }
+            }
         }
     }
     Ending::Complete
