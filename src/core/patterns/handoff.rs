@@ -12,6 +12,9 @@
 //! answered with an error result. A malformed handoff (unknown target, bad JSON) is answered with
 //! the error and the agent is asked once more; then its reply stands without a handoff. The
 //! person's messages go to the holder: one sent while it answers gets one more turn of it.
+//!
+//! Resumed after the process died mid-task: the holder keeps control and answers again when its
+//! turn was cut off; a handoff waiting in its approval window gets the whole window again.
 
 use crate::config::Approval;
 use crate::core::command::Command;
@@ -550,6 +553,37 @@ impl Pattern for Handoff {
                 _ => Vec::new(),
             },
             Input::Continue => Vec::new(),
+        }
+    }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        if let Some(r) = self.pending(state) {
+            let approval = self.ctx.team.approval.unwrap_or_default();
+            return match (approval, self.ctx.unattended) {
+                (Approval::Window, _) => vec![Effect::SetTimer {
+                    name: timer_name(&r.id),
+                    ms: self
+                        .ctx
+                        .team
+                        .approval_window_ms
+                        .unwrap_or(DEFAULT_WINDOW_MS),
+                }],
+                (_, Some(UnattendedApproval::Reject)) => {
+                    self.reject(state, &r, "rejected by --approve reject")
+                }
+                (Approval::Auto, _) => self.accept(&r, "auto"),
+                (Approval::Confirm, Some(UnattendedApproval::Auto)) => {
+                    self.accept(&r, "approved by --approve auto")
+                }
+                (Approval::Confirm, None) => Vec::new(),
+            };
+        }
+        let holder = self.holder(state);
+        let last_of_holder = common::last_ended(state)
+            .filter(|t| interrupted.is_empty() && state.turns[t].agent == holder);
+        match last_of_holder {
+            Some(turn) => self.on_turn_ended(state, turn),
+            None => vec![self.turn(&holder, &state.handoff.chain, None)],
         }
     }
 }

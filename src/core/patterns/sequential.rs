@@ -1,7 +1,8 @@
 //! `sequential`: an SOP pipeline (product manager → architect → developer → QA). Each step is one
 //! speak turn of its agent with the step's instructions, seeing the context passed from the steps
 //! before it (the team's or the edge's context mode). A failed step fails the task; the last
-//! step's answer is the final answer. Pause holds the next step; resume starts it.
+//! step's answer is the final answer. Pause holds the next step; resume starts it. A resumed
+//! session runs the step that was cut off again.
 
 use crate::config::Step;
 use crate::core::command::Command;
@@ -98,6 +99,17 @@ impl Pattern for Sequential {
             },
             Input::Continue => self.advance(state),
             Input::Timer(_) => Vec::new(),
+        }
+    }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        match common::last_ended(state) {
+            Some(turn)
+                if interrupted.is_empty() && state.turns[&turn].status != TurnStatus::Completed =>
+            {
+                self.on(state, Input::TurnEnded { turn })
+            }
+            _ => self.advance(state),
         }
     }
 }
