@@ -211,6 +211,27 @@ mod tests {
     use crate::core::patterns::sim::{Sim, reply};
 
     #[test]
+    fn resumed_fan_out_reruns_only_the_cut_off_members() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |t| {
+            t.aggregator = Some("agg".into())
+        });
+        sim.send("q");
+        sim.complete("a", reply("A"));
+        sim.stream("b", "B?");
+        sim.restart(0);
+        assert_eq!(sim.running_agents(), ["b"]);
+        sim.complete("b", reply("B"));
+        sim.stream("agg", "A");
+        sim.restart(0);
+        assert_eq!(sim.spec_of("agg").purpose, Purpose::Aggregate);
+        sim.complete("agg", reply("A+B"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("A+B".into())))
+        );
+    }
+
+    #[test]
     fn first_success_cancels_the_losers() {
         let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b", "c"], |t| {
             t.strategy = Some(Strategy::FirstSuccess);

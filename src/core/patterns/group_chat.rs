@@ -831,6 +831,101 @@ mod tests {
     }
 
     #[test]
+    fn resumed_mid_vote_keeps_the_votes_cast_and_asks_the_rest_again() {
+        let mut sim = debate(|t| {
+            t.consensus = Some(Consensus {
+                threshold: 0.6,
+                every_round: true,
+            });
+            t.time_limit_s = Some(60);
+        });
+        sim.send("go");
+        round(&mut sim, ["1", "2", "3"]);
+        sim.complete("a", vote("agree"));
+        sim.stream("b", "thinking");
+        sim.restart(20_000);
+        assert_eq!(sim.timer_ms.get(super::TIME_LIMIT_TIMER), Some(&40_000));
+        assert!(sim.recent().iter().any(
+            |e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "b" && partial_text == "thinking")
+        ));
+        assert_eq!(sim.running_agents(), ["b", "c"]);
+        assert_eq!(sim.state.task.votes.len(), 1);
+        sim.complete("b", vote("agree"));
+        sim.complete("c", vote("disagree"));
+        assert_eq!(sim.finished().map(|f| f.0), Some(Outcome::Consensus));
+        let votes: Vec<(String, VoteChoice)> = sim
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                EventKind::Vote { agent, choice, .. } => Some((agent, choice)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            votes,
+            [
+                ("a".to_string(), VoteChoice::Agree),
+                ("b".to_string(), VoteChoice::Agree),
+                ("c".to_string(), VoteChoice::Disagree)
+            ]
+        );
+    }
+
+    #[test]
+    fn resumed_mid_speech_carries_the_round_on() {
+        let mut sim = debate(|_| {});
+        sim.send("go");
+        sim.complete("a", reply("1"));
+        sim.stream("b", "half");
+        sim.restart(0);
+        assert_eq!(sim.running_agents(), ["c"]);
+        assert_eq!(sim.state.task.round, 1);
+    }
+
+    #[test]
+    fn resumed_after_the_last_ballot_before_the_tally_counts_it() {
+        let mut sim = debate(|t| {
+            t.consensus = Some(Consensus {
+                threshold: 0.5,
+                every_round: true,
+            })
+        });
+        sim.send("go");
+        round(&mut sim, ["1", "2", "3"]);
+        sim.complete("a", vote("agree"));
+        sim.complete("b", vote("agree"));
+        // The process died right after c's ballot arrived, before its vote was recorded.
+        let c = sim.turn_of("c");
+        sim.stream("c", "");
+        let mut log = sim.log.clone();
+        log.push(crate::core::event::Event {
+            v: 1,
+            seq: sim.state.next_seq,
+            ts: chrono::DateTime::UNIX_EPOCH,
+            session: "s".into(),
+            kind: EventKind::Message {
+                agent: "c".into(),
+                turn: c,
+                text: String::new(),
+                usage: Default::default(),
+                ttft_ms: None,
+                latency_ms: 0,
+                finish: "tool_calls".into(),
+                purpose: Purpose::Vote,
+                tool_calls: vec![crate::core::event::ToolCallInfo {
+                    id: "v".into(),
+                    name: "cast_vote".into(),
+                    arguments: json!({"choice": "disagree", "reason": "no"}).to_string(),
+                }],
+            },
+        });
+        sim.log = log;
+        sim.restart(0);
+        assert!(sim.running_agents().is_empty());
+        assert_eq!(sim.finished().map(|f| f.0), Some(Outcome::Consensus));
+    }
+
+    #[test]
     fn stop_during_a_vote_cancels_every_ballot() {
         let mut sim = debate(|t| {
             t.consensus = Some(Consensus {

@@ -668,6 +668,54 @@ mod tests {
     }
 
     #[test]
+    fn resumed_with_an_active_handoff_the_holder_answers_again() {
+        let mut sim = Sim::new(PatternKind::Handoff, &["triage", "billing"], |t| {
+            t.approval = Some(Approval::Auto);
+            t.handoffs.insert("triage".into(), vec!["billing".into()]);
+        });
+        sim.send("refund please");
+        sim.complete(
+            "triage",
+            tool("", "transfer_to_billing", json!({"reason": "money"})),
+        );
+        sim.stream("billing", "let me");
+        sim.restart(0);
+        assert_eq!(sim.state.handoff.holder.as_deref(), Some("billing"));
+        assert_eq!(sim.running_agents(), ["billing"]);
+        assert!(
+            sim.spec_of("billing")
+                .tools
+                .iter()
+                .any(|t| t.name == "complete_handoff")
+        );
+        sim.complete("billing", reply("refunded"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("refunded".into())))
+        );
+    }
+
+    #[test]
+    fn resumed_during_an_approval_window_rearms_the_whole_window() {
+        let mut sim = Sim::new(PatternKind::Handoff, &["triage", "billing"], |t| {
+            t.approval = Some(Approval::Window);
+            t.approval_window_ms = Some(2500);
+            t.handoffs.insert("triage".into(), vec!["billing".into()]);
+        });
+        sim.send("refund please");
+        sim.complete(
+            "triage",
+            tool("", "transfer_to_billing", json!({"reason": "money"})),
+        );
+        assert!(sim.state.handoff.pending.is_some());
+        sim.restart(10_000);
+        assert_eq!(sim.timer_ms.get("handoff:h1"), Some(&2500));
+        sim.timer("handoff:h1");
+        assert_eq!(sim.state.handoff.holder.as_deref(), Some("billing"));
+        assert_eq!(sim.running_agents(), ["billing"]);
+    }
+
+    #[test]
     fn auto_handoff_moves_control_and_complete_hands_it_back() {
         let mut sim = support(Approval::Auto);
         sim.send("my card was charged twice");

@@ -135,6 +135,22 @@ mod tests {
     }
 
     #[test]
+    fn resumed_mid_step_runs_that_step_again() {
+        let mut sim = Sim::new(PatternKind::Sequential, &["pm", "dev", "qa"], |_| {});
+        sim.send("build it");
+        sim.complete("pm", reply("spec"));
+        sim.stream("dev", "cod");
+        sim.restart(0);
+        assert_eq!(sim.running_agents(), ["dev"]);
+        sim.complete("dev", reply("code"));
+        sim.complete("qa", reply("ok"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("ok".into())))
+        );
+    }
+
+    #[test]
     fn steps_run_in_order_with_their_instructions_and_edge_context() {
         let mut sim = sop();
         sim.send("build a todo app");

@@ -87,6 +87,23 @@ mod tests {
     use crate::core::patterns::sim::{Sim, reply};
 
     #[test]
+    fn resumed_mid_answer_the_agent_answers_again() {
+        let mut sim = Sim::new(PatternKind::Single, &["solo"], |_| {});
+        sim.send("hi");
+        sim.stream("solo", "hal");
+        sim.restart(0);
+        assert!(sim.recent().iter().any(
+            |e| matches!(e, EventKind::TurnCancelled { partial_text, .. } if partial_text == "hal")
+        ));
+        assert_eq!(sim.running_agents(), ["solo"]);
+        sim.complete("solo", reply("hello"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("hello".into())))
+        );
+    }
+
+    #[test]
     fn send_runs_one_turn_and_finishes() {
         let mut sim = Sim::new(PatternKind::Single, &["solo"], |_| {});
         sim.send("hi");
