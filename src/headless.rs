@@ -1,17 +1,23 @@
 //! `conclave run`: one session without the console, its events printed as they happen.
 //!
-//! Mental model: prepare (load the config, find the team, build its providers, read the task),
-//! then start one [`Session`] and run three things side by side until `session_finished`: the
-//! printer (every event, as JSONL exactly as serialized or as readable text), the control reader
-//! (`--control jsonl`: each stdin line parsed as a [`Command`]; an invalid line becomes an `error`
-//! event and the session goes on) and Ctrl+C (sends `stop`, then the run ends with status 1).
-//! The session never sees an invalid line, so its `error` event is printed here, right after
-//! the session event it follows and carrying that event's `seq`.
+//! Mental model: prepare (load the config, read the task, find the journal to resume), then
+//! start the session through [`crate::launch`] (which journals it into
+//! [`crate::store::sessions_dir`]) and run three things side by side until `session_finished`:
+//! the printer (every event, as JSONL exactly as serialized or as readable text), the control
+//! reader (`--control jsonl`: each stdin line parsed as a [`Command`]; an invalid line is
+//! published through the session as an `error` event, seq'd and journaled, and the session goes
+//! on) and Ctrl+C (sends `stop`, then the run ends with status 1). Before exiting, the run waits
+//! for the journal writer to put everything on disk.
+//!
+//! `--resume ID|last` continues a recorded session: one cut off mid-task runs on to its end (its
+//! `--prompt`, if any, is sent once that task is done); a finished one continues with `--prompt`
+//! (or the `--control` script). In text mode the session id is printed on stderr at the start, with
+//! the command that resumes it; JSONL mode keeps stdout for events only.
 //!
 //! Exit status: 0 when the session finished `completed`, `consensus` or `max_rounds` (the team did
 //! what it was configured to do); 1 for `failed`, `cancelled`, `timeout` or `budget` (no answer the
 //! task asked for), or when interrupted; 2 for bad usage or a bad config (unknown team, no task,
-//! a backend that cannot be built), before any session starts.
+//! a backend that cannot be built, an unknown session), before any session starts.
 //!
 //! Approvals: without `--control` nobody can approve, so handoffs that need it follow `--approve`.
 //! With `--control` the control script is the person: approvals wait for its commands.
@@ -20,11 +26,9 @@ mod text;
 
 pub use text::TextPrinter;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
-use std::sync::Arc;
-
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
@@ -33,11 +37,12 @@ use tokio::sync::mpsc;
 use crate::cli::{ApproveMode, EventsFormat, RunArgs, exit};
 use crate::config::schema::{Config, Price};
 use crate::core::command::Command;
-use crate::core::event::{Event, EventKind, Outcome, SCHEMA_VERSION};
+use crate::core::event::{Event, EventKind, Outcome};
 use crate::core::metrics::Metrics;
-use crate::core::patterns::{UnattendedApproval, referenced_agents};
-use crate::core::session::{Session, SessionSpec, new_session_id};
-use crate::llm::{LlmError, Provider};
+use crate::core::patterns::UnattendedApproval;
+use crate::core::state::SessionState;
+use crate::launch::{LaunchOptions, Launched};
+use crate::store::Journal;
 
 /// Run `conclave run` and return the process exit status.
 pub fn run(args: RunArgs, config_path: Option<&Path>) -> u8 {
@@ -62,15 +67,6 @@ pub fn run(args: RunArgs, config_path: Option<&Path>) -> u8 {
     runtime.block_on(drive(args, prepared))
 }
 
-/// Build a provider for every backend of `config`.
-pub fn build_providers(config: &Config) -> Result<BTreeMap<String, Arc<dyn Provider>>, LlmError> {
-    config
-        .backends
-        .iter()
-        .map(|(name, cfg)| Ok((name.clone(), crate::llm::build_provider(name, cfg)?)))
-        .collect()
-}
-
 /// The exit status for a finished session (see the module docs).
 pub fn exit_code(outcome: Outcome) -> u8 {
     match outcome {
@@ -81,89 +77,105 @@ pub fn exit_code(outcome: Outcome) -> u8 {
 
 // ---------------------------------------------------------------------------------------------
 
+/// What to start: a new session of a team, or a recorded one.
+enum Start {
+    New { team: String },
+    Resume(Box<Journal>),
+}
+
 struct Prepared {
-    spec: SessionSpec,
+    config: Config,
+    start: Start,
+    /// Sent at once for a new or finished session; after the running task for an unfinished one.
     prompt: Option<String>,
+    /// The resumed session stopped in the middle of a task.
+    unfinished: bool,
+    /// The resumed session was paused (nobody can resume it without `--control`).
+    paused: bool,
+    options: LaunchOptions,
     prices: BTreeMap<String, Price>,
 }
 
 fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, String> {
-    if let Some(id) = &args.resume {
-        return Err(format!(
-            "--resume {id}: resuming a recorded session is not available in this build"
-        ));
-    }
     let loaded = crate::config::load::load(config_path).map_err(|e| e.to_string())?;
     for w in &loaded.warnings {
         eprintln!("{w}");
     }
     let config = loaded.config;
-    let Some(team) = config.teams.get(&args.team).cloned() else {
-        let names: Vec<&str> = config.teams.keys().map(String::as_str).collect();
-        return Err(if names.is_empty() {
-            format!("unknown team '{}': the config defines no teams", args.team)
-        } else {
-            format!(
-                "unknown team '{}'; the teams are: {}",
-                args.team,
-                names.join(", ")
-            )
-        });
-    };
-    let agents = referenced_agents(&team);
-    let mut backends = BTreeSet::new();
-    for agent in &agents {
-        match config.agents.get(agent) {
-            Some(a) => {
-                backends.insert(a.backend.clone());
-            }
-            None => {
-                return Err(format!(
-                    "team '{}' uses agent '{agent}', which is not defined under [agents]",
-                    args.team
-                ));
-            }
-        }
-    }
-    let mut needed = config.clone();
-    needed.backends.retain(|name, _| backends.contains(name));
-    if let Some(missing) = backends.iter().find(|b| !needed.backends.contains_key(*b)) {
-        return Err(format!(
-            "an agent of team '{}' uses backend '{missing}', which is not defined under [backends]",
-            args.team
-        ));
-    }
-    let providers = build_providers(&needed).map_err(|e| e.to_string())?;
-    let prompt = match (&args.prompt, args.control.is_some()) {
-        (Some(p), _) => Some(p.clone()),
-        (None, true) => None,
-        (None, false) => Some(read_stdin_prompt()?),
-    };
-    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
-        return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
-    }
     let unattended = match (args.control.is_some(), args.approve) {
         (true, _) => None,
         (false, ApproveMode::Auto) => Some(UnattendedApproval::Auto),
         (false, ApproveMode::Reject) => Some(UnattendedApproval::Reject),
     };
-    let spec = SessionSpec {
-        id: new_session_id(),
-        team_name: args.team.clone(),
-        team,
-        agents: config.agents.clone(),
-        providers,
-        history: Vec::new(),
+    let options = LaunchOptions {
         unattended,
+        journal_dir: Some(crate::store::sessions_dir()),
     };
     let prices = config
         .agents
         .iter()
         .filter_map(|(name, a)| Some((name.clone(), a.price?)))
         .collect();
+    let prompt = args.prompt.clone();
+    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
+    }
+    if let Some(id) = &args.resume {
+        let dir = crate::store::sessions_dir();
+        let journal = crate::launch::find_journal(&dir, id).map_err(|e| e.to_string())?;
+        for w in &journal.warnings {
+            eprintln!("conclave run: {}: {w}", journal.path.display());
+        }
+        if !args.team.is_empty() && args.team != journal.header.team {
+            return Err(format!(
+                "session {} belongs to team '{}', not '{}': drop --team to resume it",
+                journal.id(),
+                journal.header.team,
+                args.team
+            ));
+        }
+        let state = SessionState::replay(&journal.events);
+        let unfinished = state.task.active;
+        if !unfinished && prompt.is_none() && args.control.is_none() {
+            return Err(format!(
+                "session {} is finished: pass --prompt TEXT (or --control jsonl) to continue it",
+                journal.id()
+            ));
+        }
+        return Ok(Prepared {
+            config,
+            start: Start::Resume(Box::new(journal)),
+            prompt,
+            unfinished,
+            paused: state.paused,
+            options,
+            prices,
+        });
+    }
+    if args.team.is_empty() {
+        return Err(
+            "pass --team NAME to start a session, or --resume ID|last to continue one".into(),
+        );
+    }
+    let team = crate::launch::team_of(&config, &args.team).map_err(|e| e.to_string())?;
+    crate::launch::providers_for(&config, &args.team, &team).map_err(|e| e.to_string())?;
+    let prompt = match (prompt, args.control.is_some()) {
+        (Some(p), _) => Some(p),
+        (None, true) => None,
+        (None, false) => Some(read_stdin_prompt()?),
+    };
+    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
+    }
     Ok(Prepared {
-        spec,
+        config,
+        start: Start::New {
+            team: args.team.clone(),
+        },
         prompt,
+        unfinished: false,
+        paused: false,
+        options,
         prices,
     })
 }
@@ -181,18 +193,10 @@ fn read_stdin_prompt() -> Result<String, String> {
 }
 
 async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
-    let mut session = match Session::new(prepared.spec) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("conclave run: {e}");
-            return exit::USAGE;
-        }
-    };
     // `ctrl_c` installs its handler on the first poll: poll it once now, before the session
     // starts, so that an interrupt is never the default "kill the process".
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    let mut interrupted = false;
     let mut watch_ctrl_c = true;
     match futures_util::FutureExt::now_or_never(ctrl_c.as_mut()) {
         None => {}
@@ -202,14 +206,60 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             watch_ctrl_c = false;
         }
     }
-    let mut events = session.subscribe();
-    let handle = session.start();
-    let mut task_sent = prepared.prompt.is_some();
+    let launched = match &prepared.start {
+        Start::New { team } => crate::launch::launch(&prepared.config, team, &prepared.options),
+        Start::Resume(journal) => {
+            crate::launch::resume(&prepared.config, (**journal).clone(), &prepared.options)
+        }
+    };
+    let Launched {
+        handle,
+        mut events,
+        history,
+        journal,
+        ..
+    } = match launched {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("conclave run: {e}");
+            return if e.is_usage() {
+                exit::USAGE
+            } else {
+                exit::FAILED
+            };
+        }
+    };
+    if args.events == EventsFormat::Text {
+        eprintln!(
+            "session {id}; resume with conclave run --resume {id}",
+            id = handle.id()
+        );
+    }
+    let mut printer = TextPrinter::new();
+    let mut metrics = Metrics::new(prepared.prices);
+    let mut stdout = std::io::stdout().lock();
+    for event in &history {
+        metrics.apply(event);
+        if args.events == EventsFormat::Text {
+            let _ = print(&mut stdout, args.events, &mut printer, event);
+        }
+    }
+
+    let mut deferred = None;
+    let mut task_sent = prepared.unfinished;
     if let Some(prompt) = prepared.prompt {
-        let _ = handle.send(Command::Send {
-            text: prompt,
-            to: None,
-        });
+        task_sent = true;
+        if prepared.unfinished {
+            deferred = Some(prompt);
+        } else {
+            let _ = handle.send(Command::Send {
+                text: prompt,
+                to: None,
+            });
+        }
+    }
+    if prepared.paused && args.control.is_none() {
+        let _ = handle.send(Command::Resume {});
     }
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     if args.control.is_some() {
@@ -218,21 +268,16 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         drop(control_tx);
     }
 
-    let mut printer = TextPrinter::new();
-    let mut metrics = Metrics::new(prepared.prices);
-    let mut stdout = std::io::stdout().lock();
-    let mut last_seq: Option<u64> = None;
-    let mut pending_errors: Vec<(String, String)> = Vec::new();
+    let mut interrupted = false;
     let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(grace);
-    loop {
+    let code = loop {
         tokio::select! {
             got = events.recv() => {
                 let Some(event) = got else {
                     eprintln!("conclave run: the session ended without finishing");
-                    return exit::FAILED;
+                    break exit::FAILED;
                 };
-                last_seq = Some(event.seq);
                 metrics.apply(&event);
                 let finished = match &event.kind {
                     EventKind::SessionFinished { outcome, .. } => Some(*outcome),
@@ -242,34 +287,29 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                     // Nobody reads stdout any more (a closed pipe): stop the session.
                     let _ = handle.send(Command::Stop {});
                 }
-                for (message, line) in pending_errors.drain(..) {
-                    let e = control_error(handle.id(), event.seq, message, &line);
-                    let _ = print(&mut stdout, args.events, &mut printer, &e);
+                let Some(outcome) = finished else { continue };
+                if let Some(text) = deferred.take().filter(|_| !interrupted) {
+                    let _ = handle.send(Command::Send { text, to: None });
+                    continue;
                 }
-                if let Some(outcome) = finished {
-                    if args.events == EventsFormat::Text {
-                        let _ = writeln!(stdout, "{}", text::usage_line(&metrics));
-                    }
-                    return if interrupted { exit::FAILED } else { exit_code(outcome) };
+                if args.events == EventsFormat::Text {
+                    let _ = writeln!(stdout, "{}", text::usage_line(&metrics));
                 }
+                break if interrupted { exit::FAILED } else { exit_code(outcome) };
             }
             Some(control) = control_rx.recv() => match control {
                 Control::Command(cmd) => {
                     task_sent |= matches!(cmd, Command::Send { .. });
                     let _ = handle.send(cmd);
                 }
-                Control::Invalid { message, line } => match last_seq {
-                    Some(seq) => {
-                        let e = control_error(handle.id(), seq, message, &line);
-                        let _ = print(&mut stdout, args.events, &mut printer, &e);
-                    }
-                    None => pending_errors.push((message, line)),
-                },
+                Control::Invalid { message, line } => {
+                    let _ = handle.report_error(message, Some(offending(&line)));
+                }
                 Control::Closed if !task_sent => {
                     eprintln!(
                         "conclave run: standard input ended before any task was sent: pass --prompt TEXT or send {{\"type\":\"send\",\"text\":…}}"
                     );
-                    return exit::USAGE;
+                    break exit::USAGE;
                 }
                 Control::Closed => {}
             },
@@ -277,16 +317,31 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                 interrupted = true;
                 let _ = handle.send(Command::Stop {});
                 if !task_sent {
-                    return exit::FAILED;
+                    break exit::FAILED;
                 }
                 // Stop finishes a running task at once; this bound only guards a session that
                 // had nothing left to finish.
                 grace.as_mut().reset(tokio::time::Instant::now() + STOP_GRACE);
             }
-            _ = &mut grace, if interrupted => return exit::FAILED,
+            _ = &mut grace, if interrupted => break exit::FAILED,
+        }
+    };
+    // The last handle gone, the actor ends and so does the journal's event stream.
+    drop(handle);
+    drop(events);
+    if let Some(writer) = journal {
+        match tokio::time::timeout(JOURNAL_GRACE, writer).await {
+            Ok(Ok(Ok(_))) => {}
+            Ok(Ok(Err(e))) => eprintln!("conclave run: {e}"),
+            Ok(Err(e)) => eprintln!("conclave run: the journal writer failed: {e}"),
+            Err(_) => eprintln!("conclave run: the journal was not finished in time"),
         }
     }
+    code
 }
+
+/// How long the run waits for the journal writer to finish before exiting.
+const JOURNAL_GRACE: Duration = Duration::from_secs(10);
 
 /// How long Ctrl+C waits for `session_finished` before giving up.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -323,22 +378,10 @@ async fn read_control(tx: mpsc::UnboundedSender<Control>) {
     let _ = tx.send(Control::Closed);
 }
 
-/// The `error` event for an invalid control line. The session never saw the line, so the event
-/// is printed by `run` itself, after the session event it follows and with that event's `seq`
-/// (the session's own events stay gap-free).
-fn control_error(session: &str, seq: u64, message: String, line: &str) -> Event {
-    let command = serde_json::from_str::<serde_json::Value>(line)
-        .unwrap_or_else(|_| serde_json::Value::String(line.to_string()));
-    Event {
-        v: SCHEMA_VERSION,
-        seq,
-        ts: chrono::Utc::now(),
-        session: session.to_string(),
-        kind: EventKind::Error {
-            message,
-            command: Some(command),
-        },
-    }
+/// The offending control line as JSON when it is JSON, else as a string.
+fn offending(line: &str) -> serde_json::Value {
+    serde_json::from_str::<serde_json::Value>(line)
+        .unwrap_or_else(|_| serde_json::Value::String(line.to_string()))
 }
 
 fn print(
@@ -381,19 +424,17 @@ mod tests {
     }
 
     #[test]
-    fn other_backend_kinds_are_reported_by_name() {
+    fn only_the_backends_a_team_uses_are_built() {
         let config: Config = toml::from_str(
-            "[backends.cloud]\nkind = \"openai\"\n[backends.demo]\nkind = \"scripted\"\n",
+            "[backends.cloud]\nkind = \"anthropic\"\napi_key_env = \"CONCLAVE_TEST_NO_SUCH_KEY\"\n\
+             [backends.demo]\nkind = \"scripted\"\n\
+             [agents.a]\nbackend = \"demo\"\nmodel = \"a\"\n\
+             [teams.solo]\npattern = \"single\"\nmembers = [\"a\"]\n",
         )
         .unwrap();
-        let err = build_providers(&config).err().unwrap();
-        assert_eq!(err.backend, "cloud");
-        assert!(
-            err.to_string()
-                .contains("backend kind openai is not available in this build")
-        );
-        let only: Config = toml::from_str("[backends.demo]\nkind = \"scripted\"\n").unwrap();
-        let built = build_providers(&only).unwrap();
+        let team = crate::launch::team_of(&config, "solo").unwrap();
+        let built = crate::launch::providers_for(&config, "solo", &team).unwrap();
+        assert_eq!(built.keys().collect::<Vec<_>>(), ["demo"]);
         assert_eq!(built["demo"].backend(), "demo");
     }
 }

@@ -121,12 +121,22 @@ pub fn launch(
 }
 
 /// Continue the session recorded in `journal`, appending to the same file when `options` has a
-/// journal dir. The team must still exist in `config`.
+/// journal dir (refused while another live process still writes it). The team must still exist
+/// in `config`.
 pub fn resume(
     config: &Config,
     journal: Journal,
     options: &LaunchOptions,
 ) -> Result<Launched, LaunchError> {
+    if options.journal_dir.is_some()
+        && let Some(pid) = crate::store::lock::running_pid(&journal.path)
+    {
+        return Err(JournalError::Running {
+            id: journal.header.session.clone(),
+            pid,
+        }
+        .into());
+    }
     let team_name = journal.header.team.clone();
     let team = team_of(config, &team_name)?;
     let spec = SessionSpec {
