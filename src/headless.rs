@@ -217,6 +217,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         mut events,
         history,
         journal,
+        journal_acks,
         ..
     } = match launched {
         Ok(l) => l,
@@ -235,15 +236,20 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             id = handle.id()
         );
     }
-    let mut printer = TextPrinter::new();
-    let mut metrics = Metrics::new(prepared.prices);
-    let mut stdout = std::io::stdout().lock();
+    let mut out = Output {
+        format: args.events,
+        printer: TextPrinter::new(),
+        metrics: Metrics::new(prepared.prices),
+        stdout: std::io::stdout().lock(),
+        gate: DurableGate::new(journal_acks.is_some()),
+    };
     for event in &history {
-        metrics.apply(event);
+        out.metrics.apply(event);
         if args.events == EventsFormat::Text {
-            let _ = print(&mut stdout, args.events, &mut printer, event);
+            let _ = out.print(event);
         }
     }
+    let mut acks = journal_acks;
 
     let mut deferred = None;
     let mut task_sent = prepared.unfinished;
@@ -269,34 +275,34 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
     }
 
     let mut interrupted = false;
+    let mut events_open = true;
     let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(grace);
     let code = loop {
         tokio::select! {
-            got = events.recv() => {
-                let Some(event) = got else {
-                    eprintln!("conclave run: the session ended without finishing");
-                    break exit::FAILED;
-                };
-                metrics.apply(&event);
-                let finished = match &event.kind {
-                    EventKind::SessionFinished { outcome, .. } => Some(*outcome),
-                    _ => None,
-                };
-                if print(&mut stdout, args.events, &mut printer, &event).is_err() {
-                    // Nobody reads stdout any more (a closed pipe): stop the session.
-                    let _ = handle.send(Command::Stop {});
+            got = events.recv(), if events_open => match got {
+                Some(event) => {
+                    if matches!(event.kind, EventKind::SessionFinished { .. })
+                        && let Some(text) = deferred.take().filter(|_| !interrupted)
+                    {
+                        let _ = handle.send(Command::Send { text, to: None });
+                        out.gate.skip_finish += 1;
+                    }
+                    out.gate.hold(event);
                 }
-                let Some(outcome) = finished else { continue };
-                if let Some(text) = deferred.take().filter(|_| !interrupted) {
-                    let _ = handle.send(Command::Send { text, to: None });
-                    continue;
+                None => {
+                    events_open = false;
+                    out.gate.release_all();
                 }
-                if args.events == EventsFormat::Text {
-                    let _ = writeln!(stdout, "{}", text::usage_line(&metrics));
+            },
+            acked = recv_ack(&mut acks) => match acked {
+                Some(seq) => out.gate.durable(seq),
+                // The writer is gone (it failed and said so): nothing more will be acknowledged.
+                None => {
+                    acks = None;
+                    out.gate.release_all();
                 }
-                break if interrupted { exit::FAILED } else { exit_code(outcome) };
-            }
+            },
             Some(control) = control_rx.recv() => match control {
                 Control::Command(cmd) => {
                     task_sent |= matches!(cmd, Command::Send { .. });
@@ -325,6 +331,27 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             }
             _ = &mut grace, if interrupted => break exit::FAILED,
         }
+        match out.print_ready() {
+            Printed::Finished(outcome) => {
+                if args.events == EventsFormat::Text {
+                    let _ = writeln!(out.stdout, "{}", text::usage_line(&out.metrics));
+                }
+                break if interrupted {
+                    exit::FAILED
+                } else {
+                    exit_code(outcome)
+                };
+            }
+            Printed::Broken => {
+                // Nobody reads stdout any more (a closed pipe): stop the session.
+                let _ = handle.send(Command::Stop {});
+            }
+            Printed::More => {}
+        }
+        if !events_open && out.gate.is_empty() {
+            eprintln!("conclave run: the session ended without finishing");
+            break exit::FAILED;
+        }
     };
     // The last handle gone, the actor ends and so does the journal's event stream.
     drop(handle);
@@ -338,6 +365,106 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         }
     }
     code
+}
+
+async fn recv_ack(acks: &mut Option<mpsc::UnboundedReceiver<u64>>) -> Option<u64> {
+    match acks {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where the run's events go: stdout, through the durability gate.
+struct Output<W: Write> {
+    format: EventsFormat,
+    printer: TextPrinter,
+    metrics: Metrics,
+    stdout: W,
+    gate: DurableGate,
+}
+
+/// What printing the ready events came to.
+enum Printed {
+    More,
+    Finished(Outcome),
+    Broken,
+}
+
+impl<W: Write> Output<W> {
+    fn print(&mut self, event: &Event) -> std::io::Result<()> {
+        print(&mut self.stdout, self.format, &mut self.printer, event)
+    }
+
+    /// Print every event the gate lets through, stopping at the `session_finished` that ends the
+    /// run.
+    fn print_ready(&mut self) -> Printed {
+        while let Some(event) = self.gate.next_ready() {
+            self.metrics.apply(&event);
+            if self.print(&event).is_err() {
+                return Printed::Broken;
+            }
+            if let EventKind::SessionFinished { outcome, .. } = event.kind {
+                if self.gate.skip_finish > 0 {
+                    self.gate.skip_finish -= 1;
+                } else {
+                    return Printed::Finished(outcome);
+                }
+            }
+        }
+        Printed::More
+    }
+}
+
+/// Holds events back until the journal has them on disk, so that whatever the run printed
+/// survives a kill: an event whose line the writer fsyncs (everything but `token` and
+/// `turn_started`) waits for its ack, and everything after it waits too, so order is kept.
+struct DurableGate {
+    enabled: bool,
+    held: std::collections::VecDeque<Event>,
+    /// Acked seqs not yet matched with a held event.
+    acked: std::collections::BTreeSet<u64>,
+    /// `session_finished` events that do not end the run (a deferred prompt follows them).
+    skip_finish: u32,
+}
+
+impl DurableGate {
+    fn new(enabled: bool) -> Self {
+        DurableGate {
+            enabled,
+            held: Default::default(),
+            acked: Default::default(),
+            skip_finish: 0,
+        }
+    }
+
+    fn hold(&mut self, event: Event) {
+        self.held.push_back(event);
+    }
+
+    fn durable(&mut self, seq: u64) {
+        self.acked.insert(seq);
+    }
+
+    /// Stop waiting: the writer is gone, or the session ended.
+    fn release_all(&mut self) {
+        self.enabled = false;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    fn next_ready(&mut self) -> Option<Event> {
+        let front = self.held.front()?;
+        let ungated = matches!(
+            front.kind,
+            EventKind::Token { .. } | EventKind::TurnStarted { .. }
+        );
+        if self.enabled && !ungated && !self.acked.remove(&front.seq) {
+            return None;
+        }
+        self.held.pop_front()
+    }
 }
 
 /// How long the run waits for the journal writer to finish before exiting.
