@@ -294,11 +294,9 @@ fn journal_values(journal: &conclave::store::Journal) -> Vec<Value> {
 
 /// The resumed run's events continue the journal's seqs without a gap.
 fn assert_continues(before: &conclave::store::Journal, resumed: &[Value]) {
-    let mut next = before.next_seq();
-    for e in resumed {
+    for (next, e) in (before.next_seq()..).zip(resumed) {
         assert_eq!(e["seq"], next, "seq must continue gap-free: {e}");
         assert_eq!(e["session"].as_str(), Some(before.id()), "{e}");
-        next += 1;
     }
 }
 
