@@ -137,8 +137,13 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
         let state = SessionState::replay(&journal.events);
         let unfinished = state.task.active;
         if !unfinished && prompt.is_none() && args.control.is_none() {
+            let what = if state.finished.is_some() {
+                "is finished"
+            } else {
+                "has no task yet"
+            };
             return Err(format!(
-                "session {} is finished: pass --prompt TEXT (or --control jsonl) to continue it",
+                "session {} {what}: pass --prompt TEXT (or --control jsonl) to continue it",
                 journal.id()
             ));
         }
@@ -331,22 +336,20 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             }
             _ = &mut grace, if interrupted => break exit::FAILED,
         }
-        match out.print_ready() {
-            Printed::Finished(outcome) => {
-                if args.events == EventsFormat::Text {
-                    let _ = writeln!(out.stdout, "{}", text::usage_line(&out.metrics));
-                }
-                break if interrupted {
-                    exit::FAILED
-                } else {
-                    exit_code(outcome)
-                };
+        let printed = out.print_ready();
+        if printed.broken {
+            // Nobody reads stdout any more (a closed pipe): stop the session.
+            let _ = handle.send(Command::Stop {});
+        }
+        if let Some(outcome) = printed.finished {
+            if args.events == EventsFormat::Text {
+                let _ = writeln!(out.stdout, "{}", text::usage_line(&out.metrics));
             }
-            Printed::Broken => {
-                // Nobody reads stdout any more (a closed pipe): stop the session.
-                let _ = handle.send(Command::Stop {});
-            }
-            Printed::More => {}
+            break if interrupted {
+                exit::FAILED
+            } else {
+                exit_code(outcome)
+            };
         }
         if !events_open && out.gate.is_empty() {
             eprintln!("conclave run: the session ended without finishing");
@@ -384,10 +387,12 @@ struct Output<W: Write> {
 }
 
 /// What printing the ready events came to.
-enum Printed {
-    More,
-    Finished(Outcome),
-    Broken,
+#[derive(Default)]
+struct Printed {
+    /// The `session_finished` that ends the run was printed.
+    finished: Option<Outcome>,
+    /// Writing to stdout failed.
+    broken: bool,
 }
 
 impl<W: Write> Output<W> {
@@ -398,20 +403,20 @@ impl<W: Write> Output<W> {
     /// Print every event the gate lets through, stopping at the `session_finished` that ends the
     /// run.
     fn print_ready(&mut self) -> Printed {
+        let mut printed = Printed::default();
         while let Some(event) = self.gate.next_ready() {
             self.metrics.apply(&event);
-            if self.print(&event).is_err() {
-                return Printed::Broken;
-            }
+            printed.broken |= self.print(&event).is_err();
             if let EventKind::SessionFinished { outcome, .. } = event.kind {
                 if self.gate.skip_finish > 0 {
                     self.gate.skip_finish -= 1;
                 } else {
-                    return Printed::Finished(outcome);
+                    printed.finished = Some(outcome);
+                    return printed;
                 }
             }
         }
-        Printed::More
+        printed
     }
 }
 

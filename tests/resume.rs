@@ -89,6 +89,13 @@ text = "Refund issued."
 tools = [{ name = "complete_handoff", arguments = { summary = "refund issued" } }]
 "#;
 
+const SOLO_SLOW: &str = r#"
+[[reply]]
+character = "solo"
+delay_ms = 600000
+text = "Never in time."
+"#;
+
 const SOLO_SCRIPT: &str = r#"
 [[reply]]
 character = "solo"
@@ -451,6 +458,36 @@ fn a_finished_session_continues_with_a_new_prompt() {
     assert_eq!(of_type(&after, "user_message").len(), 2);
     assert_eq!(of_type(&after, "session_finished").len(), 2);
     assert_eq!(of_type(&after, "session_started").len(), 1);
+}
+
+#[test]
+fn an_interrupted_session_resumed_with_a_prompt_ends_its_task_first() {
+    let fx = Fixture::new(SOLO_SLOW);
+    let mut run =
+        Running::spawn(fx.run(&["--team", "solo", "--events", "jsonl", "--prompt", "hi"]));
+    run.until("the turn", |e| e["type"] == "turn_started");
+    run.kill();
+
+    fx.script(SOLO_SCRIPT);
+    let out = fx
+        .run(&["--resume", "last", "--prompt", "hello again"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Text mode shows the history first, then the task carried on, then the new prompt.
+    let asked = text.find("hi").unwrap();
+    let first = text.find("Hello there.").unwrap();
+    let second = text.find("Again, hello.").unwrap();
+    assert!(asked < first && first < second, "{text}");
+
+    let after = journal_values(&fx.journal());
+    let finishes: Vec<&str> = of_type(&after, "session_finished")
+        .iter()
+        .map(|e| e["final"].as_str().unwrap())
+        .collect();
+    assert_eq!(finishes, ["Hello there.", "Again, hello."]);
+    assert_eq!(of_type(&after, "turn_cancelled").len(), 1);
 }
 
 #[test]
