@@ -162,8 +162,8 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
             "pass --team NAME to start a session, or --resume ID|last to continue one".into(),
         );
     }
-    let team = crate::launch::team_of(&config, &args.team).map_err(|e| e.to_string())?;
-    crate::launch::providers_for(&config, &args.team, &team).map_err(|e| e.to_string())?;
+    // The providers are built once, by `launch` (building runs `api_key_cmd`).
+    crate::launch::team_of(&config, &args.team).map_err(|e| e.to_string())?;
     let prompt = match (prompt, args.control.is_some()) {
         (Some(p), _) => Some(p),
         (None, true) => None,
