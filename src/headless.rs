@@ -22,6 +22,7 @@
 //! Approvals: without `--control` nobody can approve, so handoffs that need it follow `--approve`.
 //! With `--control` the control script is the person: approvals wait for its commands.
 
+mod gate;
 mod text;
 
 pub use text::TextPrinter;
@@ -43,6 +44,7 @@ use crate::core::patterns::UnattendedApproval;
 use crate::core::state::SessionState;
 use crate::launch::{LaunchOptions, Launched};
 use crate::store::Journal;
+use gate::DurableGate;
 
 /// Run `conclave run` and return the process exit status.
 pub fn run(args: RunArgs, config_path: Option<&Path>) -> u8 {
@@ -121,37 +123,12 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
         return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
     }
     if let Some(id) = &args.resume {
-        let dir = crate::store::sessions_dir();
-        let journal = crate::launch::find_journal(&dir, id).map_err(|e| e.to_string())?;
-        for w in &journal.warnings {
-            eprintln!("conclave run: {}: {w}", journal.path.display());
-        }
-        if !args.team.is_empty() && args.team != journal.header.team {
-            return Err(format!(
-                "session {} belongs to team '{}', not '{}': drop --team to resume it",
-                journal.id(),
-                journal.header.team,
-                args.team
-            ));
-        }
-        let state = SessionState::replay(&journal.events);
-        let unfinished = state.task.active;
-        if !unfinished && prompt.is_none() && args.control.is_none() {
-            let what = if state.finished.is_some() {
-                "is finished"
-            } else {
-                "has no task yet"
-            };
-            return Err(format!(
-                "session {} {what}: pass --prompt TEXT (or --control jsonl) to continue it",
-                journal.id()
-            ));
-        }
+        let (journal, state) = find_resumable(args, id, prompt.is_some())?;
         return Ok(Prepared {
             config,
             start: Start::Resume(Box::new(journal)),
             prompt,
-            unfinished,
+            unfinished: state.task.active,
             paused: state.paused,
             options,
             prices,
@@ -183,6 +160,40 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
         options,
         prices,
     })
+}
+
+/// The journal `--resume ID` names, checked against `args`, and its replayed state.
+fn find_resumable(
+    args: &RunArgs,
+    id: &str,
+    has_prompt: bool,
+) -> Result<(Journal, SessionState), String> {
+    let dir = crate::store::sessions_dir();
+    let journal = crate::launch::find_journal(&dir, id).map_err(|e| e.to_string())?;
+    for w in &journal.warnings {
+        eprintln!("conclave run: {}: {w}", journal.path.display());
+    }
+    if !args.team.is_empty() && args.team != journal.header.team {
+        return Err(format!(
+            "session {} belongs to team '{}', not '{}': drop --team to resume it",
+            journal.id(),
+            journal.header.team,
+            args.team
+        ));
+    }
+    let state = SessionState::replay(&journal.events);
+    if !state.task.active && !has_prompt && args.control.is_none() {
+        let what = if state.finished.is_some() {
+            "is finished"
+        } else {
+            "has no task yet"
+        };
+        return Err(format!(
+            "session {} {what}: pass --prompt TEXT (or --control jsonl) to continue it",
+            journal.id()
+        ));
+    }
+    Ok((journal, state))
 }
 
 fn read_stdin_prompt() -> Result<String, String> {
@@ -417,58 +428,6 @@ impl<W: Write> Output<W> {
             }
         }
         printed
-    }
-}
-
-/// Holds events back until the journal has them on disk, so that whatever the run printed
-/// survives a kill: an event whose line the writer fsyncs (everything but `token` and
-/// `turn_started`) waits for its ack, and everything after it waits too, so order is kept.
-struct DurableGate {
-    enabled: bool,
-    held: std::collections::VecDeque<Event>,
-    /// Acked seqs not yet matched with a held event.
-    acked: std::collections::BTreeSet<u64>,
-    /// `session_finished` events that do not end the run (a deferred prompt follows them).
-    skip_finish: u32,
-}
-
-impl DurableGate {
-    fn new(enabled: bool) -> Self {
-        DurableGate {
-            enabled,
-            held: Default::default(),
-            acked: Default::default(),
-            skip_finish: 0,
-        }
-    }
-
-    fn hold(&mut self, event: Event) {
-        self.held.push_back(event);
-    }
-
-    fn durable(&mut self, seq: u64) {
-        self.acked.insert(seq);
-    }
-
-    /// Stop waiting: the writer is gone, or the session ended.
-    fn release_all(&mut self) {
-        self.enabled = false;
-    }
-
-    fn is_empty(&self) -> bool {
-        self.held.is_empty()
-    }
-
-    fn next_ready(&mut self) -> Option<Event> {
-        let front = self.held.front()?;
-        let ungated = matches!(
-            front.kind,
-            EventKind::Token { .. } | EventKind::TurnStarted { .. }
-        );
-        if self.enabled && !ungated && !self.acked.remove(&front.seq) {
-            return None;
-        }
-        self.held.pop_front()
     }
 }
 
