@@ -14,8 +14,9 @@
 //! A session started with a history (resume) folds it first, closes the turns that were streaming
 //! when the previous process died as `turn_cancelled` (partial text kept), then asks the pattern
 //! to carry an unfinished task on ([`Pattern::resume`]); `seq` continues after the history's last.
-//! The actor ends after `stop`, or when every [`SessionHandle`] is dropped; then every event
-//! stream ends too.
+//! The actor ends after `stop` (a running task finishes `cancelled`), or when every
+//! [`SessionHandle`] is dropped (the front end quit: streams are dropped and nothing more is
+//! recorded, so the task stays open for a resume); then every event stream ends too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -308,25 +309,29 @@ impl Actor {
         mut internal: UnboundedReceiver<Internal>,
     ) {
         self.begin(&history);
-        loop {
+        let stopped = loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(ToActor::Command(cmd)) => {
                         let stop = matches!(cmd, Command::Stop {});
                         self.feed(Input::Command(cmd));
                         if stop {
-                            break;
+                            break true;
                         }
                     }
                     Some(ToActor::Error { message, command }) => {
                         self.publish(EventKind::Error { message, command });
                     }
-                    None => break,
+                    None => break false,
                 },
                 Some(msg) = internal.recv() => self.on_internal(msg),
             }
+        };
+        if stopped {
+            self.shutdown();
+        } else {
+            self.suspend();
         }
-        self.shutdown();
     }
 
     /// Replay the history, or announce a new session.
@@ -378,6 +383,21 @@ impl Actor {
             }
             self.drain();
         }
+    }
+
+    /// Every handle is gone (the front end quit): drop the streams and timers but record
+    /// nothing, so the journal ends as a crash would leave it and a resume carries the task on.
+    fn suspend(&mut self) {
+        for (_, live) in self.live.drain() {
+            live.cancel.cancel();
+        }
+        for (_, (_, token)) in self.timers.drain() {
+            token.cancel();
+        }
+        self.queue.clear();
+        let mut fanout = lock(&self.subscribers);
+        fanout.closed = true;
+        fanout.senders.clear();
     }
 
     fn shutdown(&mut self) {
