@@ -1,30 +1,35 @@
 //! `conclave run`: one session without the console, its events printed as they happen.
 //!
-//! Mental model: prepare (load the config, find the team, build its providers, read the task),
-//! then start one [`Session`] and run three things side by side until `session_finished`: the
-//! printer (every event, as JSONL exactly as serialized or as readable text), the control reader
-//! (`--control jsonl`: each stdin line parsed as a [`Command`]; an invalid line becomes an `error`
-//! event and the session goes on) and Ctrl+C (sends `stop`, then the run ends with status 1).
-//! The session never sees an invalid line, so its `error` event is printed here, right after
-//! the session event it follows and carrying that event's `seq`.
+//! Mental model: prepare (load the config, read the task, find the journal to resume), then
+//! start the session through [`crate::launch`] (which journals it into
+//! [`crate::store::sessions_dir`]) and run three things side by side until `session_finished`:
+//! the printer (every event, as JSONL exactly as serialized or as readable text), the control
+//! reader (`--control jsonl`: each stdin line parsed as a [`Command`]; an invalid line is
+//! published through the session as an `error` event, seq'd and journaled, and the session goes
+//! on) and Ctrl+C (sends `stop`, then the run ends with status 1). Before exiting, the run waits
+//! for the journal writer to put everything on disk.
+//!
+//! `--resume ID|last` continues a recorded session: one cut off mid-task runs on to its end (its
+//! `--prompt`, if any, is sent once that task is done); a finished one continues with `--prompt`
+//! (or the `--control` script). In text mode the session id is printed on stderr at the start, with
+//! the command that resumes it; JSONL mode keeps stdout for events only.
 //!
 //! Exit status: 0 when the session finished `completed`, `consensus` or `max_rounds` (the team did
 //! what it was configured to do); 1 for `failed`, `cancelled`, `timeout` or `budget` (no answer the
 //! task asked for), or when interrupted; 2 for bad usage or a bad config (unknown team, no task,
-//! a backend that cannot be built), before any session starts.
+//! a backend that cannot be built, an unknown session), before any session starts.
 //!
 //! Approvals: without `--control` nobody can approve, so handoffs that need it follow `--approve`.
 //! With `--control` the control script is the person: approvals wait for its commands.
 
+mod gate;
 mod text;
 
 pub use text::TextPrinter;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
-use std::sync::Arc;
-
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
@@ -33,11 +38,13 @@ use tokio::sync::mpsc;
 use crate::cli::{ApproveMode, EventsFormat, RunArgs, exit};
 use crate::config::schema::{Config, Price};
 use crate::core::command::Command;
-use crate::core::event::{Event, EventKind, Outcome, SCHEMA_VERSION};
+use crate::core::event::{Event, EventKind, Outcome};
 use crate::core::metrics::Metrics;
-use crate::core::patterns::{UnattendedApproval, referenced_agents};
-use crate::core::session::{Session, SessionSpec, new_session_id};
-use crate::llm::{LlmError, Provider};
+use crate::core::patterns::UnattendedApproval;
+use crate::core::state::SessionState;
+use crate::launch::{LaunchOptions, Launched};
+use crate::store::Journal;
+use gate::DurableGate;
 
 /// Run `conclave run` and return the process exit status.
 pub fn run(args: RunArgs, config_path: Option<&Path>) -> u8 {
@@ -62,15 +69,6 @@ pub fn run(args: RunArgs, config_path: Option<&Path>) -> u8 {
     runtime.block_on(drive(args, prepared))
 }
 
-/// Build a provider for every backend of `config`.
-pub fn build_providers(config: &Config) -> Result<BTreeMap<String, Arc<dyn Provider>>, LlmError> {
-    config
-        .backends
-        .iter()
-        .map(|(name, cfg)| Ok((name.clone(), crate::llm::build_provider(name, cfg)?)))
-        .collect()
-}
-
 /// The exit status for a finished session (see the module docs).
 pub fn exit_code(outcome: Outcome) -> u8 {
     match outcome {
@@ -81,91 +79,121 @@ pub fn exit_code(outcome: Outcome) -> u8 {
 
 // ---------------------------------------------------------------------------------------------
 
+/// What to start: a new session of a team, or a recorded one.
+enum Start {
+    New { team: String },
+    Resume(Box<Journal>),
+}
+
 struct Prepared {
-    spec: SessionSpec,
+    config: Config,
+    start: Start,
+    /// Sent at once for a new or finished session; after the running task for an unfinished one.
     prompt: Option<String>,
+    /// The resumed session stopped in the middle of a task.
+    unfinished: bool,
+    /// The resumed session was paused (nobody can resume it without `--control`).
+    paused: bool,
+    options: LaunchOptions,
     prices: BTreeMap<String, Price>,
 }
 
 fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, String> {
-    if let Some(id) = &args.resume {
-        return Err(format!(
-            "--resume {id}: resuming a recorded session is not available in this build"
-        ));
-    }
     let loaded = crate::config::load::load(config_path).map_err(|e| e.to_string())?;
     for w in &loaded.warnings {
         eprintln!("{w}");
     }
     let config = loaded.config;
-    let Some(team) = config.teams.get(&args.team).cloned() else {
-        let names: Vec<&str> = config.teams.keys().map(String::as_str).collect();
-        return Err(if names.is_empty() {
-            format!("unknown team '{}': the config defines no teams", args.team)
-        } else {
-            format!(
-                "unknown team '{}'; the teams are: {}",
-                args.team,
-                names.join(", ")
-            )
-        });
-    };
-    let agents = referenced_agents(&team);
-    let mut backends = BTreeSet::new();
-    for agent in &agents {
-        match config.agents.get(agent) {
-            Some(a) => {
-                backends.insert(a.backend.clone());
-            }
-            None => {
-                return Err(format!(
-                    "team '{}' uses agent '{agent}', which is not defined under [agents]",
-                    args.team
-                ));
-            }
-        }
-    }
-    let mut needed = config.clone();
-    needed.backends.retain(|name, _| backends.contains(name));
-    if let Some(missing) = backends.iter().find(|b| !needed.backends.contains_key(*b)) {
-        return Err(format!(
-            "an agent of team '{}' uses backend '{missing}', which is not defined under [backends]",
-            args.team
-        ));
-    }
-    let providers = build_providers(&needed).map_err(|e| e.to_string())?;
-    let prompt = match (&args.prompt, args.control.is_some()) {
-        (Some(p), _) => Some(p.clone()),
-        (None, true) => None,
-        (None, false) => Some(read_stdin_prompt()?),
-    };
-    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
-        return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
-    }
     let unattended = match (args.control.is_some(), args.approve) {
         (true, _) => None,
         (false, ApproveMode::Auto) => Some(UnattendedApproval::Auto),
         (false, ApproveMode::Reject) => Some(UnattendedApproval::Reject),
     };
-    let spec = SessionSpec {
-        id: new_session_id(),
-        team_name: args.team.clone(),
-        team,
-        agents: config.agents.clone(),
-        providers,
-        history: Vec::new(),
+    let options = LaunchOptions {
         unattended,
+        journal_dir: Some(crate::store::sessions_dir()),
     };
     let prices = config
         .agents
         .iter()
         .filter_map(|(name, a)| Some((name.clone(), a.price?)))
         .collect();
+    let prompt = args.prompt.clone();
+    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
+    }
+    if let Some(id) = &args.resume {
+        let (journal, state) = find_resumable(args, id, prompt.is_some())?;
+        return Ok(Prepared {
+            config,
+            start: Start::Resume(Box::new(journal)),
+            prompt,
+            unfinished: state.task.active,
+            paused: state.paused,
+            options,
+            prices,
+        });
+    }
+    if args.team.is_empty() {
+        return Err(
+            "pass --team NAME to start a session, or --resume ID|last to continue one".into(),
+        );
+    }
+    // The providers are built once, by `launch` (building runs `api_key_cmd`).
+    crate::launch::team_of(&config, &args.team).map_err(|e| e.to_string())?;
+    let prompt = match (prompt, args.control.is_some()) {
+        (Some(p), _) => Some(p),
+        (None, true) => None,
+        (None, false) => Some(read_stdin_prompt()?),
+    };
+    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err("the task is empty: pass --prompt TEXT or pipe it on standard input".into());
+    }
     Ok(Prepared {
-        spec,
+        config,
+        start: Start::New {
+            team: args.team.clone(),
+        },
         prompt,
+        unfinished: false,
+        paused: false,
+        options,
         prices,
     })
+}
+
+/// The journal `--resume ID` names, checked against `args`, and its replayed state.
+fn find_resumable(
+    args: &RunArgs,
+    id: &str,
+    has_prompt: bool,
+) -> Result<(Journal, SessionState), String> {
+    let dir = crate::store::sessions_dir();
+    let journal = crate::launch::find_journal(&dir, id).map_err(|e| e.to_string())?;
+    for w in &journal.warnings {
+        eprintln!("conclave run: {}: {w}", journal.path.display());
+    }
+    if !args.team.is_empty() && args.team != journal.header.team {
+        return Err(format!(
+            "session {} belongs to team '{}', not '{}': drop --team to resume it",
+            journal.id(),
+            journal.header.team,
+            args.team
+        ));
+    }
+    let state = SessionState::replay(&journal.events);
+    if !state.task.active && !has_prompt && args.control.is_none() {
+        let what = if state.finished.is_some() {
+            "is finished"
+        } else {
+            "has no task yet"
+        };
+        return Err(format!(
+            "session {} {what}: pass --prompt TEXT (or --control jsonl) to continue it",
+            journal.id()
+        ));
+    }
+    Ok((journal, state))
 }
 
 fn read_stdin_prompt() -> Result<String, String> {
@@ -181,18 +209,10 @@ fn read_stdin_prompt() -> Result<String, String> {
 }
 
 async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
-    let mut session = match Session::new(prepared.spec) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("conclave run: {e}");
-            return exit::USAGE;
-        }
-    };
     // `ctrl_c` installs its handler on the first poll: poll it once now, before the session
     // starts, so that an interrupt is never the default "kill the process".
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    let mut interrupted = false;
     let mut watch_ctrl_c = true;
     match futures_util::FutureExt::now_or_never(ctrl_c.as_mut()) {
         None => {}
@@ -202,14 +222,66 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             watch_ctrl_c = false;
         }
     }
-    let mut events = session.subscribe();
-    let handle = session.start();
-    let mut task_sent = prepared.prompt.is_some();
+    let launched = match &prepared.start {
+        Start::New { team } => crate::launch::launch(&prepared.config, team, &prepared.options),
+        Start::Resume(journal) => {
+            crate::launch::resume(&prepared.config, (**journal).clone(), &prepared.options)
+        }
+    };
+    let Launched {
+        handle,
+        mut events,
+        history,
+        journal,
+        journal_acks,
+        ..
+    } = match launched {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("conclave run: {e}");
+            return if e.is_usage() {
+                exit::USAGE
+            } else {
+                exit::FAILED
+            };
+        }
+    };
+    if args.events == EventsFormat::Text {
+        eprintln!(
+            "session {id}; resume with conclave run --resume {id}",
+            id = handle.id()
+        );
+    }
+    let mut out = Output {
+        format: args.events,
+        printer: TextPrinter::new(),
+        metrics: Metrics::new(prepared.prices),
+        stdout: std::io::stdout().lock(),
+        gate: DurableGate::new(journal_acks.is_some()),
+    };
+    for event in &history {
+        out.metrics.apply(event);
+        if args.events == EventsFormat::Text {
+            let _ = out.print(event);
+        }
+    }
+    let mut acks = journal_acks;
+
+    let mut deferred = None;
+    let mut task_sent = prepared.unfinished;
     if let Some(prompt) = prepared.prompt {
-        let _ = handle.send(Command::Send {
-            text: prompt,
-            to: None,
-        });
+        task_sent = true;
+        if prepared.unfinished {
+            deferred = Some(prompt);
+        } else {
+            let _ = handle.send(Command::Send {
+                text: prompt,
+                to: None,
+            });
+        }
+    }
+    if prepared.paused && args.control.is_none() {
+        let _ = handle.send(Command::Resume {});
     }
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     if args.control.is_some() {
@@ -218,58 +290,48 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         drop(control_tx);
     }
 
-    let mut printer = TextPrinter::new();
-    let mut metrics = Metrics::new(prepared.prices);
-    let mut stdout = std::io::stdout().lock();
-    let mut last_seq: Option<u64> = None;
-    let mut pending_errors: Vec<(String, String)> = Vec::new();
+    let mut interrupted = false;
+    let mut events_open = true;
     let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(grace);
-    loop {
+    let code = loop {
         tokio::select! {
-            got = events.recv() => {
-                let Some(event) = got else {
-                    eprintln!("conclave run: the session ended without finishing");
-                    return exit::FAILED;
-                };
-                last_seq = Some(event.seq);
-                metrics.apply(&event);
-                let finished = match &event.kind {
-                    EventKind::SessionFinished { outcome, .. } => Some(*outcome),
-                    _ => None,
-                };
-                if print(&mut stdout, args.events, &mut printer, &event).is_err() {
-                    // Nobody reads stdout any more (a closed pipe): stop the session.
-                    let _ = handle.send(Command::Stop {});
-                }
-                for (message, line) in pending_errors.drain(..) {
-                    let e = control_error(handle.id(), event.seq, message, &line);
-                    let _ = print(&mut stdout, args.events, &mut printer, &e);
-                }
-                if let Some(outcome) = finished {
-                    if args.events == EventsFormat::Text {
-                        let _ = writeln!(stdout, "{}", text::usage_line(&metrics));
+            got = events.recv(), if events_open => match got {
+                Some(event) => {
+                    if matches!(event.kind, EventKind::SessionFinished { .. })
+                        && let Some(text) = deferred.take().filter(|_| !interrupted)
+                    {
+                        let _ = handle.send(Command::Send { text, to: None });
+                        out.gate.skip_finish += 1;
                     }
-                    return if interrupted { exit::FAILED } else { exit_code(outcome) };
+                    out.gate.hold(event);
                 }
-            }
+                None => {
+                    events_open = false;
+                    out.gate.release_all();
+                }
+            },
+            acked = recv_ack(&mut acks) => match acked {
+                Some(seq) => out.gate.durable(seq),
+                // The writer is gone (it failed and said so): nothing more will be acknowledged.
+                None => {
+                    acks = None;
+                    out.gate.release_all();
+                }
+            },
             Some(control) = control_rx.recv() => match control {
                 Control::Command(cmd) => {
                     task_sent |= matches!(cmd, Command::Send { .. });
                     let _ = handle.send(cmd);
                 }
-                Control::Invalid { message, line } => match last_seq {
-                    Some(seq) => {
-                        let e = control_error(handle.id(), seq, message, &line);
-                        let _ = print(&mut stdout, args.events, &mut printer, &e);
-                    }
-                    None => pending_errors.push((message, line)),
-                },
+                Control::Invalid { message, line } => {
+                    let _ = handle.report_error(message, Some(offending(&line)));
+                }
                 Control::Closed if !task_sent => {
                     eprintln!(
                         "conclave run: standard input ended before any task was sent: pass --prompt TEXT or send {{\"type\":\"send\",\"text\":…}}"
                     );
-                    return exit::USAGE;
+                    break exit::USAGE;
                 }
                 Control::Closed => {}
             },
@@ -277,16 +339,100 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                 interrupted = true;
                 let _ = handle.send(Command::Stop {});
                 if !task_sent {
-                    return exit::FAILED;
+                    break exit::FAILED;
                 }
                 // Stop finishes a running task at once; this bound only guards a session that
                 // had nothing left to finish.
                 grace.as_mut().reset(tokio::time::Instant::now() + STOP_GRACE);
             }
-            _ = &mut grace, if interrupted => return exit::FAILED,
+            _ = &mut grace, if interrupted => break exit::FAILED,
+        }
+        let printed = out.print_ready();
+        if printed.broken {
+            // Nobody reads stdout any more (a closed pipe): stop the session.
+            let _ = handle.send(Command::Stop {});
+        }
+        if let Some(outcome) = printed.finished {
+            if args.events == EventsFormat::Text {
+                let _ = writeln!(out.stdout, "{}", text::usage_line(&out.metrics));
+            }
+            break if interrupted {
+                exit::FAILED
+            } else {
+                exit_code(outcome)
+            };
+        }
+        if !events_open && out.gate.is_empty() {
+            eprintln!("conclave run: the session ended without finishing");
+            break exit::FAILED;
+        }
+    };
+    // The last handle gone, the actor ends and so does the journal's event stream.
+    drop(handle);
+    drop(events);
+    if let Some(writer) = journal {
+        match tokio::time::timeout(JOURNAL_GRACE, writer).await {
+            Ok(Ok(Ok(_))) => {}
+            Ok(Ok(Err(e))) => eprintln!("conclave run: {e}"),
+            Ok(Err(e)) => eprintln!("conclave run: the journal writer failed: {e}"),
+            Err(_) => eprintln!("conclave run: the journal was not finished in time"),
         }
     }
+    code
 }
+
+async fn recv_ack(acks: &mut Option<mpsc::UnboundedReceiver<u64>>) -> Option<u64> {
+    match acks {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where the run's events go: stdout, through the durability gate.
+struct Output<W: Write> {
+    format: EventsFormat,
+    printer: TextPrinter,
+    metrics: Metrics,
+    stdout: W,
+    gate: DurableGate,
+}
+
+/// What printing the ready events came to.
+#[derive(Default)]
+struct Printed {
+    /// The `session_finished` that ends the run was printed.
+    finished: Option<Outcome>,
+    /// Writing to stdout failed.
+    broken: bool,
+}
+
+impl<W: Write> Output<W> {
+    fn print(&mut self, event: &Event) -> std::io::Result<()> {
+        print(&mut self.stdout, self.format, &mut self.printer, event)
+    }
+
+    /// Print every event the gate lets through, stopping at the `session_finished` that ends the
+    /// run.
+    fn print_ready(&mut self) -> Printed {
+        let mut printed = Printed::default();
+        while let Some(event) = self.gate.next_ready() {
+            self.metrics.apply(&event);
+            printed.broken |= self.print(&event).is_err();
+            if let EventKind::SessionFinished { outcome, .. } = event.kind {
+                if self.gate.skip_finish > 0 {
+                    self.gate.skip_finish -= 1;
+                } else {
+                    printed.finished = Some(outcome);
+                    return printed;
+                }
+            }
+        }
+        printed
+    }
+}
+
+/// How long the run waits for the journal writer to finish before exiting.
+const JOURNAL_GRACE: Duration = Duration::from_secs(10);
 
 /// How long Ctrl+C waits for `session_finished` before giving up.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -323,22 +469,10 @@ async fn read_control(tx: mpsc::UnboundedSender<Control>) {
     let _ = tx.send(Control::Closed);
 }
 
-/// The `error` event for an invalid control line. The session never saw the line, so the event
-/// is printed by `run` itself, after the session event it follows and with that event's `seq`
-/// (the session's own events stay gap-free).
-fn control_error(session: &str, seq: u64, message: String, line: &str) -> Event {
-    let command = serde_json::from_str::<serde_json::Value>(line)
-        .unwrap_or_else(|_| serde_json::Value::String(line.to_string()));
-    Event {
-        v: SCHEMA_VERSION,
-        seq,
-        ts: chrono::Utc::now(),
-        session: session.to_string(),
-        kind: EventKind::Error {
-            message,
-            command: Some(command),
-        },
-    }
+/// The offending control line as JSON when it is JSON, else as a string.
+fn offending(line: &str) -> serde_json::Value {
+    serde_json::from_str::<serde_json::Value>(line)
+        .unwrap_or_else(|_| serde_json::Value::String(line.to_string()))
 }
 
 fn print(
@@ -381,14 +515,17 @@ mod tests {
     }
 
     #[test]
-    fn every_backend_kind_builds_a_provider_named_after_its_table() {
+    fn only_the_backends_a_team_uses_are_built() {
         let config: Config = toml::from_str(
-            "[backends.cloud]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
-             [backends.demo]\nkind = \"scripted\"\n",
+            "[backends.cloud]\nkind = \"anthropic\"\napi_key_env = \"CONCLAVE_TEST_NO_SUCH_KEY\"\n\
+             [backends.demo]\nkind = \"scripted\"\n\
+             [agents.a]\nbackend = \"demo\"\nmodel = \"a\"\n\
+             [teams.solo]\npattern = \"single\"\nmembers = [\"a\"]\n",
         )
         .unwrap();
-        let built = build_providers(&config).unwrap();
-        assert_eq!(built["cloud"].backend(), "cloud");
+        let team = crate::launch::team_of(&config, "solo").unwrap();
+        let built = crate::launch::providers_for(&config, "solo", &team).unwrap();
+        assert_eq!(built.keys().collect::<Vec<_>>(), ["demo"]);
         assert_eq!(built["demo"].backend(), "demo");
     }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use crate::config::schema::{Config, TeamConfig};
@@ -44,6 +45,10 @@ pub struct Launched {
     pub journal_path: Option<PathBuf>,
     /// Ends (with its report) once the session's event streams close.
     pub journal: Option<JoinHandle<Result<WriterReport, JournalError>>>,
+    /// The seq of each boundary event (everything but `token` and `turn_started`) once it is
+    /// fsynced into the journal, for a front end that shows an event only once it is on disk.
+    /// May be dropped unread.
+    pub journal_acks: Option<UnboundedReceiver<u64>>,
 }
 
 /// Why a session could not be launched.
@@ -105,11 +110,18 @@ pub fn launch(
                 path: dir.to_path_buf(),
                 source,
             })?;
-            let writer = crate::store::spawn_writer(path.clone(), header, session.subscribe());
-            (Some(writer), Some(path))
+            let (acks, acked) = unbounded_channel();
+            let writer = crate::store::spawn_writer_with_acks(
+                path.clone(),
+                header,
+                session.subscribe(),
+                acks,
+            );
+            (Some((writer, acked)), Some(path))
         }
         None => (None, None),
     };
+    let (journal, journal_acks) = journal.unzip();
     Ok(Launched {
         handle: session.start(),
         events,
@@ -117,16 +129,27 @@ pub fn launch(
         team_name: team_name.to_string(),
         journal_path,
         journal,
+        journal_acks,
     })
 }
 
 /// Continue the session recorded in `journal`, appending to the same file when `options` has a
-/// journal dir. The team must still exist in `config`.
+/// journal dir (refused while another live process still writes it). The team must still exist
+/// in `config`.
 pub fn resume(
     config: &Config,
     journal: Journal,
     options: &LaunchOptions,
 ) -> Result<Launched, LaunchError> {
+    if options.journal_dir.is_some()
+        && let Some(pid) = crate::store::lock::running_pid(&journal.path)
+    {
+        return Err(JournalError::Running {
+            id: journal.header.session.clone(),
+            pid,
+        }
+        .into());
+    }
     let team_name = journal.header.team.clone();
     let team = team_of(config, &team_name)?;
     let spec = SessionSpec {
@@ -142,11 +165,17 @@ pub fn resume(
     let events = session.subscribe();
     let (writer, path) = match &options.journal_dir {
         Some(_) => {
-            let writer = crate::store::spawn_appender(journal.path.clone(), session.subscribe());
-            (Some(writer), Some(journal.path.clone()))
+            let (acks, acked) = unbounded_channel();
+            let writer = crate::store::spawn_appender_with_acks(
+                journal.path.clone(),
+                session.subscribe(),
+                acks,
+            );
+            (Some((writer, acked)), Some(journal.path.clone()))
         }
         None => (None, None),
     };
+    let (writer, journal_acks) = writer.unzip();
     Ok(Launched {
         handle: session.start(),
         events,
@@ -154,6 +183,7 @@ pub fn resume(
         team_name,
         journal_path: path,
         journal: writer,
+        journal_acks,
     })
 }
 

@@ -584,11 +584,11 @@ text = "VOTE: agree: fine by me"
 }
 
 #[tokio::test]
-async fn dropping_every_handle_ends_the_session_and_its_turns() {
+async fn dropping_every_handle_ends_the_session_and_leaves_its_task_to_resume() {
     let mut team = TeamConfig::new(PatternKind::Single);
     team.members = vec!["solo".into()];
     let script = "[[reply]]\ncharacter = \"solo\"\ntext = \"never\"\ndelay_ms = 60000\n";
-    let (handle, mut events) = start(spec(team, &["solo"], script));
+    let (handle, mut events) = start(spec(team.clone(), &["solo"], script));
     let watcher = handle.clone();
     handle
         .send(Command::Send {
@@ -596,9 +596,16 @@ async fn dropping_every_handle_ends_the_session_and_its_turns() {
             to: None,
         })
         .expect("running");
+    let mut seen = Vec::new();
+    while let Some(e) = events.recv().await {
+        let started = matches!(e.kind, EventKind::TurnStarted { .. });
+        seen.push(e);
+        if started {
+            break;
+        }
+    }
     drop(handle);
     drop(watcher);
-    let mut seen = Vec::new();
     let drained = async {
         while let Some(e) = events.recv().await {
             seen.push(e);
@@ -608,11 +615,28 @@ async fn dropping_every_handle_ends_the_session_and_its_turns() {
         .await
         .expect("the stream closes");
     check_invariants(&seen);
-    assert!(
-        seen.iter()
-            .any(|e| matches!(e.kind, EventKind::TurnCancelled { .. }))
-    );
-    assert_eq!(finished(&seen), (Outcome::Cancelled, None));
+    assert!(!seen.iter().any(|e| matches!(
+        e.kind,
+        EventKind::TurnCancelled { .. } | EventKind::SessionFinished { .. }
+    )));
+    let state = SessionState::replay(&seen);
+    assert!(state.task.active);
+    assert_eq!(state.running_turns().len(), 1);
+
+    // Resumed, the interrupted turn is closed and the agent answers again.
+    let mut resumed = spec(team, &["solo"], script);
+    resumed.id = seen[0].session.clone();
+    resumed.history = seen.clone();
+    let (handle, mut events) = start(resumed);
+    let cancelled = events.recv().await.expect("an event");
+    assert_eq!(cancelled.seq, seen.len() as u64);
+    assert!(matches!(
+        cancelled.kind,
+        EventKind::TurnCancelled { turn: 0, .. }
+    ));
+    let again = events.recv().await.expect("an event");
+    assert!(matches!(again.kind, EventKind::TurnStarted { turn: 1, .. }));
+    drop(handle);
 }
 
 #[tokio::test]

@@ -122,12 +122,14 @@ consensus = {{ threshold = 0.67 }}
 
 [teams.support]
 pattern = "handoff"
+members = ["triage", "billing", "tech"]
 entry = "triage"
 handoffs = {{ triage = ["billing", "tech"], billing = ["triage"], tech = ["triage"] }}
 approval = "confirm"
 
 [teams.desk]
 pattern = "handoff"
+members = ["triage", "billing", "tech"]
 entry = "triage"
 handoffs = {{ triage = ["billing", "tech"], billing = ["triage"], tech = ["triage"] }}
 approval = "auto"

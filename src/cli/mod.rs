@@ -60,8 +60,13 @@ pub enum Cmd {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The team to run.
-    #[arg(long, value_name = "NAME")]
+    /// The team to run (not needed with --resume).
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "resume",
+        default_value = ""
+    )]
     pub team: String,
     /// The task; read from standard input when absent (unless --control jsonl is given).
     #[arg(long, value_name = "TEXT")]

@@ -11,8 +11,12 @@
 //! (`timeout_ms` of the turn, else of the agent) ends it as `turn_failed` kind `timeout`. Context
 //! mode `summary` first runs a `summarize` turn of the same agent, whose text becomes the context.
 //! Sessions share nothing but their providers, so many run in one process without interfering.
-//! The actor ends after `stop`, or when every [`SessionHandle`] is dropped; then every event
-//! stream ends too.
+//! A session started with a history (resume) folds it first, closes the turns that were streaming
+//! when the previous process died as `turn_cancelled` (partial text kept), then asks the pattern
+//! to carry an unfinished task on ([`Pattern::resume`]); `seq` continues after the history's last.
+//! The actor ends after `stop` (a running task finishes `cancelled`), or when every
+//! [`SessionHandle`] is dropped (the front end quit: streams are dropped and nothing more is
+//! recorded, so the task stays open for a resume); then every event stream ends too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -183,7 +187,7 @@ impl Session {
 #[derive(Clone)]
 pub struct SessionHandle {
     id: Arc<str>,
-    commands: UnboundedSender<Command>,
+    commands: UnboundedSender<ToActor>,
     subscribers: Subscribers,
 }
 
@@ -194,7 +198,20 @@ impl SessionHandle {
 
     pub fn send(&self, command: Command) -> Result<(), SessionClosed> {
         self.commands
-            .send(command)
+            .send(ToActor::Command(command))
+            .map_err(|_| SessionClosed(self.id.to_string()))
+    }
+
+    /// Publish an `error` event through the session (it gets the next `seq` and is journaled like
+    /// every other event): for input the front end could not turn into a command, `command`
+    /// carrying the offending input.
+    pub fn report_error(
+        &self,
+        message: String,
+        command: Option<serde_json::Value>,
+    ) -> Result<(), SessionClosed> {
+        self.commands
+            .send(ToActor::Error { message, command })
             .map_err(|_| SessionClosed(self.id.to_string()))
     }
 
@@ -243,6 +260,16 @@ enum TurnMsg {
     Timeout(u64),
 }
 
+/// What a [`SessionHandle`] sends the actor.
+enum ToActor {
+    Command(Command),
+    /// An `error` event to publish (an invalid control line the session never saw as a command).
+    Error {
+        message: String,
+        command: Option<serde_json::Value>,
+    },
+}
+
 enum Internal {
     Turn { turn: u64, msg: TurnMsg },
     Timer { name: String, generation: u64 },
@@ -278,26 +305,33 @@ impl Actor {
     async fn run(
         mut self,
         history: Vec<Event>,
-        mut commands: UnboundedReceiver<Command>,
+        mut commands: UnboundedReceiver<ToActor>,
         mut internal: UnboundedReceiver<Internal>,
     ) {
         self.begin(&history);
-        loop {
+        let stopped = loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(cmd) => {
+                    Some(ToActor::Command(cmd)) => {
                         let stop = matches!(cmd, Command::Stop {});
                         self.feed(Input::Command(cmd));
                         if stop {
-                            break;
+                            break true;
                         }
                     }
-                    None => break,
+                    Some(ToActor::Error { message, command }) => {
+                        self.publish(EventKind::Error { message, command });
+                    }
+                    None => break false,
                 },
                 Some(msg) = internal.recv() => self.on_internal(msg),
             }
+        };
+        if stopped {
+            self.shutdown();
+        } else {
+            self.suspend();
         }
-        self.shutdown();
     }
 
     /// Replay the history, or announce a new session.
@@ -325,8 +359,10 @@ impl Actor {
             });
             return;
         }
-        // A journal cut off mid-task: its turns died with the old process.
-        for turn in self.state.running_turns() {
+        // A journal cut off mid-task: its turns died with the old process. Close them as
+        // interrupted (their partial text kept), then let the pattern carry the task on.
+        let interrupted = self.state.running_turns();
+        for &turn in &interrupted {
             let t = &self.state.turns[&turn];
             let kind = EventKind::TurnCancelled {
                 agent: t.agent.clone(),
@@ -336,15 +372,32 @@ impl Actor {
             self.publish(kind);
         }
         if self.state.task.active {
-            self.publish(EventKind::Error {
-                message: "the previous run stopped in the middle of this task; send the message again to continue".into(),
-                command: None,
-            });
-            self.publish(EventKind::SessionFinished {
-                outcome: Outcome::Cancelled,
-                final_text: None,
-            });
+            let stopped_at = history.last().map(|e| e.ts);
+            let elapsed_ms = match (self.state.task.started_at, stopped_at) {
+                (Some(start), Some(stop)) => (stop - start).num_milliseconds().max(0) as u64,
+                _ => 0,
+            };
+            let effects = self.pattern.resume(&self.state, &interrupted, elapsed_ms);
+            for effect in effects {
+                self.perform(effect);
+            }
+            self.drain();
         }
+    }
+
+    /// Every handle is gone (the front end quit): drop the streams and timers but record
+    /// nothing, so the journal ends as a crash would leave it and a resume carries the task on.
+    fn suspend(&mut self) {
+        for (_, live) in self.live.drain() {
+            live.cancel.cancel();
+        }
+        for (_, (_, token)) in self.timers.drain() {
+            token.cancel();
+        }
+        self.queue.clear();
+        let mut fanout = lock(&self.subscribers);
+        fanout.closed = true;
+        fanout.senders.clear();
     }
 
     fn shutdown(&mut self) {

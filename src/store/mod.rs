@@ -28,7 +28,9 @@ pub use fork::fork;
 pub use header::{JOURNAL_KIND, JournalHeader, config_fingerprint, fnv1a64};
 pub use index::{Listing, SessionSummary, list_sessions, resolve_id, summarize};
 pub use journal::{Journal, read_journal};
-pub use writer::{WriterReport, spawn_appender, spawn_writer, spawn_writer_with_acks};
+pub use writer::{
+    WriterReport, spawn_appender, spawn_appender_with_acks, spawn_writer, spawn_writer_with_acks,
+};
 
 /// The file extension of journals.
 pub const JOURNAL_EXT: &str = "jsonl";

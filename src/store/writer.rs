@@ -81,6 +81,15 @@ pub fn spawn_appender(
     tokio::spawn(run(path, Open::Append, events, None))
 }
 
+/// [`spawn_appender`], also sending on `acks` the seq of each boundary event once it is fsynced.
+pub fn spawn_appender_with_acks(
+    path: PathBuf,
+    events: UnboundedReceiver<Event>,
+    acks: UnboundedSender<u64>,
+) -> JoinHandle<Result<WriterReport, JournalError>> {
+    tokio::spawn(run(path, Open::Append, events, Some(acks)))
+}
+
 /// How the writer opens its file.
 enum Open {
     /// A new journal starting with this header.

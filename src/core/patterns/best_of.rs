@@ -7,7 +7,7 @@
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose};
 use crate::core::patterns::common::{self, answer, answer_others, error};
-use crate::core::patterns::concurrent::answers;
+use crate::core::patterns::concurrent::{answers, member_turn, resume_fan_out};
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
 use crate::core::tools;
@@ -152,11 +152,13 @@ impl Pattern for BestOf {
                         return common::busy(&cmd);
                     }
                     let mut out = vec![common::user_message(text, to.clone())];
-                    for m in &self.ctx.team.members {
-                        let mut spec = TurnSpec::speak(&self.ctx, m, None);
-                        spec.timeout_ms = self.ctx.team.timeout_ms;
-                        out.push(Effect::StartTurn(spec));
-                    }
+                    out.extend(
+                        self.ctx
+                            .team
+                            .members
+                            .iter()
+                            .map(|m| member_turn(&self.ctx, m)),
+                    );
                     out
                 }
                 Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
@@ -170,6 +172,22 @@ impl Pattern for BestOf {
             },
             Input::Timer(_) | Input::Continue => Vec::new(),
         }
+    }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        let ctx = self.ctx.clone();
+        let judge: Vec<Effect> = interrupted
+            .iter()
+            .filter_map(|id| state.turns.get(id))
+            .filter(|t| t.purpose == Purpose::Judge)
+            .map(|t| {
+                let names: Vec<String> = answers(state).into_iter().map(|(a, _)| a).collect();
+                self.ask_judge(&t.agent, &names, None)
+            })
+            .collect();
+        let mut out = resume_fan_out(self, &ctx, state, interrupted);
+        out.extend(judge);
+        out
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, ToolCallInfo};
 use crate::core::patterns::Effect;
-use crate::core::state::{SessionState, TurnRecord};
+use crate::core::state::{SessionState, TurnRecord, TurnStatus};
 
 /// An `error` event answering `command`.
 pub fn command_error(command: &Command, message: impl Into<String>) -> Effect {
@@ -77,6 +77,19 @@ pub fn ended(state: &SessionState, turn: u64) -> Option<&TurnRecord> {
         return None;
     }
     state.turns.get(&turn)
+}
+
+/// The newest turn of the running task that has ended (completed, failed or cancelled): on resume
+/// with nothing interrupted, the turn whose end the pattern may not have acted on yet.
+pub fn last_ended(state: &SessionState) -> Option<u64> {
+    if !state.task.active {
+        return None;
+    }
+    state
+        .task_turns()
+        .next_back()
+        .filter(|(_, t)| t.status != TurnStatus::Running)
+        .map(|(id, _)| *id)
 }
 
 /// Commands only one pattern understands, refused by the others.

@@ -61,24 +61,61 @@ impl Concurrent {
             ];
         }
         match &self.ctx.team.aggregator {
-            Some(aggregator) => {
-                let mut spec = TurnSpec::speak(&self.ctx, aggregator, None);
-                spec.purpose = Purpose::Aggregate;
-                spec.instructions = Some(format!(
-                    "Synthesize the answers of {} above into one answer to the person's request.",
-                    answers
-                        .iter()
-                        .map(|(a, _)| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                vec![Effect::StartTurn(spec)]
-            }
+            Some(aggregator) => vec![self.aggregate_turn(aggregator, &answers)],
             None => vec![Effect::Finish {
                 outcome: Outcome::Completed,
                 final_text: Some(join(&answers)),
             }],
         }
+    }
+
+    fn aggregate_turn(&self, aggregator: &str, answers: &[(String, String)]) -> Effect {
+        let mut spec = TurnSpec::speak(&self.ctx, aggregator, None);
+        spec.purpose = Purpose::Aggregate;
+        spec.instructions = Some(format!(
+            "Synthesize the answers of {} above into one answer to the person's request.",
+            answers
+                .iter()
+                .map(|(a, _)| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Effect::StartTurn(spec)
+    }
+}
+
+/// The turn of `member` answering the task (under the team's per-agent timeout).
+pub fn member_turn(ctx: &Ctx, member: &str) -> Effect {
+    let mut spec = TurnSpec::speak(ctx, member, None);
+    spec.timeout_ms = ctx.team.timeout_ms;
+    Effect::StartTurn(spec)
+}
+
+/// Resume of a fan-out: interrupted member turns run again (the caller reruns its own kinds of
+/// turn); with nothing interrupted, the last ended turn is taken up, and a task cut off before
+/// any turn started starts every member.
+pub fn resume_fan_out(
+    pattern: &mut dyn Pattern,
+    ctx: &Ctx,
+    state: &SessionState,
+    interrupted: &[u64],
+) -> Vec<Effect> {
+    if !interrupted.is_empty() {
+        return interrupted
+            .iter()
+            .filter_map(|id| state.turns.get(id))
+            .filter(|t| matches!(t.purpose, Purpose::Speak | Purpose::Summarize))
+            .map(|t| member_turn(ctx, &t.agent))
+            .collect();
+    }
+    match common::last_ended(state) {
+        Some(turn) => pattern.on(state, Input::TurnEnded { turn }),
+        None => ctx
+            .team
+            .members
+            .iter()
+            .map(|m| member_turn(ctx, m))
+            .collect(),
     }
 }
 
@@ -91,11 +128,13 @@ impl Pattern for Concurrent {
                         return common::busy(&cmd);
                     }
                     let mut out = vec![common::user_message(text, to.clone())];
-                    for m in &self.ctx.team.members {
-                        let mut spec = TurnSpec::speak(&self.ctx, m, None);
-                        spec.timeout_ms = self.ctx.team.timeout_ms;
-                        out.push(Effect::StartTurn(spec));
-                    }
+                    out.extend(
+                        self.ctx
+                            .team
+                            .members
+                            .iter()
+                            .map(|m| member_turn(&self.ctx, m)),
+                    );
                     out
                 }
                 Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
@@ -128,6 +167,19 @@ impl Pattern for Concurrent {
             Input::Timer(_) | Input::Continue => Vec::new(),
         }
     }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        let ctx = self.ctx.clone();
+        let rerun: Vec<Effect> = interrupted
+            .iter()
+            .filter_map(|id| state.turns.get(id))
+            .filter(|t| t.purpose == Purpose::Aggregate)
+            .map(|t| self.aggregate_turn(&t.agent, &answers(state)))
+            .collect();
+        let mut out = resume_fan_out(self, &ctx, state, interrupted);
+        out.extend(rerun);
+        out
+    }
 }
 
 /// The non-empty completed speak answers of this task, in turn order.
@@ -157,6 +209,27 @@ mod tests {
     use crate::core::Command;
     use crate::core::event::{EventKind, Outcome, PatternKind, Purpose};
     use crate::core::patterns::sim::{Sim, reply};
+
+    #[test]
+    fn resumed_fan_out_reruns_only_the_cut_off_members() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |t| {
+            t.aggregator = Some("agg".into())
+        });
+        sim.send("q");
+        sim.complete("a", reply("A"));
+        sim.stream("b", "B?");
+        sim.restart(0);
+        assert_eq!(sim.running_agents(), ["b"]);
+        sim.complete("b", reply("B"));
+        sim.stream("agg", "A");
+        sim.restart(0);
+        assert_eq!(sim.spec_of("agg").purpose, Purpose::Aggregate);
+        sim.complete("agg", reply("A+B"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("A+B".into())))
+        );
+    }
 
     #[test]
     fn first_success_cancels_the_losers() {

@@ -12,6 +12,10 @@
 //! broken: a manager picking the speaker of the last two turns again is overridden by round robin,
 //! and a message repeated verbatim is flagged (the next speaker is told to move on); a third
 //! identical message ends the task.
+//!
+//! Resumed after the process died mid-task: a speak turn that was cut off counts as that
+//! speaker's turn and the round carries on; votes already cast stand, a vote that was cut off is
+//! asked again; the wall-clock limit gets the time that was left.
 
 use crate::config::SpeakerSelection;
 use crate::core::command::Command;
@@ -348,10 +352,38 @@ impl GroupChat {
 
     fn on_vote(&self, state: &SessionState, turn: u64) -> Vec<Effect> {
         let t = &state.turns[&turn];
+        if t.status == TurnStatus::Running {
+            return Vec::new();
+        }
         let round = state.task.voting.or(t.round).unwrap_or(state.task.round);
+        let (mut out, vote) = self.read_vote(state, turn, round);
+        let Some((choice, reason)) = vote else {
+            return out;
+        };
+        out.push(Effect::Emit(EventKind::Vote {
+            round,
+            agent: t.agent.clone(),
+            choice,
+            reason: reason.clone(),
+        }));
+        let mut votes = state.task.votes.clone();
+        votes.insert(t.agent.clone(), (choice, reason));
+        out.extend(self.tally(state, &votes, round));
+        out
+    }
+
+    /// The tool results of an ended vote turn and the vote it counts as; `None` when the vote
+    /// was invalid and the agent is asked again (the effects then include that turn).
+    fn read_vote(
+        &self,
+        state: &SessionState,
+        turn: u64,
+        round: u32,
+    ) -> (Vec<Effect>, Option<(VoteChoice, String)>) {
+        let t = &state.turns[&turn];
         let mut out = Vec::new();
         let vote = match t.status {
-            TurnStatus::Running => return out,
+            TurnStatus::Running => return (out, None),
             TurnStatus::Completed => {
                 let (call, parsed) = tools::parse_vote(&t.text, &t.tool_calls);
                 out.extend(answer_others(&t.agent, turn, &t.tool_calls, call.as_ref()));
@@ -383,7 +415,7 @@ impl GroupChat {
                                 round,
                                 &format!("Your vote was invalid: {}. {}", e.0, vote_question()),
                             ));
-                            return out;
+                            return (out, None);
                         }
                         out.push(error(format!(
                             "{} cast an invalid vote twice ({}); counted as abstain",
@@ -395,42 +427,90 @@ impl GroupChat {
             }
             TurnStatus::Failed | TurnStatus::Cancelled => None,
         };
-        let (choice, reason) = vote.unwrap_or((VoteChoice::Abstain, "no valid vote".to_string()));
-        out.push(Effect::Emit(EventKind::Vote {
+        let vote = vote.unwrap_or((VoteChoice::Abstain, "no valid vote".to_string()));
+        (out, Some(vote))
+    }
+
+    /// Once every member has voted: the `consensus` tally, then the end of the task when reached,
+    /// else the discussion goes on.
+    fn tally(
+        &self,
+        state: &SessionState,
+        votes: &std::collections::BTreeMap<String, (VoteChoice, String)>,
+        round: u32,
+    ) -> Vec<Effect> {
+        if !self.members().iter().all(|m| votes.contains_key(m)) {
+            return Vec::new();
+        }
+        let count = |c: VoteChoice| votes.values().filter(|(v, _)| *v == c).count() as u32;
+        let (agree, disagree, abstain) = (
+            count(VoteChoice::Agree),
+            count(VoteChoice::Disagree),
+            count(VoteChoice::Abstain),
+        );
+        let threshold = self
+            .ctx
+            .team
+            .consensus
+            .map_or(DEFAULT_THRESHOLD, |c| c.threshold);
+        let total = (agree + disagree + abstain).max(1) as f64;
+        let reached = agree as f64 / total + 1e-9 >= threshold;
+        let mut out = vec![Effect::Emit(EventKind::Consensus {
             round,
-            agent: t.agent.clone(),
-            choice,
-            reason,
-        }));
+            reached,
+            agree,
+            disagree,
+            abstain,
+            threshold,
+        })];
+        if reached {
+            out.push(finish(state, Outcome::Consensus));
+        } else {
+            out.push(Effect::Continue);
+        }
+        out
+    }
+
+    /// Resume in the middle of a vote: votes whose turns ended are counted, members whose vote
+    /// was cut off (or never started) are asked again, and the tally follows once all are in.
+    fn resume_vote(&self, state: &SessionState, round: u32) -> Vec<Effect> {
+        let mut out = Vec::new();
         let mut votes = state.task.votes.clone();
-        votes.insert(t.agent.clone(), (choice, String::new()));
-        if self.members().iter().all(|m| votes.contains_key(m)) {
-            let count = |c: VoteChoice| votes.values().filter(|(v, _)| *v == c).count() as u32;
-            let (agree, disagree, abstain) = (
-                count(VoteChoice::Agree),
-                count(VoteChoice::Disagree),
-                count(VoteChoice::Abstain),
-            );
-            let threshold = self
-                .ctx
-                .team
-                .consensus
-                .map_or(DEFAULT_THRESHOLD, |c| c.threshold);
-            let total = (agree + disagree + abstain).max(1) as f64;
-            let reached = agree as f64 / total + 1e-9 >= threshold;
-            out.push(Effect::Emit(EventKind::Consensus {
-                round,
-                reached,
-                agree,
-                disagree,
-                abstain,
-                threshold,
-            }));
-            if reached {
-                out.push(finish(state, Outcome::Consensus));
-            } else {
-                out.push(Effect::Continue);
+        let mut waiting = false;
+        for m in self.members() {
+            if votes.contains_key(m) {
+                continue;
             }
+            let last = state
+                .turns
+                .range(state.task.voting_first_turn..)
+                .rev()
+                .find(|(_, t)| &t.agent == m && t.purpose == Purpose::Vote);
+            match last {
+                Some((id, t)) if matches!(t.status, TurnStatus::Completed | TurnStatus::Failed) => {
+                    let (effects, vote) = self.read_vote(state, *id, round);
+                    out.extend(effects);
+                    match vote {
+                        Some((choice, reason)) => {
+                            out.push(Effect::Emit(EventKind::Vote {
+                                round,
+                                agent: m.clone(),
+                                choice,
+                                reason: reason.clone(),
+                            }));
+                            votes.insert(m.clone(), (choice, reason));
+                        }
+                        None => waiting = true,
+                    }
+                }
+                _ => {
+                    out.push(self.vote_turn(m, round, vote_question()));
+                    waiting = true;
+                }
+            }
+        }
+        if !waiting {
+            out.extend(self.tally(state, &votes, round));
         }
         out
     }
@@ -528,6 +608,29 @@ impl Pattern for GroupChat {
             Input::Timer(_) => Vec::new(),
             Input::Continue => self.advance(state),
         }
+    }
+
+    fn resume(&mut self, state: &SessionState, _: &[u64], elapsed_ms: u64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if let Some(s) = self.ctx.team.time_limit_s {
+            out.push(Effect::SetTimer {
+                name: TIME_LIMIT_TIMER.into(),
+                ms: s.saturating_mul(1000).saturating_sub(elapsed_ms),
+            });
+        }
+        match state.task.voting {
+            Some(round) => out.extend(self.resume_vote(state, round)),
+            None if state
+                .task
+                .tallies
+                .last()
+                .is_some_and(|(_, reached)| *reached) =>
+            {
+                out.push(finish(state, Outcome::Consensus));
+            }
+            None => out.push(Effect::Continue),
+        }
+        out
     }
 }
 
@@ -725,6 +828,101 @@ mod tests {
             |e| matches!(e, EventKind::ToolResult { is_error: true, name, .. } if name == "browse")
         ));
         assert_eq!(sim.running_agents(), ["c"]);
+    }
+
+    #[test]
+    fn resumed_mid_vote_keeps_the_votes_cast_and_asks_the_rest_again() {
+        let mut sim = debate(|t| {
+            t.consensus = Some(Consensus {
+                threshold: 0.6,
+                every_round: true,
+            });
+            t.time_limit_s = Some(60);
+        });
+        sim.send("go");
+        round(&mut sim, ["1", "2", "3"]);
+        sim.complete("a", vote("agree"));
+        sim.stream("b", "thinking");
+        sim.restart(20_000);
+        assert_eq!(sim.timer_ms.get(super::TIME_LIMIT_TIMER), Some(&40_000));
+        assert!(sim.recent().iter().any(
+            |e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "b" && partial_text == "thinking")
+        ));
+        assert_eq!(sim.running_agents(), ["b", "c"]);
+        assert_eq!(sim.state.task.votes.len(), 1);
+        sim.complete("b", vote("agree"));
+        sim.complete("c", vote("disagree"));
+        assert_eq!(sim.finished().map(|f| f.0), Some(Outcome::Consensus));
+        let votes: Vec<(String, VoteChoice)> = sim
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                EventKind::Vote { agent, choice, .. } => Some((agent, choice)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            votes,
+            [
+                ("a".to_string(), VoteChoice::Agree),
+                ("b".to_string(), VoteChoice::Agree),
+                ("c".to_string(), VoteChoice::Disagree)
+            ]
+        );
+    }
+
+    #[test]
+    fn resumed_mid_speech_carries_the_round_on() {
+        let mut sim = debate(|_| {});
+        sim.send("go");
+        sim.complete("a", reply("1"));
+        sim.stream("b", "half");
+        sim.restart(0);
+        assert_eq!(sim.running_agents(), ["c"]);
+        assert_eq!(sim.state.task.round, 1);
+    }
+
+    #[test]
+    fn resumed_after_the_last_ballot_before_the_tally_counts_it() {
+        let mut sim = debate(|t| {
+            t.consensus = Some(Consensus {
+                threshold: 0.5,
+                every_round: true,
+            })
+        });
+        sim.send("go");
+        round(&mut sim, ["1", "2", "3"]);
+        sim.complete("a", vote("agree"));
+        sim.complete("b", vote("agree"));
+        // The process died right after c's ballot arrived, before its vote was recorded.
+        let c = sim.turn_of("c");
+        sim.stream("c", "");
+        let mut log = sim.log.clone();
+        log.push(crate::core::event::Event {
+            v: 1,
+            seq: sim.state.next_seq,
+            ts: chrono::DateTime::UNIX_EPOCH,
+            session: "s".into(),
+            kind: EventKind::Message {
+                agent: "c".into(),
+                turn: c,
+                text: String::new(),
+                usage: Default::default(),
+                ttft_ms: None,
+                latency_ms: 0,
+                finish: "tool_calls".into(),
+                purpose: Purpose::Vote,
+                tool_calls: vec![crate::core::event::ToolCallInfo {
+                    id: "v".into(),
+                    name: "cast_vote".into(),
+                    arguments: json!({"choice": "disagree", "reason": "no"}).to_string(),
+                }],
+            },
+        });
+        sim.log = log;
+        sim.restart(0);
+        assert!(sim.running_agents().is_empty());
+        assert_eq!(sim.finished().map(|f| f.0), Some(Outcome::Consensus));
     }
 
     #[test]

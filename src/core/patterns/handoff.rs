@@ -12,6 +12,9 @@
 //! answered with an error result. A malformed handoff (unknown target, bad JSON) is answered with
 //! the error and the agent is asked once more; then its reply stands without a handoff. The
 //! person's messages go to the holder: one sent while it answers gets one more turn of it.
+//!
+//! Resumed after the process died mid-task: the holder keeps control and answers again when its
+//! turn was cut off; a handoff waiting in its approval window gets the whole window again.
 
 use crate::config::Approval;
 use crate::core::command::Command;
@@ -552,6 +555,37 @@ impl Pattern for Handoff {
             Input::Continue => Vec::new(),
         }
     }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        if let Some(r) = self.pending(state) {
+            let approval = self.ctx.team.approval.unwrap_or_default();
+            return match (approval, self.ctx.unattended) {
+                (Approval::Window, _) => vec![Effect::SetTimer {
+                    name: timer_name(&r.id),
+                    ms: self
+                        .ctx
+                        .team
+                        .approval_window_ms
+                        .unwrap_or(DEFAULT_WINDOW_MS),
+                }],
+                (_, Some(UnattendedApproval::Reject)) => {
+                    self.reject(state, &r, "rejected by --approve reject")
+                }
+                (Approval::Auto, _) => self.accept(&r, "auto"),
+                (Approval::Confirm, Some(UnattendedApproval::Auto)) => {
+                    self.accept(&r, "approved by --approve auto")
+                }
+                (Approval::Confirm, None) => Vec::new(),
+            };
+        }
+        let holder = self.holder(state);
+        let last_of_holder = common::last_ended(state)
+            .filter(|t| interrupted.is_empty() && state.turns[t].agent == holder);
+        match last_of_holder {
+            Some(turn) => self.on_turn_ended(state, turn),
+            None => vec![self.turn(&holder, &state.handoff.chain, None)],
+        }
+    }
 }
 
 pub fn timer_name(id: &str) -> String {
@@ -631,6 +665,54 @@ mod tests {
 
     fn has(sim: &Sim, pred: impl Fn(&EventKind) -> bool) -> bool {
         sim.recent().iter().any(pred)
+    }
+
+    #[test]
+    fn resumed_with_an_active_handoff_the_holder_answers_again() {
+        let mut sim = Sim::new(PatternKind::Handoff, &["triage", "billing"], |t| {
+            t.approval = Some(Approval::Auto);
+            t.handoffs.insert("triage".into(), vec!["billing".into()]);
+        });
+        sim.send("refund please");
+        sim.complete(
+            "triage",
+            tool("", "transfer_to_billing", json!({"reason": "money"})),
+        );
+        sim.stream("billing", "let me");
+        sim.restart(0);
+        assert_eq!(sim.state.handoff.holder.as_deref(), Some("billing"));
+        assert_eq!(sim.running_agents(), ["billing"]);
+        assert!(
+            sim.spec_of("billing")
+                .tools
+                .iter()
+                .any(|t| t.name == "complete_handoff")
+        );
+        sim.complete("billing", reply("refunded"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("refunded".into())))
+        );
+    }
+
+    #[test]
+    fn resumed_during_an_approval_window_rearms_the_whole_window() {
+        let mut sim = Sim::new(PatternKind::Handoff, &["triage", "billing"], |t| {
+            t.approval = Some(Approval::Window);
+            t.approval_window_ms = Some(2500);
+            t.handoffs.insert("triage".into(), vec!["billing".into()]);
+        });
+        sim.send("refund please");
+        sim.complete(
+            "triage",
+            tool("", "transfer_to_billing", json!({"reason": "money"})),
+        );
+        assert!(sim.state.handoff.pending.is_some());
+        sim.restart(10_000);
+        assert_eq!(sim.timer_ms.get("handoff:h1"), Some(&2500));
+        sim.timer("handoff:h1");
+        assert_eq!(sim.state.handoff.holder.as_deref(), Some("billing"));
+        assert_eq!(sim.running_agents(), ["billing"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!
 //! Patterns keep no state of their own: everything they decide from is in `SessionState`, so the
 //! pattern of a resumed session is simply built again with [`build`] and decides exactly as the live
-//! one would. Commands that make no sense in the current state are answered with an `error` event
+//! one would; [`Pattern::resume`] then picks up a task the previous process left unfinished. Commands that make no sense in the current state are answered with an `error` event
 //! carrying the command; the session goes on.
 
 mod best_of;
@@ -132,6 +132,15 @@ pub struct Ctx {
 /// The decision logic of one pattern.
 pub trait Pattern: Send {
     fn on(&mut self, state: &SessionState, input: Input) -> Vec<Effect>;
+
+    /// The session was rebuilt from a journal that stopped in the middle of a task (called only
+    /// while `state.task.active`). `interrupted` are the turns that were streaming when the
+    /// previous process died, already closed with `turn_cancelled`; `elapsed_ms` is how long the
+    /// task had run by then. Answer with what carries the task on to its end: run an interrupted
+    /// turn again, carry on the round, re-arm timers, or take up a turn whose end was recorded but
+    /// not yet acted on.
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], elapsed_ms: u64)
+    -> Vec<Effect>;
 }
 
 /// The pattern of `ctx.team`. Patterns hold no state of their own, so this is also how a resumed

@@ -1,6 +1,9 @@
 //! Property tests: any sequence of commands, replies, failures and timers, in any pattern, never
 //! panics, keeps `seq` gap-free, leaves no turn running after `session_finished`, and the fold of
 //! the journal always equals the live state (so a resumed pattern decides as the live one).
+//! Restarts (resume from the log so far, interrupted turns closed, the pattern carrying the task
+//! on) can come at any point and keep the same invariants. The log of any such session, written
+//! through the real journal writer (tokens coalesced) and read back, replays to the live state.
 
 use proptest::prelude::*;
 use serde_json::json;
@@ -21,6 +24,7 @@ enum Step {
     Fail(usize),
     Stream(usize),
     Timer,
+    Restart(u16),
 }
 
 fn agent_name() -> impl Strategy<Value = String> {
@@ -56,6 +60,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0usize..4).prop_map(Step::Fail),
         1 => (0usize..4).prop_map(Step::Stream),
         1 => Just(Step::Timer),
+        1 => any::<u16>().prop_map(Step::Restart),
     ]
 }
 
@@ -118,6 +123,79 @@ fn answer(agent: &str, k: u8) -> Reply {
     }
 }
 
+/// Drive `sim` through `steps` (no invariant checks: see the first property).
+fn drive(sim: &mut Sim, steps: Vec<Step>) {
+    sim.send("start");
+    for step in steps {
+        let running = sim.state.running_turns();
+        let pick = |i: usize| running.get(i % running.len().max(1)).copied();
+        let agent_of = |sim: &Sim, turn: u64| sim.state.turns[&turn].agent.clone();
+        match step {
+            Step::Command(cmd) => sim.command(cmd),
+            Step::Complete(i, k) => {
+                if let Some(turn) = pick(i) {
+                    let agent = agent_of(sim, turn);
+                    sim.complete(&agent, answer(&agent, k));
+                }
+            }
+            Step::Fail(i) => {
+                if let Some(turn) = pick(i) {
+                    let agent = agent_of(sim, turn);
+                    sim.fail(&agent, "overloaded");
+                }
+            }
+            Step::Stream(i) => {
+                if let Some(turn) = pick(i) {
+                    let agent = agent_of(sim, turn);
+                    for word in ["some ", "streamed ", "words "] {
+                        sim.stream(&agent, word);
+                    }
+                }
+            }
+            Step::Timer => {
+                if let Some(name) = sim.timers.iter().next().cloned() {
+                    sim.timer(&name);
+                }
+            }
+            Step::Restart(ms) => sim.restart(u64::from(ms) * 10),
+        }
+    }
+}
+
+/// Write `events` through the real journal writer into `dir` and read the file back.
+fn through_the_journal(
+    dir: &std::path::Path,
+    kind: PatternKind,
+    events: &[crate::core::event::Event],
+) -> crate::store::Journal {
+    let path = dir.join("s.jsonl");
+    let header = crate::store::JournalHeader::new(
+        "s",
+        "t",
+        kind,
+        &crate::config::Config::default(),
+        chrono::DateTime::UNIX_EPOCH,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let writer = crate::store::spawn_writer(path.clone(), header, rx);
+        // A few events at a time, so the writer sees many batches, as it does live.
+        for chunk in events.chunks(3) {
+            for e in chunk {
+                tx.send(e.clone()).unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(tx);
+        writer.await.unwrap().unwrap();
+    });
+    crate::store::read_journal(&path).unwrap()
+}
+
 fn pattern_kind() -> impl Strategy<Value = PatternKind> {
     prop_oneof![
         Just(PatternKind::Single),
@@ -161,6 +239,7 @@ proptest! {
                 Step::Timer => if let Some(name) = sim.timers.iter().next().cloned() {
                     sim.timer(&name);
                 },
+                Step::Restart(ms) => sim.restart(u64::from(ms) * 10),
             }
             for (i, e) in sim.log.iter().enumerate() {
                 prop_assert_eq!(e.seq, i as u64);
@@ -175,5 +254,24 @@ proptest! {
             let mut resumed = crate::core::patterns::build(sim.ctx.clone());
             prop_assert_eq!(resumed.on(&replayed, probe), live);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_journal_of_any_session_replays_to_the_live_state(
+        kind in pattern_kind(),
+        variant in 0u8..12,
+        steps in proptest::collection::vec(step(), 1..40),
+    ) {
+        let mut sim = Sim::new(kind, &AGENTS, |t| team(kind, t, variant));
+        drive(&mut sim, steps);
+        let dir = tempfile::tempdir().unwrap();
+        let journal = through_the_journal(dir.path(), kind, &sim.log);
+        prop_assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
+        prop_assert_eq!(SessionState::replay(&journal.events), SessionState::replay(&sim.log));
+        prop_assert_eq!(SessionState::replay(&journal.events), sim.state.clone());
     }
 }

@@ -1,7 +1,8 @@
 //! `sequential`: an SOP pipeline (product manager → architect → developer → QA). Each step is one
 //! speak turn of its agent with the step's instructions, seeing the context passed from the steps
 //! before it (the team's or the edge's context mode). A failed step fails the task; the last
-//! step's answer is the final answer. Pause holds the next step; resume starts it.
+//! step's answer is the final answer. Pause holds the next step; resume starts it. A resumed
+//! session runs the step that was cut off again.
 
 use crate::config::Step;
 use crate::core::command::Command;
@@ -100,6 +101,17 @@ impl Pattern for Sequential {
             Input::Timer(_) => Vec::new(),
         }
     }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        match common::last_ended(state) {
+            Some(turn)
+                if interrupted.is_empty() && state.turns[&turn].status != TurnStatus::Completed =>
+            {
+                self.on(state, Input::TurnEnded { turn })
+            }
+            _ => self.advance(state),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +132,22 @@ mod tests {
                 .collect();
             t.edges.insert("dev->qa".into(), ContextMode::None);
         })
+    }
+
+    #[test]
+    fn resumed_mid_step_runs_that_step_again() {
+        let mut sim = Sim::new(PatternKind::Sequential, &["pm", "dev", "qa"], |_| {});
+        sim.send("build it");
+        sim.complete("pm", reply("spec"));
+        sim.stream("dev", "cod");
+        sim.restart(0);
+        assert_eq!(sim.running_agents(), ["dev"]);
+        sim.complete("dev", reply("code"));
+        sim.complete("qa", reply("ok"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("ok".into())))
+        );
     }
 
     #[test]

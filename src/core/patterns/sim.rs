@@ -57,6 +57,8 @@ pub struct Sim {
     pub log: Vec<Event>,
     pub specs: BTreeMap<u64, TurnSpec>,
     pub timers: BTreeSet<String>,
+    /// The length each timer was last set to.
+    pub timer_ms: BTreeMap<String, u64>,
     mark: usize,
 }
 
@@ -96,6 +98,7 @@ impl Sim {
             log: Vec::new(),
             specs: BTreeMap::new(),
             timers: BTreeSet::new(),
+            timer_ms: BTreeMap::new(),
             mark: 0,
         };
         sim.emit(EventKind::SessionStarted {
@@ -116,6 +119,38 @@ impl Sim {
     pub fn resume(&mut self) {
         self.state = SessionState::replay(&self.log);
         self.pattern = build(self.ctx.clone());
+    }
+
+    /// What a resumed session does: rebuild from the journal so far, close the turns that were
+    /// streaming as interrupted, then let the pattern carry the task on.
+    pub fn restart(&mut self, elapsed_ms: u64) {
+        self.resume();
+        self.timers.clear();
+        self.mark = self.log.len();
+        let interrupted = self.state.running_turns();
+        for &turn in &interrupted {
+            let t = &self.state.turns[&turn];
+            let kind = EventKind::TurnCancelled {
+                agent: t.agent.clone(),
+                turn,
+                partial_text: t.text.clone(),
+            };
+            self.emit(kind);
+        }
+        if !self.state.task.active {
+            return;
+        }
+        let mut queue = VecDeque::new();
+        let effects = self.pattern.resume(&self.state, &interrupted, elapsed_ms);
+        for effect in effects {
+            self.perform(effect, &mut queue);
+        }
+        while let Some(input) = queue.pop_front() {
+            let effects = self.pattern.on(&self.state, input);
+            for effect in effects {
+                self.perform(effect, &mut queue);
+            }
+        }
     }
 
     pub fn send(&mut self, text: &str) {
@@ -164,7 +199,8 @@ impl Sim {
                 self.specs.insert(turn, spec);
             }
             Effect::CancelTurn(turn) => self.cancel(turn, queue),
-            Effect::SetTimer { name, .. } => {
+            Effect::SetTimer { name, ms } => {
+                self.timer_ms.insert(name.clone(), ms);
                 self.timers.insert(name);
             }
             Effect::CancelTimer(name) => {

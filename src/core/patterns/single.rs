@@ -1,6 +1,7 @@
 //! `single`: chat with one agent. A `send` starts its turn; the task is done when the turn ends
 //! (completed, failed or cancelled). A `send` while the agent answers enters the conversation and
-//! the agent answers it with one more turn before the task ends.
+//! the agent answers it with one more turn before the task ends. Resumed with its turn cut off, the
+//! agent answers again.
 
 use crate::core::command::Command;
 use crate::core::event::Outcome;
@@ -67,6 +68,16 @@ impl Pattern for Single {
             Input::Timer(_) | Input::Continue => Vec::new(),
         }
     }
+
+    fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
+        let Some(agent) = self.agent().map(str::to_string) else {
+            return Vec::new();
+        };
+        match common::last_ended(state) {
+            Some(turn) if interrupted.is_empty() => self.on(state, Input::TurnEnded { turn }),
+            _ => vec![Effect::StartTurn(TurnSpec::speak(&self.ctx, &agent, None))],
+        }
+    }
 }
 
 #[cfg(test)]
@@ -74,6 +85,23 @@ mod tests {
     use crate::core::Command;
     use crate::core::event::{EventKind, Outcome, PatternKind};
     use crate::core::patterns::sim::{Sim, reply};
+
+    #[test]
+    fn resumed_mid_answer_the_agent_answers_again() {
+        let mut sim = Sim::new(PatternKind::Single, &["solo"], |_| {});
+        sim.send("hi");
+        sim.stream("solo", "hal");
+        sim.restart(0);
+        assert!(sim.recent().iter().any(
+            |e| matches!(e, EventKind::TurnCancelled { partial_text, .. } if partial_text == "hal")
+        ));
+        assert_eq!(sim.running_agents(), ["solo"]);
+        sim.complete("solo", reply("hello"));
+        assert_eq!(
+            sim.finished(),
+            Some((Outcome::Completed, Some("hello".into())))
+        );
+    }
 
     #[test]
     fn send_runs_one_turn_and_finishes() {
