@@ -1,0 +1,232 @@
+//! The real `conclave` binary in a pseudo-terminal against the offline scripted backend: a person
+//! types a prompt, watches the panes stream, steers with the keys on screen, quits, resumes, and
+//! gets the terminal back. Each test runs with its own HOME, config dir and data dir.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/pty.rs"]
+mod pty;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pty::{Key, Pty};
+
+/// Generous: the whole debate must fit, on a loaded machine.
+const LONG: Duration = Duration::from_secs(90);
+
+/// A config with the demo's agents on the built-in demo script, streaming fast enough to be quick
+/// and slow enough to be seen streaming.
+const CONFIG: &str = r#"
+[backends.demo]
+kind = "scripted"
+tokens_per_sec = 40
+
+[agents.optimist]
+backend = "demo"
+model = "optimist"
+[agents.skeptic]
+backend = "demo"
+model = "skeptic"
+[agents.pragmatist]
+backend = "demo"
+model = "pragmatist"
+[agents.triage]
+backend = "demo"
+model = "triage"
+[agents.billing]
+backend = "demo"
+model = "billing"
+[agents.tech]
+backend = "demo"
+model = "tech"
+
+[teams.debate]
+pattern = "group_chat"
+members = ["optimist", "skeptic", "pragmatist"]
+speaker_selection = "round_robin"
+max_rounds = 4
+consensus = { threshold = 0.67, every_round = false }
+
+[teams.support]
+pattern = "handoff"
+members = ["triage", "billing", "tech"]
+entry = "triage"
+handoffs = { triage = ["billing", "tech"], billing = ["triage", "tech"], tech = ["triage", "billing"] }
+approval = "confirm"
+
+[ui]
+default_team = "debate"
+"#;
+
+/// A home of its own: HOME, config dir, data dir, and the config file.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), CONFIG).unwrap();
+        Home { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn config(&self) -> PathBuf {
+        self.path().join("config.toml")
+    }
+
+    fn data(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// Start the console with `args` (no --config: with `with_config` false).
+    fn spawn(&self, args: &[&str], with_config: bool) -> Pty {
+        let config = self.config();
+        let mut all: Vec<&str> = Vec::new();
+        if with_config {
+            all.extend(["--config", config.to_str().unwrap()]);
+        }
+        all.extend(args);
+        let home = self.path().to_str().unwrap().to_string();
+        let data = self.data().to_str().unwrap().to_string();
+        let xdg_config = self.path().join("xdg-config");
+        let xdg_data = self.path().join("xdg-data");
+        Pty::spawn(
+            env!("CARGO_BIN_EXE_conclave"),
+            &all,
+            &[
+                ("HOME", &home),
+                ("CONCLAVE_DATA_DIR", &data),
+                ("XDG_CONFIG_HOME", xdg_config.to_str().unwrap()),
+                ("XDG_DATA_HOME", xdg_data.to_str().unwrap()),
+                ("CONCLAVE_CONFIG", ""),
+                ("OPENAI_API_KEY", ""),
+                ("ANTHROPIC_API_KEY", ""),
+                // A loopback port where nothing listens: the Ollama probe fails at once.
+                ("OLLAMA_HOST", "127.0.0.1:9"),
+                ("NO_COLOR", "1"),
+            ],
+            120,
+            40,
+        )
+        .unwrap()
+    }
+}
+
+/// Quit with the quit key and confirm; the process ends well and the terminal is restored.
+fn quit(term: &mut Pty) {
+    term.send_key(Key::Ctrl('q')).unwrap();
+    term.wait_for("Quit conclave?", LONG).unwrap();
+    term.send_text("y").unwrap();
+    assert_eq!(term.wait_exit(LONG).unwrap(), 0, "{}", term.screen());
+    assert!(
+        term.is_restored(),
+        "alternate screen left and cursor shown:\n{}",
+        term.screen()
+    );
+}
+
+#[test]
+fn debate_streams_in_several_panes_votes_on_the_key_and_quits_cleanly() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], true);
+    term.wait_for("team debate", LONG).unwrap();
+    assert!(!term.is_restored(), "the console owns the alternate screen");
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // The optimist's and then the skeptic's answers stream into their panes.
+    term.wait_for("speaking…", LONG).unwrap();
+    term.wait_for("Ambitious?", LONG).unwrap();
+    let screen = term.wait_for("Hold on.", LONG).unwrap();
+    assert!(screen.contains("optimist · optimist"), "{screen}");
+    assert!(screen.contains("skeptic · skeptic"), "{screen}");
+    // Votes are only taken when asked for: call one with its key.
+    assert!(!screen.contains("votes agree"), "{screen}");
+    term.send_key(Key::Ctrl('g')).unwrap();
+    term.wait_for("votes", LONG).unwrap();
+    term.wait_for("agree ·", LONG).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+    quit(&mut term);
+}
+
+#[test]
+fn support_handoff_is_redirected_to_tech_with_the_key_and_the_picker() {
+    let home = Home::new();
+    let mut term = home.spawn(&["--team", "support"], true);
+    term.wait_for("team support", LONG).unwrap();
+    term.send_text("I was charged twice this month").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // Triage asks to hand over to billing; the handoff panel waits for a person.
+    term.wait_for("triage → billing", LONG).unwrap();
+    term.send_key(Key::Ctrl('o')).unwrap();
+    term.wait_for("Redirect triage → billing to", LONG).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Tech support here", LONG).unwrap();
+    quit(&mut term);
+}
+
+#[test]
+fn quit_mid_debate_then_resume_last_and_finish() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], true);
+    term.wait_for("team debate", LONG).unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Hold on.", LONG).unwrap();
+    quit(&mut term);
+    drop(term);
+
+    let mut term = home.spawn(&["--resume", "last"], true);
+    // The earlier conversation is back on screen.
+    term.wait_for("resumed", LONG).unwrap();
+    let screen = term.wait_for("Hold on.", LONG).unwrap();
+    assert!(screen.contains("Ambitious?"), "{screen}");
+    term.send_text("Carry on, please.").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("speaking…", LONG).unwrap();
+    term.send_key(Key::Ctrl('g')).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+    quit(&mut term);
+
+    // One session, continued in place.
+    let sessions: Vec<_> = std::fs::read_dir(home.data().join("sessions"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    assert_eq!(sessions.len(), 1);
+    let journal = std::fs::read_to_string(sessions[0].path()).unwrap();
+    assert_eq!(journal.matches("\"type\":\"session_started\"").count(), 1);
+    assert!(journal.contains("Carry on, please."));
+}
+
+#[test]
+fn without_any_config_the_first_screen_names_the_offline_demo_and_how_to_change_it() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], false);
+    let screen = term.wait_for("offline demo", LONG).unwrap();
+    assert!(screen.contains("DEMO"), "{screen}");
+    let screen = term.wait_for("init`", LONG).unwrap();
+    assert!(screen.contains("OPENAI_API_KEY"), "{screen}");
+    assert!(screen.contains("team debate"), "{screen}");
+    quit(&mut term);
+}
+
+#[test]
+fn an_unknown_team_is_refused_before_the_terminal_is_touched() {
+    let home = Home::new();
+    let mut term = home.spawn(&["--team", "nope"], true);
+    assert_eq!(term.wait_exit(LONG).unwrap(), 2);
+    let out = String::from_utf8_lossy(&term.raw_output()).to_string();
+    assert!(out.contains("unknown team 'nope'"), "{out}");
+    assert!(out.contains("debate, support"), "{out}");
+    assert!(
+        !out.contains("\x1b[?1049h"),
+        "never entered the alternate screen"
+    );
+}
