@@ -5,6 +5,9 @@
 
 #[path = "support/pty.rs"]
 mod pty;
+#[allow(dead_code)]
+#[path = "support/server.rs"]
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -84,6 +87,11 @@ impl Home {
 
     /// Start the console with `args` (no --config: with `with_config` false).
     fn spawn(&self, args: &[&str], with_config: bool) -> Pty {
+        self.spawn_env(args, with_config, &[])
+    }
+
+    /// Like `spawn`, with `extra` environment variables set last (they win).
+    fn spawn_env(&self, args: &[&str], with_config: bool, extra: &[(&str, &str)]) -> Pty {
         let config = self.config();
         let mut all: Vec<&str> = Vec::new();
         if with_config {
@@ -94,21 +102,24 @@ impl Home {
         let data = self.data().to_str().unwrap().to_string();
         let xdg_config = self.path().join("xdg-config");
         let xdg_data = self.path().join("xdg-data");
-        Pty::spawn(
+        let mut env: Vec<(&str, &str)> = vec![
+            ("HOME", home.as_str()),
+            ("CONCLAVE_DATA_DIR", data.as_str()),
+            ("XDG_CONFIG_HOME", xdg_config.to_str().unwrap()),
+            ("XDG_DATA_HOME", xdg_data.to_str().unwrap()),
+            ("CONCLAVE_CONFIG", ""),
+            ("OPENAI_API_KEY", ""),
+            ("ANTHROPIC_API_KEY", ""),
+            // A loopback port where nothing listens: the Ollama probe fails at once.
+            ("OLLAMA_HOST", "127.0.0.1:9"),
+            ("NO_COLOR", "1"),
+        ];
+        env.extend_from_slice(extra);
+        Pty::spawn_in(
+            Some(self.path()),
             env!("CARGO_BIN_EXE_conclave"),
             &all,
-            &[
-                ("HOME", &home),
-                ("CONCLAVE_DATA_DIR", &data),
-                ("XDG_CONFIG_HOME", xdg_config.to_str().unwrap()),
-                ("XDG_DATA_HOME", xdg_data.to_str().unwrap()),
-                ("CONCLAVE_CONFIG", ""),
-                ("OPENAI_API_KEY", ""),
-                ("ANTHROPIC_API_KEY", ""),
-                // A loopback port where nothing listens: the Ollama probe fails at once.
-                ("OLLAMA_HOST", "127.0.0.1:9"),
-                ("NO_COLOR", "1"),
-            ],
+            &env,
             120,
             40,
         )
@@ -209,10 +220,14 @@ fn quit_mid_debate_then_resume_last_and_finish() {
 fn without_any_config_the_first_screen_names_the_offline_demo_and_how_to_change_it() {
     let home = Home::new();
     let mut term = home.spawn(&[], false);
+    // The very first frame already names the backend, before the session has started.
     let screen = term.wait_for("offline demo", LONG).unwrap();
     assert!(screen.contains("DEMO"), "{screen}");
-    let screen = term.wait_for("init`", LONG).unwrap();
-    assert!(screen.contains("OPENAI_API_KEY"), "{screen}");
+    assert!(screen.contains("init`"), "{screen}");
+    // Once it has, the transcript says how to use a real backend instead.
+    let screen = term.wait_for("OPENAI_API_KEY", LONG).unwrap();
+    assert!(screen.contains("Ollama"), "{screen}");
+    assert!(screen.contains("init`"), "{screen}");
     assert!(screen.contains("team debate"), "{screen}");
     quit(&mut term);
 }
@@ -228,5 +243,81 @@ fn an_unknown_team_is_refused_before_the_terminal_is_touched() {
     assert!(
         !out.contains("\x1b[?1049h"),
         "never entered the alternate screen"
+    );
+}
+
+fn journals(home: &Home) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(home.data().join("sessions"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn export_fork_and_the_sessions_picker_work_from_the_console() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], true);
+    term.wait_for("team debate", LONG).unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Hold on.", LONG).unwrap();
+    term.send_key(Key::Ctrl('g')).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+
+    term.send_text("/export md").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("exported to", LONG).unwrap();
+    let first = journals(&home);
+    assert_eq!(first.len(), 1);
+    let id = first[0].file_stem().unwrap().to_str().unwrap().to_string();
+    let md = std::fs::read_to_string(home.path().join(format!("conclave-{id}.md"))).unwrap();
+    assert!(md.contains("Should we rewrite billing in Rust?"), "{md}");
+
+    // Fork right after the question: a second journal, and the console shows it.
+    term.send_text("/fork 1").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("forked", LONG).unwrap();
+    assert_eq!(journals(&home).len(), 2);
+
+    // Back to the original through the picker (newest first: the fork, then the original).
+    term.send_text("/sessions").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Resume a session", LONG).unwrap();
+    term.wait_for(&id, LONG).unwrap();
+    term.send_key(Key::Down).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for(&format!("resumed {id}"), LONG).unwrap();
+    quit(&mut term);
+    assert_eq!(journals(&home).len(), 2);
+}
+
+#[test]
+fn an_ollama_found_in_the_background_replaces_the_demo_before_anything_is_sent() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ollama = runtime.block_on(server::FakeServer::start());
+    ollama.always(
+        "/api/tags",
+        server::Reply::json(200, serde_json::json!({"models": [{"name": "qwen2.5:7b"}]})),
+    );
+    let home = Home::new();
+    let url = ollama.url();
+    let mut term = home.spawn_env(&[], false, &[("OLLAMA_HOST", &url)]);
+    let host = url.trim_start_matches("http://");
+    let screen = term.wait_for(&format!("ollama @ {host}"), LONG).unwrap();
+    assert!(!screen.contains("DEMO"), "{screen}");
+    term.wait_for("qwen2.5:7b", LONG).unwrap();
+    quit(&mut term);
+    assert!(
+        ollama.requests().iter().all(|r| r.path == "/api/tags"),
+        "nothing but the probe reached the server"
     );
 }
