@@ -220,16 +220,19 @@ fn quit_mid_debate_then_resume_last_and_finish() {
 fn without_any_config_the_first_screen_names_the_offline_demo_and_how_to_change_it() {
     let home = Home::new();
     let mut term = home.spawn(&[], false);
-    // The very first frame already names the backend, before the session has started.
-    let screen = term.wait_for("offline demo", LONG).unwrap();
-    assert!(screen.contains("DEMO"), "{screen}");
-    assert!(screen.contains("init`"), "{screen}");
-    // Once it has, the transcript says how to use a real backend instead.
+    // The status bar names the backend from the first frame on …
+    term.wait_for("DEMO", LONG).unwrap();
+    term.wait_for("offline demo", LONG).unwrap();
+    // … and the transcript says how to use a real backend instead.
     let screen = term.wait_for("OPENAI_API_KEY", LONG).unwrap();
     assert!(screen.contains("Ollama"), "{screen}");
     assert!(screen.contains("init`"), "{screen}");
     assert!(screen.contains("team debate"), "{screen}");
     quit(&mut term);
+    assert!(
+        journals(&home).is_empty(),
+        "a session never given a task leaves no journal"
+    );
 }
 
 #[test]

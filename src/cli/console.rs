@@ -5,7 +5,8 @@
 //! The [`Bridge`] owns the one session on screen: it forwards that session's events, performs
 //! what the person asks (commands, new sessions, export, the sessions picker, fork, resume) and
 //! reports every failure as a notice, never as a crash. Switching sessions stops the old one and
-//! waits for its journal before the new one starts, so a journal is never written twice.
+//! waits for its journal before the new one starts, so a journal is never written twice; a new
+//! session that was never given a task leaves no journal (so `--resume last` finds real work).
 //!
 //! With no config file the embedded default is built from environment variables alone, so the
 //! first frame never waits on the network; Ollama is probed in the background, and if it
@@ -222,6 +223,8 @@ struct Current {
     journal: Option<JoinHandle<Result<WriterReport, JournalError>>>,
     /// A resumed session (a new one gets the welcome note after its start).
     resumed: bool,
+    /// Whether the person gave it a task; a new session without one leaves no journal behind.
+    had_task: bool,
 }
 
 /// Connects the console to its session; see the module docs.
@@ -302,10 +305,13 @@ impl Bridge {
 
     fn command(&mut self, command: Command) {
         self.sent_anything = true;
-        let Some(current) = &self.current else {
+        let Some(current) = &mut self.current else {
             self.notice("no session is running: /new or /team starts one");
             return;
         };
+        if matches!(command, Command::Send { .. }) {
+            current.had_task = true;
+        }
         if let Err(e) = current.handle.send(command) {
             self.notice(format!(
                 "the session has ended ({}): /new starts another",
@@ -322,6 +328,9 @@ impl Bridge {
             current.events = None;
             return;
         };
+        if matches!(ev.kind, EventKind::UserMessage { .. }) {
+            current.had_task = true;
+        }
         let fresh_start = (!current.resumed && matches!(ev.kind, EventKind::SessionStarted { .. }))
             .then(|| current.team.clone());
         self.send(Inbound::Event(ev));
@@ -399,6 +408,7 @@ impl Bridge {
             journal_path: l.journal_path,
             journal: l.journal,
             resumed,
+            had_task: false,
         });
     }
 
@@ -419,6 +429,15 @@ impl Bridge {
                 }
                 Ok(Err(e)) => tracing::warn!("journal task of {}: {e}", current.id),
                 Err(_) => tracing::warn!("journal of {} did not finish in time", current.id),
+            }
+        }
+        if !current.resumed
+            && !current.had_task
+            && let Some(path) = current.journal_path
+        {
+            tracing::debug!(path = %path.display(), "removing the journal of an unused session");
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!("removing {}: {e}", path.display());
             }
         }
     }
