@@ -146,7 +146,8 @@ pub fn backend_label(config: &Config, team: &str) -> (String, bool) {
                 (BackendKind::Scripted, _) => format!("{name} (offline demo)"),
                 (_, Some(url)) => format!("{name} @ {}", host_of(url)),
                 (BackendKind::Ollama, None) => format!("{name} @ 127.0.0.1:11434"),
-                (kind, None) => format!("{name} ({})", kind.as_str()),
+                (BackendKind::Openai, None) => format!("{name} @ api.openai.com"),
+                (BackendKind::Anthropic, None) => format!("{name} @ api.anthropic.com"),
             }
         })
         .collect();
@@ -565,4 +566,65 @@ async fn join(task: Option<&mut JoinHandle<Detected>>) -> Option<Detected> {
 fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.trim_end_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::detect::DetectedKind;
+
+    fn demo() -> Config {
+        defaults::embedded(&Detected {
+            kind: DetectedKind::Demo,
+        })
+    }
+
+    #[test]
+    fn the_team_is_the_asked_one_else_the_default_else_the_first() {
+        let mut config = demo();
+        assert_eq!(pick_team(&config, Some("support")).unwrap(), "support");
+        assert_eq!(pick_team(&config, None).unwrap(), "debate");
+        let err = pick_team(&config, Some("nope")).unwrap_err();
+        assert!(err.contains("unknown team 'nope'"), "{err}");
+        assert!(
+            err.contains("debate, fanout, pipeline, review, support"),
+            "{err}"
+        );
+        config.ui.default_team = None;
+        assert_eq!(pick_team(&config, None).unwrap(), "debate");
+        config.ui.default_team = Some("gone".into());
+        assert!(
+            pick_team(&config, None)
+                .unwrap_err()
+                .contains("ui.default_team")
+        );
+        config.teams.clear();
+        assert!(pick_team(&config, None).unwrap_err().contains("no teams"));
+    }
+
+    #[test]
+    fn the_backend_label_names_what_the_team_uses() {
+        assert_eq!(
+            backend_label(&demo(), "debate"),
+            ("demo (offline demo)".to_string(), true)
+        );
+        let ollama = defaults::embedded(&Detected {
+            kind: DetectedKind::Ollama {
+                host: "http://127.0.0.1:11434".into(),
+                models: vec!["qwen2.5:7b".into()],
+            },
+        });
+        assert_eq!(
+            backend_label(&ollama, "support"),
+            ("ollama @ 127.0.0.1:11434".to_string(), false)
+        );
+        let openai = defaults::embedded(&Detected {
+            kind: DetectedKind::OpenAi,
+        });
+        assert_eq!(
+            backend_label(&openai, "debate"),
+            ("openai @ api.openai.com".to_string(), false)
+        );
+        assert_eq!(backend_label(&openai, "nope"), (String::new(), false));
+    }
 }
