@@ -249,6 +249,22 @@ fn an_unknown_team_is_refused_before_the_terminal_is_touched() {
     );
 }
 
+/// Wait until the screen satisfies `ok`, failing with the screen after `LONG`.
+fn wait_until(term: &Pty, ok: impl Fn(&str) -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        let screen = term.screen();
+        if ok(&screen) {
+            return;
+        }
+        assert!(
+            start.elapsed() < LONG,
+            "the screen never got there:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn journals(home: &Home) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(home.data().join("sessions"))
         .unwrap()
@@ -281,10 +297,17 @@ fn export_fork_and_the_sessions_picker_work_from_the_console() {
     let md = std::fs::read_to_string(home.path().join(format!("conclave-{id}.md"))).unwrap();
     assert!(md.contains("Should we rewrite billing in Rust?"), "{md}");
 
+    // A fork past the end is refused, and the session stays on screen.
+    term.send_text("/fork 99999").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("cannot fork", LONG).unwrap();
+    term.wait_for(&format!("resumed {id}"), LONG).unwrap();
+    assert_eq!(journals(&home).len(), 1);
+
     // Fork right after the question: a second journal, and the console shows it.
     term.send_text("/fork 1").unwrap();
     term.send_key(Key::Enter).unwrap();
-    term.wait_for("forked", LONG).unwrap();
+    wait_until(&term, |s| s.contains("forked") && s.contains("into"));
     assert_eq!(journals(&home).len(), 2);
 
     // Back to the original through the picker (newest first: the fork, then the original).
@@ -294,7 +317,10 @@ fn export_fork_and_the_sessions_picker_work_from_the_console() {
     term.wait_for(&id, LONG).unwrap();
     term.send_key(Key::Down).unwrap();
     term.send_key(Key::Enter).unwrap();
-    term.wait_for(&format!("resumed {id}"), LONG).unwrap();
+    // The fork's view (and its "forked" note) gives way to the original's.
+    wait_until(&term, |s| {
+        !s.contains("forked") && s.contains(&format!("resumed {id}"))
+    });
     quit(&mut term);
     assert_eq!(journals(&home).len(), 2);
 }

@@ -464,19 +464,37 @@ impl Bridge {
         }
     }
 
+    /// Fork the session on screen after event `seq` and continue the fork. The session is
+    /// stopped first so that its journal holds every event; if the fork fails, it is resumed.
     async fn fork(&mut self, seq: u64) {
         let Some((id, path)) = self.journal_of_current() else {
             return;
         };
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| !c.had_task && !c.resumed)
+        {
+            self.notice("nothing to fork yet: send a message first");
+            return;
+        }
+        self.retire().await;
         let new_id = store::new_session_id(Utc::now());
         let forked = store::fork(&path, seq, &new_id).and_then(|p| store::read_journal(&p));
         match forked {
             Ok(journal) => {
-                self.retire().await;
                 self.resume(journal, true);
                 self.notice(format!("forked {id} at event {seq} into {new_id}"));
             }
-            Err(e) => self.notice(format!("cannot fork {id} at {seq}: {e}")),
+            Err(e) => {
+                match store::read_journal(&path) {
+                    Ok(original) => {
+                        self.resume(original, true);
+                    }
+                    Err(e) => self.notice(format!("cannot reopen {id}: {e}")),
+                }
+                self.notice(format!("cannot fork {id} at {seq}: {e}"));
+            }
         }
     }
 
