@@ -31,7 +31,7 @@ fn console_host() {
         let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
         for e in fixtures::support_pending().events {
-            ev_tx.send(e).unwrap();
+            ev_tx.send(conclave::tui::Inbound::Event(e)).unwrap();
         }
         let setup = conclave::tui::ConsoleSetup {
             config: fixtures::config(),

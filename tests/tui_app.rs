@@ -487,3 +487,134 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
     }
     assert!(app.panes.transcript.is_following());
 }
+
+fn summary(id: &str, team: &str) -> conclave::store::SessionSummary {
+    conclave::store::SessionSummary {
+        id: id.into(),
+        path: std::path::PathBuf::from(format!("{id}.jsonl")),
+        team: team.into(),
+        pattern: PatternKind::GroupChat,
+        started: fixtures::t0(),
+        messages: 3,
+        tokens_in: 10,
+        tokens_out: 20,
+        cost: None,
+        outcome: "consensus".into(),
+        forked_from: None,
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn the_sessions_list_opens_a_picker_whose_choice_resumes() {
+    use conclave::tui::Inbound;
+    let mut app = fixtures::app("debate", &fixtures::debate().events);
+    type_text(&mut app, "/sessions");
+    assert_eq!(enter(&mut app), vec![Effect::Send(Outbound::OpenSessions)]);
+    app.receive(Inbound::Sessions(vec![
+        summary("20261121-100000-aaaa", "debate"),
+        summary("20261120-090000-bbbb", "support"),
+    ]));
+    let Some(Overlay::Picker(p)) = app.overlays.last() else {
+        panic!("no picker: {:?}", app.overlays);
+    };
+    assert_eq!(p.items, ["20261121-100000-aaaa", "20261120-090000-bbbb"]);
+    assert!(p.details[1].starts_with("support · consensus · 3 messages"));
+    press(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    assert_eq!(
+        enter(&mut app),
+        vec![Effect::Send(Outbound::Resume {
+            id: "20261120-090000-bbbb".into()
+        })]
+    );
+    assert!(app.overlays.is_empty());
+    app.receive(Inbound::Sessions(Vec::new()));
+    assert!(app.overlays.is_empty());
+    assert_eq!(last_notice(&app), "no recorded sessions yet");
+}
+
+#[test]
+fn notices_and_a_new_backend_come_from_the_host() {
+    use conclave::tui::Inbound;
+    let mut app = fixtures::app("debate", &fixtures::debate().events);
+    app.receive(Inbound::Notice("exported to /tmp/x.md".into()));
+    assert_eq!(last_notice(&app), "exported to /tmp/x.md");
+    app.receive(Inbound::Backend {
+        label: "demo (offline demo)".into(),
+        is_demo: true,
+    });
+    assert_eq!(app.backend_label, "demo (offline demo)");
+    assert!(app.is_demo);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| draw(f, &mut app)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("DEMO"), "{screen}");
+}
+
+#[test]
+fn config_warnings_survive_a_new_session() {
+    let setup = conclave::tui::ConsoleSetup {
+        config: fixtures::config(),
+        team: "debate".into(),
+        backend_label: "x".into(),
+        is_demo: false,
+        history: Vec::new(),
+    };
+    let mut app = App::with_theme(
+        setup,
+        conclave::tui::theme::Theme::dark(),
+        vec!["keys.global.fly: unknown action".into()],
+    );
+    for e in &fixtures::debate().events {
+        app.apply(e);
+    }
+    let notices: Vec<String> = app
+        .session
+        .transcript
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Notice { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices, ["keys.global.fly: unknown action"]);
+}
+
+#[test]
+fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_another() {
+    let mut script = fixtures::debate();
+    script.user("again", None);
+    let again = script.events.pop().unwrap();
+    let mut app = fixtures::app("debate", &script.events[..1]);
+    app.note("a notice from the host");
+    type_text(&mut app, "first");
+    assert_eq!(
+        enter(&mut app),
+        command(Command::Send {
+            text: "first".into(),
+            to: None
+        })
+    );
+    for e in &script.events[1..] {
+        app.apply(e);
+    }
+    assert!(app.session.finished.is_some());
+    type_text(&mut app, "again");
+    assert_eq!(
+        enter(&mut app),
+        command(Command::Send {
+            text: "again".into(),
+            to: None
+        })
+    );
+    // The new task is under way: the old outcome is gone and a message is an interjection.
+    app.apply(&again);
+    assert!(app.session.finished.is_none());
+    type_text(&mut app, "and this");
+    assert_eq!(
+        enter(&mut app),
+        command(Command::Interject {
+            text: "and this".into()
+        })
+    );
+}

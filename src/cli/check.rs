@@ -79,11 +79,11 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
             };
             let _ = writeln!(out, "checking {}", path.display());
             let report = load::diagnose(&text, &path);
-            (
-                path.display().to_string(),
-                report.config,
-                report.diagnostics,
-            )
+            let mut diagnostics = report.diagnostics;
+            if let Some(config) = &report.config {
+                diagnostics.extend(key_warnings(config, &text, &path));
+            }
+            (path.display().to_string(), report.config, diagnostics)
         }
         None => {
             let detected = detect_now();
@@ -109,6 +109,31 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
     }
     let _ = writeln!(out, "{}", summary(&label, &diagnostics));
     config.ok_or(exit::USAGE)
+}
+
+/// The console's key binding warnings (`tui::validate_keys`) as diagnostics, each placed on the
+/// first line of `text` that names the offending context or action.
+pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic> {
+    crate::tui::validate_keys(config)
+        .into_iter()
+        .map(|message| {
+            let (path, rest) = message.split_once(": ").unwrap_or(("keys", &message));
+            let name = path.rsplit('.').next().unwrap_or(path);
+            let line = text
+                .lines()
+                .position(|l| l.contains(name))
+                .map_or(1, |i| i + 1);
+            Diagnostic {
+                severity: crate::config::Severity::Warning,
+                file: file.to_path_buf(),
+                line,
+                column: 1,
+                path: path.to_string(),
+                message: rest.to_string(),
+                hint: None,
+            }
+        })
+        .collect()
 }
 
 /// `config.toml: 2 errors, 1 warning` or `config.toml: valid, no warnings`.
@@ -179,6 +204,29 @@ mod tests {
             ),
             "c.toml: 2 errors, 1 warning"
         );
+    }
+
+    #[test]
+    fn key_binding_problems_are_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let text = format!(
+            "{}\n[keys.global]\nfly_away = \"ctrl+x\"\n[keys.nowhere]\nquit = \"ctrl+q\"\n",
+            crate::cli::init::EXAMPLE_CONFIG
+        );
+        std::fs::write(&path, &text).unwrap();
+        let mut out = Vec::new();
+        assert!(validate(Some(&path), &mut out).is_ok());
+        let out = String::from_utf8(out).unwrap();
+        let fly = text.lines().position(|l| l.contains("fly_away")).unwrap() + 1;
+        assert!(
+            out.contains(&format!(
+                ":{fly}:1: warning: keys.global.fly_away: unknown action"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("keys.nowhere: unknown context"), "{out}");
+        assert!(out.contains("valid, 2 warnings"), "{out}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the console owns the terminal; logs go to a file (see `logging`).
 
 pub mod check;
+pub mod console;
 pub mod init;
 pub mod logging;
 
@@ -160,10 +161,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Some(Cmd::Check(args)) => check::run(cli.config.as_deref(), args.offline),
         Some(Cmd::Init(args)) => init::run(cli.config.as_deref(), &args),
         // Each subcommand's arm calls its module; the console is the default.
-        None => {
-            eprintln!("conclave: the console is not built yet");
-            exit::FAILED
-        }
+        None => console::run(&cli),
         Some(Cmd::Sessions(args)) => sessions::run(args, &crate::store::sessions_dir()),
         Some(Cmd::Run(args)) => crate::headless::run(args, cli.config.as_deref()),
     }

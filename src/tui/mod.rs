@@ -1,9 +1,10 @@
 //! The console: a live multi-pane terminal UI to watch and steer a session.
 //!
 //! It is driven entirely through channels, so it never talks HTTP or spawns sessions:
-//! session [`Event`]s come in on one channel (a session's stream starts with `session_started`,
-//! which resets the view — so a [`Outbound::NewSession`] is answered by a fresh stream), and
-//! everything the person asks for goes out as [`Outbound`] values on the other. Keys become
+//! [`Inbound`] values come in on one channel — mostly session events (a session's stream starts
+//! with `session_started`, which resets the view, so a [`Outbound::NewSession`] is answered by a
+//! fresh stream), plus what the host has to say (a notice, the sessions list, a new backend) —
+//! and everything the person asks for goes out as [`Outbound`] values on the other. Keys become
 //! named actions (`keymap`), actions become state changes and `Outbound`s (`app`), events fold
 //! into the view (`state`), and frames are drawn at most 60 times a second, only when something
 //! changed (`frame`, `run_loop`, `render`).
@@ -11,7 +12,7 @@
 //! ```ignore
 //! let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
 //! let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
-//! // forward session events into ev_tx; act on what arrives in out_rx
+//! // send Inbound::Event(e) for each session event into ev_tx; act on what arrives in out_rx
 //! conclave::tui::run_console(setup, ev_rx, out_tx).await?;
 //! ```
 
@@ -36,6 +37,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::Config;
 use crate::core::{Command, Event};
+use crate::store::SessionSummary;
 
 pub use app::App;
 pub use keymap::validate as validate_keys;
@@ -67,14 +69,30 @@ pub enum Outbound {
     Export { format: String },
     /// Fork the session at event `seq`.
     Fork { seq: u64 },
+    /// Continue the recorded session `id` (chosen in the `/sessions` picker).
+    Resume { id: String },
     /// The person quit; the console has returned or is about to.
     Quit,
+}
+
+/// What the host tells the console.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inbound {
+    /// An event of the session on screen.
+    Event(Event),
+    /// A line for the person, shown in the transcript ("exported to …", a launch failure).
+    Notice(String),
+    /// The recorded sessions, newest first, answering [`Outbound::OpenSessions`]: shown as a
+    /// picker whose choice is sent back as [`Outbound::Resume`].
+    Sessions(Vec<SessionSummary>),
+    /// The session now runs on another backend (background detection found one).
+    Backend { label: String, is_demo: bool },
 }
 
 /// Run the console until the person quits (or SIGTERM). Honours `NO_COLOR`.
 pub async fn run_console(
     setup: ConsoleSetup,
-    events: UnboundedReceiver<Event>,
+    events: UnboundedReceiver<Inbound>,
     out: UnboundedSender<Outbound>,
 ) -> anyhow::Result<()> {
     let mut app = App::new(setup);

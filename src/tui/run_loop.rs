@@ -17,13 +17,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use super::app::{App, Effect};
 use super::frame::FrameScheduler;
 use super::terminal::{self, Term};
-use super::{Outbound, osc52, render};
-use crate::core::event::Event;
+use super::{Inbound, Outbound, osc52, render};
 
 /// Run `app` in the terminal until the person quits or SIGTERM arrives.
 pub async fn run(
     mut app: App,
-    mut events: UnboundedReceiver<Event>,
+    mut events: UnboundedReceiver<Inbound>,
     out: UnboundedSender<Outbound>,
 ) -> anyhow::Result<()> {
     let (mut terminal, _guard) = terminal::setup(app.mouse)?;
@@ -58,14 +57,14 @@ pub async fn run(
             ev = events.recv(), if events_open => {
                 match ev {
                     Some(ev) => {
-                        app.apply(&ev);
+                        app.receive(ev);
                         while let Ok(ev) = events.try_recv() {
-                            app.apply(&ev);
+                            app.receive(ev);
                         }
                     }
                     None => {
                         events_open = false;
-                        app.note("the session's event stream ended");
+                        app.note("the console's host is gone; quit with Ctrl+Q");
                     }
                 }
                 frames.request();

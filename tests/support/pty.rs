@@ -82,6 +82,18 @@ impl Pty {
         cols: u16,
         rows: u16,
     ) -> anyhow::Result<Pty> {
+        Pty::spawn_in(None, program, args, env, cols, rows)
+    }
+
+    /// Like [`Pty::spawn`], in the working directory `cwd` when given.
+    pub fn spawn_in(
+        cwd: Option<&std::path::Path>,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+    ) -> anyhow::Result<Pty> {
         let pair = native_pty_system().openpty(PtySize {
             rows,
             cols,
@@ -90,6 +102,9 @@ impl Pty {
         })?;
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
+        if let Some(dir) = cwd {
+            cmd.cwd(dir);
+        }
         cmd.env("TERM", "xterm-256color");
         for (k, v) in env {
             cmd.env(k, v);

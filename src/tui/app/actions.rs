@@ -301,6 +301,7 @@ impl App {
                 }
                 Vec::new()
             }
+            PickerPurpose::Session => vec![Effect::Send(Outbound::Resume { id: choice })],
         }
     }
 

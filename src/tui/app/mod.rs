@@ -4,6 +4,7 @@
 //! out, and the run loop performs them. That is what the reducer and snapshot tests drive.
 
 pub mod actions;
+pub mod inbound;
 pub mod input;
 pub mod overlay;
 pub mod panes;
@@ -121,6 +122,10 @@ impl App {
         self.session.apply(event);
         if started {
             self.panes.reset(self.session.agents.len());
+            // A new session clears the transcript; the config's warnings still apply.
+            for w in self.warnings.clone() {
+                self.session.notice(event.ts, w);
+            }
         } else {
             self.panes.ensure(self.session.agents.len());
         }

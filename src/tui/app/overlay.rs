@@ -9,6 +9,8 @@ pub enum PickerPurpose {
     Team,
     /// Focus the chosen agent's pane (`/agents`).
     Agent,
+    /// Resume the chosen recorded session (`/sessions`).
+    Session,
 }
 
 /// A list to choose from.

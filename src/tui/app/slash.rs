@@ -41,10 +41,8 @@ impl App {
             return Vec::new();
         }
         self.input.take();
-        let in_group_chat = self.session.pattern == Some(PatternKind::GroupChat)
-            && self.session.session.is_some()
-            && self.session.finished.is_none()
-            && self.session.transcript.len() > 1;
+        let in_group_chat =
+            self.session.pattern == Some(PatternKind::GroupChat) && self.session.task_open();
         let command = if to.is_none() && in_group_chat {
             Command::Interject { text: body }
         } else {

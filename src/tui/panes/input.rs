@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, List, ListItem, ListState};
 
 use super::super::app::App;
-use super::super::state::RunState;
 use crate::core::event::PatternKind;
 
 /// Rows the input box wants: its lines (up to 6) and the borders.
@@ -25,9 +24,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     {
         Some(name) if app.session.agent_index(name).is_some() => format!(" to @{name} "),
         _ if text.starts_with('/') => " command ".to_string(),
-        _ if app.session.pattern == Some(PatternKind::GroupChat)
-            && app.session.run_state() != RunState::Waiting =>
-        {
+        // The same rule as sending: in a group chat with a task under way, a message interjects.
+        _ if app.session.pattern == Some(PatternKind::GroupChat) && app.session.task_open() => {
             " interject ".to_string()
         }
         _ => " message ".to_string(),

@@ -131,6 +131,16 @@ impl SessionView {
         }
     }
 
+    /// Whether a task was given and has not finished yet.
+    pub fn task_open(&self) -> bool {
+        self.session.is_some()
+            && self.finished.is_none()
+            && self
+                .transcript
+                .iter()
+                .any(|e| matches!(e.kind, EntryKind::User { .. }))
+    }
+
     pub fn is_running(&self) -> bool {
         self.agents.iter().any(AgentView::is_busy)
     }
@@ -156,14 +166,20 @@ impl SessionView {
                 text,
                 to,
                 interject,
-            } => self.push(
-                ts,
-                EntryKind::User {
-                    text: text.clone(),
-                    to: to.clone(),
-                    interject: *interject,
-                },
-            ),
+            } => {
+                if !interject {
+                    // A new task: the last one's outcome no longer describes the session.
+                    self.finished = None;
+                }
+                self.push(
+                    ts,
+                    EntryKind::User {
+                        text: text.clone(),
+                        to: to.clone(),
+                        interject: *interject,
+                    },
+                )
+            }
             EventKind::TurnStarted {
                 agent,
                 turn,

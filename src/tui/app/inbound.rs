@@ -1,0 +1,62 @@
+//! What the host tells the console besides events: notices go to the transcript, the sessions
+//! list opens a picker, and a backend change updates the status bar.
+
+use super::App;
+use super::overlay::{Overlay, Picker, PickerPurpose};
+use crate::store::SessionSummary;
+use crate::tui::Inbound;
+
+/// The picker lists at most this many sessions, newest first.
+pub const MAX_LISTED_SESSIONS: usize = 20;
+
+impl App {
+    /// Take in one message from the host.
+    pub fn receive(&mut self, inbound: Inbound) {
+        match inbound {
+            Inbound::Event(e) => self.apply(&e),
+            Inbound::Notice(text) => self.note(text),
+            Inbound::Sessions(list) => self.open_sessions_picker(&list),
+            Inbound::Backend { label, is_demo } => {
+                self.note(format!("Backend: {label}."));
+                self.backend_label = label;
+                self.is_demo = is_demo;
+            }
+        }
+    }
+
+    fn open_sessions_picker(&mut self, list: &[SessionSummary]) {
+        if list.is_empty() {
+            self.note("no recorded sessions yet");
+            return;
+        }
+        let shown = &list[..list.len().min(MAX_LISTED_SESSIONS)];
+        let items = shown.iter().map(|s| s.id.clone()).collect();
+        let details = shown.iter().map(session_detail).collect();
+        let more = list.len() - shown.len();
+        let title = if more > 0 {
+            format!("Resume a session ({more} older: conclave sessions list)")
+        } else {
+            "Resume a session".to_string()
+        };
+        self.overlays.push(Overlay::Picker(Picker {
+            title,
+            items,
+            details,
+            selected: 0,
+            purpose: PickerPurpose::Session,
+        }));
+    }
+}
+
+fn session_detail(s: &SessionSummary) -> String {
+    let plural = if s.messages == 1 { "" } else { "s" };
+    format!(
+        "{} · {} · {} message{plural} · {}",
+        s.team,
+        s.outcome,
+        s.messages,
+        s.started
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+    )
+}

@@ -1,0 +1,352 @@
+//! The real `conclave` binary in a pseudo-terminal against the offline scripted backend: a person
+//! types a prompt, watches the panes stream, steers with the keys on screen, quits, resumes, and
+//! gets the terminal back. Each test runs with its own HOME, config dir and data dir.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/pty.rs"]
+mod pty;
+#[allow(dead_code)]
+#[path = "support/server.rs"]
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pty::{Key, Pty};
+
+/// Generous: the whole debate must fit, on a loaded machine.
+const LONG: Duration = Duration::from_secs(90);
+
+/// A config with the demo's agents on the built-in demo script, streaming fast enough to be quick
+/// and slow enough to be seen streaming.
+const CONFIG: &str = r#"
+[backends.demo]
+kind = "scripted"
+tokens_per_sec = 40
+
+[agents.optimist]
+backend = "demo"
+model = "optimist"
+[agents.skeptic]
+backend = "demo"
+model = "skeptic"
+[agents.pragmatist]
+backend = "demo"
+model = "pragmatist"
+[agents.triage]
+backend = "demo"
+model = "triage"
+[agents.billing]
+backend = "demo"
+model = "billing"
+[agents.tech]
+backend = "demo"
+model = "tech"
+
+[teams.debate]
+pattern = "group_chat"
+members = ["optimist", "skeptic", "pragmatist"]
+speaker_selection = "round_robin"
+max_rounds = 4
+consensus = { threshold = 0.67, every_round = false }
+
+[teams.support]
+pattern = "handoff"
+members = ["triage", "billing", "tech"]
+entry = "triage"
+handoffs = { triage = ["billing", "tech"], billing = ["triage", "tech"], tech = ["triage", "billing"] }
+approval = "confirm"
+
+[ui]
+default_team = "debate"
+"#;
+
+/// A home of its own: HOME, config dir, data dir, and the config file.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), CONFIG).unwrap();
+        Home { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn config(&self) -> PathBuf {
+        self.path().join("config.toml")
+    }
+
+    fn data(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// Start the console with `args` (no --config: with `with_config` false).
+    fn spawn(&self, args: &[&str], with_config: bool) -> Pty {
+        self.spawn_env(args, with_config, &[])
+    }
+
+    /// Like `spawn`, with `extra` environment variables set last (they win).
+    fn spawn_env(&self, args: &[&str], with_config: bool, extra: &[(&str, &str)]) -> Pty {
+        let config = self.config();
+        let mut all: Vec<&str> = Vec::new();
+        if with_config {
+            all.extend(["--config", config.to_str().unwrap()]);
+        }
+        all.extend(args);
+        let home = self.path().to_str().unwrap().to_string();
+        let data = self.data().to_str().unwrap().to_string();
+        let xdg_config = self.path().join("xdg-config");
+        let xdg_data = self.path().join("xdg-data");
+        let mut env: Vec<(&str, &str)> = vec![
+            ("HOME", home.as_str()),
+            ("CONCLAVE_DATA_DIR", data.as_str()),
+            ("XDG_CONFIG_HOME", xdg_config.to_str().unwrap()),
+            ("XDG_DATA_HOME", xdg_data.to_str().unwrap()),
+            ("CONCLAVE_CONFIG", ""),
+            ("OPENAI_API_KEY", ""),
+            ("ANTHROPIC_API_KEY", ""),
+            // A loopback port where nothing listens: the Ollama probe fails at once.
+            ("OLLAMA_HOST", "127.0.0.1:9"),
+            ("NO_COLOR", "1"),
+        ];
+        env.extend_from_slice(extra);
+        Pty::spawn_in(
+            Some(self.path()),
+            env!("CARGO_BIN_EXE_conclave"),
+            &all,
+            &env,
+            120,
+            40,
+        )
+        .unwrap()
+    }
+}
+
+/// Quit with the quit key and confirm; the process ends well and the terminal is restored.
+fn quit(term: &mut Pty) {
+    term.send_key(Key::Ctrl('q')).unwrap();
+    term.wait_for("Quit conclave?", LONG).unwrap();
+    term.send_text("y").unwrap();
+    assert_eq!(term.wait_exit(LONG).unwrap(), 0, "{}", term.screen());
+    assert!(
+        term.is_restored(),
+        "alternate screen left and cursor shown:\n{}",
+        term.screen()
+    );
+}
+
+#[test]
+fn debate_streams_in_several_panes_votes_on_the_key_and_quits_cleanly() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], true);
+    term.wait_for("team debate", LONG).unwrap();
+    assert!(!term.is_restored(), "the console owns the alternate screen");
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // The optimist's and then the skeptic's answers stream into their panes.
+    term.wait_for("speaking…", LONG).unwrap();
+    term.wait_for("Ambitious?", LONG).unwrap();
+    let screen = term.wait_for("Hold on.", LONG).unwrap();
+    assert!(screen.contains("optimist · optimist"), "{screen}");
+    assert!(screen.contains("skeptic · skeptic"), "{screen}");
+    // Votes are only taken when asked for: call one with its key.
+    assert!(!screen.contains("votes agree"), "{screen}");
+    term.send_key(Key::Ctrl('g')).unwrap();
+    term.wait_for("votes", LONG).unwrap();
+    term.wait_for("agree ·", LONG).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+    quit(&mut term);
+}
+
+#[test]
+fn support_handoff_is_redirected_to_tech_with_the_key_and_the_picker() {
+    let home = Home::new();
+    let mut term = home.spawn(&["--team", "support"], true);
+    term.wait_for("team support", LONG).unwrap();
+    term.send_text("I was charged twice this month").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // Triage asks to hand over to billing; the handoff panel waits for a person.
+    term.wait_for("triage → billing", LONG).unwrap();
+    term.send_key(Key::Ctrl('o')).unwrap();
+    term.wait_for("Redirect triage → billing to", LONG).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Tech support here", LONG).unwrap();
+    quit(&mut term);
+}
+
+#[test]
+fn quit_mid_debate_then_resume_last_and_finish() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], true);
+    term.wait_for("team debate", LONG).unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Hold on.", LONG).unwrap();
+    quit(&mut term);
+    drop(term);
+
+    let mut term = home.spawn(&["--resume", "last"], true);
+    // The earlier conversation is back on screen.
+    term.wait_for("resumed", LONG).unwrap();
+    let screen = term.wait_for("Hold on.", LONG).unwrap();
+    assert!(screen.contains("Ambitious?"), "{screen}");
+    term.send_text("Carry on, please.").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("speaking…", LONG).unwrap();
+    term.send_key(Key::Ctrl('g')).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+    quit(&mut term);
+
+    // One session, continued in place.
+    let sessions: Vec<_> = std::fs::read_dir(home.data().join("sessions"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    assert_eq!(sessions.len(), 1);
+    let journal = std::fs::read_to_string(sessions[0].path()).unwrap();
+    assert_eq!(journal.matches("\"type\":\"session_started\"").count(), 1);
+    assert!(journal.contains("Carry on, please."));
+}
+
+#[test]
+fn without_any_config_the_first_screen_names_the_offline_demo_and_how_to_change_it() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], false);
+    // The status bar names the backend from the first frame on …
+    term.wait_for("DEMO", LONG).unwrap();
+    term.wait_for("offline demo", LONG).unwrap();
+    // … and the transcript says how to use a real backend instead.
+    let screen = term.wait_for("OPENAI_API_KEY", LONG).unwrap();
+    assert!(screen.contains("Ollama"), "{screen}");
+    assert!(screen.contains("init`"), "{screen}");
+    assert!(screen.contains("team debate"), "{screen}");
+    quit(&mut term);
+    assert!(
+        journals(&home).is_empty(),
+        "a session never given a task leaves no journal"
+    );
+}
+
+#[test]
+fn an_unknown_team_is_refused_before_the_terminal_is_touched() {
+    let home = Home::new();
+    let mut term = home.spawn(&["--team", "nope"], true);
+    assert_eq!(term.wait_exit(LONG).unwrap(), 2);
+    let out = String::from_utf8_lossy(&term.raw_output()).to_string();
+    assert!(out.contains("unknown team 'nope'"), "{out}");
+    assert!(out.contains("debate, support"), "{out}");
+    assert!(
+        !out.contains("\x1b[?1049h"),
+        "never entered the alternate screen"
+    );
+}
+
+/// Wait until the screen satisfies `ok`, failing with the screen after `LONG`.
+fn wait_until(term: &Pty, ok: impl Fn(&str) -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        let screen = term.screen();
+        if ok(&screen) {
+            return;
+        }
+        assert!(
+            start.elapsed() < LONG,
+            "the screen never got there:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn journals(home: &Home) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(home.data().join("sessions"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn export_fork_and_the_sessions_picker_work_from_the_console() {
+    let home = Home::new();
+    let mut term = home.spawn(&[], true);
+    term.wait_for("team debate", LONG).unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Hold on.", LONG).unwrap();
+    term.send_key(Key::Ctrl('g')).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+
+    term.send_text("/export md").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("exported to", LONG).unwrap();
+    let first = journals(&home);
+    assert_eq!(first.len(), 1);
+    let id = first[0].file_stem().unwrap().to_str().unwrap().to_string();
+    let md = std::fs::read_to_string(home.path().join(format!("conclave-{id}.md"))).unwrap();
+    assert!(md.contains("Should we rewrite billing in Rust?"), "{md}");
+
+    // A fork past the end is refused, and the session stays on screen.
+    term.send_text("/fork 99999").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("cannot fork", LONG).unwrap();
+    term.wait_for(&format!("resumed {id}"), LONG).unwrap();
+    assert_eq!(journals(&home).len(), 1);
+
+    // Fork right after the question: a second journal, and the console shows it.
+    term.send_text("/fork 1").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    wait_until(&term, |s| s.contains("forked") && s.contains("into"));
+    assert_eq!(journals(&home).len(), 2);
+
+    // Back to the original through the picker (newest first: the fork, then the original).
+    term.send_text("/sessions").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Resume a session", LONG).unwrap();
+    term.wait_for(&id, LONG).unwrap();
+    term.send_key(Key::Down).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // The fork's view (and its "forked" note) gives way to the original's.
+    wait_until(&term, |s| {
+        !s.contains("forked") && s.contains(&format!("resumed {id}"))
+    });
+    quit(&mut term);
+    assert_eq!(journals(&home).len(), 2);
+}
+
+#[test]
+fn an_ollama_found_in_the_background_replaces_the_demo_before_anything_is_sent() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ollama = runtime.block_on(server::FakeServer::start());
+    ollama.always(
+        "/api/tags",
+        server::Reply::json(200, serde_json::json!({"models": [{"name": "qwen2.5:7b"}]})),
+    );
+    let home = Home::new();
+    let url = ollama.url();
+    let mut term = home.spawn_env(&[], false, &[("OLLAMA_HOST", &url)]);
+    let host = url.trim_start_matches("http://");
+    let screen = term.wait_for(&format!("ollama @ {host}"), LONG).unwrap();
+    assert!(!screen.contains("DEMO"), "{screen}");
+    term.wait_for("qwen2.5:7b", LONG).unwrap();
+    quit(&mut term);
+    assert!(
+        ollama.requests().iter().all(|r| r.path == "/api/tags"),
+        "nothing but the probe reached the server"
+    );
+}
