@@ -413,12 +413,14 @@ impl Bridge {
         });
     }
 
-    /// Stop the session on screen and wait for its journal.
+    /// Leave the session on screen and wait for its journal. The session is suspended, not
+    /// stopped: dropping its last handle ends the actor without closing the task, so a debate
+    /// left mid-round (by quitting, switching team or resuming another session) carries on where
+    /// it was with `--resume`. `/stop` is the way to end a task.
     async fn retire(&mut self) {
         let Some(current) = self.current.take() else {
             return;
         };
-        let _ = current.handle.send(Command::Stop {});
         drop(current.handle);
         drop(current.events);
         if let Some(journal) = current.journal {

@@ -18,7 +18,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, kind: ConfirmKind) {
         ConfirmKind::Quit => (
             " Quit conclave? ",
             if app.session.is_running() {
-                "Agents are still running; quitting cancels them."
+                "Agents are still running; they stop here and --resume last carries on."
             } else {
                 "The session stays in its journal; resume it later."
             },
