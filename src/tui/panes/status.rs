@@ -31,13 +31,14 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let run = app.session.run_state();
     let run_color = match run {
         RunState::Running => theme.success,
-        RunState::Paused => theme.warning,
+        RunState::Paused | RunState::Approval => theme.warning,
         RunState::Finished(_) => theme.accent,
         RunState::Idle | RunState::Waiting => theme.status_fg,
     };
     let dot = match run {
         RunState::Running => "● ",
         RunState::Paused => "‖ ",
+        RunState::Approval => "⇄ ",
         RunState::Finished(_) => "■ ",
         _ => "○ ",
     };

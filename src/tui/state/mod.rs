@@ -29,6 +29,8 @@ pub enum RunState {
     /// Started, nothing streaming: the session waits for the person or the next step.
     Idle,
     Running,
+    /// A handoff waits for approval (or for its window to run out).
+    Approval,
     Paused,
     Finished(Outcome),
 }
@@ -39,6 +41,7 @@ impl RunState {
             RunState::Waiting => "starting".into(),
             RunState::Idle => "idle".into(),
             RunState::Running => "running".into(),
+            RunState::Approval => "awaiting approval".into(),
             RunState::Paused => "paused".into(),
             RunState::Finished(o) => format!("finished: {}", outcome_label(o)),
         }
@@ -124,6 +127,8 @@ impl SessionView {
             RunState::Paused
         } else if self.agents.iter().any(AgentView::is_busy) {
             RunState::Running
+        } else if self.handoff.pending().is_some() {
+            RunState::Approval
         } else if self.session.is_some() {
             RunState::Idle
         } else {
