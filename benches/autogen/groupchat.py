@@ -13,11 +13,15 @@ import argparse
 import asyncio
 import json
 import time
+import warnings
 
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
 from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+# The fake server answers as "gpt-4o"; AutoGen warns that it expected a dated model name.
+warnings.filterwarnings("ignore", message="Resolved model mismatch")
 
 AGENTS = ["optimist", "skeptic", "pragmatist", "moderator"]
 TASK = "Should we rewrite the billing service in Rust?"
