@@ -1,5 +1,6 @@
-//! The HTTP side shared by every provider: one client per backend, timeouts, retry delays, and
-//! the plain (non-streaming) JSON GET used to list models.
+//! The HTTP side shared by every provider: one client per connect timeout for the whole process
+//! (building one costs milliseconds), timeouts, retry delays, and the plain (non-streaming) JSON
+//! GET used to list models.
 //!
 //! Timeouts: a connect timeout on the client, and an idle timeout applied by the caller to every
 //! single wait (response headers, each body chunk) with `tokio::time::timeout`. There is never a
@@ -7,7 +8,8 @@
 //! `retry-after-ms` / `retry-after` (seconds or an HTTP date, capped at [`MAX_SERVER_DELAY`]),
 //! else back off 0.5 s·2ⁿ capped at 8 s, with jitter.
 
-use std::sync::Once;
+use std::collections::HashMap;
+use std::sync::{Mutex, Once, OnceLock, PoisonError};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -68,17 +70,13 @@ impl HttpBackend {
             .connect_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| {
-                LlmError::new(
-                    ErrorKind::Config,
-                    name,
-                    format!("could not build the HTTP client: {e}"),
-                )
-            })?;
+        let client = shared_client(connect).map_err(|e| {
+            LlmError::new(
+                ErrorKind::Config,
+                name,
+                format!("could not build the HTTP client: {e}"),
+            )
+        })?;
         let key = resolve_key(name, cfg, conventional_key_env)?;
         let headers = build_headers(name, cfg, key.as_ref(), auth)?;
         Ok(HttpBackend {
@@ -207,6 +205,27 @@ impl HttpBackend {
         }
         out
     }
+}
+
+/// The process's client for `connect` timeout. Building a client loads the platform's root
+/// certificates (milliseconds, measured by `benches/orchestration.rs`), while a client is a cheap
+/// handle whose pool is keyed by host; so every backend and session with the same connect
+/// timeout shares one.
+fn shared_client(connect: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(client) = clients.get(&connect) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()?;
+    clients.insert(connect, client.clone());
+    Ok(client)
 }
 
 /// Install rustls' ring crypto provider for the process, once (an already installed one is kept).
