@@ -1,6 +1,8 @@
-//! The HTTP side shared by every provider: one client per connect timeout for the whole process
-//! (building one costs milliseconds), timeouts, retry delays, and the plain (non-streaming) JSON
-//! GET used to list models.
+//! The HTTP side shared by every provider: one client (and connection pool) per backend built on
+//! one process-wide TLS configuration (loading the platform's root certificates costs
+//! milliseconds, so it happens once), timeouts, retry delays, and the plain (non-streaming) JSON
+//! GET used to list models. Clients are not shared between backends or sessions: a pooled
+//! connection belongs to the tokio runtime that opened it and must not outlive it.
 //!
 //! Timeouts: a connect timeout on the client, and an idle timeout applied by the caller to every
 //! single wait (response headers, each body chunk) with `tokio::time::timeout`. There is never a
@@ -8,8 +10,7 @@
 //! `retry-after-ms` / `retry-after` (seconds or an HTTP date, capped at [`MAX_SERVER_DELAY`]),
 //! else back off 0.5 s·2ⁿ capped at 8 s, with jitter.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, Once, OnceLock, PoisonError};
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -70,7 +71,7 @@ impl HttpBackend {
             .connect_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let client = shared_client(connect).map_err(|e| {
+        let client = build_client(connect).map_err(|e| {
             LlmError::new(
                 ErrorKind::Config,
                 name,
@@ -207,25 +208,30 @@ impl HttpBackend {
     }
 }
 
-/// The process's client for `connect` timeout. Building a client loads the platform's root
-/// certificates (milliseconds, measured by `benches/orchestration.rs`), while a client is a cheap
-/// handle whose pool is keyed by host; so every backend and session with the same connect
-/// timeout shares one.
-fn shared_client(connect: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
-    let mut clients = CLIENTS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(client) = clients.get(&connect) {
-        return Ok(client.clone());
-    }
-    let client = reqwest::Client::builder()
+/// A client for one backend on the shared TLS configuration.
+fn build_client(connect: Duration) -> Result<reqwest::Client, String> {
+    let tls = tls_config().map_err(|e| format!("TLS setup failed: {e}"))?;
+    reqwest::Client::builder()
         .connect_timeout(connect)
         .pool_idle_timeout(Duration::from_secs(90))
-        .build()?;
-    clients.insert(connect, client.clone());
-    Ok(client)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The process's TLS configuration: the platform verifier (system roots) with ring, and ALPN for
+/// HTTP/2 and HTTP/1.1 (reqwest takes a preconfigured config as it is). Built once; each client
+/// gets a clone that shares the verifier.
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::ConfigVerifierExt;
+    static TLS: OnceLock<Result<rustls::ClientConfig, rustls::Error>> = OnceLock::new();
+    install_crypto_provider();
+    TLS.get_or_init(|| {
+        let mut config = rustls::ClientConfig::with_platform_verifier()?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    })
+    .clone()
 }
 
 /// Install rustls' ring crypto provider for the process, once (an already installed one is kept).
@@ -443,5 +449,27 @@ mod tests {
             None,
         );
         assert!(!e.to_string().contains("sk-secret-value-123"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn every_backend_gets_its_own_client_on_the_one_tls_config() {
+        let first = tls_config().unwrap();
+        assert_eq!(first.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        let second = tls_config().unwrap();
+        assert!(
+            Arc::ptr_eq(
+                &first.crypto_provider().clone(),
+                &second.crypto_provider().clone()
+            ),
+            "the configuration is built once and cloned"
+        );
+        assert!(build_client(Duration::from_secs(1)).is_ok());
     }
 }
