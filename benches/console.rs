@@ -4,10 +4,7 @@
 //!
 //! Mental model: the console runs as a child process in a pty (tests/support/pty.rs), over
 //! scripted backends from a temp config, with its journal in a temp data dir. The child is the
-//! real binary (`conclave --config FILE --team NAME`) when that opens the console; until it does
-//! (or with `CONCLAVE_BENCH_CONSOLE=host`), it is this bench re-run as a console host that does
-//! what the binary will: load the config, `launch::launch` the team with a journal, and run
-//! `tui::run_console` on its events, sending the console's commands to the session.
+//! real binary (`conclave --config FILE --team NAME`).
 //! Figures about the child come from `/proc/PID/{stat,status}`; the screen is read back through
 //! vt100 and polled every millisecond.
 //!
@@ -15,7 +12,7 @@
 //! wall clock) is when the stream ended; the first time the word is on screen (wall clock,
 //! polled) is when the person could read it. The difference is the lag at the end of each turn.
 //!
-//! `cargo bench --bench console` (`CONCLAVE_BENCH_CONSOLE=binary|host` forces the child).
+//! `cargo bench --bench console`.
 
 #[path = "common/proc.rs"]
 mod proc;
@@ -29,9 +26,6 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, Utc};
 use pty::{Key, Pty};
 
-const ROLE: &str = "CONCLAVE_BENCH_ROLE";
-const HOST_CONFIG: &str = "CONCLAVE_BENCH_HOST_CONFIG";
-const HOST_TEAM: &str = "CONCLAVE_BENCH_HOST_TEAM";
 const COLS: u16 = 200;
 const ROWS: u16 = 60;
 const STREAM_AGENTS: usize = 8;
@@ -46,13 +40,6 @@ const EXCHANGE_WORDS: usize = 300;
 const PATIENCE: Duration = Duration::from_secs(120);
 
 fn main() {
-    if std::env::var(ROLE).as_deref() == Ok("console-host") {
-        if let Err(e) = host::run() {
-            eprintln!("console host: {e:#}");
-            std::process::exit(1);
-        }
-        return;
-    }
     if let Err(e) = bench() {
         eprintln!("console bench: {e:#}");
     }
@@ -67,22 +54,14 @@ fn bench() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = write_config(dir.path(), rate)?;
     let data = dir.path().join("data");
-    let child = Child::pick(&config, &data)?;
-    println!(
-        "console in a {COLS}x{ROWS} pty, child: {}",
-        match child {
-            Child::Binary => "the conclave binary",
-            Child::Host =>
-                "console host (launch + tui::run_console; the binary has no console yet)",
-        }
-    );
+    println!("the conclave console in a {COLS}x{ROWS} pty");
     println!("{:<52} {:>14}  budget", "figure", "value");
 
     // Start-up to first frame.
     let mut startups = Vec::new();
     for _ in 0..10 {
         let started = Instant::now();
-        let term = child.spawn(&config, &data, "stream8")?;
+        let term = spawn_console(&config, &data, "stream8")?;
         poll_until(&term, "team stream8", PATIENCE)?;
         startups.push(started.elapsed().as_secs_f64() * 1000.0);
         stop(term);
@@ -95,7 +74,7 @@ fn bench() -> anyhow::Result<()> {
     );
 
     // Idle.
-    let term = child.spawn(&config, &data, "stream8")?;
+    let term = spawn_console(&config, &data, "stream8")?;
     poll_until(&term, "team stream8", PATIENCE)?;
     let pid = term.pid().map(|p| p.to_string()).unwrap_or_default();
     std::thread::sleep(Duration::from_secs(1));
@@ -194,7 +173,7 @@ fn bench() -> anyhow::Result<()> {
     stop(term);
 
     // RSS after 50 long exchanges with one agent.
-    let mut term = child.spawn(&config, &data, "talk")?;
+    let mut term = spawn_console(&config, &data, "talk")?;
     poll_until(&term, "team talk", PATIENCE)?;
     let pid = term.pid().map(|p| p.to_string()).unwrap_or_default();
     let before = proc::vm_kib(&pid, "VmRSS").unwrap_or(0);
@@ -222,65 +201,22 @@ fn row(figure: &str, value: String, budget: &str) {
     println!("{figure:<52} {value:>14}  {budget}");
 }
 
-/// Which program runs in the pty.
-#[derive(Clone, Copy)]
-enum Child {
-    Binary,
-    Host,
-}
-
-impl Child {
-    /// The binary when it opens the console, else the host (or as `CONCLAVE_BENCH_CONSOLE` says).
-    fn pick(config: &Path, data: &Path) -> anyhow::Result<Child> {
-        match std::env::var("CONCLAVE_BENCH_CONSOLE").as_deref() {
-            Ok("binary") => return Ok(Child::Binary),
-            Ok("host") => return Ok(Child::Host),
-            _ => {}
-        }
-        let term = Child::Binary.spawn(config, data, "stream8")?;
-        let started = Instant::now();
-        let opened = loop {
-            let screen = term.screen();
-            if screen.contains("team stream8") {
-                break true;
-            }
-            if screen.contains("not built yet") || started.elapsed() > Duration::from_secs(10) {
-                break false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        stop(term);
-        Ok(if opened { Child::Binary } else { Child::Host })
-    }
-
-    fn spawn(self, config: &Path, data: &Path, team: &str) -> anyhow::Result<Pty> {
-        let config_s = config.to_string_lossy().into_owned();
-        let data_s = data.to_string_lossy().into_owned();
-        let env = [
-            ("CONCLAVE_DATA_DIR", data_s.as_str()),
-            ("CONCLAVE_CONFIG", config_s.as_str()),
-            ("NO_COLOR", "1"),
-        ];
-        match self {
-            Child::Binary => Pty::spawn(
-                env!("CARGO_BIN_EXE_conclave"),
-                &["--config", &config_s, "--team", team],
-                &env,
-                COLS,
-                ROWS,
-            ),
-            Child::Host => {
-                let me = std::env::current_exe()?;
-                let mut env = env.to_vec();
-                env.extend([
-                    (ROLE, "console-host"),
-                    (HOST_CONFIG, config_s.as_str()),
-                    (HOST_TEAM, team),
-                ]);
-                Pty::spawn(&me.to_string_lossy(), &[], &env, COLS, ROWS)
-            }
-        }
-    }
+/// The console (`conclave --config FILE --team NAME`) in a pty.
+fn spawn_console(config: &Path, data: &Path, team: &str) -> anyhow::Result<Pty> {
+    let config_s = config.to_string_lossy().into_owned();
+    let data_s = data.to_string_lossy().into_owned();
+    let env = [
+        ("CONCLAVE_DATA_DIR", data_s.as_str()),
+        ("CONCLAVE_CONFIG", config_s.as_str()),
+        ("NO_COLOR", "1"),
+    ];
+    Pty::spawn(
+        env!("CARGO_BIN_EXE_conclave"),
+        &["--config", &config_s, "--team", team],
+        &env,
+        COLS,
+        ROWS,
+    )
 }
 
 /// End the child (SIGTERM, which the console answers by restoring the terminal and leaving).
@@ -420,62 +356,4 @@ fn write_config(dir: &Path, rate: f64) -> anyhow::Result<PathBuf> {
     let path = dir.join("config.toml");
     std::fs::write(&path, config)?;
     Ok(path)
-}
-
-/// The console host: what `conclave --team NAME` does once the console is wired to sessions.
-mod host {
-    use anyhow::Context;
-
-    use conclave::launch::{LaunchOptions, launch};
-    use conclave::tui::{ConsoleSetup, Outbound, run_console};
-
-    pub fn run() -> anyhow::Result<()> {
-        let config_path = std::env::var_os(super::HOST_CONFIG).context("no config")?;
-        let team = std::env::var(super::HOST_TEAM).context("no team")?;
-        let loaded = conclave::config::load::load(Some(config_path.as_ref()))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        runtime.block_on(async {
-            let options = LaunchOptions {
-                unattended: None,
-                journal_dir: Some(conclave::store::sessions_dir()),
-            };
-            let mut launched = launch(&loaded.config, &team, &options)?;
-            let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
-            let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
-            let forward = tokio::spawn(async move {
-                while let Some(event) = launched.events.recv().await {
-                    if ev_tx.send(event).is_err() {
-                        break;
-                    }
-                }
-            });
-            let handle = launched.handle;
-            let commands = tokio::spawn(async move {
-                while let Some(out) = out_rx.recv().await {
-                    let sent = match out {
-                        Outbound::Command(c) => handle.send(c).is_ok(),
-                        Outbound::Quit => false,
-                        _ => true,
-                    };
-                    if !sent {
-                        break;
-                    }
-                }
-            });
-            let setup = ConsoleSetup {
-                config: loaded.config.clone(),
-                team: team.clone(),
-                backend_label: "scripted".into(),
-                is_demo: false,
-                history: Vec::new(),
-            };
-            let result = run_console(setup, ev_rx, out_tx).await;
-            forward.abort();
-            commands.abort();
-            result
-        })
-    }
 }
