@@ -5,8 +5,9 @@
 //! matters. It follows the SSE rules we rely on: `field: value` or `field:value` (one leading space
 //! removed), lines starting with `:` are comments, `data` lines of one event are joined with `\n`,
 //! an event is complete at a blank line, and lines end in `\n` or `\r\n`. An event still open at
-//! EOF is dropped, as spec-following parsers do: providers treat the missing terminal event as a
-//! protocol error instead of trusting a half-received frame.
+//! EOF is not emitted by [`SseParser::feed`], as spec-following parsers do; [`SseParser::finish`]
+//! hands it out so that the decoder, which knows its format, decides whether a frame that only
+//! lacks its blank line is whole (a complete JSON object) or half-received.
 
 /// One complete SSE event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,6 +48,20 @@ impl SseParser {
         }
         self.line.extend_from_slice(rest);
         out
+    }
+
+    /// At EOF: the event still open (its blank line, maybe its last newline, never came), if it
+    /// has data. The parser is empty afterwards.
+    pub fn finish(&mut self) -> Option<SseFrame> {
+        let mut line = std::mem::take(&mut self.line);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if !line.is_empty() {
+            // A non-blank line only adds a field; the blank line below completes the event.
+            self.on_line(&String::from_utf8_lossy(&line));
+        }
+        self.on_line("")
     }
 
     /// Whether bytes of an unfinished event are buffered (useful to describe an early EOF).
@@ -146,6 +161,21 @@ mod tests {
         assert_eq!(p.feed(b"data: a\n\ndata: b\n"), vec![frame(None, "a")]);
         assert!(p.has_partial());
         assert_eq!(p.feed(b""), vec![]);
+    }
+
+    #[test]
+    fn finish_hands_out_the_event_held_at_eof() {
+        for tail in ["data: b\n", "data: b", "data: b\r\n", "event: x\ndata: b"] {
+            let mut p = SseParser::new();
+            p.feed(format!("data: a\n\n{tail}").as_bytes());
+            let event = tail.starts_with("event").then_some("x");
+            assert_eq!(p.finish(), Some(frame(event, "b")), "{tail:?}");
+            assert!(!p.has_partial());
+            assert_eq!(p.finish(), None);
+        }
+        let mut p = SseParser::new();
+        p.feed(b"data: a\n\n: comment\nevent: lonely\n");
+        assert_eq!(p.finish(), None);
     }
 
     proptest! {

@@ -6,6 +6,11 @@
 //! then; `message_delta` gives `stop_reason` and cumulative usage (assigned, not added);
 //! `message_stop` ends the response. `ping`, thinking blocks and unknown events are ignored;
 //! `error` (e.g. `overloaded_error`, possibly after HTTP 200) fails the stream.
+//!
+//! At EOF, a last frame that only lacks its blank line is used when its data is a whole JSON
+//! object (a half-received one is dropped). A stream that ends without `message_stop` is still
+//! complete once `message_delta` gave a `stop_reason` (as the OpenAI decoder accepts a missing
+//! `[DONE]` after `finish_reason`); before any `stop_reason` it is a protocol error.
 
 use std::collections::BTreeMap;
 
@@ -143,12 +148,29 @@ impl Decoder for AnthropicDecoder {
         Ok(())
     }
 
-    fn finish(&mut self, _out: &mut Vec<LlmEvent>) -> Result<(), DecodeError> {
+    fn finish(&mut self, out: &mut Vec<LlmEvent>) -> Result<(), DecodeError> {
+        if !self.done
+            && let Some(frame) = self.sse.finish()
+        {
+            if serde_json::from_str::<Value>(&frame.data).is_ok() {
+                self.on_event(frame.event.as_deref(), &frame.data, out)?;
+            } else {
+                tracing::debug!("dropping a half-received last SSE frame at EOF");
+            }
+        }
         if self.done {
             return Ok(());
         }
+        if let Some(reason) = self.stop.take() {
+            tracing::debug!(
+                "stream ended without `message_stop` after a stop_reason; accepting it"
+            );
+            self.done = true;
+            out.push(LlmEvent::Finished(reason));
+            return Ok(());
+        }
         Err(DecodeError::protocol(
-            "the stream ended before `message_stop`; the reply is incomplete",
+            "the stream ended before `message_stop` (no stop_reason came); the reply is incomplete",
         ))
     }
 
@@ -249,7 +271,7 @@ mod tests {
         let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
         let (_, err) = decode_split(new(), body.as_bytes(), &[]);
         assert_eq!(err.unwrap().kind, ErrorKind::Overloaded);
-        let truncated = &BODY[..BODY.find("event: message_stop").unwrap()];
+        let truncated = &BODY[..BODY.find("event: message_delta").unwrap()];
         let (events, err) = decode_split(new(), truncated.as_bytes(), &[]);
         assert_eq!(err.unwrap().kind, ErrorKind::Protocol);
         assert!(events.contains(&LlmEvent::TextDelta("Okay, 日本".into())));
@@ -258,6 +280,41 @@ mod tests {
             decode_split(new(), max.as_bytes(), &[]).0.last(),
             Some(&LlmEvent::Finished(FinishReason::Length))
         );
+    }
+
+    #[test]
+    fn eof_after_a_stop_reason_completes_the_reply_at_every_split() {
+        let full = decode_split(new(), BODY.as_bytes(), &[]).0;
+        let unterminated = BODY.strip_suffix("\n\n").unwrap();
+        let no_newline_at_all = BODY.strip_suffix("\n").unwrap();
+        let without_stop = &BODY[..BODY.find("event: message_stop").unwrap()];
+        let half_stop = &BODY[..BODY.len() - 8];
+        for body in [unterminated, no_newline_at_all, without_stop, half_stop] {
+            let (events, err) = assert_split_invariant(new, body.as_bytes());
+            assert_eq!(err, None, "{body:?}");
+            assert_eq!(merge_text(events), merge_text(full.clone()), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn eof_before_any_stop_reason_stays_a_protocol_error_at_every_split() {
+        let cut = BODY.find("event: message_delta").unwrap();
+        let unterminated_delta = format!(
+            "{}event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{}},\"usage\":{{\"output_tokens\":9}}}}\n",
+            &BODY[..cut]
+        );
+        let half_delta = &BODY[..cut + 60];
+        for body in [&BODY[..cut], unterminated_delta.as_str(), half_delta] {
+            let (events, err) = assert_split_invariant(new, body.as_bytes());
+            let err = err.unwrap_or_else(|| panic!("accepted {body:?}"));
+            assert_eq!(err.kind, ErrorKind::Protocol);
+            assert!(err.message.contains("message_stop"), "{}", err.message);
+            assert!(events.contains(&LlmEvent::TextDelta("Okay, 日本".into())));
+            assert!(!events.iter().any(|e| matches!(e, LlmEvent::Finished(_))));
+        }
+        let held_error = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n";
+        let (_, err) = assert_split_invariant(new, held_error.as_bytes());
+        assert_eq!(err.unwrap().kind, ErrorKind::Overloaded);
     }
 
     proptest! {
