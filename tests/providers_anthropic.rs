@@ -8,9 +8,11 @@ use conclave::llm::{
     ChatMessage, ChatRequest, ErrorKind, FinishReason, LlmEvent, ToolCall, ToolChoice, ToolSpec,
     Usage, build_provider, check_backend,
 };
+use std::time::Duration;
+
 use serde_json::json;
 use support::wire::anthropic_events;
-use support::{FakeServer, Reply, Turn, backend_config, collect, text_of};
+use support::{FakeServer, Reply, Step, Turn, backend_config, collect, text_of};
 use tokio_util::sync::CancellationToken;
 
 const PATH: &str = "/v1/messages";
@@ -196,16 +198,194 @@ async fn overloaded_error_after_200_is_retried_only_before_the_first_token() {
 }
 
 #[tokio::test]
-async fn eof_without_message_stop_is_a_protocol_error_after_the_text() {
+async fn eof_before_any_stop_reason_is_a_protocol_error_after_the_text() {
     let server = FakeServer::start().await;
     let mut events = anthropic_events(&Turn::text(["cut"]));
-    events.pop();
+    events.truncate(events.len() - 2);
     server.push(PATH, Reply::sse(events));
     let (events, err) = run(&server, "", request()).await;
     assert_eq!(text_of(&events), "cut");
+    assert!(!events.iter().any(|e| matches!(e, LlmEvent::Finished(_))));
     let err = err.unwrap();
     assert_eq!(err.kind, ErrorKind::Protocol);
     assert!(err.to_string().contains("message_stop"), "{err}");
+    assert_eq!(server.requests().len(), 1, "not retried after the text");
+}
+
+#[tokio::test]
+async fn a_reply_whose_last_frame_lacks_its_blank_line_or_that_ends_after_the_stop_reason_is_complete()
+ {
+    let server = FakeServer::start().await;
+    let mut unterminated = anthropic_events(&Turn::text(["all ", "there"]).usage(5, 2));
+    let last = unterminated.pop().unwrap();
+    unterminated.push(last.trim_end_matches('\n').to_string());
+    server.push(PATH, Reply::sse(unterminated));
+    let mut no_stop = anthropic_events(&Turn::text(["capped"]).finish("max_tokens"));
+    no_stop.pop();
+    server.push(PATH, Reply::sse(no_stop));
+
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert_eq!(text_of(&events), "all there");
+    assert_eq!(
+        &events[events.len() - 2..],
+        &[
+            LlmEvent::Usage(Usage {
+                input: Some(5),
+                output: Some(2)
+            }),
+            LlmEvent::Finished(FinishReason::Stop),
+        ]
+    );
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert_eq!(text_of(&events), "capped");
+    assert_eq!(
+        events.last(),
+        Some(&LlmEvent::Finished(FinishReason::Length))
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_then_success() {
+    let server = FakeServer::start().await;
+    let limited = Reply::json(
+        429,
+        json!({"type": "error", "error": {"type": "rate_limit_error",
+            "message": "Number of request tokens has exceeded your per-minute rate limit"}}),
+    )
+    .header("retry-after", "1")
+    .header("anthropic-ratelimit-requests-remaining", "0");
+    server.push(PATH, limited);
+    server.push(PATH, Reply::sse(anthropic_events(&Turn::text(["fine"]))));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    match &events[0] {
+        LlmEvent::Retrying {
+            attempt: 1,
+            delay_ms: 1000,
+            error,
+        } => {
+            assert_eq!(error.kind, ErrorKind::RateLimit);
+            assert_eq!(error.status, Some(429));
+        }
+        other => panic!("expected Retrying first, got {other:?}"),
+    }
+    assert_eq!(text_of(&events), "fine");
+    assert_eq!(events.last(), Some(&LlmEvent::Finished(FinishReason::Stop)));
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].json(), sent[1].json(), "the same request again");
+    assert_eq!(sent[1].header("anthropic-version"), Some("2023-06-01"));
+}
+
+#[tokio::test]
+async fn server_error_then_success_backs_off() {
+    let server = FakeServer::start().await;
+    server.push(
+        PATH,
+        Reply::json(
+            500,
+            json!({"type": "error", "error": {"type": "api_error", "message": "Internal server error"}}),
+        ),
+    );
+    server.push(
+        PATH,
+        Reply::sse(anthropic_events(&Turn::text(["recovered"]))),
+    );
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    match &events[0] {
+        LlmEvent::Retrying {
+            attempt: 1,
+            delay_ms,
+            error,
+        } => {
+            assert!((250..=500).contains(delay_ms), "{delay_ms}");
+            assert_eq!(error.kind, ErrorKind::Overloaded);
+            assert_eq!(error.status, Some(500));
+            assert!(error.message.contains("Internal server error"), "{error}");
+        }
+        other => panic!("expected Retrying first, got {other:?}"),
+    }
+    assert_eq!(text_of(&events), "recovered");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn drop_before_any_token_is_retried_but_a_drop_after_one_keeps_the_partial_text() {
+    let server = FakeServer::start().await;
+    let mut early = anthropic_events(&Turn::text(["unseen"]));
+    early.truncate(2); // message_start and ping: no token yet
+    server.push(PATH, Reply::sse(early).then(Step::Drop));
+    server.push(PATH, Reply::sse(anthropic_events(&Turn::text(["again"]))));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert!(
+        matches!(&events[1], LlmEvent::Retrying { attempt: 1, error, .. } if error.kind == ErrorKind::Network),
+        "{events:?}"
+    );
+    assert_eq!(text_of(&events), "again");
+    assert_eq!(server.requests().len(), 2);
+
+    let mut late = anthropic_events(&Turn::text(["one ", "two"]));
+    late.truncate(4); // up to the first text delta
+    server.push(
+        PATH,
+        Reply::sse(late)
+            .then(Step::Sleep(Duration::from_millis(20)))
+            .then(Step::Drop),
+    );
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(text_of(&events), "one ");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, LlmEvent::Retrying { .. }))
+    );
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Network);
+    assert!(err.message.contains("not retried"), "{err}");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn stall_longer_than_idle_timeout_is_a_timeout() {
+    let server = FakeServer::start().await;
+    let mut events = anthropic_events(&Turn::text(["thinking"]));
+    events.truncate(4);
+    server.push(PATH, Reply::sse(events).then(Step::Stall));
+    let (events, err) = run(&server, "idle_timeout_ms = 300", request()).await;
+    assert_eq!(text_of(&events), "thinking");
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert!(err.to_string().contains("idle_timeout_ms"), "{err}");
+    assert!(
+        server
+            .wait_client_closed(0, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn malformed_chunk_is_a_protocol_error_that_keeps_the_text() {
+    let server = FakeServer::start().await;
+    let mut events = anthropic_events(&Turn::text(["a", "b"]));
+    events.truncate(4);
+    events.push(
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\n\n"
+            .into(),
+    );
+    server.push(PATH, Reply::sse(events));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(text_of(&events), "a");
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Protocol);
+    assert!(err.message.contains("malformed event"), "{err}");
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
