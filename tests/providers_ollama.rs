@@ -8,9 +8,11 @@ use conclave::llm::{
     ChatMessage, ChatRequest, ErrorKind, FinishReason, LlmEvent, ToolCall, ToolChoice, ToolSpec,
     Usage, build_provider, check_backend,
 };
+use std::time::Duration;
+
 use serde_json::json;
 use support::wire::ollama_lines;
-use support::{FakeServer, Reply, Turn, backend_config, collect, text_of};
+use support::{FakeServer, Reply, Step, Turn, backend_config, collect, text_of};
 use tokio_util::sync::CancellationToken;
 
 const PATH: &str = "/api/chat";
@@ -235,4 +237,156 @@ async fn a_stall_before_the_first_token_is_retried_and_a_wrong_base_url_is_named
     let err = err.unwrap();
     assert_eq!(err.kind, ErrorKind::UnknownModel);
     assert!(err.hint.as_deref().unwrap().contains("base_url"), "{err}");
+}
+
+#[tokio::test]
+async fn rate_limit_then_success_backs_off_and_sends_the_same_request() {
+    let server = FakeServer::start().await;
+    server.push(
+        PATH,
+        Reply::json(429, json!({"error": "too many requests, please slow down"})),
+    );
+    server.push(PATH, Reply::ndjson(ollama_lines(&Turn::text(["fine"]))));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    match &events[0] {
+        LlmEvent::Retrying {
+            attempt: 1,
+            delay_ms,
+            error,
+        } => {
+            assert!((250..=500).contains(delay_ms), "{delay_ms}");
+            assert_eq!(error.kind, ErrorKind::RateLimit);
+            assert_eq!(error.status, Some(429));
+        }
+        other => panic!("expected Retrying first, got {other:?}"),
+    }
+    assert_eq!(text_of(&events), "fine");
+    assert_eq!(events.last(), Some(&LlmEvent::Finished(FinishReason::Stop)));
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].json(), sent[1].json(), "the same request again");
+}
+
+#[tokio::test]
+async fn rate_limit_honours_retry_after() {
+    let server = FakeServer::start().await;
+    server.push(
+        PATH,
+        Reply::json(429, json!({"error": "rate limit exceeded"})).header("retry-after-ms", "40"),
+    );
+    server.push(PATH, Reply::ndjson(ollama_lines(&Turn::text(["ok"]))));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert!(
+        matches!(&events[0], LlmEvent::Retrying { attempt: 1, delay_ms: 40, error } if error.kind == ErrorKind::RateLimit),
+        "{events:?}"
+    );
+    assert_eq!(text_of(&events), "ok");
+}
+
+#[tokio::test]
+async fn server_busy_then_success() {
+    let server = FakeServer::start().await;
+    server.push(
+        PATH,
+        Reply::json(
+            503,
+            json!({"error": "server busy, please try again.  maximum pending requests exceeded"}),
+        ),
+    );
+    server.push(
+        PATH,
+        Reply::ndjson(ollama_lines(&Turn::text(["recovered"]))),
+    );
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    match &events[0] {
+        LlmEvent::Retrying {
+            attempt: 1, error, ..
+        } => {
+            assert_eq!(error.kind, ErrorKind::Overloaded);
+            assert_eq!(error.status, Some(503));
+            assert!(error.message.contains("server busy"), "{error}");
+        }
+        other => panic!("expected Retrying first, got {other:?}"),
+    }
+    assert_eq!(text_of(&events), "recovered");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn drop_before_any_token_is_retried_but_a_drop_after_one_keeps_the_partial_text() {
+    let server = FakeServer::start().await;
+    server.push(PATH, Reply::ndjson(Vec::<String>::new()).then(Step::Drop));
+    server.push(PATH, Reply::ndjson(ollama_lines(&Turn::text(["again"]))));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(err, None);
+    assert!(
+        matches!(&events[0], LlmEvent::Retrying { attempt: 1, error, .. } if error.kind == ErrorKind::Network),
+        "{events:?}"
+    );
+    assert_eq!(text_of(&events), "again");
+
+    let mut lines = ollama_lines(&Turn::text(["one ", "two"]));
+    lines.truncate(1);
+    server.push(
+        PATH,
+        Reply::ndjson(lines)
+            .then(Step::Sleep(Duration::from_millis(20)))
+            .then(Step::Drop),
+    );
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(text_of(&events), "one ");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, LlmEvent::Retrying { .. }))
+    );
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Network);
+    assert!(err.message.contains("not retried"), "{err}");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn malformed_json_line_is_a_protocol_error_that_keeps_the_text() {
+    let server = FakeServer::start().await;
+    let mut lines = ollama_lines(&Turn::text(["a", "b"]));
+    lines.truncate(1);
+    lines.push(
+        "{\"model\":\"fake-model\",\"message\":{\"role\":\"assistant\",\"content\":\"b\"\n".into(),
+    );
+    server.push(PATH, Reply::ndjson(lines));
+    let (events, err) = run(&server, "", request()).await;
+    assert_eq!(text_of(&events), "a");
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Protocol);
+    assert!(err.message.contains("malformed line"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn stall_after_the_first_token_is_a_timeout_that_keeps_the_text() {
+    let server = FakeServer::start().await;
+    let mut lines = ollama_lines(&Turn::text(["thinking", " more"]));
+    lines.truncate(1);
+    server.push(PATH, Reply::ndjson(lines).then(Step::Stall));
+    let (events, err) = run(&server, "idle_timeout_ms = 300", request()).await;
+    assert_eq!(text_of(&events), "thinking");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, LlmEvent::Retrying { .. }))
+    );
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert!(err.to_string().contains("idle_timeout_ms"), "{err}");
+    assert!(
+        server
+            .wait_client_closed(0, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    assert_eq!(server.requests().len(), 1);
 }
