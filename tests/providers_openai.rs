@@ -515,3 +515,58 @@ async fn retries_are_bounded_and_a_long_server_delay_is_reported_not_waited() {
     );
     assert_eq!(server.requests().len(), 4);
 }
+
+/// Finding: `api_key_cmd = "sleep 30"` used to hang `conclave run`. Now the command is stopped
+/// after 10 s and `run` fails with an error naming the backend and the program.
+#[test]
+fn a_hanging_api_key_cmd_stops_run_with_a_clear_error() {
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        r#"
+[backends.vault]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key_cmd = "sleep 30; printf sk-too-late"
+
+[agents.solo]
+backend = "vault"
+model = "m"
+
+[teams.one]
+pattern = "single"
+members = ["solo"]
+"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--team", "one", "--prompt", "hi"])
+        .env_remove("CONCLAVE_CONFIG")
+        .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Only a guard against hanging forever (the bug), not a speed assertion.
+    let guard = Instant::now() + Duration::from_secs(25);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > guard {
+            let _ = child.kill();
+            panic!("`conclave run` still waits for api_key_cmd after 25 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("backend 'vault'"), "{stderr}");
+    assert!(stderr.contains("program `sleep`"), "{stderr}");
+    assert!(stderr.contains("did not finish within 10 s"), "{stderr}");
+    assert!(!stderr.contains("sk-too-late"), "{stderr}");
+}
