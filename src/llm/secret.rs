@@ -146,7 +146,7 @@ pub fn run_key_command(backend: &str, cmd: &str, limit: Duration) -> Result<Secr
         ))
     };
     let finished = match outcome {
-        Outcome::NotStarted(e) => return Err(fail(format!("could not be started: {e}"))),
+        Outcome::NotRun(e) => return Err(fail(format!("could not be run: {e}"))),
         Outcome::TimedOut => {
             return Err(fail(format!(
                 "did not finish within {} s and was stopped",
@@ -175,7 +175,7 @@ pub fn run_key_command(backend: &str, cmd: &str, limit: Duration) -> Result<Secr
 }
 
 enum Outcome {
-    NotStarted(std::io::Error),
+    NotRun(std::io::Error),
     TimedOut,
     Finished(Finished),
 }
@@ -217,7 +217,7 @@ fn run_with_limit(cmd: &str, limit: Duration) -> Outcome {
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return Outcome::NotStarted(e),
+        Err(e) => return Outcome::NotRun(e),
     };
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
@@ -255,7 +255,7 @@ fn run_with_limit(cmd: &str, limit: Duration) -> Outcome {
             Ok(Part::Status(Ok(s))) => status = Some(s),
             Ok(Part::Status(Err(e))) => {
                 kill_group(pid);
-                return Outcome::NotStarted(e);
+                return Outcome::NotRun(e);
             }
             Err(_) => {
                 kill_group(pid);
