@@ -201,12 +201,16 @@ fn team_config(
     toml::from_str(&text)
 }
 
-/// Run `count` sessions one after another; the number of agent turns (spoken messages).
+/// Run `count` sessions one after another, sharing HTTP providers the way the console does; the
+/// number of agent turns (spoken messages).
 async fn run_sessions(config: &Config, count: u32) -> Result<u64, String> {
     let mut turns = 0;
+    let options = LaunchOptions {
+        providers: Some(Default::default()),
+        ..LaunchOptions::default()
+    };
     for _ in 0..count {
-        let mut launched =
-            launch(config, "chat", &LaunchOptions::default()).map_err(|e| e.to_string())?;
+        let mut launched = launch(config, "chat", &options).map_err(|e| e.to_string())?;
         launched
             .handle
             .send(SessionCommand::Send {

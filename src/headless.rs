@@ -112,6 +112,7 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
     let options = LaunchOptions {
         unattended,
         journal_dir: Some(crate::store::sessions_dir()),
+        providers: None,
     };
     let prices = config
         .agents
@@ -524,7 +525,7 @@ mod tests {
         )
         .unwrap();
         let team = crate::launch::team_of(&config, "solo").unwrap();
-        let built = crate::launch::providers_for(&config, "solo", &team).unwrap();
+        let built = crate::launch::providers_for(&config, "solo", &team, None).unwrap();
         assert_eq!(built.keys().collect::<Vec<_>>(), ["demo"]);
         assert_eq!(built["demo"].backend(), "demo");
     }

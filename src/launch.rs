@@ -15,7 +15,7 @@ use chrono::Utc;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use crate::config::schema::{Config, TeamConfig};
+use crate::config::schema::{BackendConfig, BackendKind, Config, TeamConfig};
 use crate::core::event::Event;
 use crate::core::patterns::referenced_agents;
 use crate::core::session::{
@@ -32,6 +32,55 @@ pub struct LaunchOptions {
     pub unattended: Option<UnattendedApproval>,
     /// Where journals go; `None` records nothing.
     pub journal_dir: Option<PathBuf>,
+    /// Share HTTP providers with the other sessions this front end starts; `None` builds fresh
+    /// ones for this session.
+    pub providers: Option<Arc<ProviderCache>>,
+}
+
+/// The HTTP providers (and so the HTTP clients and their connection pools) of one front end: the
+/// console or a benchmark keeps one and every session it launches reuses a backend's provider,
+/// instead of opening new connections per session. Keep one per tokio runtime: a pooled
+/// connection belongs to the runtime that opened it. Scripted providers are never shared (they
+/// remember which replies a conversation used).
+#[derive(Default)]
+pub struct ProviderCache {
+    built: std::sync::Mutex<BTreeMap<String, Built>>,
+}
+
+/// A cached provider and the config it was built from.
+type Built = (BackendConfig, Arc<dyn Provider>);
+
+impl ProviderCache {
+    /// The provider of `[backends.name]`: the cached one while its config is unchanged.
+    pub fn get(&self, name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provider>, LlmError> {
+        if cfg.kind == BackendKind::Scripted {
+            return crate::llm::build_provider(name, cfg);
+        }
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((seen, provider)) = built.get(name)
+            && seen == cfg
+        {
+            return Ok(provider.clone());
+        }
+        let provider = crate::llm::build_provider(name, cfg)?;
+        built.insert(name.to_string(), (cfg.clone(), provider.clone()));
+        Ok(provider)
+    }
+}
+
+impl std::fmt::Debug for ProviderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f.debug_struct("ProviderCache")
+            .field("backends", &built.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// A started session and what hangs off it.
@@ -94,7 +143,7 @@ pub fn launch(
     let spec = SessionSpec {
         id: new_session_id(),
         team_name: team_name.to_string(),
-        providers: providers_for(config, team_name, &team)?,
+        providers: providers_for(config, team_name, &team, options.providers.as_deref())?,
         agents: config.agents.clone(),
         team,
         history: Vec::new(),
@@ -155,7 +204,7 @@ pub fn resume(
     let spec = SessionSpec {
         id: journal.header.session.clone(),
         team_name: team_name.clone(),
-        providers: providers_for(config, &team_name, &team)?,
+        providers: providers_for(config, &team_name, &team, options.providers.as_deref())?,
         agents: config.agents.clone(),
         team,
         history: journal.events.clone(),
@@ -207,12 +256,13 @@ pub fn team_of(config: &Config, name: &str) -> Result<TeamConfig, LaunchError> {
     Ok(team)
 }
 
-/// Build the providers of exactly the backends `team`'s agents use, so that a backend the team
-/// does not need (say, one whose key is not set) cannot stop it.
+/// Build (or take from `cache`) the providers of exactly the backends `team`'s agents use, so
+/// that a backend the team does not need (say, one whose key is not set) cannot stop it.
 pub fn providers_for(
     config: &Config,
     team_name: &str,
     team: &TeamConfig,
+    cache: Option<&ProviderCache>,
 ) -> Result<BTreeMap<String, Arc<dyn Provider>>, LaunchError> {
     let mut backends = BTreeSet::new();
     for agent in referenced_agents(team) {
@@ -232,7 +282,11 @@ pub fn providers_for(
         let Some(cfg) = config.backends.get(&backend) else {
             return Err(LaunchError::UnknownBackend { agent, backend });
         };
-        providers.insert(backend.clone(), crate::llm::build_provider(&backend, cfg)?);
+        let provider = match cache {
+            Some(cache) => cache.get(&backend, cfg)?,
+            None => crate::llm::build_provider(&backend, cfg)?,
+        };
+        providers.insert(backend.clone(), provider);
     }
     Ok(providers)
 }
@@ -242,5 +296,35 @@ fn unknown_team(team: &str, teams: &[String]) -> String {
         format!("unknown team '{team}': the config defines no teams")
     } else {
         format!("unknown team '{team}'; the teams are: {}", teams.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(text: &str) -> BackendConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_cache_shares_http_providers_until_their_config_changes() {
+        let cache = ProviderCache::default();
+        let a = backend("kind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"");
+        let first = cache.get("oa", &a).unwrap();
+        let again = cache.get("oa", &a).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let changed = backend("kind = \"openai\"\nbase_url = \"http://127.0.0.1:10/v1\"");
+        let rebuilt = cache.get("oa", &changed).unwrap();
+        assert!(!Arc::ptr_eq(&first, &rebuilt));
+    }
+
+    #[test]
+    fn scripted_providers_are_never_shared() {
+        let cache = ProviderCache::default();
+        let demo = backend("kind = \"scripted\"\ntokens_per_sec = 0");
+        let first = cache.get("demo", &demo).unwrap();
+        let second = cache.get("demo", &demo).unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
     }
 }

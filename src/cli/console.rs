@@ -16,6 +16,7 @@
 //! or session) is printed to stderr with exit status 2; after that, nothing is printed.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -30,7 +31,7 @@ use crate::config::{defaults, paths};
 use crate::core::Command;
 use crate::core::event::EventKind;
 use crate::core::session::{EventStream, SessionHandle};
-use crate::launch::{self, LaunchOptions, Launched};
+use crate::launch::{self, LaunchOptions, Launched, ProviderCache};
 use crate::store::{self, Journal, JournalError, WriterReport};
 use crate::tui::{self, ConsoleSetup, Inbound, Outbound};
 
@@ -176,6 +177,7 @@ async fn console(
         current: None,
         sent_anything: false,
         pending: warnings,
+        providers: Arc::default(),
     };
     let (team, history) = match start {
         Start::New(team) => {
@@ -238,6 +240,8 @@ struct Bridge {
     sent_anything: bool,
     /// Notes for after the next welcome (the config's warnings).
     pending: Vec<String>,
+    /// The HTTP providers every session of this console shares.
+    providers: Arc<ProviderCache>,
 }
 
 impl Bridge {
@@ -346,6 +350,7 @@ impl Bridge {
         let options = LaunchOptions {
             unattended: None,
             journal_dir: Some(self.dir.clone()),
+            providers: Some(self.providers.clone()),
         };
         match launch::launch(&self.config, team, &options) {
             Ok(l) => self.adopt(l, false),
@@ -378,6 +383,7 @@ impl Bridge {
         let options = LaunchOptions {
             unattended: None,
             journal_dir: Some(self.dir.clone()),
+            providers: Some(self.providers.clone()),
         };
         match launch::resume(&self.config, journal, &options) {
             Ok(mut l) => {
