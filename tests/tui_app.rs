@@ -618,3 +618,54 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
         })
     );
 }
+
+fn hints(app: &App) -> Vec<&'static str> {
+    conclave::tui::panes::status::hint_actions(app)
+        .into_iter()
+        .map(|(_, label)| label)
+        .collect()
+}
+
+#[test]
+fn footer_hints_only_what_the_pattern_supports() {
+    let debate = fixtures::app("debate", &fixtures::debate_live().events);
+    let h = hints(&debate);
+    for want in ["vote", "pick speaker", "pause"] {
+        assert!(h.contains(&want), "group chat should hint {want}: {h:?}");
+    }
+    assert!(!h.contains(&"approve"), "no handoff in a group chat: {h:?}");
+
+    let support = fixtures::app("support", &fixtures::support_pending().events);
+    let h = hints(&support);
+    assert!(h.contains(&"approve") && h.contains(&"redirect"), "{h:?}");
+    for absent in ["pause", "resume", "vote", "pick speaker"] {
+        assert!(
+            !h.contains(&absent),
+            "a handoff team cannot {absent}: {h:?}"
+        );
+    }
+    let done = fixtures::app("support", &fixtures::support_redirect().events);
+    let h = hints(&done);
+    for absent in ["approve", "redirect", "cancel handoff", "pause"] {
+        assert!(!h.contains(&absent), "no handoff is under way: {h:?}");
+    }
+
+    let mut config = fixtures::config();
+    let mut steps = conclave::config::TeamConfig::new(PatternKind::Sequential);
+    steps.members = vec!["optimist".into(), "skeptic".into()];
+    config.teams.insert("steps".into(), steps);
+    let setup = conclave::tui::ConsoleSetup {
+        config,
+        team: "steps".into(),
+        backend_label: "local".into(),
+        is_demo: false,
+        history: Vec::new(),
+    };
+    let steps = App::with_theme(setup, conclave::tui::theme::Theme::dark(), Vec::new());
+    let h = hints(&steps);
+    assert!(h.contains(&"pause"), "a pipeline pauses: {h:?}");
+    assert!(
+        !h.contains(&"vote") && !h.contains(&"pick speaker"),
+        "{h:?}"
+    );
+}
