@@ -669,3 +669,50 @@ fn footer_hints_only_what_the_pattern_supports() {
         "{h:?}"
     );
 }
+
+#[test]
+fn only_mouse_events_that_change_something_ask_for_a_frame() {
+    use conclave::tui::app::panes::Focus;
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = fixtures::app("debate", &fixtures::debate().events);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let (_, rect) = app
+        .pane_rects
+        .iter()
+        .copied()
+        .find(|(f, _)| *f == Focus::Transcript)
+        .unwrap();
+    let at = |kind| MouseEvent {
+        kind,
+        column: rect.x + 2,
+        row: rect.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert!(!app.handle_mouse(at(MouseEventKind::Moved)), "a move");
+    assert_ne!(app.panes.focus, Focus::Transcript);
+    assert!(
+        app.handle_mouse(at(MouseEventKind::ScrollDown)),
+        "the wheel focuses the pane under the pointer"
+    );
+    assert_eq!(app.panes.focus, Focus::Transcript);
+    assert!(
+        !app.handle_mouse(at(MouseEventKind::ScrollDown)),
+        "already at the end"
+    );
+    assert!(
+        app.handle_mouse(at(MouseEventKind::ScrollUp)),
+        "scrolled up"
+    );
+    assert!(!app.handle_mouse(at(MouseEventKind::Moved)));
+    assert!(
+        !app.handle_mouse(at(MouseEventKind::Down(MouseButton::Left))),
+        "already focused"
+    );
+    let outside = MouseEvent {
+        column: 0,
+        row: 0,
+        ..at(MouseEventKind::ScrollUp)
+    };
+    assert!(!app.handle_mouse(outside), "not over a pane");
+}

@@ -193,8 +193,9 @@ impl App {
         self.refresh_completion();
     }
 
-    /// Mouse wheel: scroll the pane under the pointer.
-    pub fn handle_mouse(&mut self, ev: MouseEvent) -> Vec<Effect> {
+    /// Mouse wheel: scroll the pane under the pointer; a click focuses it. True when that
+    /// changed anything on screen (a pointer move or a wheel at the end changes nothing).
+    pub fn handle_mouse(&mut self, ev: MouseEvent) -> bool {
         let pos = Position::new(ev.column, ev.row);
         let Some((focus, _)) = self
             .pane_rects
@@ -202,8 +203,9 @@ impl App {
             .find(|(_, r)| r.contains(pos))
             .copied()
         else {
-            return Vec::new();
+            return false;
         };
+        let before = self.panes.clone();
         match ev.kind {
             MouseEventKind::ScrollUp => {
                 self.panes.pin(focus);
@@ -216,7 +218,7 @@ impl App {
             MouseEventKind::Down(_) => self.panes.pin(focus),
             _ => {}
         }
-        Vec::new()
+        self.panes != before
     }
 
     /// The colour of agent `name`: its own from the event or config, else the theme's palette.
