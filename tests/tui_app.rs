@@ -70,10 +70,21 @@ fn debate_folds_into_votes_consensus_metrics_and_outcome() {
     assert_eq!(s.tally.votes.get("judge"), Some(&VoteChoice::Abstain));
     let m = s.metrics.agents.get("optimist").unwrap();
     assert_eq!(m.turns, 1);
-    assert_eq!(m.input_tokens, 1300);
-    let expected = (1300.0 * 0.15 + m.output_tokens as f64 * 0.6) / 1_000_000.0;
+    assert_eq!(m.input_tokens, Some(1300));
+    let expected = (1300.0 * 0.15 + m.output_tokens.unwrap() as f64 * 0.6) / 1_000_000.0;
     assert!((m.cost.unwrap() - expected).abs() < 1e-12);
-    assert!(s.metrics.cost_left().unwrap() < 1.0);
+    let (tokens_left, cost_left) = s.metrics.budget_left(s.budget.as_ref().unwrap());
+    assert!(cost_left.unwrap() < 1.0);
+    let used = s.metrics.totals.input_tokens.unwrap() + s.metrics.totals.output_tokens.unwrap();
+    assert_eq!(tokens_left, Some(50_000 - used));
+    let summary = conclave::tui::panes::metrics::summary(&app);
+    assert!(
+        summary.contains(&format!(
+            "budget left {}",
+            conclave::tui::panes::metrics::short(50_000 - used)
+        )),
+        "{summary}"
+    );
     assert!(s.transcript.iter().any(|e| matches!(
         e.kind,
         EntryKind::Consensus {
@@ -148,7 +159,10 @@ fn errors_retries_cancels_and_control_sequences() {
     let app = fixtures::app("debate", &fixtures::errors().events);
     let s = &app.session;
     assert_eq!(s.run_state(), RunState::Paused);
-    assert_eq!(s.metrics.agents["optimist"].errors, 2);
+    let optimist = &s.metrics.agents["optimist"];
+    assert_eq!((optimist.errors, optimist.retries), (1, 1));
+    let summary = conclave::tui::panes::metrics::summary(&app);
+    assert!(summary.contains("1 err · 1 retry"), "{summary}");
     let cancelled = s.transcript.iter().find_map(|e| match &e.kind {
         EntryKind::Cancelled { partial, .. } => Some(partial.clone()),
         _ => None,
@@ -171,7 +185,11 @@ fn session_started_resets_the_view() {
     assert_eq!(s.transcript.len(), 1);
     assert!(s.finished.is_none());
     assert!(s.metrics.agents.values().all(|m| m.turns == 0));
+    assert_eq!(s.metrics.totals.input_tokens, None);
     assert_eq!(s.handoff.holder.as_deref(), Some("triage"));
+    assert_eq!(s.budget, None, "the support team has no budget");
+    let summary = conclave::tui::panes::metrics::summary(&app);
+    assert!(!summary.contains("budget"), "{summary}");
 }
 
 #[test]

@@ -121,6 +121,12 @@ impl App {
         let started = matches!(event.kind, EventKind::SessionStarted { .. });
         self.session.apply(event);
         if started {
+            // The session may run another team than the one the console opened with.
+            self.session.budget = self
+                .config
+                .teams
+                .get(&self.session.team)
+                .and_then(|t| t.budget);
             self.panes.reset(self.session.agents.len());
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {
