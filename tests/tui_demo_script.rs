@@ -47,14 +47,14 @@ fn choice(p: &ScriptedProvider, agent: &str, own: &[String]) -> String {
 fn debate(p: &ScriptedProvider) -> (Vec<Vec<String>>, [usize; 2]) {
     let mut said: Vec<Vec<String>> = vec![Vec::new(); DEBATERS.len()];
     let mut agree = [0; 2];
-    for round in 0..2 {
+    for votes in &mut agree {
         for (i, agent) in DEBATERS.iter().enumerate() {
             let text = p.plan(&request(agent, &said[i], false)).text;
             said[i].push(text);
         }
         for (i, agent) in DEBATERS.iter().enumerate() {
             if choice(p, agent, &said[i]) == "agree" {
-                agree[round] += 1;
+                *votes += 1;
             }
         }
     }
