@@ -200,6 +200,8 @@ fn quit_mid_debate_then_resume_last_and_finish() {
     // Quitting suspended the debate instead of ending it: with nothing typed, the round goes
     // on with the next speaker.
     term.wait_for("Before anyone picks a side", LONG).unwrap();
+    // The end of the optimist's round-2 speech (checked in the journal below).
+    term.wait_for("quarter.", LONG).unwrap();
     term.send_text("Carry on, please.").unwrap();
     term.send_key(Key::Enter).unwrap();
     term.send_key(Key::Ctrl('g')).unwrap();
@@ -216,6 +218,22 @@ fn quit_mid_debate_then_resume_last_and_finish() {
     let journal = std::fs::read_to_string(sessions[0].path()).unwrap();
     assert_eq!(journal.matches("\"type\":\"session_started\"").count(), 1);
     assert!(journal.contains("Carry on, please."));
+    // A new process, a fresh scripted backend: the optimist still went on with its round-2
+    // speech rather than repeating its opening.
+    let said = speeches(&journal, "optimist");
+    assert!(said.len() >= 2, "{said:?}");
+    assert!(said[0].contains("Ambitious?"), "{said:?}");
+    assert!(said[1].starts_with("Fair hits"), "{said:?}");
+}
+
+/// What `agent` said (its completed `speak` messages), in order, from a journal's text.
+fn speeches(journal: &str, agent: &str) -> Vec<String> {
+    journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["type"] == "message" && e["agent"] == agent && e["purpose"] == "speak")
+        .filter_map(|e| e["text"].as_str().map(String::from))
+        .collect()
 }
 
 #[test]

@@ -70,10 +70,21 @@ fn debate_folds_into_votes_consensus_metrics_and_outcome() {
     assert_eq!(s.tally.votes.get("judge"), Some(&VoteChoice::Abstain));
     let m = s.metrics.agents.get("optimist").unwrap();
     assert_eq!(m.turns, 1);
-    assert_eq!(m.input_tokens, 1300);
-    let expected = (1300.0 * 0.15 + m.output_tokens as f64 * 0.6) / 1_000_000.0;
+    assert_eq!(m.input_tokens, Some(1300));
+    let expected = (1300.0 * 0.15 + m.output_tokens.unwrap() as f64 * 0.6) / 1_000_000.0;
     assert!((m.cost.unwrap() - expected).abs() < 1e-12);
-    assert!(s.metrics.cost_left().unwrap() < 1.0);
+    let (tokens_left, cost_left) = s.metrics.budget_left(s.budget.as_ref().unwrap());
+    assert!(cost_left.unwrap() < 1.0);
+    let used = s.metrics.totals.input_tokens.unwrap() + s.metrics.totals.output_tokens.unwrap();
+    assert_eq!(tokens_left, Some(50_000 - used));
+    let summary = conclave::tui::panes::metrics::summary(&app);
+    assert!(
+        summary.contains(&format!(
+            "budget left {}",
+            conclave::tui::panes::metrics::short(50_000 - used)
+        )),
+        "{summary}"
+    );
     assert!(s.transcript.iter().any(|e| matches!(
         e.kind,
         EntryKind::Consensus {
@@ -148,7 +159,10 @@ fn errors_retries_cancels_and_control_sequences() {
     let app = fixtures::app("debate", &fixtures::errors().events);
     let s = &app.session;
     assert_eq!(s.run_state(), RunState::Paused);
-    assert_eq!(s.metrics.agents["optimist"].errors, 2);
+    let optimist = &s.metrics.agents["optimist"];
+    assert_eq!((optimist.errors, optimist.retries), (1, 1));
+    let summary = conclave::tui::panes::metrics::summary(&app);
+    assert!(summary.contains("1 err · 1 retry"), "{summary}");
     let cancelled = s.transcript.iter().find_map(|e| match &e.kind {
         EntryKind::Cancelled { partial, .. } => Some(partial.clone()),
         _ => None,
@@ -171,7 +185,11 @@ fn session_started_resets_the_view() {
     assert_eq!(s.transcript.len(), 1);
     assert!(s.finished.is_none());
     assert!(s.metrics.agents.values().all(|m| m.turns == 0));
+    assert_eq!(s.metrics.totals.input_tokens, None);
     assert_eq!(s.handoff.holder.as_deref(), Some("triage"));
+    assert_eq!(s.budget, None, "the support team has no budget");
+    let summary = conclave::tui::panes::metrics::summary(&app);
+    assert!(!summary.contains("budget"), "{summary}");
 }
 
 #[test]
@@ -617,4 +635,102 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
             text: "and this".into()
         })
     );
+}
+
+fn hints(app: &App) -> Vec<&'static str> {
+    conclave::tui::panes::status::hint_actions(app)
+        .into_iter()
+        .map(|(_, label)| label)
+        .collect()
+}
+
+#[test]
+fn footer_hints_only_what_the_pattern_supports() {
+    let debate = fixtures::app("debate", &fixtures::debate_live().events);
+    let h = hints(&debate);
+    for want in ["vote", "pick speaker", "pause"] {
+        assert!(h.contains(&want), "group chat should hint {want}: {h:?}");
+    }
+    assert!(!h.contains(&"approve"), "no handoff in a group chat: {h:?}");
+
+    let support = fixtures::app("support", &fixtures::support_pending().events);
+    let h = hints(&support);
+    assert!(h.contains(&"approve") && h.contains(&"redirect"), "{h:?}");
+    for absent in ["pause", "resume", "vote", "pick speaker"] {
+        assert!(
+            !h.contains(&absent),
+            "a handoff team cannot {absent}: {h:?}"
+        );
+    }
+    let done = fixtures::app("support", &fixtures::support_redirect().events);
+    let h = hints(&done);
+    for absent in ["approve", "redirect", "cancel handoff", "pause"] {
+        assert!(!h.contains(&absent), "no handoff is under way: {h:?}");
+    }
+
+    let mut config = fixtures::config();
+    let mut steps = conclave::config::TeamConfig::new(PatternKind::Sequential);
+    steps.members = vec!["optimist".into(), "skeptic".into()];
+    config.teams.insert("steps".into(), steps);
+    let setup = conclave::tui::ConsoleSetup {
+        config,
+        team: "steps".into(),
+        backend_label: "local".into(),
+        is_demo: false,
+        history: Vec::new(),
+    };
+    let steps = App::with_theme(setup, conclave::tui::theme::Theme::dark(), Vec::new());
+    let h = hints(&steps);
+    assert!(h.contains(&"pause"), "a pipeline pauses: {h:?}");
+    assert!(
+        !h.contains(&"vote") && !h.contains(&"pick speaker"),
+        "{h:?}"
+    );
+}
+
+#[test]
+fn only_mouse_events_that_change_something_ask_for_a_frame() {
+    use conclave::tui::app::panes::Focus;
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = fixtures::app("debate", &fixtures::debate().events);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let (_, rect) = app
+        .pane_rects
+        .iter()
+        .copied()
+        .find(|(f, _)| *f == Focus::Transcript)
+        .unwrap();
+    let at = |kind| MouseEvent {
+        kind,
+        column: rect.x + 2,
+        row: rect.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert!(!app.handle_mouse(at(MouseEventKind::Moved)), "a move");
+    assert_ne!(app.panes.focus, Focus::Transcript);
+    assert!(
+        app.handle_mouse(at(MouseEventKind::ScrollDown)),
+        "the wheel focuses the pane under the pointer"
+    );
+    assert_eq!(app.panes.focus, Focus::Transcript);
+    assert!(
+        !app.handle_mouse(at(MouseEventKind::ScrollDown)),
+        "already at the end"
+    );
+    assert!(
+        app.handle_mouse(at(MouseEventKind::ScrollUp)),
+        "scrolled up"
+    );
+    assert!(!app.handle_mouse(at(MouseEventKind::Moved)));
+    assert!(
+        !app.handle_mouse(at(MouseEventKind::Down(MouseButton::Left))),
+        "already focused"
+    );
+    let outside = MouseEvent {
+        column: 0,
+        row: 0,
+        ..at(MouseEventKind::ScrollUp)
+    };
+    assert!(!app.handle_mouse(outside), "not over a pane");
 }

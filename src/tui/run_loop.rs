@@ -40,16 +40,18 @@ pub async fn run(
             }
             term = input.next() => {
                 let Some(term) = term else { break };
-                let effects = match term? {
-                    TermEvent::Key(key) => app.handle_key(key),
+                let (effects, changed) = match term? {
+                    TermEvent::Key(key) => (app.handle_key(key), true),
                     TermEvent::Paste(text) => {
                         app.handle_paste(&text);
-                        Vec::new()
+                        (Vec::new(), true)
                     }
-                    TermEvent::Mouse(m) => app.handle_mouse(m),
-                    _ => Vec::new(),
+                    TermEvent::Mouse(m) => (Vec::new(), app.handle_mouse(m)),
+                    _ => (Vec::new(), true),
                 };
-                frames.request();
+                if changed {
+                    frames.request();
+                }
                 if perform(&mut app, effects, &out) {
                     break;
                 }

@@ -121,6 +121,12 @@ impl App {
         let started = matches!(event.kind, EventKind::SessionStarted { .. });
         self.session.apply(event);
         if started {
+            // The session may run another team than the one the console opened with.
+            self.session.budget = self
+                .config
+                .teams
+                .get(&self.session.team)
+                .and_then(|t| t.budget);
             self.panes.reset(self.session.agents.len());
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {
@@ -193,8 +199,9 @@ impl App {
         self.refresh_completion();
     }
 
-    /// Mouse wheel: scroll the pane under the pointer.
-    pub fn handle_mouse(&mut self, ev: MouseEvent) -> Vec<Effect> {
+    /// Mouse wheel: scroll the pane under the pointer; a click focuses it. True when that
+    /// changed anything on screen (a pointer move or a wheel at the end changes nothing).
+    pub fn handle_mouse(&mut self, ev: MouseEvent) -> bool {
         let pos = Position::new(ev.column, ev.row);
         let Some((focus, _)) = self
             .pane_rects
@@ -202,8 +209,9 @@ impl App {
             .find(|(_, r)| r.contains(pos))
             .copied()
         else {
-            return Vec::new();
+            return false;
         };
+        let before = self.panes.clone();
         match ev.kind {
             MouseEventKind::ScrollUp => {
                 self.panes.pin(focus);
@@ -216,7 +224,7 @@ impl App {
             MouseEventKind::Down(_) => self.panes.pin(focus),
             _ => {}
         }
-        Vec::new()
+        self.panes != before
     }
 
     /// The colour of agent `name`: its own from the event or config, else the theme's palette.

@@ -1,6 +1,9 @@
 //! The metrics panel: a row per agent (tokens in/out, time to first token, throughput, latency,
-//! cost, errors), the session totals and what is left of the budget. Also a one-line summary for
-//! layouts with no room for the table.
+//! cost, errors, retries), the session totals and what is left of the team's budget. Also a
+//! one-line summary for layouts with no room for the table.
+//!
+//! Every figure comes from the core's fold ([`crate::core::metrics::Metrics`]); this module only
+//! lays it out. Token counts a backend never reported show as `—`, not zero.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -9,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table};
 
 use super::super::app::App;
-use super::super::state::metrics::AgentMetrics;
+use crate::core::metrics::{AgentMetrics, Totals};
 
 /// Rows the panel wants (borders included).
 pub fn wanted_height(app: &App) -> u16 {
@@ -17,15 +20,19 @@ pub fn wanted_height(app: &App) -> u16 {
 }
 
 /// The table's columns, most important first; shown while they fit.
-const COLUMNS: [(&str, u16); 7] = [
+const COLUMNS: [(&str, u16); 8] = [
     ("in", 5),
     ("out", 5),
     ("cost", 7),
     ("err", 3),
     ("tok/s", 5),
+    ("retry", 5),
     ("ttft", 5),
     ("lat", 5),
 ];
+
+/// Display order of the columns (by index into [`COLUMNS`]).
+const ORDER: [usize; 8] = [0, 1, 4, 6, 7, 2, 3, 5];
 
 /// Draw the metrics table.
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -40,7 +47,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             shown.push(i);
         }
     }
-    shown.sort_unstable_by_key(|i| [0, 1, 5, 6, 2, 3, 4][*i]);
+    shown.sort_unstable_by_key(|i| ORDER.iter().position(|o| o == i));
     let header = Row::new(std::iter::once("agent").chain(shown.iter().map(|i| COLUMNS[*i].0)))
         .style(theme.dim_style().add_modifier(Modifier::BOLD));
     let mut rows: Vec<Row<'_>> = app
@@ -49,20 +56,23 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .iter()
         .map(|a| {
             let name = a.info.name.as_str();
-            let am = m.agents.get(name).cloned().unwrap_or_default();
+            let figures = m
+                .agents
+                .get(name)
+                .map(Figures::of_agent)
+                .unwrap_or_default();
             row(
                 Span::styled(name.to_string(), Style::new().fg(app.agent_color(name))),
-                &am,
+                &figures,
                 app,
                 &shown,
             )
         })
         .collect();
-    let total = m.total();
     rows.push(
         row(
             Span::styled("total", Style::new().add_modifier(Modifier::BOLD)),
-            &total,
+            &Figures::of_totals(&m.totals),
             app,
             &shown,
         )
@@ -79,9 +89,20 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             " Metrics ",
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
         ));
-    if let Some(b) = budget_line(app) {
+    let retries = m.totals.retries;
+    let retry_column = shown.contains(&5);
+    let bottom: Vec<String> = (retries > 0 && !retry_column)
+        .then(|| retries_label(retries))
+        .into_iter()
+        .chain(budget_line(app))
+        .collect();
+    if !bottom.is_empty() {
         block = block.title_bottom(
-            Line::styled(format!(" {b} "), Style::new().fg(theme.warning)).right_aligned(),
+            Line::styled(
+                format!(" {} ", bottom.join(" · ")),
+                Style::new().fg(theme.warning),
+            )
+            .right_aligned(),
         );
     }
     let table = Table::new(rows, widths)
@@ -92,13 +113,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(table, area);
 }
 
-/// `tokens 1.2k→3.4k · $0.012 · budget $0.98 left`
+/// `tokens 1.2k→3.4k · $0.012 · 1 err · 2 retries · budget left 48k tok · $0.98`
 pub fn summary(app: &App) -> String {
-    let t = app.session.metrics.total();
+    let t = &app.session.metrics.totals;
     let mut s = format!(
         "tokens {}→{}",
-        short(t.input_tokens),
-        short(t.output_tokens)
+        tokens(t.input_tokens),
+        tokens(t.output_tokens)
     );
     if let Some(c) = t.cost {
         s.push_str(&format!(" · {}", money(c)));
@@ -106,44 +127,101 @@ pub fn summary(app: &App) -> String {
     if t.errors > 0 {
         s.push_str(&format!(" · {} err", t.errors));
     }
+    if t.retries > 0 {
+        s.push_str(&format!(" · {}", retries_label(t.retries)));
+    }
     if let Some(b) = budget_line(app) {
         s.push_str(&format!(" · {b}"));
     }
     s
 }
 
-fn budget_line(app: &App) -> Option<String> {
-    let m = &app.session.metrics;
+/// `budget left 48k tok · $0.98`, when the team has a budget.
+pub fn budget_line(app: &App) -> Option<String> {
+    let budget = app.session.budget.as_ref()?;
+    let (tokens_left, cost_left) = app.session.metrics.budget_left(budget);
     let mut parts = Vec::new();
-    if let Some(t) = m.tokens_left() {
-        parts.push(format!("{} tok", short_signed(t)));
+    if let Some(t) = tokens_left {
+        parts.push(format!("{} tok", short(t)));
     }
-    if let Some(c) = m.cost_left() {
+    if let Some(c) = cost_left {
         parts.push(format!("${c:.2}"));
     }
     (!parts.is_empty()).then(|| format!("budget left {}", parts.join(" · ")))
 }
 
-fn row<'a>(name: Span<'a>, m: &AgentMetrics, app: &App, shown: &[usize]) -> Row<'a> {
+fn retries_label(n: u64) -> String {
+    format!("{n} {}", if n == 1 { "retry" } else { "retries" })
+}
+
+/// One row's figures, from an agent or from the session totals.
+#[derive(Default)]
+struct Figures {
+    input: Option<u64>,
+    output: Option<u64>,
+    cost: Option<f64>,
+    errors: u64,
+    retries: u64,
+    tokens_per_sec: Option<f64>,
+    ttft_ms: Option<u64>,
+    latency_ms: Option<u64>,
+}
+
+impl Figures {
+    fn of_agent(m: &AgentMetrics) -> Figures {
+        Figures {
+            input: m.input_tokens,
+            output: m.output_tokens,
+            cost: m.cost,
+            errors: m.errors,
+            retries: m.retries,
+            tokens_per_sec: m.tokens_per_sec_last,
+            ttft_ms: m.ttft_last_ms,
+            latency_ms: m.latency_last_ms,
+        }
+    }
+
+    fn of_totals(t: &Totals) -> Figures {
+        Figures {
+            input: t.input_tokens,
+            output: t.output_tokens,
+            cost: t.cost,
+            errors: t.errors,
+            retries: t.retries,
+            ..Figures::default()
+        }
+    }
+}
+
+fn row<'a>(name: Span<'a>, m: &Figures, app: &App, shown: &[usize]) -> Row<'a> {
     let dash = || "—".to_string();
-    let err_style = if m.errors > 0 {
-        Style::new().fg(app.theme.error)
-    } else {
-        app.theme.dim_style()
+    let count_style = |n: u64, color| {
+        if n > 0 {
+            Style::new().fg(color)
+        } else {
+            app.theme.dim_style()
+        }
     };
     let mut cells = vec![Cell::from(name)];
     for i in shown {
         cells.push(match i {
-            0 => Cell::from(short(m.input_tokens)),
-            1 => Cell::from(short(m.output_tokens)),
+            0 => Cell::from(tokens(m.input)),
+            1 => Cell::from(tokens(m.output)),
             2 => Cell::from(m.cost.map(money).unwrap_or_else(dash)),
-            3 => Cell::from(Span::styled(m.errors.to_string(), err_style)),
+            3 => Cell::from(Span::styled(
+                m.errors.to_string(),
+                count_style(m.errors, app.theme.error),
+            )),
             4 => Cell::from(
                 m.tokens_per_sec
                     .map(|t| format!("{t:.0}"))
                     .unwrap_or_else(dash),
             ),
-            5 => Cell::from(m.ttft_ms.map(ms).unwrap_or_else(dash)),
+            5 => Cell::from(Span::styled(
+                m.retries.to_string(),
+                count_style(m.retries, app.theme.warning),
+            )),
+            6 => Cell::from(m.ttft_ms.map(ms).unwrap_or_else(dash)),
             _ => Cell::from(m.latency_ms.map(ms).unwrap_or_else(dash)),
         });
     }
@@ -181,10 +259,7 @@ pub fn short(n: u64) -> String {
     }
 }
 
-fn short_signed(n: i64) -> String {
-    if n < 0 {
-        format!("-{}", short(n.unsigned_abs()))
-    } else {
-        short(n as u64)
-    }
+/// A token count, `—` when the backend never reported one.
+fn tokens(n: Option<u64>) -> String {
+    n.map(short).unwrap_or_else(|| "—".to_string())
 }

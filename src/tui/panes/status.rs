@@ -12,7 +12,6 @@ use super::super::keymap::{Action, Context};
 use super::super::state::RunState;
 use super::super::wrap::width_of;
 use super::handoff::clock;
-use crate::config::SpeakerSelection;
 use crate::core::event::PatternKind;
 
 /// Draw the status bar. Segments are dropped, least important first, until it fits.
@@ -181,22 +180,17 @@ pub fn hint_actions(app: &App) -> Vec<(Action, &'static str)> {
             if s.is_running() {
                 v.push((Action::Interrupt, "cancel"));
             }
-            if s.pattern == Some(PatternKind::GroupChat) {
+            let group_chat = s.pattern == Some(PatternKind::GroupChat);
+            if group_chat {
                 v.push((Action::CallVote, "vote"));
-                let human = app
-                    .config
-                    .teams
-                    .get(&s.team)
-                    .and_then(|t| t.speaker_selection)
-                    == Some(SpeakerSelection::Human);
-                if human {
-                    v.push((Action::PickSpeaker, "pick speaker"));
-                }
+                v.push((Action::PickSpeaker, "pick speaker"));
             }
-            v.push((
-                Action::TogglePause,
-                if s.paused { "resume" } else { "pause" },
-            ));
+            if group_chat || s.pattern == Some(PatternKind::Sequential) {
+                v.push((
+                    Action::TogglePause,
+                    if s.paused { "resume" } else { "pause" },
+                ));
+            }
             v.extend([
                 (Action::FocusNext, "focus"),
                 (Action::Zoom, if app.panes.zoom { "unzoom" } else { "zoom" }),
@@ -208,20 +202,39 @@ pub fn hint_actions(app: &App) -> Vec<(Action, &'static str)> {
     }
 }
 
-/// Draw the footer hints, as many as fit.
+/// Draw the footer hints, as many as fit; help and quit keep their place at the end.
 pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
+    let hints: Vec<(String, &'static str, bool)> = hint_actions(app)
+        .into_iter()
+        .filter_map(|(action, label)| {
+            let key = app.keymap.hint(action)?;
+            Some((key, label, matches!(action, Action::Help | Action::Quit)))
+        })
+        .collect();
+    let width = |key: &str, label: &str| width_of(key) + width_of(label) + 3;
+    let mut left = usize::from(area.width).saturating_sub(1);
+    let reserved: usize = hints
+        .iter()
+        .filter(|(_, _, essential)| *essential)
+        .map(|(k, l, _)| width(k, l))
+        .sum();
+    let mut spare = left.saturating_sub(reserved);
     let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (action, label) in hint_actions(app) {
-        let Some(key) = app.keymap.hint(action) else {
+    for (key, label, essential) in hints {
+        let w = width(&key, label);
+        let budget = if essential { &mut left } else { &mut spare };
+        if w > *budget {
+            if essential {
+                break;
+            }
+            spare = 0;
             continue;
-        };
-        let w = width_of(&key) + width_of(label) + 3;
-        if used + w > usize::from(area.width) {
-            break;
         }
-        used += w;
+        *budget -= w;
+        if !essential {
+            left = left.saturating_sub(w);
+        }
         spans.push(Span::styled(
             key,
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),

@@ -1,24 +1,24 @@
 //! The session as the console sees it: a pure fold over events (`SessionView::apply`).
 //!
 //! No terminal, no clock, no IO: events in, view data out, so reducer tests need nothing but
-//! events. Split by concern: agents (panes), the transcript, the handoff chain and the metrics.
+//! events. Split by concern: agents (panes), the transcript and the handoff chain; the metrics
+//! are the core's own fold ([`crate::core::metrics::Metrics`]), the one source of those figures.
 //! A `session_started` event resets everything (a new session's stream begins with one).
 
 pub mod agents;
 pub mod handoff;
-pub mod metrics;
 pub mod transcript;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, Price};
+use crate::config::{Budget, Config, Price};
 use crate::core::event::{AgentInfo, Event, EventKind, Outcome, PatternKind, Purpose, VoteChoice};
+use crate::core::metrics::Metrics;
 
 use agents::{AgentStatus, AgentView, BlockKind};
 use handoff::{HandoffView, Transfer, TransferState};
-use metrics::MetricsView;
 use transcript::{Entry, EntryKind};
 
 /// Whether the session is doing something.
@@ -76,7 +76,9 @@ pub struct SessionView {
     pub agents: Vec<AgentView>,
     pub transcript: Vec<Entry>,
     pub handoff: HandoffView,
-    pub metrics: MetricsView,
+    pub metrics: Metrics,
+    /// The team's budget from the config, if it has one.
+    pub budget: Option<Budget>,
     pub tally: Tally,
     pub started_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
@@ -89,6 +91,8 @@ pub struct SessionView {
     pub finished: Option<Outcome>,
     /// Handoff entry agent from the config, the holder before any transfer.
     entry_agent: Option<String>,
+    /// Per-agent prices from the config, for a fresh [`Metrics`] at each `session_started`.
+    prices: BTreeMap<String, Price>,
 }
 
 impl SessionView {
@@ -107,7 +111,8 @@ impl SessionView {
             agents: Vec::new(),
             transcript: Vec::new(),
             handoff: HandoffView::default(),
-            metrics: MetricsView::new(prices, team_cfg.and_then(|t| t.budget)),
+            metrics: Metrics::new(prices.clone()),
+            budget: team_cfg.and_then(|t| t.budget),
             tally: Tally::default(),
             started_at: None,
             last_event_at: None,
@@ -117,6 +122,7 @@ impl SessionView {
             paused: false,
             finished: None,
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
+            prices,
         }
     }
 
@@ -159,6 +165,10 @@ impl SessionView {
         let ts = event.ts;
         self.last_event_at = Some(ts);
         self.last_seq = Some(event.seq);
+        if matches!(event.kind, EventKind::SessionStarted { .. }) {
+            self.metrics = Metrics::new(self.prices.clone());
+        }
+        self.metrics.apply(event);
         match &event.kind {
             EventKind::SessionStarted {
                 team,
@@ -207,14 +217,9 @@ impl SessionView {
                 agent,
                 turn,
                 text,
-                usage,
-                ttft_ms,
-                latency_ms,
                 purpose,
                 ..
             } => {
-                self.metrics
-                    .on_message(agent, *usage, *ttft_ms, *latency_ms);
                 let round = self.agent_mut(agent).live.as_ref().and_then(|l| l.round);
                 self.agent_mut(agent)
                     .finish(*turn, text, BlockKind::Answer, *purpose);
@@ -236,7 +241,6 @@ impl SessionView {
                 error,
                 will_retry,
             } => {
-                self.metrics.on_error(agent);
                 let a = self.agent_mut(agent);
                 if *will_retry {
                     a.live = None;
@@ -513,10 +517,6 @@ impl SessionView {
                 .filter(|e| agents.iter().any(|a| &a.name == e))
                 .or_else(|| agents.first().map(|a| a.name.clone()));
         }
-        self.metrics.reset();
-        for a in agents {
-            self.metrics.ensure(&a.name);
-        }
         self.tally = Tally::default();
         self.started_at = Some(event.ts);
         self.round = None;
@@ -564,7 +564,6 @@ impl SessionView {
                     model: String::new(),
                     color: None,
                 }));
-                self.metrics.ensure(name);
                 self.agents.len() - 1
             }
         };
