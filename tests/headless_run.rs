@@ -261,7 +261,17 @@ impl Running {
             self.seen.push(serde_json::from_str(&line).unwrap());
         }
         let status = self.child.wait().unwrap();
-        (status.code().unwrap_or(-1), self.seen)
+        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
+    }
+}
+
+/// A failed test must not leave a hung `conclave run` behind.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -14,6 +14,9 @@
 //! A session started with a history (resume) folds it first, closes the turns that were streaming
 //! when the previous process died as `turn_cancelled` (partial text kept), then asks the pattern
 //! to carry an unfinished task on ([`Pattern::resume`]); `seq` continues after the history's last.
+//! A session with a person present can lose them ([`SessionHandle::set_unattended`]: a headless
+//! control script ended): the pattern is rebuilt with the `--approve` policy and asked to go on
+//! (a paused session is resumed first), so nothing waits for a person who will never come.
 //! The actor ends after `stop` (a running task finishes `cancelled`), or when every
 //! [`SessionHandle`] is dropped (the front end quit: streams are dropped and nothing more is
 //! recorded, so the task stays open for a resume); then every event stream ends too.
