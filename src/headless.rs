@@ -20,7 +20,10 @@
 //! a backend that cannot be built, an unknown session), before any session starts.
 //!
 //! Approvals: without `--control` nobody can approve, so handoffs that need it follow `--approve`.
-//! With `--control` the control script is the person: approvals wait for its commands.
+//! With `--control` the control script is the person: approvals wait for its commands. A control
+//! line that is not UTF-8 is an invalid command like any other. When the script ends (EOF) nobody
+//! is left: the session becomes unattended, so a waiting approval follows `--approve`, a person's
+//! speaker choice falls back to round robin and a paused session resumes.
 
 mod gate;
 mod text;
@@ -104,11 +107,10 @@ fn prepare(args: &RunArgs, config_path: Option<&Path>) -> Result<Prepared, Strin
         eprintln!("{w}");
     }
     let config = loaded.config;
-    let unattended = match (args.control.is_some(), args.approve) {
-        (true, _) => None,
-        (false, ApproveMode::Auto) => Some(UnattendedApproval::Auto),
-        (false, ApproveMode::Reject) => Some(UnattendedApproval::Reject),
-    };
+    let unattended = args
+        .control
+        .is_none()
+        .then(|| unattended_policy(args.approve));
     let options = LaunchOptions {
         unattended,
         journal_dir: Some(crate::store::sessions_dir()),
@@ -259,6 +261,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         metrics: Metrics::new(prepared.prices),
         stdout: std::io::stdout().lock(),
         gate: DurableGate::new(journal_acks.is_some()),
+        run_span: None,
     };
     for event in &history {
         out.metrics.apply(event);
@@ -334,7 +337,11 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                     );
                     break exit::USAGE;
                 }
-                Control::Closed => {}
+                // Nobody is left to approve, pick or resume: the session goes on unattended,
+                // following `--approve`.
+                Control::Closed => {
+                    let _ = handle.set_unattended(unattended_policy(args.approve));
+                }
             },
             _ = &mut ctrl_c, if watch_ctrl_c && !interrupted => {
                 interrupted = true;
@@ -355,7 +362,8 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         }
         if let Some(outcome) = printed.finished {
             if args.events == EventsFormat::Text {
-                let _ = writeln!(out.stdout, "{}", text::usage_line(&out.metrics));
+                let line = text::usage_line(&out.metrics, out.run_ms());
+                let _ = writeln!(out.stdout, "{line}");
             }
             break if interrupted {
                 exit::FAILED
@@ -396,6 +404,9 @@ struct Output<W: Write> {
     metrics: Metrics,
     stdout: W,
     gate: DurableGate,
+    /// The timestamps of the first and the last event of this run (a resumed session's history
+    /// not included): the usage line shows the time of this run, not of the whole session.
+    run_span: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 }
 
 /// What printing the ready events came to.
@@ -412,12 +423,19 @@ impl<W: Write> Output<W> {
         print(&mut self.stdout, self.format, &mut self.printer, event)
     }
 
+    fn run_ms(&self) -> Option<u64> {
+        self.run_span
+            .map(|(first, last)| (last - first).num_milliseconds().max(0) as u64)
+    }
+
     /// Print every event the gate lets through, stopping at the `session_finished` that ends the
     /// run.
     fn print_ready(&mut self) -> Printed {
         let mut printed = Printed::default();
         while let Some(event) = self.gate.next_ready() {
             self.metrics.apply(&event);
+            let first = self.run_span.map_or(event.ts, |(first, _)| first);
+            self.run_span = Some((first, event.ts));
             printed.broken |= self.print(&event).is_err();
             if let EventKind::SessionFinished { outcome, .. } = event.kind {
                 if self.gate.skip_finish > 0 {
@@ -446,16 +464,22 @@ enum Control {
 }
 
 async fn read_control(tx: mpsc::UnboundedSender<Control>) {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut bytes = Vec::new();
     loop {
-        let line = match lines.next_line().await {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
+        bytes.clear();
+        match input.read_until(b'\n', &mut bytes).await {
+            Ok(0) => break,
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read --control input");
                 break;
             }
-        };
+        }
+        // A line that is not UTF-8 is reported as an invalid command like any other bad line;
+        // the lines after it are still read.
+        let line = String::from_utf8_lossy(&bytes);
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
         if line.trim().is_empty() {
             continue;
         }
@@ -468,6 +492,14 @@ async fn read_control(tx: mpsc::UnboundedSender<Control>) {
         }
     }
     let _ = tx.send(Control::Closed);
+}
+
+/// What `--approve` says once nobody is present.
+fn unattended_policy(approve: ApproveMode) -> UnattendedApproval {
+    match approve {
+        ApproveMode::Auto => UnattendedApproval::Auto,
+        ApproveMode::Reject => UnattendedApproval::Reject,
+    }
 }
 
 /// The offending control line as JSON when it is JSON, else as a string.

@@ -74,6 +74,15 @@ tools = [{ name = "complete_handoff", arguments = { summary = "refund issued" } 
 character = "tech"
 text = "Tech here: the refund page had a bug; fixed."
 tools = [{ name = "complete_handoff", arguments = { summary = "bug fixed" } }]
+
+[[reply]]
+character = "jester"
+text = "Ha \u001b]0;pwned\u0007 gotcha \u001b[2J done"
+
+[[reply]]
+character = "jester"
+on = "cast_vote"
+tools = [{ name = "cast_vote", arguments = { choice = "agree", reason = "sure \u001b]0;pwned\u0007 \u001b[2J fine" } }]
 "#;
 
 struct Fixture {
@@ -112,6 +121,36 @@ model = "billing"
 [agents.tech]
 backend = "play"
 model = "tech"
+
+[agents.jester]
+backend = "play"
+model = "jester"
+
+[agents.clown]
+backend = "play"
+model = "clown"
+
+[teams.pranks]
+pattern = "group_chat"
+members = ["jester", "clown"]
+speaker_selection = "round_robin"
+max_rounds = 2
+consensus = {{ threshold = 0.5 }}
+
+[teams.panel]
+pattern = "group_chat"
+members = ["optimist", "skeptic"]
+speaker_selection = "human"
+max_rounds = 4
+consensus = {{ threshold = 0.67 }}
+
+[teams.window_desk]
+pattern = "handoff"
+members = ["triage", "billing", "tech"]
+entry = "triage"
+handoffs = {{ triage = ["billing", "tech"], billing = ["triage"], tech = ["triage"] }}
+approval = "window"
+approval_window_ms = 600000
 
 [teams.debate]
 pattern = "group_chat"
@@ -185,9 +224,18 @@ impl Running {
     }
 
     fn write(&mut self, line: &str) {
+        self.write_bytes(format!("{line}\n").as_bytes());
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
+        stdin.write_all(bytes).unwrap();
         stdin.flush().unwrap();
+    }
+
+    /// End the control script: nobody is left to approve, pick or resume.
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
     }
 
     /// Read events until one of type `ty` (returned); panics if the output ends first.
@@ -213,7 +261,17 @@ impl Running {
             self.seen.push(serde_json::from_str(&line).unwrap());
         }
         let status = self.child.wait().unwrap();
-        (status.code().unwrap_or(-1), self.seen)
+        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
+    }
+}
+
+/// A failed test must not leave a hung `conclave run` behind.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -521,4 +579,214 @@ fn interrupt_stops_the_session_and_exits_1() {
     assert_eq!(code, 1, "{:#?}", types(&events));
     assert_eq!(of_type(&events, "turn_cancelled").len(), 1);
     assert_eq!(events.last().unwrap()["outcome"], "cancelled");
+}
+
+/// `--control jsonl` with the script ended: `args` plus the control lines, stdin closed after
+/// them. Returns the exit status and every event.
+fn controlled_then_closed(fx: &Fixture, args: &[&str], lines: &[&str]) -> (i32, Vec<Value>) {
+    let mut all = vec!["--events", "jsonl", "--control", "jsonl"];
+    all.extend_from_slice(args);
+    let mut run = Running::spawn(conclave(&fx.config, &all));
+    for line in lines {
+        run.write(line);
+    }
+    run.close_stdin();
+    run.finish()
+}
+
+#[test]
+fn a_confirm_handoff_follows_approve_once_the_control_script_ends() {
+    let fx = fixture();
+    let send = r#"{"type":"send","text":"I was double charged, refund please"}"#;
+    let (code, events) =
+        controlled_then_closed(&fx, &["--team", "support", "--approve", "reject"], &[send]);
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    assert_envelopes(&events);
+    let rejected = of_type(&events, "handoff_rejected");
+    assert_eq!(
+        rejected[0]["reason"], "rejected by --approve reject",
+        "{rejected:?}"
+    );
+    assert!(of_type(&events, "handoff_accepted").is_empty());
+
+    let (code, events) = controlled_then_closed(&fx, &["--team", "support"], &[send]);
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    let accepted = of_type(&events, "handoff_accepted");
+    assert_eq!(accepted[0]["reason"], "approved by --approve auto");
+    assert_eq!(events.last().unwrap()["outcome"], "completed");
+}
+
+#[test]
+fn a_human_picked_discussion_falls_back_to_round_robin_once_the_control_script_ends() {
+    let fx = fixture();
+    let (code, events) = controlled_then_closed(
+        &fx,
+        &["--team", "panel"],
+        &[r#"{"type":"send","text":"Should we rewrite billing in Rust?"}"#],
+    );
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    assert_envelopes(&events);
+    let picks = of_type(&events, "speaker_selected");
+    assert_eq!(picks[0]["by"], "round_robin", "{picks:?}");
+    assert!(!of_type(&events, "message").is_empty());
+}
+
+#[test]
+fn a_paused_session_resumes_once_the_control_script_ends() {
+    let fx = fixture();
+    // Nobody speaks until a person picks, so the pause lands while the task waits.
+    let (code, events) = controlled_then_closed(
+        &fx,
+        &["--team", "panel"],
+        &[
+            r#"{"type":"send","text":"Should we rewrite billing in Rust?"}"#,
+            r#"{"type":"pause"}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    assert_envelopes(&events);
+    let order = types(&events);
+    let paused = order.iter().position(|t| t == "paused").unwrap();
+    let resumed = order.iter().position(|t| t == "resumed").unwrap();
+    let spoke = order.iter().position(|t| t == "message").unwrap();
+    assert!(paused < resumed && resumed < spoke, "{order:#?}");
+}
+
+#[test]
+fn a_control_line_that_is_not_utf8_is_an_error_and_later_lines_still_count() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--control",
+            "jsonl",
+            "--prompt",
+            "a slow one",
+        ],
+    ));
+    run.until("turn_started");
+    run.write_bytes(b"\xff\xfe\n");
+    let error = run.until("error");
+    assert!(!error["command"].is_null(), "{error}");
+    run.write(r#"{"type":"stop"}"#);
+    let (code, events) = run.finish();
+    assert_eq!(code, 1, "{:#?}", types(&events));
+    assert_eq!(events.last().unwrap()["outcome"], "cancelled");
+}
+
+#[test]
+fn text_mode_and_sessions_show_print_no_escape_sequences() {
+    let fx = fixture();
+    let out = conclave(&fx.config, &["--team", "pranks", "--prompt", "tell a joke"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.stdout.contains(&0x1b), "{stdout:?}");
+    assert!(!out.stdout.contains(&0x07), "{stdout:?}");
+    assert!(
+        stdout.contains("jester: Ha ]0;pwned gotcha [2J done"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("jester agrees: sure ]0;pwned [2J fine"),
+        "{stdout}"
+    );
+
+    let show = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["sessions", "show", "last"])
+        .env_remove("CONCLAVE_CONFIG")
+        .env(
+            "CONCLAVE_DATA_DIR",
+            fx.config.parent().unwrap().join("data"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(show.status.code(), Some(0), "{show:?}");
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains("pwned"), "{text}");
+    assert!(!show.stdout.contains(&0x1b), "{text:?}");
+    assert!(!show.stdout.contains(&0x07), "{text:?}");
+}
+
+#[test]
+fn unattended_a_window_handoff_follows_approve_at_once() {
+    let fx = fixture();
+    // The window is ten minutes: waiting it out would outlast the test's patience.
+    let run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "window_desk",
+            "--events",
+            "jsonl",
+            "--approve",
+            "reject",
+            "--prompt",
+            "I want a refund for last month",
+        ],
+    ));
+    let (code, events) = run.finish();
+    assert_eq!(code, 0, "{:#?}", types(&events));
+    let requested = of_type(&events, "handoff_requested");
+    assert_eq!(requested[0]["approval"], "window");
+    let rejected = of_type(&events, "handoff_rejected");
+    assert_eq!(rejected[0]["reason"], "rejected by --approve reject");
+    assert!(of_type(&events, "handoff_accepted").is_empty());
+}
+
+#[test]
+fn a_resumed_run_times_only_itself() {
+    let fx = fixture();
+    let first = conclave(&fx.config, &["--team", "desk", "--prompt", "refund please"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    // Move the recorded session a day into the past.
+    let sessions = fx.config.parent().unwrap().join("data").join("sessions");
+    let journal = std::fs::read_dir(&sessions)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let shifted: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            if let Some(ts) = v.get("ts").and_then(Value::as_str) {
+                let ts =
+                    chrono::DateTime::parse_from_rfc3339(ts).unwrap() - chrono::Duration::days(1);
+                v["ts"] = Value::String(ts.to_rfc3339());
+            }
+            serde_json::to_string(&v).unwrap()
+        })
+        .collect();
+    std::fs::write(&journal, shifted.join("\n") + "\n").unwrap();
+
+    let again = conclave(&fx.config, &["--resume", "last", "--prompt", "thanks"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    let usage = stdout
+        .lines()
+        .find(|l| l.starts_with("== usage: "))
+        .unwrap_or_else(|| panic!("no usage line: {stdout}"));
+    let seconds: f64 = usage
+        .rsplit(", ")
+        .next()
+        .and_then(|s| s.strip_suffix(" s"))
+        .unwrap_or_else(|| panic!("no time in {usage}"))
+        .parse()
+        .unwrap();
+    // A day is 86400 s; this run alone is a few instant scripted turns.
+    assert!(seconds < 3600.0, "{usage}");
 }

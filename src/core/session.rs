@@ -14,6 +14,9 @@
 //! A session started with a history (resume) folds it first, closes the turns that were streaming
 //! when the previous process died as `turn_cancelled` (partial text kept), then asks the pattern
 //! to carry an unfinished task on ([`Pattern::resume`]); `seq` continues after the history's last.
+//! A session with a person present can lose them ([`SessionHandle::set_unattended`]: a headless
+//! control script ended): the pattern is rebuilt with the `--approve` policy and asked to go on
+//! (a paused session is resumed first), so nothing waits for a person who will never come.
 //! The actor ends after `stop` (a running task finishes `cancelled`), or when every
 //! [`SessionHandle`] is dropped (the front end quit: streams are dropped and nothing more is
 //! recorded, so the task stays open for a resume); then every event stream ends too.
@@ -215,6 +218,15 @@ impl SessionHandle {
             .map_err(|_| SessionClosed(self.id.to_string()))
     }
 
+    /// Nobody is present any more (a `--control` script ended): from now on approvals follow
+    /// `policy`, a person's speaker choice falls back to round robin, and a paused session
+    /// resumes. What was waiting for the person is settled at once.
+    pub fn set_unattended(&self, policy: UnattendedApproval) -> Result<(), SessionClosed> {
+        self.commands
+            .send(ToActor::Unattended(policy))
+            .map_err(|_| SessionClosed(self.id.to_string()))
+    }
+
     /// Events from now on; the stream ends when the session does.
     pub fn subscribe(&self) -> EventStream {
         add_subscriber(&self.subscribers)
@@ -268,6 +280,8 @@ enum ToActor {
         message: String,
         command: Option<serde_json::Value>,
     },
+    /// See [`SessionHandle::set_unattended`].
+    Unattended(UnattendedApproval),
 }
 
 enum Internal {
@@ -322,6 +336,7 @@ impl Actor {
                     Some(ToActor::Error { message, command }) => {
                         self.publish(EventKind::Error { message, command });
                     }
+                    Some(ToActor::Unattended(policy)) => self.set_unattended(policy),
                     None => break false,
                 },
                 Some(msg) = internal.recv() => self.on_internal(msg),
@@ -418,6 +433,22 @@ impl Actor {
         let mut fanout = lock(&self.subscribers);
         fanout.closed = true;
         fanout.senders.clear();
+    }
+
+    /// Patterns read `unattended` from their context: rebuild the pattern with the new one (it
+    /// keeps no state of its own), then let it settle what waits for a person.
+    fn set_unattended(&mut self, policy: UnattendedApproval) {
+        if self.ctx.unattended == Some(policy) {
+            return;
+        }
+        self.ctx.unattended = Some(policy);
+        self.pattern = patterns::build(self.ctx.clone());
+        let input = if self.state.paused {
+            Input::Command(Command::Resume {})
+        } else {
+            Input::Continue
+        };
+        self.feed(input);
     }
 
     fn feed(&mut self, input: Input) {

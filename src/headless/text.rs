@@ -5,12 +5,14 @@
 //! own events, so the model calls behind them print nothing either. The printer remembers each
 //! handoff's endpoints so that later events about it (accepted, completed, …) can name them.
 //! The run ends with one [`usage_line`] from the session's metrics. No colour, no cursor
-//! movement: the output is meant for logs and pipes.
+//! movement: the output is meant for logs and pipes, and every line passes through
+//! [`sanitize_text`], so no text from a model or a journal can carry a terminal escape sequence.
 
 use std::collections::HashMap;
 
 use crate::core::event::{Event, EventKind, Purpose, SelectedBy, VoteChoice};
 use crate::core::metrics::Metrics;
+use crate::llm::sanitize_text;
 
 /// Renders events as text lines.
 #[derive(Debug, Default)]
@@ -23,8 +25,17 @@ impl TextPrinter {
         TextPrinter::default()
     }
 
-    /// The lines for one event (none for events that text mode does not show).
+    /// The lines for one event (none for events that text mode does not show), with every
+    /// control character removed: reasons, error messages and replies come from models and
+    /// people, and must not steer the terminal.
     pub fn lines(&mut self, e: &Event) -> Vec<String> {
+        self.render(e)
+            .into_iter()
+            .map(|line| sanitize_text(&line))
+            .collect()
+    }
+
+    fn render(&mut self, e: &Event) -> Vec<String> {
         match &e.kind {
             EventKind::SessionStarted {
                 team,
@@ -250,8 +261,9 @@ impl TextPrinter {
     }
 }
 
-/// The closing line of a text run: tokens, cost when priced, model calls and wall time.
-pub fn usage_line(m: &Metrics) -> String {
+/// The closing line of a text run: the session's tokens, cost when priced and model calls, and
+/// `run_ms`, the wall time of this run (a resumed session's earlier runs not counted).
+pub fn usage_line(m: &Metrics, run_ms: Option<u64>) -> String {
     let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
     let mut line = format!(
         "== usage: {} tokens in, {} out",
@@ -262,7 +274,7 @@ pub fn usage_line(m: &Metrics) -> String {
         line.push_str(&format!(", ${cost:.4}"));
     }
     line.push_str(&format!(", {} model calls", m.totals.turns));
-    if let Some(ms) = m.elapsed_ms() {
+    if let Some(ms) = run_ms {
         line.push_str(&format!(", {:.1} s", ms as f64 / 1000.0));
     }
     line
@@ -350,7 +362,7 @@ mod tests {
     fn usage_line_marks_unknown_counts() {
         let mut m = Metrics::new(Default::default());
         assert_eq!(
-            usage_line(&m),
+            usage_line(&m, None),
             "== usage: ? tokens in, ? out, 0 model calls"
         );
         m.apply(&ev(EventKind::Message {
@@ -368,8 +380,31 @@ mod tests {
             tool_calls: vec![],
         }));
         assert_eq!(
-            usage_line(&m),
-            "== usage: 12 tokens in, ? out, 0 model calls, 0.0 s"
+            usage_line(&m, Some(2345)),
+            "== usage: 12 tokens in, ? out, 0 model calls, 2.3 s"
+        );
+    }
+
+    #[test]
+    fn no_line_carries_a_control_sequence() {
+        let mut p = TextPrinter::new();
+        let evil = "x\u{1b}]0;pwned\u{7}y\u{1b}[2Jz\u{9b}";
+        let mut all = p.lines(&ev(EventKind::Vote {
+            round: 1,
+            agent: "a".into(),
+            choice: VoteChoice::Agree,
+            reason: evil.into(),
+        }));
+        all.extend(p.lines(&ev(EventKind::Error {
+            message: evil.into(),
+            command: None,
+        })));
+        assert_eq!(
+            all,
+            [
+                "vote (round 1): a agrees: x]0;pwnedy[2Jz",
+                "error: x]0;pwnedy[2Jz"
+            ]
         );
     }
 

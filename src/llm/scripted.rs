@@ -12,7 +12,8 @@
 //! (`turn` > `contains` > exact character > `"*"`); within a tier the first reply not used yet is
 //! taken, and once all are used the last one repeats. With no match at all a generic default
 //! answers (a short line naming the character, an `agree` vote, the first candidate, a 7 for
-//! everyone). The reply streams word by word at `tokens_per_sec` (0 = instant), then its tool
+//! everyone). The reply streams word by word at `tokens_per_sec` (0 = instant; each word through
+//! [`super::sanitize_text`] like every provider's text), then its tool
 //! calls, then `Usage` (input ≈ request characters / 4, output = words) and `Finished`.
 //! Consumption state lives in the provider, shared by every session that uses it; `turn` is read
 //! from the request alone, so it restarts with every conversation.
@@ -605,7 +606,10 @@ fn steps_for(request: &ChatRequest, planned: Planned, tokens_per_sec: f64) -> Ve
         if let (Some(g), true) = (gap, i > 0) {
             steps.push_back(Step::Sleep(g));
         }
-        steps.push_back(Step::Yield(Ok(LlmEvent::TextDelta(word.to_string()))));
+        // The script is model text like any other: no control sequence leaves a provider.
+        steps.push_back(Step::Yield(Ok(LlmEvent::TextDelta(super::sanitize_text(
+            word,
+        )))));
     }
     if let Some(err) = planned.error {
         steps.push_back(Step::Yield(Err(err)));
@@ -906,6 +910,25 @@ text = "spoken"
 
     async fn collect(s: LlmStream) -> Vec<Result<LlmEvent, LlmError>> {
         s.collect().await
+    }
+
+    #[tokio::test]
+    async fn scripted_text_is_sanitized_like_every_provider_s() {
+        let p = ScriptedProvider::from_toml(
+            "t",
+            "[[reply]]\ncharacter = \"a\"\ntext = \"hi \\u001b]0;pwned\\u0007 \\u001b[2Jthere\"\n",
+            0.0,
+        )
+        .unwrap();
+        let events = collect(p.stream(req("a", "x"), CancellationToken::new())).await;
+        let text: String = events
+            .into_iter()
+            .filter_map(|e| match e {
+                Ok(LlmEvent::TextDelta(t)) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "hi ]0;pwned [2Jthere");
     }
 
     #[tokio::test]

@@ -160,7 +160,9 @@ pub fn to_text(journal: &Journal) -> String {
         out.push_str("Final answer:\n");
         push_indented(&mut out, &text);
     }
-    out
+    // Replies, reasons and error messages come from models and people: none may steer the
+    // terminal `sessions show` prints to.
+    crate::llm::sanitize_text(&out)
 }
 
 /// One item of a transcript.

@@ -2,8 +2,9 @@
 //! (only to its allowed targets) or hand it back with `complete_handoff`.
 //!
 //! A transfer is negotiated: `handoff_requested` → approval (`auto` at once; `confirm` waits for
-//! the person, or follows `--approve` when headless; `window` accepts when the timer
-//! `handoff:<id>` runs out unless the person approves, rejects, cancels or redirects first) →
+//! the person; `window` accepts when the timer `handoff:<id>` runs out unless the person
+//! approves, rejects, cancels or redirects first; headless, with nobody present, `confirm` and
+//! `window` follow `--approve` at once) →
 //! accepted (the target holds control) or rejected (the configured fallback of the target takes
 //! over, else control stays with the requester). A failed target also falls back. Cancelling an
 //! active handoff returns control to the agent that made it; redirecting moves it to another
@@ -511,21 +512,37 @@ impl Handoff {
             approval: Some(approval_name(approval).into()),
             window_ms: (approval == Approval::Window).then_some(window),
         })];
-        match (approval, self.ctx.unattended) {
-            (Approval::Auto, _) => out.extend(self.accept(&r, "auto")),
-            (Approval::Confirm, Some(UnattendedApproval::Auto)) => {
-                out.extend(self.accept(&r, "approved by --approve auto"))
-            }
-            (Approval::Confirm, Some(UnattendedApproval::Reject)) => {
-                out.extend(self.reject(state, &r, "rejected by --approve reject"))
-            }
-            (Approval::Confirm, None) => {}
-            (Approval::Window, _) => out.push(Effect::SetTimer {
+        match self.settle(state, &r) {
+            Some(settled) => out.extend(settled),
+            None if approval == Approval::Window => out.push(Effect::SetTimer {
                 name: timer_name(&r.id),
                 ms: window,
             }),
+            None => {}
         }
         out
+    }
+
+    /// The decision on `r` that needs nobody: `auto` approval, or `--approve` when nobody is
+    /// present (for `confirm` and `window` alike: an unattended window has nobody to wait for).
+    /// `None` when a person decides (or, for `window`, may decide until the timer runs out).
+    fn settle(&self, state: &SessionState, r: &Request) -> Option<Vec<Effect>> {
+        let approval = self.ctx.team.approval.unwrap_or_default();
+        match (approval, self.ctx.unattended) {
+            (Approval::Auto, _) => Some(self.accept(r, "auto")),
+            (_, Some(UnattendedApproval::Auto)) => {
+                let mut out = Vec::new();
+                if approval == Approval::Window {
+                    out.push(Effect::CancelTimer(timer_name(&r.id)));
+                }
+                out.extend(self.accept(r, "approved by --approve auto"));
+                Some(out)
+            }
+            (_, Some(UnattendedApproval::Reject)) => {
+                Some(self.reject(state, r, "rejected by --approve reject"))
+            }
+            (_, None) => None,
+        }
     }
 
     /// Whether `agent`'s previous speak turn of this task was an invalid handoff too.
@@ -552,30 +569,30 @@ impl Pattern for Handoff {
                 Some(r) if timer_name(&r.id) == name => self.accept(&r, "approval window ran out"),
                 _ => Vec::new(),
             },
-            Input::Continue => Vec::new(),
+            // Handoff teams never pause, so Continue only comes when the session has just become
+            // unattended: a handoff waiting for the person is settled by `--approve`.
+            Input::Continue => match self.pending(state) {
+                Some(r) => self.settle(state, &r).unwrap_or_default(),
+                None => Vec::new(),
+            },
         }
     }
 
     fn resume(&mut self, state: &SessionState, interrupted: &[u64], _: u64) -> Vec<Effect> {
         if let Some(r) = self.pending(state) {
-            let approval = self.ctx.team.approval.unwrap_or_default();
-            return match (approval, self.ctx.unattended) {
-                (Approval::Window, _) => vec![Effect::SetTimer {
-                    name: timer_name(&r.id),
-                    ms: self
-                        .ctx
-                        .team
-                        .approval_window_ms
-                        .unwrap_or(DEFAULT_WINDOW_MS),
-                }],
-                (_, Some(UnattendedApproval::Reject)) => {
-                    self.reject(state, &r, "rejected by --approve reject")
+            return match self.settle(state, &r) {
+                Some(settled) => settled,
+                None if self.ctx.team.approval == Some(Approval::Window) => {
+                    vec![Effect::SetTimer {
+                        name: timer_name(&r.id),
+                        ms: self
+                            .ctx
+                            .team
+                            .approval_window_ms
+                            .unwrap_or(DEFAULT_WINDOW_MS),
+                    }]
                 }
-                (Approval::Auto, _) => self.accept(&r, "auto"),
-                (Approval::Confirm, Some(UnattendedApproval::Auto)) => {
-                    self.accept(&r, "approved by --approve auto")
-                }
-                (Approval::Confirm, None) => Vec::new(),
+                None => Vec::new(),
             };
         }
         let holder = self.holder(state);
@@ -628,8 +645,8 @@ mod tests {
     use crate::config::Approval;
     use crate::core::Command;
     use crate::core::event::{EventKind, Outcome, PatternKind};
-    use crate::core::patterns::UnattendedApproval;
     use crate::core::patterns::sim::{Sim, reply, tool, tools};
+    use crate::core::patterns::{Input, UnattendedApproval};
 
     fn support(approval: Approval) -> Sim {
         Sim::new(PatternKind::Handoff, &["triage", "billing", "tech"], |t| {
@@ -803,6 +820,46 @@ mod tests {
             EventKind::HandoffAccepted { .. }
         )));
         assert_eq!(sim.running_agents(), ["billing"]);
+    }
+
+    #[test]
+    fn unattended_a_window_is_settled_at_once_by_the_policy() {
+        let mut sim = support(Approval::Window).unattended(UnattendedApproval::Reject);
+        sim.send("help");
+        sim.complete("triage", transfer("tech"));
+        assert!(has(&sim, |e| matches!(
+            e,
+            EventKind::HandoffRejected { reason, .. } if reason == "rejected by --approve reject"
+        )));
+        assert!(sim.timers.is_empty());
+        assert_eq!(sim.running_agents(), ["triage"]);
+
+        let mut sim = support(Approval::Window).unattended(UnattendedApproval::Auto);
+        sim.send("help");
+        sim.complete("triage", transfer("tech"));
+        assert!(has(&sim, |e| matches!(
+            e,
+            EventKind::HandoffAccepted { reason, .. } if reason == "approved by --approve auto"
+        )));
+        assert!(sim.timers.is_empty());
+        assert_eq!(sim.running_agents(), ["tech"]);
+    }
+
+    #[test]
+    fn becoming_unattended_settles_the_waiting_handoff() {
+        for approval in [Approval::Confirm, Approval::Window] {
+            let mut sim = support(approval);
+            sim.send("help");
+            sim.complete("triage", transfer("tech"));
+            sim.input(Input::Continue);
+            assert!(sim.state.handoff.pending.is_some(), "{approval:?}");
+            sim.ctx.unattended = Some(UnattendedApproval::Reject);
+            sim.pattern = crate::core::patterns::build(sim.ctx.clone());
+            sim.input(Input::Continue);
+            assert!(sim.state.handoff.pending.is_none(), "{approval:?}");
+            assert!(sim.timers.is_empty(), "{approval:?}");
+            assert_eq!(sim.running_agents(), ["triage"], "{approval:?}");
+        }
     }
 
     #[test]
