@@ -49,6 +49,9 @@ pub struct Launched {
     /// fsynced into the journal, for a front end that shows an event only once it is on disk.
     /// May be dropped unread.
     pub journal_acks: Option<UnboundedReceiver<u64>>,
+    /// What the person should know before going on (a resumed journal recorded under another
+    /// configuration); the front end shows each one.
+    pub warnings: Vec<String>,
 }
 
 /// Why a session could not be launched.
@@ -60,6 +63,16 @@ pub enum LaunchError {
     UnknownAgent { team: String, agent: String },
     #[error("agent '{agent}' uses backend '{backend}', which is not defined under [backends]")]
     UnknownBackend { agent: String, backend: String },
+    #[error(
+        "session {session} ran team '{team}' as a {recorded} team, but the config now makes it a \
+         {now} team; restore the team's pattern to resume it, or start a new session"
+    )]
+    PatternChanged {
+        session: String,
+        team: String,
+        recorded: String,
+        now: String,
+    },
     #[error("{0}")]
     Provider(#[from] LlmError),
     #[error("{0}")]
@@ -76,6 +89,7 @@ impl LaunchError {
             LaunchError::UnknownTeam { .. }
             | LaunchError::UnknownAgent { .. }
             | LaunchError::UnknownBackend { .. }
+            | LaunchError::PatternChanged { .. }
             | LaunchError::Session(_) => true,
             LaunchError::Provider(e) => e.kind == crate::llm::ErrorKind::Config,
             LaunchError::Journal(e) => e.is_usage(),
@@ -130,12 +144,39 @@ pub fn launch(
         journal_path,
         journal,
         journal_acks,
+        warnings: Vec::new(),
     })
+}
+
+/// Whether the journal with `header` can be resumed under `config`: its team must still exist
+/// with the same pattern. The warnings say what else changed since it was recorded.
+pub fn check_resumable(
+    config: &Config,
+    header: &JournalHeader,
+) -> Result<Vec<String>, LaunchError> {
+    let team = team_of(config, &header.team)?;
+    if team.pattern != header.pattern {
+        return Err(LaunchError::PatternChanged {
+            session: header.session.clone(),
+            team: header.team.clone(),
+            recorded: header.pattern.as_str().to_string(),
+            now: team.pattern.as_str().to_string(),
+        });
+    }
+    let mut warnings = Vec::new();
+    if crate::store::config_fingerprint(config) != header.config_fingerprint {
+        warnings.push(format!(
+            "the configuration changed since session {} was recorded; it continues with the \
+             current agents and backends",
+            header.session
+        ));
+    }
+    Ok(warnings)
 }
 
 /// Continue the session recorded in `journal`, appending to the same file when `options` has a
 /// journal dir (refused while another live process still writes it). The team must still exist
-/// in `config`.
+/// in `config` with the pattern it was recorded with (`check_resumable`).
 pub fn resume(
     config: &Config,
     journal: Journal,
@@ -150,6 +191,7 @@ pub fn resume(
         }
         .into());
     }
+    let warnings = check_resumable(config, &journal.header)?;
     let team_name = journal.header.team.clone();
     let team = team_of(config, &team_name)?;
     let spec = SessionSpec {
@@ -184,6 +226,7 @@ pub fn resume(
         journal_path: path,
         journal: writer,
         journal_acks,
+        warnings,
     })
 }
 

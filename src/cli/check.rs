@@ -66,6 +66,7 @@ pub fn report_backends(config: &Config, out: &mut dyn Write) -> u8 {
 /// Validate the configuration `load` would use, printing what was checked and every problem.
 /// A valid config comes back (warnings allowed); otherwise the exit code.
 pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, u8> {
+    let mut note = None;
     let (label, config, diagnostics) = match load::config_path(explicit) {
         Some(path) => {
             tracing::info!(path = %path.display(), "checking config file");
@@ -82,6 +83,9 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
             let mut diagnostics = report.diagnostics;
             if let Some(config) = &report.config {
                 diagnostics.extend(key_warnings(config, &text, &path));
+                if report.builtin_cast {
+                    note = Some(builtin_cast_note(&path, config));
+                }
             }
             (path.display().to_string(), report.config, diagnostics)
         }
@@ -106,6 +110,9 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
     };
     for d in &diagnostics {
         let _ = writeln!(out, "{d}");
+    }
+    if let Some(note) = note {
+        let _ = writeln!(out, "{note}");
     }
     let _ = writeln!(out, "{}", summary(&label, &diagnostics));
     config.ok_or(exit::USAGE)
@@ -134,6 +141,16 @@ pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic>
             }
         })
         .collect()
+}
+
+/// The note for a file that defines no teams, agents or backends of its own.
+fn builtin_cast_note(path: &Path, config: &Config) -> String {
+    let teams: Vec<&str> = config.teams.keys().map(String::as_str).collect();
+    format!(
+        "note: {} defines no teams, agents or backends, so the built-in ones are used (teams: {})",
+        path.display(),
+        teams.join(", ")
+    )
 }
 
 /// `config.toml: 2 errors, 1 warning` or `config.toml: valid, no warnings`.

@@ -68,7 +68,7 @@ pub fn run(cli: &Cli) -> u8 {
         },
     };
     if let Start::Resume(journal) = &start
-        && let Err(e) = launch::team_of(&config, &journal.header.team)
+        && let Err(e) = launch::check_resumable(&config, &journal.header)
     {
         eprintln!("conclave: cannot resume {}: {e}", journal.header.session);
         return exit::USAGE;
@@ -389,7 +389,11 @@ impl Bridge {
                     let (label, is_demo) = backend_label(&self.config, &team);
                     self.send(Inbound::Backend { label, is_demo });
                 }
+                let warnings = std::mem::take(&mut l.warnings);
                 self.adopt(l, true);
+                for warning in warnings {
+                    self.notice(format!("warning: {warning}"));
+                }
                 self.notice(format!("resumed {id}; type to continue"));
                 history
             }
