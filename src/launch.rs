@@ -287,3 +287,88 @@ fn unknown_team(team: &str, teams: &[String]) -> String {
         format!("unknown team '{team}'; the teams are: {}", teams.join(", "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::defaults;
+    use crate::config::detect::{Detected, DetectedKind};
+    use crate::core::event::PatternKind;
+
+    fn demo() -> Config {
+        defaults::embedded(&Detected {
+            kind: DetectedKind::Demo,
+        })
+    }
+
+    #[test]
+    fn a_journal_resumes_under_the_config_it_was_recorded_with() {
+        let config = demo();
+        let header = JournalHeader::new(
+            "s1",
+            "debate",
+            config.teams["debate"].pattern,
+            &config,
+            Utc::now(),
+        );
+        assert_eq!(
+            check_resumable(&config, &header).unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_changed_pattern_is_refused_naming_both() {
+        let mut config = demo();
+        let recorded = config.teams["debate"].pattern;
+        let header = JournalHeader::new("s1", "debate", recorded, &config, Utc::now());
+        let now = if recorded == PatternKind::Handoff {
+            PatternKind::GroupChat
+        } else {
+            PatternKind::Handoff
+        };
+        config.teams.get_mut("debate").unwrap().pattern = now;
+        let err = check_resumable(&config, &header).unwrap_err();
+        assert!(err.is_usage());
+        let text = err.to_string();
+        assert!(text.contains(recorded.as_str()), "{text}");
+        assert!(text.contains(now.as_str()), "{text}");
+    }
+
+    #[test]
+    fn a_removed_team_is_refused() {
+        let mut config = demo();
+        let header = JournalHeader::new(
+            "s1",
+            "debate",
+            config.teams["debate"].pattern,
+            &config,
+            Utc::now(),
+        );
+        config.teams.remove("debate");
+        let err = check_resumable(&config, &header).unwrap_err();
+        assert!(matches!(err, LaunchError::UnknownTeam { .. }), "{err}");
+        assert!(err.is_usage());
+    }
+
+    #[test]
+    fn a_changed_config_resumes_with_a_warning() {
+        let mut config = demo();
+        let header = JournalHeader::new(
+            "s1",
+            "debate",
+            config.teams["debate"].pattern,
+            &config,
+            Utc::now(),
+        );
+        for agent in config.agents.values_mut() {
+            agent.temperature = Some(0.123);
+        }
+        let warnings = check_resumable(&config, &header).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("configuration changed"),
+            "{warnings:?}"
+        );
+    }
+}

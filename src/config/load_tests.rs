@@ -25,6 +25,47 @@ fn example_checks_with_no_errors_and_no_warnings() {
 }
 
 #[test]
+fn a_file_without_teams_agents_or_backends_keeps_the_built_in_ones() {
+    let loaded = parse_str(
+        "[ui]\nmouse = false\n[keys.global]\nquit = \"ctrl+q\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert!(loaded.builtin_cast);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(loaded.config.teams.contains_key(defaults::DEFAULT_TEAM));
+    assert!(!loaded.config.agents.is_empty());
+    assert!(!loaded.config.backends.is_empty());
+    assert_eq!(loaded.config.ui.mouse, Some(false));
+    assert_eq!(
+        loaded.config.ui.default_team.as_deref(),
+        Some(defaults::DEFAULT_TEAM)
+    );
+    assert!(!loaded.config.keys.is_empty());
+}
+
+#[test]
+fn a_file_with_teams_uses_only_its_own() {
+    let loaded = parse_str(EXAMPLE, Path::new("c.toml")).unwrap();
+    assert!(!loaded.builtin_cast);
+    let builtin = defaults::embedded(&detect::detect_env());
+    assert!(
+        loaded
+            .config
+            .backends
+            .keys()
+            .all(|b| !builtin.backends.contains_key(b)
+                || EXAMPLE.contains(&format!("[backends.{b}]")))
+    );
+    let broken = diagnose("[teams]\ndebate = 3\n", Path::new("c.toml"));
+    assert!(
+        !broken.builtin_cast,
+        "a broken [teams] is reported, not replaced"
+    );
+    assert!(broken.config.is_none());
+}
+
+#[test]
 fn example_documents_every_key_of_the_schema() {
     let tables: [(&str, &[&str]); 8] = [
         ("backends", fields_of::<BackendConfig>()),
