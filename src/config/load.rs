@@ -134,6 +134,15 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
             to_diagnostic(f, text, offset, origin)
         })
         .collect();
+    for (section, name) in &read.broken.entries {
+        let key = spans::KeyPath::of(&[section.as_str(), name.as_str()]);
+        if section == "backends"
+            && let Some(span) = spans::span_of(&read.doc, &key.key("api_key"), spans::Part::Key)
+        {
+            let f = validate::backends::inline_key_warning(&key);
+            located.push(to_diagnostic(&f, text, Some(span.start), origin));
+        }
+    }
     let semantic = validate::validate_with(&read.config, &read.broken);
     for f in semantic.iter().filter(|f| !read.broken.echoes(&f.path)) {
         let offset = spans::span_of(&read.doc, &f.path, f.part).map(|s| s.start);
