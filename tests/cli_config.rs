@@ -4,7 +4,6 @@
 // The helpers below are test code too; clippy only recognises `#[test]` functions as such.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
 #[path = "support/pty.rs"]
 mod pty;
 
