@@ -237,6 +237,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         history,
         journal,
         journal_acks,
+        warnings,
         ..
     } = match launched {
         Ok(l) => l,
@@ -249,6 +250,9 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
             };
         }
     };
+    for warning in &warnings {
+        eprintln!("conclave run: warning: {warning}");
+    }
     if args.events == EventsFormat::Text {
         eprintln!(
             "session {id}; resume with conclave run --resume {id}",

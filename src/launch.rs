@@ -98,6 +98,9 @@ pub struct Launched {
     /// fsynced into the journal, for a front end that shows an event only once it is on disk.
     /// May be dropped unread.
     pub journal_acks: Option<UnboundedReceiver<u64>>,
+    /// What the person should know before going on (a resumed journal recorded under another
+    /// configuration); the front end shows each one.
+    pub warnings: Vec<String>,
 }
 
 /// Why a session could not be launched.
@@ -109,6 +112,16 @@ pub enum LaunchError {
     UnknownAgent { team: String, agent: String },
     #[error("agent '{agent}' uses backend '{backend}', which is not defined under [backends]")]
     UnknownBackend { agent: String, backend: String },
+    #[error(
+        "session {session} ran team '{team}' as a {recorded} team, but the config now makes it a \
+         {now} team; restore the team's pattern to resume it, or start a new session"
+    )]
+    PatternChanged {
+        session: String,
+        team: String,
+        recorded: String,
+        now: String,
+    },
     #[error("{0}")]
     Provider(#[from] LlmError),
     #[error("{0}")]
@@ -125,6 +138,7 @@ impl LaunchError {
             LaunchError::UnknownTeam { .. }
             | LaunchError::UnknownAgent { .. }
             | LaunchError::UnknownBackend { .. }
+            | LaunchError::PatternChanged { .. }
             | LaunchError::Session(_) => true,
             LaunchError::Provider(e) => e.kind == crate::llm::ErrorKind::Config,
             LaunchError::Journal(e) => e.is_usage(),
@@ -179,12 +193,39 @@ pub fn launch(
         journal_path,
         journal,
         journal_acks,
+        warnings: Vec::new(),
     })
+}
+
+/// Whether the journal with `header` can be resumed under `config`: its team must still exist
+/// with the same pattern. The warnings say what else changed since it was recorded.
+pub fn check_resumable(
+    config: &Config,
+    header: &JournalHeader,
+) -> Result<Vec<String>, LaunchError> {
+    let team = team_of(config, &header.team)?;
+    if team.pattern != header.pattern {
+        return Err(LaunchError::PatternChanged {
+            session: header.session.clone(),
+            team: header.team.clone(),
+            recorded: header.pattern.as_str().to_string(),
+            now: team.pattern.as_str().to_string(),
+        });
+    }
+    let mut warnings = Vec::new();
+    if crate::store::config_fingerprint(config) != header.config_fingerprint {
+        warnings.push(format!(
+            "the configuration changed since session {} was recorded; it continues with the \
+             current agents and backends",
+            header.session
+        ));
+    }
+    Ok(warnings)
 }
 
 /// Continue the session recorded in `journal`, appending to the same file when `options` has a
 /// journal dir (refused while another live process still writes it). The team must still exist
-/// in `config`.
+/// in `config` with the pattern it was recorded with (`check_resumable`).
 pub fn resume(
     config: &Config,
     journal: Journal,
@@ -199,6 +240,7 @@ pub fn resume(
         }
         .into());
     }
+    let warnings = check_resumable(config, &journal.header)?;
     let team_name = journal.header.team.clone();
     let team = team_of(config, &team_name)?;
     let spec = SessionSpec {
@@ -233,6 +275,7 @@ pub fn resume(
         journal_path: path,
         journal: writer,
         journal_acks,
+        warnings,
     })
 }
 
@@ -302,6 +345,86 @@ fn unknown_team(team: &str, teams: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::defaults;
+    use crate::config::detect::{Detected, DetectedKind};
+    use crate::core::event::PatternKind;
+
+    fn demo() -> Config {
+        defaults::embedded(&Detected {
+            kind: DetectedKind::Demo,
+        })
+    }
+
+    #[test]
+    fn a_journal_resumes_under_the_config_it_was_recorded_with() {
+        let config = demo();
+        let header = JournalHeader::new(
+            "s1",
+            "debate",
+            config.teams["debate"].pattern,
+            &config,
+            Utc::now(),
+        );
+        assert_eq!(
+            check_resumable(&config, &header).unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_changed_pattern_is_refused_naming_both() {
+        let mut config = demo();
+        let recorded = config.teams["debate"].pattern;
+        let header = JournalHeader::new("s1", "debate", recorded, &config, Utc::now());
+        let now = if recorded == PatternKind::Handoff {
+            PatternKind::GroupChat
+        } else {
+            PatternKind::Handoff
+        };
+        config.teams.get_mut("debate").unwrap().pattern = now;
+        let err = check_resumable(&config, &header).unwrap_err();
+        assert!(err.is_usage());
+        let text = err.to_string();
+        assert!(text.contains(recorded.as_str()), "{text}");
+        assert!(text.contains(now.as_str()), "{text}");
+    }
+
+    #[test]
+    fn a_removed_team_is_refused() {
+        let mut config = demo();
+        let header = JournalHeader::new(
+            "s1",
+            "debate",
+            config.teams["debate"].pattern,
+            &config,
+            Utc::now(),
+        );
+        config.teams.remove("debate");
+        let err = check_resumable(&config, &header).unwrap_err();
+        assert!(matches!(err, LaunchError::UnknownTeam { .. }), "{err}");
+        assert!(err.is_usage());
+    }
+
+    #[test]
+    fn a_changed_config_resumes_with_a_warning() {
+        let mut config = demo();
+        let header = JournalHeader::new(
+            "s1",
+            "debate",
+            config.teams["debate"].pattern,
+            &config,
+            Utc::now(),
+        );
+        for agent in config.agents.values_mut() {
+            agent.temperature = Some(0.123);
+        }
+        let warnings = check_resumable(&config, &header).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("configuration changed"),
+            "{warnings:?}"
+        );
+    }
 
     fn backend(text: &str) -> BackendConfig {
         toml::from_str(text).unwrap()

@@ -4,6 +4,9 @@
 // The helpers below are test code too; clippy only recognises `#[test]` functions as such.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/pty.rs"]
+mod pty;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -213,6 +216,47 @@ fn conclave_config_env_names_the_file() {
 }
 
 #[test]
+fn init_writes_where_conclave_config_points_and_check_reads_it() {
+    let sb = Sandbox::new();
+    let file = sb.path("elsewhere/conclave.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", sb.path("config"))
+            .env("HOME", sb.path("home"))
+            .env("CONCLAVE_CONFIG", &file)
+            .env("CONCLAVE_DATA_DIR", sb.path("data"))
+            .output()
+            .unwrap()
+    };
+    let init = run(&["init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    assert!(stdout(&init).contains(&format!("wrote {}", file.display())));
+    assert!(file.is_file());
+    assert!(!sb.config_file().exists(), "the config dir is left alone");
+    let check = run(&["check", "--offline"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    assert!(stdout(&check).contains(&format!("checking {}", file.display())));
+}
+
+#[test]
+fn a_file_with_only_ui_settings_keeps_the_built_in_teams() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.config_file().parent().unwrap()).unwrap();
+    std::fs::write(sb.config_file(), "[ui]\nmouse = false\n").unwrap();
+    let out = sb.conclave(&["check", "--offline"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("no teams are defined"), "{text}");
+    assert!(
+        text.contains("defines no teams, agents or backends, so the built-in ones are used"),
+        "{text}"
+    );
+    assert!(text.contains("debate"), "{text}");
+    assert!(text.contains("valid, no warnings"), "{text}");
+}
+
+#[test]
 fn without_a_file_check_validates_the_built_in_default() {
     let sb = Sandbox::new();
     let out = sb.conclave(&["check", "--offline"]);
@@ -264,4 +308,59 @@ fn an_unwritable_data_dir_only_disables_logging() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn the_console_without_a_terminal_points_to_run() {
+    let sb = Sandbox::new();
+    let out = sb.conclave(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the console needs a terminal"), "{err}");
+    assert!(err.contains("conclave run"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing is drawn: {}",
+        stdout(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_console_exits_143_on_sigterm() {
+    let sb = Sandbox::new();
+    let s = |rel: &str| sb.path(rel).to_str().unwrap().to_string();
+    let (home, config, data, conclave_data) =
+        (s("home"), s("config"), s("data"), s("conclave-data"));
+    let env = [
+        ("HOME", home.as_str()),
+        ("XDG_CONFIG_HOME", config.as_str()),
+        ("XDG_DATA_HOME", data.as_str()),
+        ("CONCLAVE_DATA_DIR", conclave_data.as_str()),
+        ("CONCLAVE_CONFIG", ""),
+        ("OPENAI_API_KEY", ""),
+        ("ANTHROPIC_API_KEY", ""),
+        ("OLLAMA_HOST", "127.0.0.1:9"),
+        ("NO_COLOR", "1"),
+    ];
+    let mut term = pty::Pty::spawn_in(
+        Some(sb.dir.path()),
+        env!("CARGO_BIN_EXE_conclave"),
+        &[],
+        &env,
+        120,
+        40,
+    )
+    .unwrap();
+    let long = std::time::Duration::from_secs(90);
+    term.wait_for("team debate", long).unwrap();
+    let pid = term.pid().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(term.wait_exit(long).unwrap(), 143, "{}", term.screen());
+    assert!(term.is_restored(), "{}", term.screen());
 }

@@ -167,6 +167,20 @@ fn rm_deletes_and_unknown_ids_are_usage_errors() {
 }
 
 #[test]
+fn rm_last_removes_the_newest_session_and_a_stale_lock_does_not_block_it() {
+    let data = DataDir::with_fixtures();
+    // A lock file left by a writer killed long ago, naming a pid that is alive (pid 1).
+    let lock = data.sessions().join(format!("{FULL}.lock"));
+    std::fs::write(&lock, "1\n").unwrap();
+    let out = data.run(&["rm", "last"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("Removed session {FULL}.\n"));
+    assert!(!data.sessions().join(format!("{FULL}.jsonl")).exists());
+    assert!(!lock.exists());
+    assert!(data.sessions().join(format!("{CUT}.jsonl")).exists());
+}
+
+#[test]
 fn a_newer_journal_is_refused_with_a_clear_message() {
     let data = DataDir::with_fixtures();
     let path = data.sessions().join(format!("{FULL}.jsonl"));

@@ -578,18 +578,73 @@ async fn an_appender_adds_the_missing_newline_of_a_whole_last_line() {
     );
 }
 
+/// Not a test on its own: the lock-holding child process of the tests below, taking the lock the
+/// way a writer does and keeping it until killed.
+#[test]
+#[ignore = "run by a test as its lock-holding child process"]
+fn hold_lock_as_child() {
+    let journal = PathBuf::from(std::env::var_os("CONCLAVE_TEST_LOCK").unwrap());
+    let _lock = store::lock::acquire(&journal).unwrap();
+    println!("locked");
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+/// A child process of this test binary holding the lock of `journal`, once it holds it.
+fn lock_holder(journal: &Path) -> std::process::Child {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture", "hold_lock_as_child"])
+        .env("CONCLAVE_TEST_LOCK", journal)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let locked = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("locked"));
+    assert!(locked, "the child never took the lock");
+    child
+}
+
 #[tokio::test]
 async fn an_appender_refuses_a_journal_another_live_process_writes() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = write_all(dir.path(), conversation()).await;
     let before = std::fs::read(&path).unwrap();
-    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
-    std::fs::write(store::lock::lock_path(&path), format!("{}\n", other.id())).unwrap();
+    let mut other = lock_holder(&path);
     let (_tx, rx) = mpsc::unbounded_channel::<Event>();
     let result = store::spawn_appender(path.clone(), rx).await.unwrap();
+    let pid = other.id();
     other.kill().unwrap();
     other.wait().unwrap();
     let err = result.unwrap_err();
-    assert!(matches!(err, JournalError::Running { .. }), "{err}");
+    assert!(
+        matches!(err, JournalError::Running { pid: p, .. } if p == pid),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&format!("process {pid}")), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_journal_whose_writer_was_killed_is_appended_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_all(dir.path(), conversation()).await;
+    let next = store::read_journal(&path).unwrap().last_seq().unwrap() + 1;
+    let mut killed = lock_holder(&path);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(
+        store::lock::lock_path(&path).exists(),
+        "SIGKILL leaves the file"
+    );
+    assert_eq!(store::lock::running_pid(&path), None);
+    let (tx, rx) = mpsc::unbounded_channel::<Event>();
+    let handle = store::spawn_appender(path.clone(), rx);
+    tx.send(token(next, "a", 9, "after the crash")).unwrap();
+    drop(tx);
+    handle.await.unwrap().unwrap();
+    let journal = store::read_journal(&path).unwrap();
+    assert_eq!(journal.last_seq(), Some(next));
+    assert!(!store::lock::lock_path(&path).exists());
 }

@@ -66,6 +66,7 @@ pub fn report_backends(config: &Config, out: &mut dyn Write) -> u8 {
 /// Validate the configuration `load` would use, printing what was checked and every problem.
 /// A valid config comes back (warnings allowed); otherwise the exit code.
 pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, u8> {
+    let mut note = None;
     let (label, config, diagnostics) = match load::config_path(explicit) {
         Some(path) => {
             tracing::info!(path = %path.display(), "checking config file");
@@ -80,10 +81,23 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
             let _ = writeln!(out, "checking {}", path.display());
             let report = load::diagnose(&text, &path);
             let mut diagnostics = report.diagnostics;
-            if let Some(config) = &report.config {
-                diagnostics.extend(key_warnings(config, &text, &path));
+            let mut config = report.config;
+            if let Some(c) = &config {
+                diagnostics.extend(key_warnings(c, &text, &path));
+                let themes =
+                    theme_diagnostics(c, &text, &path, &paths::config_dir().join("themes"));
+                diagnostics.extend(themes);
+                if report.builtin_cast {
+                    note = Some(builtin_cast_note(&path, c));
+                }
             }
-            (path.display().to_string(), report.config, diagnostics)
+            if diagnostics
+                .iter()
+                .any(|d| d.severity == crate::config::Severity::Error)
+            {
+                config = None;
+            }
+            (path.display().to_string(), config, diagnostics)
         }
         None => {
             let detected = detect_now();
@@ -106,6 +120,9 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
     };
     for d in &diagnostics {
         let _ = writeln!(out, "{d}");
+    }
+    if let Some(note) = note {
+        let _ = writeln!(out, "{note}");
     }
     let _ = writeln!(out, "{}", summary(&label, &diagnostics));
     config.ok_or(exit::USAGE)
@@ -134,6 +151,68 @@ pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic>
             }
         })
         .collect()
+}
+
+/// `ui.theme` must name a built-in theme or a user theme file in `themes_dir`; bad keys inside
+/// that file are warnings.
+pub fn theme_diagnostics(
+    config: &Config,
+    text: &str,
+    file: &Path,
+    themes_dir: &Path,
+) -> Vec<Diagnostic> {
+    use crate::config::Severity;
+    use crate::tui::theme::{BUILTIN, Theme};
+    let Some(name) = config.ui.theme.as_deref() else {
+        return Vec::new();
+    };
+    if BUILTIN.contains(&name) || name == "high_contrast" {
+        return Vec::new();
+    }
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("theme"))
+        .map_or(1, |i| i + 1);
+    let diagnostic = |severity, message: String, hint: Option<String>| Diagnostic {
+        severity,
+        file: file.to_path_buf(),
+        line,
+        column: 1,
+        path: "ui.theme".into(),
+        message,
+        hint,
+    };
+    let user_file = themes_dir.join(format!("{name}.toml"));
+    if user_file.is_file() {
+        let (_, warnings) = Theme::load_from(Some(name), themes_dir);
+        return warnings
+            .into_iter()
+            .map(|w| diagnostic(Severity::Warning, w, None))
+            .collect();
+    }
+    let hint = match crate::config::validate::suggest(name, BUILTIN) {
+        Some(close) => format!("did you mean \"{close}\"?"),
+        None => format!(
+            "the built-in themes are {}; a theme of your own goes in {}",
+            BUILTIN.join(", "),
+            user_file.display()
+        ),
+    };
+    vec![diagnostic(
+        Severity::Error,
+        format!("no theme named '{name}'"),
+        Some(hint),
+    )]
+}
+
+/// The note for a file that defines no teams, agents or backends of its own.
+fn builtin_cast_note(path: &Path, config: &Config) -> String {
+    let teams: Vec<&str> = config.teams.keys().map(String::as_str).collect();
+    format!(
+        "note: {} defines no teams, agents or backends, so the built-in ones are used (teams: {})",
+        path.display(),
+        teams.join(", ")
+    )
 }
 
 /// `config.toml: 2 errors, 1 warning` or `config.toml: valid, no warnings`.
@@ -227,6 +306,43 @@ mod tests {
         );
         assert!(out.contains("keys.nowhere: unknown context"), "{out}");
         assert!(out.contains("valid, 2 warnings"), "{out}");
+    }
+
+    #[test]
+    fn the_theme_must_be_built_in_or_a_user_file_whose_bad_keys_are_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let themes = dir.path().join("themes");
+        std::fs::create_dir_all(&themes).unwrap();
+        std::fs::write(themes.join("mine.toml"), "bogus_key = \"red\"\n").unwrap();
+        let file = Path::new("c.toml");
+        let with = |theme: &str| {
+            let mut config = crate::config::defaults::embedded(&detect::Detected {
+                kind: detect::DetectedKind::Demo,
+            });
+            config.ui.theme = Some(theme.into());
+            theme_diagnostics(
+                &config,
+                &format!("[ui]\ntheme = \"{theme}\"\n"),
+                file,
+                &themes,
+            )
+        };
+        assert_eq!(with("light"), vec![]);
+        assert_eq!(with("high-contrast"), vec![]);
+        let nope = with("nope");
+        assert_eq!(nope.len(), 1);
+        assert_eq!(nope[0].severity, Severity::Error);
+        assert_eq!((nope[0].line, nope[0].path.as_str()), (2, "ui.theme"));
+        assert!(nope[0].message.contains("no theme named 'nope'"));
+        let ligth = with("ligth");
+        assert!(
+            ligth[0].hint.as_deref().unwrap_or("").contains("\"light\""),
+            "{ligth:?}"
+        );
+        let mine = with("mine");
+        assert_eq!(mine.len(), 1, "{mine:?}");
+        assert_eq!(mine[0].severity, Severity::Warning);
+        assert!(mine[0].message.contains("bogus_key"), "{mine:?}");
     }
 
     #[test]

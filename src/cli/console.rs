@@ -69,9 +69,20 @@ pub fn run(cli: &Cli) -> u8 {
         },
     };
     if let Start::Resume(journal) = &start
-        && let Err(e) = launch::team_of(&config, &journal.header.team)
+        && let Err(e) = launch::check_resumable(&config, &journal.header)
     {
         eprintln!("conclave: cannot resume {}: {e}", journal.header.session);
+        return exit::USAGE;
+    }
+    if !(std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stdout()))
+    {
+        eprintln!(
+            "conclave: the console needs a terminal, and standard input or output is not one."
+        );
+        eprintln!(
+            "To run a team without the console, use `conclave run --team TEAM \"TASK\"` (see `conclave run --help`)."
+        );
         return exit::USAGE;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -87,7 +98,8 @@ pub fn run(cli: &Cli) -> u8 {
     };
     let warnings = loaded.warnings.iter().map(|d| d.to_string()).collect();
     match runtime.block_on(console(config, embedded, dir, start, warnings)) {
-        Ok(()) => exit::OK,
+        Ok(Ended::Quit) => exit::OK,
+        Ok(Ended::Terminated) => TERMINATED,
         Err(e) => {
             eprintln!("conclave: {e:#}");
             exit::FAILED
@@ -155,6 +167,15 @@ pub fn backend_label(config: &Config, team: &str) -> (String, bool) {
     (labels.join(", "), demo)
 }
 
+/// The exit status after SIGTERM (128 + 15), so scripts can tell the console was stopped.
+pub const TERMINATED: u8 = 143;
+
+/// How the console ended.
+enum Ended {
+    Quit,
+    Terminated,
+}
+
 /// How to start.
 enum Start {
     New(String),
@@ -167,7 +188,8 @@ async fn console(
     dir: PathBuf,
     start: Start,
     warnings: Vec<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ended> {
+    let mut terminate = crate::tui::terminal::TerminateWatch::new();
     let (in_tx, in_rx) = unbounded_channel();
     let (out_tx, out_rx) = unbounded_channel();
     let mut bridge = Bridge {
@@ -213,7 +235,12 @@ async fn console(
         Ok(Err(e)) => tracing::warn!("the console bridge failed: {e}"),
         Err(_) => tracing::warn!("the console bridge did not finish in time"),
     }
-    result
+    result?;
+    Ok(if terminate.fired() {
+        Ended::Terminated
+    } else {
+        Ended::Quit
+    })
 }
 
 /// The session on screen.
@@ -395,7 +422,11 @@ impl Bridge {
                     let (label, is_demo) = backend_label(&self.config, &team);
                     self.send(Inbound::Backend { label, is_demo });
                 }
+                let warnings = std::mem::take(&mut l.warnings);
                 self.adopt(l, true);
+                for warning in warnings {
+                    self.notice(format!("warning: {warning}"));
+                }
                 self.notice(format!("resumed {id}; type to continue"));
                 history
             }

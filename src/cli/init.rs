@@ -1,6 +1,6 @@
 //! `conclave init`: write the commented example config (config.example.toml, embedded at build
-//! time) to the config dir, or to `--config FILE`. An existing file is only replaced with
-//! `--force`.
+//! time) where `load` would read it: `--config FILE`, then `$CONCLAVE_CONFIG`, then the config
+//! dir. An existing file is only replaced with `--force`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,9 +26,7 @@ pub enum InitError {
 
 /// Run `init` and return its exit code.
 pub fn run(explicit: Option<&Path>, args: &InitArgs) -> u8 {
-    let path = explicit
-        .map(Path::to_path_buf)
-        .unwrap_or_else(paths::config_file);
+    let path = crate::config::load::config_path(explicit).unwrap_or_else(paths::config_file);
     match write_config(&path, args.force) {
         Ok(()) => {
             tracing::info!(path = %path.display(), "wrote the example config");

@@ -132,28 +132,29 @@ fn fork(dir: &Path, id: &str, at: u64) -> Result<u8, JournalError> {
 }
 
 fn rm(dir: &Path, id: &str) -> Result<u8, JournalError> {
-    if id == "last" {
-        return Err(JournalError::InvalidId { id: id.to_string() });
-    }
     let path = store::resolve_id(dir, id)?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let Some(pid) = lock::running_pid(&path) {
-        return Err(JournalError::Running { id: stem, pid });
-    }
+    let held = lock::acquire(&path).map_err(|e| match e {
+        lock::LockError::Held { pid } => JournalError::Running {
+            id: stem.clone(),
+            pid,
+        },
+        lock::LockError::Io(source) => JournalError::Io {
+            path: lock::lock_path(&path),
+            source,
+        },
+    })?;
     std::fs::remove_file(&path).map_err(|e| JournalError::Io {
         path: path.clone(),
         source: e,
     })?;
-    let lock_file = lock::lock_path(&path);
-    if lock_file.exists() {
-        std::fs::remove_file(&lock_file).map_err(|e| JournalError::Io {
-            path: lock_file.clone(),
-            source: e,
-        })?;
-    }
+    held.release().map_err(|e| JournalError::Io {
+        path: lock::lock_path(&path),
+        source: e,
+    })?;
     Ok(print(&format!("Removed session {stem}.\n")))
 }
 

@@ -4,6 +4,10 @@
 //! embedded default (built from the environment only, so loading never waits on the network; the
 //! console re-detects Ollama in the background). Checking runs the structural pass (syntax, keys,
 //! types) and then the semantic rules, and reports every problem with file, line and column.
+//!
+//! A file that defines no teams, agents or backends (only `[ui]` or `[keys]`, say) keeps the
+//! embedded default's backends, agents and teams, so setting a theme never leaves the console
+//! without a team; a file that defines any of them uses only its own.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +34,8 @@ pub struct Loaded {
     pub config: Config,
     pub source: Source,
     pub warnings: Vec<Diagnostic>,
+    /// The file defines no teams, agents or backends: the built-in ones are used.
+    pub builtin_cast: bool,
 }
 
 /// Everything `check` needs: what could be read and every problem, sorted by position.
@@ -38,6 +44,8 @@ pub struct Report {
     /// The config, when there are no errors (warnings allowed).
     pub config: Option<Config>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The file defines no teams, agents or backends: the built-in ones are used.
+    pub builtin_cast: bool,
 }
 
 impl Report {
@@ -79,6 +87,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
             config: defaults::embedded(&detect::detect_env()),
             source: Source::Embedded,
             warnings: Vec::new(),
+            builtin_cast: true,
         }),
     }
 }
@@ -101,6 +110,7 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
             config,
             source: Source::File(origin.to_path_buf()),
             warnings: report.diagnostics,
+            builtin_cast: report.builtin_cast,
         }),
         None => Err(ConfigError::Invalid {
             diagnostics: report.diagnostics,
@@ -111,6 +121,10 @@ pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
 /// Run every check on `text` and locate each finding.
 pub fn diagnose(text: &str, origin: &Path) -> Report {
     let mut read = structure::read(text);
+    let builtin_cast = defines_no_cast(&read.config) && !broke_a_cast_section(&read.broken);
+    if builtin_cast {
+        adopt_builtin_cast(&mut read.config, &detect::detect_env());
+    }
     read.config.derive_members();
     let mut located: Vec<Diagnostic> = read
         .findings
@@ -120,6 +134,15 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
             to_diagnostic(f, text, offset, origin)
         })
         .collect();
+    for (section, name) in &read.broken.entries {
+        let key = spans::KeyPath::of(&[section.as_str(), name.as_str()]);
+        if section == "backends"
+            && let Some(span) = spans::span_of(&read.doc, &key.key("api_key"), spans::Part::Key)
+        {
+            let f = validate::backends::inline_key_warning(&key);
+            located.push(to_diagnostic(&f, text, Some(span.start), origin));
+        }
+    }
     let semantic = validate::validate_with(&read.config, &read.broken);
     for f in semantic.iter().filter(|f| !read.broken.echoes(&f.path)) {
         let offset = spans::span_of(&read.doc, &f.path, f.part).map(|s| s.start);
@@ -130,6 +153,24 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
     Report {
         config: clean.then_some(read.config),
         diagnostics: located,
+        builtin_cast,
+    }
+}
+
+/// Whether `config` defines no teams, agents or backends of its own.
+pub fn defines_no_cast(config: &Config) -> bool {
+    config.teams.is_empty() && config.agents.is_empty() && config.backends.is_empty()
+}
+
+/// Give `config` the embedded default's backends, agents and teams (and its default team when
+/// the file names none), keeping everything else the file set.
+pub fn adopt_builtin_cast(config: &mut Config, detected: &detect::Detected) {
+    let builtin = defaults::embedded(detected);
+    config.backends = builtin.backends;
+    config.agents = builtin.agents;
+    config.teams = builtin.teams;
+    if config.ui.default_team.is_none() {
+        config.ui.default_team = builtin.ui.default_team;
     }
 }
 
@@ -139,6 +180,17 @@ pub fn diagnose_config(config: &Config, origin: &Path) -> Vec<Diagnostic> {
         .iter()
         .map(|f| to_diagnostic(f, "", None, origin))
         .collect()
+}
+
+/// Whether the file tried to define teams, agents or backends and got them wrong: then its own
+/// errors are reported rather than the built-in cast hiding them.
+fn broke_a_cast_section(broken: &structure::Broken) -> bool {
+    const CAST: [&str; 3] = ["teams", "agents", "backends"];
+    broken.sections.iter().any(|s| CAST.contains(&s.as_str()))
+        || broken
+            .entries
+            .iter()
+            .any(|(s, _)| CAST.contains(&s.as_str()))
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -25,6 +25,108 @@ fn example_checks_with_no_errors_and_no_warnings() {
 }
 
 #[test]
+fn a_file_without_teams_agents_or_backends_keeps_the_built_in_ones() {
+    let loaded = parse_str(
+        "[ui]\nmouse = false\n[keys.global]\nquit = \"ctrl+q\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert!(loaded.builtin_cast);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(loaded.config.teams.contains_key(defaults::DEFAULT_TEAM));
+    assert!(!loaded.config.agents.is_empty());
+    assert!(!loaded.config.backends.is_empty());
+    assert_eq!(loaded.config.ui.mouse, Some(false));
+    assert_eq!(
+        loaded.config.ui.default_team.as_deref(),
+        Some(defaults::DEFAULT_TEAM)
+    );
+    assert!(!loaded.config.keys.is_empty());
+}
+
+#[test]
+fn a_file_with_teams_uses_only_its_own() {
+    let loaded = parse_str(EXAMPLE, Path::new("c.toml")).unwrap();
+    assert!(!loaded.builtin_cast);
+    let builtin = defaults::embedded(&detect::detect_env());
+    assert!(
+        loaded
+            .config
+            .backends
+            .keys()
+            .all(|b| !builtin.backends.contains_key(b)
+                || EXAMPLE.contains(&format!("[backends.{b}]")))
+    );
+    let broken = diagnose("[teams]\ndebate = 3\n", Path::new("c.toml"));
+    assert!(
+        !broken.builtin_cast,
+        "a broken [teams] is reported, not replaced"
+    );
+    assert!(broken.config.is_none());
+}
+
+#[test]
+fn colours_are_the_names_ratatui_reads_or_rrggbb_with_did_you_mean() {
+    let text = |color: &str| {
+        format!(
+            "[backends.b]\nkind = \"scripted\"\n[agents.a]\nbackend = \"b\"\nmodel = \"m\"\ncolor = \"{color}\"\n[teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n"
+        )
+    };
+    for good in ["green", "light-blue", "LightRed", "#4e9a06", "42", "grey"] {
+        let report = diagnose(&text(good), Path::new("c.toml"));
+        assert_eq!(report.errors(), 0, "{good}: {:?}", report.diagnostics);
+    }
+    let blurple = diagnose(&text("blurple"), Path::new("c.toml"));
+    assert_eq!(blurple.errors(), 1, "{:?}", blurple.diagnostics);
+    assert!(
+        blurple.diagnostics[0]
+            .message
+            .contains("bad colour 'blurple'")
+    );
+    let gren = diagnose(&text("gren"), Path::new("c.toml"));
+    let hint = gren.diagnostics[0].hint.clone().unwrap_or_default();
+    assert!(hint.contains("did you mean \"green\""), "{hint}");
+    let short = diagnose(&text("#12345"), Path::new("c.toml"));
+    assert_eq!(short.errors(), 1);
+}
+
+#[test]
+fn the_inline_api_key_warning_shows_whatever_else_is_wrong() {
+    let inline = |report: &Report| {
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning && d.message.contains("API key is written"))
+    };
+    let alone = diagnose(
+        "[backends.x]\nkind = \"openai\"\napi_key = \"sk-1\"\n",
+        Path::new("c.toml"),
+    );
+    assert!(inline(&alone), "{:?}", alone.diagnostics);
+    let with_env = diagnose(
+        "[backends.x]\nkind = \"openai\"\napi_key = \"sk-1\"\napi_key_env = \"K\"\n",
+        Path::new("c.toml"),
+    );
+    assert!(inline(&with_env), "{:?}", with_env.diagnostics);
+    assert_eq!(with_env.errors(), 1);
+    let bad_kind = diagnose(
+        "[backends.x]\nkind = \"opnai\"\napi_key = \"sk-1\"\n",
+        Path::new("c.toml"),
+    );
+    assert!(inline(&bad_kind), "{:?}", bad_kind.diagnostics);
+    let d = bad_kind
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Warning)
+        .unwrap();
+    assert_eq!((d.line, d.path.as_str()), (3, "backends.x.api_key"));
+    assert!(
+        !format!("{:?}", bad_kind.diagnostics).contains("sk-1"),
+        "the key is never echoed"
+    );
+}
+
+#[test]
 fn example_documents_every_key_of_the_schema() {
     let tables: [(&str, &[&str]); 8] = [
         ("backends", fields_of::<BackendConfig>()),

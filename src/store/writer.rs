@@ -15,7 +15,7 @@
 //!
 //! Optional acks: [`spawn_writer_with_acks`] reports the seq of each boundary event once it is on
 //! disk (after the fsync), which the crash test uses to check that nothing acknowledged is lost.
-//! While the writer runs, `<id>.lock` holds the process id (see `lock`).
+//! While the writer runs it holds the OS lock on `<id>.lock`, which names its process (see `lock`).
 //!
 //! [`spawn_appender`] continues an existing journal (resume): it cuts off a torn last line first,
 //! so the file stays a clean sequence of whole lines.
@@ -158,8 +158,26 @@ async fn run(
     }
     sink.flush().await?;
     sink.sync().await?;
-    lock::remove(&path).map_err(|e| JournalError::io(lock::lock_path(&path), e))?;
+    sink.lock
+        .release()
+        .map_err(|e| JournalError::io(lock::lock_path(&path), e))?;
     Ok(sink.report)
+}
+
+/// Take the lock of the journal at `path`; `id` names the session in the refusal (else the
+/// file's stem).
+fn take_lock(path: &Path, id: Option<&str>) -> Result<lock::JournalLock, JournalError> {
+    lock::acquire(path).map_err(|e| match e {
+        lock::LockError::Held { pid } => JournalError::Running {
+            id: id.map(String::from).unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }),
+            pid,
+        },
+        lock::LockError::Io(e) => JournalError::io(lock::lock_path(path), e),
+    })
 }
 
 /// Whether an event is a boundary after which the journal is fsynced.
@@ -214,6 +232,7 @@ impl Pending {
 /// The open journal file.
 struct Sink {
     path: PathBuf,
+    lock: lock::JournalLock,
     out: BufWriter<tokio::fs::File>,
     report: WriterReport,
 }
@@ -236,9 +255,10 @@ impl Sink {
                 },
                 _ => JournalError::io(path, e),
             })?;
-        lock::create(path).map_err(|e| JournalError::io(lock::lock_path(path), e))?;
+        let lock = take_lock(path, None)?;
         let mut sink = Sink {
             path: path.to_path_buf(),
+            lock,
             out: BufWriter::new(file),
             report: WriterReport {
                 path: path.to_path_buf(),
@@ -260,12 +280,7 @@ impl Sink {
         let journal = tokio::task::spawn_blocking(move || read_journal(&owned))
             .await
             .map_err(|e| JournalError::io(path, std::io::Error::other(e)))??;
-        if let Some(pid) = lock::running_pid(path).filter(|p| *p != std::process::id()) {
-            return Err(JournalError::Running {
-                id: journal.header.session,
-                pid,
-            });
-        }
+        let lock = take_lock(path, Some(&journal.header.session))?;
         let io = |e| JournalError::io(path, e);
         let mut file = tokio::fs::OpenOptions::new()
             .read(true)
@@ -284,9 +299,9 @@ impl Sink {
             needs_newline = last[0] != b'\n';
         }
         file.seek(SeekFrom::End(0)).await.map_err(io)?;
-        lock::create(path).map_err(|e| JournalError::io(lock::lock_path(path), e))?;
         let mut sink = Sink {
             path: path.to_path_buf(),
+            lock,
             out: BufWriter::new(file),
             report: WriterReport {
                 path: path.to_path_buf(),

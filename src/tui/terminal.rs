@@ -1,7 +1,8 @@
 //! Terminal hygiene: raw mode, the alternate screen, bracketed paste and (optionally) mouse
 //! capture on the way in; all of it undone on the way out — on quit (a guard's `Drop`), on
 //! panic (a hook that restores before the default hook prints), and on SIGTERM (the run loop
-//! exits normally). Restoring twice is harmless.
+//! exits normally; `TerminateWatch` lets the caller tell afterwards that it was SIGTERM, to exit
+//! 143). Restoring twice is harmless.
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
@@ -59,6 +60,47 @@ pub fn restore() -> io::Result<()> {
     let raw = disable_raw_mode();
     stdout.flush()?;
     result.and(raw)
+}
+
+/// Listens for SIGTERM from its creation on, so that once the console has returned the caller
+/// can tell whether a SIGTERM ended it. Create it inside a tokio runtime, before the console.
+pub struct TerminateWatch {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl TerminateWatch {
+    pub fn new() -> Self {
+        #[cfg(unix)]
+        {
+            let kind = tokio::signal::unix::SignalKind::terminate();
+            let signal = tokio::signal::unix::signal(kind)
+                .inspect_err(|e| tracing::warn!("cannot listen for SIGTERM: {e}"))
+                .ok();
+            TerminateWatch { signal }
+        }
+        #[cfg(not(unix))]
+        TerminateWatch {}
+    }
+
+    /// Whether a SIGTERM arrived since `new`; never waits.
+    pub fn fired(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            use futures_util::FutureExt;
+            self.signal
+                .as_mut()
+                .is_some_and(|s| matches!(s.recv().now_or_never(), Some(Some(()))))
+        }
+        #[cfg(not(unix))]
+        false
+    }
+}
+
+impl Default for TerminateWatch {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Turn mouse capture on or off.

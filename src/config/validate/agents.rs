@@ -65,16 +65,43 @@ pub(super) fn check_agent(
         }
     }
     if let Some(color) = &a.color
-        && color.starts_with('#')
-        && !(color.len() == 7 && color[1..].chars().all(|c| c.is_ascii_hexdigit()))
+        && color.parse::<ratatui::style::Color>().is_err()
     {
+        let hint = match super::suggest(&color.to_ascii_lowercase(), COLOUR_NAMES.iter().copied()) {
+            Some(name) => format!("did you mean \"{name}\"? (or write #rrggbb, e.g. \"#4e9a06\")"),
+            None => format!(
+                "write #rrggbb, e.g. \"#4e9a06\", a number 0-255, or one of: {}",
+                COLOUR_NAMES.join(", ")
+            ),
+        };
         out.push(
             Finding::error(
                 path.key("color"),
                 Part::Value,
                 format!("bad colour '{color}'"),
             )
-            .hint("write #rrggbb, e.g. \"#4e9a06\", or a colour name such as \"green\""),
+            .hint(hint),
         );
     }
 }
+
+/// The colour names the console understands (ratatui's, which also takes `-`, `_` or a space
+/// between words and `grey` for `gray`).
+const COLOUR_NAMES: &[&str] = &[
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "gray",
+    "darkgray",
+    "lightred",
+    "lightgreen",
+    "lightyellow",
+    "lightblue",
+    "lightmagenta",
+    "lightcyan",
+    "white",
+];

@@ -68,22 +68,17 @@ fn check_key_sources(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Finding>) 
         );
     }
     if b.api_key.is_some() {
-        let f = if b.api_key_env.is_some() || b.api_key_cmd.is_some() {
-            Finding::error(
-                path.key("api_key"),
-                Part::Key,
-                "an inline api_key next to api_key_env or api_key_cmd",
-            )
-        } else {
-            Finding::warning(
-                path.key("api_key"),
-                Part::Key,
-                "the API key is written in the config file",
-            )
-        };
-        out.push(f.hint(
-            "store the key in an environment variable and set api_key_env = \"NAME\" instead",
-        ));
+        out.push(inline_key_warning(path));
+        if b.api_key_env.is_some() || b.api_key_cmd.is_some() {
+            out.push(
+                Finding::error(
+                    path.key("api_key"),
+                    Part::Key,
+                    "an inline api_key next to api_key_env or api_key_cmd",
+                )
+                .hint("keep one way of getting the key"),
+            );
+        }
     }
     if b.api_key_env
         .as_deref()
@@ -95,6 +90,17 @@ fn check_key_sources(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Finding>) 
             "empty environment variable name",
         ));
     }
+}
+
+/// The warning for a key written in the file; always given, whatever else is wrong with the
+/// backend (even when it could not be read at all).
+pub fn inline_key_warning(path: &KeyPath) -> Finding {
+    Finding::warning(
+        path.key("api_key"),
+        Part::Key,
+        "the API key is written in the config file",
+    )
+    .hint("store the key in an environment variable and set api_key_env = \"NAME\" instead")
 }
 
 fn not_for(path: &KeyPath, key: &str, kind: &str) -> Finding {

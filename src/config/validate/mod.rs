@@ -6,7 +6,7 @@
 //! ([`Broken`]) are treated as defined, so one mistake is reported once.
 
 mod agents;
-mod backends;
+pub mod backends;
 mod patterns;
 mod teams;
 
