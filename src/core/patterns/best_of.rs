@@ -7,7 +7,7 @@
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose};
 use crate::core::patterns::common::{self, answer, answer_others, error};
-use crate::core::patterns::concurrent::{answers, member_turn, resume_fan_out};
+use crate::core::patterns::concurrent::{answers, resume_fan_out, start_fan_out};
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
 use crate::core::tools;
@@ -148,18 +148,7 @@ impl Pattern for BestOf {
         match input {
             Input::Command(cmd) => match &cmd {
                 Command::Send { text, to } => {
-                    if state.task.active {
-                        return common::busy(&cmd);
-                    }
-                    let mut out = vec![common::user_message(text, to.clone())];
-                    out.extend(
-                        self.ctx
-                            .team
-                            .members
-                            .iter()
-                            .map(|m| member_turn(&self.ctx, m)),
-                    );
-                    out
+                    start_fan_out(&self.ctx, state, &cmd, text, to.clone())
                 }
                 Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
                 Command::Stop {} => common::stop(state),

@@ -85,6 +85,23 @@ impl Concurrent {
 }
 
 /// The turn of `member` answering the task (under the team's per-agent timeout).
+/// A new task of a fan-out (concurrent, best_of): the person's message, then every member at
+/// once; refused while a task runs.
+pub fn start_fan_out(
+    ctx: &Ctx,
+    state: &SessionState,
+    cmd: &Command,
+    text: &str,
+    to: Option<String>,
+) -> Vec<Effect> {
+    if state.task.active {
+        return common::busy(cmd);
+    }
+    let mut out = vec![common::user_message(text, to)];
+    out.extend(ctx.team.members.iter().map(|m| member_turn(ctx, m)));
+    out
+}
+
 pub fn member_turn(ctx: &Ctx, member: &str) -> Effect {
     let mut spec = TurnSpec::speak(ctx, member, None);
     spec.timeout_ms = ctx.team.timeout_ms;
@@ -124,18 +141,7 @@ impl Pattern for Concurrent {
         match input {
             Input::Command(cmd) => match &cmd {
                 Command::Send { text, to } => {
-                    if state.task.active {
-                        return common::busy(&cmd);
-                    }
-                    let mut out = vec![common::user_message(text, to.clone())];
-                    out.extend(
-                        self.ctx
-                            .team
-                            .members
-                            .iter()
-                            .map(|m| member_turn(&self.ctx, m)),
-                    );
-                    out
+                    start_fan_out(&self.ctx, state, &cmd, text, to.clone())
                 }
                 Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
                 Command::Stop {} => common::stop(state),
