@@ -8,9 +8,7 @@ use std::io::{self, Stdout, Write};
 use std::sync::Once;
 
 use crossterm::cursor::Show;
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-};
+use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -41,7 +39,7 @@ pub fn setup(mouse: bool) -> io::Result<(Term, RestoreGuard)> {
     let mut stdout = io::stdout();
     execute!(stdout, EnterAlternateScreen, EnableBracketedPaste)?;
     if mouse {
-        execute!(stdout, EnableMouseCapture)?;
+        execute!(stdout, EnableClicksAndWheel)?;
     }
     let terminal = Terminal::new(CrosstermBackend::new(stdout))?;
     Ok((terminal, guard))
@@ -107,11 +105,32 @@ impl Default for TerminateWatch {
 pub fn set_mouse(on: bool) -> io::Result<()> {
     let mut stdout = io::stdout();
     if on {
-        execute!(stdout, EnableMouseCapture)
+        execute!(stdout, EnableClicksAndWheel)
     } else {
         execute!(stdout, DisableMouseCapture)
     }
 }
+
+/// Mouse reporting for clicks and the wheel only (xterm modes 1000 + SGR 1006). crossterm's
+/// `EnableMouseCapture` also turns on any-motion tracking (1003), which sends an event for every
+/// cell the pointer crosses: work for nothing, since the console only scrolls and focuses.
+/// `DisableMouseCapture` turns all of these off again.
+#[derive(Clone, Copy, Debug)]
+pub struct EnableClicksAndWheel;
+
+impl crossterm::Command for EnableClicksAndWheel {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str(CLICKS_AND_WHEEL)
+    }
+
+    #[cfg(windows)]
+    fn execute_winapi(&self) -> io::Result<()> {
+        crossterm::event::EnableMouseCapture.execute_winapi()
+    }
+}
+
+/// The escape sequence of [`EnableClicksAndWheel`].
+const CLICKS_AND_WHEEL: &str = "\x1b[?1000h\x1b[?1006h";
 
 /// Write raw bytes (OSC 52) to the terminal.
 pub fn write_raw(text: &str) -> io::Result<()> {
@@ -130,4 +149,17 @@ pub fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+#[cfg(test)]
+mod mouse_tests {
+    use super::*;
+
+    #[test]
+    fn mouse_capture_asks_for_clicks_and_wheel_but_not_motion() {
+        let mut out = String::new();
+        crossterm::Command::write_ansi(&EnableClicksAndWheel, &mut out).unwrap();
+        assert_eq!(out, "\x1b[?1000h\x1b[?1006h");
+        assert!(!out.contains("1003") && !out.contains("1002"), "{out:?}");
+    }
 }
