@@ -23,7 +23,11 @@
 //! With `--control` the control script is the person: approvals wait for its commands. A control
 //! line that is not UTF-8 is an invalid command like any other. When the script ends (EOF) nobody
 //! is left: the session becomes unattended, so a waiting approval follows `--approve`, a person's
-//! speaker choice falls back to round robin and a paused session resumes.
+//! speaker choice falls back to round robin and a paused session resumes. The session
+//! acknowledges that after handling every command sent before it; if it then has no task and no
+//! running turn, nothing more can happen, so the run prints what is left and ends: with the
+//! status of the last task this run saw finish, or else (every `send` was refused) with status 1
+//! and "standard input ended and no task is running" on stderr.
 
 mod gate;
 mod text;
@@ -36,7 +40,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::{ApproveMode, EventsFormat, RunArgs, exit};
 use crate::config::schema::{Config, Price};
@@ -44,6 +48,7 @@ use crate::core::command::Command;
 use crate::core::event::{Event, EventKind, Outcome};
 use crate::core::metrics::Metrics;
 use crate::core::patterns::UnattendedApproval;
+use crate::core::session::{SessionHandle, Settled};
 use crate::core::state::SessionState;
 use crate::launch::{LaunchOptions, Launched};
 use crate::store::Journal;
@@ -265,6 +270,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
         metrics: Metrics::new(prepared.prices),
         stdout: std::io::stdout().lock(),
         gate: DurableGate::new(journal_acks.is_some()),
+        last_outcome: None,
         run_span: None,
     };
     for event in &history {
@@ -300,19 +306,19 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
 
     let mut interrupted = false;
     let mut events_open = true;
+    // Commands sent to the session so far, and when the control script's end was acknowledged.
+    let mut sent: u64 = 0;
+    let mut sent_before_settling: u64 = 0;
+    let mut settling: Option<oneshot::Receiver<Settled>> = None;
+    // The actor has acknowledged the script's end with no task and no turn: nothing more comes.
+    let mut idle = false;
     let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(grace);
     let code = loop {
         tokio::select! {
             got = events.recv(), if events_open => match got {
                 Some(event) => {
-                    if matches!(event.kind, EventKind::SessionFinished { .. })
-                        && let Some(text) = deferred.take().filter(|_| !interrupted)
-                    {
-                        let _ = handle.send(Command::Send { text, to: None });
-                        out.gate.skip_finish += 1;
-                    }
-                    out.gate.hold(event);
+                    sent += on_event(event, &mut deferred, interrupted, &handle, &mut out.gate);
                 }
                 None => {
                     events_open = false;
@@ -331,6 +337,7 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                 Control::Command(cmd) => {
                     task_sent |= matches!(cmd, Command::Send { .. });
                     let _ = handle.send(cmd);
+                    sent += 1;
                 }
                 Control::Invalid { message, line } => {
                     let _ = handle.report_error(message, Some(offending(&line)));
@@ -344,9 +351,28 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                 // Nobody is left to approve, pick or resume: the session goes on unattended,
                 // following `--approve`.
                 Control::Closed => {
-                    let _ = handle.set_unattended(unattended_policy(args.approve));
+                    settling = handle.set_unattended(unattended_policy(args.approve)).ok();
+                    sent_before_settling = sent;
                 }
             },
+            settled = recv_settled(&mut settling) => {
+                settling = None;
+                // Everything the actor published before acknowledging is in `events` already.
+                while let Ok(event) = events.try_recv() {
+                    sent += on_event(event, &mut deferred, interrupted, &handle, &mut out.gate);
+                }
+                match settled {
+                    // A command sent since (a deferred prompt) may have started something:
+                    // ask again.
+                    Some(_) if sent != sent_before_settling => {
+                        settling = handle.set_unattended(unattended_policy(args.approve)).ok();
+                        sent_before_settling = sent;
+                    }
+                    Some(s) => idle = s.is_idle(),
+                    // The actor ended first: its event stream ends too, which ends the run.
+                    None => {}
+                }
+            }
             _ = &mut ctrl_c, if watch_ctrl_c && !interrupted => {
                 interrupted = true;
                 let _ = handle.send(Command::Stop {});
@@ -375,6 +401,17 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
                 exit_code(outcome)
             };
         }
+        if idle && out.gate.is_empty() {
+            break match out.last_outcome {
+                Some(outcome) if !interrupted => exit_code(outcome),
+                _ => {
+                    eprintln!(
+                        "conclave run: standard input ended and no task is running: nothing more will happen"
+                    );
+                    exit::FAILED
+                }
+            };
+        }
         if !events_open && out.gate.is_empty() {
             eprintln!("conclave run: the session ended without finishing");
             break exit::FAILED;
@@ -394,6 +431,34 @@ async fn drive(args: RunArgs, prepared: Prepared) -> u8 {
     code
 }
 
+/// Route one session event: into the gate, and the deferred prompt once the task it waited for
+/// has finished. Returns how many commands it sent.
+fn on_event(
+    event: Event,
+    deferred: &mut Option<String>,
+    interrupted: bool,
+    handle: &SessionHandle,
+    gate: &mut DurableGate,
+) -> u64 {
+    let mut sent = 0;
+    if matches!(event.kind, EventKind::SessionFinished { .. })
+        && let Some(text) = deferred.take().filter(|_| !interrupted)
+    {
+        let _ = handle.send(Command::Send { text, to: None });
+        gate.skip_finish += 1;
+        sent += 1;
+    }
+    gate.hold(event);
+    sent
+}
+
+async fn recv_settled(settling: &mut Option<oneshot::Receiver<Settled>>) -> Option<Settled> {
+    match settling {
+        Some(rx) => rx.await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
 async fn recv_ack(acks: &mut Option<mpsc::UnboundedReceiver<u64>>) -> Option<u64> {
     match acks {
         Some(rx) => rx.recv().await,
@@ -408,6 +473,8 @@ struct Output<W: Write> {
     metrics: Metrics,
     stdout: W,
     gate: DurableGate,
+    /// The outcome of the last `session_finished` printed by this run.
+    last_outcome: Option<Outcome>,
     /// The timestamps of the first and the last event of this run (a resumed session's history
     /// not included): the usage line shows the time of this run, not of the whole session.
     run_span: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
@@ -442,6 +509,7 @@ impl<W: Write> Output<W> {
             self.run_span = Some((first, event.ts));
             printed.broken |= self.print(&event).is_err();
             if let EventKind::SessionFinished { outcome, .. } = event.kind {
+                self.last_outcome = Some(outcome);
                 if self.gate.skip_finish > 0 {
                     self.gate.skip_finish -= 1;
                 } else {

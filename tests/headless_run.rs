@@ -265,6 +265,28 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Read the rest of the output, then the exit status; panics if the run does not end (it is
+    /// killed on drop).
+    fn exit_after_output(&mut self) -> std::process::ExitStatus {
+        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
+            self.seen.push(serde_json::from_str(&line).unwrap());
+        }
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run did not end; saw {:#?}",
+                types(&self.seen)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 /// A failed test must not leave a hung `conclave run` behind.
 impl Drop for Running {
     fn drop(&mut self) {
@@ -789,4 +811,77 @@ fn a_resumed_run_times_only_itself() {
         .unwrap();
     // A day is 86400 s; this run alone is a few instant scripted turns.
     assert!(seconds < 3600.0, "{usage}");
+}
+
+/// A control script whose only `send` is refused (it names no member) leaves nothing to do once
+/// it ends: the run prints the `error` event and exits 1 instead of waiting forever.
+#[test]
+fn a_script_whose_only_send_is_refused_ends_the_run_when_it_ends() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--control",
+            "jsonl",
+        ],
+    ));
+    run.write(r#"{"type":"send","text":"hello?","to":"nobody"}"#);
+    run.close_stdin();
+    let status = run.exit_after_output();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut run.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("standard input ended and no task is running"),
+        "{stderr}"
+    );
+    assert_envelopes(&run.seen);
+    assert_eq!(
+        types(&run.seen),
+        ["session_started", "error"],
+        "{:#?}",
+        run.seen
+    );
+    assert!(
+        run.seen[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nobody is not a member"),
+        "{}",
+        run.seen[1]
+    );
+    assert!(of_type(&run.seen, "session_finished").is_empty());
+}
+
+/// A script that sends, waits for the end of the task and only then ends: the run exits 0 with
+/// the task's outcome.
+#[test]
+fn a_script_that_ends_after_its_task_finished_exits_0() {
+    let fx = fixture();
+    let mut run = Running::spawn(conclave(
+        &fx.config,
+        &[
+            "--team",
+            "debate",
+            "--events",
+            "jsonl",
+            "--control",
+            "jsonl",
+        ],
+    ));
+    run.write(r#"{"type":"send","text":"Should we rewrite billing in Rust?"}"#);
+    let finished = run.until("session_finished");
+    assert_eq!(finished["outcome"], "consensus");
+    let (code, events) = {
+        run.close_stdin();
+        let status = run.exit_after_output();
+        (status.code(), std::mem::take(&mut run.seen))
+    };
+    assert_eq!(code, Some(0), "{:#?}", types(&events));
+    assert_envelopes(&events);
+    assert_eq!(events.last().unwrap()["type"], "session_finished");
 }

@@ -17,6 +17,9 @@
 //! A session with a person present can lose them ([`SessionHandle::set_unattended`]: a headless
 //! control script ended): the pattern is rebuilt with the `--approve` policy and asked to go on
 //! (a paused session is resumed first), so nothing waits for a person who will never come.
+//! The actor acknowledges it once done ([`Settled`]): commands are handled in order, so by then
+//! every event the earlier commands caused has been published, and the front end can tell a
+//! session that will still do something from one that is idle for good.
 //! The actor ends after `stop` (a running task finishes `cancelled`), or when every
 //! [`SessionHandle`] is dropped (the front end quit: streams are dropped and nothing more is
 //! recorded, so the task stays open for a resume); then every event stream ends too.
@@ -28,6 +31,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AgentConfig, ContextMode, TeamConfig};
@@ -77,6 +81,23 @@ pub enum SessionError {
     UnknownBackend { agent: String, backend: String },
     #[error("team '{team}': {message}")]
     InvalidTeam { team: String, message: String },
+}
+
+/// What the actor reports once it has handled [`SessionHandle::set_unattended`]: every event
+/// caused by the commands sent before it has been published by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// A task is under way (it will end with `session_finished`).
+    pub task_active: bool,
+    /// Turns whose streams are still being read.
+    pub turns_running: usize,
+}
+
+impl Settled {
+    /// No task and no turn: without a new command nothing more will happen.
+    pub fn is_idle(&self) -> bool {
+        !self.task_active && self.turns_running == 0
+    }
 }
 
 /// The session has ended; commands can no longer be sent.
@@ -220,11 +241,18 @@ impl SessionHandle {
 
     /// Nobody is present any more (a `--control` script ended): from now on approvals follow
     /// `policy`, a person's speaker choice falls back to round robin, and a paused session
-    /// resumes. What was waiting for the person is settled at once.
-    pub fn set_unattended(&self, policy: UnattendedApproval) -> Result<(), SessionClosed> {
+    /// resumes. What was waiting for the person is settled at once. The receiver resolves once
+    /// the actor has done so (see [`Settled`]); it is dropped unanswered if the session ends
+    /// first. Calling it again with the same policy changes nothing and acknowledges again.
+    pub fn set_unattended(
+        &self,
+        policy: UnattendedApproval,
+    ) -> Result<oneshot::Receiver<Settled>, SessionClosed> {
+        let (ack, settled) = oneshot::channel();
         self.commands
-            .send(ToActor::Unattended(policy))
-            .map_err(|_| SessionClosed(self.id.to_string()))
+            .send(ToActor::Unattended { policy, ack })
+            .map_err(|_| SessionClosed(self.id.to_string()))?;
+        Ok(settled)
     }
 
     /// Events from now on; the stream ends when the session does.
@@ -281,7 +309,10 @@ enum ToActor {
         command: Option<serde_json::Value>,
     },
     /// See [`SessionHandle::set_unattended`].
-    Unattended(UnattendedApproval),
+    Unattended {
+        policy: UnattendedApproval,
+        ack: oneshot::Sender<Settled>,
+    },
 }
 
 enum Internal {
@@ -336,7 +367,13 @@ impl Actor {
                     Some(ToActor::Error { message, command }) => {
                         self.publish(EventKind::Error { message, command });
                     }
-                    Some(ToActor::Unattended(policy)) => self.set_unattended(policy),
+                    Some(ToActor::Unattended { policy, ack }) => {
+                        self.set_unattended(policy);
+                        let _ = ack.send(Settled {
+                            task_active: self.state.task.active,
+                            turns_running: self.live.len(),
+                        });
+                    }
                     None => break false,
                 },
                 Some(msg) = internal.recv() => self.on_internal(msg),
