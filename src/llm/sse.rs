@@ -23,7 +23,10 @@ pub struct SseFrame {
 pub struct SseParser {
     line: Vec<u8>,
     event: Option<String>,
-    data: Vec<String>,
+    /// The `data:` lines so far, already joined with `\n`; `has_data` tells "one empty data
+    /// line" from "no data line".
+    data: String,
+    has_data: bool,
 }
 
 impl SseParser {
@@ -38,6 +41,7 @@ impl SseParser {
         while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
             self.line.extend_from_slice(&rest[..pos]);
             rest = &rest[pos + 1..];
+            // The line buffer is lent out and given back cleared, so it keeps its capacity.
             let mut line = std::mem::take(&mut self.line);
             if line.last() == Some(&b'\r') {
                 line.pop();
@@ -45,6 +49,8 @@ impl SseParser {
             if let Some(frame) = self.on_line(&String::from_utf8_lossy(&line)) {
                 out.push(frame);
             }
+            line.clear();
+            self.line = line;
         }
         self.line.extend_from_slice(rest);
         out
@@ -66,16 +72,17 @@ impl SseParser {
 
     /// Whether bytes of an unfinished event are buffered (useful to describe an early EOF).
     pub fn has_partial(&self) -> bool {
-        !self.line.is_empty() || !self.data.is_empty() || self.event.is_some()
+        !self.line.is_empty() || self.has_data || self.event.is_some()
     }
 
     fn on_line(&mut self, line: &str) -> Option<SseFrame> {
         if line.is_empty() {
-            if self.data.is_empty() {
+            if !self.has_data {
                 self.event = None;
                 return None;
             }
-            let data = std::mem::take(&mut self.data).join("\n");
+            self.has_data = false;
+            let data = std::mem::take(&mut self.data);
             return Some(SseFrame {
                 event: self.event.take(),
                 data,
@@ -89,7 +96,13 @@ impl SseParser {
             None => (line, ""),
         };
         match field {
-            "data" => self.data.push(value.to_string()),
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
             "event" => self.event = Some(value.to_string()),
             _ => {}
         }

@@ -6,9 +6,14 @@
 //! share a chunk with the last delta or repeat; the usage chunk follows it with `choices: []` (or
 //! `null`, vLLM), so the stream is read until `data: [DONE]`. Tool calls are emitted whole, in
 //! index order, at the end, then `Finished`. An `{"error":…}` object in the stream fails it.
+//! Plain chunks (text, finish reason, usage) are read into borrowed typed structs; any other
+//! chunk falls back to a `serde_json::Value`, so the fast path never changes what is decoded.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::llm::classify::{classify_stream_error, shorten};
@@ -39,6 +44,9 @@ impl OpenAiDecoder {
         if data.is_empty() {
             return Ok(());
         }
+        if self.on_plain_chunk(data, out) {
+            return Ok(());
+        }
         let v: Value = serde_json::from_str(data).map_err(|e| {
             DecodeError::protocol(format!("malformed chunk ({e}): {}", shorten(data)))
         })?;
@@ -55,6 +63,46 @@ impl OpenAiDecoder {
             }));
         }
         Ok(())
+    }
+
+    /// The fast path for the chunks that make up nearly every stream (text, finish reason,
+    /// usage): parsed into borrowed typed structs, no `Value` tree. Returns false, having emitted
+    /// nothing, for anything else (tool calls, an error object, a `message` instead of a `delta`,
+    /// a field of an unexpected type, malformed JSON), which [`Self::on_frame`] then reads as a
+    /// `Value` exactly as before.
+    fn on_plain_chunk(&mut self, data: &str, out: &mut Vec<LlmEvent>) -> bool {
+        if !data.starts_with('{') {
+            return false;
+        }
+        let Ok(chunk) = serde_json::from_str::<PlainChunk<'_>>(data) else {
+            return false;
+        };
+        let choices = chunk.choices.unwrap_or_default();
+        let choice = choices.iter().find(|c| c.index.unwrap_or(0) == 0);
+        let plain = chunk.error.is_none()
+            && choice.is_none_or(|c| {
+                c.message.is_none() && c.delta.as_ref().is_none_or(|d| d.tool_calls.is_none())
+            });
+        if !plain {
+            return false;
+        }
+        if let Some(choice) = choice {
+            if let Some(text) = choice.delta.as_ref().and_then(|d| d.content.as_deref())
+                && !text.is_empty()
+            {
+                out.push(LlmEvent::TextDelta(text.to_string()));
+            }
+            if let Some(reason) = &choice.finish_reason {
+                self.finish = Some(finish_reason(reason));
+            }
+        }
+        if let Some(usage) = chunk.usage {
+            out.push(LlmEvent::Usage(Usage {
+                input: usage.prompt_tokens,
+                output: usage.completion_tokens,
+            }));
+        }
+        true
     }
 
     fn on_choice(&mut self, choice: &Value, out: &mut Vec<LlmEvent>) {
@@ -155,6 +203,38 @@ impl Decoder for OpenAiDecoder {
     fn is_done(&self) -> bool {
         self.done
     }
+}
+
+/// A chunk as the fast path reads it; unknown fields are skipped without being built.
+#[derive(Deserialize)]
+struct PlainChunk<'a> {
+    #[serde(borrow)]
+    choices: Option<Vec<PlainChoice<'a>>>,
+    usage: Option<PlainUsage>,
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct PlainChoice<'a> {
+    index: Option<u64>,
+    #[serde(borrow)]
+    delta: Option<PlainDelta<'a>>,
+    message: Option<IgnoredAny>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct PlainDelta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    tool_calls: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct PlainUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
 }
 
 fn first_choice(v: &Value) -> Option<&Value> {
@@ -295,6 +375,35 @@ mod tests {
             vec![
                 call("call_0", "f", "{\"a\":1}"),
                 LlmEvent::Finished(FinishReason::ToolCalls)
+            ]
+        );
+    }
+
+    #[test]
+    fn chunks_the_typed_path_declines_read_as_before() {
+        let body = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":[\"x\"]}}]}\n\n",
+            "data: [1]\n\n",
+            "data: {\"choices\":[{\"index\":0.0,\"message\":{\"content\":\"hi\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"other\"}},{\"delta\":{\"content\":\"a\\\"b\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3.0,\"completion_tokens\":2}}\n\n",
+            "data: {\"choices\":[],\"error\":null,\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let (events, err) = assert_split_invariant(new, body.as_bytes());
+        assert_eq!(err, None);
+        assert_eq!(
+            merge_text(events),
+            vec![
+                LlmEvent::TextDelta("hia\"b".into()),
+                LlmEvent::Usage(Usage {
+                    input: None,
+                    output: Some(2)
+                }),
+                LlmEvent::Usage(Usage {
+                    input: Some(4),
+                    output: Some(5)
+                }),
+                LlmEvent::Finished(FinishReason::Stop),
             ]
         );
     }
