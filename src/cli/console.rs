@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
@@ -518,7 +517,7 @@ impl Bridge {
             return;
         }
         self.retire().await;
-        let new_id = store::new_session_id(Utc::now());
+        let new_id = crate::core::session::new_session_id();
         let forked = store::fork(&path, seq, &new_id).and_then(|p| store::read_journal(&p));
         match forked {
             Ok(journal) => {

@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use chrono::Utc;
-
 use super::{ExportFormat, SessionsAction, SessionsArgs, exit};
 use crate::store::{self, JournalError, SessionSummary, lock};
 
@@ -122,7 +120,7 @@ fn export(dir: &Path, id: &str, format: ExportFormat) -> Result<u8, JournalError
 
 fn fork(dir: &Path, id: &str, at: u64) -> Result<u8, JournalError> {
     let src = store::resolve_id(dir, id)?;
-    let new_id = store::new_session_id(Utc::now());
+    let new_id = crate::core::session::new_session_id();
     store::fork(&src, at, &new_id)?;
     let from = src.file_stem().map(|s| s.to_string_lossy().into_owned());
     Ok(print(&format!(

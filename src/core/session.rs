@@ -266,13 +266,20 @@ impl SessionHandle {
     }
 }
 
-/// A sortable, readable id: `20261121-131500-k3x9`.
+/// A sortable, readable id for a session starting now: `20261121-131500-k3x9`. Every new
+/// session gets its id here, forks included.
 pub fn new_session_id() -> String {
+    session_id_at(Utc::now())
+}
+
+/// The id of a session started at `now`: the UTC start time (so ids sort by age) and four random
+/// characters of `[a-z0-9]`.
+pub fn session_id_at(now: chrono::DateTime<Utc>) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let suffix: String = (0..4)
         .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
         .collect();
-    format!("{}-{suffix}", Utc::now().format("%Y%m%d-%H%M%S"))
+    format!("{}-{suffix}", now.format("%Y%m%d-%H%M%S"))
 }
 
 fn add_subscriber(subscribers: &Subscribers) -> EventStream {

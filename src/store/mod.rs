@@ -20,8 +20,6 @@ pub mod writer;
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
-
 pub use error::JournalError;
 pub use export::{to_json, to_markdown, to_text};
 pub use fork::fork;
@@ -41,12 +39,6 @@ pub fn sessions_dir() -> PathBuf {
     crate::config::paths::sessions_dir()
 }
 
-/// A fresh session id: the UTC start time (so ids sort by age) and four random hex digits, e.g.
-/// `20261121-131615-3fa9`.
-pub fn new_session_id(now: DateTime<Utc>) -> String {
-    format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..))
-}
-
 /// Whether `id` is safe to use as a file stem: non-empty, `[A-Za-z0-9_.-]`, not starting with a dot.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -62,8 +54,10 @@ mod tests {
 
     #[test]
     fn session_ids_sort_by_time_and_are_valid() {
-        let a = new_session_id(DateTime::from_timestamp(1_700_000_000, 0).unwrap());
-        let b = new_session_id(DateTime::from_timestamp(1_700_000_001, 0).unwrap());
+        use crate::core::session::session_id_at;
+        use chrono::DateTime;
+        let a = session_id_at(DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        let b = session_id_at(DateTime::from_timestamp(1_700_000_001, 0).unwrap());
         assert!(a < b, "{a} should sort before {b}");
         assert!(is_valid_id(&a));
         assert_eq!(a.len(), "20231114-221320-0000".len());
