@@ -19,6 +19,7 @@ use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
 use conclave::llm::build_provider;
 use serde_json::{Value, json};
+use support::events::{count, finished};
 use support::llm_fake::{ByRequest, Wire, forced_tool, offered_tools};
 use support::{FakeServer, Gate, Recorded, Reply, Step, Turn};
 
@@ -126,54 +127,17 @@ async fn run(setup: Setup, prompt: &str) -> Vec<Event> {
     seen
 }
 
+/// The shared invariants, and no API key in any event.
 fn check_invariants(events: &[Event]) {
-    for (i, e) in events.iter().enumerate() {
-        assert_eq!(e.seq, i as u64, "seq is gap-free");
-    }
+    support::events::check_invariants(events);
     for e in events {
-        if let EventKind::Message {
-            turn, tool_calls, ..
-        } = &e.kind
-        {
-            for call in tool_calls {
-                let answers = events
-                    .iter()
-                    .filter(|r| matches!(&r.kind, EventKind::ToolResult { turn: t, call_id, .. } if t == turn && call_id == &call.id))
-                    .count();
-                assert_eq!(
-                    answers, 1,
-                    "call {} of turn {turn} answered once",
-                    call.name
-                );
-            }
-        }
         let line = serde_json::to_string(e).unwrap();
         for key in KEYS {
             assert!(!line.contains(key), "an API key leaked into {line}");
         }
     }
-    let state = SessionState::replay(events);
-    assert_eq!(state.next_seq, events.len() as u64);
 }
 
-fn finished(events: &[Event]) -> (Outcome, Option<String>) {
-    events
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::SessionFinished {
-                outcome,
-                final_text,
-            } => Some((*outcome, final_text.clone())),
-            _ => None,
-        })
-        .expect("session_finished")
-}
-
-fn count(events: &[Event], pred: impl Fn(&EventKind) -> bool) -> usize {
-    events.iter().filter(|e| pred(&e.kind)).count()
-}
-
-/// Whether the event types `order` appear in this order (others may come between).
 fn in_order(events: &[Event], order: &[&str]) -> bool {
     let mut at = 0;
     for e in events {

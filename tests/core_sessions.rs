@@ -5,6 +5,8 @@
 // The helpers below are test code too: a failed expectation is a failed test.
 #![allow(clippy::expect_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
 use conclave::llm::Provider;
 use conclave::llm::scripted::ScriptedProvider;
+use support::events::{check_invariants, count, finished};
 
 fn agent(name: &str) -> AgentConfig {
     AgentConfig {
@@ -79,51 +82,6 @@ async fn run(spec: SessionSpec, prompt: &str) -> Vec<Event> {
     until_finished(&mut events, &mut seen).await;
     check_invariants(&seen);
     seen
-}
-
-fn check_invariants(events: &[Event]) {
-    for (i, e) in events.iter().enumerate() {
-        assert_eq!(e.seq, i as u64, "seq is gap-free");
-        assert_eq!(e.v, 1);
-    }
-    for e in events {
-        if let EventKind::Message {
-            turn, tool_calls, ..
-        } = &e.kind
-        {
-            for call in tool_calls {
-                let answers = events
-                    .iter()
-                    .filter(|r| matches!(&r.kind, EventKind::ToolResult { turn: t, call_id, .. } if t == turn && call_id == &call.id))
-                    .count();
-                assert_eq!(
-                    answers, 1,
-                    "call {} of turn {turn} answered once",
-                    call.name
-                );
-            }
-        }
-    }
-    let state = SessionState::replay(events);
-    assert_eq!(state.next_seq, events.len() as u64);
-    assert_eq!(SessionState::replay(events), state);
-}
-
-fn finished(events: &[Event]) -> (Outcome, Option<String>) {
-    events
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::SessionFinished {
-                outcome,
-                final_text,
-            } => Some((*outcome, final_text.clone())),
-            _ => None,
-        })
-        .expect("session_finished")
-}
-
-fn count(events: &[Event], pred: impl Fn(&EventKind) -> bool) -> usize {
-    events.iter().filter(|e| pred(&e.kind)).count()
 }
 
 #[tokio::test]
