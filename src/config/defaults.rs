@@ -12,7 +12,7 @@ use super::schema::{
     AgentConfig, Approval, BackendConfig, BackendKind, Config, Consensus, SpeakerSelection, Step,
     Strategy, TeamConfig, UiConfig,
 };
-use crate::core::event::PatternKind;
+use crate::config::PatternKind;
 
 /// The team the console opens with.
 pub const DEFAULT_TEAM: &str = "debate";

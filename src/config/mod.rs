@@ -10,6 +10,7 @@ pub mod detect;
 pub mod diag;
 pub mod load;
 pub mod paths;
+pub mod pattern;
 pub mod schema;
 pub mod spans;
 pub mod structure;
@@ -17,4 +18,5 @@ pub mod validate;
 
 pub use diag::{ConfigError, Diagnostic, Severity};
 pub use load::{Loaded, Report, Source, load};
+pub use pattern::PatternKind;
 pub use schema::*;

@@ -24,30 +24,8 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// Which pattern a team runs (DESIGN section 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PatternKind {
-    Single,
-    Sequential,
-    Concurrent,
-    Handoff,
-    GroupChat,
-    BestOf,
-}
-
-impl PatternKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PatternKind::Single => "single",
-            PatternKind::Sequential => "sequential",
-            PatternKind::Concurrent => "concurrent",
-            PatternKind::Handoff => "handoff",
-            PatternKind::GroupChat => "group_chat",
-            PatternKind::BestOf => "best_of",
-        }
-    }
-}
+/// Which pattern a team runs: config's vocabulary, named here too so events can say it.
+pub use crate::config::PatternKind;
 
 /// What a model call is for. Only `speak` turns are part of the conversation; the others produce
 /// structured events (votes, speaker picks, scores, summaries) but still count in the metrics,

@@ -16,6 +16,8 @@ pub mod header;
 pub mod index;
 pub mod journal;
 pub mod lock;
+#[cfg(test)]
+mod props;
 pub mod writer;
 
 use std::path::PathBuf;

@@ -14,7 +14,7 @@ use super::diag::Severity;
 use super::schema::Config;
 use super::spans::{KeyPath, Part};
 use super::structure::Broken;
-use crate::core::event::PatternKind;
+use crate::config::PatternKind;
 
 /// One problem, before it is located in the text.
 #[derive(Clone, Debug, PartialEq)]

@@ -17,7 +17,7 @@ mod concurrent;
 mod group_chat;
 mod handoff;
 #[cfg(test)]
-mod props;
+pub(crate) mod props;
 mod sequential;
 #[cfg(test)]
 pub(crate) mod sim;

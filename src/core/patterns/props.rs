@@ -2,8 +2,9 @@
 //! panics, keeps `seq` gap-free, leaves no turn running after `session_finished`, and the fold of
 //! the journal always equals the live state (so a resumed pattern decides as the live one).
 //! Restarts (resume from the log so far, interrupted turns closed, the pattern carrying the task
-//! on) can come at any point and keep the same invariants. The log of any such session, written
-//! through the real journal writer (tokens coalesced) and read back, replays to the live state.
+//! on) can come at any point and keep the same invariants. The generators and [`drive`] are
+//! shared with the store's property test, which writes any such session through the real journal
+//! writer and reads it back (core knows nothing of the journal).
 
 use proptest::prelude::*;
 use serde_json::json;
@@ -15,10 +16,10 @@ use crate::core::patterns::Input;
 use crate::core::patterns::sim::{Reply, Sim, reply, tool};
 use crate::core::state::SessionState;
 
-const AGENTS: [&str; 3] = ["a", "b", "c"];
+pub(crate) const AGENTS: [&str; 3] = ["a", "b", "c"];
 
 #[derive(Clone, Debug)]
-enum Step {
+pub(crate) enum Step {
     Command(Command),
     Complete(usize, u8),
     Fail(usize),
@@ -53,7 +54,7 @@ fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
-fn step() -> impl Strategy<Value = Step> {
+pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => command().prop_map(Step::Command),
         6 => (0usize..4, 0u8..10).prop_map(|(i, k)| Step::Complete(i, k)),
@@ -64,7 +65,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
+pub(crate) fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
     match kind {
         PatternKind::Handoff => {
             t.entry = Some("a".into());
@@ -124,7 +125,7 @@ fn answer(agent: &str, k: u8) -> Reply {
 }
 
 /// Drive `sim` through `steps` (no invariant checks: see the first property).
-fn drive(sim: &mut Sim, steps: Vec<Step>) {
+pub(crate) fn drive(sim: &mut Sim, steps: Vec<Step>) {
     sim.send("start");
     for step in steps {
         let running = sim.state.running_turns();
@@ -162,41 +163,7 @@ fn drive(sim: &mut Sim, steps: Vec<Step>) {
     }
 }
 
-/// Write `events` through the real journal writer into `dir` and read the file back.
-fn through_the_journal(
-    dir: &std::path::Path,
-    kind: PatternKind,
-    events: &[crate::core::event::Event],
-) -> crate::store::Journal {
-    let path = dir.join("s.jsonl");
-    let header = crate::store::JournalHeader::new(
-        "s",
-        "t",
-        kind,
-        &crate::config::Config::default(),
-        chrono::DateTime::UNIX_EPOCH,
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let writer = crate::store::spawn_writer(path.clone(), header, rx);
-        // A few events at a time, so the writer sees many batches, as it does live.
-        for chunk in events.chunks(3) {
-            for e in chunk {
-                tx.send(e.clone()).unwrap();
-            }
-            tokio::task::yield_now().await;
-        }
-        drop(tx);
-        writer.await.unwrap().unwrap();
-    });
-    crate::store::read_journal(&path).unwrap()
-}
-
-fn pattern_kind() -> impl Strategy<Value = PatternKind> {
+pub(crate) fn pattern_kind() -> impl Strategy<Value = PatternKind> {
     prop_oneof![
         Just(PatternKind::Single),
         Just(PatternKind::Sequential),
@@ -254,24 +221,5 @@ proptest! {
             let mut resumed = crate::core::patterns::build(sim.ctx.clone());
             prop_assert_eq!(resumed.on(&replayed, probe), live);
         }
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
-
-    #[test]
-    fn the_journal_of_any_session_replays_to_the_live_state(
-        kind in pattern_kind(),
-        variant in 0u8..12,
-        steps in proptest::collection::vec(step(), 1..40),
-    ) {
-        let mut sim = Sim::new(kind, &AGENTS, |t| team(kind, t, variant));
-        drive(&mut sim, steps);
-        let dir = tempfile::tempdir().unwrap();
-        let journal = through_the_journal(dir.path(), kind, &sim.log);
-        prop_assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
-        prop_assert_eq!(SessionState::replay(&journal.events), SessionState::replay(&sim.log));
-        prop_assert_eq!(SessionState::replay(&journal.events), sim.state.clone());
     }
 }
