@@ -2,7 +2,7 @@
 //! least 20x less than AutoGen on the same group chat). Prints a table.
 //!
 //! The same 4-agent round-robin group chat runs many times, launched the way the console and
-//! `conclave run` launch it (`launch::launch`), against (a) the scripted provider at
+//! `conclave run` launch it (`host::launch`), against (a) the scripted provider at
 //! `tokens_per_sec = 0` and (b) an OpenAI-compatible server on loopback that answers at once.
 //! The fake server is this very bench binary re-run as a child process (`CONCLAVE_BENCH_ROLE=
 //! server`), so its CPU is not ours; it keeps connections alive like a real server. CPU is the
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use conclave::config::Config;
 use conclave::core::Command as SessionCommand;
 use conclave::core::event::{EventKind, Purpose};
-use conclave::launch::{LaunchOptions, launch};
+use conclave::host::{LaunchOptions, launch};
 
 const AGENTS: [&str; 4] = ["optimist", "skeptic", "pragmatist", "moderator"];
 /// Every reply, from the script and from the fake server alike: this sentence after a word that

@@ -3,7 +3,7 @@
 //!
 //! Every session is a 2-agent round-robin group chat of 2 rounds over the scripted provider
 //! streaming at a small token rate, launched the way `conclave run` launches one
-//! (`launch::launch`, no journal), each with its own task draining its event stream. All are
+//! (`host::launch`, no journal), each with its own task draining its event stream. All are
 //! started at once on a 2-worker runtime. Memory is the process's peak resident set
 //! (`VmHWM` in `/proc/self/status`) minus the resident set before the first launch; "starved"
 //! is read from the completion times: max / median, and how far the median is from the time the
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use conclave::config::Config;
 use conclave::core::Command;
 use conclave::core::event::EventKind;
-use conclave::launch::{LaunchOptions, launch};
+use conclave::host::{LaunchOptions, launch};
 
 const AGENTS: [&str; 2] = ["writer", "critic"];
 const ROUNDS: u32 = 2;

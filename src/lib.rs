@@ -1,13 +1,15 @@
 //! conclave: a terminal console for running and steering multi-agent LLM sessions.
 //!
-//! Layers, dependencies pointing one way (DESIGN section 1):
-//! `config` → `llm` (providers) → `core` (sessions, patterns) → { `tui`, `headless`, `store` }.
+//! Layers, dependencies pointing one way (DESIGN section 1; `tests/layers.rs` checks them):
+//! `config` → `llm` (providers) → `core` (sessions, patterns) → `view` → { `tui`, `headless`,
+//! `store` } → `host` (launch, resume, fork, the console's session manager, the headless driver)
+//! → `cli` (clap types and dispatch).
 
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod headless;
-pub mod launch;
+pub mod host;
 pub mod llm;
 pub mod store;
 pub mod tui;

@@ -1,16 +1,20 @@
 //! The command line (DESIGN section 4): argument types and the dispatch to each subcommand.
 //!
-//! Exit status: 0 success, 1 the run failed, 2 bad usage or bad config. Nothing here prints while
-//! the console owns the terminal; logs go to a file (see `logging`).
+//! Mental model: clap parses into the types below; [`dispatch`] turns them into the plain options
+//! of the layer that does the work (the console and `conclave run` live in [`crate::host`]) and
+//! its answer into an exit status: 0 success, 1 the run failed, 2 bad usage or bad config, 143
+//! after SIGTERM. Nothing here prints while the console owns the terminal; logs go to a file
+//! (see `logging`).
 
 pub mod check;
-pub mod console;
 pub mod init;
 pub mod logging;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::host::{self, Exit};
 
 pub mod sessions;
 
@@ -19,6 +23,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILED: u8 = 1;
     pub const USAGE: u8 = 2;
+    /// After SIGTERM (128 + 15), so scripts can tell the console was stopped.
+    pub const TERMINATED: u8 = 143;
 }
 
 #[derive(Debug, Parser)]
@@ -161,8 +167,59 @@ pub fn dispatch(cli: Cli) -> u8 {
         Some(Cmd::Check(args)) => check::run(cli.config.as_deref(), args.offline),
         Some(Cmd::Init(args)) => init::run(cli.config.as_deref(), &args),
         // Each subcommand's arm calls its module; the console is the default.
-        None => console::run(&cli),
-        Some(Cmd::Sessions(args)) => sessions::run(args, &crate::store::sessions_dir()),
-        Some(Cmd::Run(args)) => crate::headless::run(args, cli.config.as_deref()),
+        None => code(host::console::run(&host::console::ConsoleOptions {
+            config: cli.config,
+            team: cli.team,
+            resume: cli.resume,
+        })),
+        Some(Cmd::Sessions(args)) => sessions::run(args, &host::bootstrap::journal_dir()),
+        Some(Cmd::Run(args)) => code(host::run::run(args.into_options(cli.config))),
+    }
+}
+
+/// The exit status for how a front end ended.
+pub fn code(exit: Exit) -> u8 {
+    match exit {
+        Exit::Ok => exit::OK,
+        Exit::Failed => exit::FAILED,
+        Exit::Usage => exit::USAGE,
+        Exit::Terminated => exit::TERMINATED,
+    }
+}
+
+impl RunArgs {
+    /// The plain options of the headless driver; `config` is the global `--config`.
+    pub fn into_options(self, config: Option<PathBuf>) -> host::run::RunOptions {
+        host::run::RunOptions {
+            config,
+            team: self.team,
+            prompt: self.prompt,
+            events: match self.events {
+                EventsFormat::Text => crate::headless::Format::Text,
+                EventsFormat::Jsonl => crate::headless::Format::Jsonl,
+            },
+            control: match self.control {
+                Some(ControlFormat::Jsonl) => true,
+                None => false,
+            },
+            approve: match self.approve {
+                ApproveMode::Auto => crate::core::patterns::UnattendedApproval::Auto,
+                ApproveMode::Reject => crate::core::patterns::UnattendedApproval::Reject,
+            },
+            resume: self.resume,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_way_of_ending_has_its_status() {
+        assert_eq!(code(Exit::Ok), 0);
+        assert_eq!(code(Exit::Failed), 1);
+        assert_eq!(code(Exit::Usage), 2);
+        assert_eq!(code(Exit::Terminated), 143);
     }
 }

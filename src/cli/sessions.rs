@@ -120,8 +120,7 @@ fn export(dir: &Path, id: &str, format: ExportFormat) -> Result<u8, JournalError
 
 fn fork(dir: &Path, id: &str, at: u64) -> Result<u8, JournalError> {
     let src = store::resolve_id(dir, id)?;
-    let new_id = crate::core::session::new_session_id();
-    store::fork(&src, at, &new_id)?;
+    let (new_id, _) = crate::host::fork(&src, at)?;
     let from = src.file_stem().map(|s| s.to_string_lossy().into_owned());
     Ok(print(&format!(
         "Forked {} at seq {at} into {new_id}.\nResume it with: conclave --resume {new_id}\n",

@@ -12,7 +12,11 @@ use crate::core::patterns::sim::Sim;
 use crate::core::state::SessionState;
 
 /// Write `events` through the real journal writer into `dir` and read the file back.
-fn through_the_journal(dir: &std::path::Path, kind: PatternKind, events: &[Event]) -> super::Journal {
+fn through_the_journal(
+    dir: &std::path::Path,
+    kind: PatternKind,
+    events: &[Event],
+) -> super::Journal {
     let path = dir.join("s.jsonl");
     let header = super::JournalHeader::new(
         "s",

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::{Finding, Names, member_hint, pattern_options, patterns, positive};
+use crate::config::PatternKind;
 use crate::config::schema::{ContextMode, TeamConfig};
 use crate::config::spans::{KeyPath, Part};
-use crate::config::PatternKind;
 
 pub(super) fn check_team(
     path: &KeyPath,

@@ -1,13 +1,13 @@
-//! Launching a session: from a loaded config and a team name (or a recorded journal) to a running
-//! session whose every event is journaled. The console and `conclave run` both start sessions here,
-//! so a session looks the same on disk whichever front end ran it.
+//! Launching, resuming and forking a session: from a loaded config and a team name (or a recorded
+//! journal) to a running session whose every event is journaled. The console and `conclave run`
+//! both start sessions here, so a session looks the same on disk whichever front end ran it.
 //!
 //! Mental model: `launch` = pick the team → build only the providers its agents use → build the
 //! `SessionSpec` → subscribe the journal writer and the front end *before* the actor starts (so
 //! neither misses `session_started`) → start. `resume` is the same with the journal's events as
-//! history and an appender continuing the same file. Must be called inside a tokio runtime.
+//! history and an appender continuing the same file; `fork` copies a journal's prefix into a new
+//! session's file, which is then resumed. Must be called inside a tokio runtime.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,14 +15,14 @@ use chrono::Utc;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use crate::config::schema::{BackendConfig, BackendKind, Config, TeamConfig};
+use super::providers::{ProviderCache, providers_for};
+use crate::config::schema::{Config, TeamConfig};
 use crate::core::event::Event;
-use crate::core::patterns::referenced_agents;
 use crate::core::session::{
     EventStream, Session, SessionError, SessionHandle, SessionSpec, UnattendedApproval,
     new_session_id,
 };
-use crate::llm::{LlmError, Provider};
+use crate::llm::LlmError;
 use crate::store::{Journal, JournalError, JournalHeader, WriterReport};
 
 /// How to launch.
@@ -35,52 +35,6 @@ pub struct LaunchOptions {
     /// Share HTTP providers with the other sessions this front end starts; `None` builds fresh
     /// ones for this session.
     pub providers: Option<Arc<ProviderCache>>,
-}
-
-/// The HTTP providers (and so the HTTP clients and their connection pools) of one front end: the
-/// console or a benchmark keeps one and every session it launches reuses a backend's provider,
-/// instead of opening new connections per session. Keep one per tokio runtime: a pooled
-/// connection belongs to the runtime that opened it. Scripted providers are never shared (they
-/// remember which replies a conversation used).
-#[derive(Default)]
-pub struct ProviderCache {
-    built: std::sync::Mutex<BTreeMap<String, Built>>,
-}
-
-/// A cached provider and the config it was built from.
-type Built = (BackendConfig, Arc<dyn Provider>);
-
-impl ProviderCache {
-    /// The provider of `[backends.name]`: the cached one while its config is unchanged.
-    pub fn get(&self, name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provider>, LlmError> {
-        if cfg.kind == BackendKind::Scripted {
-            return crate::llm::build_provider(name, cfg);
-        }
-        let mut built = self
-            .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((seen, provider)) = built.get(name)
-            && seen == cfg
-        {
-            return Ok(provider.clone());
-        }
-        let provider = crate::llm::build_provider(name, cfg)?;
-        built.insert(name.to_string(), (cfg.clone(), provider.clone()));
-        Ok(provider)
-    }
-}
-
-impl std::fmt::Debug for ProviderCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let built = self
-            .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f.debug_struct("ProviderCache")
-            .field("backends", &built.keys().collect::<Vec<_>>())
-            .finish()
-    }
 }
 
 /// A started session and what hangs off it.
@@ -285,6 +239,14 @@ pub fn find_journal(dir: &Path, id: &str) -> Result<Journal, JournalError> {
     crate::store::read_journal(&path)
 }
 
+/// Fork the journal at `src` after event `at` into a new session; returns the new session's id
+/// and the path of its journal (next to `src`), ready to resume.
+pub fn fork(src: &Path, at: u64) -> Result<(String, PathBuf), JournalError> {
+    let id = new_session_id();
+    let path = crate::store::fork(src, at, &id)?;
+    Ok((id, path))
+}
+
 /// The team `name` of `config`, or an error listing the teams there are.
 pub fn team_of(config: &Config, name: &str) -> Result<TeamConfig, LaunchError> {
     let mut team = config
@@ -299,41 +261,6 @@ pub fn team_of(config: &Config, name: &str) -> Result<TeamConfig, LaunchError> {
     Ok(team)
 }
 
-/// Build (or take from `cache`) the providers of exactly the backends `team`'s agents use, so
-/// that a backend the team does not need (say, one whose key is not set) cannot stop it.
-pub fn providers_for(
-    config: &Config,
-    team_name: &str,
-    team: &TeamConfig,
-    cache: Option<&ProviderCache>,
-) -> Result<BTreeMap<String, Arc<dyn Provider>>, LaunchError> {
-    let mut backends = BTreeSet::new();
-    for agent in referenced_agents(team) {
-        let Some(a) = config.agents.get(&agent) else {
-            return Err(LaunchError::UnknownAgent {
-                team: team_name.to_string(),
-                agent,
-            });
-        };
-        backends.insert((agent.clone(), a.backend.clone()));
-    }
-    let mut providers = BTreeMap::new();
-    for (agent, backend) in backends {
-        if providers.contains_key(&backend) {
-            continue;
-        }
-        let Some(cfg) = config.backends.get(&backend) else {
-            return Err(LaunchError::UnknownBackend { agent, backend });
-        };
-        let provider = match cache {
-            Some(cache) => cache.get(&backend, cfg)?,
-            None => crate::llm::build_provider(&backend, cfg)?,
-        };
-        providers.insert(backend.clone(), provider);
-    }
-    Ok(providers)
-}
-
 fn unknown_team(team: &str, teams: &[String]) -> String {
     if teams.is_empty() {
         format!("unknown team '{team}': the config defines no teams")
@@ -345,9 +272,9 @@ fn unknown_team(team: &str, teams: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PatternKind;
     use crate::config::defaults;
     use crate::config::detect::{Detected, DetectedKind};
-    use crate::core::event::PatternKind;
 
     fn demo() -> Config {
         defaults::embedded(&Detected {
@@ -424,30 +351,5 @@ mod tests {
             warnings[0].contains("configuration changed"),
             "{warnings:?}"
         );
-    }
-
-    fn backend(text: &str) -> BackendConfig {
-        toml::from_str(text).unwrap()
-    }
-
-    #[test]
-    fn the_cache_shares_http_providers_until_their_config_changes() {
-        let cache = ProviderCache::default();
-        let a = backend("kind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"");
-        let first = cache.get("oa", &a).unwrap();
-        let again = cache.get("oa", &a).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        let changed = backend("kind = \"openai\"\nbase_url = \"http://127.0.0.1:10/v1\"");
-        let rebuilt = cache.get("oa", &changed).unwrap();
-        assert!(!Arc::ptr_eq(&first, &rebuilt));
-    }
-
-    #[test]
-    fn scripted_providers_are_never_shared() {
-        let cache = ProviderCache::default();
-        let demo = backend("kind = \"scripted\"\ntokens_per_sec = 0");
-        let first = cache.get("demo", &demo).unwrap();
-        let second = cache.get("demo", &demo).unwrap();
-        assert!(!Arc::ptr_eq(&first, &second));
     }
 }

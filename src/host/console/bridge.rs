@@ -1,246 +1,30 @@
-//! The console as the default command: load the config, pick the team, start (or resume) a
-//! journaled session, and run the TUI beside a bridge task that connects the two.
+//! The console's session manager: the bridge between the TUI and the one session on screen.
 //!
-//! Mental model: the TUI never touches sessions; it reads [`Inbound`] and writes [`Outbound`].
-//! The [`Bridge`] owns the one session on screen: it forwards that session's events, performs
-//! what the person asks (commands, new sessions, export, the sessions picker, fork, resume) and
-//! reports every failure as a notice, never as a crash. Switching sessions stops the old one and
-//! waits for its journal before the new one starts, so a journal is never written twice; a new
-//! session that was never given a task leaves no journal (so `--resume last` finds real work).
-//!
-//! With no config file the embedded default is built from environment variables alone, so the
-//! first frame never waits on the network; Ollama is probed in the background, and if it
-//! answers before the person sent anything the default team is relaunched on it.
-//!
-//! Everything that can go wrong before the terminal is taken over (a bad config, an unknown team
-//! or session) is printed to stderr with exit status 2; after that, nothing is printed.
+//! Mental model: a task that owns the current session and `select!`s over what the TUI asks
+//! ([`Outbound`]), the session's events (forwarded as [`Inbound::Event`]) and the background
+//! backend detection. It performs commands, new sessions, export, the sessions picker, fork and
+//! resume through [`super::launch`], and reports every failure as a notice, never as a crash.
+//! Leaving a session (switching, forking, quitting) drops its handle and waits for its journal
+//! ([`bootstrap::settle`]) before the next one starts, so a journal is never written twice.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
-use super::{Cli, exit};
+use super::backend_label;
 use crate::config::detect::{self, Detected};
-use crate::config::load::{self, Source};
-use crate::config::schema::{BackendKind, Config};
+use crate::config::schema::Config;
 use crate::config::{defaults, paths};
 use crate::core::Command;
 use crate::core::event::EventKind;
 use crate::core::session::{EventStream, SessionHandle};
-use crate::launch::{self, LaunchOptions, Launched, ProviderCache};
+use crate::host::bootstrap::{self, JournalEnd};
+use crate::host::launch::{self, Launched};
+use crate::host::providers::ProviderCache;
 use crate::store::{self, Journal, JournalError, WriterReport};
-use crate::tui::{self, ConsoleSetup, Inbound, Outbound};
-
-/// How long leaving waits for a session's journal to be written out.
-const JOURNAL_GRACE: Duration = Duration::from_secs(10);
-
-/// Open the console for `cli` and return the exit status.
-pub fn run(cli: &Cli) -> u8 {
-    let loaded = match load::load(cli.config.as_deref()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("conclave: {e}");
-            eprintln!("Fix the config (`conclave check` lists every problem) and try again.");
-            return exit::USAGE;
-        }
-    };
-    let embedded = loaded.source == Source::Embedded;
-    let config = loaded.config;
-    let dir = store::sessions_dir();
-    let start = match &cli.resume {
-        Some(id) => match launch::find_journal(&dir, id) {
-            Ok(journal) => Start::Resume(Box::new(journal)),
-            Err(e) => {
-                eprintln!("conclave: {e}");
-                eprintln!("`conclave sessions list` shows the recorded sessions.");
-                return exit::USAGE;
-            }
-        },
-        None => match pick_team(&config, cli.team.as_deref()) {
-            Ok(team) => Start::New(team),
-            Err(message) => {
-                eprintln!("conclave: {message}");
-                return exit::USAGE;
-            }
-        },
-    };
-    if let Start::Resume(journal) = &start
-        && let Err(e) = launch::check_resumable(&config, &journal.header)
-    {
-        eprintln!("conclave: cannot resume {}: {e}", journal.header.session);
-        return exit::USAGE;
-    }
-    if !(std::io::IsTerminal::is_terminal(&std::io::stdin())
-        && std::io::IsTerminal::is_terminal(&std::io::stdout()))
-    {
-        eprintln!(
-            "conclave: the console needs a terminal, and standard input or output is not one."
-        );
-        eprintln!(
-            "To run a team without the console, use `conclave run --team TEAM \"TASK\"` (see `conclave run --help`)."
-        );
-        return exit::USAGE;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("conclave: cannot start the async runtime: {e}");
-            return exit::FAILED;
-        }
-    };
-    let warnings = loaded.warnings.iter().map(|d| d.to_string()).collect();
-    match runtime.block_on(console(config, embedded, dir, start, warnings)) {
-        Ok(Ended::Quit) => exit::OK,
-        Ok(Ended::Terminated) => TERMINATED,
-        Err(e) => {
-            eprintln!("conclave: {e:#}");
-            exit::FAILED
-        }
-    }
-}
-
-/// The team to open: `wanted`, else `ui.default_team`, else the first team.
-pub fn pick_team(config: &Config, wanted: Option<&str>) -> Result<String, String> {
-    let known = || config.teams.keys().cloned().collect::<Vec<_>>().join(", ");
-    if config.teams.is_empty() {
-        return Err("the config defines no teams; add one under [teams]".into());
-    }
-    if let Some(team) = wanted {
-        if config.teams.contains_key(team) {
-            return Ok(team.to_string());
-        }
-        return Err(format!("unknown team '{team}'; the teams are: {}", known()));
-    }
-    if let Some(team) = &config.ui.default_team {
-        if config.teams.contains_key(team) {
-            return Ok(team.clone());
-        }
-        return Err(format!(
-            "ui.default_team is '{team}', which is not a team; the teams are: {}",
-            known()
-        ));
-    }
-    config
-        .teams
-        .keys()
-        .next()
-        .cloned()
-        .ok_or_else(|| "the config defines no teams".into())
-}
-
-/// The status bar's backend label for `team` (the backends its agents use) and whether they are
-/// all the offline scripted backend.
-pub fn backend_label(config: &Config, team: &str) -> (String, bool) {
-    let mut used: Vec<&str> = launch::team_of(config, team)
-        .map(|t| crate::core::patterns::referenced_agents(&t))
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| config.agents.get(a).map(|a| a.backend.as_str()))
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    let mut demo = !used.is_empty();
-    let labels: Vec<String> = used
-        .iter()
-        .filter_map(|name| config.backends.get(*name).map(|b| (name, b)))
-        .map(|(name, b)| {
-            if b.kind != BackendKind::Scripted {
-                demo = false;
-            }
-            match (b.kind, b.base_url.as_deref()) {
-                (BackendKind::Scripted, _) => format!("{name} (offline demo)"),
-                (_, Some(url)) => format!("{name} @ {}", host_of(url)),
-                (BackendKind::Ollama, None) => format!("{name} @ 127.0.0.1:11434"),
-                (BackendKind::Openai, None) => format!("{name} @ api.openai.com"),
-                (BackendKind::Anthropic, None) => format!("{name} @ api.anthropic.com"),
-            }
-        })
-        .collect();
-    (labels.join(", "), demo)
-}
-
-/// The exit status after SIGTERM (128 + 15), so scripts can tell the console was stopped.
-pub const TERMINATED: u8 = 143;
-
-/// How the console ended.
-enum Ended {
-    Quit,
-    Terminated,
-}
-
-/// How to start.
-enum Start {
-    New(String),
-    Resume(Box<Journal>),
-}
-
-async fn console(
-    config: Config,
-    embedded: bool,
-    dir: PathBuf,
-    start: Start,
-    warnings: Vec<String>,
-) -> anyhow::Result<Ended> {
-    let mut terminate = crate::tui::terminal::TerminateWatch::new();
-    let (in_tx, in_rx) = unbounded_channel();
-    let (out_tx, out_rx) = unbounded_channel();
-    let mut bridge = Bridge {
-        config: config.clone(),
-        dir,
-        to_console: in_tx,
-        current: None,
-        sent_anything: false,
-        pending: warnings,
-        providers: Arc::default(),
-    };
-    let (team, history) = match start {
-        Start::New(team) => {
-            bridge.launch_new(&team, true);
-            (team, Vec::new())
-        }
-        Start::Resume(journal) => {
-            let team = journal.header.team.clone();
-            let history = bridge.resume(*journal, false);
-            (team, history)
-        }
-    };
-    if bridge.current.as_ref().is_none_or(|c| c.resumed) {
-        for w in std::mem::take(&mut bridge.pending) {
-            bridge.notice(w);
-        }
-    }
-    let (backend_label, is_demo) = backend_label(&config, &team);
-    let setup = ConsoleSetup {
-        config,
-        team,
-        backend_label,
-        is_demo,
-        history,
-    };
-    let detection = (embedded && bridge.current.as_ref().is_some_and(|c| !c.resumed))
-        .then(|| tokio::spawn(detect::detect()));
-    let bridge = tokio::spawn(bridge.run(out_rx, detection));
-    let result = tui::run_console(setup, in_rx, out_tx).await;
-    // The console has returned, so `out_tx` is gone and the bridge winds down by itself.
-    match tokio::time::timeout(JOURNAL_GRACE * 2, bridge).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!("the console bridge failed: {e}"),
-        Err(_) => tracing::warn!("the console bridge did not finish in time"),
-    }
-    result?;
-    Ok(if terminate.fired() {
-        Ended::Terminated
-    } else {
-        Ended::Quit
-    })
-}
+use crate::tui::{Inbound, Outbound};
 
 /// The session on screen.
 struct Current {
@@ -257,7 +41,7 @@ struct Current {
 }
 
 /// Connects the console to its session; see the module docs.
-struct Bridge {
+pub(super) struct Bridge {
     config: Config,
     dir: PathBuf,
     to_console: UnboundedSender<Inbound>,
@@ -271,7 +55,38 @@ struct Bridge {
 }
 
 impl Bridge {
-    async fn run(
+    /// A bridge with no session yet that talks to the console through `to_console`; `pending`
+    /// are notes for after the first welcome (the config's warnings).
+    pub(super) fn new(
+        config: Config,
+        dir: PathBuf,
+        to_console: UnboundedSender<Inbound>,
+        pending: Vec<String>,
+    ) -> Self {
+        Bridge {
+            config,
+            dir,
+            to_console,
+            current: None,
+            sent_anything: false,
+            pending,
+            providers: Arc::default(),
+        }
+    }
+
+    /// No session is on screen, or it was resumed (so no welcome will flush the pending notes).
+    pub(super) fn is_resumed_or_empty(&self) -> bool {
+        self.current.as_ref().is_none_or(|c| c.resumed)
+    }
+
+    /// Show the pending notes now.
+    pub(super) fn flush_pending(&mut self) {
+        for w in std::mem::take(&mut self.pending) {
+            self.notice(w);
+        }
+    }
+
+    pub(super) async fn run(
         mut self,
         mut out: UnboundedReceiver<Outbound>,
         mut detection: Option<JoinHandle<Detected>>,
@@ -372,20 +187,14 @@ impl Bridge {
 
     /// Launch a new session of `team`; failures become notices. `first`: the console's first
     /// session (its backend label is in the setup already).
-    fn launch_new(&mut self, team: &str, first: bool) {
-        let options = LaunchOptions {
-            unattended: None,
-            journal_dir: Some(self.dir.clone()),
-            providers: Some(self.providers.clone()),
-        };
+    pub(super) fn launch_new(&mut self, team: &str, first: bool) {
+        let options = bootstrap::options(None, Some(self.providers.clone()));
         match launch::launch(&self.config, team, &options) {
             Ok(l) => self.adopt(l, false),
             Err(e) => {
                 tracing::warn!("launching {team}: {e}");
                 self.notice(format!("cannot start team {team}: {e}"));
-                for w in std::mem::take(&mut self.pending) {
-                    self.notice(w);
-                }
+                self.flush_pending();
                 return;
             }
         }
@@ -397,7 +206,7 @@ impl Bridge {
 
     /// Resume `journal`; returns its history. `forward`: send the history to the console (a
     /// switch); otherwise the caller puts it in the setup.
-    fn resume(&mut self, journal: Journal, forward: bool) -> Vec<crate::core::Event> {
+    pub(super) fn resume(&mut self, journal: Journal, forward: bool) -> Vec<crate::core::Event> {
         let team = journal.header.team.clone();
         let id = journal.header.session.clone();
         if let Some(pid) = store::lock::running_pid(&journal.path) {
@@ -406,11 +215,7 @@ impl Bridge {
             ));
             return Vec::new();
         }
-        let options = LaunchOptions {
-            unattended: None,
-            journal_dir: Some(self.dir.clone()),
-            providers: Some(self.providers.clone()),
-        };
+        let options = bootstrap::options(None, Some(self.providers.clone()));
         match launch::resume(&self.config, journal, &options) {
             Ok(mut l) => {
                 let history = std::mem::take(&mut l.history);
@@ -460,14 +265,13 @@ impl Bridge {
         drop(current.handle);
         drop(current.events);
         if let Some(journal) = current.journal {
-            match tokio::time::timeout(JOURNAL_GRACE, journal).await {
-                Ok(Ok(Ok(_))) => {}
-                Ok(Ok(Err(e))) => {
+            match bootstrap::settle(journal).await {
+                Ok(_) => {}
+                Err(JournalEnd::Failed(e)) => {
                     tracing::warn!("journal of {}: {e}", current.id);
                     self.notice(format!("the journal of {} failed: {e}", current.id));
                 }
-                Ok(Err(e)) => tracing::warn!("journal task of {}: {e}", current.id),
-                Err(_) => tracing::warn!("journal of {} did not finish in time", current.id),
+                Err(e) => tracing::warn!("journal of {}: {e}", current.id),
             }
         }
         if !current.resumed
@@ -517,10 +321,10 @@ impl Bridge {
             return;
         }
         self.retire().await;
-        let new_id = crate::core::session::new_session_id();
-        let forked = store::fork(&path, seq, &new_id).and_then(|p| store::read_journal(&p));
+        let forked =
+            launch::fork(&path, seq).and_then(|(new_id, p)| Ok((new_id, store::read_journal(&p)?)));
         match forked {
-            Ok(journal) => {
+            Ok((new_id, journal)) => {
                 self.resume(journal, true);
                 self.notice(format!("forked {id} at event {seq} into {new_id}"));
             }
@@ -589,9 +393,7 @@ impl Bridge {
         };
         self.notice(text);
         self.notice("Type a message and press Enter · F1 lists the keys.");
-        for w in std::mem::take(&mut self.pending) {
-            self.notice(w);
-        }
+        self.flush_pending();
     }
 
     fn notice(&self, text: impl Into<String>) {
@@ -616,71 +418,5 @@ async fn join(task: Option<&mut JoinHandle<Detected>>) -> Option<Detected> {
     match task {
         Some(t) => t.await.ok(),
         None => std::future::pending().await,
-    }
-}
-
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.trim_end_matches('/')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::detect::DetectedKind;
-
-    fn demo() -> Config {
-        defaults::embedded(&Detected {
-            kind: DetectedKind::Demo,
-        })
-    }
-
-    #[test]
-    fn the_team_is_the_asked_one_else_the_default_else_the_first() {
-        let mut config = demo();
-        assert_eq!(pick_team(&config, Some("support")).unwrap(), "support");
-        assert_eq!(pick_team(&config, None).unwrap(), "debate");
-        let err = pick_team(&config, Some("nope")).unwrap_err();
-        assert!(err.contains("unknown team 'nope'"), "{err}");
-        assert!(
-            err.contains("debate, fanout, pipeline, review, support"),
-            "{err}"
-        );
-        config.ui.default_team = None;
-        assert_eq!(pick_team(&config, None).unwrap(), "debate");
-        config.ui.default_team = Some("gone".into());
-        assert!(
-            pick_team(&config, None)
-                .unwrap_err()
-                .contains("ui.default_team")
-        );
-        config.teams.clear();
-        assert!(pick_team(&config, None).unwrap_err().contains("no teams"));
-    }
-
-    #[test]
-    fn the_backend_label_names_what_the_team_uses() {
-        assert_eq!(
-            backend_label(&demo(), "debate"),
-            ("demo (offline demo)".to_string(), true)
-        );
-        let ollama = defaults::embedded(&Detected {
-            kind: DetectedKind::Ollama {
-                host: "http://127.0.0.1:11434".into(),
-                models: vec!["qwen2.5:7b".into()],
-            },
-        });
-        assert_eq!(
-            backend_label(&ollama, "support"),
-            ("ollama @ 127.0.0.1:11434".to_string(), false)
-        );
-        let openai = defaults::embedded(&Detected {
-            kind: DetectedKind::OpenAi,
-        });
-        assert_eq!(
-            backend_label(&openai, "debate"),
-            ("openai @ api.openai.com".to_string(), false)
-        );
-        assert_eq!(backend_label(&openai, "nope"), (String::new(), false));
     }
 }

@@ -1,0 +1,41 @@
+//! The host: one place that turns a config and a team (or a journal) into a running, journaled
+//! session with its providers, for every front end (DESIGN section 1).
+//!
+//! Mental model: a front end asks the host for a session and gets back its handle and its event
+//! stream; the host picks the team, builds only the providers it uses, subscribes the journal
+//! writer before the actor starts, and later waits for the journal to be on disk. The console
+//! ([`console`]: the session manager between the TUI and its sessions) and `conclave run`
+//! ([`run`]: the headless driver) start the same runtime through [`bootstrap`], so a session
+//! looks the same on disk whichever ran it.
+//!
+//! - [`launch`]: launch, resume and fork a session; [`providers`]: the providers a team uses.
+//! - [`bootstrap`]: the one runtime and journal bootstrap (where journals go, how long leaving waits).
+//! - [`console`]: the default command's session manager; [`run`]: the headless driver.
+//!
+//! The host prints nothing itself except before a front end owns the terminal and on `conclave
+//! run`'s stderr; it says how it ended with an [`Exit`], which `cli` turns into a status.
+
+pub mod bootstrap;
+pub mod console;
+pub mod launch;
+pub mod providers;
+pub mod run;
+
+pub use launch::{
+    LaunchError, LaunchOptions, Launched, check_resumable, find_journal, fork, launch, resume,
+    team_of,
+};
+pub use providers::{ProviderCache, providers_for};
+
+/// How a front end ended; the command line turns it into the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The person quit, or the task did what it was configured to do.
+    Ok,
+    /// The run failed, gave no answer the task asked for, or was interrupted.
+    Failed,
+    /// Bad usage or a bad config, found before any session started.
+    Usage,
+    /// Stopped by SIGTERM.
+    Terminated,
+}
