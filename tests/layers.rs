@@ -37,7 +37,7 @@ const REFUSED: &[(&str, &str, &str)] = &[(
 fn no_arrow_points_up() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    rust_files(&src, &mut files).unwrap();
     assert!(
         files.len() > 50,
         "found only {} files under src/",
@@ -85,19 +85,19 @@ impl fmt::Display for Problem {
     }
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            rust_files(&path, out);
+            rust_files(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
         }
     }
+    Ok(())
 }
 
 /// The module path of a file relative to `src/`: `host/run/mod.rs` → `[host, run]`,

@@ -1,7 +1,7 @@
 //! The one bootstrap every front end shares: the tokio runtime its sessions run on, where their
 //! journals go, and how a front end waits for a session's journal when it leaves the session.
 //!
-//! Mental model: [`runtime`] once when a front end starts; [`options`] for each launch (journaled
+//! Mental model: [`runtime`] once when a front end starts (the console and `conclave run` alike); [`options`] for each launch (journaled
 //! into [`journal_dir`]); [`settle`] when a session is left, bounded by [`JOURNAL_GRACE`] so a
 //! slow disk never hangs an exit. How a failed journal is reported is the front end's choice.
 
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::task::{JoinError, JoinHandle};
 
+use super::Exit;
 use super::launch::LaunchOptions;
 use super::providers::ProviderCache;
 use crate::core::patterns::UnattendedApproval;
@@ -19,12 +20,17 @@ use crate::store::{JournalError, WriterReport};
 /// How long leaving a session waits for its journal to be written out.
 pub const JOURNAL_GRACE: Duration = Duration::from_secs(10);
 
-/// The runtime a front end runs its sessions on: two workers, IO and timers.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// The runtime a front end runs its sessions on: two workers, IO and timers. When it cannot be
+/// built, says so on stderr after `who` (`conclave`, `conclave run`) and the front end fails.
+pub fn runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
+        .map_err(|e| {
+            eprintln!("{who}: cannot start the async runtime: {e}");
+            Exit::Failed
+        })
 }
 
 /// Where sessions are journaled, resumed from and listed: `<data dir>/sessions`.

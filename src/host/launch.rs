@@ -273,25 +273,18 @@ fn unknown_team(team: &str, teams: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::config::PatternKind;
-    use crate::config::defaults;
-    use crate::config::detect::{Detected, DetectedKind};
+    use crate::host::tests::demo;
 
-    fn demo() -> Config {
-        defaults::embedded(&Detected {
-            kind: DetectedKind::Demo,
-        })
+    /// The header of a `debate` session recorded under `config`.
+    fn recorded(config: &Config) -> JournalHeader {
+        let pattern = config.teams["debate"].pattern;
+        JournalHeader::new("s1", "debate", pattern, config, Utc::now())
     }
 
     #[test]
     fn a_journal_resumes_under_the_config_it_was_recorded_with() {
         let config = demo();
-        let header = JournalHeader::new(
-            "s1",
-            "debate",
-            config.teams["debate"].pattern,
-            &config,
-            Utc::now(),
-        );
+        let header = recorded(&config);
         assert_eq!(
             check_resumable(&config, &header).unwrap(),
             Vec::<String>::new()
@@ -301,8 +294,8 @@ mod tests {
     #[test]
     fn a_changed_pattern_is_refused_naming_both() {
         let mut config = demo();
-        let recorded = config.teams["debate"].pattern;
-        let header = JournalHeader::new("s1", "debate", recorded, &config, Utc::now());
+        let header = recorded(&config);
+        let recorded = header.pattern;
         let now = if recorded == PatternKind::Handoff {
             PatternKind::GroupChat
         } else {
@@ -319,13 +312,7 @@ mod tests {
     #[test]
     fn a_removed_team_is_refused() {
         let mut config = demo();
-        let header = JournalHeader::new(
-            "s1",
-            "debate",
-            config.teams["debate"].pattern,
-            &config,
-            Utc::now(),
-        );
+        let header = recorded(&config);
         config.teams.remove("debate");
         let err = check_resumable(&config, &header).unwrap_err();
         assert!(matches!(err, LaunchError::UnknownTeam { .. }), "{err}");
@@ -335,13 +322,7 @@ mod tests {
     #[test]
     fn a_changed_config_resumes_with_a_warning() {
         let mut config = demo();
-        let header = JournalHeader::new(
-            "s1",
-            "debate",
-            config.teams["debate"].pattern,
-            &config,
-            Utc::now(),
-        );
+        let header = recorded(&config);
         for agent in config.agents.values_mut() {
             agent.temperature = Some(0.123);
         }

@@ -39,3 +39,17 @@ pub enum Exit {
     /// Stopped by SIGTERM.
     Terminated,
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::config::defaults;
+    use crate::config::detect::{Detected, DetectedKind};
+    use crate::config::schema::Config;
+
+    /// The embedded default config with the offline demo backend.
+    pub(crate) fn demo() -> Config {
+        defaults::embedded(&Detected {
+            kind: DetectedKind::Demo,
+        })
+    }
+}

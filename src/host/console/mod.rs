@@ -89,12 +89,9 @@ pub fn run(options: &ConsoleOptions) -> Exit {
         );
         return Exit::Usage;
     }
-    let runtime = match bootstrap::runtime() {
+    let runtime = match bootstrap::runtime("conclave") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("conclave: cannot start the async runtime: {e}");
-            return Exit::Failed;
-        }
+        Err(exit) => return exit,
     };
     let warnings = loaded.warnings.iter().map(|d| d.to_string()).collect();
     match runtime.block_on(console(config, embedded, dir, start, warnings)) {
@@ -234,12 +231,7 @@ mod tests {
     use super::*;
     use crate::config::defaults;
     use crate::config::detect::{Detected, DetectedKind};
-
-    fn demo() -> Config {
-        defaults::embedded(&Detected {
-            kind: DetectedKind::Demo,
-        })
-    }
+    use crate::host::tests::demo;
 
     #[test]
     fn the_team_is_the_asked_one_else_the_default_else_the_first() {

@@ -77,14 +77,10 @@ pub fn run(options: RunOptions) -> Exit {
             return Exit::Usage;
         }
     };
-    let runtime = match bootstrap::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("conclave run: cannot start the async runtime: {e}");
-            return Exit::Failed;
-        }
-    };
-    runtime.block_on(drive::drive(options, prepared))
+    match bootstrap::runtime("conclave run") {
+        Ok(runtime) => runtime.block_on(drive::drive(options, prepared)),
+        Err(exit) => exit,
+    }
 }
 
 impl Exit {
