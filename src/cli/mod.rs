@@ -1,22 +1,15 @@
 //! The command line (DESIGN section 4): argument types and the dispatch to each subcommand.
 //!
 //! Mental model: clap parses into the types below; [`dispatch`] turns them into the plain options
-//! of the layer that does the work (the console and `conclave run` live in [`crate::host`]) and
-//! its answer into an exit status: 0 success, 1 the run failed, 2 bad usage or bad config, 143
-//! after SIGTERM. Nothing here prints while the console owns the terminal; logs go to a file
-//! (see `logging`).
-
-pub mod check;
-pub mod init;
-pub mod logging;
+//! of [`crate::host`], where every subcommand's work lives, and its [`Exit`] into an exit status:
+//! 0 success, 1 the run failed, 2 bad usage or bad config, 143 after SIGTERM. Nothing here
+//! prints; logs go to a file (`host::logging`).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::host::{self, Exit};
-
-pub mod sessions;
 
 /// Exit codes of every subcommand.
 pub mod exit {
@@ -160,20 +153,39 @@ pub enum ExportFormat {
     Json,
 }
 
-/// Run the subcommand `cli` asks for and return its exit code. Each arm lives in its own module.
+/// Run the subcommand `cli` asks for and return its exit code. Each arm calls its module in
+/// `host`; the console is the default.
 pub fn dispatch(cli: Cli) -> u8 {
-    let _log = logging::init();
-    match cli.command {
-        Some(Cmd::Check(args)) => check::run(cli.config.as_deref(), args.offline),
-        Some(Cmd::Init(args)) => init::run(cli.config.as_deref(), &args),
-        // Each subcommand's arm calls its module; the console is the default.
-        None => code(host::console::run(&host::console::ConsoleOptions {
+    let _log = host::logging::init();
+    code(match cli.command {
+        Some(Cmd::Check(args)) => host::check::run(cli.config.as_deref(), args.offline),
+        Some(Cmd::Init(args)) => host::init::run(cli.config.as_deref(), args.force),
+        None => host::console::run(&host::console::ConsoleOptions {
             config: cli.config,
             team: cli.team,
             resume: cli.resume,
-        })),
-        Some(Cmd::Sessions(args)) => sessions::run(args, &host::bootstrap::journal_dir()),
-        Some(Cmd::Run(args)) => code(host::run::run(args.into_options(cli.config))),
+        }),
+        Some(Cmd::Sessions(args)) => sessions(args.action),
+        Some(Cmd::Run(args)) => host::run::run(args.into_options(cli.config)),
+    })
+}
+
+/// `conclave sessions ACTION` (the list when none is given) on the recorded journals.
+fn sessions(action: Option<SessionsAction>) -> Exit {
+    use host::sessions::{self, ExportFormat as To};
+    let dir = host::bootstrap::journal_dir();
+    match action.unwrap_or(SessionsAction::List { json: false }) {
+        SessionsAction::List { json } => sessions::list(&dir, json),
+        SessionsAction::Show { id } => sessions::show(&dir, &id),
+        SessionsAction::Export { id, format } => {
+            let to = match format {
+                ExportFormat::Md => To::Markdown,
+                ExportFormat::Json => To::Json,
+            };
+            sessions::export(&dir, &id, to)
+        }
+        SessionsAction::Fork { id, at } => sessions::fork(&dir, &id, at),
+        SessionsAction::Rm { id } => sessions::rm(&dir, &id),
     }
 }
 

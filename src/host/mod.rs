@@ -11,15 +11,21 @@
 //! - [`launch`]: launch, resume and fork a session; [`providers`]: the providers a team uses.
 //! - [`bootstrap`]: the one runtime and journal bootstrap (where journals go, how long leaving waits).
 //! - [`console`]: the default command's session manager; [`run`]: the headless driver.
+//! - [`sessions`], [`check`], [`init`]: the other subcommands (recorded journals, the config and
+//!   its backends, the example config); [`logging`]: the log file every command writes.
 //!
-//! The host prints nothing itself except before a front end owns the terminal and on `conclave
-//! run`'s stderr; it says how it ended with an [`Exit`], which `cli` turns into a status.
+//! Each front end says how it ended with an [`Exit`], which `cli` turns into a status; the
+//! console prints nothing once it owns the terminal.
 
 pub mod bootstrap;
+pub mod check;
 pub mod console;
+pub mod init;
 pub mod launch;
+pub mod logging;
 pub mod providers;
 pub mod run;
+pub mod sessions;
 
 pub use launch::{
     LaunchError, LaunchOptions, Launched, check_resumable, find_journal, fork, launch, resume,

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{InitArgs, exit};
+use super::Exit;
 use crate::config::paths;
 
 /// The text `init` writes: the repository's config.example.toml.
@@ -24,10 +24,10 @@ pub enum InitError {
     },
 }
 
-/// Run `init` and return its exit code.
-pub fn run(explicit: Option<&Path>, args: &InitArgs) -> u8 {
+/// Run `init` (`force`: replace an existing file) and say how it ended.
+pub fn run(explicit: Option<&Path>, force: bool) -> Exit {
     let path = crate::config::load::config_path(explicit).unwrap_or_else(paths::config_file);
-    match write_config(&path, args.force) {
+    match write_config(&path, force) {
         Ok(()) => {
             tracing::info!(path = %path.display(), "wrote the example config");
             let mut out = std::io::stdout().lock();
@@ -36,14 +36,14 @@ pub fn run(explicit: Option<&Path>, args: &InitArgs) -> u8 {
                 "wrote {}\nedit it, then run `conclave check` to validate it",
                 path.display()
             );
-            exit::OK
+            Exit::Ok
         }
         Err(e) => {
             tracing::warn!(error = %e, "init wrote nothing");
             let _ = writeln!(std::io::stderr().lock(), "conclave init: {e}");
             match e {
-                InitError::Exists { .. } => exit::USAGE,
-                InitError::Io { .. } => exit::FAILED,
+                InitError::Exists { .. } => Exit::Usage,
+                InitError::Io { .. } => Exit::Failed,
             }
         }
     }

@@ -1,29 +1,60 @@
 //! `conclave sessions`: list, show, export, fork and remove recorded sessions (the journals in
 //! the data dir's `sessions/`). Output goes to stdout, problems to stderr, both plain text.
+//!
+//! Mental model: one function per action, each a thin front end over `store` (and over
+//! [`super::launch::fork`], the same fork the console uses) that prints its result and says how
+//! it ended; a missing session or a bad id is `Exit::Usage`, anything else failing `Exit::Failed`.
 
 use std::io::Write;
 use std::path::Path;
 
-use super::{ExportFormat, SessionsAction, SessionsArgs, exit};
+use super::Exit;
 use crate::store::{self, JournalError, SessionSummary, lock};
 
-/// Run `conclave sessions …` against the journals in `dir`; returns the exit code.
-pub fn run(args: SessionsArgs, dir: &Path) -> u8 {
-    let result = match args.action.unwrap_or(SessionsAction::List { json: false }) {
-        SessionsAction::List { json } => list(dir, json),
-        SessionsAction::Show { id } => show(dir, &id),
-        SessionsAction::Export { id, format } => export(dir, &id, format),
-        SessionsAction::Fork { id, at } => fork(dir, &id, at),
-        SessionsAction::Rm { id } => rm(dir, &id),
-    };
+/// How `sessions export` writes a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A readable Markdown transcript.
+    Markdown,
+    /// The JSON array of its events.
+    Json,
+}
+
+/// `sessions list`: a table, or the summaries as JSON.
+pub fn list(dir: &Path, json: bool) -> Exit {
+    finish(list_in(dir, json))
+}
+
+/// `sessions show ID`: the transcript as readable text.
+pub fn show(dir: &Path, id: &str) -> Exit {
+    finish(show_in(dir, id))
+}
+
+/// `sessions export ID`: Markdown or JSON on stdout.
+pub fn export(dir: &Path, id: &str, format: ExportFormat) -> Exit {
+    finish(export_in(dir, id, format))
+}
+
+/// `sessions fork ID --at SEQ`: a new session whose history is ID's up to SEQ.
+pub fn fork(dir: &Path, id: &str, at: u64) -> Exit {
+    finish(fork_in(dir, id, at))
+}
+
+/// `sessions rm ID`: delete a journal that no live process holds.
+pub fn rm(dir: &Path, id: &str) -> Exit {
+    finish(rm_in(dir, id))
+}
+
+/// A failed action says why on stderr; a missing session or a bad id is a usage error.
+fn finish(result: Result<Exit, JournalError>) -> Exit {
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit,
         Err(e) => {
             eprintln!("conclave: {e}");
             if e.is_usage() {
-                exit::USAGE
+                Exit::Usage
             } else {
-                exit::FAILED
+                Exit::Failed
             }
         }
     }
@@ -82,7 +113,7 @@ pub fn format_table(sessions: &[SessionSummary]) -> String {
     out
 }
 
-fn list(dir: &Path, json: bool) -> Result<u8, JournalError> {
+fn list_in(dir: &Path, json: bool) -> Result<Exit, JournalError> {
     let listing = store::list_sessions(dir)?;
     for problem in &listing.problems {
         eprintln!("conclave: skipped {problem}");
@@ -104,23 +135,23 @@ fn list(dir: &Path, json: bool) -> Result<u8, JournalError> {
     Ok(print(&text))
 }
 
-fn show(dir: &Path, id: &str) -> Result<u8, JournalError> {
+fn show_in(dir: &Path, id: &str) -> Result<Exit, JournalError> {
     let journal = open(dir, id)?;
     Ok(print(&store::to_text(&journal)))
 }
 
-fn export(dir: &Path, id: &str, format: ExportFormat) -> Result<u8, JournalError> {
+fn export_in(dir: &Path, id: &str, format: ExportFormat) -> Result<Exit, JournalError> {
     let journal = open(dir, id)?;
     let text = match format {
-        ExportFormat::Md => store::to_markdown(&journal),
+        ExportFormat::Markdown => store::to_markdown(&journal),
         ExportFormat::Json => store::to_json(&journal)? + "\n",
     };
     Ok(print(&text))
 }
 
-fn fork(dir: &Path, id: &str, at: u64) -> Result<u8, JournalError> {
+fn fork_in(dir: &Path, id: &str, at: u64) -> Result<Exit, JournalError> {
     let src = store::resolve_id(dir, id)?;
-    let (new_id, _) = crate::host::fork(&src, at)?;
+    let (new_id, _) = super::launch::fork(&src, at)?;
     let from = src.file_stem().map(|s| s.to_string_lossy().into_owned());
     Ok(print(&format!(
         "Forked {} at seq {at} into {new_id}.\nResume it with: conclave --resume {new_id}\n",
@@ -128,7 +159,7 @@ fn fork(dir: &Path, id: &str, at: u64) -> Result<u8, JournalError> {
     )))
 }
 
-fn rm(dir: &Path, id: &str) -> Result<u8, JournalError> {
+fn rm_in(dir: &Path, id: &str) -> Result<Exit, JournalError> {
     let path = store::resolve_id(dir, id)?;
     let stem = path
         .file_stem()
@@ -165,17 +196,17 @@ fn open(dir: &Path, id: &str) -> Result<store::Journal, JournalError> {
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth reporting.
-fn print(text: &str) -> u8 {
+fn print(text: &str) -> Exit {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
-        Ok(()) => exit::OK,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(e) => {
             eprintln!("conclave: cannot write to standard output: {e}");
-            exit::FAILED
+            Exit::Failed
         }
     }
 }

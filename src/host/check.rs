@@ -1,5 +1,5 @@
 //! `conclave check`: say which configuration is checked, print every diagnostic (warnings too)
-//! as `file:line:col: …`, then a summary line. Exit 2 when there are errors, 0 otherwise.
+//! as `file:line:col: …`, then a summary line. `Exit::Usage` when there are errors, `Ok` otherwise.
 //!
 //! Validation is the first step of `check`; [`validate`] hands a valid config back so that
 //! further steps can work on it.
@@ -7,31 +7,31 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::exit;
+use super::Exit;
 use crate::config::diag::{ConfigError, Diagnostic};
 use crate::config::schema::Config;
 use crate::config::{defaults, detect, load, paths};
 
 /// Run `check` and return its exit code: validation, then (unless `offline`) every backend is
-/// reached and its models listed. 2 for an invalid config, 1 when a backend fails, else 0.
-pub fn run(explicit: Option<&Path>, offline: bool) -> u8 {
+/// reached and its models listed. `Usage` for an invalid config, `Failed` when a backend fails.
+pub fn run(explicit: Option<&Path>, offline: bool) -> Exit {
     let mut out = std::io::stdout().lock();
     let config = match validate(explicit, &mut out) {
         Ok(config) => config,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     if offline {
-        return exit::OK;
+        return Exit::Ok;
     }
     report_backends(&config, &mut out)
 }
 
 /// Reach every backend at once and print one block per backend: `ok …: N models: …` or
-/// `FAIL …` with the classified error and what to do. 1 when any backend fails.
-pub fn report_backends(config: &Config, out: &mut dyn Write) -> u8 {
+/// `FAIL …` with the classified error and what to do. `Failed` when any backend fails.
+pub fn report_backends(config: &Config, out: &mut dyn Write) -> Exit {
     if config.backends.is_empty() {
         let _ = writeln!(out, "no backends configured");
-        return exit::OK;
+        return Exit::Ok;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -40,7 +40,7 @@ pub fn report_backends(config: &Config, out: &mut dyn Write) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             let _ = writeln!(out, "conclave check: cannot start the async runtime: {e}");
-            return exit::FAILED;
+            return Exit::Failed;
         }
     };
     let reports = runtime.block_on(futures_util::future::join_all(
@@ -60,12 +60,12 @@ pub fn report_backends(config: &Config, out: &mut dyn Write) -> u8 {
         reports.len() - failed,
         reports.len()
     );
-    if failed == 0 { exit::OK } else { exit::FAILED }
+    if failed == 0 { Exit::Ok } else { Exit::Failed }
 }
 
 /// Validate the configuration `load` would use, printing what was checked and every problem.
-/// A valid config comes back (warnings allowed); otherwise the exit code.
-pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, u8> {
+/// A valid config comes back (warnings allowed); otherwise `Exit::Usage`.
+pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, Exit> {
     let mut note = None;
     let (label, config, diagnostics) = match load::config_path(explicit) {
         Some(path) => {
@@ -75,7 +75,7 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
                 Err(source) => {
                     let e = ConfigError::Io { path, source };
                     let _ = writeln!(out, "conclave check: {e}");
-                    return Err(exit::USAGE);
+                    return Err(Exit::Usage);
                 }
             };
             let _ = writeln!(out, "checking {}", path.display());
@@ -125,7 +125,7 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
         let _ = writeln!(out, "{note}");
     }
     let _ = writeln!(out, "{}", summary(&label, &diagnostics));
-    config.ok_or(exit::USAGE)
+    config.ok_or(Exit::Usage)
 }
 
 /// The console's key binding warnings (`tui::validate_keys`) as diagnostics, each placed on the
@@ -291,7 +291,7 @@ mod tests {
         let path = dir.path().join("c.toml");
         let text = format!(
             "{}\n[keys.global]\nfly_away = \"ctrl+x\"\n[keys.nowhere]\nquit = \"ctrl+q\"\n",
-            crate::cli::init::EXAMPLE_CONFIG
+            crate::host::init::EXAMPLE_CONFIG
         );
         std::fs::write(&path, &text).unwrap();
         let mut out = Vec::new();
@@ -351,7 +351,7 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "[ui]\nmouse = 1\ntheme = 2\n").unwrap();
         let mut out = Vec::new();
-        assert_eq!(validate(Some(&path), &mut out).unwrap_err(), exit::USAGE);
+        assert_eq!(validate(Some(&path), &mut out).unwrap_err(), Exit::Usage);
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(":2:9: error: ui.mouse"), "{text}");
         assert!(text.contains(":3:9: error: ui.theme"), "{text}");
