@@ -3,7 +3,7 @@
 //! Mental model: a task that owns the current session and `select!`s over what the TUI asks
 //! ([`Outbound`]), the session's events (forwarded as [`Inbound::Event`]) and the background
 //! backend detection. It performs commands, new sessions, export, the sessions picker, fork and
-//! resume through [`super::launch`], and reports every failure as a notice, never as a crash.
+//! resume through [`crate::host::launch`], and reports every failure as a notice, never as a crash.
 //! Leaving a session (switching, forking, quitting) drops its handle and waits for its journal
 //! ([`bootstrap::settle`]) before the next one starts, so a journal is never written twice.
 

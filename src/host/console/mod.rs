@@ -2,11 +2,12 @@
 //! journaled session, and run the TUI beside a bridge task that connects the two.
 //!
 //! Mental model: the TUI never touches sessions; it reads [`tui::Inbound`] and writes
-//! [`tui::Outbound`]. The bridge (the console's session manager) owns the one session on screen: it forwards that session's events, performs
-//! what the person asks (commands, new sessions, export, the sessions picker, fork, resume) and
-//! reports every failure as a notice, never as a crash. Switching sessions stops the old one and
-//! waits for its journal before the new one starts, so a journal is never written twice; a new
-//! session that was never given a task leaves no journal (so `--resume last` finds real work).
+//! [`tui::Outbound`]. The bridge (`bridge`, the console's session manager) owns the one session
+//! on screen: it forwards that session's events, performs what the person asks (commands, new
+//! sessions, export, the sessions picker, fork, resume) and reports every failure as a notice,
+//! never as a crash. Switching sessions stops the old one and waits for its journal before the
+//! new one starts, so a journal is never written twice; a new session that was never given a
+//! task leaves no journal (so `--resume last` finds real work).
 //!
 //! With no config file the embedded default is built from environment variables alone, so the
 //! first frame never waits on the network; Ollama is probed in the background, and if it
