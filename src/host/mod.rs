@@ -33,6 +33,8 @@ pub use launch::{
 };
 pub use providers::{ProviderCache, providers_for};
 
+use crate::core::event::Outcome;
+
 /// How a front end ended; the command line turns it into the exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -44,6 +46,19 @@ pub enum Exit {
     Usage,
     /// Stopped by SIGTERM.
     Terminated,
+}
+
+impl Exit {
+    /// How a run ends when its session finished with `outcome`: `Ok` when the team did what it
+    /// was configured to do (`completed`, `consensus`, `max_rounds`), else `Failed`.
+    pub fn of(outcome: Outcome) -> Exit {
+        match outcome {
+            Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds => Exit::Ok,
+            Outcome::Failed | Outcome::Cancelled | Outcome::Timeout | Outcome::Budget => {
+                Exit::Failed
+            }
+        }
+    }
 }
 
 #[cfg(test)]

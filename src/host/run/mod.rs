@@ -43,7 +43,6 @@ use super::Exit;
 use super::bootstrap;
 use super::launch::{self, LaunchOptions};
 use crate::config::schema::{Config, Price};
-use crate::core::event::Outcome;
 use crate::core::patterns::UnattendedApproval;
 use crate::core::state::SessionState;
 use crate::headless::Format;
@@ -80,18 +79,6 @@ pub fn run(options: RunOptions) -> Exit {
     match bootstrap::runtime("conclave run") {
         Ok(runtime) => runtime.block_on(drive::drive(options, prepared)),
         Err(exit) => exit,
-    }
-}
-
-impl Exit {
-    /// How a run ends when its session finished with `outcome` (see the module docs).
-    pub fn of(outcome: Outcome) -> Exit {
-        match outcome {
-            Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds => Exit::Ok,
-            Outcome::Failed | Outcome::Cancelled | Outcome::Timeout | Outcome::Budget => {
-                Exit::Failed
-            }
-        }
     }
 }
 
@@ -222,6 +209,7 @@ fn read_stdin_prompt() -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event::Outcome;
 
     #[test]
     fn the_exit_follows_the_outcome() {
