@@ -3,11 +3,9 @@
 //! [`Input`] at a time and performs the [`Effect`]s it answers with.
 //!
 //! Every event goes through one door ([`Actor::publish`]): it gets the next gap-free `seq`, is
-//! folded into the state, then is sent to every subscriber. Fan-out is an unbounded mpsc channel
-//! per subscriber rather than a `broadcast` channel on purpose: a broadcast receiver that falls
-//! behind loses events, and the journal must never miss one. Turns run as in `turn`; what they
-//! send is built by [`request`]. Context mode `summary` first runs a `summarize` turn of the same
-//! agent, whose text becomes the context of the turn waiting for it.
+//! folded into the state, then is sent to every subscriber (see `fanout`). Turns run as in
+//! `turn`; what they send is built by [`request`]. Context mode `summary` first runs a
+//! `summarize` turn of the same agent, whose text becomes the context of the turn waiting for it.
 //! A session started with a history (resume) folds it first, closes the turns that were streaming
 //! when the previous process died as `turn_cancelled` (partial text kept), then asks the pattern
 //! to carry an unfinished task on ([`Pattern::resume`]); `seq` continues after the history's last.
@@ -17,7 +15,7 @@
 //! dropped (streams are dropped and nothing more is recorded); then every event stream ends too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -25,7 +23,8 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::handle::{EventStream, SessionSpec, Settled};
+use super::fanout::Subscribers;
+use super::handle::{SessionSpec, Settled};
 use super::turn::{Live, Step, TurnMsg};
 use crate::core::command::Command;
 use crate::core::event::{AgentInfo, ErrorInfo, Event, EventKind, Outcome, SCHEMA_VERSION};
@@ -47,48 +46,6 @@ pub(super) enum ToActor {
         policy: UnattendedApproval,
         ack: oneshot::Sender<Settled>,
     },
-}
-
-/// The subscribers' senders, shared by the actor and its handles; closed once the actor has
-/// ended, so every stream ends too and later subscribers get an ended stream.
-#[derive(Clone, Default)]
-pub(super) struct Subscribers(Arc<Mutex<Fanout>>);
-
-#[derive(Default)]
-struct Fanout {
-    senders: Vec<UnboundedSender<Event>>,
-    closed: bool,
-}
-
-impl Subscribers {
-    pub(super) fn subscribe(&self) -> EventStream {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut fanout = self.lock();
-        if !fanout.closed {
-            fanout.senders.push(tx);
-        }
-        rx
-    }
-
-    /// Send `event` to every subscriber still listening.
-    fn send(&self, event: &Event) {
-        self.lock()
-            .senders
-            .retain(|tx| tx.send(event.clone()).is_ok());
-    }
-
-    fn close(&self) {
-        let mut fanout = self.lock();
-        fanout.closed = true;
-        fanout.senders.clear();
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Fanout> {
-        match self.0.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
 }
 
 /// Spawn the actor of `spec` on the current tokio runtime; its commands come through the sender.

@@ -18,7 +18,8 @@ use chrono::Utc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
-use super::actor::{self, Subscribers, ToActor};
+use super::actor::{self, ToActor};
+use super::fanout::Subscribers;
 use crate::config::{AgentConfig, TeamConfig};
 use crate::core::command::Command;
 use crate::core::event::{Event, PatternKind};
