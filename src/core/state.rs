@@ -505,6 +505,9 @@ impl SessionState {
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
 

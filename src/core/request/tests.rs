@@ -2,71 +2,16 @@
 //! backends without tools, and forced tools for backends with them.
 
 use super::*;
-use crate::core::event::{Event, EventKind, PatternKind, UsageInfo};
-
-fn ev(seq: u64, kind: EventKind) -> Event {
-    Event {
-        v: 1,
-        seq,
-        ts: chrono::DateTime::UNIX_EPOCH,
-        session: "s".into(),
-        kind,
-    }
-}
-
-fn push(state: &mut SessionState, kind: EventKind) {
-    let seq = state.next_seq;
-    state.apply(&ev(seq, kind));
-}
-
-fn started(state: &mut SessionState, agent: &str, turn: u64, purpose: Purpose) {
-    push(
-        state,
-        EventKind::TurnStarted {
-            agent: agent.into(),
-            turn,
-            round: None,
-            purpose,
-        },
-    );
-}
-
-fn said(state: &mut SessionState, agent: &str, turn: u64, purpose: Purpose, text: &str) {
-    started(state, agent, turn, purpose);
-    push(
-        state,
-        EventKind::Message {
-            agent: agent.into(),
-            turn,
-            text: text.into(),
-            usage: UsageInfo::default(),
-            ttft_ms: None,
-            latency_ms: 0,
-            finish: "stop".into(),
-            purpose,
-            tool_calls: Vec::new(),
-        },
-    );
-}
-
-fn asked(state: &mut SessionState, text: &str) {
-    push(
-        state,
-        EventKind::UserMessage {
-            text: text.into(),
-            to: None,
-            interject: false,
-        },
-    );
-}
+use crate::core::event::{EventKind, PatternKind};
+use crate::core::state::fixtures::{asked, push, said, started};
 
 /// The person asked twice; `writer` and `critic` answered in between.
 fn conversation() -> SessionState {
     let mut s = SessionState::default();
-    asked(&mut s, "write a haiku");
-    said(&mut s, "writer", 0, Purpose::Speak, "old pond");
-    said(&mut s, "critic", 1, Purpose::Speak, "too short");
-    asked(&mut s, "try again");
+    asked(&mut s, "write a haiku", false);
+    said(&mut s, "writer", 0, Purpose::Speak, "old pond", Vec::new());
+    said(&mut s, "critic", 1, Purpose::Speak, "too short", Vec::new());
+    asked(&mut s, "try again", false);
     s
 }
 
@@ -198,7 +143,7 @@ fn a_summary_replaces_the_conversation() {
             final_text: None,
         },
     );
-    asked(&mut s, "and now a limerick");
+    asked(&mut s, "and now a limerick", false);
     let r = build(
         &s,
         &team(),
@@ -253,6 +198,7 @@ fn a_finished_summary_is_handed_to_the_waiting_turn() {
         2,
         Purpose::Summarize,
         "they wrote a haiku",
+        Vec::new(),
     );
     let mut waiting = spec(ContextMode::Summary);
     assert_eq!(
@@ -265,7 +211,7 @@ fn a_finished_summary_is_handed_to_the_waiting_turn() {
 #[test]
 fn a_failed_or_empty_summary_falls_back_to_the_full_conversation() {
     let mut s = conversation();
-    said(&mut s, "writer", 2, Purpose::Summarize, "  \n");
+    said(&mut s, "writer", 2, Purpose::Summarize, "  \n", Vec::new());
     started(&mut s, "writer", 3, Purpose::Summarize);
     push(
         &mut s,
