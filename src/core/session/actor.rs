@@ -165,13 +165,9 @@ impl Actor {
         // interrupted (their partial text kept), then let the pattern carry the task on.
         let interrupted = self.state.running_turns();
         for &turn in &interrupted {
-            let t = &self.state.turns[&turn];
-            let kind = EventKind::TurnCancelled {
-                agent: t.agent.clone(),
-                turn,
-                partial_text: t.text.clone(),
-            };
-            self.publish(kind);
+            if let Some(kind) = self.state.cancellation(turn) {
+                self.publish(kind);
+            }
         }
         if self.state.task.active {
             let stopped_at = history.last().map(|e| e.ts);
@@ -375,13 +371,8 @@ impl Actor {
             return;
         };
         live.cancel();
-        let Some(t) = self.state.turns.get(&turn) else {
+        let Some(kind) = self.state.cancellation(turn) else {
             return;
-        };
-        let kind = EventKind::TurnCancelled {
-            agent: t.agent.clone(),
-            turn,
-            partial_text: t.text.clone(),
         };
         self.publish(kind);
         self.queue.push_back(Input::TurnEnded { turn });
