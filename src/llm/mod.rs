@@ -28,6 +28,7 @@ pub mod secret;
 pub mod sse;
 pub mod stream;
 pub mod text;
+pub mod wire;
 
 pub use error::{ErrorKind, LlmError};
 pub use registry::{BackendReport, build_provider, check_backend};
