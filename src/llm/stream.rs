@@ -1,7 +1,7 @@
 //! The streaming request loop shared by every HTTP provider: send, retry, decode, cancel.
 //!
-//! [`crate::llm::wire::HttpProvider`] describes one call as a [`StreamJob`]: the URL, the JSON body, and a fresh
-//! [`Decoder`] per attempt (the pure part: bytes in, [`LlmEvent`]s out). [`start`] turns the job
+//! [`crate::llm::wire::HttpProvider`] describes one call as a [`StreamJob`]: the URL, the JSON
+//! body, and a fresh [`Decoder`] per attempt (the pure part: bytes in, [`LlmEvent`]s out). [`start`] turns the job
 //! into an [`LlmStream`]. The loop retries failures that can help (rate limit, overload, network,
 //! timeout) with the delays of [`crate::llm::http`], announcing each with `LlmEvent::Retrying`,
 //! but only while no text or tool call has been yielded: after the first token a failure ends the
