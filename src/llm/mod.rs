@@ -28,6 +28,7 @@ pub mod secret;
 pub mod sse;
 pub mod stream;
 pub mod text;
+pub mod vocab;
 pub mod wire;
 
 pub use error::{ErrorKind, LlmError};
