@@ -782,7 +782,7 @@ impl Actor {
                         .first_token
                         .map(|f| f.duration_since(live.started).as_millis() as u64),
                     latency_ms: now.duration_since(live.started).as_millis() as u64,
-                    finish: reason.as_str().to_string(),
+                    finish: reason,
                     purpose,
                     tool_calls: live
                         .tool_calls

@@ -10,7 +10,9 @@
 
 use std::collections::HashMap;
 
-use crate::core::event::{Event, EventKind, Purpose, SelectedBy, VoteChoice};
+use crate::core::event::{
+    Approval, Event, EventKind, FinishReason, Purpose, SelectedBy, VoteChoice,
+};
 use crate::core::metrics::Metrics;
 use crate::llm::sanitize_text;
 
@@ -84,7 +86,7 @@ impl TextPrinter {
                     _ => agent.clone(),
                 };
                 let mut out = block(&who, text.trim_end());
-                if finish == "length" {
+                if *finish == FinishReason::Length {
                     out.push("  [cut off at max_tokens]".into());
                 }
                 out
@@ -135,9 +137,11 @@ impl TextPrinter {
                 window_ms,
             } => {
                 self.handoffs.insert(id.clone(), (from.clone(), to.clone()));
-                let wait = match (approval.as_deref(), window_ms) {
-                    (Some("confirm"), _) => " [awaiting approval]".to_string(),
-                    (Some("window"), Some(ms)) => format!(" [{ms} ms to cancel or redirect]"),
+                let wait = match (approval, window_ms) {
+                    (Some(Approval::Confirm), _) => " [awaiting approval]".to_string(),
+                    (Some(Approval::Window), Some(ms)) => {
+                        format!(" [{ms} ms to cancel or redirect]")
+                    }
                     _ => String::new(),
                 };
                 vec![format!(

@@ -32,6 +32,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::Auth,
+        ErrorKind::Quota,
+        ErrorKind::RateLimit,
+        ErrorKind::Overloaded,
+        ErrorKind::ContextTooLong,
+        ErrorKind::UnknownModel,
+        ErrorKind::Network,
+        ErrorKind::Timeout,
+        ErrorKind::Protocol,
+        ErrorKind::BadRequest,
+        ErrorKind::Config,
+    ];
+
+    /// The kind named `name` (its [`ErrorKind::as_str`]), if any.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The snake_case name used in events (`turn_failed.error.kind`).
     pub fn as_str(self) -> &'static str {
         match self {

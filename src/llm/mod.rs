@@ -151,9 +151,10 @@ pub struct Usage {
     pub output: Option<u64>,
 }
 
-/// Why the model stopped.
+/// Why the model stopped. Also the `finish` of a `message` event, written as its plain name
+/// (`"length"`); a name this build does not know reads back as `Other` and writes unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "String", into = "String")]
 pub enum FinishReason {
     Stop,
     /// Cut off by `max_tokens` (`length`, `max_tokens`): keep the text, mark the message.
@@ -173,6 +174,42 @@ impl FinishReason {
             FinishReason::ContentFilter => "content_filter",
             FinishReason::Other(s) => s,
         }
+    }
+}
+
+impl From<&str> for FinishReason {
+    fn from(s: &str) -> Self {
+        match s {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "tool_calls" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for FinishReason {
+    fn from(s: String) -> Self {
+        FinishReason::from(s.as_str())
+    }
+}
+
+impl From<FinishReason> for String {
+    fn from(f: FinishReason) -> String {
+        f.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for FinishReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for FinishReason {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
     }
 }
 

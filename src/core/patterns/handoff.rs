@@ -19,7 +19,7 @@
 
 use crate::config::Approval;
 use crate::core::command::Command;
-use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo};
+use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo, USER};
 use crate::core::patterns::common::{self, answer, command_error};
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec, UnattendedApproval};
 use crate::core::state::{HandoffLink, SessionState, TurnStatus};
@@ -233,7 +233,7 @@ impl Handoff {
                 Effect::CancelTimer(timer_name(&r.id)),
                 Effect::Emit(EventKind::HandoffCancelled {
                     id: r.id.clone(),
-                    by: "user".into(),
+                    by: USER.into(),
                 }),
             ];
             out.extend(result(&r, "the person cancelled this handoff", true));
@@ -254,7 +254,7 @@ impl Handoff {
         let mut out = running_of(state, &top.to);
         out.push(Effect::Emit(EventKind::HandoffCancelled {
             id: top.id.clone(),
-            by: "user".into(),
+            by: USER.into(),
         }));
         if state.task.active {
             out.push(self.turn(
@@ -293,7 +293,7 @@ impl Handoff {
                     id: r.id.clone(),
                     from_target: r.to.clone(),
                     to: to.to_string(),
-                    by: "user".into(),
+                    by: USER.into(),
                 }),
             ];
             let r = Request {
@@ -314,7 +314,7 @@ impl Handoff {
             id: top.id.clone(),
             from_target: top.to.clone(),
             to: to.to_string(),
-            by: "user".into(),
+            by: USER.into(),
         }));
         if state.task.active {
             out.push(self.accepted_turn(to));
