@@ -14,7 +14,7 @@ use crate::core::event::{
     Approval, Event, EventKind, FinishReason, Purpose, SelectedBy, VoteChoice,
 };
 use crate::core::metrics::Metrics;
-use crate::llm::sanitize_text;
+use crate::text::sanitize_text;
 
 /// Renders events as text lines.
 #[derive(Debug, Default)]
@@ -403,13 +403,7 @@ mod tests {
             message: evil.into(),
             command: None,
         })));
-        assert_eq!(
-            all,
-            [
-                "vote (round 1): a agrees: x]0;pwnedy[2Jz",
-                "error: x]0;pwnedy[2Jz"
-            ]
-        );
+        assert_eq!(all, ["vote (round 1): a agrees: xyz", "error: xyz"]);
     }
 
     #[test]

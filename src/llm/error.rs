@@ -1,5 +1,6 @@
 //! The one error type of every provider: classified, and rendered as a message that names the
-//! backend, the model and what the person can do about it. Never contains an API key.
+//! backend, the model and what the person can do about it. Never contains an API key, nor a
+//! control sequence from a server's answer (the rendering is sanitized, see [`crate::text`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -146,6 +147,6 @@ impl LlmError {
             out.push_str(" — ");
             out.push_str(hint);
         }
-        out
+        crate::text::sanitize_text(&out)
     }
 }

@@ -27,13 +27,11 @@ pub mod scripted;
 pub mod secret;
 pub mod sse;
 pub mod stream;
-pub mod text;
 pub mod vocab;
 pub mod wire;
 
 pub use error::{ErrorKind, LlmError};
 pub use registry::{BackendReport, build_provider, check_backend};
-pub use text::sanitize_text;
 
 use std::pin::Pin;
 

@@ -13,7 +13,7 @@
 //! taken, and once all are used the last one repeats. With no match at all a generic default
 //! answers (a short line naming the character, an `agree` vote, the first candidate, a 7 for
 //! everyone). The reply streams word by word at `tokens_per_sec` (0 = instant; each word through
-//! [`crate::llm::sanitize_text`] like every provider's text), then its tool
+//! [`crate::text::Sanitizer`] like every provider's text), then its tool
 //! calls, then `Usage` (input ≈ request characters / 4, output = words) and `Finished`.
 //! Consumption state lives in the provider, shared by every session that uses it; `turn` is read
 //! from the request alone, so it restarts with every conversation.

@@ -1,12 +1,14 @@
 //! How a planned reply becomes a stream: an optional delay, the text word by word at the
-//! configured pace (each word sanitized like every provider's text), then the tool calls, an
+//! configured pace (sanitized like every provider's text and tool calls), then the tool calls, an
 //! estimated `Usage` and `Finished`, or the scripted error after the text.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::{Planned, message_text};
+use crate::llm::stream::sanitize_call;
 use crate::llm::{ChatRequest, FinishReason, LlmError, LlmEvent, Usage};
+use crate::text::Sanitizer;
 
 /// One step of a replayed stream.
 pub(super) enum Step {
@@ -24,14 +26,13 @@ pub(super) fn steps_for(
         steps.push_back(Step::Sleep(Duration::from_millis(planned.delay_ms)));
     }
     let gap = (tokens_per_sec > 0.0).then(|| Duration::from_secs_f64(1.0 / tokens_per_sec));
+    let mut sanitizer = Sanitizer::default();
     for (i, word) in words(&planned.text).into_iter().enumerate() {
         if let (Some(g), true) = (gap, i > 0) {
             steps.push_back(Step::Sleep(g));
         }
         // The script is model text like any other: no control sequence leaves a provider.
-        steps.push_back(Step::Yield(Ok(LlmEvent::TextDelta(
-            crate::llm::sanitize_text(word),
-        ))));
+        steps.push_back(Step::Yield(Ok(LlmEvent::TextDelta(sanitizer.push(word)))));
     }
     if let Some(err) = planned.error {
         steps.push_back(Step::Yield(Err(err)));
@@ -40,7 +41,7 @@ pub(super) fn steps_for(
     let tool_chars: usize = planned.tool_calls.iter().map(|t| t.arguments.len()).sum();
     let called = !planned.tool_calls.is_empty();
     for call in planned.tool_calls {
-        steps.push_back(Step::Yield(Ok(LlmEvent::ToolCall(call))));
+        steps.push_back(Step::Yield(Ok(LlmEvent::ToolCall(sanitize_call(call)))));
     }
     let output = planned.text.split_whitespace().count() + tool_chars.div_ceil(4);
     steps.push_back(Step::Yield(Ok(LlmEvent::Usage(Usage {

@@ -261,7 +261,7 @@ async fn scripted_text_is_sanitized_like_every_provider_s() {
             _ => None,
         })
         .collect();
-    assert_eq!(text, "hi ]0;pwned [2Jthere");
+    assert_eq!(text, "hi  there");
 }
 
 #[tokio::test]
