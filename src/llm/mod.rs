@@ -14,6 +14,12 @@
 //!   stays valid: the caller keeps it as partial text);
 //! - when `cancel` fires, the stream ends promptly (yields `None`), dropping the HTTP connection;
 //! - tool calls are yielded whole, in the order the model produced them, once the call is complete.
+//!
+//! Map: [`wire::HttpProvider`] is the one HTTP provider, generic over a [`wire::Wire`] that each
+//! protocol module (`openai`, `anthropic`, `ollama`) implements with its endpoint, body and
+//! decoder; [`stream`] is its request loop (retries, cancellation, the one sanitizer pass over
+//! everything a provider yields) and [`http`] its connection; `scripted` replays a script;
+//! [`vocab`] holds the tool names and markers shared with the orchestrator.
 
 pub mod anthropic;
 pub mod classify;
