@@ -18,8 +18,8 @@
 //! Consumption state lives in the provider, shared by every session that uses it; `turn` is read
 //! from the request alone, so it restarts with every conversation.
 //!
-//! The script format (the `[[reply]]` tables, their checks and matching) lives in [`script`];
-//! how a planned reply becomes a paced stream, in [`replay`]; the tool names and the summarize
+//! The script format (the `[[reply]]` tables, their checks and matching) lives in `script`;
+//! how a planned reply becomes a paced stream, in `replay`; the tool names and the summarize
 //! marker come from [`crate::llm::vocab`], the same spelling the orchestrator uses.
 
 mod replay;
