@@ -12,4 +12,5 @@ pub mod headless;
 pub mod host;
 pub mod llm;
 pub mod store;
+pub mod text;
 pub mod tui;
