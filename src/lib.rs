@@ -1,9 +1,9 @@
 //! conclave: a terminal console for running and steering multi-agent LLM sessions.
 //!
 //! Layers, dependencies pointing one way (DESIGN section 1; `tests/layers.rs` checks them):
-//! `config` → `llm` (providers) → `core` (sessions, patterns) → `view` → { `tui`, `headless`,
-//! `store` } → `host` (launch, resume, fork, the console's session manager, the headless driver)
-//! → `cli` (clap types and dispatch).
+//! `text` (the one sanitizer) → `config` → `llm` (providers) → `core` (sessions, patterns) →
+//! `view` → { `tui`, `headless`, `store` } → `host` (launch, resume, fork, the console's session
+//! manager, the headless driver, the other subcommands) → `cli` (clap types and dispatch).
 
 pub mod cli;
 pub mod config;
