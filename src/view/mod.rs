@@ -56,6 +56,9 @@ pub struct View {
     prices: BTreeMap<String, Price>,
 }
 
+/// Each agent's vote in one round, with its reason.
+pub type Votes = BTreeMap<String, (VoteChoice, String)>;
+
 /// One agent's line of the ledger.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LedgerRow<'a> {
@@ -131,7 +134,7 @@ impl View {
 
     /// The votes of the round being voted on, or else of the last round voted on: (round,
     /// agent → choice and reason). `None` before the first vote of the task.
-    pub fn tally(&self) -> Option<(u32, &BTreeMap<String, (VoteChoice, String)>)> {
+    pub fn tally(&self) -> Option<(u32, &Votes)> {
         let task = &self.state.task;
         let round = task
             .voting
