@@ -35,7 +35,7 @@ use crate::core::event::{Event, EventKind, VoteChoice};
 use crate::core::metrics::{AgentMetrics, Metrics};
 use crate::core::state::{SessionState, TurnStatus};
 
-pub use describe::{USER, describe, edge, outcome_name, vote_verb};
+pub use describe::{YOU, describe, edge, outcome_name, vote_verb};
 pub use handoffs::{Handoffs, Transfer, TransferState};
 pub use parts::{Mark, Parts, Piece, Role, Shape, Tone, one_line};
 pub use summary::{SessionSummary, SummaryHead, summarize};
