@@ -210,6 +210,7 @@ mod tests {
             backend: "b".into(),
             model: "m".into(),
             color: None,
+            price: None,
         });
         agent.start(1, None, Purpose::Speak);
         agent.token(1, "# Title\nsome **bold");
