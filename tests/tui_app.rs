@@ -14,7 +14,7 @@ use conclave::config::KeyBinding;
 use conclave::core::Command;
 use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
 use conclave::tui::app::Effect;
-use conclave::tui::app::overlay::Overlay;
+use conclave::tui::overlays::Overlay;
 use conclave::tui::render::draw;
 use conclave::tui::state::RunState;
 use conclave::tui::state::handoff::TransferState;
@@ -77,7 +77,7 @@ fn debate_folds_into_votes_consensus_metrics_and_outcome() {
     assert!(cost_left.unwrap() < 1.0);
     let used = s.metrics.totals.input_tokens.unwrap() + s.metrics.totals.output_tokens.unwrap();
     assert_eq!(tokens_left, Some(50_000 - used));
-    let summary = conclave::tui::panes::metrics::summary(&app);
+    let summary = conclave::tui::panes::metrics::summary(&app.session);
     assert!(
         summary.contains(&format!(
             "budget left {}",
@@ -161,7 +161,7 @@ fn errors_retries_cancels_and_control_sequences() {
     assert_eq!(s.run_state(), RunState::Paused);
     let optimist = &s.metrics.agents["optimist"];
     assert_eq!((optimist.errors, optimist.retries), (1, 1));
-    let summary = conclave::tui::panes::metrics::summary(&app);
+    let summary = conclave::tui::panes::metrics::summary(&app.session);
     assert!(summary.contains("1 err · 1 retry"), "{summary}");
     let cancelled = s.transcript.iter().find_map(|e| match &e.kind {
         EntryKind::Cancelled { partial, .. } => Some(partial.clone()),
@@ -188,7 +188,7 @@ fn session_started_resets_the_view() {
     assert_eq!(s.metrics.totals.input_tokens, None);
     assert_eq!(s.handoff.holder.as_deref(), Some("triage"));
     assert_eq!(s.budget, None, "the support team has no budget");
-    let summary = conclave::tui::panes::metrics::summary(&app);
+    let summary = conclave::tui::panes::metrics::summary(&app.session);
     assert!(!summary.contains("budget"), "{summary}");
 }
 
@@ -400,7 +400,7 @@ fn scrolling_up_stops_following_and_ctrl_end_follows_again() {
     let mut app = fixtures::app("debate", &fixtures::debate().events);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| draw(f, &mut app)).unwrap();
-    app.panes.pin(conclave::tui::app::panes::Focus::Transcript);
+    app.panes.pin(conclave::tui::panes::Focus::Transcript);
     press(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
     assert!(!app.panes.transcript.is_following());
     term.draw(|f| draw(f, &mut app)).unwrap();
@@ -485,7 +485,7 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
         .pane_rects
         .iter()
         .copied()
-        .find(|(f, _)| *f == conclave::tui::app::panes::Focus::Transcript)
+        .find(|(f, _)| *f == conclave::tui::panes::Focus::Transcript)
         .unwrap();
     let wheel = |kind| MouseEvent {
         kind,
@@ -494,10 +494,7 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
         modifiers: KeyModifiers::NONE,
     };
     app.handle_mouse(wheel(MouseEventKind::ScrollUp));
-    assert_eq!(
-        app.panes.focus,
-        conclave::tui::app::panes::Focus::Transcript
-    );
+    assert_eq!(app.panes.focus, conclave::tui::panes::Focus::Transcript);
     assert!(app.panes.pinned);
     assert!(!app.panes.transcript.is_following());
     for _ in 0..20 {
@@ -638,7 +635,7 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
 }
 
 fn hints(app: &App) -> Vec<&'static str> {
-    conclave::tui::panes::status::hint_actions(app)
+    app.hint_actions()
         .into_iter()
         .map(|(_, label)| label)
         .collect()
@@ -690,7 +687,7 @@ fn footer_hints_only_what_the_pattern_supports() {
 
 #[test]
 fn only_mouse_events_that_change_something_ask_for_a_frame() {
-    use conclave::tui::app::panes::Focus;
+    use conclave::tui::panes::Focus;
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut app = fixtures::app("debate", &fixtures::debate().events);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();

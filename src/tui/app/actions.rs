@@ -4,28 +4,15 @@
 //! clears the input; when the input is empty too it asks before quitting (a second Ctrl+C in
 //! that question quits).
 
-use std::collections::BTreeMap;
-
-use ratatui::style::Color;
-
 use crate::core::Command;
 use crate::core::event::PatternKind;
 
 use super::super::keymap::Action;
-use super::super::panes::{agent::AgentCells, transcript::TranscriptCells};
-use super::super::scroll::{self, Cells};
-use super::overlay::{ConfirmKind, Overlay, Picker, PickerPurpose};
-use super::panes::Focus;
+use super::super::overlays::{ConfirmKind, Overlay, Picker, PickerPurpose};
+use super::super::panes::Focus;
+use super::super::scroll::{self, ScrollBy};
 use super::{App, Effect};
 use crate::tui::Outbound;
-
-/// A scroll request.
-#[derive(Clone, Copy, Debug)]
-pub enum ScrollBy {
-    Up(usize),
-    Down(usize),
-    Page(bool),
-}
 
 impl App {
     /// Perform `action`.
@@ -81,12 +68,12 @@ impl App {
             Action::ScrollUp => self.scroll_focused(ScrollBy::Page(true)),
             Action::ScrollDown => self.scroll_focused(ScrollBy::Page(false)),
             Action::ScrollTop => {
-                if let Some(st) = self.focused_scroll() {
+                if let Some(st) = self.panes.focused_scroll() {
                     scroll::scroll_top(st);
                 }
             }
             Action::FollowTail => {
-                if let Some(st) = self.focused_scroll() {
+                if let Some(st) = self.panes.focused_scroll() {
                     st.pos = scroll::Scroll::Follow;
                 }
             }
@@ -137,47 +124,6 @@ impl App {
             }
         }
         Vec::new()
-    }
-
-    /// Scroll the focused pane.
-    pub fn scroll_focused(&mut self, by: ScrollBy) {
-        let colors = self.agent_colors();
-        let theme = &self.theme;
-        let (cells, st): (Box<dyn Cells + '_>, _) = match self.panes.focus {
-            Focus::Agent(i) => {
-                let (Some(agent), Some(st)) =
-                    (self.session.agents.get_mut(i), self.panes.agents.get_mut(i))
-                else {
-                    return;
-                };
-                (Box::new(AgentCells::new(agent, theme)), st)
-            }
-            Focus::Transcript => (
-                Box::new(TranscriptCells::new(
-                    &mut self.session.transcript,
-                    theme,
-                    &colors,
-                )),
-                &mut self.panes.transcript,
-            ),
-        };
-        let mut cells = cells;
-        let page = usize::from(st.height.saturating_sub(1).max(1));
-        match by {
-            ScrollBy::Up(n) => scroll::scroll_up(cells.as_mut(), st, n),
-            ScrollBy::Down(n) => scroll::scroll_down(cells.as_mut(), st, n),
-            ScrollBy::Page(true) => scroll::scroll_up(cells.as_mut(), st, page),
-            ScrollBy::Page(false) => scroll::scroll_down(cells.as_mut(), st, page),
-        }
-    }
-
-    /// Colour per agent name.
-    pub fn agent_colors(&self) -> BTreeMap<String, Color> {
-        self.session
-            .agents
-            .iter()
-            .map(|a| (a.info.name.clone(), self.agent_color(&a.info.name)))
-            .collect()
     }
 
     /// Add a console note to the transcript.
@@ -302,13 +248,6 @@ impl App {
                 Vec::new()
             }
             PickerPurpose::Session => vec![Effect::Send(Outbound::Resume { id: choice })],
-        }
-    }
-
-    fn focused_scroll(&mut self) -> Option<&mut scroll::ScrollState> {
-        match self.panes.focus {
-            Focus::Agent(i) => self.panes.agents.get_mut(i),
-            Focus::Transcript => Some(&mut self.panes.transcript),
         }
     }
 

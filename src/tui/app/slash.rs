@@ -4,7 +4,7 @@
 use crate::core::Command;
 use crate::core::event::PatternKind;
 
-use super::overlay::{Overlay, Picker, PickerPurpose};
+use super::super::overlays::{Overlay, Picker, PickerPurpose};
 use super::{App, Effect};
 use crate::tui::Outbound;
 

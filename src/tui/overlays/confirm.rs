@@ -6,25 +6,30 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
-use super::super::app::App;
-use super::super::app::overlay::ConfirmKind;
-use super::super::keymap::Action;
-use super::centered;
+use super::super::keymap::{Action, Keymap};
+use super::super::theme::Theme;
+use super::{ConfirmKind, centered};
 
-/// Draw the question `kind`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, kind: ConfirmKind) {
-    let theme = &app.theme;
+/// Draw the question `kind`; `running` says whether agents are still at work.
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    kind: ConfirmKind,
+    running: bool,
+    keymap: &Keymap,
+    theme: &Theme,
+) {
     let (title, body) = match kind {
         ConfirmKind::Quit => (
             " Quit conclave? ",
-            if app.session.is_running() {
+            if running {
                 "Agents are still running; they stop here and --resume last carries on."
             } else {
                 "The session stays in its journal; resume it later."
             },
         ),
     };
-    let keys = |a: Action| app.keymap.keys_display(a);
+    let keys = |a: Action| keymap.keys_display(a);
     let lines = vec![
         Line::styled(body, theme.text_style()),
         Line::default(),

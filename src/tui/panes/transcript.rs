@@ -1,7 +1,5 @@
-//! The transcript pane: every typed cell of the session in order. Each cell renders itself for a
-//! width (`layout`) and caches the rows in the cell.
-
-use std::collections::BTreeMap;
+//! The transcript pane: every typed cell of the session in order. [`TranscriptPane`] owns its
+//! scroll position and the rows of each cell, laid out (`layout`) once per width.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,36 +7,95 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::super::app::App;
-use super::super::app::panes::Focus;
+use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
 use super::super::sanitize::clean_line;
-use super::super::scroll::{self, Cells};
+use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::outcome_label;
 use super::super::state::transcript::{Entry, EntryKind};
 use super::super::theme::Theme;
-use super::wrap_indented;
+use super::{AgentColors, wrap_indented};
 use crate::core::event::{SelectedBy, VoteChoice};
 
-/// The transcript as scrollable cells.
-pub struct TranscriptCells<'a> {
-    entries: &'a mut [Entry],
-    theme: &'a Theme,
-    colors: &'a BTreeMap<String, Color>,
+/// The transcript pane.
+#[derive(Debug, Default)]
+pub struct TranscriptPane {
+    pub scroll: ScrollState,
+    cache: CellCaches,
 }
 
-impl<'a> TranscriptCells<'a> {
-    pub fn new(
-        entries: &'a mut [Entry],
+impl TranscriptPane {
+    pub fn is_following(&self) -> bool {
+        self.scroll.is_following()
+    }
+
+    /// Draw `entries` in `area`.
+    pub fn render(
+        &mut self,
+        frame: &mut Frame<'_>,
+        area: Rect,
+        entries: &[Entry],
+        focused: bool,
+        theme: &Theme,
+        colors: &AgentColors,
+    ) {
+        let mut block = Block::default()
+            .borders(Borders::ALL)
+            .border_type(if focused {
+                BorderType::Double
+            } else {
+                BorderType::Rounded
+            })
+            .border_style(Style::new().fg(if focused {
+                theme.border_focused
+            } else {
+                theme.border
+            }))
+            .title(Line::from(vec![Span::styled(
+                " Transcript ",
+                Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+            )]));
+        if !self.scroll.is_following() {
+            block = block.title_bottom(
+                Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned(),
+            );
+        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let (mut cells, st) = self.cells(entries, theme, colors);
+        let lines = scroll::visible(&mut cells, st, inner.width, inner.height);
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    /// Scroll through `entries`.
+    pub fn scroll(&mut self, by: ScrollBy, entries: &[Entry], theme: &Theme, colors: &AgentColors) {
+        let (mut cells, st) = self.cells(entries, theme, colors);
+        scroll::scroll_by(&mut cells, st, by);
+    }
+
+    fn cells<'a>(
+        &'a mut self,
+        entries: &'a [Entry],
         theme: &'a Theme,
-        colors: &'a BTreeMap<String, Color>,
-    ) -> TranscriptCells<'a> {
-        TranscriptCells {
+        colors: &'a AgentColors,
+    ) -> (TranscriptCells<'a>, &'a mut ScrollState) {
+        self.cache.fit(entries.len());
+        let cells = TranscriptCells {
             entries,
+            cache: &mut self.cache,
             theme,
             colors,
-        }
+        };
+        (cells, &mut self.scroll)
     }
+}
+
+/// The transcript as scrollable cells.
+struct TranscriptCells<'a> {
+    entries: &'a [Entry],
+    cache: &'a mut CellCaches,
+    theme: &'a Theme,
+    colors: &'a AgentColors,
 }
 
 impl Cells for TranscriptCells<'_> {
@@ -48,53 +105,16 @@ impl Cells for TranscriptCells<'_> {
 
     fn rows(&mut self, index: usize, width: u16) -> &[Line<'static>] {
         let (theme, colors) = (self.theme, self.colors);
-        match self.entries.get_mut(index) {
-            Some(entry) => {
-                let kind = &entry.kind;
-                entry.cache.get_or(width, || {
-                    layout(kind, width, theme, colors)
-                        .into_iter()
-                        .map(clean_line)
-                        .collect()
-                })
-            }
+        match self.entries.get(index) {
+            Some(entry) => self.cache.cell(index).get_or(width, || {
+                layout(&entry.kind, width, theme, colors)
+                    .into_iter()
+                    .map(clean_line)
+                    .collect()
+            }),
             None => &[],
         }
     }
-}
-
-/// Draw the transcript in `area`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
-    let focused = app.panes.focus == Focus::Transcript;
-    let colors = app.agent_colors();
-    let theme = &app.theme;
-    let st = &mut app.panes.transcript;
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Double
-        } else {
-            BorderType::Rounded
-        })
-        .border_style(Style::new().fg(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        }))
-        .title(Line::from(vec![Span::styled(
-            " Transcript ",
-            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        )]));
-    if !st.is_following() {
-        block = block.title_bottom(
-            Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned(),
-        );
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut cells = TranscriptCells::new(&mut app.session.transcript, theme, &colors);
-    let lines = scroll::visible(&mut cells, st, inner.width, inner.height);
-    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The rows of one cell.
@@ -102,10 +122,10 @@ pub fn layout(
     kind: &EntryKind,
     width: u16,
     theme: &Theme,
-    colors: &BTreeMap<String, Color>,
+    colors: &AgentColors,
 ) -> Vec<Line<'static>> {
     let who = |name: &str| {
-        let c = colors.get(name).copied().unwrap_or(theme.accent);
+        let c = colors.session.get(name).copied().unwrap_or(theme.accent);
         Span::styled(
             name.to_string(),
             Style::new().fg(c).add_modifier(Modifier::BOLD),

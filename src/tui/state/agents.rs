@@ -2,15 +2,11 @@
 //!
 //! A streaming turn keeps its text as completed lines plus a raw tail: a token appends to the
 //! tail, and each newline moves a line into `lines`. Only completed lines are ever styled and
-//! wrapped (once each, see `panes::agent`); the tail is drawn raw. Text is stripped of terminal
-//! control sequences as lines complete (the tail is stripped when drawn).
-
-use ratatui::text::Line;
+//! wrapped (once each, by the agent pane, which keeps those rows); the tail is drawn raw. Text is
+//! stripped of terminal control sequences as lines complete (the tail is stripped when drawn).
 
 use crate::core::event::{AgentInfo, Purpose};
 
-use super::super::cache::LineCache;
-use super::super::markdown::MdStyler;
 use super::super::sanitize::strip_controls;
 
 /// What an agent is doing.
@@ -31,7 +27,6 @@ pub struct Block {
     pub round: Option<u32>,
     pub kind: BlockKind,
     pub text: String,
-    pub cache: LineCache,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,34 +37,16 @@ pub enum BlockKind {
 }
 
 /// The turn being streamed.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveTurn {
+    /// Which of this agent's live turns it is (1, 2, …), so that a pane's rows laid out for an
+    /// earlier one (a retried turn keeps its number) are never taken for this one's.
+    pub epoch: u64,
     pub turn: u64,
     pub round: Option<u32>,
     pub purpose: Purpose,
     pub lines: Vec<String>,
     pub tail: String,
-    /// Layout state owned by the agent pane (styled and wrapped completed lines).
-    pub layout: LiveLayout,
-}
-
-/// What the renderer keeps for a live turn so that each completed line is styled once and
-/// wrapped once per width.
-#[derive(Debug, Default)]
-pub struct LiveLayout {
-    pub styler: MdStyler,
-    pub styled: Vec<Line<'static>>,
-    pub width: u16,
-    pub wrapped: Vec<Line<'static>>,
-    /// How many styled lines `wrapped` holds; rows past `committed` are the tail's.
-    pub wrapped_upto: usize,
-    pub committed: usize,
-}
-
-impl PartialEq for LiveLayout {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
 }
 
 impl LiveTurn {
@@ -96,12 +73,14 @@ impl LiveTurn {
 }
 
 /// An agent as the console shows it.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AgentView {
     pub info: AgentInfo,
     pub status: AgentStatus,
     pub blocks: Vec<Block>,
     pub live: Option<LiveTurn>,
+    /// How many live turns were started (see [`LiveTurn::epoch`]).
+    epochs: u64,
 }
 
 impl AgentView {
@@ -111,6 +90,7 @@ impl AgentView {
             status: AgentStatus::Idle,
             blocks: Vec::new(),
             live: None,
+            epochs: 0,
         }
     }
 
@@ -123,7 +103,9 @@ impl AgentView {
     }
 
     pub fn start(&mut self, turn: u64, round: Option<u32>, purpose: Purpose) {
+        self.epochs += 1;
         self.live = Some(LiveTurn {
+            epoch: self.epochs,
             turn,
             round,
             purpose,
@@ -133,7 +115,12 @@ impl AgentView {
     }
 
     pub fn token(&mut self, turn: u64, text: &str) {
+        if self.live.is_none() {
+            self.epochs += 1;
+        }
+        let epoch = self.epochs;
         let live = self.live.get_or_insert_with(|| LiveTurn {
+            epoch,
             turn,
             ..LiveTurn::default()
         });
@@ -161,7 +148,6 @@ impl AgentView {
             round,
             kind,
             text: strip_controls(text),
-            cache: LineCache::default(),
         });
     }
 

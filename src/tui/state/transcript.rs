@@ -1,18 +1,15 @@
 //! The transcript: typed cells in order — who spoke, handoffs, votes, verdicts, interjections,
-//! errors. Each cell renders itself for a width (`panes::transcript`) and caches the result.
+//! errors. The transcript pane lays each cell out for a width and keeps the rows.
 
 use chrono::{DateTime, Utc};
 
 use crate::core::event::{Outcome, PatternKind, SelectedBy, VoteChoice};
-
-use super::super::cache::LineCache;
 
 /// One transcript cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub ts: DateTime<Utc>,
     pub kind: EntryKind,
-    pub cache: LineCache,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -119,11 +116,7 @@ pub enum EntryKind {
 
 impl Entry {
     pub fn new(ts: DateTime<Utc>, kind: EntryKind) -> Entry {
-        Entry {
-            ts,
-            kind,
-            cache: LineCache::default(),
-        }
+        Entry { ts, kind }
     }
 
     /// The text the `copy` action takes from this cell.
