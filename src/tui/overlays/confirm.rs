@@ -8,7 +8,11 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::super::keymap::{Action, Keymap};
 use super::super::theme::Theme;
+use super::super::wrap::wrap_line;
 use super::{ConfirmKind, centered};
+
+/// The width of the question's box.
+const WIDTH: u16 = 56;
 
 /// Draw the question `kind`; `running` says whether agents are still at work.
 pub fn render(
@@ -30,8 +34,13 @@ pub fn render(
         ),
     };
     let keys = |a: Action| keymap.keys_display(a);
-    let lines = vec![
-        Line::styled(body, theme.text_style()),
+    // The body wraps inside the box (a long one used to be cut off at the border).
+    let mut lines: Vec<Line<'static>> = wrap_line(&Line::raw(body), WIDTH - 4)
+        .iter()
+        .map(|l| Line::styled(l.to_string().trim_end().to_string(), theme.text_style()))
+        .collect();
+    let height = lines.len() as u16 + 4;
+    lines.extend([
         Line::default(),
         Line::from(vec![
             Span::styled(
@@ -45,8 +54,8 @@ pub fn render(
             ),
             Span::styled(" stay", theme.dim_style()),
         ]),
-    ];
-    let rect = centered(area, 56, 5);
+    ]);
+    let rect = centered(area, WIDTH, height);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
