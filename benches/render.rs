@@ -48,6 +48,7 @@ fn app_with(messages: u64) -> App {
             backend: "b".into(),
             model: "m".into(),
             color: None,
+            price: None,
         })
         .collect();
     app.apply(&event(

@@ -11,3 +11,4 @@ pub mod launch;
 pub mod llm;
 pub mod store;
 pub mod tui;
+pub mod view;

@@ -65,7 +65,7 @@ pub enum Purpose {
 }
 
 /// An agent as announced at session start.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentInfo {
     pub name: String,
     pub backend: String,
@@ -73,6 +73,10 @@ pub struct AgentInfo {
     /// The agent's colour from the config, if set (a ratatui colour name or `#rrggbb`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// The agent's price per million tokens from the config, if set (additive), so that a journal
+    /// alone gives the same cost as the live session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<crate::config::Price>,
 }
 
 /// Token counts of one message; `null` when the backend did not report them.

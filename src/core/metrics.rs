@@ -63,6 +63,8 @@ pub struct AgentMetrics {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PurposeMetrics {
     pub calls: u64,
+    /// Calls that completed (`message`).
+    pub messages: u64,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub cost: Option<f64>,
@@ -100,6 +102,9 @@ impl Metrics {
             EventKind::SessionStarted { agents, .. } => {
                 for a in agents {
                     self.agents.entry(a.name.clone()).or_default();
+                    if let Some(price) = a.price {
+                        self.prices.insert(a.name.clone(), price);
+                    }
                 }
             }
             EventKind::UserMessage { .. } => self.totals.user_messages += 1,
@@ -123,6 +128,7 @@ impl Metrics {
                 let cost = price.map(|p| cost_of(p, usage.input, usage.output));
                 add_cost(&mut m.cost, cost);
                 let p = m.by_purpose.entry(*purpose).or_default();
+                p.messages += 1;
                 add_opt(&mut p.input_tokens, usage.input);
                 add_opt(&mut p.output_tokens, usage.output);
                 add_cost(&mut p.cost, cost);
@@ -221,7 +227,9 @@ impl AgentMetrics {
     }
 }
 
-fn cost_of(price: Price, input: Option<u64>, output: Option<u64>) -> f64 {
+/// The cost of one call at `price` (per million tokens); unreported counts cost nothing.
+/// The one cost formula: the console, the summaries, the export and budgets all use it.
+pub fn cost_of(price: Price, input: Option<u64>, output: Option<u64>) -> f64 {
     (input.unwrap_or(0) as f64 * price.input + output.unwrap_or(0) as f64 * price.output)
         / 1_000_000.0
 }
@@ -304,12 +312,14 @@ mod tests {
                             backend: "b".into(),
                             model: "m".into(),
                             color: None,
+                            price: None,
                         },
                         AgentInfo {
                             name: "idle".into(),
                             backend: "b".into(),
                             model: "m".into(),
                             color: None,
+                            price: None,
                         },
                     ],
                 },

@@ -407,6 +407,7 @@ impl Actor {
                         backend: a.backend.clone(),
                         model: a.model.clone(),
                         color: a.color.clone(),
+                        price: a.price,
                         name,
                     })
                 })

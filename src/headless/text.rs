@@ -1,23 +1,24 @@
 //! `--events text`: the event stream as readable lines, one idea per line.
 //!
-//! Mental model: a small fold that turns each event into zero or more lines. Whole messages, not
-//! tokens (`token` and `turn_started` print nothing); votes, picks and scores print through their
-//! own events, so the model calls behind them print nothing either. The printer remembers each
-//! handoff's endpoints so that later events about it (accepted, completed, …) can name them.
-//! The run ends with one [`usage_line`] from the session's metrics. No colour, no cursor
-//! movement: the output is meant for logs and pipes, and every line passes through
-//! [`sanitize_text`], so no text from a model or a journal can carry a terminal escape sequence.
+//! Mental model: the words come from the view ([`describe`]); this printer only lays them out for
+//! a log: a prefix per kind of event (`==`, `=>`, `!`, …), `->` for arrows, whole messages as
+//! `who: first line` blocks. Events the view hides (tokens, turn starts, the model calls behind
+//! votes and picks) and routine ones (round-robin picks) print nothing. The printer keeps core's
+//! [`SessionState`] so that later events about a handoff can name its endpoints. The run ends
+//! with one [`usage_line`] from the session's metrics. No colour, no cursor movement: every line
+//! passes through [`sanitize_text`], so no text from a model or a journal can carry a terminal
+//! escape sequence.
 
-use std::collections::HashMap;
-
-use crate::core::event::{Event, EventKind, Purpose, SelectedBy, VoteChoice};
+use crate::core::event::Event;
 use crate::core::metrics::Metrics;
+use crate::core::state::SessionState;
 use crate::llm::sanitize_text;
+use crate::view::{Mark, Parts, Shape, describe};
 
 /// Renders events as text lines.
 #[derive(Debug, Default)]
 pub struct TextPrinter {
-    handoffs: HashMap<String, (String, String)>,
+    state: SessionState,
 }
 
 impl TextPrinter {
@@ -29,235 +30,51 @@ impl TextPrinter {
     /// control character removed: reasons, error messages and replies come from models and
     /// people, and must not steer the terminal.
     pub fn lines(&mut self, e: &Event) -> Vec<String> {
-        self.render(e)
+        let parts = describe(e, &self.state);
+        self.state.apply(e);
+        render(&parts)
             .into_iter()
             .map(|line| sanitize_text(&line))
             .collect()
     }
+}
 
-    fn render(&mut self, e: &Event) -> Vec<String> {
-        match &e.kind {
-            EventKind::SessionStarted {
-                team,
-                pattern,
-                agents,
-            } => {
-                let names: Vec<String> = agents
-                    .iter()
-                    .map(|a| format!("{} ({}/{})", a.name, a.backend, a.model))
-                    .collect();
-                vec![format!(
-                    "== team {team} ({}): {}",
-                    pattern.as_str(),
-                    names.join(", ")
-                )]
+fn render(p: &Parts) -> Vec<String> {
+    if p.routine {
+        return Vec::new();
+    }
+    let body = p.body.as_deref().unwrap_or("").trim_end();
+    match p.shape {
+        Shape::Hidden => Vec::new(),
+        Shape::Speech => {
+            let mut out = block(&p.plain(ARROW), body);
+            if let Some(status) = &p.status {
+                out.push(format!("  [{status}]"));
             }
-            EventKind::UserMessage {
-                text,
-                to,
-                interject,
-            } => {
-                let who = match (to, interject) {
-                    (_, true) => "you (interjecting)".to_string(),
-                    (Some(to), false) => format!("you -> {to}"),
-                    (None, false) => "you".to_string(),
-                };
-                block(&who, text)
+            out
+        }
+        Shape::Line => {
+            let mut out = vec![format!("{}{}", prefix(p.mark), p.plain(ARROW))];
+            if p.mark == Mark::End && !body.is_empty() {
+                out.extend(block("final answer", body));
             }
-            EventKind::Message {
-                agent,
-                text,
-                finish,
-                purpose,
-                ..
-            } => {
-                let shown = matches!(
-                    purpose,
-                    Purpose::Speak | Purpose::Aggregate | Purpose::Summarize
-                );
-                if !shown || text.trim().is_empty() {
-                    return Vec::new();
-                }
-                let who = match purpose {
-                    Purpose::Summarize => format!("{agent} (summary)"),
-                    Purpose::Aggregate => format!("{agent} (synthesis)"),
-                    _ => agent.clone(),
-                };
-                let mut out = block(&who, text.trim_end());
-                if finish == "length" {
-                    out.push("  [cut off at max_tokens]".into());
-                }
-                out
-            }
-            EventKind::TurnFailed {
-                agent,
-                error,
-                will_retry,
-                ..
-            } => vec![format!(
-                "! {agent} failed ({}): {}{}",
-                error.kind,
-                error.message,
-                if *will_retry { " (retrying)" } else { "" }
-            )],
-            EventKind::TurnCancelled {
-                agent,
-                partial_text,
-                ..
-            } => {
-                let mut line = format!("x {agent}'s turn was cancelled");
-                if !partial_text.trim().is_empty() {
-                    line.push_str(&format!(" after: {}", one_line(partial_text)));
-                }
-                vec![line]
-            }
-            EventKind::SpeakerSelected { agent, by, reason } => match by {
-                SelectedBy::RoundRobin => Vec::new(),
-                _ => {
-                    let by = match by {
-                        SelectedBy::Manager => "manager",
-                        SelectedBy::Human => "you",
-                        _ => "random",
-                    };
-                    let why = reason
-                        .as_deref()
-                        .map(|r| format!(": {}", one_line(r)))
-                        .unwrap_or_default();
-                    vec![format!("-> next speaker {agent} (picked by {by}{why})")]
-                }
-            },
-            EventKind::HandoffRequested {
-                id,
-                from,
-                to,
-                reason,
-                approval,
-                window_ms,
-            } => {
-                self.handoffs.insert(id.clone(), (from.clone(), to.clone()));
-                let wait = match (approval.as_deref(), window_ms) {
-                    (Some("confirm"), _) => " [awaiting approval]".to_string(),
-                    (Some("window"), Some(ms)) => format!(" [{ms} ms to cancel or redirect]"),
-                    _ => String::new(),
-                };
-                vec![format!(
-                    "=> handoff {from} -> {to}: {}{wait}",
-                    one_line(reason)
-                )]
-            }
-            EventKind::HandoffAccepted { id, reason } => {
-                vec![format!(
-                    "=> handoff {} accepted{}",
-                    self.edge(id),
-                    because(reason)
-                )]
-            }
-            EventKind::HandoffRejected { id, reason } => {
-                vec![format!(
-                    "=> handoff {} rejected{}",
-                    self.edge(id),
-                    because(reason)
-                )]
-            }
-            EventKind::HandoffRedirected {
-                id,
-                from_target,
-                to,
-                by,
-            } => {
-                if let Some(link) = self.handoffs.get_mut(id) {
-                    link.1 = to.clone();
-                }
-                vec![format!(
-                    "=> handoff redirected from {from_target} to {to} by {by}"
-                )]
-            }
-            EventKind::HandoffCancelled { id, by } => {
-                vec![format!("=> handoff {} cancelled by {by}", self.edge(id))]
-            }
-            EventKind::HandoffCompleted { id, summary } => {
-                let (from, to) = self
-                    .handoffs
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| ("?".into(), "?".into()));
-                vec![format!(
-                    "<= {to} hands back to {from}: {}",
-                    one_line(summary)
-                )]
-            }
-            EventKind::HandoffFallback { failed, to, .. } => {
-                vec![format!(
-                    "=> {failed} could not take over; falling back to {to}"
-                )]
-            }
-            EventKind::Vote {
-                round,
-                agent,
-                choice,
-                reason,
-            } => {
-                let verb = match choice {
-                    VoteChoice::Agree => "agrees",
-                    VoteChoice::Disagree => "disagrees",
-                    VoteChoice::Abstain => "abstains",
-                };
-                vec![format!(
-                    "vote (round {round}): {agent} {verb}{}",
-                    because(reason)
-                )]
-            }
-            EventKind::Consensus {
-                round,
-                reached,
-                agree,
-                disagree,
-                abstain,
-                threshold,
-            } => vec![format!(
-                "consensus (round {round}): {} — {agree} agree, {disagree} disagree, {abstain} abstain (threshold {:.0}%)",
-                if *reached { "reached" } else { "not reached" },
-                threshold * 100.0
-            )],
-            EventKind::CandidateScored {
-                agent,
-                score,
-                reason,
-            } => vec![format!("score {agent}: {score}/10{}", because(reason))],
-            EventKind::Paused { by } => vec![format!("-- paused by {by}")],
-            EventKind::Resumed { by } => vec![format!("-- resumed by {by}")],
-            EventKind::Error { message, command } => {
-                let mut line = format!("error: {message}");
-                if let Some(c) = command {
-                    line.push_str(&format!(" (command: {c})"));
-                }
-                vec![line]
-            }
-            EventKind::SessionFinished {
-                outcome,
-                final_text,
-            } => {
-                let outcome = serde_json::to_value(outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                let mut out = vec![format!("== finished: {outcome}")];
-                if let Some(text) = final_text.as_deref().filter(|t| !t.trim().is_empty()) {
-                    out.extend(block("final answer", text.trim_end()));
-                }
-                out
-            }
-            EventKind::TurnStarted { .. }
-            | EventKind::Token { .. }
-            | EventKind::ToolResult { .. } => Vec::new(),
+            out
         }
     }
+}
 
-    fn edge(&self, id: &str) -> String {
-        match self.handoffs.get(id) {
-            Some((from, to)) => format!("{from} -> {to}"),
-            None => id.to_string(),
-        }
+const ARROW: &str = "->";
+
+fn prefix(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Session | Mark::End => "== ",
+        Mark::Failure => "! ",
+        Mark::Cancel => "x ",
+        Mark::Pick => "-> ",
+        Mark::Handoff => "=> ",
+        Mark::HandBack => "<= ",
+        Mark::Control => "-- ",
+        _ => "",
     }
 }
 
@@ -295,19 +112,10 @@ fn block(who: &str, text: &str) -> Vec<String> {
     out
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn because(reason: &str) -> String {
-    let r = one_line(reason);
-    if r.is_empty() { r } else { format!(": {r}") }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::event::{ErrorInfo, Outcome, UsageInfo};
+    use crate::core::event::{ErrorInfo, EventKind, Outcome, Purpose, UsageInfo, VoteChoice};
 
     fn ev(kind: EventKind) -> Event {
         Event {
@@ -421,7 +229,7 @@ mod tests {
         }));
         assert_eq!(
             req,
-            ["=> handoff triage -> billing: refund [awaiting approval]"]
+            ["=> handoff triage -> billing requested: refund [awaiting approval]"]
         );
         p.lines(&ev(EventKind::HandoffRedirected {
             id: "h1".into(),

@@ -1,46 +1,16 @@
-//! The session index: one summary per journal, folded straight from its events, and the
-//! resolution of what a person types (`last`, a full id, or a unique prefix) to a journal file.
+//! The session index: one summary per journal (folded by the view, see
+//! [`crate::view::summary`]), and the resolution of what a person types (`last`, a full id, or a unique prefix) to a journal file.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::error::JournalError;
 use super::journal::{Journal, read_journal};
 use super::{JOURNAL_EXT, is_valid_id, lock};
-use crate::config::Price;
-use crate::core::event::{EventKind, PatternKind, Purpose, UsageInfo};
+use crate::view::{self, SummaryHead};
 
-/// One line of `conclave sessions list`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SessionSummary {
-    pub id: String,
-    #[serde(skip)]
-    pub path: PathBuf,
-    pub team: String,
-    pub pattern: PatternKind,
-    pub started: DateTime<Utc>,
-    /// `message` events spoken in the conversation (purpose `speak`).
-    pub messages: u64,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    /// Cost from the header's prices; `None` when no agent that spoke has a price.
-    pub cost: Option<f64>,
-    /// The last `session_finished` outcome, else `running` (its writer is alive) or `interrupted`.
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub forked_from: Option<(String, u64)>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl SessionSummary {
-    pub fn tokens(&self) -> u64 {
-        self.tokens_in + self.tokens_out
-    }
-}
+pub use crate::view::SessionSummary;
 
 /// Every session in a directory, newest first, and the files that could not be read.
 #[derive(Clone, Debug, Default)]
@@ -65,71 +35,22 @@ pub fn list_sessions(dir: &Path) -> Result<Listing, JournalError> {
     Ok(listing)
 }
 
-/// Fold a journal into its summary.
+/// Fold a journal into its summary (the view's fold; prices from the journal).
 pub fn summarize(journal: &Journal) -> SessionSummary {
-    let mut messages = 0;
-    let mut usage_by_agent: BTreeMap<&str, UsageInfo> = BTreeMap::new();
-    let mut outcome = None;
-    for event in &journal.events {
-        match &event.kind {
-            EventKind::Message {
-                agent,
-                usage,
-                purpose,
-                ..
-            } => {
-                if *purpose == Purpose::Speak {
-                    messages += 1;
-                }
-                let sum = usage_by_agent.entry(agent).or_default();
-                sum.input = Some(sum.input.unwrap_or(0) + usage.input.unwrap_or(0));
-                sum.output = Some(sum.output.unwrap_or(0) + usage.output.unwrap_or(0));
-            }
-            EventKind::SessionFinished { outcome: o, .. } => outcome = Some(*o),
-            _ => {}
-        }
-    }
-    let tokens_in = usage_by_agent.values().filter_map(|u| u.input).sum();
-    let tokens_out = usage_by_agent.values().filter_map(|u| u.output).sum();
-    let cost = usage_by_agent
-        .iter()
-        .filter_map(|(agent, usage)| {
-            journal
-                .header
-                .prices
-                .get(*agent)
-                .map(|price| cost_of(usage, price))
-        })
-        .reduce(|a, b| a + b);
-    let outcome = match outcome {
-        Some(o) => serde_json::to_value(o)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default(),
-        None if lock::running_pid(&journal.path).is_some() => "running".into(),
-        None => "interrupted".into(),
-    };
-    SessionSummary {
-        id: journal.header.session.clone(),
+    let h = &journal.header;
+    let head = SummaryHead {
+        id: h.session.clone(),
         path: journal.path.clone(),
-        team: journal.header.team.clone(),
-        pattern: journal.header.pattern,
-        started: journal.header.started,
-        messages,
-        tokens_in,
-        tokens_out,
-        cost,
-        outcome,
-        forked_from: journal.header.forked_from.clone(),
+        team: h.team.clone(),
+        pattern: h.pattern,
+        started: h.started,
+        forked_from: h.forked_from.clone(),
+        prices: h.prices.clone(),
         warnings: journal.warnings.clone(),
-    }
-}
-
-/// The cost of `usage` at `price` (per million tokens).
-pub fn cost_of(usage: &UsageInfo, price: &Price) -> f64 {
-    (usage.input.unwrap_or(0) as f64 * price.input
-        + usage.output.unwrap_or(0) as f64 * price.output)
-        / 1_000_000.0
+    };
+    view::summarize(head, &journal.events, || {
+        lock::running_pid(&journal.path).is_some()
+    })
 }
 
 /// The journal that `query` names in `dir`: `last` (the newest session), a full id, or a prefix

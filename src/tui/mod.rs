@@ -37,7 +37,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::Config;
 use crate::core::{Command, Event};
-use crate::store::SessionSummary;
+use crate::view::SessionSummary;
 
 pub use app::App;
 pub use keymap::validate as validate_keys;

@@ -64,6 +64,7 @@ impl Script {
                 backend: "local".into(),
                 model: m.to_string(),
                 color: None,
+                price: None,
             })
             .collect();
         self.push(EventKind::SessionStarted {

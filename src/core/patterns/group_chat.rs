@@ -20,6 +20,7 @@
 use crate::config::SpeakerSelection;
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose, SelectedBy, VoteChoice};
+use crate::core::metrics;
 use crate::core::patterns::common::{self, answer, answer_others, command_error, error};
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
@@ -222,9 +223,7 @@ impl GroupChat {
                         .agents
                         .get(agent)
                         .and_then(|a| a.price)
-                        .map_or(0.0, |p| {
-                            (*i as f64 * p.input + *o as f64 * p.output) / 1_000_000.0
-                        })
+                        .map_or(0.0, |p| metrics::cost_of(p, Some(*i), Some(*o)))
                 })
                 .sum();
             if budget.tokens.is_some_and(|b| tokens >= b) || budget.cost.is_some_and(|b| cost >= b)

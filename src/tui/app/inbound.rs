@@ -3,8 +3,8 @@
 
 use super::super::overlays::{Overlay, Picker, PickerPurpose};
 use super::App;
-use crate::store::SessionSummary;
 use crate::tui::Inbound;
+use crate::view::SessionSummary;
 
 /// The picker lists at most this many sessions, newest first.
 pub const MAX_LISTED_SESSIONS: usize = 20;

@@ -277,6 +277,7 @@ mod tests {
             backend: "b".into(),
             model: "m".into(),
             color: None,
+            price: None,
         });
         let mut pane = AgentPane::default();
         let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {

@@ -563,6 +563,7 @@ impl SessionView {
                     backend: String::new(),
                     model: String::new(),
                     color: None,
+                    price: None,
                 }));
                 self.agents.len() - 1
             }
