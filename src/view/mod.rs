@@ -8,8 +8,8 @@
 //!   the ordered [`Piece`]s of the one-line narration. This is the ONE narration of every event
 //!   type; front ends never word an event themselves.
 //! - [`View`]: `SessionState` + `Metrics` + the few projections they lack (scores in order, the
-//!   final answer, the ledger rows in the team's order, unfinished turns). [`View::push`]
-//!   describes an event against the state before it, then folds it.
+//!   final answer, the ledger rows in the team's order, unfinished turns, the handoff log).
+//!   [`View::push`] describes an event against the state before it, then folds it.
 //! - [`summary`]: the `sessions list` line of a journal, through the same ledger.
 //!
 //! How a front end uses it: keep one `View`, call `let parts = view.push(&event)` for each
@@ -20,6 +20,7 @@
 //! belong to the front end; words belong here. `view` imports `config` and `core` only.
 
 pub mod describe;
+pub mod handoffs;
 pub mod parts;
 pub mod summary;
 
@@ -34,6 +35,7 @@ use crate::core::metrics::{AgentMetrics, Metrics};
 use crate::core::state::{SessionState, TurnStatus};
 
 pub use describe::{USER, describe, edge, outcome_name, vote_verb};
+pub use handoffs::{HandoffLog, Transfer, TransferState};
 pub use parts::{Mark, Parts, Piece, Role, Shape, Tone, one_line};
 pub use summary::{SessionSummary, SummaryHead, summarize};
 
@@ -47,6 +49,8 @@ pub struct View {
     pub scores: Vec<(String, f64, String)>,
     /// The last non-empty final answer of the session.
     pub final_text: Option<String>,
+    /// Every transfer of control with where it stands (a screen's handoff panel).
+    pub handoffs: HandoffLog,
 }
 
 /// One agent's line of the ledger.
@@ -70,6 +74,7 @@ impl View {
     pub fn push(&mut self, event: &Event) -> Parts {
         let parts = describe(event, &self.state);
         self.state.apply(event);
+        self.handoffs.apply(event, self.state.pattern);
         self.metrics.apply(event);
         match &event.kind {
             EventKind::CandidateScored {
