@@ -37,8 +37,7 @@ fn agent_pane(app: &App, index: usize, w: u16, h: u16) -> String {
     let agent = &app.session.agents[index];
     let look = AgentLook {
         color: app.agent_color(&agent.info.name),
-        speaking: app.session.speaking.as_deref() == Some(agent.info.name.as_str())
-            || agent.is_busy(),
+        speaking: app.session.speaking() == Some(agent.info.name.as_str()) || agent.is_busy(),
         focused: false,
     };
     let mut pane = AgentPane::default();
@@ -107,12 +106,13 @@ fn handoff_panel_in_its_approval_window() {
     let app = fixtures::app("support", &s.events);
     let colors = app.agent_colors();
     let look = HandoffLook {
+        holder: app.session.holder(),
         now: s.now() + chrono::Duration::milliseconds(700),
         keymap: &app.keymap,
         theme: &app.theme,
         colors: &colors,
     };
-    let h = &app.session.handoff;
+    let h = app.session.handoff();
     let out = screen(46, handoff::wanted_height(h), |f| {
         handoff::render(f, f.area(), h, look)
     });
@@ -124,12 +124,13 @@ fn handoff_panel_after_a_redirect() {
     let app = fixtures::app("support", &fixtures::support_redirect().events);
     let colors = app.agent_colors();
     let look = HandoffLook {
+        holder: app.session.holder(),
         now: app.now,
         keymap: &app.keymap,
         theme: &app.theme,
         colors: &colors,
     };
-    let h = &app.session.handoff;
+    let h = app.session.handoff();
     let out = screen(46, handoff::wanted_height(h), |f| {
         handoff::render(f, f.area(), h, look)
     });

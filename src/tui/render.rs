@@ -99,15 +99,15 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         draw_pane(frame, body, app, colors, focus);
         return;
     }
-    let show_handoff =
-        app.session.pattern == Some(PatternKind::Handoff) || !app.session.handoff.chain.is_empty();
+    let show_handoff = app.session.pattern() == Some(PatternKind::Handoff)
+        || !app.session.handoff().chain.is_empty();
     let n = app.session.agents.len() as u16;
     if body.width >= 100 && body.height >= 18 {
         let side_w = (body.width * 35 / 100).clamp(40, 64);
         let [main, side] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(body);
         let handoff_h = if show_handoff {
-            handoff::wanted_height(&app.session.handoff)
+            handoff::wanted_height(app.session.handoff())
         } else {
             0
         };
@@ -128,7 +128,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         return;
     }
     let handoff_h = if show_handoff {
-        handoff::wanted_height(&app.session.handoff).min(body.height / 3)
+        handoff::wanted_height(app.session.handoff()).min(body.height / 3)
     } else {
         0
     };
@@ -160,12 +160,13 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
 
 fn draw_handoff(frame: &mut Frame<'_>, area: Rect, app: &App, colors: &AgentColors) {
     let look = HandoffLook {
+        holder: app.session.holder(),
         now: app.now,
         keymap: &app.keymap,
         theme: &app.theme,
         colors,
     };
-    handoff::render(frame, area, &app.session.handoff, look);
+    handoff::render(frame, area, app.session.handoff(), look);
 }
 
 fn draw_pane(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors, focus: Focus) {
@@ -203,8 +204,7 @@ fn draw_agent(
     };
     let look = AgentLook {
         color: colors.of(&agent.info.name),
-        speaking: app.session.speaking.as_deref() == Some(agent.info.name.as_str())
-            || agent.is_busy(),
+        speaking: app.session.speaking() == Some(agent.info.name.as_str()) || agent.is_busy(),
         focused,
     };
     pane.render(frame, area, agent, look, &app.theme);
@@ -240,8 +240,7 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentCol
         .focused_agent()
         .or_else(|| {
             app.session
-                .speaking
-                .as_deref()
+                .speaking()
                 .and_then(|s| app.session.agent_index(s))
         })
         .unwrap_or(0);

@@ -31,13 +31,13 @@ impl App {
                 }
             }
             Action::ApproveHandoff => {
-                if self.session.handoff.pending().is_some() {
+                if self.session.handoff().pending().is_some() {
                     return send(Command::ApproveHandoff {});
                 }
                 self.note("no handoff is waiting for approval");
             }
             Action::RejectHandoff => {
-                if self.session.handoff.pending().is_some() {
+                if self.session.handoff().pending().is_some() {
                     return send(Command::RejectHandoff {
                         reason: Some("rejected by the user".into()),
                     });
@@ -45,7 +45,7 @@ impl App {
                 self.note("no handoff is waiting for approval");
             }
             Action::CancelHandoff => {
-                if self.session.handoff.current().is_some() {
+                if self.session.handoff().current().is_some() {
                     return send(Command::CancelHandoff {});
                 }
                 self.note("no handoff to cancel");
@@ -53,7 +53,7 @@ impl App {
             Action::RedirectHandoff => self.open_redirect_picker(),
             Action::CancelTurn => return self.cancel_focused_turn(),
             Action::TogglePause => {
-                if self.session.paused {
+                if self.session.paused() {
                     return send(Command::Resume {});
                 }
                 return send(Command::Pause {});
@@ -128,8 +128,7 @@ impl App {
 
     /// Add a console note to the transcript.
     pub fn note(&mut self, text: impl Into<String>) {
-        let now = self.now;
-        self.session.notice(now, text);
+        self.session.notice(text);
     }
 
     fn interrupt(&mut self) -> Vec<Effect> {
@@ -152,7 +151,7 @@ impl App {
                 .get(i)
                 .filter(|a| a.is_busy())
                 .map(|a| a.info.name.clone()),
-            Focus::Transcript => self.session.speaking.clone(),
+            Focus::Transcript => self.session.speaking().map(str::to_string),
         };
         match target {
             Some(agent) => send(Command::CancelTurn { agent: Some(agent) }),
@@ -164,12 +163,12 @@ impl App {
     }
 
     fn open_redirect_picker(&mut self) {
-        let Some(t) = self.session.handoff.current() else {
+        let Some(t) = self.session.handoff().current() else {
             self.note("no handoff to redirect");
             return;
         };
         let (from, to) = (t.from.clone(), t.to.clone());
-        let team = self.config.teams.get(&self.session.team);
+        let team = self.config.teams.get(self.session.team());
         let allowed: Vec<String> = match team.and_then(|t| t.handoffs.get(&from)) {
             Some(list) => list.iter().filter(|a| **a != to).cloned().collect(),
             None => self
@@ -193,7 +192,7 @@ impl App {
     }
 
     pub(super) fn open_agent_picker(&mut self, title: &str, purpose: PickerPurpose) {
-        if self.session.pattern == Some(PatternKind::GroupChat)
+        if self.session.pattern() == Some(PatternKind::GroupChat)
             || purpose != PickerPurpose::PickSpeaker
         {
             let items = self.agent_names();

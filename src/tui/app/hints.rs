@@ -29,14 +29,14 @@ impl App {
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
-                if s.handoff.pending().is_some() {
+                if s.handoff().pending().is_some() {
                     v.extend([
                         (Action::ApproveHandoff, "approve"),
                         (Action::RejectHandoff, "reject"),
                         (Action::RedirectHandoff, "redirect"),
                         (Action::CancelHandoff, "cancel handoff"),
                     ]);
-                } else if s.handoff.current().is_some() {
+                } else if s.handoff().current().is_some() {
                     v.extend([
                         (Action::RedirectHandoff, "redirect"),
                         (Action::CancelHandoff, "cancel handoff"),
@@ -45,15 +45,15 @@ impl App {
                 if s.is_running() {
                     v.push((Action::Interrupt, "cancel"));
                 }
-                let group_chat = s.pattern == Some(PatternKind::GroupChat);
+                let group_chat = s.pattern() == Some(PatternKind::GroupChat);
                 if group_chat {
                     v.push((Action::CallVote, "vote"));
                     v.push((Action::PickSpeaker, "pick speaker"));
                 }
-                if group_chat || s.pattern == Some(PatternKind::Sequential) {
+                if group_chat || s.pattern() == Some(PatternKind::Sequential) {
                     v.push((
                         Action::TogglePause,
-                        if s.paused { "resume" } else { "pause" },
+                        if s.paused() { "resume" } else { "pause" },
                     ));
                 }
                 v.extend([
@@ -80,7 +80,7 @@ impl App {
             Some(name) if self.session.agent_index(name).is_some() => format!(" to @{name} "),
             _ if text.starts_with('/') => " command ".to_string(),
             // The same rule as sending: in a group chat with a task under way, a message interjects.
-            _ if self.session.pattern == Some(PatternKind::GroupChat)
+            _ if self.session.pattern() == Some(PatternKind::GroupChat)
                 && self.session.task_open() =>
             {
                 " interject ".to_string()

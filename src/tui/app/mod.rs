@@ -98,9 +98,8 @@ impl App {
                 ""
             };
             app.session
-                .notice(now, format!("Backend: {}{demo}.", app.backend_label));
+                .notice(format!("Backend: {}{demo}.", app.backend_label));
             app.session.notice(
-                now,
                 "Type a message and press Enter · F1 lists the keys · `conclave init` writes a config \
                  file where you choose backends, agents and teams.",
             );
@@ -110,7 +109,7 @@ impl App {
         }
         app.warnings = warnings;
         for w in app.warnings.clone() {
-            app.session.notice(now, w);
+            app.session.notice(w);
         }
         app
     }
@@ -124,12 +123,12 @@ impl App {
             self.session.budget = self
                 .config
                 .teams
-                .get(&self.session.team)
+                .get(self.session.team())
                 .and_then(|t| t.budget);
             self.panes.reset(self.session.agents.len());
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {
-                self.session.notice(event.ts, w);
+                self.session.notice(w);
             }
         } else {
             self.panes.ensure(self.session.agents.len());

@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 
 use super::super::keymap::{Action, Keymap};
 use super::super::sanitize::clean_line;
-use super::super::state::handoff::{HandoffView, TransferState};
 use super::super::theme::Theme;
 use super::super::wrap::truncate;
 use super::AgentColors;
+use crate::view::{HandoffLog, TransferState};
 
 /// Rows the panel wants for its content (borders included).
-pub fn wanted_height(h: &HandoffView) -> u16 {
+pub fn wanted_height(h: &HandoffLog) -> u16 {
     let chain = (h.chain.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
     let pending = u16::from(h.pending().is_some()) * 3;
     3 + pending + chain
@@ -29,6 +29,8 @@ const MAX_TRANSFERS: usize = 4;
 /// What the handoff panel draws with besides the chain itself.
 #[derive(Clone, Copy)]
 pub struct HandoffLook<'a> {
+    /// Who holds control.
+    pub holder: Option<&'a str>,
     /// The clock, for the holder's time and the approval countdown.
     pub now: DateTime<Utc>,
     /// For the keys that decide a pending request.
@@ -38,8 +40,9 @@ pub struct HandoffLook<'a> {
 }
 
 /// Draw the handoff panel.
-pub fn render(frame: &mut Frame<'_>, area: Rect, h: &HandoffView, look: HandoffLook<'_>) {
+pub fn render(frame: &mut Frame<'_>, area: Rect, h: &HandoffLog, look: HandoffLook<'_>) {
     let HandoffLook {
+        holder: current_holder,
         now,
         keymap: km,
         theme,
@@ -68,12 +71,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, h: &HandoffView, look: HandoffL
     let dim = |t: String| Span::styled(t, theme.dim_style());
     let mut lines = Vec::new();
     let mut holder = vec![dim("holder ".into())];
-    match &h.holder {
+    match current_holder {
         Some(name) => {
             holder.push(who(name));
             if let Some(since) = h
                 .current()
-                .and_then(|t| t.active_since.filter(|_| &t.to == name))
+                .and_then(|t| t.active_since.filter(|_| t.to == name))
             {
                 holder.push(dim(format!(" · for {}", clock(now - since))));
             }

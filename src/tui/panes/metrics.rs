@@ -18,7 +18,7 @@ use crate::core::metrics::{AgentMetrics, Totals};
 
 /// Rows the panel wants (borders included).
 pub fn wanted_height(session: &SessionView) -> u16 {
-    session.metrics.agents.len() as u16 + 5
+    session.metrics().agents.len() as u16 + 5
 }
 
 /// The table's columns, most important first; shown while they fit.
@@ -44,7 +44,7 @@ pub fn render(
     theme: &Theme,
     colors: &AgentColors,
 ) {
-    let m = &session.metrics;
+    let m = &session.metrics();
     let inner_w = area.width.saturating_sub(2);
     let mut shown = Vec::new();
     let mut used = 10u16;
@@ -121,7 +121,7 @@ pub fn render(
 
 /// `tokens 1.2k→3.4k · $0.012 · 1 err · 2 retries · budget left 48k tok · $0.98`
 pub fn summary(session: &SessionView) -> String {
-    let t = &session.metrics.totals;
+    let t = &session.metrics().totals;
     let mut s = format!(
         "tokens {}→{}",
         tokens(t.input_tokens),
@@ -145,7 +145,7 @@ pub fn summary(session: &SessionView) -> String {
 /// `budget left 48k tok · $0.98`, when the team has a budget.
 pub fn budget_line(session: &SessionView) -> Option<String> {
     let budget = session.budget.as_ref()?;
-    let (tokens_left, cost_left) = session.metrics.budget_left(budget);
+    let (tokens_left, cost_left) = session.metrics().budget_left(budget);
     let mut parts = Vec::new();
     if let Some(t) = tokens_left {
         parts.push(format!("{} tok", short(t)));

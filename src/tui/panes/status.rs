@@ -71,10 +71,10 @@ pub fn render_status(
         )],
     ));
     let mut team = vec![Span::styled(
-        format!(" team {}", session.team),
+        format!(" team {}", session.team()),
         base.add_modifier(Modifier::BOLD),
     )];
-    if let Some(p) = session.pattern {
+    if let Some(p) = session.pattern() {
         team.push(Span::styled(format!(" · {}", p.as_str()), base));
     }
     segments.push((6, team));
@@ -93,11 +93,11 @@ pub fn render_status(
             vec![Span::styled(format!(" {shown}"), base.fg(theme.dim))],
         ));
     }
-    if let Some(r) = session.round {
+    if let Some(r) = session.round() {
         segments.push((4, vec![Span::styled(format!(" round {r}"), base)]));
     }
     if let Some(start) = session.started_at {
-        let end = if session.finished.is_some() {
+        let end = if session.finished().is_some() {
             session.last_event_at.unwrap_or(line.now)
         } else {
             line.now
