@@ -100,61 +100,53 @@ fn transcript_pane_scrolled_up() {
     insta::assert_snapshot!(out);
 }
 
-#[test]
-fn handoff_panel_in_its_approval_window() {
-    let s = fixtures::support_pending();
-    let app = fixtures::app("support", &s.events);
+/// The handoff panel of `app` at `now`, 46 cells wide (the sidebar's usual width).
+fn handoff_panel(app: &App, now: chrono::DateTime<chrono::Utc>) -> String {
     let colors = app.agent_colors();
     let look = HandoffLook {
         holder: app.session.holder(),
-        now: s.now() + chrono::Duration::milliseconds(700),
+        now,
         keymap: &app.keymap,
         theme: &app.theme,
         colors: &colors,
     };
     let h = app.session.handoff();
-    let out = screen(46, handoff::wanted_height(h), |f| {
+    screen(46, handoff::wanted_height(h), |f| {
         handoff::render(f, f.area(), h, look)
-    });
-    insta::assert_snapshot!(out);
+    })
+}
+
+#[test]
+fn handoff_panel_in_its_approval_window() {
+    let s = fixtures::support_pending();
+    let app = fixtures::app("support", &s.events);
+    let now = s.now() + chrono::Duration::milliseconds(700);
+    insta::assert_snapshot!(handoff_panel(&app, now));
 }
 
 #[test]
 fn handoff_panel_after_a_redirect() {
     let app = fixtures::app("support", &fixtures::support_redirect().events);
+    insta::assert_snapshot!(handoff_panel(&app, app.now));
+}
+
+fn metrics_panel(app: &App, w: u16) -> String {
     let colors = app.agent_colors();
-    let look = HandoffLook {
-        holder: app.session.holder(),
-        now: app.now,
-        keymap: &app.keymap,
-        theme: &app.theme,
-        colors: &colors,
-    };
-    let h = app.session.handoff();
-    let out = screen(46, handoff::wanted_height(h), |f| {
-        handoff::render(f, f.area(), h, look)
-    });
-    insta::assert_snapshot!(out);
+    screen(w, metrics::wanted_height(&app.session), |f| {
+        metrics::render(f, f.area(), &app.session, &app.theme, &colors)
+    })
 }
 
 #[test]
 fn metrics_panel_with_a_budget() {
     let app = debate();
-    let colors = app.agent_colors();
-    let out = screen(56, metrics::wanted_height(&app.session), |f| {
-        metrics::render(f, f.area(), &app.session, &app.theme, &colors)
-    });
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(metrics_panel(&app, 56));
 }
 
 #[test]
 fn metrics_panel_narrow_with_errors_and_retries() {
     let app = fixtures::app("debate", &fixtures::errors().events);
-    let colors = app.agent_colors();
-    let out = screen(42, metrics::wanted_height(&app.session), |f| {
-        metrics::render(f, f.area(), &app.session, &app.theme, &colors)
-    });
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(metrics_panel(&app, 42));
 }
 
 #[test]
@@ -217,22 +209,28 @@ fn input_box_with_two_lines_addressed_to_an_agent() {
     insta::assert_snapshot!(out);
 }
 
+fn help(w: u16, h: u16, scroll: u16) -> String {
+    let app = debate();
+    screen(w, h, |f| {
+        overlays::help::render(f, f.area(), &app.keymap, &app.theme, scroll)
+    })
+}
+
 #[test]
 fn help_overlay() {
-    let app = debate();
-    let out = screen(100, 30, |f| {
-        overlays::help::render(f, f.area(), &app.keymap, &app.theme, 0)
-    });
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(help(100, 30, 0));
 }
 
 #[test]
 fn help_overlay_scrolled_on_a_small_screen() {
-    let app = debate();
-    let out = screen(60, 16, |f| {
-        overlays::help::render(f, f.area(), &app.keymap, &app.theme, 6)
-    });
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(help(60, 16, 6));
+}
+
+fn picker_on(app: &App, picker: &Picker, w: u16, h: u16) -> String {
+    let colors = app.agent_colors();
+    screen(w, h, |f| {
+        overlays::picker::render(f, f.area(), picker, &colors, &app.keymap, &app.theme)
+    })
 }
 
 #[test]
@@ -242,11 +240,7 @@ fn redirect_picker() {
     let Some(Overlay::Picker(picker)) = app.overlays.last() else {
         panic!("no picker: {:?}", app.overlays);
     };
-    let colors = app.agent_colors();
-    let out = screen(64, 10, |f| {
-        overlays::picker::render(f, f.area(), picker, &colors, &app.keymap, &app.theme)
-    });
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(picker_on(&app, picker, 64, 10));
 }
 
 #[test]
@@ -262,11 +256,7 @@ fn sessions_picker() {
         selected: 1,
         purpose: PickerPurpose::Session,
     };
-    let colors = app.agent_colors();
-    let out = screen(100, 8, |f| {
-        overlays::picker::render(f, f.area(), &picker, &colors, &app.keymap, &app.theme)
-    });
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(picker_on(&app, &picker, 100, 8));
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::agents::{AgentStatus, AgentView, BlockKind, LiveTurn};
 use super::super::theme::Theme;
 use super::super::wrap::wrap_line;
-use super::{wrap_hanging, wrap_indented};
+use super::{scrolled_hint, wrap_hanging, wrap_indented};
 use crate::core::event::Purpose;
 
 /// One agent's pane.
@@ -109,9 +109,7 @@ impl AgentPane {
             .title(Line::from(title))
             .title(Line::from(vec![Span::raw(" "), status, Span::raw(" ")]).right_aligned());
         if !self.scroll.is_following() {
-            block = block.title_bottom(
-                Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned(),
-            );
+            block = block.title_bottom(scrolled_hint(theme));
         }
         let inner = block.inner(area);
         frame.render_widget(block, area);

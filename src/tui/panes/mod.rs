@@ -151,6 +151,11 @@ impl PaneState {
     }
 }
 
+/// The note at the bottom of a pane that is not following its end.
+pub fn scrolled_hint(theme: &Theme) -> Line<'static> {
+    Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned()
+}
+
 /// Each agent's colour, resolved once per frame: its own (from the session or the config), else
 /// the theme's palette by its place in the session.
 #[derive(Clone, Debug, Default)]

@@ -14,7 +14,7 @@ use super::super::sanitize::clean_line;
 use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::transcript::Entry;
 use super::super::theme::Theme;
-use super::{AgentColors, wrap_indented};
+use super::{AgentColors, scrolled_hint, wrap_indented};
 use crate::view::{Mark, Parts, Role, Shape, Tone, USER};
 
 /// The transcript pane.
@@ -56,9 +56,7 @@ impl TranscriptPane {
                 Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
             )]));
         if !self.scroll.is_following() {
-            block = block.title_bottom(
-                Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned(),
-            );
+            block = block.title_bottom(scrolled_hint(theme));
         }
         let inner = block.inner(area);
         frame.render_widget(block, area);
