@@ -168,7 +168,8 @@ fn errors_retries_cancels_and_control_sequences() {
         cancelled.as_deref(),
         Some("I was about to say something important")
     );
-    assert!(!s.agents[1].blocks[0].text.contains('\u{1b}'));
+    let shown = s.agents[1].last_text(&s.view.state.turns).unwrap();
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn agent_pane(app: &App, index: usize, w: u16, h: u16) -> String {
         focused: false,
     };
     let mut pane = AgentPane::default();
-    screen(w, h, |f| pane.render(f, f.area(), agent, look, &app.theme))
+    let turns = &app.session.view.state.turns;
+    screen(w, h, |f| {
+        pane.render(f, f.area(), (agent, turns), look, &app.theme)
+    })
 }
 
 #[test]

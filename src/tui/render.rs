@@ -207,7 +207,8 @@ fn draw_agent(
         speaking: app.session.speaking() == Some(agent.info.name.as_str()) || agent.is_busy(),
         focused,
     };
-    pane.render(frame, area, agent, look, &app.theme);
+    let turns = &app.session.view.state.turns;
+    pane.render(frame, area, (agent, turns), look, &app.theme);
 }
 
 fn draw_agents(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {

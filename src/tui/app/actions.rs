@@ -252,7 +252,11 @@ impl App {
 
     fn focused_text(&self) -> Option<String> {
         match self.panes.focus {
-            Focus::Agent(i) => self.session.agents.get(i).and_then(|a| a.last_text()),
+            Focus::Agent(i) => self
+                .session
+                .agents
+                .get(i)
+                .and_then(|a| a.last_text(&self.session.view.state.turns)),
             Focus::Transcript => self
                 .session
                 .transcript

@@ -4,7 +4,9 @@
 //! [`AgentPane`] is the pane's own state: its scroll position, the rows of each finished block
 //! (laid out once per width) and the rows of the live turn (each completed line styled once and
 //! wrapped once per width; only the raw tail is re-wrapped on each frame). It draws from the
-//! agent's [`AgentView`], which holds no render state.
+//! agent's [`AgentView`], which holds no render state, and core's records of its turns.
+
+use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,11 +18,17 @@ use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
 use super::super::sanitize::strip_controls;
 use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
-use super::super::state::agents::{AgentStatus, AgentView, BlockKind, LiveTurn};
+use super::super::state::agents::{
+    AgentStatus, AgentView, Block as TurnBlock, BlockKind, LiveTurn,
+};
 use super::super::theme::Theme;
 use super::super::wrap::wrap_line;
 use super::{scrolled_hint, wrap_hanging, wrap_indented};
 use crate::core::event::Purpose;
+use crate::core::state::TurnRecord;
+
+/// Core's record of every turn of the session, where a finished block's text lives.
+pub type Turns = BTreeMap<u64, TurnRecord>;
 
 /// One agent's pane.
 #[derive(Debug, Default)]
@@ -50,7 +58,7 @@ impl AgentPane {
         &mut self,
         frame: &mut Frame<'_>,
         area: Rect,
-        agent: &AgentView,
+        (agent, turns): (&AgentView, &Turns),
         look: AgentLook,
         theme: &Theme,
     ) {
@@ -113,7 +121,7 @@ impl AgentPane {
         }
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let (mut cells, st) = self.cells(agent, theme);
+        let (mut cells, st) = self.cells(agent, turns, theme);
         let mut lines = scroll::visible(&mut cells, st, inner.width, inner.height);
         if lines.is_empty() {
             lines.push(Line::styled("(no answers yet)", theme.dim_style()));
@@ -122,19 +130,21 @@ impl AgentPane {
     }
 
     /// Scroll through `agent`'s blocks.
-    pub fn scroll(&mut self, by: ScrollBy, agent: &AgentView, theme: &Theme) {
-        let (mut cells, st) = self.cells(agent, theme);
+    pub fn scroll(&mut self, by: ScrollBy, agent: &AgentView, turns: &Turns, theme: &Theme) {
+        let (mut cells, st) = self.cells(agent, turns, theme);
         scroll::scroll_by(&mut cells, st, by);
     }
 
     fn cells<'a>(
         &'a mut self,
         agent: &'a AgentView,
+        turns: &'a Turns,
         theme: &'a Theme,
     ) -> (AgentCells<'a>, &'a mut ScrollState) {
         self.blocks.fit(agent.blocks.len());
         let cells = AgentCells {
             agent,
+            turns,
             blocks: &mut self.blocks,
             live: &mut self.live,
             theme,
@@ -146,6 +156,7 @@ impl AgentPane {
 /// The scrollable cells of one agent's pane: its blocks, then the live turn.
 struct AgentCells<'a> {
     agent: &'a AgentView,
+    turns: &'a Turns,
     blocks: &'a mut CellCaches,
     live: &'a mut LiveLayout,
     theme: &'a Theme,
@@ -158,17 +169,14 @@ impl Cells for AgentCells<'_> {
 
     fn rows(&mut self, index: usize, width: u16) -> &[Line<'static>] {
         let theme = self.theme;
-        if let Some(block) = self.agent.blocks.get(index) {
-            return self.blocks.cell(index).get_or(width, || {
-                layout_block(
-                    block.turn,
-                    block.round,
-                    block.kind,
-                    &block.text,
-                    width,
-                    theme,
-                )
-            });
+        if let Some(&turn) = self.agent.blocks.get(index) {
+            let Some(block) = TurnBlock::of(self.turns, turn) else {
+                return &[];
+            };
+            return self
+                .blocks
+                .cell(index)
+                .get_or(width, || layout_block(block, width, theme));
         }
         match &self.agent.live {
             Some(live) => self.live.rows(live, width, theme),
@@ -203,16 +211,10 @@ fn header(turn: u64, round: Option<u32>, note: &str, theme: &Theme) -> Line<'sta
     Line::styled(text, theme.dim_style())
 }
 
-fn layout_block(
-    turn: u64,
-    round: Option<u32>,
-    kind: BlockKind,
-    text: &str,
-    width: u16,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let mut rows = vec![header(turn, round, "", theme)];
-    match kind {
+fn layout_block(block: TurnBlock<'_>, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut rows = vec![header(block.turn, block.round, "", theme)];
+    let text = &strip_controls(block.text);
+    match block.kind {
         BlockKind::Answer => rows.extend(wrap_indented(&MdStyler::text(text, theme), width, 0)),
         BlockKind::Cancelled => {
             rows.extend(wrap_indented(&MdStyler::text(text, theme), width, 0));
@@ -279,7 +281,8 @@ mod tests {
         });
         let mut pane = AgentPane::default();
         let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {
-            let (mut cells, _) = pane.cells(agent, &theme);
+            let turns = Turns::new();
+            let (mut cells, _) = pane.cells(agent, &turns, &theme);
             cells.rows(0, 40).iter().map(|l| l.to_string()).collect()
         };
         agent.start(1, None, Purpose::Speak);

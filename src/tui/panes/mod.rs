@@ -141,7 +141,7 @@ impl PaneState {
         match self.focus {
             Focus::Agent(i) => {
                 if let (Some(pane), Some(agent)) = (self.agents.get_mut(i), session.agents.get(i)) {
-                    pane.scroll(by, agent, theme);
+                    pane.scroll(by, agent, &session.view.state.turns, theme);
                 }
             }
             Focus::Transcript => self

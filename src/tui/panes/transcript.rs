@@ -184,7 +184,8 @@ pub fn layout(
 /// The phrase of `parts` as styled spans; `details` false leaves out the one-line details.
 fn phrase(parts: &Parts, theme: &Theme, colors: &AgentColors, details: bool) -> Vec<Span<'static>> {
     let tone = tone_color(parts.tone, theme);
-    let bad = parts.tone == Tone::Bad;
+    // Failures read in the error colour throughout; a vote against is only a vote.
+    let bad = parts.tone == Tone::Bad && parts.mark != Mark::Vote;
     let mut spans = Vec::new();
     let mut verb_seen = false;
     for piece in &parts.phrase {

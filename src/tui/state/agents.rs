@@ -1,11 +1,16 @@
-//! One agent's pane data: its finished answers (as blocks) and the turn it is streaming.
+//! One agent's pane data: which finished turns it shows (their text is core's
+//! [`TurnRecord`]s), what it is doing, and the turn it is streaming.
 //!
 //! A streaming turn keeps its text as completed lines plus a raw tail: a token appends to the
 //! tail, and each newline moves a line into `lines`. Only completed lines are ever styled and
 //! wrapped (once each, by the agent pane, which keeps those rows); the tail is drawn raw. Text is
-//! stripped of terminal control sequences as lines complete (the tail is stripped when drawn).
+//! stripped of terminal control sequences as lines complete (the tail is stripped when drawn), and
+//! a finished answer when it is laid out.
+
+use std::collections::BTreeMap;
 
 use crate::core::event::{AgentInfo, Purpose};
+use crate::core::state::{TurnRecord, TurnStatus};
 
 use super::super::sanitize::strip_controls;
 
@@ -20,13 +25,36 @@ pub enum AgentStatus {
     Cancelled,
 }
 
-/// One finished piece of an agent's pane.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Block {
+/// One finished piece of an agent's pane, read from core's record of its turn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Block<'a> {
     pub turn: u64,
     pub round: Option<u32>,
     pub kind: BlockKind,
-    pub text: String,
+    /// The answer, the partial text of a cancelled turn, or the error message (unsanitized).
+    pub text: &'a str,
+}
+
+impl<'a> Block<'a> {
+    /// The block of finished turn `turn`, if core has it.
+    pub fn of(turns: &'a BTreeMap<u64, TurnRecord>, turn: u64) -> Option<Block<'a>> {
+        let t = turns.get(&turn)?;
+        let (kind, text) = match t.status {
+            TurnStatus::Running => return None,
+            TurnStatus::Completed => (BlockKind::Answer, t.text.as_str()),
+            TurnStatus::Cancelled => (BlockKind::Cancelled, t.text.as_str()),
+            TurnStatus::Failed => (
+                BlockKind::Failed,
+                t.error.as_ref().map(|e| e.message.as_str()).unwrap_or(""),
+            ),
+        };
+        Some(Block {
+            turn,
+            round: t.round,
+            kind,
+            text,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +105,8 @@ impl LiveTurn {
 pub struct AgentView {
     pub info: AgentInfo,
     pub status: AgentStatus,
-    pub blocks: Vec<Block>,
+    /// The finished turns the pane shows, in the order they ended.
+    pub blocks: Vec<u64>,
     pub live: Option<LiveTurn>,
     /// How many live turns were started (see [`LiveTurn::epoch`]).
     epochs: u64,
@@ -130,8 +159,7 @@ impl AgentView {
 
     /// The turn ended with `text` (a finished answer, a partial one, or an error message).
     pub fn finish(&mut self, turn: u64, text: &str, kind: BlockKind, purpose: Purpose) {
-        let live = self.live.take();
-        let round = live.as_ref().and_then(|l| l.round);
+        self.live = None;
         self.status = match kind {
             BlockKind::Answer => AgentStatus::Idle,
             BlockKind::Cancelled => AgentStatus::Cancelled,
@@ -143,23 +171,19 @@ impl AgentView {
         if kind == BlockKind::Cancelled && text.trim().is_empty() {
             return;
         }
-        self.blocks.push(Block {
-            turn,
-            round,
-            kind,
-            text: strip_controls(text),
-        });
+        self.blocks.push(turn);
     }
 
-    /// The text the `copy` action takes: the newest answer, or what is streaming.
-    pub fn last_text(&self) -> Option<String> {
+    /// The text the `copy` action takes: what is streaming, or the newest answer.
+    pub fn last_text(&self, turns: &BTreeMap<u64, TurnRecord>) -> Option<String> {
         if let Some(live) = &self.live {
             let t = live.text();
             if !t.trim().is_empty() {
                 return Some(t);
             }
         }
-        self.blocks.last().map(|b| b.text.clone())
+        let turn = *self.blocks.last()?;
+        Block::of(turns, turn).map(|b| strip_controls(b.text))
     }
 }
 
