@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Budget, Config, Price};
 use crate::core::event::{AgentInfo, Event, EventKind, Outcome, PatternKind, Purpose};
 use crate::core::metrics::Metrics;
-use crate::view::{HandoffLog, View};
+use crate::view::{HandoffLog, View, outcome_name};
 
 use agents::{AgentStatus, AgentView, BlockKind};
 use transcript::Entry;
@@ -46,20 +46,8 @@ impl RunState {
             RunState::Running => "running".into(),
             RunState::Approval => "awaiting approval".into(),
             RunState::Paused => "paused".into(),
-            RunState::Finished(o) => format!("finished: {}", outcome_label(o)),
+            RunState::Finished(o) => format!("finished: {}", outcome_name(o)),
         }
-    }
-}
-
-pub fn outcome_label(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Completed => "completed",
-        Outcome::Cancelled => "cancelled",
-        Outcome::Failed => "failed",
-        Outcome::MaxRounds => "max rounds",
-        Outcome::Budget => "budget",
-        Outcome::Consensus => "consensus",
-        Outcome::Timeout => "timeout",
     }
 }
 
