@@ -138,12 +138,12 @@ fn handoff_window_counts_down_and_redirect_moves_control() {
     }
     let h = app.session.handoff();
     assert!(h.pending().is_none());
-    assert_eq!(h.chain[0].to, "tech");
+    assert_eq!(h.transfers[0].to, "tech");
     assert_eq!(
-        h.chain[0].redirected,
+        h.transfers[0].redirected,
         Some(("billing".into(), "user".into()))
     );
-    assert!(matches!(h.chain[0].state, TransferState::Completed(_)));
+    assert!(matches!(h.transfers[0].state, TransferState::Completed(_)));
     assert_eq!(
         app.session.holder(),
         Some("triage"),

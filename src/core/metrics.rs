@@ -8,6 +8,9 @@
 //! summary) count for the agent that made them and are also broken down by [`Purpose`].
 //! Token counts the backend did not report stay unknown (`None`) rather than becoming zero;
 //! cost is priced per million tokens from the agent's `price` and only over known counts.
+//! Prices come from [`Metrics::new`] (the config, a journal header) and from `session_started`,
+//! which carries each agent's price, so a journal alone gives the cost the live session showed.
+//! [`cost_of`] is the one cost formula; budgets, summaries and exports all price through it.
 
 use std::collections::{BTreeMap, HashMap};
 

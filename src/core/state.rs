@@ -412,6 +412,16 @@ impl SessionState {
         self.running.iter().copied().collect()
     }
 
+    /// The `turn_cancelled` event that closes `turn`, its partial text kept (`None`: no such turn).
+    pub fn cancellation(&self, turn: u64) -> Option<EventKind> {
+        let t = self.turns.get(&turn)?;
+        Some(EventKind::TurnCancelled {
+            agent: t.agent.clone(),
+            turn,
+            partial_text: t.text.clone(),
+        })
+    }
+
     pub fn is_running(&self, purpose: Purpose) -> bool {
         self.running
             .iter()
@@ -503,6 +513,9 @@ impl SessionState {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {

@@ -101,7 +101,8 @@ pub fn to_markdown(journal: &Journal) -> String {
     out
 }
 
-/// The session as a plain-text transcript.
+/// The session as a plain-text transcript. Replies, reasons and error messages are printed as
+/// they were recorded: whoever writes this to a terminal passes it through the sanitizer first.
 pub fn to_text(journal: &Journal) -> String {
     let h = &journal.header;
     let summary = summarize(journal);
@@ -157,9 +158,7 @@ pub fn to_text(journal: &Journal) -> String {
         out.push_str("Final answer:\n");
         push_indented(&mut out, text);
     }
-    // Replies, reasons and error messages come from models and people: none may steer the
-    // terminal `sessions show` prints to.
-    crate::llm::sanitize_text(&out)
+    out
 }
 
 /// One item of a transcript, as both text forms lay it out.

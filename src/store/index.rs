@@ -143,6 +143,23 @@ mod tests {
     }
 
     #[test]
+    fn a_journal_prices_its_session_from_session_started_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("20261121-120000-cost.jsonl");
+        let lines = [
+            r#"{"v":1,"kind":"conclave-journal","session":"20261121-120000-cost","team":"solo","pattern":"single","config_fingerprint":"0","started":"2026-11-21T12:00:00Z","forked_from":null,"prices":{}}"#,
+            r#"{"v":1,"seq":0,"ts":"2026-11-21T12:00:00Z","session":"20261121-120000-cost","type":"session_started","team":"solo","pattern":"single","agents":[{"name":"a","backend":"b","model":"m","price":{"input":2.0,"output":10.0}}]}"#,
+            r#"{"v":1,"seq":1,"ts":"2026-11-21T12:00:01Z","session":"20261121-120000-cost","type":"turn_started","agent":"a","turn":0,"round":null,"purpose":"speak"}"#,
+            r#"{"v":1,"seq":2,"ts":"2026-11-21T12:00:02Z","session":"20261121-120000-cost","type":"message","agent":"a","turn":0,"text":"hi","usage":{"input":500000,"output":100000},"ttft_ms":null,"latency_ms":5,"finish":"stop","purpose":"speak"}"#,
+        ];
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let summary = summarize(&read_journal(&path).unwrap());
+        assert_eq!(summary.cost, Some(2.0));
+        assert_eq!((summary.messages, summary.tokens()), (1, 600_000));
+        assert_eq!(summary.outcome, "interrupted");
+    }
+
+    #[test]
     fn resolves_exact_ids_unique_prefixes_and_last() {
         let dir = tempfile::tempdir().unwrap();
         touch(dir.path(), "20261121-100000-aaaa", "2026-11-21T10:00:00Z");

@@ -100,7 +100,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         return;
     }
     let show_handoff = app.session.pattern() == Some(PatternKind::Handoff)
-        || !app.session.handoff().chain.is_empty();
+        || !app.session.handoff().transfers.is_empty();
     let n = app.session.agents.len() as u16;
     if body.width >= 100 && body.height >= 18 {
         let side_w = (body.width * 35 / 100).clamp(40, 64);

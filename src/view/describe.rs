@@ -35,7 +35,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             to,
             interject,
         } => {
-            let mut p = Parts::new(Shape::Speech, Mark::User, Tone::Normal).who(USER);
+            let mut p = Parts::new(Shape::Speech, Mark::User, Tone::Normal).who(YOU);
             if let Some(to) = to {
                 p = p.arrow().target(to);
             }
@@ -108,7 +108,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             let by_word = match by {
                 SelectedBy::RoundRobin => "round robin",
                 SelectedBy::Manager => "manager",
-                SelectedBy::Human => USER,
+                SelectedBy::Human => YOU,
                 SelectedBy::Random => "random",
             };
             let mut p = Parts::new(Shape::Line, Mark::Pick, Tone::Muted)
@@ -282,7 +282,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
 }
 
 /// How the person is named in every narration.
-pub const USER: &str = "you";
+pub const YOU: &str = "you";
 
 /// The verb of a vote: `agrees`, `disagrees`, `abstains`.
 pub fn vote_verb(choice: VoteChoice) -> &'static str {

@@ -1,28 +1,31 @@
-//! The handoff log: every transfer of control in the session with where it stands, for a
-//! screen's handoff panel. Core's [`HandoffState`](crate::core::state::HandoffState) keeps what
-//! the engine needs (the holder, the active links, the pending request); this keeps what a person
-//! wants to see besides: past transfers with their outcome and reason, when each was requested
-//! and became active, its approval window, and who redirected it.
+//! The handoff history a screen shows: every transfer of control with its reason, how it stands
+//! and when it became active. Core's [`HandoffState`](crate::core::state::HandoffState) keeps only
+//! what the orchestrator needs (the holder, the active chain, the pending request); a panel also
+//! shows the transfers that were rejected, cancelled or completed, so the view keeps them.
 
 use chrono::{DateTime, Utc};
 
-use crate::core::event::{Event, EventKind, PatternKind, Purpose};
+use crate::core::event::{Event, EventKind};
 
 /// Where one transfer stands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TransferState {
     Requested,
     Accepted,
+    /// With the reason.
     Rejected(String),
+    /// With who cancelled it.
     Cancelled(String),
+    /// With the return summary.
     Completed(String),
-    /// The target failed; control went to `to` instead.
+    /// The target failed; control went to the transfer's `to` instead.
     FellBack {
         failed: String,
     },
 }
 
 impl TransferState {
+    /// One word for a panel: `requested`, `active`, `rejected`, …
     pub fn label(&self) -> &'static str {
         match self {
             TransferState::Requested => "requested",
@@ -40,6 +43,7 @@ impl TransferState {
 pub struct Transfer {
     pub id: String,
     pub from: String,
+    /// The current target (after any redirect or fallback).
     pub to: String,
     pub reason: String,
     pub state: TransferState,
@@ -52,49 +56,17 @@ pub struct Transfer {
     pub redirected: Option<(String, String)>,
 }
 
-/// The handoff log of a session.
+/// Every transfer of the session, oldest first.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct HandoffLog {
-    /// Who holds control as far as the events tell (`None` before the first sign of it).
-    pub holder: Option<String>,
-    pub chain: Vec<Transfer>,
+pub struct Handoffs {
+    pub transfers: Vec<Transfer>,
 }
 
-impl HandoffLog {
-    /// The request awaiting a decision, if any.
-    pub fn pending(&self) -> Option<&Transfer> {
-        self.chain
-            .iter()
-            .rev()
-            .find(|t| t.state == TransferState::Requested)
-    }
-
-    /// The newest transfer that is pending or active (the one `cancel` acts on).
-    pub fn current(&self) -> Option<&Transfer> {
-        self.chain
-            .iter()
-            .rev()
-            .find(|t| matches!(t.state, TransferState::Requested | TransferState::Accepted))
-    }
-
-    /// Milliseconds left in the approval window of the pending request at `now`.
-    pub fn window_left_ms(&self, now: DateTime<Utc>) -> Option<u64> {
-        let t = self.pending()?;
-        let window = t.window_ms?;
-        let spent = (now - t.requested_at).num_milliseconds().max(0) as u64;
-        Some(window.saturating_sub(spent))
-    }
-
-    /// Fold one event of a session whose pattern is `pattern`.
-    pub fn apply(&mut self, event: &Event, pattern: Option<PatternKind>) {
-        let ts = event.ts;
-        match &event.kind {
-            EventKind::SessionStarted { .. } => *self = HandoffLog::default(),
-            EventKind::TurnStarted {
-                agent,
-                purpose: Purpose::Speak,
-                ..
-            } if pattern == Some(PatternKind::Handoff) => self.holder = Some(agent.clone()),
+impl Handoffs {
+    /// Fold one event in (only handoff events change anything).
+    pub fn apply(&mut self, e: &Event) {
+        let at = e.ts;
+        match &e.kind {
             EventKind::HandoffRequested {
                 id,
                 from,
@@ -102,25 +74,22 @@ impl HandoffLog {
                 reason,
                 approval,
                 window_ms,
-            } => {
-                self.holder.get_or_insert_with(|| from.clone());
-                self.chain.push(Transfer {
-                    id: id.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                    reason: reason.clone(),
-                    state: TransferState::Requested,
-                    approval: approval.clone(),
-                    window_ms: *window_ms,
-                    requested_at: ts,
-                    active_since: None,
-                    redirected: None,
-                });
-            }
+            } => self.transfers.push(Transfer {
+                id: id.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                reason: reason.clone(),
+                state: TransferState::Requested,
+                approval: approval.clone(),
+                window_ms: *window_ms,
+                requested_at: at,
+                active_since: None,
+                redirected: None,
+            }),
             EventKind::HandoffAccepted { id, .. } => {
-                self.update(id, ts, |t| t.state = TransferState::Accepted)
+                self.update(id, at, |t| t.state = TransferState::Accepted)
             }
-            EventKind::HandoffRejected { id, reason } => self.update(id, ts, |t| {
+            EventKind::HandoffRejected { id, reason } => self.update(id, at, |t| {
                 t.state = TransferState::Rejected(reason.clone())
             }),
             EventKind::HandoffRedirected {
@@ -128,17 +97,17 @@ impl HandoffLog {
                 from_target,
                 to,
                 by,
-            } => self.update(id, ts, |t| {
+            } => self.update(id, at, |t| {
                 t.redirected = Some((from_target.clone(), by.clone()));
                 t.to = to.clone();
             }),
             EventKind::HandoffCancelled { id, by } => {
-                self.update(id, ts, |t| t.state = TransferState::Cancelled(by.clone()))
+                self.update(id, at, |t| t.state = TransferState::Cancelled(by.clone()))
             }
-            EventKind::HandoffCompleted { id, summary } => self.update(id, ts, |t| {
+            EventKind::HandoffCompleted { id, summary } => self.update(id, at, |t| {
                 t.state = TransferState::Completed(summary.clone())
             }),
-            EventKind::HandoffFallback { id, failed, to } => self.update(id, ts, |t| {
+            EventKind::HandoffFallback { id, failed, to } => self.update(id, at, |t| {
                 t.state = TransferState::FellBack {
                     failed: failed.clone(),
                 };
@@ -148,16 +117,38 @@ impl HandoffLog {
         }
     }
 
+    /// The request awaiting a decision, if any.
+    pub fn pending(&self) -> Option<&Transfer> {
+        self.transfers
+            .iter()
+            .rev()
+            .find(|t| t.state == TransferState::Requested)
+    }
+
+    /// The newest transfer that is pending or active (the one `cancel` acts on).
+    pub fn current(&self) -> Option<&Transfer> {
+        self.transfers
+            .iter()
+            .rev()
+            .find(|t| matches!(t.state, TransferState::Requested | TransferState::Accepted))
+    }
+
+    /// Milliseconds left in the approval window of the pending request at `now`.
+    pub fn window_left_ms(&self, now: DateTime<Utc>) -> Option<u64> {
+        let t = self.pending()?;
+        let window = t.window_ms?;
+        let spent = u64::try_from((now - t.requested_at).num_milliseconds()).unwrap_or(0);
+        Some(window.saturating_sub(spent))
+    }
+
     fn update(&mut self, id: &str, at: DateTime<Utc>, f: impl FnOnce(&mut Transfer)) {
-        if let Some(t) = self.chain.iter_mut().rev().find(|t| t.id == id) {
+        if let Some(t) = self.transfers.iter_mut().rev().find(|t| t.id == id) {
             f(t);
-            match &t.state {
-                TransferState::Accepted | TransferState::FellBack { .. } => {
-                    t.active_since.get_or_insert(at);
-                    self.holder = Some(t.to.clone());
-                }
-                TransferState::Completed(_) => self.holder = Some(t.from.clone()),
-                _ => {}
+            if matches!(
+                t.state,
+                TransferState::Accepted | TransferState::FellBack { .. }
+            ) {
+                t.active_since.get_or_insert(at);
             }
         }
     }

@@ -7,9 +7,10 @@
 //! - [`describe`]`(event, state_before) -> `[`Parts`]: who, verb, target, detail, [`Tone`], and
 //!   the ordered [`Piece`]s of the one-line narration. This is the ONE narration of every event
 //!   type; front ends never word an event themselves.
-//! - [`View`]: `SessionState` + `Metrics` + the few projections they lack (scores in order, the
-//!   final answer, the ledger rows in the team's order, unfinished turns, the handoff log).
-//!   [`View::push`] describes an event against the state before it, then folds it.
+//! - [`View`]: `SessionState` + `Metrics` + the few projections they lack (the handoff history,
+//!   scores in order, the final answer, the ledger rows in the team's order, the current vote,
+//!   unfinished turns). [`View::push`] describes an event against the state before it, then
+//!   folds it; a `session_started` begins a fresh view (a new session's stream starts with one).
 //! - [`summary`]: the `sessions list` line of a journal, through the same ledger.
 //!
 //! How a front end uses it: keep one `View`, call `let parts = view.push(&event)` for each
@@ -30,12 +31,12 @@ mod tests;
 use std::collections::BTreeMap;
 
 use crate::config::Price;
-use crate::core::event::{Event, EventKind};
+use crate::core::event::{Event, EventKind, VoteChoice};
 use crate::core::metrics::{AgentMetrics, Metrics};
 use crate::core::state::{SessionState, TurnStatus};
 
-pub use describe::{USER, describe, edge, outcome_name, vote_verb};
-pub use handoffs::{HandoffLog, Transfer, TransferState};
+pub use describe::{YOU, describe, edge, outcome_name, vote_verb};
+pub use handoffs::{Handoffs, Transfer, TransferState};
 pub use parts::{Mark, Parts, Piece, Role, Shape, Tone, one_line};
 pub use summary::{SessionSummary, SummaryHead, summarize};
 
@@ -45,13 +46,18 @@ pub struct View {
     pub state: SessionState,
     /// The ledger: tokens and cost per agent and in total.
     pub metrics: Metrics,
+    /// Every handoff of the session with how it stands.
+    pub handoffs: Handoffs,
     /// Every `candidate_scored` so far, in order: (agent, score, reason).
     pub scores: Vec<(String, f64, String)>,
     /// The last non-empty final answer of the session.
     pub final_text: Option<String>,
-    /// Every transfer of control with where it stands (a screen's handoff panel).
-    pub handoffs: HandoffLog,
+    /// Prices known outside the events, kept for the fresh ledger of a new session.
+    prices: BTreeMap<String, Price>,
 }
+
+/// Each agent's vote in one round, with its reason.
+pub type Votes = BTreeMap<String, (VoteChoice, String)>;
 
 /// One agent's line of the ledger.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,7 +71,8 @@ impl View {
     /// header); prices announced in `session_started` take precedence.
     pub fn new(prices: BTreeMap<String, Price>) -> View {
         View {
-            metrics: Metrics::new(prices),
+            metrics: Metrics::new(prices.clone()),
+            prices,
             ..View::default()
         }
     }
@@ -73,8 +80,11 @@ impl View {
     /// Describe `event` against the state before it, then fold it in.
     pub fn push(&mut self, event: &Event) -> Parts {
         let parts = describe(event, &self.state);
+        if matches!(event.kind, EventKind::SessionStarted { .. }) && self.state.next_seq > 0 {
+            *self = View::new(std::mem::take(&mut self.prices));
+        }
         self.state.apply(event);
-        self.handoffs.apply(event, self.state.pattern);
+        self.handoffs.apply(event);
         self.metrics.apply(event);
         match &event.kind {
             EventKind::CandidateScored {
@@ -120,6 +130,16 @@ impl View {
                 Some(LedgerRow { agent, metrics })
             })
             .collect()
+    }
+
+    /// The votes of the round being voted on, or else of the last round voted on: (round,
+    /// agent → choice and reason). `None` before the first vote of the task.
+    pub fn tally(&self) -> Option<(u32, &Votes)> {
+        let task = &self.state.task;
+        let round = task
+            .voting
+            .or_else(|| task.tallies.last().map(|(r, _)| *r))?;
+        (!task.votes.is_empty()).then_some((round, &task.votes))
     }
 
     /// Turns that streamed some text and never finished (the process died mid-stream), as

@@ -353,3 +353,101 @@ fn a_summary_counts_spoken_messages_and_prices_from_the_journal() {
     assert_eq!(s.outcome, "interrupted");
     assert_eq!(summarize(head, &events, || true).outcome, "running");
 }
+
+#[test]
+fn the_handoff_history_keeps_every_transfer_and_how_it_stands() {
+    let request = |id: &str, to: &str| EventKind::HandoffRequested {
+        id: id.into(),
+        from: "triage".into(),
+        to: to.into(),
+        reason: "r".into(),
+        approval: Some("window".into()),
+        window_ms: Some(1000),
+    };
+    let view = View::replay(
+        BTreeMap::new(),
+        &[
+            ev(0, request("h1", "billing")),
+            ev(
+                1,
+                EventKind::HandoffRedirected {
+                    id: "h1".into(),
+                    from_target: "billing".into(),
+                    to: "tech".into(),
+                    by: "user".into(),
+                },
+            ),
+            ev(
+                2,
+                EventKind::HandoffAccepted {
+                    id: "h1".into(),
+                    reason: "ok".into(),
+                },
+            ),
+            ev(
+                3,
+                EventKind::HandoffCompleted {
+                    id: "h1".into(),
+                    summary: "done".into(),
+                },
+            ),
+            ev(4, request("h2", "billing")),
+        ],
+    );
+    let h = &view.handoffs;
+    assert_eq!(h.transfers.len(), 2);
+    let first = &h.transfers[0];
+    assert_eq!(first.to, "tech");
+    assert_eq!(
+        first.redirected,
+        Some(("billing".to_string(), "user".to_string()))
+    );
+    assert_eq!(first.state, TransferState::Completed("done".into()));
+    assert_eq!(first.active_since, Some(ev(2, request("x", "y")).ts));
+    assert_eq!(h.pending().map(|t| t.id.as_str()), Some("h2"));
+    assert_eq!(h.current().map(|t| t.id.as_str()), Some("h2"));
+    assert_eq!(h.window_left_ms(ev(4, request("x", "y")).ts), Some(1000));
+    assert_eq!(view.state.handoff.holder.as_deref(), Some("triage"));
+}
+
+#[test]
+fn the_tally_is_the_round_being_voted_on_and_a_new_session_starts_afresh() {
+    let vote = |agent: &str, choice| EventKind::Vote {
+        round: 2,
+        agent: agent.into(),
+        choice,
+        reason: "r".into(),
+    };
+    let start = EventKind::SessionStarted {
+        team: "t".into(),
+        pattern: PatternKind::GroupChat,
+        agents: vec![agent("a", None)],
+    };
+    let mut view = View::default();
+    view.push(&ev(0, start.clone()));
+    assert_eq!(view.tally(), None);
+    view.push(&ev(1, started("a", 0, Some(2), Purpose::Vote)));
+    view.push(&ev(2, vote("a", VoteChoice::Agree)));
+    view.push(&ev(3, vote("b", VoteChoice::Abstain)));
+    let (round, votes) = view.tally().unwrap();
+    assert_eq!(round, 2);
+    assert_eq!(
+        votes.values().map(|(c, _)| *c).collect::<Vec<_>>(),
+        [VoteChoice::Agree, VoteChoice::Abstain]
+    );
+    view.push(&ev(
+        4,
+        EventKind::Consensus {
+            round: 2,
+            reached: false,
+            agree: 1,
+            disagree: 0,
+            abstain: 1,
+            threshold: 0.67,
+        },
+    ));
+    assert_eq!(view.tally().map(|(r, v)| (r, v.len())), Some((2, 2)));
+    view.push(&ev(0, start));
+    assert_eq!(view.tally(), None);
+    assert_eq!(view.state.next_seq, 1);
+}

@@ -14,11 +14,11 @@ use super::super::sanitize::clean_line;
 use super::super::theme::Theme;
 use super::super::wrap::truncate;
 use super::AgentColors;
-use crate::view::{HandoffLog, TransferState};
+use crate::view::{Handoffs, TransferState};
 
 /// Rows the panel wants for its content (borders included).
-pub fn wanted_height(h: &HandoffLog) -> u16 {
-    let chain = (h.chain.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
+pub fn wanted_height(h: &Handoffs) -> u16 {
+    let chain = (h.transfers.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
     let pending = u16::from(h.pending().is_some()) * 3;
     3 + pending + chain
 }
@@ -40,7 +40,7 @@ pub struct HandoffLook<'a> {
 }
 
 /// Draw the handoff panel.
-pub fn render(frame: &mut Frame<'_>, area: Rect, h: &HandoffLog, look: HandoffLook<'_>) {
+pub fn render(frame: &mut Frame<'_>, area: Rect, h: &Handoffs, look: HandoffLook<'_>) {
     let HandoffLook {
         holder: current_holder,
         now,
@@ -125,13 +125,16 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, h: &HandoffLog, look: HandoffLo
             lines.push(Line::from(keys));
         }
     }
-    if h.chain.is_empty() {
+    if h.transfers.is_empty() {
         lines.push(dim("no transfers yet".into()).into());
     }
     let shown = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len()) / 2;
-    let skip = h.chain.len().saturating_sub(shown.clamp(1, MAX_TRANSFERS));
+    let skip = h
+        .transfers
+        .len()
+        .saturating_sub(shown.clamp(1, MAX_TRANSFERS));
     let inner_w = usize::from(area.width.saturating_sub(2));
-    for (i, t) in h.chain.iter().enumerate().skip(skip) {
+    for (i, t) in h.transfers.iter().enumerate().skip(skip) {
         let color = match &t.state {
             TransferState::Requested => theme.speaking,
             TransferState::Accepted | TransferState::Completed(_) => theme.success,

@@ -15,7 +15,7 @@ use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::transcript::Entry;
 use super::super::theme::Theme;
 use super::{AgentColors, scrolled_hint, wrap_indented};
-use crate::view::{Mark, Parts, Role, Shape, Tone, USER};
+use crate::view::{Mark, Parts, Role, Shape, Tone, YOU};
 
 /// The transcript pane.
 #[derive(Debug, Default)]
@@ -193,7 +193,7 @@ fn phrase(parts: &Parts, theme: &Theme, colors: &AgentColors, details: bool) -> 
             continue;
         }
         let (text, style) = match piece.role {
-            Role::Name if piece.text == USER => (
+            Role::Name if piece.text == YOU => (
                 piece.text.clone(),
                 Style::new().fg(theme.user).add_modifier(Modifier::BOLD),
             ),

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Budget, Config, Price};
 use crate::core::event::{AgentInfo, Event, EventKind, Outcome, PatternKind, Purpose};
 use crate::core::metrics::Metrics;
-use crate::view::{HandoffLog, View, outcome_name};
+use crate::view::{Handoffs, View, outcome_name};
 
 use agents::{AgentStatus, AgentView, BlockKind};
 use transcript::Entry;
@@ -68,8 +68,6 @@ pub struct SessionView {
     pattern: Option<PatternKind>,
     /// Handoff entry agent from the config, the holder before any transfer.
     entry_agent: Option<String>,
-    /// Per-agent prices from the config, for a fresh [`View`] at each `session_started`.
-    prices: BTreeMap<String, Price>,
 }
 
 impl SessionView {
@@ -82,7 +80,7 @@ impl SessionView {
             .collect();
         let team_cfg = config.teams.get(team);
         SessionView {
-            view: View::new(prices.clone()),
+            view: View::new(prices),
             agents: Vec::new(),
             transcript: Vec::new(),
             budget: team_cfg.and_then(|t| t.budget),
@@ -91,7 +89,6 @@ impl SessionView {
             team: team.to_string(),
             pattern: team_cfg.map(|t| t.pattern),
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
-            prices,
         }
     }
 
@@ -114,13 +111,14 @@ impl SessionView {
     }
 
     /// The handoff log.
-    pub fn handoff(&self) -> &HandoffLog {
+    pub fn handoff(&self) -> &Handoffs {
         &self.view.handoffs
     }
 
-    /// Who holds control in a handoff team: as the events tell, else the team's entry agent.
+    /// Who holds control in a handoff team: core's holder, else (before any transfer) the
+    /// team's entry agent.
     pub fn holder(&self) -> Option<&str> {
-        if let Some(h) = &self.view.handoffs.holder {
+        if let Some(h) = &self.view.state.handoff.holder {
             return Some(h);
         }
         if self.pattern() != Some(PatternKind::Handoff) || !self.started() {
@@ -202,7 +200,7 @@ impl SessionView {
     pub fn apply(&mut self, event: &Event) {
         self.last_event_at = Some(event.ts);
         if let EventKind::SessionStarted { agents, .. } = &event.kind {
-            self.view = View::new(self.prices.clone());
+            // The view starts afresh by itself.
             self.agents = agents.iter().cloned().map(AgentView::new).collect();
             self.transcript.clear();
             self.started_at = Some(event.ts);
