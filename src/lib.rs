@@ -10,5 +10,6 @@ pub mod headless;
 pub mod launch;
 pub mod llm;
 pub mod store;
+pub mod text;
 pub mod tui;
 pub mod view;

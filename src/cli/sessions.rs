@@ -108,7 +108,9 @@ fn show(dir: &Path, id: &str) -> Result<u8, JournalError> {
     let journal = open(dir, id)?;
     // Replies, reasons and error messages come from models and people: none may steer the
     // terminal this prints to.
-    Ok(print(&crate::llm::sanitize_text(&store::to_text(&journal))))
+    Ok(print(&crate::text::sanitize_text(&store::to_text(
+        &journal,
+    ))))
 }
 
 fn export(dir: &Path, id: &str, format: ExportFormat) -> Result<u8, JournalError> {

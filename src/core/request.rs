@@ -16,6 +16,7 @@ use crate::core::event::Purpose;
 use crate::core::patterns::TurnSpec;
 use crate::core::state::{SessionState, TurnStatus};
 use crate::core::tools;
+use crate::llm::vocab::SUMMARIZE_MARKER;
 use crate::llm::{ChatMessage, ChatRequest, ToolChoice};
 
 /// The request for `spec`, run by `agent` on a backend that does (or does not) take tools.
@@ -72,8 +73,9 @@ pub fn summarize_first(state: &SessionState, spec: &TurnSpec) -> Option<TurnSpec
         agent: spec.agent.clone(),
         purpose: Purpose::Summarize,
         round: None,
+        // Starts with the marker the scripted backend recognises a summary request by.
         instructions: Some(format!(
-            "Summarize the conversation so far in a few sentences for {}: keep facts, decisions and open questions.",
+            "{SUMMARIZE_MARKER} the conversation so far in a few sentences for {}: keep facts, decisions and open questions.",
             spec.agent
         )),
         tools: Vec::new(),

@@ -82,7 +82,7 @@ pub struct TurnRecord {
     /// Streamed text so far; the full text once completed; the partial text once cancelled.
     pub text: String,
     pub tool_calls: Vec<ToolCallInfo>,
-    pub finish: Option<String>,
+    pub finish: Option<crate::core::event::FinishReason>,
     pub error: Option<ErrorInfo>,
     /// Tokens reported for this turn (input, output).
     pub usage: (u64, u64),
@@ -157,7 +157,7 @@ pub struct PendingHandoff {
     pub from: String,
     pub to: String,
     pub reason: String,
-    pub approval: Option<String>,
+    pub approval: Option<crate::core::event::Approval>,
 }
 
 impl SessionState {

@@ -12,7 +12,7 @@
 use crate::core::event::Event;
 use crate::core::metrics::Metrics;
 use crate::core::state::SessionState;
-use crate::llm::sanitize_text;
+use crate::text::sanitize_text;
 use crate::view::{Mark, Parts, Shape, describe};
 
 /// Renders events as text lines.
@@ -207,13 +207,7 @@ mod tests {
             message: evil.into(),
             command: None,
         })));
-        assert_eq!(
-            all,
-            [
-                "vote (round 1): a agrees: x]0;pwnedy[2Jz",
-                "error: x]0;pwnedy[2Jz"
-            ]
-        );
+        assert_eq!(all, ["vote (round 1): a agrees: xyz", "error: xyz"]);
     }
 
     #[test]

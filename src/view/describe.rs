@@ -5,7 +5,9 @@
 //! [`Parts`]. It is pure and has no memory of its own: the context lives in `SessionState`, the
 //! one fold. [`super::View::push`] does the describe-then-apply in the right order.
 
-use crate::core::event::{Event, EventKind, Outcome, Purpose, SelectedBy, VoteChoice};
+use crate::core::event::{
+    Approval, Event, EventKind, FinishReason, Outcome, Purpose, SelectedBy, VoteChoice,
+};
 use crate::core::state::SessionState;
 
 use super::parts::{Mark, Parts, Role, Shape, Tone};
@@ -69,7 +71,8 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             }
             p.verb = "says".into();
             p.body = Some(text.clone());
-            p.status = (finish == "length").then(|| "cut off at max_tokens".to_string());
+            p.status =
+                (*finish == FinishReason::Length).then(|| "cut off at max_tokens".to_string());
             p.turn = Some(*turn);
             p.round = round_of(state, *turn);
             p
@@ -130,9 +133,11 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             window_ms,
             ..
         } => {
-            let wait = match (approval.as_deref(), window_ms) {
-                (Some("confirm"), _) => Some("[awaiting approval]".to_string()),
-                (Some("window"), Some(ms)) => Some(format!("[{ms} ms to cancel or redirect]")),
+            let wait = match (approval, window_ms) {
+                (Some(Approval::Confirm), _) => Some("[awaiting approval]".to_string()),
+                (Some(Approval::Window), Some(ms)) => {
+                    Some(format!("[{ms} ms to cancel or redirect]"))
+                }
                 _ => None,
             };
             let tone = if wait.is_some() {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::core::event::{Event, EventKind};
+use crate::core::event::{Approval, Event, EventKind};
 
 /// Where one transfer stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +47,7 @@ pub struct Transfer {
     pub to: String,
     pub reason: String,
     pub state: TransferState,
-    pub approval: Option<String>,
+    pub approval: Option<Approval>,
     pub window_ms: Option<u64>,
     pub requested_at: DateTime<Utc>,
     /// When it became active (accepted or fell back), for the elapsed time.

@@ -285,7 +285,7 @@ impl Sim {
             },
             ttft_ms: None,
             latency_ms: 0,
-            finish: r.finish,
+            finish: r.finish.into(),
             purpose,
             tool_calls: r.calls,
         });

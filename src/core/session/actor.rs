@@ -328,7 +328,7 @@ impl Actor {
                 agent: spec.agent.clone(),
                 turn,
                 error: ErrorInfo {
-                    kind: ErrorKind::Config.as_str().into(),
+                    kind: ErrorKind::Config.into(),
                     message: format!("agent '{}' or its backend is not configured", spec.agent),
                 },
                 will_retry: false,

@@ -100,13 +100,13 @@ impl Live {
             TurnMsg::Llm(LlmEvent::Finished(reason)) => Step::Finished(reason),
             TurnMsg::Error(error) => Step::Failed(info(&error)),
             TurnMsg::Ended => Step::Failed(ErrorInfo {
-                kind: ErrorKind::Protocol.as_str().into(),
+                kind: ErrorKind::Protocol.into(),
                 message: format!("the stream of {agent} ended before the reply was finished"),
             }),
             TurnMsg::Timeout(ms) => {
                 self.cancel.cancel();
                 Step::Failed(ErrorInfo {
-                    kind: ErrorKind::Timeout.as_str().into(),
+                    kind: ErrorKind::Timeout.into(),
                     message: format!(
                         "{agent} did not finish within {ms} ms (timeout_ms); raise it in the config if the model is slow"
                     ),
@@ -137,7 +137,7 @@ impl Live {
                 .first_token
                 .map(|f| f.duration_since(self.started).as_millis() as u64),
             latency_ms: now.duration_since(self.started).as_millis() as u64,
-            finish: reason.as_str().to_string(),
+            finish: reason.clone(),
             purpose,
             tool_calls: self
                 .tool_calls
@@ -154,7 +154,7 @@ impl Live {
 
 fn info(error: &LlmError) -> ErrorInfo {
     ErrorInfo {
-        kind: error.kind.as_str().into(),
+        kind: error.kind.into(),
         message: error.to_string(),
     }
 }

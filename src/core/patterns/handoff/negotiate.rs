@@ -11,7 +11,7 @@ use super::{
 };
 use crate::config::Approval;
 use crate::core::command::Command;
-use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo};
+use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo, USER};
 use crate::core::patterns::common::{answer, command_error};
 use crate::core::patterns::{Effect, UnattendedApproval};
 use crate::core::state::{SessionState, TurnStatus};
@@ -112,7 +112,7 @@ impl Handoff {
                 Effect::CancelTimer(timer_name(&r.id)),
                 Effect::Emit(EventKind::HandoffCancelled {
                     id: r.id.clone(),
-                    by: "user".into(),
+                    by: USER.into(),
                 }),
             ];
             out.extend(result(&r, "the person cancelled this handoff", true));
@@ -133,7 +133,7 @@ impl Handoff {
         let mut out = running_of(state, &top.to);
         out.push(Effect::Emit(EventKind::HandoffCancelled {
             id: top.id.clone(),
-            by: "user".into(),
+            by: USER.into(),
         }));
         if state.task.active {
             out.push(self.turn(
@@ -172,7 +172,7 @@ impl Handoff {
                     id: r.id.clone(),
                     from_target: r.to.clone(),
                     to: to.to_string(),
-                    by: "user".into(),
+                    by: USER.into(),
                 }),
             ];
             let r = Request {
@@ -193,7 +193,7 @@ impl Handoff {
             id: top.id.clone(),
             from_target: top.to.clone(),
             to: to.to_string(),
-            by: "user".into(),
+            by: USER.into(),
         }));
         if state.task.active {
             out.push(self.accepted_turn(to));
@@ -257,7 +257,7 @@ impl Handoff {
             from: r.from.clone(),
             to: r.to.clone(),
             reason,
-            approval: Some(approval_name(approval).into()),
+            approval: Some(approval.into()),
             window_ms: (approval == Approval::Window).then_some(window),
         })];
         match self.settle(state, &r) {
@@ -291,13 +291,5 @@ impl Handoff {
             }
             (_, None) => None,
         }
-    }
-}
-
-fn approval_name(a: Approval) -> &'static str {
-    match a {
-        Approval::Auto => "auto",
-        Approval::Confirm => "confirm",
-        Approval::Window => "window",
     }
 }
