@@ -36,8 +36,10 @@ fn debate() -> App {
 fn agent_pane(app: &App, index: usize, w: u16, h: u16) -> String {
     let agent = &app.session.agents[index];
     let look = AgentLook {
+        status: app.session.agent_status(index),
         color: app.agent_color(&agent.info.name),
-        speaking: app.session.speaking() == Some(agent.info.name.as_str()) || agent.is_busy(),
+        speaking: app.session.speaking() == Some(agent.info.name.as_str())
+            || app.session.is_busy(index),
         focused: false,
     };
     let mut pane = AgentPane::default();

@@ -203,8 +203,10 @@ fn draw_agent(
         return;
     };
     let look = AgentLook {
+        status: app.session.agent_status(index),
         color: colors.of(&agent.info.name),
-        speaking: app.session.speaking() == Some(agent.info.name.as_str()) || agent.is_busy(),
+        speaking: app.session.speaking() == Some(agent.info.name.as_str())
+            || app.session.is_busy(index),
         focused,
     };
     let turns = &app.session.view.state.turns;
@@ -250,7 +252,7 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentCol
     let mut spans = Vec::new();
     for (i, a) in app.session.agents.iter().enumerate() {
         let color = colors.of(&a.info.name);
-        let mark = if a.is_busy() { "◆" } else { "●" };
+        let mark = if app.session.is_busy(i) { "◆" } else { "●" };
         let style = if i == shown {
             Style::new()
                 .fg(theme.selection_fg)

@@ -149,7 +149,7 @@ impl App {
                 .session
                 .agents
                 .get(i)
-                .filter(|a| a.is_busy())
+                .filter(|_| self.session.is_busy(i))
                 .map(|a| a.info.name.clone()),
             Focus::Transcript => self.session.speaking().map(str::to_string),
         };

@@ -39,8 +39,10 @@ pub struct AgentPane {
 }
 
 /// How the agent pane shows itself this frame.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct AgentLook {
+    /// What the agent is doing (the label on the right).
+    pub status: AgentStatus,
     /// The agent's colour (border, name).
     pub color: Color,
     /// It is the speaker (or busy): a thick border in its colour.
@@ -66,8 +68,9 @@ impl AgentPane {
             color,
             speaking,
             focused,
+            status,
         } = look;
-        let status = match &agent.status {
+        let status = match status {
             AgentStatus::Idle => Span::styled("idle", theme.dim_style()),
             AgentStatus::Thinking => Span::styled("thinking…", Style::new().fg(theme.speaking)),
             AgentStatus::Streaming => Span::styled(

@@ -104,7 +104,8 @@ impl LiveTurn {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentView {
     pub info: AgentInfo,
-    pub status: AgentStatus,
+    /// The agent's newest turn: what it is doing is what core's record of that turn says.
+    pub last_turn: Option<u64>,
     /// The finished turns the pane shows, in the order they ended.
     pub blocks: Vec<u64>,
     pub live: Option<LiveTurn>,
@@ -116,7 +117,7 @@ impl AgentView {
     pub fn new(info: AgentInfo) -> AgentView {
         AgentView {
             info,
-            status: AgentStatus::Idle,
+            last_turn: None,
             blocks: Vec::new(),
             live: None,
             epochs: 0,
@@ -127,11 +128,34 @@ impl AgentView {
         &self.info.name
     }
 
-    pub fn is_busy(&self) -> bool {
-        matches!(self.status, AgentStatus::Thinking | AgentStatus::Streaming)
+    /// What the agent is doing: streaming its live turn, else how its newest turn stands in
+    /// core's records (a turn still running after the session `finished` is over).
+    pub fn status(&self, turns: &BTreeMap<u64, TurnRecord>, finished: bool) -> AgentStatus {
+        if let Some(live) = &self.live {
+            return if live.lines.is_empty() && live.tail.is_empty() {
+                AgentStatus::Thinking
+            } else {
+                AgentStatus::Streaming
+            };
+        }
+        let Some(t) = self.last_turn.and_then(|turn| turns.get(&turn)) else {
+            return AgentStatus::Idle;
+        };
+        match t.status {
+            TurnStatus::Running if !finished => AgentStatus::Thinking,
+            TurnStatus::Running | TurnStatus::Completed => AgentStatus::Idle,
+            TurnStatus::Cancelled => AgentStatus::Cancelled,
+            TurnStatus::Failed => AgentStatus::Failed(
+                t.error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
     pub fn start(&mut self, turn: u64, round: Option<u32>, purpose: Purpose) {
+        self.last_turn = Some(turn);
         self.epochs += 1;
         self.live = Some(LiveTurn {
             epoch: self.epochs,
@@ -140,12 +164,12 @@ impl AgentView {
             purpose,
             ..LiveTurn::default()
         });
-        self.status = AgentStatus::Thinking;
     }
 
     pub fn token(&mut self, turn: u64, text: &str) {
         if self.live.is_none() {
             self.epochs += 1;
+            self.last_turn = Some(turn);
         }
         let epoch = self.epochs;
         let live = self.live.get_or_insert_with(|| LiveTurn {
@@ -154,17 +178,11 @@ impl AgentView {
             ..LiveTurn::default()
         });
         live.push(text);
-        self.status = AgentStatus::Streaming;
     }
 
     /// The turn ended with `text` (a finished answer, a partial one, or an error message).
     pub fn finish(&mut self, turn: u64, text: &str, kind: BlockKind, purpose: Purpose) {
         self.live = None;
-        self.status = match kind {
-            BlockKind::Answer => AgentStatus::Idle,
-            BlockKind::Cancelled => AgentStatus::Cancelled,
-            BlockKind::Failed => AgentStatus::Failed(text.to_string()),
-        };
         if purpose != Purpose::Speak && kind == BlockKind::Answer {
             return;
         }

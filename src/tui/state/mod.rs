@@ -172,7 +172,7 @@ impl SessionView {
             RunState::Finished(o)
         } else if self.paused() {
             RunState::Paused
-        } else if self.agents.iter().any(AgentView::is_busy) {
+        } else if self.is_running() {
             RunState::Running
         } else if self.handoff().pending().is_some() {
             RunState::Approval
@@ -189,7 +189,22 @@ impl SessionView {
     }
 
     pub fn is_running(&self) -> bool {
-        self.agents.iter().any(AgentView::is_busy)
+        (0..self.agents.len()).any(|i| self.is_busy(i))
+    }
+
+    /// What agent `index` is doing.
+    pub fn agent_status(&self, index: usize) -> AgentStatus {
+        self.agents.get(index).map_or(AgentStatus::Idle, |a| {
+            a.status(&self.view.state.turns, self.finished().is_some())
+        })
+    }
+
+    /// Whether agent `index` is thinking or streaming.
+    pub fn is_busy(&self, index: usize) -> bool {
+        matches!(
+            self.agent_status(index),
+            AgentStatus::Thinking | AgentStatus::Streaming
+        )
     }
 
     pub fn agent_index(&self, name: &str) -> Option<usize> {
@@ -232,8 +247,8 @@ impl SessionView {
             } => {
                 let a = self.agent_mut(agent);
                 if *will_retry {
+                    // The turn starts over: thinking again until its first token.
                     a.live = None;
-                    a.status = AgentStatus::Thinking;
                 } else {
                     a.finish(*turn, &error.message, BlockKind::Failed, Purpose::Speak);
                 }
@@ -248,14 +263,8 @@ impl SessionView {
                 BlockKind::Cancelled,
                 Purpose::Speak,
             ),
-            EventKind::SessionFinished { .. } => {
-                for a in &mut self.agents {
-                    if a.is_busy() {
-                        a.status = AgentStatus::Idle;
-                        a.live = None;
-                    }
-                }
-            }
+            // Nothing streams once the session is over.
+            EventKind::SessionFinished { .. } => self.agents.iter_mut().for_each(|a| a.live = None),
             _ => {}
         }
     }
