@@ -1,5 +1,5 @@
-//! One agent's pane data: which finished turns it shows (their text is core's
-//! [`TurnRecord`]s), what it is doing, and the turn it is streaming.
+//! One agent's pane data: which finished turns it shows and which turn is its newest (their text,
+//! status and error are core's [`TurnRecord`]s), and the turn it is streaming.
 //!
 //! A streaming turn keeps its text as completed lines plus a raw tail: a token appends to the
 //! tail, and each newline moves a line into `lines`. Only completed lines are ever styled and

@@ -1,10 +1,11 @@
 //! The session as the console sees it: the view ([`View`]: core's state and ledger, the handoff
-//! log, and what each event says) plus what only a screen keeps.
+//! history, and what each event says) plus what only a screen keeps.
 //!
 //! No terminal, no clock, no IO: events in, view data out, so reducer tests need nothing but
-//! events. The console folds nothing the view already folds: run state, rounds, votes, the
-//! handoff chain and the metrics are read from it. What it keeps on top: each agent's pane
-//! (streamed lines and finished answers, `agents`), the transcript cells (the view's
+//! events. The console folds nothing the view already folds: run state, rounds, votes, turns,
+//! the handoff chain and the metrics are read from it. What it keeps on top: for each agent's
+//! pane the ids of the turns it shows and the live turn's streaming buffer (`agents`), the
+//! transcript cells (the view's
 //! [`Parts`](crate::view::Parts) of each event and the console's own notes), and the session's
 //! wall-clock start. A `session_started` event starts everything afresh (a new session's stream
 //! begins with one).
