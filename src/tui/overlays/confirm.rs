@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::super::keymap::{Action, Keymap};
 use super::super::theme::Theme;
@@ -56,15 +56,10 @@ pub fn render(
         ]),
     ]);
     let rect = centered(area, WIDTH, height);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(Style::new().fg(theme.warning))
-        .style(Style::new().bg(theme.popup_bg))
-        .title(Span::styled(
-            title,
-            Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
-        ));
+    let block = theme.popup(theme.warning).title(Span::styled(
+        title,
+        Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
+    ));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block).centered(), rect);
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::super::keymap::{Action, Context, Keymap};
 use super::super::theme::Theme;
@@ -29,11 +29,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, keymap: &Keymap, theme: &Theme,
     let scrollable = per_col > rows;
     let max_scroll = per_col.saturating_sub(rows);
     let scroll = usize::from(scroll).min(max_scroll);
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(Style::new().fg(theme.accent))
-        .style(Style::new().bg(theme.popup_bg))
+    let mut block = theme
+        .popup(theme.accent)
         .title(Span::styled(
             " Keys ",
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, List, ListItem, ListState};
+use ratatui::widgets::{Clear, List, ListItem, ListState};
 
 use super::super::keymap::{Action, Keymap};
 use super::super::panes::AgentColors;
@@ -59,11 +59,8 @@ pub fn render(
     );
     let list = List::new(items)
         .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_type(BorderType::Rounded)
-                .border_style(Style::new().fg(theme.accent))
-                .style(Style::new().bg(theme.popup_bg))
+            theme
+                .popup(theme.accent)
                 .title(Span::styled(
                     format!(" {} ", picker.title),
                     Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),

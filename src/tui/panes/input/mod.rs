@@ -79,13 +79,7 @@ pub fn render(
             })
             .collect();
         let list = List::new(items)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_type(BorderType::Rounded)
-                    .border_style(Style::new().fg(theme.accent))
-                    .style(Style::new().bg(theme.popup_bg)),
-            )
+            .block(theme.popup(theme.accent))
             .highlight_style(theme.selection_style());
         let mut state = ListState::default().with_selected(Some(c.selected));
         frame.render_widget(Clear, popup);
