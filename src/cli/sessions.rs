@@ -106,11 +106,7 @@ fn list(dir: &Path, json: bool) -> Result<u8, JournalError> {
 
 fn show(dir: &Path, id: &str) -> Result<u8, JournalError> {
     let journal = open(dir, id)?;
-    // Replies, reasons and error messages come from models and people: none may steer the
-    // terminal this prints to.
-    Ok(print(&crate::text::sanitize_text(&store::to_text(
-        &journal,
-    ))))
+    Ok(print(&store::to_text(&journal)))
 }
 
 fn export(dir: &Path, id: &str, format: ExportFormat) -> Result<u8, JournalError> {

@@ -101,8 +101,7 @@ pub fn to_markdown(journal: &Journal) -> String {
     out
 }
 
-/// The session as a plain-text transcript. Replies, reasons and error messages are printed as
-/// they were recorded: whoever writes this to a terminal passes it through the sanitizer first.
+/// The session as a plain-text transcript.
 pub fn to_text(journal: &Journal) -> String {
     let h = &journal.header;
     let summary = summarize(journal);
@@ -158,6 +157,9 @@ pub fn to_text(journal: &Journal) -> String {
         out.push_str("Final answer:\n");
         push_indented(&mut out, text);
     }
+    // Replies, reasons and error messages come from models and people: the journal reader
+    // sanitized every string of every event, so none can steer the terminal `sessions show`
+    // prints to.
     out
 }
 
