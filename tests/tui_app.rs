@@ -14,12 +14,12 @@ use conclave::config::KeyBinding;
 use conclave::core::Command;
 use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
 use conclave::tui::app::Effect;
-use conclave::tui::app::overlay::Overlay;
+use conclave::tui::overlays::Overlay;
 use conclave::tui::render::draw;
 use conclave::tui::state::RunState;
-use conclave::tui::state::handoff::TransferState;
-use conclave::tui::state::transcript::EntryKind;
+use conclave::tui::state::transcript::Entry;
 use conclave::tui::{App, Outbound};
+use conclave::view::{Mark, TransferState};
 
 fn press(app: &mut App, code: KeyCode, m: KeyModifiers) -> Vec<Effect> {
     app.handle_key(KeyEvent::new(code, m))
@@ -48,10 +48,7 @@ fn last_notice(app: &App) -> String {
         .transcript
         .iter()
         .rev()
-        .find_map(|e| match &e.kind {
-            EntryKind::Notice { text } => Some(text.clone()),
-            _ => None,
-        })
+        .find_map(|e| e.notice().map(str::to_string))
         .unwrap_or_default()
 }
 
@@ -66,18 +63,22 @@ fn debate_folds_into_votes_consensus_metrics_and_outcome() {
             .iter()
             .all(|a| a.blocks.len() == 1 && a.live.is_none())
     );
-    assert_eq!(s.tally.round, 1);
-    assert_eq!(s.tally.votes.get("judge"), Some(&VoteChoice::Abstain));
-    let m = s.metrics.agents.get("optimist").unwrap();
+    let task = &s.view.state.task;
+    assert_eq!(task.tallies.last().map(|t| t.0), Some(1));
+    assert_eq!(
+        task.votes.get("judge").map(|v| v.0),
+        Some(VoteChoice::Abstain)
+    );
+    let m = s.metrics().agents.get("optimist").unwrap();
     assert_eq!(m.turns, 1);
     assert_eq!(m.input_tokens, Some(1300));
     let expected = (1300.0 * 0.15 + m.output_tokens.unwrap() as f64 * 0.6) / 1_000_000.0;
     assert!((m.cost.unwrap() - expected).abs() < 1e-12);
-    let (tokens_left, cost_left) = s.metrics.budget_left(s.budget.as_ref().unwrap());
+    let (tokens_left, cost_left) = s.metrics().budget_left(s.budget.as_ref().unwrap());
     assert!(cost_left.unwrap() < 1.0);
-    let used = s.metrics.totals.input_tokens.unwrap() + s.metrics.totals.output_tokens.unwrap();
+    let used = s.metrics().totals.input_tokens.unwrap() + s.metrics().totals.output_tokens.unwrap();
     assert_eq!(tokens_left, Some(50_000 - used));
-    let summary = conclave::tui::panes::metrics::summary(&app);
+    let summary = conclave::tui::panes::metrics::summary(&app.session);
     assert!(
         summary.contains(&format!(
             "budget left {}",
@@ -86,12 +87,8 @@ fn debate_folds_into_votes_consensus_metrics_and_outcome() {
         "{summary}"
     );
     assert!(s.transcript.iter().any(|e| matches!(
-        e.kind,
-        EntryKind::Consensus {
-            reached: true,
-            agree: 2,
-            ..
-        }
+        e,
+        Entry::Event(p) if p.mark == Mark::Tally && p.verb == "reached"
     )));
 }
 
@@ -100,7 +97,7 @@ fn streaming_agent_is_running_and_speaking() {
     let app = fixtures::app("debate", &fixtures::debate_live().events);
     let s = &app.session;
     assert_eq!(s.run_state(), RunState::Running);
-    assert_eq!(s.speaking.as_deref(), Some("skeptic"));
+    assert_eq!(s.speaking(), Some("skeptic"));
     let live = s.agents[1].live.as_ref().unwrap();
     assert_eq!(live.lines, ["Customers do not work four days."]);
     assert_eq!(
@@ -115,7 +112,7 @@ fn streaming_agent_is_running_and_speaking() {
 fn handoff_window_counts_down_and_redirect_moves_control() {
     let s = fixtures::support_pending();
     let mut app = fixtures::app("support", &s.events);
-    let pending = app.session.handoff.pending().unwrap();
+    let pending = app.session.handoff().pending().unwrap();
     assert_eq!(
         (pending.from.as_str(), pending.to.as_str()),
         ("triage", "billing")
@@ -123,32 +120,32 @@ fn handoff_window_counts_down_and_redirect_moves_control() {
     let requested = pending.requested_at;
     assert_eq!(
         app.session
-            .handoff
+            .handoff()
             .window_left_ms(requested + Duration::milliseconds(1200)),
         Some(1800)
     );
     assert_eq!(
         app.session
-            .handoff
+            .handoff()
             .window_left_ms(requested + Duration::seconds(9)),
         Some(0)
     );
-    assert_eq!(app.session.handoff.holder.as_deref(), Some("triage"));
+    assert_eq!(app.session.holder(), Some("triage"));
 
     let r = fixtures::support_redirect();
     for e in &r.events[s.events.len()..] {
         app.apply(e);
     }
-    let h = &app.session.handoff;
+    let h = app.session.handoff();
     assert!(h.pending().is_none());
-    assert_eq!(h.chain[0].to, "tech");
+    assert_eq!(h.transfers[0].to, "tech");
     assert_eq!(
-        h.chain[0].redirected,
+        h.transfers[0].redirected,
         Some(("billing".into(), "user".into()))
     );
-    assert!(matches!(h.chain[0].state, TransferState::Completed(_)));
+    assert!(matches!(h.transfers[0].state, TransferState::Completed(_)));
     assert_eq!(
-        h.holder.as_deref(),
+        app.session.holder(),
         Some("triage"),
         "control came back after completion"
     );
@@ -159,19 +156,20 @@ fn errors_retries_cancels_and_control_sequences() {
     let app = fixtures::app("debate", &fixtures::errors().events);
     let s = &app.session;
     assert_eq!(s.run_state(), RunState::Paused);
-    let optimist = &s.metrics.agents["optimist"];
+    let optimist = &s.metrics().agents["optimist"];
     assert_eq!((optimist.errors, optimist.retries), (1, 1));
-    let summary = conclave::tui::panes::metrics::summary(&app);
+    let summary = conclave::tui::panes::metrics::summary(&app.session);
     assert!(summary.contains("1 err · 1 retry"), "{summary}");
-    let cancelled = s.transcript.iter().find_map(|e| match &e.kind {
-        EntryKind::Cancelled { partial, .. } => Some(partial.clone()),
+    let cancelled = s.transcript.iter().find_map(|e| match e {
+        Entry::Event(p) if p.mark == Mark::Cancel => p.body.clone(),
         _ => None,
     });
     assert_eq!(
         cancelled.as_deref(),
         Some("I was about to say something important")
     );
-    assert!(!s.agents[1].blocks[0].text.contains('\u{1b}'));
+    let shown = s.agents[1].last_text(&s.view.state.turns).unwrap();
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
 }
 
 #[test]
@@ -180,15 +178,15 @@ fn session_started_resets_the_view() {
     let fresh = fixtures::support_pending();
     app.apply(&fresh.events[0]);
     let s = &app.session;
-    assert_eq!(s.team, "support");
-    assert_eq!(s.pattern, Some(PatternKind::Handoff));
+    assert_eq!(s.team(), "support");
+    assert_eq!(s.pattern(), Some(PatternKind::Handoff));
     assert_eq!(s.transcript.len(), 1);
-    assert!(s.finished.is_none());
-    assert!(s.metrics.agents.values().all(|m| m.turns == 0));
-    assert_eq!(s.metrics.totals.input_tokens, None);
-    assert_eq!(s.handoff.holder.as_deref(), Some("triage"));
+    assert!(s.finished().is_none());
+    assert!(s.metrics().agents.values().all(|m| m.turns == 0));
+    assert_eq!(s.metrics().totals.input_tokens, None);
+    assert_eq!(s.holder(), Some("triage"));
     assert_eq!(s.budget, None, "the support team has no budget");
-    let summary = conclave::tui::panes::metrics::summary(&app);
+    let summary = conclave::tui::panes::metrics::summary(&app.session);
     assert!(!summary.contains("budget"), "{summary}");
 }
 
@@ -400,7 +398,7 @@ fn scrolling_up_stops_following_and_ctrl_end_follows_again() {
     let mut app = fixtures::app("debate", &fixtures::debate().events);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| draw(f, &mut app)).unwrap();
-    app.panes.pin(conclave::tui::app::panes::Focus::Transcript);
+    app.panes.pin(conclave::tui::panes::Focus::Transcript);
     press(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
     assert!(!app.panes.transcript.is_following());
     term.draw(|f| draw(f, &mut app)).unwrap();
@@ -485,7 +483,7 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
         .pane_rects
         .iter()
         .copied()
-        .find(|(f, _)| *f == conclave::tui::app::panes::Focus::Transcript)
+        .find(|(f, _)| *f == conclave::tui::panes::Focus::Transcript)
         .unwrap();
     let wheel = |kind| MouseEvent {
         kind,
@@ -494,10 +492,7 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
         modifiers: KeyModifiers::NONE,
     };
     app.handle_mouse(wheel(MouseEventKind::ScrollUp));
-    assert_eq!(
-        app.panes.focus,
-        conclave::tui::app::panes::Focus::Transcript
-    );
+    assert_eq!(app.panes.focus, conclave::tui::panes::Focus::Transcript);
     assert!(app.panes.pinned);
     assert!(!app.panes.transcript.is_following());
     for _ in 0..20 {
@@ -590,10 +585,7 @@ fn config_warnings_survive_a_new_session() {
         .session
         .transcript
         .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Notice { text } => Some(text.clone()),
-            _ => None,
-        })
+        .filter_map(|e| e.notice().map(str::to_string))
         .collect();
     assert_eq!(notices, ["keys.global.fly: unknown action"]);
 }
@@ -616,7 +608,7 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
     for e in &script.events[1..] {
         app.apply(e);
     }
-    assert!(app.session.finished.is_some());
+    assert!(app.session.finished().is_some());
     type_text(&mut app, "again");
     assert_eq!(
         enter(&mut app),
@@ -627,7 +619,7 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
     );
     // The new task is under way: the old outcome is gone and a message is an interjection.
     app.apply(&again);
-    assert!(app.session.finished.is_none());
+    assert!(app.session.finished().is_none());
     type_text(&mut app, "and this");
     assert_eq!(
         enter(&mut app),
@@ -638,7 +630,7 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
 }
 
 fn hints(app: &App) -> Vec<&'static str> {
-    conclave::tui::panes::status::hint_actions(app)
+    app.hint_actions()
         .into_iter()
         .map(|(_, label)| label)
         .collect()
@@ -690,7 +682,7 @@ fn footer_hints_only_what_the_pattern_supports() {
 
 #[test]
 fn only_mouse_events_that_change_something_ask_for_a_frame() {
-    use conclave::tui::app::panes::Focus;
+    use conclave::tui::panes::Focus;
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut app = fixtures::app("debate", &fixtures::debate().events);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();

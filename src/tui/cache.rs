@@ -2,7 +2,8 @@
 //!
 //! Laying out a cell (Markdown styling, then wrapping) happens once per width; a resize lays out
 //! again only the cells that become visible. [`LineCache`] holds one cell's rows for the last width
-//! it was asked for. Caches never take part in equality: they are invisible to the reducer.
+//! it was asked for; [`CellCaches`] one per cell of a pane, by position. The panes own them, next
+//! to their scroll position: the session view they draw from holds no render state.
 
 use ratatui::text::Line;
 
@@ -39,8 +40,29 @@ impl LineCache {
     }
 }
 
-impl PartialEq for LineCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
+/// The caches of a pane's cells, by index. Cells are only ever appended (a new session resets
+/// the pane), so index `i` always names the same cell.
+#[derive(Clone, Debug, Default)]
+pub struct CellCaches {
+    cells: Vec<LineCache>,
+}
+
+impl CellCaches {
+    /// The cache of cell `index`, made on first use.
+    pub fn cell(&mut self, index: usize) -> &mut LineCache {
+        if self.cells.len() <= index {
+            self.cells.resize_with(index + 1, LineCache::default);
+        }
+        &mut self.cells[index]
+    }
+
+    /// Drop the caches of cells past `count` (the list was cut short).
+    pub fn fit(&mut self, count: usize) {
+        self.cells.truncate(count);
+    }
+
+    /// Forget every cell.
+    pub fn clear(&mut self) {
+        self.cells.clear();
     }
 }

@@ -12,6 +12,9 @@
 //! below it and a sidebar. Small screens, or too many agents for the grid, collapse the agents to
 //! tabs showing the focused (or speaking) one, and the metrics to one line. Zoom gives the
 //! focused pane the whole body. With `NO_COLOR`, colours are stripped from the finished frame.
+//!
+//! This is the one place that knows both the `App` and the panes: it hands each pane the part
+//! of the `App` it draws from.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -21,10 +24,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app::App;
-use super::app::overlay::Overlay;
-use super::app::panes::Focus;
-use super::overlays;
-use super::panes::{agent, handoff, input, metrics, status, transcript};
+use super::overlays::{self, Overlay};
+use super::panes::agent::AgentLook;
+use super::panes::handoff::HandoffLook;
+use super::panes::status::StatusLine;
+use super::panes::{AgentColors, Focus, handoff, input, metrics, status};
 use crate::core::event::PatternKind;
 
 /// Smallest agent pane in the grid before falling back to tabs.
@@ -35,7 +39,8 @@ const MIN_PANE_HEIGHT: u16 = 6;
 pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     let area = frame.area();
     app.pane_rects.clear();
-    let input_h = input::wanted_height(app);
+    let colors = app.agent_colors();
+    let input_h = input::wanted_height(&app.input);
     let [status_area, body, input_area, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -43,16 +48,36 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         Constraint::Length(1),
     ])
     .areas(area);
-    status::render_status(frame, status_area, app);
-    draw_body(frame, body, app);
-    input::render(frame, input_area, app);
-    status::render_footer(frame, footer, app);
-    if let Some(top) = app.overlays.last().cloned() {
-        match top {
-            Overlay::Help(scroll) => overlays::help::render(frame, area, app, scroll),
-            Overlay::Picker(p) => overlays::picker::render(frame, area, app, &p),
-            Overlay::Confirm(k) => overlays::confirm::render(frame, area, app, k),
+    let line = StatusLine {
+        backend_label: &app.backend_label,
+        is_demo: app.is_demo,
+        now: app.now,
+    };
+    status::render_status(frame, status_area, &app.session, line, &app.theme);
+    draw_body(frame, body, app, &colors);
+    let target = app.input_target();
+    let overlay_open = !app.overlays.is_empty();
+    input::render(
+        frame,
+        input_area,
+        &mut app.input,
+        &target,
+        overlay_open,
+        &app.theme,
+    );
+    let hints = app.hint_actions();
+    status::render_footer(frame, footer, &hints, &app.keymap, &app.theme);
+    let (keymap, theme) = (&app.keymap, &app.theme);
+    match app.overlays.last() {
+        Some(Overlay::Help(scroll)) => overlays::help::render(frame, area, keymap, theme, *scroll),
+        Some(Overlay::Picker(p)) => {
+            overlays::picker::render(frame, area, p, &colors, keymap, theme)
         }
+        Some(Overlay::Confirm(k)) => {
+            let running = app.session.is_running();
+            overlays::confirm::render(frame, area, *k, running, keymap, theme)
+        }
+        None => {}
     }
     if app.no_color {
         strip_colors(frame.buffer_mut());
@@ -68,42 +93,42 @@ pub fn strip_colors(buf: &mut Buffer) {
     }
 }
 
-fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App) {
+fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentColors) {
     if app.panes.zoom {
         let focus = app.panes.focus;
-        draw_pane(frame, body, app, focus);
+        draw_pane(frame, body, app, colors, focus);
         return;
     }
-    let show_handoff =
-        app.session.pattern == Some(PatternKind::Handoff) || !app.session.handoff.chain.is_empty();
+    let show_handoff = app.session.pattern() == Some(PatternKind::Handoff)
+        || !app.session.handoff().transfers.is_empty();
     let n = app.session.agents.len() as u16;
     if body.width >= 100 && body.height >= 18 {
         let side_w = (body.width * 35 / 100).clamp(40, 64);
         let [main, side] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(body);
         let handoff_h = if show_handoff {
-            handoff::wanted_height(app)
+            handoff::wanted_height(app.session.handoff())
         } else {
             0
         };
         let [handoff_area, metrics_area] =
             Layout::vertical([Constraint::Length(handoff_h), Constraint::Fill(1)]).areas(side);
         if show_handoff {
-            handoff::render(frame, handoff_area, app);
+            draw_handoff(frame, handoff_area, app, colors);
         }
-        metrics::render(frame, metrics_area, app);
+        metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
         if n == 0 {
-            draw_pane(frame, main, app, Focus::Transcript);
+            draw_pane(frame, main, app, colors, Focus::Transcript);
             return;
         }
         let [agents, trans] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Fill(1)]).areas(main);
-        draw_agents(frame, agents, app);
-        draw_pane(frame, trans, app, Focus::Transcript);
+        draw_agents(frame, agents, app, colors);
+        draw_pane(frame, trans, app, colors, Focus::Transcript);
         return;
     }
     let handoff_h = if show_handoff {
-        handoff::wanted_height(app).min(body.height / 3)
+        handoff::wanted_height(app.session.handoff()).min(body.height / 3)
     } else {
         0
     };
@@ -120,30 +145,80 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App) {
     ])
     .areas(body);
     if n > 0 {
-        draw_tabs(frame, agents, app);
+        draw_tabs(frame, agents, app, colors);
     }
     if show_handoff {
-        handoff::render(frame, handoff_area, app);
+        draw_handoff(frame, handoff_area, app, colors);
     }
-    draw_pane(frame, trans, app, Focus::Transcript);
-    let line = Line::styled(format!(" {}", metrics::summary(app)), app.theme.dim_style());
+    draw_pane(frame, trans, app, colors, Focus::Transcript);
+    let line = Line::styled(
+        format!(" {}", metrics::summary(&app.session)),
+        app.theme.dim_style(),
+    );
     frame.render_widget(Paragraph::new(line), summary);
 }
 
-fn draw_pane(frame: &mut Frame<'_>, area: Rect, app: &mut App, focus: Focus) {
+fn draw_handoff(frame: &mut Frame<'_>, area: Rect, app: &App, colors: &AgentColors) {
+    let look = HandoffLook {
+        holder: app.session.holder(),
+        now: app.now,
+        keymap: &app.keymap,
+        theme: &app.theme,
+        colors,
+    };
+    handoff::render(frame, area, app.session.handoff(), look);
+}
+
+fn draw_pane(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors, focus: Focus) {
     app.pane_rects.push((focus, area));
     match focus {
-        Focus::Agent(i) => agent::render(frame, area, app, i, true),
-        Focus::Transcript => transcript::render(frame, area, app),
+        Focus::Agent(i) => draw_agent(frame, area, app, colors, i, true),
+        Focus::Transcript => {
+            let focused = app.panes.focus == Focus::Transcript;
+            app.panes.transcript.render(
+                frame,
+                area,
+                &app.session.transcript,
+                focused,
+                &app.theme,
+                colors,
+            );
+        }
     }
 }
 
-fn draw_agents(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
+/// Draw agent `index` in `area`.
+fn draw_agent(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &mut App,
+    colors: &AgentColors,
+    index: usize,
+    focused: bool,
+) {
+    let (Some(agent), Some(pane)) = (
+        app.session.agents.get(index),
+        app.panes.agents.get_mut(index),
+    ) else {
+        return;
+    };
+    let look = AgentLook {
+        status: app.session.agent_status(index),
+        color: colors.of(&agent.info.name),
+        speaking: app.session.speaking() == Some(agent.info.name.as_str())
+            || app.session.is_busy(index),
+        focused,
+    };
+    let turns = &app.session.view.state.turns;
+    pane.render(frame, area, (agent, turns), look, &app.theme);
+}
+
+fn draw_agents(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {
     let n = app.session.agents.len() as u16;
     let cols = n.min((area.width / MIN_PANE_WIDTH).max(1));
     let rows = n.div_ceil(cols);
     if area.height / rows.max(1) < MIN_PANE_HEIGHT {
-        draw_tabs(frame, area, app);
+        draw_tabs(frame, area, app, colors);
         return;
     }
     let row_areas = Layout::vertical(vec![Constraint::Fill(1); usize::from(rows)]).split(area);
@@ -155,21 +230,20 @@ fn draw_agents(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         for cell in cells.iter() {
             let focused = app.panes.focus == Focus::Agent(index);
             app.pane_rects.push((Focus::Agent(index), *cell));
-            agent::render(frame, *cell, app, index, focused);
+            draw_agent(frame, *cell, app, colors, index, focused);
             index += 1;
         }
     }
 }
 
 /// One agent at a time under a tab bar.
-fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
+fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {
     let shown = app
         .panes
         .focused_agent()
         .or_else(|| {
             app.session
-                .speaking
-                .as_deref()
+                .speaking()
                 .and_then(|s| app.session.agent_index(s))
         })
         .unwrap_or(0);
@@ -177,8 +251,8 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     let theme = &app.theme;
     let mut spans = Vec::new();
     for (i, a) in app.session.agents.iter().enumerate() {
-        let color = app.agent_color(&a.info.name);
-        let mark = if a.is_busy() { "◆" } else { "●" };
+        let color = colors.of(&a.info.name);
+        let mark = if app.session.is_busy(i) { "◆" } else { "●" };
         let style = if i == shown {
             Style::new()
                 .fg(theme.selection_fg)
@@ -193,5 +267,5 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), bar);
     let focused = app.panes.focus == Focus::Agent(shown);
     app.pane_rects.push((Focus::Agent(shown), pane));
-    agent::render(frame, pane, app, shown, focused);
+    draw_agent(frame, pane, app, colors, shown, focused);
 }

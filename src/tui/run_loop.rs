@@ -120,13 +120,13 @@ fn perform(app: &mut App, effects: Vec<Effect>, out: &UnboundedSender<Outbound>)
 fn tick_interval(app: &App) -> Option<Duration> {
     if app
         .session
-        .handoff
+        .handoff()
         .window_left_ms(Utc::now())
         .is_some_and(|l| l > 0)
     {
         return Some(Duration::from_millis(100));
     }
-    (app.session.is_running() && app.session.finished.is_none()).then(|| Duration::from_secs(1))
+    (app.session.is_running() && app.session.finished().is_none()).then(|| Duration::from_secs(1))
 }
 
 #[cfg(unix)]

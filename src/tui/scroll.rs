@@ -15,6 +15,15 @@ pub trait Cells {
     fn rows(&mut self, index: usize, width: u16) -> &[Line<'static>];
 }
 
+/// A scroll request.
+#[derive(Clone, Copy, Debug)]
+pub enum ScrollBy {
+    Up(usize),
+    Down(usize),
+    /// A page up (`true`) or down, one row short of the view's height.
+    Page(bool),
+}
+
 /// Where a view is scrolled to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scroll {
@@ -70,6 +79,17 @@ pub fn visible(
         state.pos = Scroll::Follow;
     }
     bottom(cells, width, h)
+}
+
+/// Move the view as `by` asks.
+pub fn scroll_by(cells: &mut dyn Cells, state: &mut ScrollState, by: ScrollBy) {
+    let page = usize::from(state.height.saturating_sub(1).max(1));
+    match by {
+        ScrollBy::Up(n) => scroll_up(cells, state, n),
+        ScrollBy::Down(n) => scroll_down(cells, state, n),
+        ScrollBy::Page(true) => scroll_up(cells, state, page),
+        ScrollBy::Page(false) => scroll_down(cells, state, page),
+    }
 }
 
 /// Move the view up by `n` rows.

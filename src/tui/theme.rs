@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, BorderType, Borders};
 
 use crate::config::paths::config_dir;
 
@@ -127,6 +128,16 @@ impl Theme {
             .fg(self.selection_fg)
             .bg(self.selection_bg)
             .add_modifier(Modifier::BOLD)
+    }
+
+    /// The frame of a popup drawn above the screen: rounded, on the popup background, its
+    /// border in `border`.
+    pub fn popup(&self, border: Color) -> Block<'static> {
+        Block::default()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Rounded)
+            .border_style(Style::new().fg(border))
+            .style(Style::new().bg(self.popup_bg))
     }
 
     fn set(&mut self, key: &str, value: &toml::Value) -> Result<(), String> {

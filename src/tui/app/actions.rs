@@ -4,28 +4,15 @@
 //! clears the input; when the input is empty too it asks before quitting (a second Ctrl+C in
 //! that question quits).
 
-use std::collections::BTreeMap;
-
-use ratatui::style::Color;
-
 use crate::core::Command;
 use crate::core::event::PatternKind;
 
 use super::super::keymap::Action;
-use super::super::panes::{agent::AgentCells, transcript::TranscriptCells};
-use super::super::scroll::{self, Cells};
-use super::overlay::{ConfirmKind, Overlay, Picker, PickerPurpose};
-use super::panes::Focus;
+use super::super::overlays::{ConfirmKind, Overlay, Picker, PickerPurpose};
+use super::super::panes::Focus;
+use super::super::scroll::{self, ScrollBy};
 use super::{App, Effect};
 use crate::tui::Outbound;
-
-/// A scroll request.
-#[derive(Clone, Copy, Debug)]
-pub enum ScrollBy {
-    Up(usize),
-    Down(usize),
-    Page(bool),
-}
 
 impl App {
     /// Perform `action`.
@@ -44,13 +31,13 @@ impl App {
                 }
             }
             Action::ApproveHandoff => {
-                if self.session.handoff.pending().is_some() {
+                if self.session.handoff().pending().is_some() {
                     return send(Command::ApproveHandoff {});
                 }
                 self.note("no handoff is waiting for approval");
             }
             Action::RejectHandoff => {
-                if self.session.handoff.pending().is_some() {
+                if self.session.handoff().pending().is_some() {
                     return send(Command::RejectHandoff {
                         reason: Some("rejected by the user".into()),
                     });
@@ -58,7 +45,7 @@ impl App {
                 self.note("no handoff is waiting for approval");
             }
             Action::CancelHandoff => {
-                if self.session.handoff.current().is_some() {
+                if self.session.handoff().current().is_some() {
                     return send(Command::CancelHandoff {});
                 }
                 self.note("no handoff to cancel");
@@ -66,7 +53,7 @@ impl App {
             Action::RedirectHandoff => self.open_redirect_picker(),
             Action::CancelTurn => return self.cancel_focused_turn(),
             Action::TogglePause => {
-                if self.session.paused {
+                if self.session.paused() {
                     return send(Command::Resume {});
                 }
                 return send(Command::Pause {});
@@ -81,12 +68,12 @@ impl App {
             Action::ScrollUp => self.scroll_focused(ScrollBy::Page(true)),
             Action::ScrollDown => self.scroll_focused(ScrollBy::Page(false)),
             Action::ScrollTop => {
-                if let Some(st) = self.focused_scroll() {
+                if let Some(st) = self.panes.focused_scroll() {
                     scroll::scroll_top(st);
                 }
             }
             Action::FollowTail => {
-                if let Some(st) = self.focused_scroll() {
+                if let Some(st) = self.panes.focused_scroll() {
                     st.pos = scroll::Scroll::Follow;
                 }
             }
@@ -139,51 +126,9 @@ impl App {
         Vec::new()
     }
 
-    /// Scroll the focused pane.
-    pub fn scroll_focused(&mut self, by: ScrollBy) {
-        let colors = self.agent_colors();
-        let theme = &self.theme;
-        let (cells, st): (Box<dyn Cells + '_>, _) = match self.panes.focus {
-            Focus::Agent(i) => {
-                let (Some(agent), Some(st)) =
-                    (self.session.agents.get_mut(i), self.panes.agents.get_mut(i))
-                else {
-                    return;
-                };
-                (Box::new(AgentCells::new(agent, theme)), st)
-            }
-            Focus::Transcript => (
-                Box::new(TranscriptCells::new(
-                    &mut self.session.transcript,
-                    theme,
-                    &colors,
-                )),
-                &mut self.panes.transcript,
-            ),
-        };
-        let mut cells = cells;
-        let page = usize::from(st.height.saturating_sub(1).max(1));
-        match by {
-            ScrollBy::Up(n) => scroll::scroll_up(cells.as_mut(), st, n),
-            ScrollBy::Down(n) => scroll::scroll_down(cells.as_mut(), st, n),
-            ScrollBy::Page(true) => scroll::scroll_up(cells.as_mut(), st, page),
-            ScrollBy::Page(false) => scroll::scroll_down(cells.as_mut(), st, page),
-        }
-    }
-
-    /// Colour per agent name.
-    pub fn agent_colors(&self) -> BTreeMap<String, Color> {
-        self.session
-            .agents
-            .iter()
-            .map(|a| (a.info.name.clone(), self.agent_color(&a.info.name)))
-            .collect()
-    }
-
     /// Add a console note to the transcript.
     pub fn note(&mut self, text: impl Into<String>) {
-        let now = self.now;
-        self.session.notice(now, text);
+        self.session.notice(text);
     }
 
     fn interrupt(&mut self) -> Vec<Effect> {
@@ -204,9 +149,9 @@ impl App {
                 .session
                 .agents
                 .get(i)
-                .filter(|a| a.is_busy())
+                .filter(|_| self.session.is_busy(i))
                 .map(|a| a.info.name.clone()),
-            Focus::Transcript => self.session.speaking.clone(),
+            Focus::Transcript => self.session.speaking().map(str::to_string),
         };
         match target {
             Some(agent) => send(Command::CancelTurn { agent: Some(agent) }),
@@ -218,12 +163,12 @@ impl App {
     }
 
     fn open_redirect_picker(&mut self) {
-        let Some(t) = self.session.handoff.current() else {
+        let Some(t) = self.session.handoff().current() else {
             self.note("no handoff to redirect");
             return;
         };
         let (from, to) = (t.from.clone(), t.to.clone());
-        let team = self.config.teams.get(&self.session.team);
+        let team = self.config.teams.get(self.session.team());
         let allowed: Vec<String> = match team.and_then(|t| t.handoffs.get(&from)) {
             Some(list) => list.iter().filter(|a| **a != to).cloned().collect(),
             None => self
@@ -247,7 +192,7 @@ impl App {
     }
 
     pub(super) fn open_agent_picker(&mut self, title: &str, purpose: PickerPurpose) {
-        if self.session.pattern == Some(PatternKind::GroupChat)
+        if self.session.pattern() == Some(PatternKind::GroupChat)
             || purpose != PickerPurpose::PickSpeaker
         {
             let items = self.agent_names();
@@ -305,16 +250,13 @@ impl App {
         }
     }
 
-    fn focused_scroll(&mut self) -> Option<&mut scroll::ScrollState> {
-        match self.panes.focus {
-            Focus::Agent(i) => self.panes.agents.get_mut(i),
-            Focus::Transcript => Some(&mut self.panes.transcript),
-        }
-    }
-
     fn focused_text(&self) -> Option<String> {
         match self.panes.focus {
-            Focus::Agent(i) => self.session.agents.get(i).and_then(|a| a.last_text()),
+            Focus::Agent(i) => self
+                .session
+                .agents
+                .get(i)
+                .and_then(|a| a.last_text(&self.session.view.state.turns)),
             Focus::Transcript => self
                 .session
                 .transcript

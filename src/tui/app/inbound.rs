@@ -1,8 +1,8 @@
 //! What the host tells the console besides events: notices go to the transcript, the sessions
 //! list opens a picker, and a backend change updates the status bar.
 
+use super::super::overlays::{Overlay, Picker, PickerPurpose};
 use super::App;
-use super::overlay::{Overlay, Picker, PickerPurpose};
 use crate::tui::Inbound;
 use crate::view::SessionSummary;
 

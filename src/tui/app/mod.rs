@@ -1,13 +1,12 @@
 //! `App`: the console's whole state — a projection of session events plus UI-only state, split
-//! by concern: the session view (`state`), pane focus and scrolling, the input box, the overlay
-//! stack, and the look (keymap, theme). It has no IO: keys and events go in, [`Effect`]s come
-//! out, and the run loop performs them. That is what the reducer and snapshot tests drive.
+//! by concern: the session view (`state`), the panes (focus, zoom, each pane's scroll and
+//! cached rows), the input box, the overlay stack, and the look (keymap, theme). It has no IO:
+//! keys and events go in, [`Effect`]s come out, and the run loop performs them. That is what
+//! the reducer and snapshot tests drive. `App` knows the panes; no pane knows `App`.
 
 pub mod actions;
+pub mod hints;
 pub mod inbound;
-pub mod input;
-pub mod overlay;
-pub mod panes;
 pub mod slash;
 
 use chrono::{DateTime, Utc};
@@ -20,13 +19,13 @@ use crate::core::event::Event;
 use crate::core::event::{EventKind, Purpose};
 
 use super::keymap::{Action, Context, Keymap};
+use super::overlays::Overlay;
+use super::panes::input::InputState;
+use super::panes::{AgentColors, Focus, PaneState};
+use super::scroll::ScrollBy;
 use super::state::SessionView;
 use super::theme::{Theme, parse_color};
 use super::{ConsoleSetup, Outbound};
-
-use input::InputState;
-use overlay::Overlay;
-use panes::{Focus, PaneState};
 
 /// Something the run loop must do for the App.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,9 +98,8 @@ impl App {
                 ""
             };
             app.session
-                .notice(now, format!("Backend: {}{demo}.", app.backend_label));
+                .notice(format!("Backend: {}{demo}.", app.backend_label));
             app.session.notice(
-                now,
                 "Type a message and press Enter · F1 lists the keys · `conclave init` writes a config \
                  file where you choose backends, agents and teams.",
             );
@@ -111,7 +109,7 @@ impl App {
         }
         app.warnings = warnings;
         for w in app.warnings.clone() {
-            app.session.notice(now, w);
+            app.session.notice(w);
         }
         app
     }
@@ -125,12 +123,12 @@ impl App {
             self.session.budget = self
                 .config
                 .teams
-                .get(&self.session.team)
+                .get(self.session.team())
                 .and_then(|t| t.budget);
             self.panes.reset(self.session.agents.len());
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {
-                self.session.notice(event.ts, w);
+                self.session.notice(w);
             }
         } else {
             self.panes.ensure(self.session.agents.len());
@@ -211,32 +209,61 @@ impl App {
         else {
             return false;
         };
-        let before = self.panes.clone();
+        let before = self.panes.positions();
         match ev.kind {
             MouseEventKind::ScrollUp => {
                 self.panes.pin(focus);
-                self.scroll_focused(actions::ScrollBy::Up(3));
+                self.scroll_focused(ScrollBy::Up(3));
             }
             MouseEventKind::ScrollDown => {
                 self.panes.pin(focus);
-                self.scroll_focused(actions::ScrollBy::Down(3));
+                self.scroll_focused(ScrollBy::Down(3));
             }
             MouseEventKind::Down(_) => self.panes.pin(focus),
             _ => {}
         }
-        self.panes != before
+        self.panes.positions() != before
     }
 
     /// The colour of agent `name`: its own from the event or config, else the theme's palette.
     pub fn agent_color(&self, name: &str) -> Color {
-        let index = self.session.agent_index(name);
-        let configured = index
-            .and_then(|i| self.session.agents[i].info.color.clone())
-            .or_else(|| self.config.agents.get(name).and_then(|a| a.color.clone()));
-        configured
-            .as_deref()
-            .and_then(parse_color)
-            .unwrap_or_else(|| self.theme.agent_color(index.unwrap_or(0)))
+        self.agent_colors().of(name)
+    }
+
+    /// Every agent's colour, for the panes.
+    pub fn agent_colors(&self) -> AgentColors {
+        let config_color = |name: &str| self.config.agents.get(name).and_then(|a| a.color.clone());
+        let mut session = std::collections::BTreeMap::new();
+        for (i, a) in self.session.agents.iter().enumerate() {
+            let color = a
+                .info
+                .color
+                .clone()
+                .or_else(|| config_color(&a.info.name))
+                .as_deref()
+                .and_then(parse_color)
+                .unwrap_or_else(|| self.theme.agent_color(i));
+            // The first of two agents of one name wins, as `agent_index` finds it.
+            session.entry(a.info.name.clone()).or_insert(color);
+        }
+        let configured = self
+            .config
+            .agents
+            .iter()
+            .filter_map(|(n, a)| Some((n.clone(), parse_color(a.color.as_deref()?)?)))
+            .collect();
+        AgentColors {
+            session,
+            configured,
+            default: self.theme.agent_color(0),
+        }
+    }
+
+    /// Scroll the focused pane.
+    pub fn scroll_focused(&mut self, by: ScrollBy) {
+        let colors = self.agent_colors();
+        self.panes
+            .scroll_focused(by, &self.session, &self.theme, &colors);
     }
 
     /// Agent names, in session order.

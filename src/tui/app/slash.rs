@@ -4,7 +4,7 @@
 use crate::core::Command;
 use crate::core::event::PatternKind;
 
-use super::overlay::{Overlay, Picker, PickerPurpose};
+use super::super::overlays::{Overlay, Picker, PickerPurpose};
 use super::{App, Effect};
 use crate::tui::Outbound;
 
@@ -42,7 +42,7 @@ impl App {
         }
         self.input.take();
         let in_group_chat =
-            self.session.pattern == Some(PatternKind::GroupChat) && self.session.task_open();
+            self.session.pattern() == Some(PatternKind::GroupChat) && self.session.task_open();
         let command = if to.is_none() && in_group_chat {
             Command::Interject { text: body }
         } else {
@@ -114,14 +114,14 @@ impl App {
                 }
             },
             "/new" => vec![Effect::Send(Outbound::NewSession {
-                team: self.session.team.clone(),
+                team: self.session.team().to_string(),
             })],
             "/sessions" => vec![Effect::Send(Outbound::OpenSessions)],
             "/fork" => {
                 let seq = match arg.map(str::parse::<u64>) {
                     Some(Ok(seq)) => Some(seq),
                     Some(Err(_)) => None,
-                    None => self.session.last_seq,
+                    None => self.session.last_seq(),
                 };
                 match seq {
                     Some(seq) => vec![Effect::Send(Outbound::Fork { seq })],

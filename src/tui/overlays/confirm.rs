@@ -4,29 +4,43 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
-use super::super::app::App;
-use super::super::app::overlay::ConfirmKind;
-use super::super::keymap::Action;
-use super::centered;
+use super::super::keymap::{Action, Keymap};
+use super::super::theme::Theme;
+use super::super::wrap::wrap_line;
+use super::{ConfirmKind, centered};
 
-/// Draw the question `kind`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, kind: ConfirmKind) {
-    let theme = &app.theme;
+/// The width of the question's box.
+const WIDTH: u16 = 56;
+
+/// Draw the question `kind`; `running` says whether agents are still at work.
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    kind: ConfirmKind,
+    running: bool,
+    keymap: &Keymap,
+    theme: &Theme,
+) {
     let (title, body) = match kind {
         ConfirmKind::Quit => (
             " Quit conclave? ",
-            if app.session.is_running() {
+            if running {
                 "Agents are still running; they stop here and --resume last carries on."
             } else {
                 "The session stays in its journal; resume it later."
             },
         ),
     };
-    let keys = |a: Action| app.keymap.keys_display(a);
-    let lines = vec![
-        Line::styled(body, theme.text_style()),
+    let keys = |a: Action| keymap.keys_display(a);
+    // The body wraps inside the box (a long one used to be cut off at the border).
+    let mut lines: Vec<Line<'static>> = wrap_line(&Line::raw(body), WIDTH - 4)
+        .iter()
+        .map(|l| Line::styled(l.to_string().trim_end().to_string(), theme.text_style()))
+        .collect();
+    let height = lines.len() as u16 + 4;
+    lines.extend([
         Line::default(),
         Line::from(vec![
             Span::styled(
@@ -40,17 +54,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, kind: ConfirmKind) {
             ),
             Span::styled(" stay", theme.dim_style()),
         ]),
-    ];
-    let rect = centered(area, 56, 5);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(Style::new().fg(theme.warning))
-        .style(Style::new().bg(theme.popup_bg))
-        .title(Span::styled(
-            title,
-            Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
-        ));
+    ]);
+    let rect = centered(area, WIDTH, height);
+    let block = theme.popup(theme.warning).title(Span::styled(
+        title,
+        Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
+    ));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block).centered(), rect);
 }

@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
-use super::super::app::App;
-use super::super::keymap::{Action, Context};
+use super::super::keymap::{Action, Context, Keymap};
+use super::super::theme::Theme;
 use super::super::wrap::truncate;
 use super::centered;
 
@@ -16,9 +16,8 @@ const KEY_W: usize = 18;
 const COLUMN_W: u16 = 62;
 
 /// Draw the help overlay scrolled down by `scroll` rows.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, scroll: u16) {
-    let theme = &app.theme;
-    let lines = content(app);
+pub fn render(frame: &mut Frame<'_>, area: Rect, keymap: &Keymap, theme: &Theme, scroll: u16) {
+    let lines = content(keymap);
     let avail_w = area.width.saturating_sub(4).max(10);
     let rows = usize::from(area.height.saturating_sub(4).max(1));
     let max_cols = usize::from((avail_w / COLUMN_W).max(1));
@@ -30,18 +29,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, scroll: u16) {
     let scrollable = per_col > rows;
     let max_scroll = per_col.saturating_sub(rows);
     let scroll = usize::from(scroll).min(max_scroll);
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(Style::new().fg(theme.accent))
-        .style(Style::new().bg(theme.popup_bg))
+    let mut block = theme
+        .popup(theme.accent)
         .title(Span::styled(
             " Keys ",
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
         ))
         .title_bottom(
             Line::styled(
-                format!(" {} closes ", app.keymap.keys_display(Action::HelpClose)),
+                format!(" {} closes ", keymap.keys_display(Action::HelpClose)),
                 theme.dim_style(),
             )
             .right_aligned(),
@@ -59,14 +55,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, scroll: u16) {
         let fitted: Vec<Line<'static>> = chunk
             .iter()
             .skip(scroll)
-            .map(|(k, d, title)| fit(k, d, *title, w, app))
+            .map(|(k, d, title)| fit(k, d, *title, w, theme))
             .collect();
         frame.render_widget(Paragraph::new(fitted), *col);
     }
 }
 
 /// (keys, description, is a section title)
-fn content(app: &App) -> Vec<(String, String, bool)> {
+fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
     let mut lines = Vec::new();
     for ctx in Context::ALL {
         let title = match ctx {
@@ -82,7 +78,7 @@ fn content(app: &App) -> Vec<(String, String, bool)> {
         }
         lines.push((title.to_string(), String::new(), true));
         for a in Action::ALL.iter().filter(|a| a.context() == ctx) {
-            lines.push((app.keymap.keys_display(*a), a.describe().to_string(), false));
+            lines.push((keymap.keys_display(*a), a.describe().to_string(), false));
         }
     }
     lines.push((String::new(), String::new(), false));
@@ -96,8 +92,7 @@ fn content(app: &App) -> Vec<(String, String, bool)> {
     lines
 }
 
-fn fit(keys: &str, desc: &str, title: bool, w: usize, app: &App) -> Line<'static> {
-    let theme = &app.theme;
+fn fit(keys: &str, desc: &str, title: bool, w: usize, theme: &Theme) -> Line<'static> {
     if title {
         return Line::styled(
             truncate(keys, w),

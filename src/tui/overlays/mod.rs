@@ -1,10 +1,66 @@
-//! Overlays drawn above the main screen: help, pickers, confirmations.
+//! Overlays drawn above the main screen: help, pickers, confirmations. The overlay stack lives
+//! in the `App` (the top one receives the keys); each overlay is plain data here, drawn by its
+//! module from that data, the theme and the keymap, never from the `App`.
 
 pub mod confirm;
 pub mod help;
 pub mod picker;
 
 use ratatui::layout::Rect;
+
+/// What a picker's choice does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PickerPurpose {
+    RedirectHandoff,
+    PickSpeaker,
+    Team,
+    /// Focus the chosen agent's pane (`/agents`).
+    Agent,
+    /// Resume the chosen recorded session (`/sessions`).
+    Session,
+}
+
+/// A list to choose from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Picker {
+    pub title: String,
+    pub items: Vec<String>,
+    /// A line of detail per item (model, reason …), same length as `items`.
+    pub details: Vec<String>,
+    pub selected: usize,
+    pub purpose: PickerPurpose,
+}
+
+impl Picker {
+    pub fn up(&mut self) {
+        self.selected = self.selected.saturating_sub(1);
+    }
+
+    pub fn down(&mut self) {
+        if self.selected + 1 < self.items.len() {
+            self.selected += 1;
+        }
+    }
+
+    pub fn choice(&self) -> Option<&str> {
+        self.items.get(self.selected).map(String::as_str)
+    }
+}
+
+/// What a confirmation is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmKind {
+    Quit,
+}
+
+/// One overlay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// The help, scrolled down by this many rows.
+    Help(u16),
+    Picker(Picker),
+    Confirm(ConfirmKind),
+}
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it).
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

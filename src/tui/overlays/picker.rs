@@ -4,17 +4,23 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, List, ListItem, ListState};
+use ratatui::widgets::{Clear, List, ListItem, ListState};
 
-use super::super::app::App;
-use super::super::app::overlay::Picker;
-use super::super::keymap::Action;
+use super::super::keymap::{Action, Keymap};
+use super::super::panes::AgentColors;
+use super::super::theme::Theme;
 use super::super::wrap::width_of;
-use super::centered;
+use super::{Picker, centered};
 
-/// Draw `picker`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, picker: &Picker) {
-    let theme = &app.theme;
+/// Draw `picker`; items that name an agent take its colour.
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    picker: &Picker,
+    colors: &AgentColors,
+    keymap: &Keymap,
+    theme: &Theme,
+) {
     let content_w = picker
         .items
         .iter()
@@ -37,7 +43,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, picker: &Picker) {
             let mut spans = vec![Span::styled(
                 format!(" {name}"),
                 Style::new()
-                    .fg(app.agent_color(name))
+                    .fg(colors.of(name))
                     .add_modifier(Modifier::BOLD),
             )];
             if let Some(d) = picker.details.get(i).filter(|d| !d.is_empty()) {
@@ -48,16 +54,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, picker: &Picker) {
         .collect();
     let hint = format!(
         " {} choose · {} close ",
-        app.keymap.hint(Action::PickerSelect).unwrap_or_default(),
-        app.keymap.hint(Action::PickerClose).unwrap_or_default()
+        keymap.hint(Action::PickerSelect).unwrap_or_default(),
+        keymap.hint(Action::PickerClose).unwrap_or_default()
     );
     let list = List::new(items)
         .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_type(BorderType::Rounded)
-                .border_style(Style::new().fg(theme.accent))
-                .style(Style::new().bg(theme.popup_bg))
+            theme
+                .popup(theme.accent)
                 .title(Span::styled(
                     format!(" {} ", picker.title),
                     Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),

@@ -1,36 +1,168 @@
 //! An agent's pane: its answers, one block per turn, and the turn it is streaming, with the
 //! agent's colour on the border and a highlight while it speaks.
 //!
-//! [`AgentCells`] exposes the blocks (and the live turn) as scrollable cells: a finished block is
-//! laid out once per width (cached in the block); the live turn styles each completed line once,
-//! wraps it once per width, and re-wraps only the raw tail on each frame.
+//! [`AgentPane`] is the pane's own state: its scroll position, the rows of each finished block
+//! (laid out once per width) and the rows of the live turn (each completed line styled once and
+//! wrapped once per width; only the raw tail is re-wrapped on each frame). It draws from the
+//! agent's [`AgentView`], which holds no render state, and core's records of its turns.
+
+use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::super::app::App;
+use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
 use super::super::sanitize::strip_controls;
-use super::super::scroll::{self, Cells};
-use super::super::state::agents::{AgentStatus, AgentView, BlockKind, LiveTurn};
+use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
+use super::super::state::agents::{
+    AgentStatus, AgentView, Block as TurnBlock, BlockKind, LiveTurn,
+};
 use super::super::theme::Theme;
 use super::super::wrap::wrap_line;
-use super::{wrap_hanging, wrap_indented};
+use super::{scrolled_hint, wrap_hanging, wrap_indented};
 use crate::core::event::Purpose;
+use crate::core::state::TurnRecord;
 
-/// The scrollable cells of one agent's pane.
-pub struct AgentCells<'a> {
-    agent: &'a mut AgentView,
-    theme: &'a Theme,
+/// Core's record of every turn of the session, where a finished block's text lives.
+pub type Turns = BTreeMap<u64, TurnRecord>;
+
+/// One agent's pane.
+#[derive(Debug, Default)]
+pub struct AgentPane {
+    pub scroll: ScrollState,
+    blocks: CellCaches,
+    live: LiveLayout,
 }
 
-impl<'a> AgentCells<'a> {
-    pub fn new(agent: &'a mut AgentView, theme: &'a Theme) -> AgentCells<'a> {
-        AgentCells { agent, theme }
+/// How the agent pane shows itself this frame.
+#[derive(Clone, Debug)]
+pub struct AgentLook {
+    /// What the agent is doing (the label on the right).
+    pub status: AgentStatus,
+    /// The agent's colour (border, name).
+    pub color: Color,
+    /// It is the speaker (or busy): a thick border in its colour.
+    pub speaking: bool,
+    pub focused: bool,
+}
+
+impl AgentPane {
+    pub fn is_following(&self) -> bool {
+        self.scroll.is_following()
     }
+
+    /// Draw `agent` in `area`.
+    pub fn render(
+        &mut self,
+        frame: &mut Frame<'_>,
+        area: Rect,
+        (agent, turns): (&AgentView, &Turns),
+        look: AgentLook,
+        theme: &Theme,
+    ) {
+        let AgentLook {
+            color,
+            speaking,
+            focused,
+            status,
+        } = look;
+        let status = match status {
+            AgentStatus::Idle => Span::styled("idle", theme.dim_style()),
+            AgentStatus::Thinking => Span::styled("thinking…", Style::new().fg(theme.speaking)),
+            AgentStatus::Streaming => Span::styled(
+                match agent.live.as_ref().map(|l| l.purpose) {
+                    Some(Purpose::Vote) => "voting…",
+                    Some(Purpose::Judge) => "judging…",
+                    Some(Purpose::SelectSpeaker) => "choosing…",
+                    Some(Purpose::Summarize) => "summarizing…",
+                    _ => "speaking…",
+                },
+                Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
+            ),
+            AgentStatus::Failed(_) => Span::styled("failed", Style::new().fg(theme.error)),
+            AgentStatus::Cancelled => Span::styled("cancelled", theme.dim_style()),
+        };
+        let mut title = vec![
+            Span::styled(if speaking { " ◆ " } else { " ● " }, Style::new().fg(color)),
+            Span::styled(
+                agent.info.name.clone(),
+                Style::new().fg(color).add_modifier(Modifier::BOLD),
+            ),
+        ];
+        if !agent.info.model.is_empty() {
+            title.push(Span::styled(
+                format!(" · {}", agent.info.model),
+                theme.dim_style(),
+            ));
+        }
+        title.push(Span::raw(" "));
+        let border_style = if speaking {
+            Style::new().fg(color).add_modifier(Modifier::BOLD)
+        } else if focused {
+            Style::new().fg(theme.border_focused)
+        } else {
+            Style::new().fg(theme.border)
+        };
+        let mut block = Block::default()
+            .borders(Borders::ALL)
+            .border_type(if speaking {
+                BorderType::Thick
+            } else if focused {
+                BorderType::Double
+            } else {
+                BorderType::Rounded
+            })
+            .border_style(border_style)
+            .title(Line::from(title))
+            .title(Line::from(vec![Span::raw(" "), status, Span::raw(" ")]).right_aligned());
+        if !self.scroll.is_following() {
+            block = block.title_bottom(scrolled_hint(theme));
+        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let (mut cells, st) = self.cells(agent, turns, theme);
+        let mut lines = scroll::visible(&mut cells, st, inner.width, inner.height);
+        if lines.is_empty() {
+            lines.push(Line::styled("(no answers yet)", theme.dim_style()));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    /// Scroll through `agent`'s blocks.
+    pub fn scroll(&mut self, by: ScrollBy, agent: &AgentView, turns: &Turns, theme: &Theme) {
+        let (mut cells, st) = self.cells(agent, turns, theme);
+        scroll::scroll_by(&mut cells, st, by);
+    }
+
+    fn cells<'a>(
+        &'a mut self,
+        agent: &'a AgentView,
+        turns: &'a Turns,
+        theme: &'a Theme,
+    ) -> (AgentCells<'a>, &'a mut ScrollState) {
+        self.blocks.fit(agent.blocks.len());
+        let cells = AgentCells {
+            agent,
+            turns,
+            blocks: &mut self.blocks,
+            live: &mut self.live,
+            theme,
+        };
+        (cells, &mut self.scroll)
+    }
+}
+
+/// The scrollable cells of one agent's pane: its blocks, then the live turn.
+struct AgentCells<'a> {
+    agent: &'a AgentView,
+    turns: &'a Turns,
+    blocks: &'a mut CellCaches,
+    live: &'a mut LiveLayout,
+    theme: &'a Theme,
 }
 
 impl Cells for AgentCells<'_> {
@@ -40,99 +172,35 @@ impl Cells for AgentCells<'_> {
 
     fn rows(&mut self, index: usize, width: u16) -> &[Line<'static>] {
         let theme = self.theme;
-        if index < self.agent.blocks.len() {
-            let block = &mut self.agent.blocks[index];
-            let (turn, round, kind) = (block.turn, block.round, block.kind);
-            let text = &block.text;
-            return block.cache.get_or(width, || {
-                layout_block(turn, round, kind, text, width, theme)
-            });
+        if let Some(&turn) = self.agent.blocks.get(index) {
+            let Some(block) = TurnBlock::of(self.turns, turn) else {
+                return &[];
+            };
+            return self
+                .blocks
+                .cell(index)
+                .get_or(width, || layout_block(block, width, theme));
         }
-        match &mut self.agent.live {
-            Some(live) => layout_live(live, width, theme),
+        match &self.agent.live {
+            Some(live) => self.live.rows(live, width, theme),
             None => &[],
         }
     }
 }
 
-/// Draw agent `index` in `area`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App, index: usize, focused: bool) {
-    let color = app
-        .session
-        .agents
-        .get(index)
-        .map(|a| app.agent_color(&a.info.name));
-    let (Some(agent), Some(color)) = (app.session.agents.get_mut(index), color) else {
-        return;
-    };
-    let theme = &app.theme;
-    let speaking =
-        app.session.speaking.as_deref() == Some(agent.info.name.as_str()) || agent.is_busy();
-    let status = match &agent.status {
-        AgentStatus::Idle => Span::styled("idle", theme.dim_style()),
-        AgentStatus::Thinking => Span::styled("thinking…", Style::new().fg(theme.speaking)),
-        AgentStatus::Streaming => Span::styled(
-            match agent.live.as_ref().map(|l| l.purpose) {
-                Some(Purpose::Vote) => "voting…",
-                Some(Purpose::Judge) => "judging…",
-                Some(Purpose::SelectSpeaker) => "choosing…",
-                Some(Purpose::Summarize) => "summarizing…",
-                _ => "speaking…",
-            },
-            Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
-        ),
-        AgentStatus::Failed(_) => Span::styled("failed", Style::new().fg(theme.error)),
-        AgentStatus::Cancelled => Span::styled("cancelled", theme.dim_style()),
-    };
-    let mut title = vec![
-        Span::styled(if speaking { " ◆ " } else { " ● " }, Style::new().fg(color)),
-        Span::styled(
-            agent.info.name.clone(),
-            Style::new().fg(color).add_modifier(Modifier::BOLD),
-        ),
-    ];
-    if !agent.info.model.is_empty() {
-        title.push(Span::styled(
-            format!(" · {}", agent.info.model),
-            theme.dim_style(),
-        ));
-    }
-    title.push(Span::raw(" "));
-    let border_style = if speaking {
-        Style::new().fg(color).add_modifier(Modifier::BOLD)
-    } else if focused {
-        Style::new().fg(theme.border_focused)
-    } else {
-        Style::new().fg(theme.border)
-    };
-    let Some(st) = app.panes.agents.get_mut(index) else {
-        return;
-    };
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(if speaking {
-            BorderType::Thick
-        } else if focused {
-            BorderType::Double
-        } else {
-            BorderType::Rounded
-        })
-        .border_style(border_style)
-        .title(Line::from(title))
-        .title(Line::from(vec![Span::raw(" "), status, Span::raw(" ")]).right_aligned());
-    if !st.is_following() {
-        block = block.title_bottom(
-            Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned(),
-        );
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut cells = AgentCells::new(agent, theme);
-    let mut lines = scroll::visible(&mut cells, st, inner.width, inner.height);
-    if lines.is_empty() {
-        lines.push(Line::styled("(no answers yet)", theme.dim_style()));
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
+/// What the pane keeps for the live turn so that each completed line is styled once and
+/// wrapped once per width.
+#[derive(Debug, Default)]
+struct LiveLayout {
+    /// The [`LiveTurn::epoch`] these rows belong to.
+    epoch: u64,
+    styler: MdStyler,
+    styled: Vec<Line<'static>>,
+    width: u16,
+    wrapped: Vec<Line<'static>>,
+    /// How many styled lines `wrapped` holds; rows past `committed` are the tail's.
+    wrapped_upto: usize,
+    committed: usize,
 }
 
 fn header(turn: u64, round: Option<u32>, note: &str, theme: &Theme) -> Line<'static> {
@@ -146,16 +214,10 @@ fn header(turn: u64, round: Option<u32>, note: &str, theme: &Theme) -> Line<'sta
     Line::styled(text, theme.dim_style())
 }
 
-fn layout_block(
-    turn: u64,
-    round: Option<u32>,
-    kind: BlockKind,
-    text: &str,
-    width: u16,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let mut rows = vec![header(turn, round, "", theme)];
-    match kind {
+fn layout_block(block: TurnBlock<'_>, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut rows = vec![header(block.turn, block.round, "", theme)];
+    let text = &strip_controls(block.text);
+    match block.kind {
         BlockKind::Answer => rows.extend(wrap_indented(&MdStyler::text(text, theme), width, 0)),
         BlockKind::Cancelled => {
             rows.extend(wrap_indented(&MdStyler::text(text, theme), width, 0));
@@ -169,32 +231,40 @@ fn layout_block(
     rows
 }
 
-fn layout_live<'a>(live: &'a mut LiveTurn, width: u16, theme: &Theme) -> &'a [Line<'static>] {
-    let lay = &mut live.layout;
-    while lay.styled.len() < live.lines.len() {
-        let line = lay.styler.line(&live.lines[lay.styled.len()], theme);
-        lay.styled.push(line);
+impl LiveLayout {
+    /// The rows of `live` at `width`.
+    fn rows(&mut self, live: &LiveTurn, width: u16, theme: &Theme) -> &[Line<'static>] {
+        if self.epoch != live.epoch {
+            *self = LiveLayout {
+                epoch: live.epoch,
+                ..LiveLayout::default()
+            };
+        }
+        while self.styled.len() < live.lines.len() {
+            let line = self.styler.line(&live.lines[self.styled.len()], theme);
+            self.styled.push(line);
+        }
+        if self.width != width || self.wrapped.is_empty() {
+            self.width = width;
+            self.wrapped = vec![header(live.turn, live.round, "live", theme)];
+            self.wrapped_upto = 0;
+            self.committed = 1;
+        }
+        self.wrapped.truncate(self.committed);
+        while self.wrapped_upto < self.styled.len() {
+            let rows = wrap_hanging(&self.styled[self.wrapped_upto], width);
+            self.wrapped.extend(rows);
+            self.wrapped_upto += 1;
+        }
+        self.committed = self.wrapped.len();
+        let tail = strip_controls(&live.tail);
+        let tail_line = Line::from(vec![
+            Span::styled(tail, theme.text_style()),
+            Span::styled("▌", Style::new().fg(theme.speaking)),
+        ]);
+        self.wrapped.extend(wrap_line(&tail_line, width));
+        &self.wrapped
     }
-    if lay.width != width || lay.wrapped.is_empty() {
-        lay.width = width;
-        lay.wrapped = vec![header(live.turn, live.round, "live", theme)];
-        lay.wrapped_upto = 0;
-        lay.committed = 1;
-    }
-    lay.wrapped.truncate(lay.committed);
-    while lay.wrapped_upto < lay.styled.len() {
-        let rows = wrap_hanging(&lay.styled[lay.wrapped_upto], width);
-        lay.wrapped.extend(rows);
-        lay.wrapped_upto += 1;
-    }
-    lay.committed = lay.wrapped.len();
-    let tail = strip_controls(&live.tail);
-    let tail_line = Line::from(vec![
-        Span::styled(tail, theme.text_style()),
-        Span::styled("▌", Style::new().fg(theme.speaking)),
-    ]);
-    lay.wrapped.extend(wrap_line(&tail_line, width));
-    &lay.wrapped
 }
 
 #[cfg(test)]
@@ -212,16 +282,27 @@ mod tests {
             color: None,
             price: None,
         });
+        let mut pane = AgentPane::default();
+        let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {
+            let turns = Turns::new();
+            let (mut cells, _) = pane.cells(agent, &turns, &theme);
+            cells.rows(0, 40).iter().map(|l| l.to_string()).collect()
+        };
         agent.start(1, None, Purpose::Speak);
         agent.token(1, "# Title\nsome **bold");
-        let mut cells = AgentCells::new(&mut agent, &theme);
-        let rows: Vec<String> = cells.rows(0, 40).iter().map(|l| l.to_string()).collect();
-        assert_eq!(rows, ["── turn 1 · live", "Title", "some **bold▌"]);
+        assert_eq!(
+            rows(&mut pane, &agent),
+            ["── turn 1 · live", "Title", "some **bold▌"]
+        );
         agent.token(1, "** text\n");
-        let mut cells = AgentCells::new(&mut agent, &theme);
-        let rows: Vec<String> = cells.rows(0, 40).iter().map(|l| l.to_string()).collect();
-        assert_eq!(rows, ["── turn 1 · live", "Title", "some bold text", "▌"]);
-        let styled = agent.live.as_ref().unwrap().layout.styled.len();
-        assert_eq!(styled, 2);
+        assert_eq!(
+            rows(&mut pane, &agent),
+            ["── turn 1 · live", "Title", "some bold text", "▌"]
+        );
+        assert_eq!(pane.live.styled.len(), 2);
+        // A retried turn keeps its number but starts over: nothing of the first attempt shows.
+        agent.live = None;
+        agent.token(1, "again");
+        assert_eq!(rows(&mut pane, &agent), ["── turn 1 · live", "again▌"]);
     }
 }

@@ -7,26 +7,47 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::super::app::App;
-use super::super::keymap::Action;
+use chrono::{DateTime, Utc};
+
+use super::super::keymap::{Action, Keymap};
 use super::super::sanitize::clean_line;
-use super::super::state::handoff::TransferState;
+use super::super::theme::Theme;
 use super::super::wrap::truncate;
+use super::AgentColors;
+use crate::view::{Handoffs, TransferState};
 
 /// Rows the panel wants for its content (borders included).
-pub fn wanted_height(app: &App) -> u16 {
-    let chain = (app.session.handoff.chain.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
-    let pending = u16::from(app.session.handoff.pending().is_some()) * 3;
+pub fn wanted_height(h: &Handoffs) -> u16 {
+    let chain = (h.transfers.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
+    let pending = u16::from(h.pending().is_some()) * 3;
     3 + pending + chain
 }
 
 /// The newest transfers shown; older ones are in the transcript.
 const MAX_TRANSFERS: usize = 4;
 
+/// What the handoff panel draws with besides the chain itself.
+#[derive(Clone, Copy)]
+pub struct HandoffLook<'a> {
+    /// Who holds control.
+    pub holder: Option<&'a str>,
+    /// The clock, for the holder's time and the approval countdown.
+    pub now: DateTime<Utc>,
+    /// For the keys that decide a pending request.
+    pub keymap: &'a Keymap,
+    pub theme: &'a Theme,
+    pub colors: &'a AgentColors,
+}
+
 /// Draw the handoff panel.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let theme = &app.theme;
-    let h = &app.session.handoff;
+pub fn render(frame: &mut Frame<'_>, area: Rect, h: &Handoffs, look: HandoffLook<'_>) {
+    let HandoffLook {
+        holder: current_holder,
+        now,
+        keymap: km,
+        theme,
+        colors,
+    } = look;
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
@@ -43,21 +64,21 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Span::styled(
             name.to_string(),
             Style::new()
-                .fg(app.agent_color(name))
+                .fg(colors.of(name))
                 .add_modifier(Modifier::BOLD),
         )
     };
     let dim = |t: String| Span::styled(t, theme.dim_style());
     let mut lines = Vec::new();
     let mut holder = vec![dim("holder ".into())];
-    match &h.holder {
+    match current_holder {
         Some(name) => {
             holder.push(who(name));
             if let Some(since) = h
                 .current()
-                .and_then(|t| t.active_since.filter(|_| &t.to == name))
+                .and_then(|t| t.active_since.filter(|_| t.to == name))
             {
-                holder.push(dim(format!(" · for {}", clock(app.now - since))));
+                holder.push(dim(format!(" · for {}", clock(now - since))));
             }
         }
         None => holder.push(dim("—".into())),
@@ -70,7 +91,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled(" → ", Style::new().fg(theme.handoff)),
             who(&p.to),
         ];
-        match h.window_left_ms(app.now) {
+        match h.window_left_ms(now) {
             Some(left) => spans.push(Span::styled(
                 format!("  {:.1}s left", left as f64 / 1000.0),
                 Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
@@ -81,7 +102,6 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             )),
         }
         lines.push(Line::from(spans));
-        let km = &app.keymap;
         for pair in [
             [
                 (Action::ApproveHandoff, "approve"),
@@ -105,13 +125,16 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
             lines.push(Line::from(keys));
         }
     }
-    if h.chain.is_empty() {
+    if h.transfers.is_empty() {
         lines.push(dim("no transfers yet".into()).into());
     }
     let shown = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len()) / 2;
-    let skip = h.chain.len().saturating_sub(shown.clamp(1, MAX_TRANSFERS));
+    let skip = h
+        .transfers
+        .len()
+        .saturating_sub(shown.clamp(1, MAX_TRANSFERS));
     let inner_w = usize::from(area.width.saturating_sub(2));
-    for (i, t) in h.chain.iter().enumerate().skip(skip) {
+    for (i, t) in h.transfers.iter().enumerate().skip(skip) {
         let color = match &t.state {
             TransferState::Requested => theme.speaking,
             TransferState::Accepted | TransferState::Completed(_) => theme.success,

@@ -11,12 +11,14 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table};
 
-use super::super::app::App;
+use super::super::state::SessionView;
+use super::super::theme::Theme;
+use super::AgentColors;
 use crate::core::metrics::{AgentMetrics, Totals};
 
 /// Rows the panel wants (borders included).
-pub fn wanted_height(app: &App) -> u16 {
-    app.session.metrics.agents.len() as u16 + 5
+pub fn wanted_height(session: &SessionView) -> u16 {
+    session.metrics().agents.len() as u16 + 5
 }
 
 /// The table's columns, most important first; shown while they fit.
@@ -35,9 +37,14 @@ const COLUMNS: [(&str, u16); 8] = [
 const ORDER: [usize; 8] = [0, 1, 4, 6, 7, 2, 3, 5];
 
 /// Draw the metrics table.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let theme = &app.theme;
-    let m = &app.session.metrics;
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    session: &SessionView,
+    theme: &Theme,
+    colors: &AgentColors,
+) {
+    let m = &session.metrics();
     let inner_w = area.width.saturating_sub(2);
     let mut shown = Vec::new();
     let mut used = 10u16;
@@ -50,8 +57,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     shown.sort_unstable_by_key(|i| ORDER.iter().position(|o| o == i));
     let header = Row::new(std::iter::once("agent").chain(shown.iter().map(|i| COLUMNS[*i].0)))
         .style(theme.dim_style().add_modifier(Modifier::BOLD));
-    let mut rows: Vec<Row<'_>> = app
-        .session
+    let mut rows: Vec<Row<'_>> = session
         .agents
         .iter()
         .map(|a| {
@@ -62,9 +68,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 .map(Figures::of_agent)
                 .unwrap_or_default();
             row(
-                Span::styled(name.to_string(), Style::new().fg(app.agent_color(name))),
+                Span::styled(name.to_string(), Style::new().fg(colors.of(name))),
                 &figures,
-                app,
+                theme,
                 &shown,
             )
         })
@@ -73,7 +79,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         row(
             Span::styled("total", Style::new().add_modifier(Modifier::BOLD)),
             &Figures::of_totals(&m.totals),
-            app,
+            theme,
             &shown,
         )
         .style(Style::new().add_modifier(Modifier::BOLD)),
@@ -94,7 +100,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let bottom: Vec<String> = (retries > 0 && !retry_column)
         .then(|| retries_label(retries))
         .into_iter()
-        .chain(budget_line(app))
+        .chain(budget_line(session))
         .collect();
     if !bottom.is_empty() {
         block = block.title_bottom(
@@ -114,8 +120,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
 }
 
 /// `tokens 1.2k→3.4k · $0.012 · 1 err · 2 retries · budget left 48k tok · $0.98`
-pub fn summary(app: &App) -> String {
-    let t = &app.session.metrics.totals;
+pub fn summary(session: &SessionView) -> String {
+    let t = &session.metrics().totals;
     let mut s = format!(
         "tokens {}→{}",
         tokens(t.input_tokens),
@@ -130,16 +136,16 @@ pub fn summary(app: &App) -> String {
     if t.retries > 0 {
         s.push_str(&format!(" · {}", retries_label(t.retries)));
     }
-    if let Some(b) = budget_line(app) {
+    if let Some(b) = budget_line(session) {
         s.push_str(&format!(" · {b}"));
     }
     s
 }
 
 /// `budget left 48k tok · $0.98`, when the team has a budget.
-pub fn budget_line(app: &App) -> Option<String> {
-    let budget = app.session.budget.as_ref()?;
-    let (tokens_left, cost_left) = app.session.metrics.budget_left(budget);
+pub fn budget_line(session: &SessionView) -> Option<String> {
+    let budget = session.budget.as_ref()?;
+    let (tokens_left, cost_left) = session.metrics().budget_left(budget);
     let mut parts = Vec::new();
     if let Some(t) = tokens_left {
         parts.push(format!("{} tok", short(t)));
@@ -193,13 +199,13 @@ impl Figures {
     }
 }
 
-fn row<'a>(name: Span<'a>, m: &Figures, app: &App, shown: &[usize]) -> Row<'a> {
+fn row<'a>(name: Span<'a>, m: &Figures, theme: &Theme, shown: &[usize]) -> Row<'a> {
     let dash = || "—".to_string();
     let count_style = |n: u64, color| {
         if n > 0 {
             Style::new().fg(color)
         } else {
-            app.theme.dim_style()
+            theme.dim_style()
         }
     };
     let mut cells = vec![Cell::from(name)];
@@ -210,7 +216,7 @@ fn row<'a>(name: Span<'a>, m: &Figures, app: &App, shown: &[usize]) -> Row<'a> {
             2 => Cell::from(m.cost.map(money).unwrap_or_else(dash)),
             3 => Cell::from(Span::styled(
                 m.errors.to_string(),
-                count_style(m.errors, app.theme.error),
+                count_style(m.errors, theme.error),
             )),
             4 => Cell::from(
                 m.tokens_per_sec
@@ -219,7 +225,7 @@ fn row<'a>(name: Span<'a>, m: &Figures, app: &App, shown: &[usize]) -> Row<'a> {
             ),
             5 => Cell::from(Span::styled(
                 m.retries.to_string(),
-                count_style(m.retries, app.theme.warning),
+                count_style(m.retries, theme.warning),
             )),
             6 => Cell::from(m.ttft_ms.map(ms).unwrap_or_else(dash)),
             _ => Cell::from(m.latency_ms.map(ms).unwrap_or_else(dash)),

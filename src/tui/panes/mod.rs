@@ -1,4 +1,7 @@
-//! The panes of the main screen, one module each; each renders itself from the `App`.
+//! The panes of the main screen, one module each. A pane owns its UI state (scroll position,
+//! laid-out rows) and draws from the session view, the theme and the agents' colours it is
+//! handed; no pane knows the `App`. [`PaneState`] holds them all with the focus and zoom;
+//! focus cycles over the agent panes, then the transcript.
 
 pub mod agent;
 pub mod handoff;
@@ -7,9 +10,174 @@ pub mod metrics;
 pub mod status;
 pub mod transcript;
 
+use std::collections::BTreeMap;
+
+use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 
+use super::scroll::{ScrollBy, ScrollState};
+use super::state::SessionView;
+use super::theme::Theme;
 use super::wrap::{width_of, wrap_line};
+use agent::AgentPane;
+use transcript::TranscriptPane;
+
+/// A focusable pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Agent(usize),
+    Transcript,
+}
+
+/// The panes with their own state, the focus and the zoom.
+#[derive(Debug)]
+pub struct PaneState {
+    pub focus: Focus,
+    pub zoom: bool,
+    /// The person chose the focus; until then it follows whoever speaks.
+    pub pinned: bool,
+    pub agents: Vec<AgentPane>,
+    pub transcript: TranscriptPane,
+}
+
+/// What a pane looks like from outside: focus, zoom and scroll positions, not its caches.
+pub type Positions = (Focus, bool, bool, Vec<ScrollState>, ScrollState);
+
+impl Default for PaneState {
+    fn default() -> Self {
+        PaneState {
+            focus: Focus::Transcript,
+            zoom: false,
+            pinned: false,
+            agents: Vec::new(),
+            transcript: TranscriptPane::default(),
+        }
+    }
+}
+
+impl PaneState {
+    /// Start over for `agents` panes, focusing the first agent.
+    pub fn reset(&mut self, agents: usize) {
+        *self = PaneState {
+            focus: if agents > 0 {
+                Focus::Agent(0)
+            } else {
+                Focus::Transcript
+            },
+            agents: (0..agents).map(|_| AgentPane::default()).collect(),
+            ..PaneState::default()
+        };
+    }
+
+    /// Make room for agents that appeared mid-session.
+    pub fn ensure(&mut self, agents: usize) {
+        if self.agents.len() < agents {
+            self.agents.resize_with(agents, AgentPane::default);
+        }
+    }
+
+    pub fn focus_next(&mut self) {
+        self.pinned = true;
+        let n = self.agents.len();
+        self.focus = match self.focus {
+            Focus::Agent(i) if i + 1 < n => Focus::Agent(i + 1),
+            Focus::Agent(_) => Focus::Transcript,
+            Focus::Transcript if n > 0 => Focus::Agent(0),
+            Focus::Transcript => Focus::Transcript,
+        };
+    }
+
+    pub fn focus_prev(&mut self) {
+        self.pinned = true;
+        let n = self.agents.len();
+        self.focus = match self.focus {
+            Focus::Agent(0) => Focus::Transcript,
+            Focus::Agent(i) => Focus::Agent(i - 1),
+            Focus::Transcript if n > 0 => Focus::Agent(n - 1),
+            Focus::Transcript => Focus::Transcript,
+        };
+    }
+
+    /// Focus `focus` because the person asked for it.
+    pub fn pin(&mut self, focus: Focus) {
+        self.focus = focus;
+        self.pinned = true;
+    }
+
+    pub fn focused_agent(&self) -> Option<usize> {
+        match self.focus {
+            Focus::Agent(i) => Some(i),
+            Focus::Transcript => None,
+        }
+    }
+
+    /// Focus, zoom and scroll positions, to tell whether anything visible moved.
+    pub fn positions(&self) -> Positions {
+        (
+            self.focus,
+            self.zoom,
+            self.pinned,
+            self.agents.iter().map(|a| a.scroll).collect(),
+            self.transcript.scroll,
+        )
+    }
+
+    /// The scroll position of the focused pane.
+    pub fn focused_scroll(&mut self) -> Option<&mut ScrollState> {
+        match self.focus {
+            Focus::Agent(i) => self.agents.get_mut(i).map(|a| &mut a.scroll),
+            Focus::Transcript => Some(&mut self.transcript.scroll),
+        }
+    }
+
+    /// Scroll the focused pane through the cells of `session`.
+    pub fn scroll_focused(
+        &mut self,
+        by: ScrollBy,
+        session: &SessionView,
+        theme: &Theme,
+        colors: &AgentColors,
+    ) {
+        match self.focus {
+            Focus::Agent(i) => {
+                if let (Some(pane), Some(agent)) = (self.agents.get_mut(i), session.agents.get(i)) {
+                    pane.scroll(by, agent, &session.view.state.turns, theme);
+                }
+            }
+            Focus::Transcript => self
+                .transcript
+                .scroll(by, &session.transcript, theme, colors),
+        }
+    }
+}
+
+/// The note at the bottom of a pane that is not following its end.
+pub fn scrolled_hint(theme: &Theme) -> Line<'static> {
+    Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned()
+}
+
+/// Each agent's colour, resolved once per frame: its own (from the session or the config), else
+/// the theme's palette by its place in the session.
+#[derive(Clone, Debug, Default)]
+pub struct AgentColors {
+    /// The agents of the session.
+    pub session: BTreeMap<String, Color>,
+    /// Agents of the config with a colour of their own.
+    pub configured: BTreeMap<String, Color>,
+    /// Anyone else.
+    pub default: Color,
+}
+
+impl AgentColors {
+    /// The colour of `name`, whoever it is.
+    pub fn of(&self, name: &str) -> Color {
+        self.session
+            .get(name)
+            .or_else(|| self.configured.get(name))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
 
 /// Wrap `lines` to `width - indent` and indent every row by `indent` spaces. Code, quote and
 /// list lines keep a hanging indent: their gutter (`│ `, `▌ `) repeats on continuation rows,

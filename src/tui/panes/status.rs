@@ -1,5 +1,6 @@
 //! The status bar (backend, models, team, pattern, run state, elapsed time, the demo label) and
-//! the footer of key hints, generated from the keymap for the current context.
+//! the footer of key hints, generated from the keymap for the actions the `App` says are worth
+//! a hint right now.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,19 +8,34 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::super::app::App;
-use super::super::keymap::{Action, Context};
-use super::super::state::RunState;
+use chrono::{DateTime, Utc};
+
+use super::super::keymap::{Action, Keymap};
+use super::super::state::{RunState, SessionView};
+use super::super::theme::Theme;
 use super::super::wrap::width_of;
 use super::handoff::clock;
-use crate::core::event::PatternKind;
+
+/// What the status bar says besides the session.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusLine<'a> {
+    pub backend_label: &'a str,
+    /// The offline scripted backend: a DEMO label on the right.
+    pub is_demo: bool,
+    /// The clock, for the elapsed time.
+    pub now: DateTime<Utc>,
+}
 
 /// Draw the status bar. Segments are dropped, least important first, until it fits.
-pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let theme = &app.theme;
+pub fn render_status(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    session: &SessionView,
+    line: StatusLine<'_>,
+    theme: &Theme,
+) {
     let base = Style::new().fg(theme.status_fg).bg(theme.status_bg);
-    let mut models: Vec<&str> = app
-        .session
+    let mut models: Vec<&str> = session
         .agents
         .iter()
         .map(|a| a.info.model.as_str())
@@ -27,7 +43,7 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .collect();
     models.sort_unstable();
     models.dedup();
-    let run = app.session.run_state();
+    let run = session.run_state();
     let run_color = match run {
         RunState::Running => theme.success,
         RunState::Paused | RunState::Approval => theme.warning,
@@ -55,16 +71,16 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
         )],
     ));
     let mut team = vec![Span::styled(
-        format!(" team {}", app.session.team),
+        format!(" team {}", session.team()),
         base.add_modifier(Modifier::BOLD),
     )];
-    if let Some(p) = app.session.pattern {
+    if let Some(p) = session.pattern() {
         team.push(Span::styled(format!(" · {}", p.as_str()), base));
     }
     segments.push((6, team));
     segments.push((
         5,
-        vec![Span::styled(format!(" {}", app.backend_label), base)],
+        vec![Span::styled(format!(" {}", line.backend_label), base)],
     ));
     if !models.is_empty() {
         let shown = if models.len() > 2 {
@@ -77,14 +93,14 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
             vec![Span::styled(format!(" {shown}"), base.fg(theme.dim))],
         ));
     }
-    if let Some(r) = app.session.round {
+    if let Some(r) = session.round() {
         segments.push((4, vec![Span::styled(format!(" round {r}"), base)]));
     }
-    if let Some(start) = app.session.started_at {
-        let end = if app.session.finished.is_some() {
-            app.session.last_event_at.unwrap_or(app.now)
+    if let Some(start) = session.started_at {
+        let end = if session.finished().is_some() {
+            session.last_event_at.unwrap_or(line.now)
         } else {
-            app.now
+            line.now
         };
         segments.push((
             3,
@@ -94,7 +110,7 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
             )],
         ));
     }
-    let right = if app.is_demo {
+    let right = if line.is_demo {
         vec![Span::styled(
             " DEMO · offline scripted backend ",
             Style::new()
@@ -141,74 +157,18 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
 }
 
-/// The actions worth a hint right now, most useful first.
-pub fn hint_actions(app: &App) -> Vec<(Action, &'static str)> {
-    match app.context() {
-        Context::Help => vec![
-            (Action::HelpClose, "close"),
-            (Action::HelpDown, "down"),
-            (Action::HelpUp, "up"),
-        ],
-        Context::Picker => vec![
-            (Action::PickerSelect, "choose"),
-            (Action::PickerUp, "up"),
-            (Action::PickerDown, "down"),
-            (Action::PickerClose, "close"),
-        ],
-        Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
-        Context::Completion => vec![
-            (Action::Complete, "complete"),
-            (Action::CompletionNext, "next"),
-            (Action::CompletionClose, "close"),
-        ],
-        Context::Global | Context::Input => {
-            let s = &app.session;
-            let mut v = Vec::new();
-            if s.handoff.pending().is_some() {
-                v.extend([
-                    (Action::ApproveHandoff, "approve"),
-                    (Action::RejectHandoff, "reject"),
-                    (Action::RedirectHandoff, "redirect"),
-                    (Action::CancelHandoff, "cancel handoff"),
-                ]);
-            } else if s.handoff.current().is_some() {
-                v.extend([
-                    (Action::RedirectHandoff, "redirect"),
-                    (Action::CancelHandoff, "cancel handoff"),
-                ]);
-            }
-            if s.is_running() {
-                v.push((Action::Interrupt, "cancel"));
-            }
-            let group_chat = s.pattern == Some(PatternKind::GroupChat);
-            if group_chat {
-                v.push((Action::CallVote, "vote"));
-                v.push((Action::PickSpeaker, "pick speaker"));
-            }
-            if group_chat || s.pattern == Some(PatternKind::Sequential) {
-                v.push((
-                    Action::TogglePause,
-                    if s.paused { "resume" } else { "pause" },
-                ));
-            }
-            v.extend([
-                (Action::FocusNext, "focus"),
-                (Action::Zoom, if app.panes.zoom { "unzoom" } else { "zoom" }),
-                (Action::Help, "help"),
-                (Action::Quit, "quit"),
-            ]);
-            v
-        }
-    }
-}
-
 /// Draw the footer hints, as many as fit; help and quit keep their place at the end.
-pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App) {
-    let theme = &app.theme;
-    let hints: Vec<(String, &'static str, bool)> = hint_actions(app)
-        .into_iter()
-        .filter_map(|(action, label)| {
-            let key = app.keymap.hint(action)?;
+pub fn render_footer(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    actions: &[(Action, &'static str)],
+    keymap: &Keymap,
+    theme: &Theme,
+) {
+    let hints: Vec<(String, &'static str, bool)> = actions
+        .iter()
+        .filter_map(|&(action, label)| {
+            let key = keymap.hint(action)?;
             Some((key, label, matches!(action, Action::Help | Action::Quit)))
         })
         .collect();

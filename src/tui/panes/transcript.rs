@@ -1,7 +1,6 @@
-//! The transcript pane: every typed cell of the session in order. Each cell renders itself for a
-//! width (`layout`) and caches the rows in the cell.
-
-use std::collections::BTreeMap;
+//! The transcript pane: every typed cell of the session in order. [`TranscriptPane`] owns its
+//! scroll position and the rows of each cell, laid out (`layout`) once per width. The words
+//! are the view's ([`Parts`]); only the look is the console's.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,36 +8,92 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::super::app::App;
-use super::super::app::panes::Focus;
+use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
 use super::super::sanitize::clean_line;
-use super::super::scroll::{self, Cells};
-use super::super::state::outcome_label;
-use super::super::state::transcript::{Entry, EntryKind};
+use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
+use super::super::state::transcript::Entry;
 use super::super::theme::Theme;
-use super::wrap_indented;
-use crate::core::event::{Approval, SelectedBy, VoteChoice};
+use super::{AgentColors, scrolled_hint, wrap_indented};
+use crate::view::{Mark, Parts, Role, Shape, Tone, YOU};
 
-/// The transcript as scrollable cells.
-pub struct TranscriptCells<'a> {
-    entries: &'a mut [Entry],
-    theme: &'a Theme,
-    colors: &'a BTreeMap<String, Color>,
+/// The transcript pane.
+#[derive(Debug, Default)]
+pub struct TranscriptPane {
+    pub scroll: ScrollState,
+    cache: CellCaches,
 }
 
-impl<'a> TranscriptCells<'a> {
-    pub fn new(
-        entries: &'a mut [Entry],
+impl TranscriptPane {
+    pub fn is_following(&self) -> bool {
+        self.scroll.is_following()
+    }
+
+    /// Draw `entries` in `area`.
+    pub fn render(
+        &mut self,
+        frame: &mut Frame<'_>,
+        area: Rect,
+        entries: &[Entry],
+        focused: bool,
+        theme: &Theme,
+        colors: &AgentColors,
+    ) {
+        let mut block = Block::default()
+            .borders(Borders::ALL)
+            .border_type(if focused {
+                BorderType::Double
+            } else {
+                BorderType::Rounded
+            })
+            .border_style(Style::new().fg(if focused {
+                theme.border_focused
+            } else {
+                theme.border
+            }))
+            .title(Line::from(vec![Span::styled(
+                " Transcript ",
+                Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+            )]));
+        if !self.scroll.is_following() {
+            block = block.title_bottom(scrolled_hint(theme));
+        }
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let (mut cells, st) = self.cells(entries, theme, colors);
+        let lines = scroll::visible(&mut cells, st, inner.width, inner.height);
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    /// Scroll through `entries`.
+    pub fn scroll(&mut self, by: ScrollBy, entries: &[Entry], theme: &Theme, colors: &AgentColors) {
+        let (mut cells, st) = self.cells(entries, theme, colors);
+        scroll::scroll_by(&mut cells, st, by);
+    }
+
+    fn cells<'a>(
+        &'a mut self,
+        entries: &'a [Entry],
         theme: &'a Theme,
-        colors: &'a BTreeMap<String, Color>,
-    ) -> TranscriptCells<'a> {
-        TranscriptCells {
+        colors: &'a AgentColors,
+    ) -> (TranscriptCells<'a>, &'a mut ScrollState) {
+        self.cache.fit(entries.len());
+        let cells = TranscriptCells {
             entries,
+            cache: &mut self.cache,
             theme,
             colors,
-        }
+        };
+        (cells, &mut self.scroll)
     }
+}
+
+/// The transcript as scrollable cells.
+struct TranscriptCells<'a> {
+    entries: &'a [Entry],
+    cache: &'a mut CellCaches,
+    theme: &'a Theme,
+    colors: &'a AgentColors,
 }
 
 impl Cells for TranscriptCells<'_> {
@@ -48,325 +103,161 @@ impl Cells for TranscriptCells<'_> {
 
     fn rows(&mut self, index: usize, width: u16) -> &[Line<'static>] {
         let (theme, colors) = (self.theme, self.colors);
-        match self.entries.get_mut(index) {
-            Some(entry) => {
-                let kind = &entry.kind;
-                entry.cache.get_or(width, || {
-                    layout(kind, width, theme, colors)
-                        .into_iter()
-                        .map(clean_line)
-                        .collect()
-                })
-            }
+        match self.entries.get(index) {
+            Some(entry) => self.cache.cell(index).get_or(width, || {
+                layout(entry, width, theme, colors)
+                    .into_iter()
+                    .map(clean_line)
+                    .collect()
+            }),
             None => &[],
         }
     }
 }
 
-/// Draw the transcript in `area`.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
-    let focused = app.panes.focus == Focus::Transcript;
-    let colors = app.agent_colors();
-    let theme = &app.theme;
-    let st = &mut app.panes.transcript;
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Double
-        } else {
-            BorderType::Rounded
-        })
-        .border_style(Style::new().fg(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        }))
-        .title(Line::from(vec![Span::styled(
-            " Transcript ",
-            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        )]));
-    if !st.is_following() {
-        block = block.title_bottom(
-            Line::styled(" ↑ scrolled · Ctrl+End follows ", theme.dim_style()).right_aligned(),
-        );
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut cells = TranscriptCells::new(&mut app.session.transcript, theme, &colors);
-    let lines = scroll::visible(&mut cells, st, inner.width, inner.height);
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// The rows of one cell.
+/// The rows of one cell: the view's words, the console's look. A [`Mark`] becomes a glyph, a
+/// [`Tone`] a colour; names take their agent's colour, the verb is emphasised, and a speech is a
+/// heading over its body.
 pub fn layout(
-    kind: &EntryKind,
+    entry: &Entry,
     width: u16,
     theme: &Theme,
-    colors: &BTreeMap<String, Color>,
+    colors: &AgentColors,
 ) -> Vec<Line<'static>> {
-    let who = |name: &str| {
-        let c = colors.get(name).copied().unwrap_or(theme.accent);
-        Span::styled(
-            name.to_string(),
-            Style::new().fg(c).add_modifier(Modifier::BOLD),
-        )
-    };
-    let dim = |t: String| Span::styled(t, theme.dim_style());
-    let styled = |t: String, c: Color| Span::styled(t, Style::new().fg(c));
     let one = |spans: Vec<Span<'static>>| wrap_indented(&[Line::from(spans)], width, 0);
-    match kind {
-        EntryKind::SessionStarted {
-            team,
-            pattern,
-            agents,
-        } => one(vec![
-            styled("━━ ".into(), theme.accent),
-            Span::styled(
-                format!("team {team}"),
-                Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-            ),
-            dim(format!(" · {} · {}", pattern.as_str(), agents.join(", "))),
-        ]),
-        EntryKind::User {
-            text,
-            to,
-            interject,
-        } => {
-            let mut head = vec![Span::styled(
-                "you",
-                Style::new().fg(theme.user).add_modifier(Modifier::BOLD),
-            )];
-            if let Some(to) = to {
-                head.push(dim(" → ".into()));
-                head.push(who(&format!("@{to}")));
-            }
-            if *interject {
-                head.push(dim(" (interjection)".into()));
-            }
-            let mut rows = vec![Line::default()];
-            rows.extend(one(head));
-            let body: Vec<Line<'static>> = text
-                .lines()
+    let parts = match entry {
+        Entry::Notice(text) => {
+            return one(vec![Span::styled(
+                format!("· {text}"),
+                theme.dim_style().add_modifier(Modifier::ITALIC),
+            )]);
+        }
+        Entry::Event(parts) => parts,
+    };
+    let body = parts.body.as_deref().filter(|b| !b.trim().is_empty());
+    if parts.shape == Shape::Speech {
+        let mut head = phrase(parts, theme, colors, true);
+        if let Some(r) = parts.round {
+            head.push(Span::styled(format!(" · round {r}"), theme.dim_style()));
+        }
+        if let Some(s) = &parts.status {
+            head.push(Span::styled(format!(" · {s}"), theme.dim_style()));
+        }
+        let mut rows = vec![Line::default()];
+        rows.extend(one(head));
+        let text = body.unwrap_or_default();
+        let body: Vec<Line<'static>> = if parts.mark == Mark::User {
+            text.lines()
                 .map(|l| Line::styled(l.to_string(), theme.text_style()))
-                .collect();
-            rows.extend(wrap_indented(&body, width, 2));
-            rows
+                .collect()
+        } else {
+            MdStyler::text(text, theme)
+        };
+        rows.extend(wrap_indented(&body, width, 2));
+        return rows;
+    }
+    let (glyph, color) = glyph(parts, theme);
+    let mut spans = vec![Span::styled(glyph, Style::new().fg(color))];
+    // The body shows the whole text; the phrase need not repeat it on one line.
+    spans.extend(phrase(parts, theme, colors, body.is_none()));
+    let mut rows = Vec::new();
+    if parts.mark == Mark::End {
+        rows.push(Line::default());
+        for s in &mut spans {
+            s.style = Style::new().fg(theme.accent).add_modifier(Modifier::BOLD);
         }
-        EntryKind::Message { agent, round, text } => {
-            let mut head = vec![who(agent)];
-            if let Some(r) = round {
-                head.push(dim(format!(" · round {r}")));
-            }
-            let mut rows = vec![Line::default()];
-            rows.extend(one(head));
-            rows.extend(wrap_indented(&MdStyler::text(text, theme), width, 2));
-            rows
+    }
+    rows.extend(one(spans));
+    if let Some(text) = body {
+        let lines = if parts.mark == Mark::End {
+            MdStyler::text(text, theme)
+        } else {
+            text.lines()
+                .map(|l| Line::styled(l.to_string(), theme.dim_style()))
+                .collect()
+        };
+        rows.extend(wrap_indented(&lines, width, 2));
+    }
+    rows
+}
+
+/// The phrase of `parts` as styled spans; `details` false leaves out the one-line details.
+fn phrase(parts: &Parts, theme: &Theme, colors: &AgentColors, details: bool) -> Vec<Span<'static>> {
+    let tone = tone_color(parts.tone, theme);
+    // Failures read in the error colour throughout; a vote against is only a vote.
+    let bad = parts.tone == Tone::Bad && parts.mark != Mark::Vote;
+    let mut spans = Vec::new();
+    let mut verb_seen = false;
+    for piece in &parts.phrase {
+        if piece.role == Role::Detail && !details {
+            continue;
         }
-        EntryKind::Cancelled { agent, partial } => {
-            let mut rows = one(vec![
-                dim("⊘ ".into()),
-                who(agent),
-                dim(" was cancelled".into()),
-            ]);
-            if !partial.trim().is_empty() {
-                let body: Vec<Line<'static>> = partial
-                    .lines()
-                    .map(|l| Line::styled(l.to_string(), theme.dim_style()))
-                    .collect();
-                rows.extend(wrap_indented(&body, width, 2));
-            }
-            rows
-        }
-        EntryKind::Failed {
-            agent,
-            kind,
-            message,
-            will_retry,
-        } => {
-            let mut spans = vec![
-                styled("✗ ".into(), theme.error),
-                who(agent),
-                styled(format!(" failed ({kind}): {message}"), theme.error),
-            ];
-            if *will_retry {
-                spans.push(dim(" — retrying".into()));
-            }
-            one(spans)
-        }
-        EntryKind::Speaker { agent, by, reason } => {
-            let by = match by {
-                SelectedBy::RoundRobin => "round robin",
-                SelectedBy::Manager => "manager",
-                SelectedBy::Human => "you",
-                SelectedBy::Random => "random",
-            };
-            let mut spans = vec![dim("» next: ".into()), who(agent), dim(format!(" ({by})"))];
-            if let Some(r) = reason {
-                spans.push(dim(format!(": {r}")));
-            }
-            one(spans)
-        }
-        EntryKind::HandoffRequested {
-            from,
-            to,
-            reason,
-            approval,
-        } => {
-            let mut spans = vec![
-                styled("⇄ ".into(), theme.handoff),
-                who(from),
-                styled(" → ".into(), theme.handoff),
-                who(to),
-                Span::styled(format!(": {reason}"), theme.text_style()),
-            ];
-            if let Some(a) = approval.as_ref().filter(|a| **a != Approval::Auto) {
-                spans.push(dim(format!(" [{a}]")));
-            }
-            one(spans)
-        }
-        EntryKind::HandoffAccepted { to, reason } => {
-            let mut spans = vec![
-                styled("  ✓ ".into(), theme.success),
-                dim("handoff to ".into()),
-                who(to),
-                dim(" accepted".into()),
-            ];
-            if !reason.is_empty() {
-                spans.push(dim(format!(": {reason}")));
-            }
-            one(spans)
-        }
-        EntryKind::HandoffRejected { to, reason } => one(vec![
-            styled("  ✗ ".into(), theme.error),
-            dim("handoff to ".into()),
-            who(to),
-            styled(format!(" rejected: {reason}"), theme.error),
-        ]),
-        EntryKind::HandoffRedirected {
-            from_target,
-            to,
-            by,
-        } => one(vec![
-            styled("  ↪ ".into(), theme.warning),
-            dim("handoff redirected from ".into()),
-            who(from_target),
-            dim(" to ".into()),
-            who(to),
-            dim(format!(" by {by}")),
-        ]),
-        EntryKind::HandoffCancelled { to, by } => one(vec![
-            styled("  ⊘ ".into(), theme.warning),
-            dim("handoff to ".into()),
-            who(to),
-            dim(format!(" cancelled by {by}")),
-        ]),
-        EntryKind::HandoffCompleted { from, to, summary } => one(vec![
-            styled("  ↩ ".into(), theme.success),
-            who(from),
-            dim(" handed back to ".into()),
-            who(to),
-            Span::styled(format!(": {summary}"), theme.text_style()),
-        ]),
-        EntryKind::HandoffFallback { failed, to } => one(vec![
-            styled("  ⤷ ".into(), theme.warning),
-            who(failed),
-            dim(" failed; fell back to ".into()),
-            who(to),
-        ]),
-        EntryKind::Vote {
-            round: _,
-            agent,
-            choice,
-            reason,
-        } => {
-            let (mark, label, color) = vote_look(*choice, theme);
-            one(vec![
-                styled(format!("  {mark} "), color),
-                who(agent),
-                dim(" votes ".into()),
-                Span::styled(
-                    label.to_string(),
-                    Style::new().fg(color).add_modifier(Modifier::BOLD),
-                ),
-                dim(format!(": {reason}")),
-            ])
-        }
-        EntryKind::Consensus {
-            round,
-            reached,
-            agree,
-            disagree,
-            abstain,
-            threshold,
-        } => {
-            let (verdict, color) = if *reached {
-                ("consensus reached", theme.success)
-            } else {
-                ("no consensus", theme.warning)
-            };
-            one(vec![
-                styled("═ ".into(), color),
-                Span::styled(
-                    format!("round {round}: {verdict}"),
-                    Style::new().fg(color).add_modifier(Modifier::BOLD),
-                ),
-                dim(format!(
-                    " — {agree} agree · {disagree} disagree · {abstain} abstain (threshold {:.0}%)",
-                    threshold * 100.0
-                )),
-            ])
-        }
-        EntryKind::Score {
-            agent,
-            score,
-            reason,
-        } => one(vec![
-            styled("★ ".into(), theme.speaking),
-            who(agent),
-            Span::styled(
-                format!(" scored {score:.1}"),
-                Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
+        let (text, style) = match piece.role {
+            Role::Name if piece.text == YOU => (
+                piece.text.clone(),
+                Style::new().fg(theme.user).add_modifier(Modifier::BOLD),
             ),
-            dim(format!(": {reason}")),
-        ]),
-        EntryKind::Paused { by } => one(vec![
-            styled("‖ ".into(), theme.warning),
-            dim(format!("paused by {by}")),
-        ]),
-        EntryKind::Resumed { by } => one(vec![
-            styled("▶ ".into(), theme.success),
-            dim(format!("resumed by {by}")),
-        ]),
-        EntryKind::Error { message } => one(vec![Span::styled(
-            format!("! {message}"),
-            Style::new().fg(theme.error).add_modifier(Modifier::BOLD),
-        )]),
-        EntryKind::Finished {
-            outcome,
-            final_text,
-        } => {
-            let mut rows = vec![Line::default()];
-            rows.extend(one(vec![Span::styled(
-                format!("━━ finished: {}", outcome_label(*outcome)),
-                Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-            )]));
-            if let Some(t) = final_text.as_deref().filter(|t| !t.trim().is_empty()) {
-                rows.extend(wrap_indented(&MdStyler::text(t, theme), width, 2));
+            Role::Name => {
+                let c = colors.session.get(&piece.text).copied();
+                (
+                    piece.text.clone(),
+                    Style::new()
+                        .fg(c.unwrap_or(theme.accent))
+                        .add_modifier(Modifier::BOLD),
+                )
             }
-            rows
+            Role::Arrow => ("→".to_string(), theme.dim_style()),
+            Role::Word if !verb_seen && !parts.verb.is_empty() && piece.text == parts.verb => {
+                verb_seen = true;
+                let style = Style::new().fg(tone).add_modifier(Modifier::BOLD);
+                (piece.text.clone(), style)
+            }
+            Role::Word if bad => (piece.text.clone(), Style::new().fg(theme.error)),
+            Role::Word => (piece.text.clone(), theme.dim_style()),
+            Role::Detail if bad => (piece.text.clone(), Style::new().fg(theme.error)),
+            Role::Detail => (piece.text.clone(), theme.text_style()),
+        };
+        if !piece.sep.is_empty() {
+            spans.push(Span::styled(piece.sep.to_string(), theme.dim_style()));
         }
-        EntryKind::Notice { text } => one(vec![Span::styled(
-            format!("· {text}"),
-            theme.dim_style().add_modifier(Modifier::ITALIC),
-        )]),
+        spans.push(Span::styled(text, style));
+    }
+    spans
+}
+
+/// The glyph a line starts with, and its colour.
+fn glyph(parts: &Parts, theme: &Theme) -> (&'static str, Color) {
+    let tone = tone_color(parts.tone, theme);
+    match parts.mark {
+        Mark::Session | Mark::End => ("━━ ", theme.accent),
+        Mark::Failure => ("✗ ", theme.error),
+        Mark::Cancel => ("⊘ ", theme.dim),
+        Mark::Pick => ("» ", theme.dim),
+        Mark::Handoff if parts.tone == Tone::Normal => ("⇄ ", theme.handoff),
+        Mark::Handoff => ("⇄ ", tone),
+        Mark::HandBack => ("↩ ", theme.success),
+        // Votes sit under the speech that proposed.
+        Mark::Vote => match parts.tone {
+            Tone::Good => ("  ✔ ", tone),
+            Tone::Bad => ("  ✘ ", tone),
+            _ => ("  ○ ", tone),
+        },
+        Mark::Tally => ("═ ", tone),
+        Mark::Score => ("★ ", theme.speaking),
+        Mark::Control if parts.tone == Tone::Good => ("▶ ", tone),
+        Mark::Control => ("‖ ", tone),
+        Mark::Error => ("! ", theme.error),
+        Mark::User | Mark::Agent | Mark::None => ("", tone),
     }
 }
 
-/// Mark, word and colour of a vote.
-pub fn vote_look(choice: VoteChoice, theme: &Theme) -> (&'static str, &'static str, Color) {
-    match choice {
-        VoteChoice::Agree => ("✔", "agree", theme.success),
-        VoteChoice::Disagree => ("✘", "disagree", theme.error),
-        VoteChoice::Abstain => ("○", "abstain", theme.dim),
+/// The colour of a tone.
+fn tone_color(tone: Tone, theme: &Theme) -> Color {
+    match tone {
+        Tone::Normal => theme.accent,
+        Tone::Good => theme.success,
+        Tone::Warn => theme.warning,
+        Tone::Bad => theme.error,
+        Tone::Muted => theme.dim,
     }
 }

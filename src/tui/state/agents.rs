@@ -1,16 +1,17 @@
-//! One agent's pane data: its finished answers (as blocks) and the turn it is streaming.
+//! One agent's pane data: which finished turns it shows and which turn is its newest (their text,
+//! status and error are core's [`TurnRecord`]s), and the turn it is streaming.
 //!
 //! A streaming turn keeps its text as completed lines plus a raw tail: a token appends to the
 //! tail, and each newline moves a line into `lines`. Only completed lines are ever styled and
-//! wrapped (once each, see `panes::agent`); the tail is drawn raw. Text is stripped of terminal
-//! control sequences as lines complete (the tail is stripped when drawn).
+//! wrapped (once each, by the agent pane, which keeps those rows); the tail is drawn raw. Text is
+//! stripped of terminal control sequences as lines complete (the tail is stripped when drawn), and
+//! a finished answer when it is laid out.
 
-use ratatui::text::Line;
+use std::collections::BTreeMap;
 
 use crate::core::event::{AgentInfo, Purpose};
+use crate::core::state::{TurnRecord, TurnStatus};
 
-use super::super::cache::LineCache;
-use super::super::markdown::MdStyler;
 use super::super::sanitize::strip_controls;
 
 /// What an agent is doing.
@@ -24,14 +25,36 @@ pub enum AgentStatus {
     Cancelled,
 }
 
-/// One finished piece of an agent's pane.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Block {
+/// One finished piece of an agent's pane, read from core's record of its turn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Block<'a> {
     pub turn: u64,
     pub round: Option<u32>,
     pub kind: BlockKind,
-    pub text: String,
-    pub cache: LineCache,
+    /// The answer, the partial text of a cancelled turn, or the error message (unsanitized).
+    pub text: &'a str,
+}
+
+impl<'a> Block<'a> {
+    /// The block of finished turn `turn`, if core has it.
+    pub fn of(turns: &'a BTreeMap<u64, TurnRecord>, turn: u64) -> Option<Block<'a>> {
+        let t = turns.get(&turn)?;
+        let (kind, text) = match t.status {
+            TurnStatus::Running => return None,
+            TurnStatus::Completed => (BlockKind::Answer, t.text.as_str()),
+            TurnStatus::Cancelled => (BlockKind::Cancelled, t.text.as_str()),
+            TurnStatus::Failed => (
+                BlockKind::Failed,
+                t.error.as_ref().map(|e| e.message.as_str()).unwrap_or(""),
+            ),
+        };
+        Some(Block {
+            turn,
+            round: t.round,
+            kind,
+            text,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,34 +65,16 @@ pub enum BlockKind {
 }
 
 /// The turn being streamed.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveTurn {
+    /// Which of this agent's live turns it is (1, 2, …), so that a pane's rows laid out for an
+    /// earlier one (a retried turn keeps its number) are never taken for this one's.
+    pub epoch: u64,
     pub turn: u64,
     pub round: Option<u32>,
     pub purpose: Purpose,
     pub lines: Vec<String>,
     pub tail: String,
-    /// Layout state owned by the agent pane (styled and wrapped completed lines).
-    pub layout: LiveLayout,
-}
-
-/// What the renderer keeps for a live turn so that each completed line is styled once and
-/// wrapped once per width.
-#[derive(Debug, Default)]
-pub struct LiveLayout {
-    pub styler: MdStyler,
-    pub styled: Vec<Line<'static>>,
-    pub width: u16,
-    pub wrapped: Vec<Line<'static>>,
-    /// How many styled lines `wrapped` holds; rows past `committed` are the tail's.
-    pub wrapped_upto: usize,
-    pub committed: usize,
-}
-
-impl PartialEq for LiveLayout {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
 }
 
 impl LiveTurn {
@@ -96,21 +101,26 @@ impl LiveTurn {
 }
 
 /// An agent as the console shows it.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AgentView {
     pub info: AgentInfo,
-    pub status: AgentStatus,
-    pub blocks: Vec<Block>,
+    /// The agent's newest turn: what it is doing is what core's record of that turn says.
+    pub last_turn: Option<u64>,
+    /// The finished turns the pane shows, in the order they ended.
+    pub blocks: Vec<u64>,
     pub live: Option<LiveTurn>,
+    /// How many live turns were started (see [`LiveTurn::epoch`]).
+    epochs: u64,
 }
 
 impl AgentView {
     pub fn new(info: AgentInfo) -> AgentView {
         AgentView {
             info,
-            status: AgentStatus::Idle,
+            last_turn: None,
             blocks: Vec::new(),
             live: None,
+            epochs: 0,
         }
     }
 
@@ -118,62 +128,80 @@ impl AgentView {
         &self.info.name
     }
 
-    pub fn is_busy(&self) -> bool {
-        matches!(self.status, AgentStatus::Thinking | AgentStatus::Streaming)
+    /// What the agent is doing: streaming its live turn, else how its newest turn stands in
+    /// core's records (a turn still running after the session `finished` is over).
+    pub fn status(&self, turns: &BTreeMap<u64, TurnRecord>, finished: bool) -> AgentStatus {
+        if let Some(live) = &self.live {
+            return if live.lines.is_empty() && live.tail.is_empty() {
+                AgentStatus::Thinking
+            } else {
+                AgentStatus::Streaming
+            };
+        }
+        let Some(t) = self.last_turn.and_then(|turn| turns.get(&turn)) else {
+            return AgentStatus::Idle;
+        };
+        match t.status {
+            TurnStatus::Running if !finished => AgentStatus::Thinking,
+            TurnStatus::Running | TurnStatus::Completed => AgentStatus::Idle,
+            TurnStatus::Cancelled => AgentStatus::Cancelled,
+            TurnStatus::Failed => AgentStatus::Failed(
+                t.error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
     pub fn start(&mut self, turn: u64, round: Option<u32>, purpose: Purpose) {
+        self.last_turn = Some(turn);
+        self.epochs += 1;
         self.live = Some(LiveTurn {
+            epoch: self.epochs,
             turn,
             round,
             purpose,
             ..LiveTurn::default()
         });
-        self.status = AgentStatus::Thinking;
     }
 
     pub fn token(&mut self, turn: u64, text: &str) {
+        if self.live.is_none() {
+            self.epochs += 1;
+            self.last_turn = Some(turn);
+        }
+        let epoch = self.epochs;
         let live = self.live.get_or_insert_with(|| LiveTurn {
+            epoch,
             turn,
             ..LiveTurn::default()
         });
         live.push(text);
-        self.status = AgentStatus::Streaming;
     }
 
     /// The turn ended with `text` (a finished answer, a partial one, or an error message).
     pub fn finish(&mut self, turn: u64, text: &str, kind: BlockKind, purpose: Purpose) {
-        let live = self.live.take();
-        let round = live.as_ref().and_then(|l| l.round);
-        self.status = match kind {
-            BlockKind::Answer => AgentStatus::Idle,
-            BlockKind::Cancelled => AgentStatus::Cancelled,
-            BlockKind::Failed => AgentStatus::Failed(text.to_string()),
-        };
+        self.live = None;
         if purpose != Purpose::Speak && kind == BlockKind::Answer {
             return;
         }
         if kind == BlockKind::Cancelled && text.trim().is_empty() {
             return;
         }
-        self.blocks.push(Block {
-            turn,
-            round,
-            kind,
-            text: strip_controls(text),
-            cache: LineCache::default(),
-        });
+        self.blocks.push(turn);
     }
 
-    /// The text the `copy` action takes: the newest answer, or what is streaming.
-    pub fn last_text(&self) -> Option<String> {
+    /// The text the `copy` action takes: what is streaming, or the newest answer.
+    pub fn last_text(&self, turns: &BTreeMap<u64, TurnRecord>) -> Option<String> {
         if let Some(live) = &self.live {
             let t = live.text();
             if !t.trim().is_empty() {
                 return Some(t);
             }
         }
-        self.blocks.last().map(|b| b.text.clone())
+        let turn = *self.blocks.last()?;
+        Block::of(turns, turn).map(|b| strip_controls(b.text))
     }
 }
 

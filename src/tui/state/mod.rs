@@ -1,12 +1,16 @@
-//! The session as the console sees it: a pure fold over events (`SessionView::apply`).
+//! The session as the console sees it: the view ([`View`]: core's state and ledger, the handoff
+//! history, and what each event says) plus what only a screen keeps.
 //!
 //! No terminal, no clock, no IO: events in, view data out, so reducer tests need nothing but
-//! events. Split by concern: agents (panes), the transcript and the handoff chain; the metrics
-//! are the core's own fold ([`crate::core::metrics::Metrics`]), the one source of those figures.
-//! A `session_started` event resets everything (a new session's stream begins with one).
+//! events. The console folds nothing the view already folds: run state, rounds, votes, turns,
+//! the handoff chain and the metrics are read from it. What it keeps on top: for each agent's
+//! pane the ids of the turns it shows and the live turn's streaming buffer (`agents`), the
+//! transcript cells (the view's
+//! [`Parts`](crate::view::Parts) of each event and the console's own notes), and the session's
+//! wall-clock start. A `session_started` event starts everything afresh (a new session's stream
+//! begins with one).
 
 pub mod agents;
-pub mod handoff;
 pub mod transcript;
 
 use std::collections::BTreeMap;
@@ -14,12 +18,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Budget, Config, Price};
-use crate::core::event::{AgentInfo, Event, EventKind, Outcome, PatternKind, Purpose, VoteChoice};
+use crate::core::event::{AgentInfo, Event, EventKind, Outcome, PatternKind, Purpose};
 use crate::core::metrics::Metrics;
+use crate::view::{Handoffs, View, outcome_name};
 
 use agents::{AgentStatus, AgentView, BlockKind};
-use handoff::{HandoffView, Transfer, TransferState};
-use transcript::{Entry, EntryKind};
+use transcript::Entry;
 
 /// Whether the session is doing something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,56 +47,28 @@ impl RunState {
             RunState::Running => "running".into(),
             RunState::Approval => "awaiting approval".into(),
             RunState::Paused => "paused".into(),
-            RunState::Finished(o) => format!("finished: {}", outcome_label(o)),
+            RunState::Finished(o) => format!("finished: {}", outcome_name(o)),
         }
     }
 }
 
-pub fn outcome_label(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Completed => "completed",
-        Outcome::Cancelled => "cancelled",
-        Outcome::Failed => "failed",
-        Outcome::MaxRounds => "max rounds",
-        Outcome::Budget => "budget",
-        Outcome::Consensus => "consensus",
-        Outcome::Timeout => "timeout",
-    }
-}
-
-/// The latest vote tally of a round, for the metrics/status panels.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Tally {
-    pub round: u32,
-    pub votes: BTreeMap<String, VoteChoice>,
-}
-
 /// Everything the console knows about the session.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct SessionView {
-    pub session: Option<String>,
-    pub team: String,
-    pub pattern: Option<PatternKind>,
+    /// The one projection of the session's events.
+    pub view: View,
     pub agents: Vec<AgentView>,
     pub transcript: Vec<Entry>,
-    pub handoff: HandoffView,
-    pub metrics: Metrics,
     /// The team's budget from the config, if it has one.
     pub budget: Option<Budget>,
-    pub tally: Tally,
     pub started_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
-    /// The `seq` of the newest event (for `/fork`).
-    pub last_seq: Option<u64>,
-    pub round: Option<u32>,
-    /// The agent whose turn started last and is still running.
-    pub speaking: Option<String>,
-    pub paused: bool,
-    pub finished: Option<Outcome>,
+    /// The team the console opened with, shown until a session announces its own.
+    team: String,
+    /// Its pattern, from the config.
+    pattern: Option<PatternKind>,
     /// Handoff entry agent from the config, the holder before any transfer.
     entry_agent: Option<String>,
-    /// Per-agent prices from the config, for a fresh [`Metrics`] at each `session_started`.
-    prices: BTreeMap<String, Price>,
 }
 
 impl SessionView {
@@ -105,37 +81,103 @@ impl SessionView {
             .collect();
         let team_cfg = config.teams.get(team);
         SessionView {
-            session: None,
-            team: team.to_string(),
-            pattern: team_cfg.map(|t| t.pattern),
+            view: View::new(prices),
             agents: Vec::new(),
             transcript: Vec::new(),
-            handoff: HandoffView::default(),
-            metrics: Metrics::new(prices.clone()),
             budget: team_cfg.and_then(|t| t.budget),
-            tally: Tally::default(),
             started_at: None,
             last_event_at: None,
-            last_seq: None,
-            round: None,
-            speaking: None,
-            paused: false,
-            finished: None,
+            team: team.to_string(),
+            pattern: team_cfg.map(|t| t.pattern),
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
-            prices,
         }
     }
 
+    /// The team on screen: the session's, or the one the console opened with.
+    pub fn team(&self) -> &str {
+        if self.started() {
+            &self.view.state.team
+        } else {
+            &self.team
+        }
+    }
+
+    pub fn pattern(&self) -> Option<PatternKind> {
+        self.view.state.pattern.or(self.pattern)
+    }
+
+    /// The ledger: tokens and cost per agent and in total.
+    pub fn metrics(&self) -> &Metrics {
+        &self.view.metrics
+    }
+
+    /// The handoff log.
+    pub fn handoff(&self) -> &Handoffs {
+        &self.view.handoffs
+    }
+
+    /// Who holds control in a handoff team: core's holder, else (before any transfer) the
+    /// team's entry agent.
+    pub fn holder(&self) -> Option<&str> {
+        if let Some(h) = &self.view.state.handoff.holder {
+            return Some(h);
+        }
+        if self.pattern() != Some(PatternKind::Handoff) || !self.started() {
+            return None;
+        }
+        let agents = &self.view.state.agents;
+        self.entry_agent
+            .as_deref()
+            .filter(|e| agents.iter().any(|a| a.name == *e))
+            .or_else(|| agents.first().map(|a| a.name.as_str()))
+    }
+
+    /// How the last task ended, until the next one starts.
+    pub fn finished(&self) -> Option<Outcome> {
+        self.view.state.finished.as_ref().map(|f| f.outcome)
+    }
+
+    pub fn paused(&self) -> bool {
+        self.view.state.paused && self.finished().is_none()
+    }
+
+    /// The current group-chat round.
+    pub fn round(&self) -> Option<u32> {
+        let r = self.view.state.task.round;
+        (r > 0).then_some(r)
+    }
+
+    /// The `seq` of the newest event (for `/fork`).
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_event_at
+            .map(|_| self.view.state.next_seq.saturating_sub(1))
+    }
+
+    /// The agent whose speaking turn started last and is still running.
+    pub fn speaking(&self) -> Option<&str> {
+        if self.finished().is_some() {
+            return None;
+        }
+        let state = &self.view.state;
+        state
+            .running
+            .iter()
+            .rev()
+            .filter_map(|turn| state.turns.get(turn))
+            .find(|t| t.purpose == Purpose::Speak)
+            .map(|t| t.agent.as_str())
+    }
+
     pub fn run_state(&self) -> RunState {
-        if let Some(o) = self.finished {
+        if let Some(o) = self.finished() {
             RunState::Finished(o)
-        } else if self.paused {
+        } else if self.paused() {
             RunState::Paused
-        } else if self.agents.iter().any(AgentView::is_busy) {
+        } else if self.is_running() {
             RunState::Running
-        } else if self.handoff.pending().is_some() {
+        } else if self.handoff().pending().is_some() {
             RunState::Approval
-        } else if self.session.is_some() {
+        } else if self.started() {
             RunState::Idle
         } else {
             RunState::Waiting
@@ -144,16 +186,26 @@ impl SessionView {
 
     /// Whether a task was given and has not finished yet.
     pub fn task_open(&self) -> bool {
-        self.session.is_some()
-            && self.finished.is_none()
-            && self
-                .transcript
-                .iter()
-                .any(|e| matches!(e.kind, EntryKind::User { .. }))
+        self.started() && self.view.state.task.active
     }
 
     pub fn is_running(&self) -> bool {
-        self.agents.iter().any(AgentView::is_busy)
+        (0..self.agents.len()).any(|i| self.is_busy(i))
+    }
+
+    /// What agent `index` is doing.
+    pub fn agent_status(&self, index: usize) -> AgentStatus {
+        self.agents.get(index).map_or(AgentStatus::Idle, |a| {
+            a.status(&self.view.state.turns, self.finished().is_some())
+        })
+    }
+
+    /// Whether agent `index` is thinking or streaming.
+    pub fn is_busy(&self, index: usize) -> bool {
+        matches!(
+            self.agent_status(index),
+            AgentStatus::Thinking | AgentStatus::Streaming
+        )
     }
 
     pub fn agent_index(&self, name: &str) -> Option<usize> {
@@ -162,56 +214,22 @@ impl SessionView {
 
     /// Fold one event into the view.
     pub fn apply(&mut self, event: &Event) {
-        let ts = event.ts;
-        self.last_event_at = Some(ts);
-        self.last_seq = Some(event.seq);
-        if matches!(event.kind, EventKind::SessionStarted { .. }) {
-            self.metrics = Metrics::new(self.prices.clone());
+        self.last_event_at = Some(event.ts);
+        if let EventKind::SessionStarted { agents, .. } = &event.kind {
+            // The view starts afresh by itself.
+            self.agents = agents.iter().cloned().map(AgentView::new).collect();
+            self.transcript.clear();
+            self.started_at = Some(event.ts);
         }
-        self.metrics.apply(event);
+        let parts = self.view.push(event);
+        self.transcript.extend(Entry::of(parts));
         match &event.kind {
-            EventKind::SessionStarted {
-                team,
-                pattern,
-                agents,
-            } => {
-                self.start(event, team, *pattern, agents);
-            }
-            EventKind::UserMessage {
-                text,
-                to,
-                interject,
-            } => {
-                if !interject {
-                    // A new task: the last one's outcome no longer describes the session.
-                    self.finished = None;
-                }
-                self.push(
-                    ts,
-                    EntryKind::User {
-                        text: text.clone(),
-                        to: to.clone(),
-                        interject: *interject,
-                    },
-                )
-            }
             EventKind::TurnStarted {
                 agent,
                 turn,
                 round,
                 purpose,
-            } => {
-                if round.is_some() {
-                    self.round = *round;
-                }
-                if *purpose == Purpose::Speak {
-                    self.speaking = Some(agent.clone());
-                    if self.pattern == Some(PatternKind::Handoff) {
-                        self.handoff.holder = Some(agent.clone());
-                    }
-                }
-                self.agent_mut(agent).start(*turn, *round, *purpose);
-            }
+            } => self.agent_mut(agent).start(*turn, *round, *purpose),
             EventKind::Token { agent, turn, text } => self.agent_mut(agent).token(*turn, text),
             EventKind::Message {
                 agent,
@@ -219,22 +237,9 @@ impl SessionView {
                 text,
                 purpose,
                 ..
-            } => {
-                let round = self.agent_mut(agent).live.as_ref().and_then(|l| l.round);
-                self.agent_mut(agent)
-                    .finish(*turn, text, BlockKind::Answer, *purpose);
-                self.stop_speaking(agent);
-                if *purpose == Purpose::Speak && !text.trim().is_empty() {
-                    self.push(
-                        ts,
-                        EntryKind::Message {
-                            agent: agent.clone(),
-                            round,
-                            text: crate::tui::sanitize::strip_controls(text),
-                        },
-                    );
-                }
-            }
+            } => self
+                .agent_mut(agent)
+                .finish(*turn, text, BlockKind::Answer, *purpose),
             EventKind::TurnFailed {
                 agent,
                 turn,
@@ -243,314 +248,35 @@ impl SessionView {
             } => {
                 let a = self.agent_mut(agent);
                 if *will_retry {
+                    // The turn starts over: thinking again until its first token.
                     a.live = None;
-                    a.status = AgentStatus::Thinking;
                 } else {
                     a.finish(*turn, &error.message, BlockKind::Failed, Purpose::Speak);
-                    self.stop_speaking(agent);
                 }
-                self.push(
-                    ts,
-                    EntryKind::Failed {
-                        agent: agent.clone(),
-                        kind: error.kind.to_string(),
-                        message: error.message.clone(),
-                        will_retry: *will_retry,
-                    },
-                );
             }
             EventKind::TurnCancelled {
                 agent,
                 turn,
                 partial_text,
-            } => {
-                self.agent_mut(agent).finish(
-                    *turn,
-                    partial_text,
-                    BlockKind::Cancelled,
-                    Purpose::Speak,
-                );
-                self.stop_speaking(agent);
-                self.push(
-                    ts,
-                    EntryKind::Cancelled {
-                        agent: agent.clone(),
-                        partial: crate::tui::sanitize::strip_controls(partial_text),
-                    },
-                );
-            }
-            EventKind::ToolResult { .. } => {}
-            EventKind::SpeakerSelected { agent, by, reason } => self.push(
-                ts,
-                EntryKind::Speaker {
-                    agent: agent.clone(),
-                    by: *by,
-                    reason: reason.clone(),
-                },
+            } => self.agent_mut(agent).finish(
+                *turn,
+                partial_text,
+                BlockKind::Cancelled,
+                Purpose::Speak,
             ),
-            EventKind::HandoffRequested {
-                id,
-                from,
-                to,
-                reason,
-                approval,
-                window_ms,
-            } => {
-                if self.handoff.holder.is_none() {
-                    self.handoff.holder = Some(from.clone());
-                }
-                self.handoff.request(Transfer {
-                    id: id.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                    reason: reason.clone(),
-                    state: TransferState::Requested,
-                    approval: approval.clone(),
-                    window_ms: *window_ms,
-                    requested_at: ts,
-                    active_since: None,
-                    redirected: None,
-                });
-                self.push(
-                    ts,
-                    EntryKind::HandoffRequested {
-                        from: from.clone(),
-                        to: to.clone(),
-                        reason: reason.clone(),
-                        approval: approval.clone(),
-                    },
-                );
-            }
-            EventKind::HandoffAccepted { id, reason } => {
-                self.handoff
-                    .update(id, ts, |t| t.state = TransferState::Accepted);
-                let to = self.target_of(id);
-                self.push(
-                    ts,
-                    EntryKind::HandoffAccepted {
-                        to,
-                        reason: reason.clone(),
-                    },
-                );
-            }
-            EventKind::HandoffRejected { id, reason } => {
-                self.handoff.update(id, ts, |t| {
-                    t.state = TransferState::Rejected(reason.clone())
-                });
-                let to = self.target_of(id);
-                self.push(
-                    ts,
-                    EntryKind::HandoffRejected {
-                        to,
-                        reason: reason.clone(),
-                    },
-                );
-            }
-            EventKind::HandoffRedirected {
-                id,
-                from_target,
-                to,
-                by,
-            } => {
-                self.handoff.update(id, ts, |t| {
-                    t.redirected = Some((from_target.clone(), by.clone()));
-                    t.to = to.clone();
-                });
-                self.push(
-                    ts,
-                    EntryKind::HandoffRedirected {
-                        from_target: from_target.clone(),
-                        to: to.clone(),
-                        by: by.clone(),
-                    },
-                );
-            }
-            EventKind::HandoffCancelled { id, by } => {
-                self.handoff
-                    .update(id, ts, |t| t.state = TransferState::Cancelled(by.clone()));
-                let to = self.target_of(id);
-                self.push(ts, EntryKind::HandoffCancelled { to, by: by.clone() });
-            }
-            EventKind::HandoffCompleted { id, summary } => {
-                self.handoff.update(id, ts, |t| {
-                    t.state = TransferState::Completed(summary.clone())
-                });
-                let (from, to) = self
-                    .handoff
-                    .chain
-                    .iter()
-                    .rev()
-                    .find(|t| &t.id == id)
-                    .map(|t| (t.to.clone(), t.from.clone()))
-                    .unwrap_or_default();
-                self.push(
-                    ts,
-                    EntryKind::HandoffCompleted {
-                        from,
-                        to,
-                        summary: summary.clone(),
-                    },
-                );
-            }
-            EventKind::HandoffFallback { id, failed, to } => {
-                self.handoff.update(id, ts, |t| {
-                    t.state = TransferState::FellBack {
-                        failed: failed.clone(),
-                    };
-                    t.to = to.clone();
-                });
-                self.push(
-                    ts,
-                    EntryKind::HandoffFallback {
-                        failed: failed.clone(),
-                        to: to.clone(),
-                    },
-                );
-            }
-            EventKind::Vote {
-                round,
-                agent,
-                choice,
-                reason,
-            } => {
-                if self.tally.round != *round {
-                    self.tally = Tally {
-                        round: *round,
-                        votes: BTreeMap::new(),
-                    };
-                }
-                self.tally.votes.insert(agent.clone(), *choice);
-                self.push(
-                    ts,
-                    EntryKind::Vote {
-                        round: *round,
-                        agent: agent.clone(),
-                        choice: *choice,
-                        reason: reason.clone(),
-                    },
-                );
-            }
-            EventKind::Consensus {
-                round,
-                reached,
-                agree,
-                disagree,
-                abstain,
-                threshold,
-            } => self.push(
-                ts,
-                EntryKind::Consensus {
-                    round: *round,
-                    reached: *reached,
-                    agree: *agree,
-                    disagree: *disagree,
-                    abstain: *abstain,
-                    threshold: *threshold,
-                },
-            ),
-            EventKind::CandidateScored {
-                agent,
-                score,
-                reason,
-            } => self.push(
-                ts,
-                EntryKind::Score {
-                    agent: agent.clone(),
-                    score: *score,
-                    reason: reason.clone(),
-                },
-            ),
-            EventKind::Paused { by } => {
-                self.paused = true;
-                self.push(ts, EntryKind::Paused { by: by.clone() });
-            }
-            EventKind::Resumed { by } => {
-                self.paused = false;
-                self.push(ts, EntryKind::Resumed { by: by.clone() });
-            }
-            EventKind::Error { message, .. } => self.push(
-                ts,
-                EntryKind::Error {
-                    message: message.clone(),
-                },
-            ),
-            EventKind::SessionFinished {
-                outcome,
-                final_text,
-            } => {
-                self.finished = Some(*outcome);
-                self.paused = false;
-                self.speaking = None;
-                for a in &mut self.agents {
-                    if a.is_busy() {
-                        a.status = AgentStatus::Idle;
-                        a.live = None;
-                    }
-                }
-                self.push(
-                    ts,
-                    EntryKind::Finished {
-                        outcome: *outcome,
-                        final_text: final_text.clone(),
-                    },
-                );
-            }
+            // Nothing streams once the session is over.
+            EventKind::SessionFinished { .. } => self.agents.iter_mut().for_each(|a| a.live = None),
+            _ => {}
         }
     }
 
     /// Add a console-side note to the transcript.
-    pub fn notice(&mut self, ts: DateTime<Utc>, text: impl Into<String>) {
-        self.push(ts, EntryKind::Notice { text: text.into() });
+    pub fn notice(&mut self, text: impl Into<String>) {
+        self.transcript.push(Entry::Notice(text.into()));
     }
 
-    fn start(&mut self, event: &Event, team: &str, pattern: PatternKind, agents: &[AgentInfo]) {
-        self.session = Some(event.session.clone());
-        self.team = team.to_string();
-        self.pattern = Some(pattern);
-        self.agents = agents.iter().cloned().map(AgentView::new).collect();
-        self.transcript.clear();
-        self.handoff = HandoffView::default();
-        if pattern == PatternKind::Handoff {
-            self.handoff.holder = self
-                .entry_agent
-                .clone()
-                .filter(|e| agents.iter().any(|a| &a.name == e))
-                .or_else(|| agents.first().map(|a| a.name.clone()));
-        }
-        self.tally = Tally::default();
-        self.started_at = Some(event.ts);
-        self.round = None;
-        self.speaking = None;
-        self.paused = false;
-        self.finished = None;
-        self.push(
-            event.ts,
-            EntryKind::SessionStarted {
-                team: team.to_string(),
-                pattern,
-                agents: agents.iter().map(|a| a.name.clone()).collect(),
-            },
-        );
-    }
-
-    fn push(&mut self, ts: DateTime<Utc>, kind: EntryKind) {
-        self.transcript.push(Entry::new(ts, kind));
-    }
-
-    fn stop_speaking(&mut self, agent: &str) {
-        if self.speaking.as_deref() == Some(agent) {
-            self.speaking = None;
-        }
-    }
-
-    fn target_of(&self, id: &str) -> String {
-        self.handoff
-            .chain
-            .iter()
-            .rev()
-            .find(|t| t.id == id)
-            .map(|t| t.to.clone())
-            .unwrap_or_default()
+    fn started(&self) -> bool {
+        self.started_at.is_some()
     }
 
     /// The view of `name`, created on the fly for an agent the session did not announce.

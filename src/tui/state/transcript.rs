@@ -1,138 +1,46 @@
-//! The transcript: typed cells in order — who spoke, handoffs, votes, verdicts, interjections,
-//! errors. Each cell renders itself for a width (`panes::transcript`) and caches the result.
+//! The transcript: its cells in order. A cell is what the view says about one event
+//! ([`Parts`]: who, verb, target, detail, tone, body) or a note from the console itself; the
+//! console never words an event on its own. The transcript pane lays each cell out for a width
+//! and keeps the rows.
 
-use chrono::{DateTime, Utc};
+use crate::view::{Parts, Shape};
 
-use crate::core::event::{Outcome, PatternKind, SelectedBy, VoteChoice};
-
-use super::super::cache::LineCache;
+use super::super::sanitize::strip_controls;
 
 /// One transcript cell.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    pub ts: DateTime<Utc>,
-    pub kind: EntryKind,
-    pub cache: LineCache,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum EntryKind {
-    SessionStarted {
-        team: String,
-        pattern: PatternKind,
-        agents: Vec<String>,
-    },
-    User {
-        text: String,
-        to: Option<String>,
-        interject: bool,
-    },
-    Message {
-        agent: String,
-        round: Option<u32>,
-        text: String,
-    },
-    Cancelled {
-        agent: String,
-        partial: String,
-    },
-    Failed {
-        agent: String,
-        kind: String,
-        message: String,
-        will_retry: bool,
-    },
-    Speaker {
-        agent: String,
-        by: SelectedBy,
-        reason: Option<String>,
-    },
-    HandoffRequested {
-        from: String,
-        to: String,
-        reason: String,
-        approval: Option<crate::core::event::Approval>,
-    },
-    HandoffAccepted {
-        to: String,
-        reason: String,
-    },
-    HandoffRejected {
-        to: String,
-        reason: String,
-    },
-    HandoffRedirected {
-        from_target: String,
-        to: String,
-        by: String,
-    },
-    HandoffCancelled {
-        to: String,
-        by: String,
-    },
-    HandoffCompleted {
-        from: String,
-        to: String,
-        summary: String,
-    },
-    HandoffFallback {
-        failed: String,
-        to: String,
-    },
-    Vote {
-        round: u32,
-        agent: String,
-        choice: VoteChoice,
-        reason: String,
-    },
-    Consensus {
-        round: u32,
-        reached: bool,
-        agree: u32,
-        disagree: u32,
-        abstain: u32,
-        threshold: f64,
-    },
-    Score {
-        agent: String,
-        score: f64,
-        reason: String,
-    },
-    Paused {
-        by: String,
-    },
-    Resumed {
-        by: String,
-    },
-    Error {
-        message: String,
-    },
-    Finished {
-        outcome: Outcome,
-        final_text: Option<String>,
-    },
+pub enum Entry {
+    /// What an event says (never [`Shape::Hidden`]).
+    Event(Parts),
     /// A note from the console itself (e.g. an unknown `@agent`).
-    Notice {
-        text: String,
-    },
+    Notice(String),
 }
 
 impl Entry {
-    pub fn new(ts: DateTime<Utc>, kind: EntryKind) -> Entry {
-        Entry {
-            ts,
-            kind,
-            cache: LineCache::default(),
+    /// The cell for `parts`, or nothing when the event has nothing to show. Model and person
+    /// text in the body is stripped of terminal control sequences.
+    pub fn of(mut parts: Parts) -> Option<Entry> {
+        if parts.shape == Shape::Hidden {
+            return None;
+        }
+        parts.body = parts.body.map(|b| strip_controls(&b));
+        Some(Entry::Event(parts))
+    }
+
+    /// The text the `copy` action takes from this cell: what was said, the partial text of a
+    /// cancelled turn, or the final answer.
+    pub fn copy_text(&self) -> Option<String> {
+        match self {
+            Entry::Event(p) => p.body.clone(),
+            Entry::Notice(_) => None,
         }
     }
 
-    /// The text the `copy` action takes from this cell.
-    pub fn copy_text(&self) -> Option<String> {
-        match &self.kind {
-            EntryKind::Message { text, .. } | EntryKind::User { text, .. } => Some(text.clone()),
-            EntryKind::Finished { final_text, .. } => final_text.clone(),
-            EntryKind::Cancelled { partial, .. } => Some(partial.clone()),
-            _ => None,
+    /// The notice's text, if this is one.
+    pub fn notice(&self) -> Option<&str> {
+        match self {
+            Entry::Notice(text) => Some(text),
+            Entry::Event(_) => None,
         }
     }
 }

@@ -1,4 +1,7 @@
-//! The input box (ratatui-textarea) and its completion popup for `/commands` and `@agents`.
+//! The input box (ratatui-textarea) and its completion popup for `/commands` and `@agents`: its
+//! state (`state`: text, history, completion) and how it is drawn.
+
+pub mod state;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,31 +9,24 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, List, ListItem, ListState};
 
-use super::super::app::App;
-use crate::core::event::PatternKind;
+use super::super::theme::Theme;
+pub use state::{Completion, InputState, SLASH_COMMANDS};
 
 /// Rows the input box wants: its lines (up to 6) and the borders.
-pub fn wanted_height(app: &App) -> u16 {
-    app.input.line_count().clamp(1, 6) as u16 + 2
+pub fn wanted_height(input: &InputState) -> u16 {
+    input.line_count().clamp(1, 6) as u16 + 2
 }
 
-/// Draw the input box in `area` and the completion popup above it.
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
-    let theme = app.theme.clone();
-    let text = app.input.text();
-    let target = match text
-        .strip_prefix('@')
-        .and_then(|r| r.split_whitespace().next())
-    {
-        Some(name) if app.session.agent_index(name).is_some() => format!(" to @{name} "),
-        _ if text.starts_with('/') => " command ".to_string(),
-        // The same rule as sending: in a group chat with a task under way, a message interjects.
-        _ if app.session.pattern == Some(PatternKind::GroupChat) && app.session.task_open() => {
-            " interject ".to_string()
-        }
-        _ => " message ".to_string(),
-    };
-    let focused_overlay = !app.overlays.is_empty();
+/// Draw the input box in `area`, titled `target` (what Enter does: ` message `, ` to @a `, …),
+/// and the completion popup above it. While an overlay has the keys the box is drawn inactive.
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    input: &mut InputState,
+    target: &str,
+    focused_overlay: bool,
+    theme: &Theme,
+) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
@@ -40,10 +36,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
             theme.accent
         }))
         .title(Span::styled(
-            target,
+            target.to_string(),
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
         ));
-    let ta = &mut app.input.textarea;
+    let ta = &mut input.textarea;
     ta.set_block(block);
     ta.set_style(theme.text_style());
     ta.set_cursor_line_style(Style::new());
@@ -54,7 +50,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         Style::new().add_modifier(Modifier::REVERSED)
     });
     frame.render_widget(&*ta, area);
-    if let Some(c) = &app.input.completion {
+    if let Some(c) = &input.completion {
         let height = (c.items.len() as u16).min(8) + 2;
         let width = c
             .items
@@ -83,13 +79,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
             })
             .collect();
         let list = List::new(items)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_type(BorderType::Rounded)
-                    .border_style(Style::new().fg(theme.accent))
-                    .style(Style::new().bg(theme.popup_bg)),
-            )
+            .block(theme.popup(theme.accent))
             .highlight_style(theme.selection_style());
         let mut state = ListState::default().with_selected(Some(c.selected));
         frame.render_widget(Clear, popup);

@@ -1,0 +1,91 @@
+//! What the footer and the input box say about the state of things: the actions worth a hint
+//! right now (the footer draws them with their keys) and what Enter would do with the input.
+
+use super::super::keymap::{Action, Context};
+use super::App;
+use crate::core::event::PatternKind;
+
+impl App {
+    /// The actions worth a hint right now, most useful first.
+    pub fn hint_actions(&self) -> Vec<(Action, &'static str)> {
+        match self.context() {
+            Context::Help => vec![
+                (Action::HelpClose, "close"),
+                (Action::HelpDown, "down"),
+                (Action::HelpUp, "up"),
+            ],
+            Context::Picker => vec![
+                (Action::PickerSelect, "choose"),
+                (Action::PickerUp, "up"),
+                (Action::PickerDown, "down"),
+                (Action::PickerClose, "close"),
+            ],
+            Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+            Context::Completion => vec![
+                (Action::Complete, "complete"),
+                (Action::CompletionNext, "next"),
+                (Action::CompletionClose, "close"),
+            ],
+            Context::Global | Context::Input => {
+                let s = &self.session;
+                let mut v = Vec::new();
+                if s.handoff().pending().is_some() {
+                    v.extend([
+                        (Action::ApproveHandoff, "approve"),
+                        (Action::RejectHandoff, "reject"),
+                        (Action::RedirectHandoff, "redirect"),
+                        (Action::CancelHandoff, "cancel handoff"),
+                    ]);
+                } else if s.handoff().current().is_some() {
+                    v.extend([
+                        (Action::RedirectHandoff, "redirect"),
+                        (Action::CancelHandoff, "cancel handoff"),
+                    ]);
+                }
+                if s.is_running() {
+                    v.push((Action::Interrupt, "cancel"));
+                }
+                let group_chat = s.pattern() == Some(PatternKind::GroupChat);
+                if group_chat {
+                    v.push((Action::CallVote, "vote"));
+                    v.push((Action::PickSpeaker, "pick speaker"));
+                }
+                if group_chat || s.pattern() == Some(PatternKind::Sequential) {
+                    v.push((
+                        Action::TogglePause,
+                        if s.paused() { "resume" } else { "pause" },
+                    ));
+                }
+                v.extend([
+                    (Action::FocusNext, "focus"),
+                    (
+                        Action::Zoom,
+                        if self.panes.zoom { "unzoom" } else { "zoom" },
+                    ),
+                    (Action::Help, "help"),
+                    (Action::Quit, "quit"),
+                ]);
+                v
+            }
+        }
+    }
+
+    /// The input box's title: what Enter does with what is typed.
+    pub fn input_target(&self) -> String {
+        let text = self.input.text();
+        match text
+            .strip_prefix('@')
+            .and_then(|r| r.split_whitespace().next())
+        {
+            Some(name) if self.session.agent_index(name).is_some() => format!(" to @{name} "),
+            _ if text.starts_with('/') => " command ".to_string(),
+            // The same rule as sending: in a group chat with a task under way, a message interjects.
+            _ if self.session.pattern() == Some(PatternKind::GroupChat)
+                && self.session.task_open() =>
+            {
+                " interject ".to_string()
+            }
+            _ => " message ".to_string(),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! One snapshot per pane and per overlay, each drawn alone on a TestBackend at a size it
+//! typically gets on screen, from the data the pane is handed (never the whole `App`): a change
+//! to one pane shows up in its own snapshot, not in every full-screen one.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::{Frame, Terminal};
+
+use conclave::tui::App;
+use conclave::tui::overlays::{self, ConfirmKind, Overlay, Picker, PickerPurpose};
+use conclave::tui::panes::agent::{AgentLook, AgentPane};
+use conclave::tui::panes::handoff::{self, HandoffLook};
+use conclave::tui::panes::status::{self, StatusLine};
+use conclave::tui::panes::transcript::TranscriptPane;
+use conclave::tui::panes::{input, metrics};
+
+/// Draw with `draw` on a `w`×`h` TestBackend and return the screen.
+fn screen(w: u16, h: u16, draw: impl FnOnce(&mut Frame<'_>)) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(draw).unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn debate() -> App {
+    fixtures::app("debate", &fixtures::debate().events)
+}
+
+fn agent_pane(app: &App, index: usize, w: u16, h: u16) -> String {
+    let agent = &app.session.agents[index];
+    let look = AgentLook {
+        status: app.session.agent_status(index),
+        color: app.agent_color(&agent.info.name),
+        speaking: app.session.speaking() == Some(agent.info.name.as_str())
+            || app.session.is_busy(index),
+        focused: false,
+    };
+    let mut pane = AgentPane::default();
+    let turns = &app.session.view.state.turns;
+    screen(w, h, |f| {
+        pane.render(f, f.area(), (agent, turns), look, &app.theme)
+    })
+}
+
+#[test]
+fn agent_pane_with_a_finished_answer() {
+    insta::assert_snapshot!(agent_pane(&debate(), 0, 48, 14));
+}
+
+#[test]
+fn agent_pane_streaming() {
+    let app = fixtures::app("debate", &fixtures::debate_live().events);
+    insta::assert_snapshot!(agent_pane(&app, 1, 48, 10));
+}
+
+#[test]
+fn agent_pane_cancelled_and_failed() {
+    let app = fixtures::app("debate", &fixtures::errors().events);
+    insta::assert_snapshot!(agent_pane(&app, 1, 48, 10));
+}
+
+#[test]
+fn transcript_pane() {
+    let app = debate();
+    let colors = app.agent_colors();
+    let mut pane = TranscriptPane::default();
+    let out = screen(80, 30, |f| {
+        pane.render(
+            f,
+            f.area(),
+            &app.session.transcript,
+            true,
+            &app.theme,
+            &colors,
+        )
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn transcript_pane_scrolled_up() {
+    let app = fixtures::app("support", &fixtures::support_redirect().events);
+    let colors = app.agent_colors();
+    let mut pane = TranscriptPane::default();
+    let entries = &app.session.transcript;
+    let _ = screen(70, 12, |f| {
+        pane.render(f, f.area(), entries, false, &app.theme, &colors)
+    });
+    pane.scroll(
+        conclave::tui::scroll::ScrollBy::Up(4),
+        entries,
+        &app.theme,
+        &colors,
+    );
+    let out = screen(70, 12, |f| {
+        pane.render(f, f.area(), entries, false, &app.theme, &colors)
+    });
+    insta::assert_snapshot!(out);
+}
+
+/// The handoff panel of `app` at `now`, 46 cells wide (the sidebar's usual width).
+fn handoff_panel(app: &App, now: chrono::DateTime<chrono::Utc>) -> String {
+    let colors = app.agent_colors();
+    let look = HandoffLook {
+        holder: app.session.holder(),
+        now,
+        keymap: &app.keymap,
+        theme: &app.theme,
+        colors: &colors,
+    };
+    let h = app.session.handoff();
+    screen(46, handoff::wanted_height(h), |f| {
+        handoff::render(f, f.area(), h, look)
+    })
+}
+
+#[test]
+fn handoff_panel_in_its_approval_window() {
+    let s = fixtures::support_pending();
+    let app = fixtures::app("support", &s.events);
+    let now = s.now() + chrono::Duration::milliseconds(700);
+    insta::assert_snapshot!(handoff_panel(&app, now));
+}
+
+#[test]
+fn handoff_panel_after_a_redirect() {
+    let app = fixtures::app("support", &fixtures::support_redirect().events);
+    insta::assert_snapshot!(handoff_panel(&app, app.now));
+}
+
+fn metrics_panel(app: &App, w: u16) -> String {
+    let colors = app.agent_colors();
+    screen(w, metrics::wanted_height(&app.session), |f| {
+        metrics::render(f, f.area(), &app.session, &app.theme, &colors)
+    })
+}
+
+#[test]
+fn metrics_panel_with_a_budget() {
+    let app = debate();
+    insta::assert_snapshot!(metrics_panel(&app, 56));
+}
+
+#[test]
+fn metrics_panel_narrow_with_errors_and_retries() {
+    let app = fixtures::app("debate", &fixtures::errors().events);
+    insta::assert_snapshot!(metrics_panel(&app, 42));
+}
+
+#[test]
+fn status_bar_and_footer() {
+    let app = fixtures::app("debate", &fixtures::debate_live().events);
+    let line = StatusLine {
+        backend_label: &app.backend_label,
+        is_demo: true,
+        now: app.now,
+    };
+    let hints = app.hint_actions();
+    let out = screen(120, 2, |f| {
+        let [top, bottom] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Length(1),
+            ratatui::layout::Constraint::Length(1),
+        ])
+        .areas(f.area());
+        status::render_status(f, top, &app.session, line, &app.theme);
+        status::render_footer(f, bottom, &hints, &app.keymap, &app.theme);
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn input_box_with_the_completion_popup() {
+    let mut app = debate();
+    for c in "@".chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+    let target = app.input_target();
+    let out = screen(60, 9, |f| {
+        let area = f.area();
+        let h = input::wanted_height(&app.input);
+        let rect = ratatui::layout::Rect {
+            y: area.height - h,
+            height: h,
+            ..area
+        };
+        input::render(f, rect, &mut app.input, &target, false, &app.theme)
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn input_box_with_two_lines_addressed_to_an_agent() {
+    let mut app = debate();
+    for c in "@skeptic what about support?".chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+    app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
+    for c in "And the rota?".chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+    app.input.completion = None;
+    let target = app.input_target();
+    let h = input::wanted_height(&app.input);
+    let out = screen(60, h, |f| {
+        input::render(f, f.area(), &mut app.input, &target, false, &app.theme)
+    });
+    insta::assert_snapshot!(out);
+}
+
+fn help(w: u16, h: u16, scroll: u16) -> String {
+    let app = debate();
+    screen(w, h, |f| {
+        overlays::help::render(f, f.area(), &app.keymap, &app.theme, scroll)
+    })
+}
+
+#[test]
+fn help_overlay() {
+    insta::assert_snapshot!(help(100, 30, 0));
+}
+
+#[test]
+fn help_overlay_scrolled_on_a_small_screen() {
+    insta::assert_snapshot!(help(60, 16, 6));
+}
+
+fn picker_on(app: &App, picker: &Picker, w: u16, h: u16) -> String {
+    let colors = app.agent_colors();
+    screen(w, h, |f| {
+        overlays::picker::render(f, f.area(), picker, &colors, &app.keymap, &app.theme)
+    })
+}
+
+#[test]
+fn redirect_picker() {
+    let mut app = fixtures::app("support", &fixtures::support_pending().events);
+    app.handle_key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL));
+    let Some(Overlay::Picker(picker)) = app.overlays.last() else {
+        panic!("no picker: {:?}", app.overlays);
+    };
+    insta::assert_snapshot!(picker_on(&app, picker, 64, 10));
+}
+
+#[test]
+fn sessions_picker() {
+    let app = debate();
+    let picker = Picker {
+        title: "Resume a session (3 older: conclave sessions list)".into(),
+        items: vec!["20261120-093000-ab12".into(), "20261119-171500-cd34".into()],
+        details: vec![
+            "debate · consensus · 6 messages · 2026-11-20 09:30".into(),
+            "support · completed · 1 message · 2026-11-19 17:15".into(),
+        ],
+        selected: 1,
+        purpose: PickerPurpose::Session,
+    };
+    insta::assert_snapshot!(picker_on(&app, &picker, 100, 8));
+}
+
+#[test]
+fn quit_confirm_while_agents_run() {
+    let app = fixtures::app("debate", &fixtures::debate_live().events);
+    let out = screen(70, 9, |f| {
+        overlays::confirm::render(
+            f,
+            f.area(),
+            ConfirmKind::Quit,
+            app.session.is_running(),
+            &app.keymap,
+            &app.theme,
+        )
+    });
+    insta::assert_snapshot!(out);
+}
