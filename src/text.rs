@@ -13,7 +13,10 @@
 //! - an unterminated sequence swallows the rest of its text (of its stream, for a [`Sanitizer`]).
 //!
 //! It lives at the bottom of the crate, under every layer, because both `llm` and `store` need it
-//! and `store` must not import `llm`.
+//! and `store` must not import `llm`. So does its sibling [`redact`], the one redactor of secrets
+//! and personal data (a team's `sanitize = true`, and every error and printed URL).
+
+pub mod redact;
 
 use serde_json::Value;
 

@@ -7,7 +7,7 @@ pub mod event;
 pub mod metrics;
 pub mod patterns;
 pub mod request;
-pub mod sanitize;
+pub use crate::text::redact as sanitize;
 pub mod session;
 pub mod state;
 pub mod tools;

@@ -1,6 +1,8 @@
 //! The one error type of every provider: classified, and rendered as a message that names the
 //! backend, the model and what the person can do about it. Never contains an API key, nor a
-//! control sequence from a server's answer (the rendering is sanitized, see [`crate::text`]).
+//! control sequence from a server's answer: the rendering (what events, journals, logs and
+//! screens get) goes through [`crate::text::redact::redact_secrets`] (key-like strings, URL
+//! credentials and query values) and [`crate::text::sanitize_text`].
 
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +149,6 @@ impl LlmError {
             out.push_str(" — ");
             out.push_str(hint);
         }
-        crate::text::sanitize_text(&out)
+        crate::text::sanitize_text(&crate::text::redact::redact_secrets(&out))
     }
 }

@@ -29,6 +29,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// The longest server-requested delay we wait for; a longer one fails and says so.
 pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(60);
+/// Redirects followed (within one origin) before giving up.
+pub const MAX_REDIRECTS: usize = 10;
 /// Longest wait for a model list (`conclave check`).
 pub const LIST_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -94,6 +96,11 @@ impl HttpBackend {
         })
     }
 
+    /// The base URL as printed: without user name, password or query values.
+    pub fn shown_url(&self) -> String {
+        crate::text::redact::redact_url(&self.base_url)
+    }
+
     /// `base_url` + `path` (`path` starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
@@ -109,6 +116,9 @@ impl HttpBackend {
             .map_err(|_| self.timeout_error("", wait))?
             .map_err(|e| self.network_error("", &e))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(self.redirect_error("", status, response.headers()));
+        }
         let retry_after_ms = retry_after(response.headers());
         let body = tokio::time::timeout(wait, response.text())
             .await
@@ -122,7 +132,8 @@ impl HttpBackend {
                 ErrorKind::Protocol,
                 &self.name,
                 format!(
-                    "GET {url} answered with invalid JSON ({e}): {}",
+                    "GET {} answered with invalid JSON ({e}): {}",
+                    crate::text::redact::redact_url(&url),
                     crate::llm::classify::shorten(&body)
                 ),
             )
@@ -157,6 +168,29 @@ impl HttpBackend {
         err
     }
 
+    /// The error for a redirect that was not followed because it leads to another origin.
+    pub fn redirect_error(&self, model: &str, status: u16, headers: &HeaderMap) -> LlmError {
+        let target = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(crate::text::redact::redact_url)
+            .unwrap_or_else(|| "another address".to_string());
+        LlmError::new(
+            ErrorKind::Config,
+            &self.name,
+            format!(
+                "the server at {} redirected to {target}, another origin; the redirect was not followed so that the API key is not sent there",
+                self.shown_url()
+            ),
+        )
+        .with_model(model)
+        .with_status(status)
+        .with_hint(format!(
+            "if you trust the new address, set base_url in [backends.{}] to it",
+            self.name
+        ))
+    }
+
     /// A classified error for a failed connection or read.
     pub fn network_error(&self, model: &str, e: &reqwest::Error) -> LlmError {
         let kind = if e.is_timeout() {
@@ -165,17 +199,17 @@ impl HttpBackend {
             ErrorKind::Network
         };
         let what = if e.is_connect() {
-            format!("could not connect to {}", self.base_url)
+            format!("could not connect to {}", self.shown_url())
         } else if e.is_body() || e.is_decode() {
             "the connection broke while reading the answer".to_string()
         } else {
-            format!("request to {} failed", self.base_url)
+            format!("request to {} failed", self.shown_url())
         };
         LlmError::new(kind, &self.name, format!("{what}: {}", error_chain(e)))
             .with_model(model)
             .with_hint(format!(
                 "is the server running and reachable at {}?",
-                self.base_url
+                self.shown_url()
             ))
     }
 
@@ -184,7 +218,11 @@ impl HttpBackend {
         LlmError::new(
             ErrorKind::Timeout,
             &self.name,
-            format!("no answer from {} for {} ms", self.base_url, waited.as_millis()),
+            format!(
+                "no answer from {} for {} ms",
+                self.shown_url(),
+                waited.as_millis()
+            ),
         )
         .with_model(model)
         .with_hint(format!(
@@ -215,8 +253,29 @@ fn build_client(connect: Duration) -> Result<reqwest::Client, String> {
         .connect_timeout(connect)
         .pool_idle_timeout(Duration::from_secs(90))
         .tls_backend_preconfigured(tls)
+        .redirect(redirect_policy())
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Redirects are followed within the origin (scheme, host, port) of the request only. Every
+/// request carries the key (`Authorization`, `x-api-key`, or a header of the config's `headers`)
+/// and reqwest drops only the first of those on a cross-origin hop, so such a redirect is not
+/// followed at all: its 3xx answer comes back and [`HttpBackend::redirect_error`] explains it.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_none_or(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The process's TLS configuration: the platform verifier (system roots) with ring, and ALPN for
@@ -282,7 +341,8 @@ pub fn retry_delay(server_ms: Option<u64>, attempt: u32) -> Option<Duration> {
 
 /// Model names from a model list in any of the shapes servers use: `{"data":[{"id"}]}` (OpenAI,
 /// Anthropic), `{"models":[{"name"|"model"|"id"}]}` (Ollama, some proxies), or a bare array.
-/// Sorted, without duplicates.
+/// Sorted, without duplicates, each cleaned of control sequences (a name is the server's text and
+/// gets printed), empty ones dropped.
 pub fn model_names(v: &Value) -> Vec<String> {
     let lists = [v.get("data"), v.get("models"), Some(v)];
     let mut names: Vec<String> = lists
@@ -297,6 +357,8 @@ pub fn model_names(v: &Value) -> Vec<String> {
                 .find_map(|k| obj.get(*k).and_then(Value::as_str))
                 .map(str::to_string),
         })
+        .map(|name| crate::text::sanitize_text(&name))
+        .filter(|name| !name.trim().is_empty())
         .collect();
     names.sort();
     names.dedup();
@@ -384,6 +446,16 @@ mod tests {
             ["x", "y"]
         );
         assert!(model_names(&serde_json::json!({"detail": "nope"})).is_empty());
+    }
+
+    #[test]
+    fn model_names_lose_control_sequences() {
+        let v = serde_json::json!({"data": [
+            {"id": "gpt\u{1b}]52;c;ZWNobyBwd25lZA==\u{7}-4o"},
+            {"id": "x\u{1b}]0;title\u{1b}\\\u{1b}[2J\u{1b}[H"},
+            {"id": "\u{1b}[31m"},
+        ]});
+        assert_eq!(model_names(&v), ["gpt-4o", "x"]);
     }
 
     #[test]

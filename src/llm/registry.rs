@@ -70,7 +70,8 @@ impl fmt::Display for BackendReport {
         let place = if self.base_url.is_empty() {
             self.kind.as_str().to_string()
         } else {
-            format!("{}, {}", self.kind.as_str(), self.base_url)
+            let shown = crate::text::redact::redact_url(&self.base_url);
+            format!("{}, {shown}", self.kind.as_str())
         };
         match &self.result {
             Ok(models) => {

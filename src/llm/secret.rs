@@ -51,6 +51,8 @@ impl std::fmt::Display for Secret {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeySource {
     Env(String),
+    /// The program `api_key_cmd` runs (its first word): never the whole command line, which may
+    /// hold a key (`echo sk-…`).
     Command(String),
     Inline,
     /// Nothing configured; the vendor's usual variable is read if set.
@@ -65,7 +67,7 @@ impl KeySource {
         if let Some(var) = &cfg.api_key_env {
             KeySource::Env(var.clone())
         } else if let Some(cmd) = &cfg.api_key_cmd {
-            KeySource::Command(cmd.clone())
+            KeySource::Command(program_of(cmd).to_string())
         } else if cfg.api_key.is_some() {
             KeySource::Inline
         } else if let Some(var) = conventional {
@@ -79,7 +81,9 @@ impl KeySource {
     pub fn fix_hint(&self, backend: &str) -> String {
         match self {
             KeySource::Env(var) => format!("check the key in the environment variable {var}"),
-            KeySource::Command(cmd) => format!("check the key printed by api_key_cmd `{cmd}`"),
+            KeySource::Command(program) => {
+                format!("check the key printed by api_key_cmd (program `{program}`)")
+            }
             KeySource::Inline => format!(
                 "check the api_key of [backends.{backend}] (better: move it to an environment variable named by api_key_env)"
             ),
@@ -299,14 +303,15 @@ fn program_of(cmd: &str) -> &str {
         .unwrap_or("sh")
 }
 
-/// The command's complaint in one short line, with the key (if it printed one) blanked out.
+/// The command's complaint in one short line, with the key (if it printed one) and anything else
+/// that looks like a key or a password blanked out.
 fn summarize_stderr(stderr: &[u8], key: &str) -> String {
     let text = String::from_utf8_lossy(stderr);
     let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if !key.is_empty() {
         text = text.replace(key, "[redacted]");
     }
-    crate::llm::classify::shorten(&text)
+    crate::llm::classify::shorten(&crate::text::redact::redact_secrets(&text))
 }
 
 #[cfg(test)]
@@ -403,6 +408,29 @@ mod tests {
         );
         assert!(!shown.contains("sk-printed-secret"), "{shown}");
         assert!(shown.contains("program `printf`"), "{shown}");
+    }
+
+    #[test]
+    fn the_hint_names_the_program_never_the_command_line() {
+        let mut c = cfg();
+        c.api_key_cmd = Some("echo sk-live-abcdefghijklmnop1234".into());
+        let hint = KeySource::of(&c, None).fix_hint("oa");
+        assert!(hint.contains("program `echo`"), "{hint}");
+        assert!(!hint.contains("sk-live"), "{hint}");
+    }
+
+    #[test]
+    fn key_like_words_of_a_failing_commands_stderr_are_redacted() {
+        let err = run_key_command(
+            "oa",
+            "echo 'login failed for sk-other-abcdefghijklmnop99, password: hunter2' >&2; exit 1",
+            KEY_COMMAND_TIMEOUT,
+        )
+        .unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("sk-other-abcdefghijklmnop99"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("login failed for"), "{shown}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

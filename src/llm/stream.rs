@@ -194,6 +194,10 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
         .map_err(|_| early(backend.timeout_error(&job.model, idle)))?
         .map_err(|e| early(backend.network_error(&job.model, &e)))?;
     let status = response.status().as_u16();
+    if response.status().is_redirection() {
+        let error = backend.redirect_error(&job.model, status, response.headers());
+        return Err(early(error));
+    }
     if !(200..300).contains(&status) {
         let retry_after_ms = crate::llm::http::retry_after(response.headers());
         let body = match tokio::time::timeout(idle, response.text()).await {
@@ -299,11 +303,12 @@ fn give_up(mut error: LlmError, retries: u32, shown: bool) -> LlmError {
 async fn explain(job: &StreamJob, mut error: LlmError) -> LlmError {
     match error.kind {
         ErrorKind::UnknownModel => {
-            let base = &job.backend.base_url;
+            let base = job.backend.shown_url();
             error.hint = Some(match (job.list_models)(job.backend.clone()).await {
                 Ok(models) if models.contains(&job.model) => format!(
                     "the backend lists `{}` but answered 404 at {}: check base_url ({base})",
-                    job.model, job.url
+                    job.model,
+                    crate::text::redact::redact_url(&job.url)
                 ),
                 Ok(models) => models_hint(&job.model, &models),
                 Err(_) => format!(

@@ -10,6 +10,12 @@
 //! did. Each match is replaced by a marker such as `[redacted email]`. No marker matches any rule,
 //! so `redact(redact(x)) == redact(x)`. Redaction errs on the side of hiding: a 40-character git
 //! hash counts as a hex token.
+//!
+//! Errors and logs get a narrower pass, [`redact_secrets`]: the secret rules only (bearer tokens,
+//! key prefixes, `token=` values, long blobs) and every URL through [`redact_url`], which hides
+//! its user name, password, and the values of its query string and fragment. Addresses and
+//! numbers stay: an error may rightly name them. [`redact_url`] is also the one way a configured
+//! URL (a `base_url`) is printed.
 
 use std::sync::LazyLock;
 
@@ -34,29 +40,9 @@ pub fn redact(text: &str) -> String {
         .url_credentials
         .replace_all(&out, |c: &Captures| format!("{}{CREDENTIALS}@", &c[1]));
     let out = r.api_key.replace_all(&out, KEY);
-    let out = r.key_value.replace_all(&out, |c: &Captures| {
-        let value = &c[2];
-        if value.trim_matches(['"', '\'']).starts_with("[redacted") {
-            return c[0].to_string();
-        }
-        match value.chars().next() {
-            Some(q @ ('"' | '\'')) => format!("{}{q}{SECRET}{q}", &c[1]),
-            _ => format!("{}{SECRET}", &c[1]),
-        }
-    });
+    let out = key_values(&out);
     let out = r.email.replace_all(&out, EMAIL);
-    let out = r.hex.replace_all(&out, KEY);
-    let out = r.base64.replace_all(&out, |c: &Captures| {
-        let s = &c[0];
-        let mixed = s.chars().any(|c| c.is_ascii_uppercase())
-            && s.chars().any(|c| c.is_ascii_lowercase())
-            && s.chars().any(|c| c.is_ascii_digit());
-        if mixed {
-            KEY.to_string()
-        } else {
-            s.to_string()
-        }
-    });
+    let out = blobs(&out);
     let out = replace_checked(&r.card, &out, CARD, |m| {
         let digits: Vec<u32> = m.chars().filter_map(|c| c.to_digit(10)).collect();
         (13..=19).contains(&digits.len()) && luhn(&digits)
@@ -71,9 +57,102 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// `text` (an error, a log line) with key-like strings and the secret parts of URLs replaced:
+/// bearer tokens, API-key prefixes, `password=`/`token:` values, long hex/base64 blobs, and
+/// every URL as [`redact_url`] prints it. Idempotent.
+pub fn redact_secrets(text: &str) -> String {
+    let r = &*RULES;
+    let out = r.url.replace_all(text, |c: &Captures| {
+        let url = &c[0];
+        let kept = url.trim_end_matches([')', ']', '.', ',', ';', ':', '`', '\'']);
+        format!("{}{}", redact_url(kept), &url[kept.len()..])
+    });
+    let out = r
+        .bearer
+        .replace_all(&out, |c: &Captures| format!("{}{TOKEN}", &c[1]));
+    let out = r.api_key.replace_all(&out, KEY);
+    blobs(&key_values(&out))
+}
+
+/// `url` fit to print: user name and password replaced by one marker, and the value of every
+/// query (and fragment) parameter by `[redacted]`; scheme, host, port, path and parameter names
+/// stay. `http://u:pw@h:8/v1?key=abc&x` prints as `http://[redacted credentials]@h:8/v1?key=[redacted]&x`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let mut out = url[..scheme_end].to_string();
+    match authority.rfind('@') {
+        Some(at) => {
+            out.push_str(CREDENTIALS);
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    let params_start = tail.find(['?', '#']).unwrap_or(tail.len());
+    out.push_str(&tail[..params_start]);
+    let mut params = &tail[params_start..];
+    while let Some(sep) = params.chars().next() {
+        out.push(sep);
+        params = &params[1..];
+        let end = params.find(['&', ';', '#']).unwrap_or(params.len());
+        let (param, next) = params.split_at(end);
+        match param.split_once('=') {
+            Some((name, value)) if !value.is_empty() => {
+                out.push_str(name);
+                out.push_str("=[redacted]");
+            }
+            _ if sep == '#' && !param.is_empty() => out.push_str("[redacted]"),
+            _ => out.push_str(param),
+        }
+        params = next;
+    }
+    out
+}
+
+/// `password: x`, `token=x`, `api_key: "x"` with the value replaced (already redacted values kept).
+fn key_values(text: &str) -> String {
+    RULES
+        .key_value
+        .replace_all(text, |c: &Captures| {
+            let value = &c[2];
+            if value.trim_matches(['"', '\'']).starts_with("[redacted") {
+                return c[0].to_string();
+            }
+            match value.chars().next() {
+                Some(q @ ('"' | '\'')) => format!("{}{q}{SECRET}{q}", &c[1]),
+                _ => format!("{}{SECRET}", &c[1]),
+            }
+        })
+        .into_owned()
+}
+
+/// Long hex runs, and long base64 runs that mix upper case, lower case and digits, replaced.
+fn blobs(text: &str) -> String {
+    let r = &*RULES;
+    let out = r.hex.replace_all(text, KEY);
+    r.base64
+        .replace_all(&out, |c: &Captures| {
+            let s = &c[0];
+            let mixed = s.chars().any(|c| c.is_ascii_uppercase())
+                && s.chars().any(|c| c.is_ascii_lowercase())
+                && s.chars().any(|c| c.is_ascii_digit());
+            if mixed {
+                KEY.to_string()
+            } else {
+                s.to_string()
+            }
+        })
+        .into_owned()
+}
+
 // ---------------------------------------------------------------------------------------------
 
 struct Rules {
+    url: Regex,
     bearer: Regex,
     url_credentials: Regex,
     api_key: Regex,
@@ -86,6 +165,7 @@ struct Rules {
 }
 
 static RULES: LazyLock<Rules> = LazyLock::new(|| Rules {
+    url: re(r#"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s"'<>]+"#),
     bearer: re(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"),
     url_credentials: re(r"([a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s:@\[\]]+:[^/\s@]+@"),
     api_key: re(concat!(
@@ -327,6 +407,47 @@ mod tests {
             let once = redact(s);
             assert_eq!(redact(&once), once, "{s}");
         }
+    }
+
+    #[test]
+    fn urls_lose_credentials_and_query_values() {
+        assert_eq!(
+            redact_url("http://user:secret@10.0.0.1:8080/v1?key=abc123&mode=x&flag#tok"),
+            format!(
+                "http://{CREDENTIALS}@10.0.0.1:8080/v1?key=[redacted]&mode=[redacted]&flag#[redacted]"
+            )
+        );
+        assert_eq!(
+            redact_url("https://sk-live-token@api.example.com"),
+            format!("https://{CREDENTIALS}@api.example.com")
+        );
+        for plain in [
+            "https://api.openai.com/v1",
+            "http://127.0.0.1:11434",
+            "not a url",
+        ] {
+            assert_eq!(redact_url(plain), plain);
+        }
+        let once = redact_url("http://a:b@h/p?k=v");
+        assert_eq!(redact_url(&once), once);
+    }
+
+    #[test]
+    fn secrets_in_errors_but_not_addresses() {
+        let text = "request to http://u:hunter2@h:1/v1/models?api-key=zz9 failed (error sending request for url (http://u:hunter2@h:1/x?k=v)); \
+                    api_key_cmd said: token sk-abcdefghijklmnop1234 expired, password: pw; mail ops@example.com";
+        let out = redact_secrets(text);
+        for gone in ["hunter2", "zz9", "k=v", "sk-abcdefghijklmnop1234", "pw;"] {
+            assert!(!out.contains(gone), "{gone} in {out}");
+        }
+        assert!(
+            out.contains(&format!("(http://{CREDENTIALS}@h:1/x?k=[redacted]));")),
+            "{out}"
+        );
+        assert!(out.contains("ops@example.com"), "{out}");
+        assert_eq!(redact_secrets(&out), out);
+        let plain = "backend 'oa' (gpt-4o): no answer from http://127.0.0.1:4000/v1 for 300000 ms";
+        assert_eq!(redact_secrets(plain), plain);
     }
 
     #[test]
