@@ -64,7 +64,7 @@ pub fn redact_secrets(text: &str) -> String {
     let r = &*RULES;
     let out = r.url.replace_all(text, |c: &Captures| {
         let url = &c[0];
-        let kept = url.trim_end_matches([')', ']', '.', ',', ';', ':', '`', '\'']);
+        let kept = &url[..url_end(url)];
         format!("{}{}", redact_url(kept), &url[kept.len()..])
     });
     let out = r
@@ -72,6 +72,26 @@ pub fn redact_secrets(text: &str) -> String {
         .replace_all(&out, |c: &Captures| format!("{}{TOKEN}", &c[1]));
     let out = r.api_key.replace_all(&out, KEY);
     blobs(&key_values(&out))
+}
+
+/// Where a URL found in prose ends: trailing punctuation, and a closing bracket or parenthesis
+/// that has no opening one inside the URL, belong to the sentence.
+fn url_end(url: &str) -> usize {
+    let mut end = url.len();
+    while let Some(c) = url[..end].chars().last() {
+        let unmatched = |open: char, close: char| {
+            c == close && url[..end].matches(open).count() < url[..end].matches(close).count()
+        };
+        if matches!(c, '.' | ',' | ';' | ':' | '`' | '\'')
+            || unmatched('[', ']')
+            || unmatched('(', ')')
+        {
+            end -= c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    end
 }
 
 /// `url` fit to print: user name and password replaced by one marker, and the value of every
@@ -446,6 +466,8 @@ mod tests {
         );
         assert!(out.contains("ops@example.com"), "{out}");
         assert_eq!(redact_secrets(&out), out);
+        let shown = "at http://h:1/v1?api-key=[redacted]: refused (see http://[::1]:8/x).";
+        assert_eq!(redact_secrets(shown), shown);
         let plain = "backend 'oa' (gpt-4o): no answer from http://127.0.0.1:4000/v1 for 300000 ms";
         assert_eq!(redact_secrets(plain), plain);
     }
