@@ -242,3 +242,46 @@ max_retries = 0
         assert_clean(&path.display().to_string(), &written, &secrets);
     }
 }
+
+#[test]
+fn a_hostile_journal_header_is_listed_and_exported_by_its_file_name_and_without_escapes() {
+    let home = tempfile::tempdir().unwrap();
+    let sessions = home.path().join("data").join("sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let header = json!({"v": 1, "kind": "conclave-journal",
+        "session": "../../pwned\u{1b}]0;title\u{7}", "team": "t\u{1b}]52;c;cHduZWQ=\u{7}\n# forged",
+        "pattern": "single", "config_fingerprint": "0", "started": "2026-11-21T13:00:00Z",
+        "forked_from": null, "prices": {}});
+    let event = json!({"v": 1, "seq": 0, "ts": "2026-11-21T13:00:00Z", "session": "../../pwned",
+        "type": "user_message", "text": "hello", "to": null});
+    std::fs::write(
+        sessions.join("20261121-130000-abcd.jsonl"),
+        format!("{header}\n{event}\n"),
+    )
+    .unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let cfg = config.to_str().unwrap();
+    let (code, list) = conclave(home.path(), &["sessions", "--config", cfg, "list"]);
+    assert_eq!(code, 0, "{list}");
+    assert!(list.contains("20261121-130000-abcd"), "{list}");
+    assert_clean("sessions list", &list, &["pwned", "\n# forged"]);
+    for format in ["md", "json"] {
+        let args = [
+            "sessions",
+            "--config",
+            cfg,
+            "export",
+            "20261121-130000-abcd",
+            "--format",
+            format,
+        ];
+        let (code, text) = conclave(home.path(), &args);
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("hello"), "{text}");
+        assert_clean(&format!("export {format}"), &text, &["\n# forged"]);
+        if format == "md" {
+            assert!(text.contains("Session `20261121-130000-abcd`"), "{text}");
+        }
+    }
+}

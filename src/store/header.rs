@@ -4,8 +4,13 @@
 //! The fingerprint is FNV-1a 64 over a canonical JSON rendering of the config (keys sorted, HTTP
 //! header values and inline API keys removed), so it is stable across Rust versions and platforms
 //! and never carries a secret. It only tells whether two sessions ran with the same config.
+//!
+//! A header read back is not trusted ([`check_against_file`]): its session id must be the
+//! journal's file name (the name `sessions` resolves and files are named after), any id in it
+//! must follow the id grammar ([`super::is_valid_id`]), and its team name must be one line.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -62,6 +67,72 @@ impl JournalHeader {
             prices,
         }
     }
+}
+
+/// Make a header read from the journal at `path` fit to print and to name files with, noting in
+/// `warnings` what had to change. The session id becomes the file's stem when that is a valid id
+/// (else the header's id with every character outside the grammar replaced); the id a fork names
+/// is made valid the same way; the team name loses line breaks and tabs. Strings were already
+/// cleaned of control sequences by the reader.
+pub fn check_against_file(header: &mut JournalHeader, path: &Path, warnings: &mut Vec<String>) {
+    let team = one_line(&header.team);
+    if team != header.team {
+        warnings.push(format!(
+            "the team name {team:?} had line breaks; shown on one line"
+        ));
+        header.team = team;
+    }
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| super::is_valid_id(s));
+    let id = match stem {
+        Some(stem) => stem.to_string(),
+        None => safe_id(&header.session),
+    };
+    if id != header.session {
+        warnings.push(format!(
+            "the header names session {:?}, not {id:?} (its file name); {id} is used",
+            one_line(&header.session)
+        ));
+        header.session = id;
+    }
+    if let Some((from, _)) = &mut header.forked_from
+        && !super::is_valid_id(from)
+    {
+        let valid = safe_id(from);
+        warnings.push(format!(
+            "the session it was forked from, {:?}, is not a valid id; shown as {valid}",
+            one_line(from)
+        ));
+        *from = valid;
+    }
+}
+
+/// `text` with line breaks and tabs turned into spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `id` made to follow the id grammar: every other character becomes `_`, as does a leading dot;
+/// an empty id becomes `_`.
+fn safe_id(id: &str) -> String {
+    let mut out: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with('.') {
+        out.insert(0, '_');
+    }
+    out
 }
 
 /// A stable, secret-free hash of `config`, as 16 hex digits.
@@ -169,6 +240,50 @@ mod tests {
             },
         );
         c
+    }
+
+    #[test]
+    fn a_header_read_back_is_checked_against_its_file_name_and_the_id_grammar() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("20260101-000000-abcd.jsonl");
+        let header = r#"{"v":1,"kind":"conclave-journal","session":"../../x\u001b]0;t\u0007","team":"t\u001b[2J\n# forged","pattern":"single","config_fingerprint":"0","started":"2026-11-21T13:00:00Z","forked_from":["../etc/passwd",3],"prices":{}}"#;
+        std::fs::write(&path, format!("{header}\n")).unwrap();
+        let journal = super::super::read_journal(&path).unwrap();
+        let h = &journal.header;
+        assert_eq!(h.session, "20260101-000000-abcd");
+        assert_eq!(h.team, "t # forged");
+        assert_eq!(h.forked_from, Some(("_.._etc_passwd".to_string(), 3)));
+        assert_eq!(journal.warnings.len(), 3, "{:?}", journal.warnings);
+        assert!(
+            journal
+                .warnings
+                .iter()
+                .all(|w| !w.contains(['\n', '\u{1b}']))
+        );
+
+        // A file whose name is no id keeps the header's id, made valid.
+        let odd = dir.path().join("not an id.jsonl");
+        std::fs::write(&odd, format!("{header}\n")).unwrap();
+        let journal = super::super::read_journal(&odd).unwrap();
+        assert_eq!(journal.header.session, "_.._.._x");
+        assert!(super::super::is_valid_id(&journal.header.session));
+
+        // A good header is left alone, without warnings.
+        let good = dir.path().join("s-1.jsonl");
+        std::fs::write(
+            &good,
+            format!(
+                "{}\n",
+                header
+                    .replace("../../x\\u001b]0;t\\u0007", "s-1")
+                    .replace("\\u001b[2J\\n# forged", "")
+                    .replace("../etc/passwd", "s-0")
+            ),
+        )
+        .unwrap();
+        let journal = super::super::read_journal(&good).unwrap();
+        assert_eq!(journal.header.session, "s-1");
+        assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
     }
 
     #[test]

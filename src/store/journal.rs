@@ -55,10 +55,14 @@ impl Journal {
     }
 }
 
-/// Read the journal at `path`.
+/// Read the journal at `path`, its header checked against the file name (see
+/// [`super::header::check_against_file`]).
 pub fn read_journal(path: &Path) -> Result<Journal, JournalError> {
     let bytes = std::fs::read(path).map_err(|e| JournalError::io(path, e))?;
-    parse_journal(path, &bytes)
+    let mut journal = parse_journal(path, &bytes)?;
+    let warnings = &mut journal.warnings;
+    super::header::check_against_file(&mut journal.header, path, warnings);
+    Ok(journal)
 }
 
 /// Parse journal bytes; `path` is only used in messages.

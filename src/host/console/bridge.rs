@@ -293,6 +293,11 @@ impl Bridge {
             "json" => store::to_json(&journal),
             _ => Ok(store::to_markdown(&journal)),
         });
+        // The id names a file in the current directory: only one that follows the id grammar.
+        if !store::is_valid_id(&id) {
+            self.notice(format!("export failed: {id:?} is not a valid session id"));
+            return;
+        }
         let ext = if format == "json" { "json" } else { "md" };
         let file = PathBuf::from(format!("conclave-{id}.{ext}"));
         match result.map_err(|e| e.to_string()).and_then(|text| {
