@@ -7,6 +7,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use conclave::llm::{ChatMessage, ChatRequest, ErrorKind, build_provider};
 use support::llm_fake::Wire;
 use support::{FakeServer, Reply, Step, Turn, collect, text_of};
@@ -105,6 +107,55 @@ async fn a_redirect_within_the_origin_is_still_followed() {
                 .header(h)
                 .is_some_and(|v| v.contains("sk-same-origin"))),
             "{wire:?}: the same origin keeps the key"
+        );
+    }
+}
+
+/// `turn` as `wire` streams it, cut after the event carrying `first`: a slow start (the model
+/// loading), the first token, then silence.
+fn slow_start_then_stall(wire: Wire, turn: &Turn, first: &str) -> Reply {
+    let mut reply = wire.reply(turn);
+    let cut = reply
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Write(b) if String::from_utf8_lossy(b).contains(first)))
+        .expect("the first token is streamed");
+    reply.steps.truncate(cut + 1);
+    reply
+        .steps
+        .insert(0, Step::Sleep(Duration::from_millis(800)));
+    reply.steps.push(Step::Stall);
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_stalls_after_its_first_token_ends_after_the_idle_timeout() {
+    for wire in WIRES {
+        let server = FakeServer::start().await;
+        let turn = Turn::text(["Hel", "lo"]);
+        server.push(wire.path(), slow_start_then_stall(wire, &turn, "Hel"));
+        // The first token may take 30 s (it takes 0.8); after it, 0.3 s of silence is a stall.
+        let extra = "first_token_timeout_ms = 30000\nidle_timeout_ms = 300\nmax_retries = 0";
+        let provider = build_provider("b", &wire.backend(&server, extra)).unwrap();
+        let (events, err) = collect(provider.stream(request("m"), CancellationToken::new())).await;
+        assert_eq!(
+            text_of(&events),
+            "Hel",
+            "{wire:?}: the slow start was waited for"
+        );
+        let err = err.unwrap_or_else(|| panic!("{wire:?}: the stall was not noticed"));
+        assert_eq!(err.kind, ErrorKind::Timeout, "{wire:?}: {err}");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("stalled") && shown.contains("idle_timeout_ms"),
+            "{shown}"
+        );
+        assert!(
+            server
+                .wait_client_closed(0, Duration::from_secs(5))
+                .await
+                .is_some(),
+            "{wire:?}: the stalled connection is closed"
         );
     }
 }

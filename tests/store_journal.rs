@@ -364,6 +364,7 @@ async fn an_inline_api_key_never_reaches_the_journal() {
             api_key: Some("sk-live-DO-NOT-LEAK-4242".into()),
             headers: BTreeMap::from([("X-Api-Key".into(), "hdr-DO-NOT-LEAK".into())]),
             connect_timeout_ms: None,
+            first_token_timeout_ms: None,
             idle_timeout_ms: None,
             max_retries: None,
             tools: None,

@@ -79,6 +79,7 @@ fn backend(kind: BackendKind) -> BackendConfig {
         api_key: None,
         headers: BTreeMap::new(),
         connect_timeout_ms: None,
+        first_token_timeout_ms: None,
         idle_timeout_ms: None,
         max_retries: None,
         tools: None,

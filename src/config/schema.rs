@@ -74,7 +74,13 @@ pub struct BackendConfig {
     /// TCP/TLS connect timeout (default 10 000).
     #[serde(default)]
     pub connect_timeout_ms: Option<u64>,
-    /// Longest silence allowed between two stream events (default 300 000).
+    /// Longest wait for a model's first token: the answer's headers and everything the server
+    /// sends before the first text or tool call, which covers loading a local model and reading a
+    /// long prompt (default: `idle_timeout_ms` when that is set, else 300 000).
+    #[serde(default)]
+    pub first_token_timeout_ms: Option<u64>,
+    /// Longest silence allowed between two stream events once the first token has arrived
+    /// (default 60 000). Set alone, it also bounds the wait for the first token, as it always did.
     #[serde(default)]
     pub idle_timeout_ms: Option<u64>,
     /// Retries before the first token (default 3).
@@ -105,6 +111,7 @@ impl std::fmt::Debug for BackendConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("headers", &self.headers)
             .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("first_token_timeout_ms", &self.first_token_timeout_ms)
             .field("idle_timeout_ms", &self.idle_timeout_ms)
             .field("max_retries", &self.max_retries)
             .field("tools", &self.tools)

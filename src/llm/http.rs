@@ -4,9 +4,12 @@
 //! GET used to list models. Clients are not shared between backends or sessions: a pooled
 //! connection belongs to the tokio runtime that opened it and must not outlive it.
 //!
-//! Timeouts: a connect timeout on the client, and an idle timeout applied by the caller to every
-//! single wait (response headers, each body chunk) with `tokio::time::timeout`. There is never a
-//! total timeout: it would also cut a long, healthy stream. Retry delays honour the server's
+//! Timeouts: a connect timeout on the client, and two applied by the caller to every single wait
+//! with `tokio::time::timeout`: until the first token (response headers, and body chunks before
+//! the first text or tool call) the long first-token timeout, since a local server may be loading
+//! the model or reading a long prompt; after it the shorter idle timeout, since a healthy stream
+//! that has started sends something at least every few seconds, so a long silence means it is
+//! stuck. There is never a total timeout: it would also cut a long, healthy stream. Retry delays honour the server's
 //! `retry-after-ms` / `retry-after` (seconds or an HTTP date, capped at [`MAX_SERVER_DELAY`]),
 //! else back off 0.5 s·2ⁿ capped at 8 s, with jitter.
 
@@ -23,8 +26,11 @@ use crate::llm::{ErrorKind, LlmError};
 
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default longest silence between two stream events.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default longest wait for the first token (loading a local model can take minutes).
+pub const DEFAULT_FIRST_TOKEN_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default longest silence between two stream events once the first token has arrived: far
+/// above any healthy pause, well below the five minutes a stalled stream used to hang.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default retries before the first token.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// The longest server-requested delay we wait for; a longer one fails and says so.
@@ -53,6 +59,9 @@ pub struct HttpBackend {
     pub client: reqwest::Client,
     pub headers: HeaderMap,
     pub key_source: KeySource,
+    /// Longest wait before the first token (see the module docs).
+    pub first_token_timeout: Duration,
+    /// Longest silence between two stream events after the first token.
     pub idle_timeout: Duration,
     pub max_retries: u32,
 }
@@ -88,6 +97,11 @@ impl HttpBackend {
             client,
             headers,
             key_source: KeySource::of(cfg, conventional_key_env),
+            first_token_timeout: cfg
+                .first_token_timeout_ms
+                .or(cfg.idle_timeout_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_FIRST_TOKEN_TIMEOUT),
             idle_timeout: cfg
                 .idle_timeout_ms
                 .map(Duration::from_millis)
@@ -108,12 +122,12 @@ impl HttpBackend {
 
     /// GET `path` and parse the JSON answer, classifying any failure.
     pub async fn get_json(&self, path: &str) -> Result<Value, LlmError> {
-        let wait = self.idle_timeout.min(LIST_TIMEOUT);
+        let wait = self.first_token_timeout.min(LIST_TIMEOUT);
         let url = self.url(path);
         let request = self.client.get(&url).headers(self.headers.clone()).send();
         let response = tokio::time::timeout(wait, request)
             .await
-            .map_err(|_| self.timeout_error("", wait))?
+            .map_err(|_| self.timeout_error("", wait, false))?
             .map_err(|e| self.network_error("", &e))?;
         let status = response.status().as_u16();
         if response.status().is_redirection() {
@@ -122,7 +136,7 @@ impl HttpBackend {
         let retry_after_ms = retry_after(response.headers());
         let body = tokio::time::timeout(wait, response.text())
             .await
-            .map_err(|_| self.timeout_error("", wait))?
+            .map_err(|_| self.timeout_error("", wait, false))?
             .map_err(|e| self.network_error("", &e))?;
         if !(200..300).contains(&status) {
             return Err(self.http_error("", status, &body, retry_after_ms));
@@ -213,20 +227,33 @@ impl HttpBackend {
             ))
     }
 
-    /// The error for a silence longer than `waited`.
-    pub fn timeout_error(&self, model: &str, waited: Duration) -> LlmError {
+    /// The error for a silence longer than `waited`, before the first token or (`started`) after.
+    pub fn timeout_error(&self, model: &str, waited: Duration, started: bool) -> LlmError {
+        let (what, key, why) = if started {
+            (
+                "the stream stalled: nothing more",
+                "idle_timeout_ms",
+                "it pauses that long while answering",
+            )
+        } else {
+            (
+                "no answer",
+                "first_token_timeout_ms",
+                "the model is just slow to load or start",
+            )
+        };
         LlmError::new(
             ErrorKind::Timeout,
             &self.name,
             format!(
-                "no answer from {} for {} ms",
+                "{what} from {} for {} ms",
                 self.shown_url(),
                 waited.as_millis()
             ),
         )
         .with_model(model)
         .with_hint(format!(
-            "the server is slow or stuck; raise idle_timeout_ms in [backends.{}] if it is just thinking",
+            "the server is slow or stuck; raise {key} in [backends.{}] if {why}",
             self.name
         ))
     }
@@ -521,6 +548,22 @@ mod tests {
             None,
         );
         assert!(!e.to_string().contains("sk-secret-value-123"), "{e}");
+    }
+
+    #[test]
+    fn a_long_wait_for_the_first_token_and_a_shorter_one_between_chunks() {
+        let backend = |extra: &str| {
+            let cfg: BackendConfig =
+                toml::from_str(&format!("kind = \"ollama\"\n{extra}")).unwrap();
+            HttpBackend::new("b", &cfg, "http://127.0.0.1:1", AuthStyle::Bearer, None).unwrap()
+        };
+        let waits = |b: HttpBackend| (b.first_token_timeout.as_secs(), b.idle_timeout.as_secs());
+        assert_eq!(waits(backend("")), (300, 60));
+        // A config written before the split keeps its meaning: one limit for every wait.
+        assert_eq!(waits(backend("idle_timeout_ms = 900000")), (900, 900));
+        assert_eq!(waits(backend("first_token_timeout_ms = 600000")), (600, 60));
+        let both = "first_token_timeout_ms = 120000\nidle_timeout_ms = 5000";
+        assert_eq!(waits(backend(both)), (120, 5));
     }
 }
 

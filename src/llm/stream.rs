@@ -178,7 +178,7 @@ async fn run(job: StreamJob, tx: Emit) {
 
 async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     let backend = &job.backend;
-    let idle = backend.idle_timeout;
+    let first = backend.first_token_timeout;
     let early = |error: LlmError| Failure {
         error,
         shown: false,
@@ -189,9 +189,9 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
         .headers(backend.headers.clone())
         .json(&job.body)
         .send();
-    let mut response = tokio::time::timeout(idle, request)
+    let mut response = tokio::time::timeout(first, request)
         .await
-        .map_err(|_| early(backend.timeout_error(&job.model, idle)))?
+        .map_err(|_| early(backend.timeout_error(&job.model, first, false)))?
         .map_err(|e| early(backend.network_error(&job.model, &e)))?;
     let status = response.status().as_u16();
     if response.status().is_redirection() {
@@ -200,7 +200,7 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     }
     if !(200..300).contains(&status) {
         let retry_after_ms = crate::llm::http::retry_after(response.headers());
-        let body = match tokio::time::timeout(idle, response.text()).await {
+        let body = match tokio::time::timeout(first, response.text()).await {
             Ok(Ok(text)) => text,
             _ => String::new(),
         };
@@ -217,9 +217,11 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     let mut events = Vec::new();
     let mut shown = false;
     loop {
-        let chunk = match tokio::time::timeout(idle, response.chunk()).await {
+        // The long wait until the first token, the idle timeout between chunks after it.
+        let wait = if shown { backend.idle_timeout } else { first };
+        let chunk = match tokio::time::timeout(wait, response.chunk()).await {
             Err(_) => {
-                let error = backend.timeout_error(&job.model, idle);
+                let error = backend.timeout_error(&job.model, wait, shown);
                 return Err(Failure { error, shown });
             }
             Ok(Err(e)) => {

@@ -214,6 +214,7 @@ mod tests {
                 api_key: key.map(String::from),
                 headers: BTreeMap::from([("Authorization".to_string(), header.to_string())]),
                 connect_timeout_ms: None,
+                first_token_timeout_ms: None,
                 idle_timeout_ms: None,
                 max_retries: None,
                 tools: None,

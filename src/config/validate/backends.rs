@@ -53,6 +53,12 @@ pub(super) fn check_backend(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Fin
     }
     positive(out, path, "num_ctx", b.num_ctx.map(u64::from));
     positive(out, path, "connect_timeout_ms", b.connect_timeout_ms);
+    positive(
+        out,
+        path,
+        "first_token_timeout_ms",
+        b.first_token_timeout_ms,
+    );
     positive(out, path, "idle_timeout_ms", b.idle_timeout_ms);
 }
 

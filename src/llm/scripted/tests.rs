@@ -367,6 +367,7 @@ fn build_reads_the_script_file_and_reports_missing_files() {
         api_key: None,
         headers: Default::default(),
         connect_timeout_ms: None,
+        first_token_timeout_ms: None,
         idle_timeout_ms: None,
         max_retries: None,
         tools: None,
