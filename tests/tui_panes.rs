@@ -34,6 +34,16 @@ fn debate() -> App {
 }
 
 fn agent_pane(app: &App, index: usize, w: u16, h: u16) -> String {
+    agent_pane_waiting(app, index, w, h, None)
+}
+
+fn agent_pane_waiting(
+    app: &App,
+    index: usize,
+    w: u16,
+    h: u16,
+    wait: Option<std::time::Duration>,
+) -> String {
     let agent = &app.session.agents[index];
     let look = AgentLook {
         status: app.session.agent_status(index),
@@ -41,12 +51,30 @@ fn agent_pane(app: &App, index: usize, w: u16, h: u16) -> String {
         speaking: app.session.speaking() == Some(agent.info.name.as_str())
             || app.session.is_busy(index),
         focused: false,
+        wait,
     };
     let mut pane = AgentPane::default();
     let turns = &app.session.view.state.turns;
     screen(w, h, |f| {
         pane.render(f, f.area(), (agent, turns), look, &app.theme)
     })
+}
+
+#[test]
+fn a_thinking_agent_shows_how_long_its_backend_may_take_to_start() {
+    let mut script = fixtures::debate_live();
+    script.turn("judge", 3, Some(1));
+    let app = fixtures::app("debate", &script.events);
+    let five_minutes = Some(std::time::Duration::from_secs(300));
+    let shown = agent_pane_waiting(&app, 2, 60, 8, five_minutes);
+    assert!(shown.contains("thinking… up to 5 min"), "{shown}");
+    let shown = agent_pane_waiting(&app, 2, 60, 8, Some(std::time::Duration::from_millis(1500)));
+    assert!(shown.contains("thinking… up to 2 s"), "{shown}");
+    let scripted = agent_pane_waiting(&app, 2, 60, 8, None);
+    assert!(
+        scripted.contains("thinking…") && !scripted.contains("up to"),
+        "{scripted}"
+    );
 }
 
 #[test]

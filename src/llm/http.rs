@@ -97,11 +97,7 @@ impl HttpBackend {
             client,
             headers,
             key_source: KeySource::of(cfg, conventional_key_env),
-            first_token_timeout: cfg
-                .first_token_timeout_ms
-                .or(cfg.idle_timeout_ms)
-                .map(Duration::from_millis)
-                .unwrap_or(DEFAULT_FIRST_TOKEN_TIMEOUT),
+            first_token_timeout: first_token_wait(cfg),
             idle_timeout: cfg
                 .idle_timeout_ms
                 .map(Duration::from_millis)
@@ -271,6 +267,15 @@ impl HttpBackend {
         }
         out
     }
+}
+
+/// The longest a backend's model may take to start answering: `first_token_timeout_ms`, else
+/// `idle_timeout_ms` (its meaning before the two were split), else the default.
+pub fn first_token_wait(cfg: &BackendConfig) -> Duration {
+    cfg.first_token_timeout_ms
+        .or(cfg.idle_timeout_ms)
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_FIRST_TOKEN_TIMEOUT)
 }
 
 /// A client for one backend on the shared TLS configuration.

@@ -208,6 +208,12 @@ fn draw_agent(
         speaking: app.session.speaking() == Some(agent.info.name.as_str())
             || app.session.is_busy(index),
         focused,
+        wait: app
+            .config
+            .backends
+            .get(&agent.info.backend)
+            .filter(|b| b.kind != crate::config::BackendKind::Scripted)
+            .map(crate::llm::http::first_token_wait),
     };
     let turns = &app.session.view.state.turns;
     pane.render(frame, area, (agent, turns), look, &app.theme);

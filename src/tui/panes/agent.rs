@@ -48,6 +48,9 @@ pub struct AgentLook {
     /// It is the speaker (or busy): a thick border in its colour.
     pub speaking: bool,
     pub focused: bool,
+    /// The longest its backend may take to start answering, shown while it thinks (none for
+    /// backends without one, like the scripted one).
+    pub wait: Option<std::time::Duration>,
 }
 
 impl AgentPane {
@@ -69,10 +72,17 @@ impl AgentPane {
             speaking,
             focused,
             status,
+            wait,
         } = look;
         let status = match status {
             AgentStatus::Idle => Span::styled("idle", theme.dim_style()),
-            AgentStatus::Thinking => Span::styled("thinking…", Style::new().fg(theme.speaking)),
+            AgentStatus::Thinking => Span::styled(
+                match wait {
+                    Some(wait) => format!("thinking… up to {}", short_duration(wait)),
+                    None => "thinking…".to_string(),
+                },
+                Style::new().fg(theme.speaking),
+            ),
             AgentStatus::Streaming => Span::styled(
                 match agent.live.as_ref().map(|l| l.purpose) {
                     Some(Purpose::Vote) => "voting…",
@@ -264,6 +274,16 @@ impl LiveLayout {
         ]);
         self.wrapped.extend(wrap_line(&tail_line, width));
         &self.wrapped
+    }
+}
+
+/// `5 min`, `90 s`: a wait as the pane title shows it.
+fn short_duration(wait: std::time::Duration) -> String {
+    let secs = wait.as_secs();
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{} s", wait.as_secs_f64().ceil())
     }
 }
 
