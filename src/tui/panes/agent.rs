@@ -280,7 +280,7 @@ impl LiveLayout {
 /// `5 min`, `90 s`: a wait as the pane title shows it.
 fn short_duration(wait: std::time::Duration) -> String {
     let secs = wait.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{} s", wait.as_secs_f64().ceil())
