@@ -7,10 +7,12 @@
 
 mod agents;
 pub mod backends;
+pub mod files;
 mod patterns;
 mod teams;
 
 use super::diag::Severity;
+use super::ranges;
 use super::schema::Config;
 use super::spans::{KeyPath, Part};
 use super::structure::Broken;
@@ -75,6 +77,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
         teams::check_team(&KeyPath::of(&["teams", name]), team, &names, &mut out);
     }
     check_ui(config, &names, &mut out);
+    check_numbers(config, &mut out);
     out
 }
 
@@ -176,6 +179,7 @@ fn check_ui(config: &Config, names: &Names<'_>, out: &mut Vec<Finding>) {
         );
     }
     if config.teams.is_empty()
+        && !names.broken.unreadable
         && names.broken.sections.is_empty()
         && names.broken.entries.is_empty()
     {
@@ -186,13 +190,31 @@ fn check_ui(config: &Config, names: &Names<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-pub(super) fn positive(out: &mut Vec<Finding>, path: &KeyPath, key: &str, value: Option<u64>) {
-    if value == Some(0) {
-        out.push(Finding::error(
-            path.key(key),
-            Part::Value,
-            format!("{key} must be more than 0"),
-        ));
+/// Every number in `config` against its range (`ranges`), wherever it sits.
+fn check_numbers(config: &Config, out: &mut Vec<Finding>) {
+    if let Ok(value) = toml::Value::try_from(config) {
+        walk_numbers(&value, &KeyPath::root(), out);
+    }
+}
+
+fn walk_numbers(value: &toml::Value, at: &KeyPath, out: &mut Vec<Finding>) {
+    let number = match value {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        toml::Value::Table(t) => {
+            t.iter().for_each(|(k, v)| walk_numbers(v, &at.key(k), out));
+            return;
+        }
+        toml::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk_numbers(v, &at.index(i), out);
+            }
+            return;
+        }
+        _ => return,
+    };
+    if let Some(message) = ranges::check(at, number) {
+        out.push(Finding::error(at.clone(), Part::Value, message));
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Finding, Names, member_hint, pattern_options, patterns, positive};
+use super::{Finding, Names, member_hint, pattern_options, patterns};
 use crate::config::schema::{ContextMode, TeamConfig};
 use crate::config::spans::{KeyPath, Part};
 use crate::core::event::PatternKind;
@@ -31,7 +31,6 @@ pub(super) fn check_team(
         PatternKind::GroupChat => patterns::check_group_chat(path, t, names, out),
         PatternKind::BestOf => patterns::check_best_of(path, t, names, out),
     }
-    positive(out, path, "timeout_ms", t.timeout_ms);
 }
 
 /// The agents of a team in order: a pipeline's steps, else its members.
@@ -129,13 +128,6 @@ fn check_members(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out: &mut Ve
 }
 
 fn check_context(path: &KeyPath, t: &TeamConfig, members: &[&str], out: &mut Vec<Finding>) {
-    if t.last_n == Some(0) {
-        out.push(Finding::error(
-            path.key("last_n"),
-            Part::Value,
-            "last_n must be at least 1",
-        ));
-    }
     let last_n_used =
         t.context == Some(ContextMode::LastN) || t.edges.values().any(|m| *m == ContextMode::LastN);
     if t.last_n.is_some() && !last_n_used {
