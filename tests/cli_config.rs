@@ -372,6 +372,36 @@ fn run_refuses_what_check_refuses_with_the_same_message() {
 }
 
 #[test]
+fn check_offline_reads_a_scripted_backend_s_script_as_run_does() {
+    let sb = Sandbox::new();
+    let script = sb.path("script.toml");
+    std::fs::write(&script, "[[reply]]\ncharacter = \n").unwrap();
+    let file = sb.path("c.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[backends.demo]\nkind = \"scripted\"\nscript = {:?}\n\
+             [agents.a]\nbackend = \"demo\"\nmodel = \"m\"\n\
+             [teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n",
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let check = sb.conclave(&["check", "--offline", "--config", file]);
+    assert_eq!(check.status.code(), Some(2), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains(&format!(
+            "{file}:3:10: error: backends.demo.script: script "
+        )),
+        "{}",
+        stdout(&check)
+    );
+    let run = sb.conclave(&["run", "--config", file, "--team", "t", "--prompt", "hi"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+}
+
+#[test]
 fn a_config_file_over_1_mib_is_refused_with_its_place() {
     let sb = Sandbox::new();
     let file = sb.path("huge.toml");

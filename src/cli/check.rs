@@ -95,6 +95,7 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
                 let themes =
                     theme_diagnostics(c, &text, &path, &paths::config_dir().join("themes"));
                 diagnostics.extend(themes);
+                diagnostics.extend(script_diagnostics(c, &text, &path));
                 if report.builtin_cast {
                     note = Some(builtin_cast_note(&path, c));
                 }
@@ -193,6 +194,36 @@ pub fn theme_diagnostics(
             path: "ui.theme".into(),
             message,
             hint: None,
+        })
+        .collect()
+}
+
+/// Each scripted backend's script, read and parsed the way `run` reads it (nothing is
+/// reached, so `--offline` checks it too); a script `run` would refuse is an error at `script`.
+pub fn script_diagnostics(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic> {
+    use crate::config::schema::BackendKind;
+    use crate::config::spans::{self, KeyPath, Part};
+    let doc = toml::de::DeTable::parse(text).ok();
+    config
+        .backends
+        .iter()
+        .filter(|(_, b)| b.kind == BackendKind::Scripted && b.script.is_some())
+        .filter_map(|(name, b)| Some((name, crate::llm::build_provider(name, b).err()?)))
+        .map(|(name, e)| {
+            let path = KeyPath::of(&["backends", name, "script"]);
+            let (line, column) = doc
+                .as_ref()
+                .and_then(|d| spans::span_of(d.get_ref(), &path, Part::Value))
+                .map_or((1, 1), |s| load::line_col(text, s.start));
+            Diagnostic {
+                severity: crate::config::Severity::Error,
+                file: file.to_path_buf(),
+                line,
+                column,
+                path: path.to_string(),
+                message: e.message,
+                hint: e.hint,
+            }
         })
         .collect()
 }
