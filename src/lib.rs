@@ -10,4 +10,5 @@ pub mod headless;
 pub mod launch;
 pub mod llm;
 pub mod store;
+pub mod text;
 pub mod tui;

@@ -418,7 +418,7 @@ async fn a_failing_handoff_target_falls_back_after_its_retries() {
                     error,
                     will_retry,
                     ..
-                } => Some((agent.clone(), error.kind.clone(), *will_retry)),
+                } => Some((agent.clone(), error.kind.to_string(), *will_retry)),
                 _ => None,
             })
             .collect();
@@ -914,7 +914,7 @@ async fn overloaded_after_tokens_were_shown_is_not_retried_and_keeps_the_partial
         .filter_map(|e| match &e.kind {
             EventKind::TurnFailed {
                 error, will_retry, ..
-            } => Some((error.kind.clone(), *will_retry)),
+            } => Some((error.kind.to_string(), *will_retry)),
             _ => None,
         })
         .collect();

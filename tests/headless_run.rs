@@ -711,14 +711,8 @@ fn text_mode_and_sessions_show_print_no_escape_sequences() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.stdout.contains(&0x1b), "{stdout:?}");
     assert!(!out.stdout.contains(&0x07), "{stdout:?}");
-    assert!(
-        stdout.contains("jester: Ha ]0;pwned gotcha [2J done"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("jester agrees: sure ]0;pwned [2J fine"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("jester: Ha  gotcha  done"), "{stdout}");
+    assert!(stdout.contains("jester agrees: sure fine"), "{stdout}");
 
     let show = Command::new(env!("CARGO_BIN_EXE_conclave"))
         .args(["sessions", "show", "last"])
@@ -731,7 +725,7 @@ fn text_mode_and_sessions_show_print_no_escape_sequences() {
         .unwrap();
     assert_eq!(show.status.code(), Some(0), "{show:?}");
     let text = String::from_utf8_lossy(&show.stdout);
-    assert!(text.contains("pwned"), "{text}");
+    assert!(text.contains("gotcha"), "{text}");
     assert!(!show.stdout.contains(&0x1b), "{text:?}");
     assert!(!show.stdout.contains(&0x07), "{text:?}");
 }

@@ -199,65 +199,17 @@ fn render(items: &[&Entry], agent: &str, sanitize: bool, all: &[Entry]) -> Vec<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::event::{Event, EventKind, PatternKind, ToolCallInfo, UsageInfo};
-
-    fn ev(seq: u64, kind: EventKind) -> Event {
-        Event {
-            v: 1,
-            seq,
-            ts: chrono::DateTime::UNIX_EPOCH,
-            session: "s".into(),
-            kind,
-        }
-    }
-
-    fn said(
-        state: &mut SessionState,
-        agent: &str,
-        turn: u64,
-        text: &str,
-        calls: Vec<ToolCallInfo>,
-    ) {
-        let seq = state.next_seq;
-        state.apply(&ev(
-            seq,
-            EventKind::TurnStarted {
-                agent: agent.into(),
-                turn,
-                round: None,
-                purpose: Purpose::Speak,
-            },
-        ));
-        state.apply(&ev(
-            seq + 1,
-            EventKind::Message {
-                agent: agent.into(),
-                turn,
-                text: text.into(),
-                usage: UsageInfo::default(),
-                ttft_ms: None,
-                latency_ms: 0,
-                finish: "stop".into(),
-                purpose: Purpose::Speak,
-                tool_calls: calls,
-            },
-        ));
-    }
+    use crate::core::event::{EventKind, PatternKind, ToolCallInfo};
+    use crate::core::state::fixtures::{asked, push, said};
 
     fn sample() -> SessionState {
         let mut s = SessionState::default();
-        s.apply(&ev(
-            0,
-            EventKind::UserMessage {
-                text: "help, mail me at bob@example.com".into(),
-                to: None,
-                interject: false,
-            },
-        ));
+        asked(&mut s, "help, mail me at bob@example.com", false);
         said(
             &mut s,
             "triage",
             0,
+            Purpose::Speak,
             "passing on; bob@example.com",
             vec![ToolCallInfo {
                 id: "c1".into(),
@@ -265,17 +217,9 @@ mod tests {
                 arguments: "{}".into(),
             }],
         );
-        let seq = s.next_seq;
-        s.apply(&ev(
-            seq,
-            EventKind::UserMessage {
-                text: "hurry".into(),
-                to: None,
-                interject: true,
-            },
-        ));
-        s.apply(&ev(
-            seq + 1,
+        asked(&mut s, "hurry", true);
+        push(
+            &mut s,
             EventKind::ToolResult {
                 agent: "triage".into(),
                 turn: 0,
@@ -284,8 +228,8 @@ mod tests {
                 content: "ok".into(),
                 is_error: false,
             },
-        ));
-        said(&mut s, "billing", 1, "refunded", vec![]);
+        );
+        said(&mut s, "billing", 1, Purpose::Speak, "refunded", vec![]);
         s
     }
 

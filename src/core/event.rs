@@ -10,6 +10,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod fields;
+
+pub use crate::llm::FinishReason;
+pub use fields::{Approval, ErrorKind, USER};
+
 /// The `v` of every event this build writes. A journal with a larger `v` is refused.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -87,7 +92,7 @@ pub struct UsageInfo {
 pub struct ErrorInfo {
     /// An `llm::ErrorKind` name (`auth`, `rate_limit`, …), or `cancelled`/`malformed`/`deadline`
     /// for failures the orchestrator itself decides.
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
@@ -130,7 +135,7 @@ pub enum Outcome {
 }
 
 /// Who did something: the person (console or `--control`), a policy, or the system.
-/// Serialized as a plain string: `"user"`, `"auto"`, `"system"`, or an agent name.
+/// Serialized as a plain string: [`USER`], `"auto"`, `"system"`, or an agent name.
 pub type Actor = String;
 
 /// The payload of an event, tagged by `type`.
@@ -168,7 +173,7 @@ pub enum EventKind {
         usage: UsageInfo,
         ttft_ms: Option<u64>,
         latency_ms: u64,
-        finish: String,
+        finish: FinishReason,
         #[serde(default)]
         purpose: Purpose,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -207,7 +212,7 @@ pub enum EventKind {
         reason: String,
         /// `auto`, `confirm` or `window`. Additive.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        approval: Option<String>,
+        approval: Option<Approval>,
         /// For `window`: how long the person has to cancel or redirect. Additive.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         window_ms: Option<u64>,

@@ -6,6 +6,7 @@ pub mod context;
 pub mod event;
 pub mod metrics;
 pub mod patterns;
+pub mod request;
 pub mod sanitize;
 pub mod session;
 pub mod state;

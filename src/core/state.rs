@@ -82,7 +82,7 @@ pub struct TurnRecord {
     /// Streamed text so far; the full text once completed; the partial text once cancelled.
     pub text: String,
     pub tool_calls: Vec<ToolCallInfo>,
-    pub finish: Option<String>,
+    pub finish: Option<crate::core::event::FinishReason>,
     pub error: Option<ErrorInfo>,
     /// Tokens reported for this turn (input, output).
     pub usage: (u64, u64),
@@ -157,7 +157,7 @@ pub struct PendingHandoff {
     pub from: String,
     pub to: String,
     pub reason: String,
-    pub approval: Option<String>,
+    pub approval: Option<crate::core::event::Approval>,
 }
 
 impl SessionState {
@@ -412,6 +412,16 @@ impl SessionState {
         self.running.iter().copied().collect()
     }
 
+    /// The `turn_cancelled` event that closes `turn`, its partial text kept (`None`: no such turn).
+    pub fn cancellation(&self, turn: u64) -> Option<EventKind> {
+        let t = self.turns.get(&turn)?;
+        Some(EventKind::TurnCancelled {
+            agent: t.agent.clone(),
+            turn,
+            partial_text: t.text.clone(),
+        })
+    }
+
     pub fn is_running(&self, purpose: Purpose) -> bool {
         self.running
             .iter()
@@ -503,6 +513,9 @@ impl SessionState {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {

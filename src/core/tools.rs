@@ -5,17 +5,17 @@
 //! Parsers never fail loudly: they return what was found, or a [`Malformed`] explaining what was
 //! wrong in words the model can act on when it is asked again. Agent names appear in tool names
 //! (`transfer_to_<agent>`) sanitized to `[a-zA-Z0-9_-]`; parsing maps them back to real names.
+//! The tool names and markers themselves are [`crate::llm::vocab`]'s, shared with the scripted
+//! backend that plays models offline.
 
 use serde_json::{Value, json};
 
 use crate::core::event::{ToolCallInfo, VoteChoice};
 use crate::llm::ToolSpec;
-
-pub const COMPLETE_HANDOFF: &str = "complete_handoff";
-pub const CAST_VOTE: &str = "cast_vote";
-pub const SELECT_SPEAKER: &str = "select_speaker";
-pub const SUBMIT_SCORES: &str = "submit_scores";
-const TRANSFER_PREFIX: &str = "transfer_to_";
+pub use crate::llm::vocab::{
+    CAST_VOTE, COMPLETE_HANDOFF, DONE_MARKER, HANDOFF_MARKER, NEXT_MARKER, SCORE_MARKER,
+    SELECT_SPEAKER, SUBMIT_SCORES, TRANSFER_PREFIX, VOTE_MARKER,
+};
 
 /// Why an answer could not be used; shown to the model when it is asked again.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,15 +143,17 @@ pub fn scores_tool(candidates: &[String]) -> ToolSpec {
 pub fn marker_instructions(tool: &ToolSpec) -> String {
     let name = tool.name.as_str();
     if let Some(agent) = name.strip_prefix(TRANSFER_PREFIX) {
-        format!("To hand over to {agent}, end your reply with a line `HANDOFF: {agent}: <reason>`.")
+        format!(
+            "To hand over to {agent}, end your reply with a line `{HANDOFF_MARKER} {agent}: <reason>`."
+        )
     } else if name == COMPLETE_HANDOFF {
-        "When your part is done, end your reply with a line `DONE: <summary>`.".into()
+        format!("When your part is done, end your reply with a line `{DONE_MARKER} <summary>`.")
     } else if name == CAST_VOTE {
-        "Answer with one line `VOTE: <agree|disagree|abstain>: <reason>`.".into()
+        format!("Answer with one line `{VOTE_MARKER} <agree|disagree|abstain>: <reason>`.")
     } else if name == SELECT_SPEAKER {
-        "Answer with one line `NEXT: <agent>: <reason>`.".into()
+        format!("Answer with one line `{NEXT_MARKER} <agent>: <reason>`.")
     } else if name == SUBMIT_SCORES {
-        "Answer with one line per candidate `SCORE: <agent>: <0-10>: <reason>`.".into()
+        format!("Answer with one line per candidate `{SCORE_MARKER} <agent>: <0-10>: <reason>`.")
     } else {
         String::new()
     }
@@ -186,7 +188,7 @@ pub fn parse_handoffs(
         });
     }
     for line in text.lines() {
-        if let Some(rest) = marker(line, "HANDOFF:") {
+        if let Some(rest) = marker(line, HANDOFF_MARKER) {
             let (agent, reason) = split_once_trim(rest);
             out.push(Found {
                 call: None,
@@ -195,7 +197,7 @@ pub fn parse_handoffs(
                     reason: reason.to_string(),
                 }),
             });
-        } else if let Some(rest) = marker(line, "DONE:") {
+        } else if let Some(rest) = marker(line, DONE_MARKER) {
             out.push(Found {
                 call: None,
                 item: Ok(HandoffAction::Complete {
@@ -221,16 +223,16 @@ pub fn parse_vote(
         return (Some(call.clone()), parsed);
     }
     for line in text.lines() {
-        if let Some(rest) = marker(line, "VOTE:") {
+        if let Some(rest) = marker(line, VOTE_MARKER) {
             let (c, reason) = split_once_trim(rest);
             return (None, choice(c).map(|c| (c, reason.to_string())));
         }
     }
     (
         calls.first().cloned(),
-        Err(Malformed(
-            "no vote found: call cast_vote with choice agree, disagree or abstain".into(),
-        )),
+        Err(Malformed(format!(
+            "no vote found: call {CAST_VOTE} with choice agree, disagree or abstain"
+        ))),
     )
 }
 
@@ -247,7 +249,7 @@ pub fn parse_speaker(
         return (Some(call.clone()), parsed);
     }
     for line in text.lines() {
-        if let Some(rest) = marker(line, "NEXT:") {
+        if let Some(rest) = marker(line, NEXT_MARKER) {
             let (a, reason) = split_once_trim(rest);
             return (
                 None,
@@ -258,7 +260,7 @@ pub fn parse_speaker(
     (
         calls.first().cloned(),
         Err(Malformed(format!(
-            "no pick found: call select_speaker with one of {}",
+            "no pick found: call {SELECT_SPEAKER} with one of {}",
             candidates.join(", ")
         ))),
     )
@@ -286,13 +288,13 @@ pub fn parse_scores(
                     )
                 })
                 .collect::<Vec<_>>()),
-            _ => Err(Malformed("submit_scores needs a `scores` array".into())),
+            _ => Err(Malformed(format!("{SUBMIT_SCORES} needs a `scores` array"))),
         });
         (Some(call.clone()), raw)
     } else {
         let items: Vec<_> = text
             .lines()
-            .filter_map(|l| marker(l, "SCORE:"))
+            .filter_map(|l| marker(l, SCORE_MARKER))
             .map(|rest| {
                 let mut parts = rest.splitn(3, ':').map(str::trim);
                 let agent = parts.next().unwrap_or_default().to_string();

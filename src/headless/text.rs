@@ -10,9 +10,11 @@
 
 use std::collections::HashMap;
 
-use crate::core::event::{Event, EventKind, Purpose, SelectedBy, VoteChoice};
+use crate::core::event::{
+    Approval, Event, EventKind, FinishReason, Purpose, SelectedBy, VoteChoice,
+};
 use crate::core::metrics::Metrics;
-use crate::llm::sanitize_text;
+use crate::text::sanitize_text;
 
 /// Renders events as text lines.
 #[derive(Debug, Default)]
@@ -84,7 +86,7 @@ impl TextPrinter {
                     _ => agent.clone(),
                 };
                 let mut out = block(&who, text.trim_end());
-                if finish == "length" {
+                if *finish == FinishReason::Length {
                     out.push("  [cut off at max_tokens]".into());
                 }
                 out
@@ -135,9 +137,11 @@ impl TextPrinter {
                 window_ms,
             } => {
                 self.handoffs.insert(id.clone(), (from.clone(), to.clone()));
-                let wait = match (approval.as_deref(), window_ms) {
-                    (Some("confirm"), _) => " [awaiting approval]".to_string(),
-                    (Some("window"), Some(ms)) => format!(" [{ms} ms to cancel or redirect]"),
+                let wait = match (approval, window_ms) {
+                    (Some(Approval::Confirm), _) => " [awaiting approval]".to_string(),
+                    (Some(Approval::Window), Some(ms)) => {
+                        format!(" [{ms} ms to cancel or redirect]")
+                    }
                     _ => String::new(),
                 };
                 vec![format!(
@@ -399,13 +403,7 @@ mod tests {
             message: evil.into(),
             command: None,
         })));
-        assert_eq!(
-            all,
-            [
-                "vote (round 1): a agrees: x]0;pwnedy[2Jz",
-                "error: x]0;pwnedy[2Jz"
-            ]
-        );
+        assert_eq!(all, ["vote (round 1): a agrees: xyz", "error: xyz"]);
     }
 
     #[test]

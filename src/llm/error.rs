@@ -1,5 +1,6 @@
 //! The one error type of every provider: classified, and rendered as a message that names the
-//! backend, the model and what the person can do about it. Never contains an API key.
+//! backend, the model and what the person can do about it. Never contains an API key, nor a
+//! control sequence from a server's answer (the rendering is sanitized, see [`crate::text`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::Auth,
+        ErrorKind::Quota,
+        ErrorKind::RateLimit,
+        ErrorKind::Overloaded,
+        ErrorKind::ContextTooLong,
+        ErrorKind::UnknownModel,
+        ErrorKind::Network,
+        ErrorKind::Timeout,
+        ErrorKind::Protocol,
+        ErrorKind::BadRequest,
+        ErrorKind::Config,
+    ];
+
+    /// The kind named `name` (its [`ErrorKind::as_str`]), if any.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The snake_case name used in events (`turn_failed.error.kind`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,6 +147,6 @@ impl LlmError {
             out.push_str(" — ");
             out.push_str(hint);
         }
-        out
+        crate::text::sanitize_text(&out)
     }
 }

@@ -14,6 +14,12 @@
 //!   stays valid: the caller keeps it as partial text);
 //! - when `cancel` fires, the stream ends promptly (yields `None`), dropping the HTTP connection;
 //! - tool calls are yielded whole, in the order the model produced them, once the call is complete.
+//!
+//! Map: [`wire::HttpProvider`] is the one HTTP provider, generic over a [`wire::Wire`] that each
+//! protocol module (`openai`, `anthropic`, `ollama`) implements with its endpoint, body and
+//! decoder; [`stream`] is its request loop (retries, cancellation, the one sanitizer pass over
+//! everything a provider yields) and [`http`] its connection; `scripted` replays a script;
+//! [`vocab`] holds the tool names and markers shared with the orchestrator.
 
 pub mod anthropic;
 pub mod classify;
@@ -27,11 +33,11 @@ pub mod scripted;
 pub mod secret;
 pub mod sse;
 pub mod stream;
-pub mod text;
+pub mod vocab;
+pub mod wire;
 
 pub use error::{ErrorKind, LlmError};
 pub use registry::{BackendReport, build_provider, check_backend};
-pub use text::sanitize_text;
 
 use std::pin::Pin;
 
@@ -149,9 +155,10 @@ pub struct Usage {
     pub output: Option<u64>,
 }
 
-/// Why the model stopped.
+/// Why the model stopped. Also the `finish` of a `message` event, written as its plain name
+/// (`"length"`); a name this build does not know reads back as `Other` and writes unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "String", into = "String")]
 pub enum FinishReason {
     Stop,
     /// Cut off by `max_tokens` (`length`, `max_tokens`): keep the text, mark the message.
@@ -171,6 +178,42 @@ impl FinishReason {
             FinishReason::ContentFilter => "content_filter",
             FinishReason::Other(s) => s,
         }
+    }
+}
+
+impl From<&str> for FinishReason {
+    fn from(s: &str) -> Self {
+        match s {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "tool_calls" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for FinishReason {
+    fn from(s: String) -> Self {
+        FinishReason::from(s.as_str())
+    }
+}
+
+impl From<FinishReason> for String {
+    fn from(f: FinishReason) -> String {
+        f.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for FinishReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for FinishReason {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
     }
 }
 

@@ -306,7 +306,7 @@ fn summarize_stderr(stderr: &[u8], key: &str) -> String {
     if !key.is_empty() {
         text = text.replace(key, "[redacted]");
     }
-    crate::llm::sanitize_text(&crate::llm::classify::shorten(&text))
+    crate::llm::classify::shorten(&text)
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! The streaming request loop shared by every HTTP provider: send, retry, decode, cancel.
 //!
-//! A provider describes one call as a [`StreamJob`]: the URL, the JSON body, and a fresh
-//! [`Decoder`] per attempt (the pure part: bytes in, [`LlmEvent`]s out). [`start`] turns the job
+//! [`crate::llm::wire::HttpProvider`] describes one call as a [`StreamJob`]: the URL, the JSON
+//! body, and a fresh [`Decoder`] per attempt (the pure part: bytes in, [`LlmEvent`]s out). [`start`] turns the job
 //! into an [`LlmStream`]. The loop retries failures that can help (rate limit, overload, network,
 //! timeout) with the delays of [`crate::llm::http`], announcing each with `LlmEvent::Retrying`,
 //! but only while no text or tool call has been yielded: after the first token a failure ends the
-//! stream and the caller keeps the partial text. Every `TextDelta` passes through
-//! [`sanitize_text`] here, for all providers at once.
+//! stream and the caller keeps the partial text. Every `TextDelta` passes through one
+//! [`Sanitizer`] per attempt here (an escape sequence split across chunks is still removed whole),
+//! and every tool call's arguments through [`sanitize_json_text`], for all providers at once:
+//! this is the one pass model text gets (see [`crate::text`]).
 //!
 //! Cancellation: the loop runs in a task spawned on the stream's first poll. When the token fires
 //! (whether or not anyone is polling) or the stream is dropped, the task's future is dropped with
@@ -25,7 +27,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::llm::http::{HttpBackend, MAX_SERVER_DELAY, retry_delay};
-use crate::llm::{ErrorKind, LlmError, LlmEvent, LlmStream, sanitize_text};
+use crate::llm::{ErrorKind, LlmError, LlmEvent, LlmStream, ToolCall};
+use crate::text::{Sanitizer, sanitize_json_text};
 
 /// The pure, per-protocol part of a stream: fed the body's bytes as they arrive.
 pub trait Decoder: Send {
@@ -206,6 +209,7 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     }
 
     let mut decoder = (job.new_decoder)();
+    let mut sanitizer = Sanitizer::default();
     let mut events = Vec::new();
     let mut shown = false;
     loop {
@@ -224,7 +228,7 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
             Some(bytes) => decoder.feed(bytes, &mut events),
             None => decoder.finish(&mut events),
         };
-        shown |= forward(&mut events, tx);
+        shown |= forward(&mut events, &mut sanitizer, tx);
         if let Err(e) = result {
             let error = LlmError::new(e.kind, &backend.name, e.message).with_model(&job.model);
             return Err(Failure { error, shown });
@@ -235,24 +239,35 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     }
 }
 
-/// Send decoded events on, sanitizing text. Returns whether any text or tool call went out.
-fn forward(events: &mut Vec<LlmEvent>, tx: &Emit) -> bool {
+/// Send decoded events on, sanitizing text and tool calls. Returns whether any text or tool
+/// call went out.
+fn forward(events: &mut Vec<LlmEvent>, sanitizer: &mut Sanitizer, tx: &Emit) -> bool {
     let mut shown = false;
     for event in events.drain(..) {
         let event = match event {
             LlmEvent::TextDelta(text) => {
-                let clean = sanitize_text(&text);
+                let clean = sanitizer.push(&text);
                 if clean.is_empty() {
                     continue;
                 }
                 LlmEvent::TextDelta(clean)
             }
+            LlmEvent::ToolCall(call) => LlmEvent::ToolCall(sanitize_call(call)),
             other => other,
         };
         shown |= matches!(event, LlmEvent::TextDelta(_) | LlmEvent::ToolCall(_));
         let _ = tx.send(Ok(event));
     }
     shown
+}
+
+/// A tool call with its name and every string of its arguments sanitized.
+pub fn sanitize_call(call: ToolCall) -> ToolCall {
+    ToolCall {
+        name: crate::text::sanitize_text(&call.name),
+        arguments: sanitize_json_text(&call.arguments),
+        id: call.id,
+    }
 }
 
 /// Say why a retryable error was not retried (again).

@@ -160,9 +160,10 @@ pub fn to_text(journal: &Journal) -> String {
         out.push_str("Final answer:\n");
         push_indented(&mut out, &text);
     }
-    // Replies, reasons and error messages come from models and people: none may steer the
-    // terminal `sessions show` prints to.
-    crate::llm::sanitize_text(&out)
+    // Replies, reasons and error messages come from models and people: the journal reader
+    // sanitized every string of every event, so none can steer the terminal `sessions show`
+    // prints to.
+    out
 }
 
 /// One item of a transcript.

@@ -9,6 +9,10 @@
 //! - a line in the middle that does not parse is an error naming the file and line;
 //! - a header or event with `v` above [`SCHEMA_VERSION`] is refused: a newer conclave wrote it.
 //!
+//! A journal file may come from anywhere, so every string of the header and of every event is
+//! sanitized here ([`crate::text::sanitize_json`]): this is the one pass text read back from a
+//! file gets before export, `sessions show`, resume and fork use it.
+//!
 //! Seq numbers in a journal are increasing but not necessarily gap-free: the writer coalesces runs
 //! of `token` events into one that carries the seq of the last token it contains. Readers must
 //! not require gaps to be absent.
@@ -155,7 +159,7 @@ fn parse_header(path: &Path, line: &[u8], terminated: bool) -> Result<JournalHea
         path: path.to_path_buf(),
         detail,
     };
-    let value: Value = match serde_json::from_slice(line) {
+    let mut value: Value = match serde_json::from_slice(line) {
         Ok(v) => v,
         Err(_) if !terminated && line.starts_with(b"{\"v\":") => {
             return Err(not_a_journal(
@@ -180,6 +184,7 @@ fn parse_header(path: &Path, line: &[u8], terminated: bool) -> Result<JournalHea
         )));
     }
     check_version(path, &value)?;
+    crate::text::sanitize_json(&mut value);
     serde_json::from_value(value).map_err(|e| JournalError::Corrupt {
         path: path.to_path_buf(),
         line: 1,
@@ -193,8 +198,9 @@ fn parse_event(path: &Path, number: usize, line: &[u8]) -> Result<Event, Journal
         line: number,
         detail,
     };
-    let value: Value = serde_json::from_slice(line).map_err(|e| corrupt(format!("{e}")))?;
+    let mut value: Value = serde_json::from_slice(line).map_err(|e| corrupt(format!("{e}")))?;
     check_version(path, &value)?;
+    crate::text::sanitize_json(&mut value);
     serde_json::from_value(value).map_err(|e| corrupt(format!("not an event: {e}")))
 }
 
@@ -227,6 +233,19 @@ mod tests {
         assert_eq!(j.events.len(), 1);
         assert!(j.warnings.is_empty());
         assert_eq!(j.valid_len as usize, HEADER.len() + EVENT.len() + 2);
+    }
+
+    #[test]
+    fn every_string_read_back_is_sanitized() {
+        let header = HEADER.replace(r#""team":"t""#, r#""team":"t\u001b[2J""#);
+        let event = EVENT.replace(r#""text":"hi""#, r#""text":"h\u001b]0;pwned\u0007i\r\n""#);
+        let j = parse(&format!("{header}\n{event}\n")).unwrap();
+        assert_eq!(j.header.team, "t");
+        assert!(
+            matches!(&j.events[0].kind, crate::core::event::EventKind::UserMessage { text, .. } if text == "hi\n"),
+            "{:?}",
+            j.events[0]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! that makes no sense now (an `error` event carrying the command), and look up the turn that ended.
 
 use crate::core::command::Command;
-use crate::core::event::{EventKind, Outcome, ToolCallInfo};
+use crate::core::event::{EventKind, Outcome, ToolCallInfo, USER};
 use crate::core::patterns::Effect;
 use crate::core::state::{SessionState, TurnRecord, TurnStatus};
 
@@ -57,7 +57,7 @@ pub fn pause(state: &SessionState, command: &Command) -> Vec<Effect> {
     if state.paused {
         return vec![command_error(command, "already paused")];
     }
-    vec![Effect::Emit(EventKind::Paused { by: "user".into() })]
+    vec![Effect::Emit(EventKind::Paused { by: USER.into() })]
 }
 
 /// `resume`: continue where the pattern stopped.
@@ -66,7 +66,7 @@ pub fn resume(state: &SessionState, command: &Command) -> Vec<Effect> {
         return vec![command_error(command, "not paused")];
     }
     vec![
-        Effect::Emit(EventKind::Resumed { by: "user".into() }),
+        Effect::Emit(EventKind::Resumed { by: USER.into() }),
         Effect::Continue,
     ]
 }

@@ -129,13 +129,9 @@ impl Sim {
         self.mark = self.log.len();
         let interrupted = self.state.running_turns();
         for &turn in &interrupted {
-            let t = &self.state.turns[&turn];
-            let kind = EventKind::TurnCancelled {
-                agent: t.agent.clone(),
-                turn,
-                partial_text: t.text.clone(),
-            };
-            self.emit(kind);
+            if let Some(kind) = self.state.cancellation(turn) {
+                self.emit(kind);
+            }
         }
         if !self.state.task.active {
             return;
@@ -224,18 +220,13 @@ impl Sim {
     }
 
     fn cancel(&mut self, turn: u64, queue: &mut VecDeque<Input>) {
-        let Some(t) = self
+        let running = self
             .state
             .turns
             .get(&turn)
-            .filter(|t| t.status == crate::core::state::TurnStatus::Running)
-        else {
+            .is_some_and(|t| t.status == crate::core::state::TurnStatus::Running);
+        let Some(kind) = self.state.cancellation(turn).filter(|_| running) else {
             return;
-        };
-        let kind = EventKind::TurnCancelled {
-            agent: t.agent.clone(),
-            turn,
-            partial_text: t.text.clone(),
         };
         self.emit(kind);
         queue.push_back(Input::TurnEnded { turn });
@@ -294,7 +285,7 @@ impl Sim {
             },
             ttft_ms: None,
             latency_ms: 0,
-            finish: r.finish,
+            finish: r.finish.into(),
             purpose,
             tool_calls: r.calls,
         });

@@ -1,22 +1,21 @@
-//! The Ollama native provider.
+//! The Ollama native protocol.
 //!
 //! `POST {base}/api/chat` answered with NDJSON; models from `GET {base}/api/tags`. Without a
 //! `base_url` the server is `OLLAMA_HOST` (with or without a scheme or port) or
 //! `http://127.0.0.1:11434`. No key is needed; one configured is sent as a bearer token (for
 //! Ollama behind a proxy). The request mapping lives in [`request`], the decoding in [`decode`].
+//! The provider itself is the generic [`HttpProvider`] over [`Ollama`].
 
 pub mod decode;
 pub mod request;
 
-use std::sync::Arc;
-
-use futures_util::future::BoxFuture;
-use tokio_util::sync::CancellationToken;
+use serde_json::Value;
 
 use crate::config::BackendConfig;
-use crate::llm::http::{AuthStyle, HttpBackend, model_names};
-use crate::llm::stream::{self, Decoder, StreamJob};
-use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
+use crate::llm::http::{AuthStyle, HttpBackend};
+use crate::llm::stream::Decoder;
+use crate::llm::wire::{HttpProvider, Wire};
+use crate::llm::{ChatRequest, LlmError};
 
 /// Where a local Ollama answers by default.
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
@@ -24,24 +23,44 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
 pub const ENV_OLLAMA_HOST: &str = "OLLAMA_HOST";
 
 /// A backend speaking Ollama's native chat API.
-#[derive(Clone, Debug)]
-pub struct OllamaProvider {
-    http: Arc<HttpBackend>,
-    tools: bool,
+pub type OllamaProvider = HttpProvider<Ollama>;
+
+/// Ollama's native chat protocol, with the context size it asks the server for.
+#[derive(Clone, Copy, Debug)]
+pub struct Ollama {
     num_ctx: Option<u32>,
 }
 
-impl OllamaProvider {
-    pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, LlmError> {
+impl Wire for Ollama {
+    const CHAT_PATH: &'static str = "/api/chat";
+    const MODELS_PATH: &'static str = "/api/tags";
+
+    fn connect(name: &str, cfg: &BackendConfig) -> Result<(HttpBackend, Self), LlmError> {
         let base = match &cfg.base_url {
             Some(url) => url.clone(),
             None => default_base_url(std::env::var(ENV_OLLAMA_HOST).ok().as_deref()),
         };
-        Ok(OllamaProvider {
-            http: Arc::new(HttpBackend::new(name, cfg, &base, AuthStyle::Bearer, None)?),
-            tools: cfg.tools.unwrap_or(true),
-            num_ctx: cfg.num_ctx,
-        })
+        let http = HttpBackend::new(name, cfg, &base, AuthStyle::Bearer, None)?;
+        Ok((
+            http,
+            Ollama {
+                num_ctx: cfg.num_ctx,
+            },
+        ))
+    }
+
+    fn body(&self, request: &ChatRequest) -> Value {
+        request::to_body(request, self.num_ctx)
+    }
+
+    fn decoder() -> Box<dyn Decoder> {
+        Box::new(decode::OllamaDecoder::new())
+    }
+
+    fn context_hint(&self, backend: &str) -> Option<String> {
+        Some(format!(
+            "shorten the history, or raise num_ctx in [backends.{backend}] (Ollama otherwise truncates silently)"
+        ))
     }
 }
 
@@ -66,44 +85,6 @@ pub fn default_base_url(ollama_host: Option<&str>) -> String {
         ":11434"
     };
     format!("{scheme}://{rest}{port}")
-}
-
-impl Provider for OllamaProvider {
-    fn backend(&self) -> &str {
-        &self.http.name
-    }
-
-    fn supports_tools(&self) -> bool {
-        self.tools
-    }
-
-    fn stream(&self, request: ChatRequest, cancel: CancellationToken) -> LlmStream {
-        let job = StreamJob {
-            backend: self.http.clone(),
-            model: request.model.clone(),
-            url: self.http.url("/api/chat"),
-            body: request::to_body(&request, self.num_ctx),
-            new_decoder,
-            list_models,
-            context_hint: Some(format!(
-                "shorten the history, or raise num_ctx in [backends.{}] (Ollama otherwise truncates silently)",
-                self.http.name
-            )),
-        };
-        stream::start(job, cancel)
-    }
-
-    fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
-        list_models(self.http.clone())
-    }
-}
-
-fn new_decoder() -> Box<dyn Decoder> {
-    Box::new(decode::OllamaDecoder::new())
-}
-
-fn list_models(http: Arc<HttpBackend>) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
-    Box::pin(async move { Ok(model_names(&http.get_json("/api/tags").await?)) })
 }
 
 #[cfg(test)]

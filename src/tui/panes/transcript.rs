@@ -18,7 +18,7 @@ use super::super::state::outcome_label;
 use super::super::state::transcript::{Entry, EntryKind};
 use super::super::theme::Theme;
 use super::wrap_indented;
-use crate::core::event::{SelectedBy, VoteChoice};
+use crate::core::event::{Approval, SelectedBy, VoteChoice};
 
 /// The transcript as scrollable cells.
 pub struct TranscriptCells<'a> {
@@ -219,7 +219,7 @@ pub fn layout(
                 who(to),
                 Span::styled(format!(": {reason}"), theme.text_style()),
             ];
-            if let Some(a) = approval.as_deref().filter(|a| *a != "auto") {
+            if let Some(a) = approval.as_ref().filter(|a| **a != Approval::Auto) {
                 spans.push(dim(format!(" [{a}]")));
             }
             one(spans)

@@ -39,7 +39,7 @@ pub struct Transfer {
     pub to: String,
     pub reason: String,
     pub state: TransferState,
-    pub approval: Option<String>,
+    pub approval: Option<crate::core::event::Approval>,
     pub window_ms: Option<u64>,
     pub requested_at: DateTime<Utc>,
     /// When it became active (accepted or redirected), for the elapsed time.

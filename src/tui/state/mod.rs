@@ -253,7 +253,7 @@ impl SessionView {
                     ts,
                     EntryKind::Failed {
                         agent: agent.clone(),
-                        kind: error.kind.clone(),
+                        kind: error.kind.to_string(),
                         message: error.message.clone(),
                         will_retry: *will_retry,
                     },

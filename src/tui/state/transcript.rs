@@ -51,7 +51,7 @@ pub enum EntryKind {
         from: String,
         to: String,
         reason: String,
-        approval: Option<String>,
+        approval: Option<crate::core::event::Approval>,
     },
     HandoffAccepted {
         to: String,

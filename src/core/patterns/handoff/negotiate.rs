@@ -1,0 +1,295 @@
+//! The negotiation of a transfer, from the request to its end: a reply's `transfer_to_<agent>`
+//! becomes a [`Request`] (refused when it would pass `max_depth` or ping-pong), which `auto`
+//! accepts at once, `--approve` settles when nobody is present, and otherwise waits for the person
+//! (or, under `window`, for its timer). Accepted, the target holds control; rejected, the
+//! target's configured fallback takes over, else the requester goes on. The person can also
+//! cancel a handoff (control returns to the requester) or redirect it to another allowed target,
+//! while it waits or once it is active.
+
+use super::{
+    DEFAULT_MAX_DEPTH, DEFAULT_WINDOW_MS, Handoff, Request, finish, result, running_of, timer_name,
+};
+use crate::config::Approval;
+use crate::core::command::Command;
+use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo, USER};
+use crate::core::patterns::common::{answer, command_error};
+use crate::core::patterns::{Effect, UnattendedApproval};
+use crate::core::state::{SessionState, TurnStatus};
+use crate::core::tools;
+
+impl Handoff {
+    pub(super) fn accept(&self, r: &Request, reason: &str) -> Vec<Effect> {
+        let mut out = vec![Effect::Emit(EventKind::HandoffAccepted {
+            id: r.id.clone(),
+            reason: reason.to_string(),
+        })];
+        out.extend(result(
+            r,
+            &format!("control transferred to {}", r.to),
+            false,
+        ));
+        out.push(self.accepted_turn(&r.to));
+        out
+    }
+
+    pub(super) fn reject(&self, state: &SessionState, r: &Request, reason: &str) -> Vec<Effect> {
+        let mut out = vec![
+            Effect::CancelTimer(timer_name(&r.id)),
+            Effect::Emit(EventKind::HandoffRejected {
+                id: r.id.clone(),
+                reason: reason.to_string(),
+            }),
+        ];
+        out.extend(result(
+            r,
+            &format!("the handoff to {} was rejected: {reason}", r.to),
+            true,
+        ));
+        match self.fallback_for(state, &r.to, &r.from) {
+            Some(fb) => {
+                out.push(Effect::Emit(EventKind::HandoffFallback {
+                    id: r.id.clone(),
+                    failed: r.to.clone(),
+                    to: fb.clone(),
+                }));
+                out.push(self.accepted_turn(&fb));
+            }
+            None => out.push(self.turn(
+                &r.from,
+                &state.handoff.chain,
+                Some(format!(
+                    "Your handoff to {} was rejected ({reason}). Continue with the person yourself.",
+                    r.to
+                )),
+            )),
+        }
+        out
+    }
+
+    /// The first configured fallback of `failed` that is neither `except` nor failed already.
+    pub(super) fn fallback_for(
+        &self,
+        state: &SessionState,
+        failed: &str,
+        except: &str,
+    ) -> Option<String> {
+        self.ctx
+            .team
+            .fallback
+            .get(failed)?
+            .iter()
+            .find(|c| {
+                c.as_str() != failed
+                    && c.as_str() != except
+                    && !state.task.failed.contains(c)
+                    && self.ctx.agents.contains_key(*c)
+            })
+            .cloned()
+    }
+
+    /// The pending request with the tool call that made it.
+    pub(super) fn pending(&self, state: &SessionState) -> Option<Request> {
+        let p = state.handoff.pending.as_ref()?;
+        let (turn, record) = state.task_turns().rev().find(|(_, t)| {
+            t.agent == p.from && t.purpose == Purpose::Speak && t.status == TurnStatus::Completed
+        })?;
+        let call = tools::parse_handoffs(&record.text, &record.tool_calls, &self.targets(&p.from))
+            .into_iter()
+            .find(|f| f.item.is_ok())
+            .and_then(|f| f.call);
+        Some(Request {
+            id: p.id.clone(),
+            from: p.from.clone(),
+            to: p.to.clone(),
+            turn: *turn,
+            call,
+        })
+    }
+
+    pub(super) fn cancel(&self, state: &SessionState, cmd: &Command) -> Vec<Effect> {
+        if let Some(r) = self.pending(state) {
+            let mut out = vec![
+                Effect::CancelTimer(timer_name(&r.id)),
+                Effect::Emit(EventKind::HandoffCancelled {
+                    id: r.id.clone(),
+                    by: USER.into(),
+                }),
+            ];
+            out.extend(result(&r, "the person cancelled this handoff", true));
+            out.push(self.turn(
+                &r.from,
+                &state.handoff.chain,
+                Some(format!(
+                    "The person cancelled your handoff to {}. Continue yourself.",
+                    r.to
+                )),
+            ));
+            return out;
+        }
+        let chain = &state.handoff.chain;
+        let Some(top) = chain.last() else {
+            return vec![command_error(cmd, "no handoff to cancel")];
+        };
+        let mut out = running_of(state, &top.to);
+        out.push(Effect::Emit(EventKind::HandoffCancelled {
+            id: top.id.clone(),
+            by: USER.into(),
+        }));
+        if state.task.active {
+            out.push(self.turn(
+                &top.from,
+                &chain[..chain.len() - 1],
+                Some(format!(
+                    "The person cancelled your handoff to {}; you hold the conversation again.",
+                    top.to
+                )),
+            ));
+        }
+        out
+    }
+
+    pub(super) fn redirect(&self, state: &SessionState, cmd: &Command, to: &str) -> Vec<Effect> {
+        let check = |from: &str, current: &str| -> Result<(), String> {
+            let allowed = self.targets(from);
+            if to == current {
+                Err(format!("the handoff already goes to {to}"))
+            } else if !allowed.iter().any(|a| a == to) {
+                Err(format!(
+                    "{to} is not an allowed target of {from}: choose one of {}",
+                    allowed.join(", ")
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(r) = self.pending(state) {
+            if let Err(e) = check(&r.from, &r.to) {
+                return vec![command_error(cmd, e)];
+            }
+            let mut out = vec![
+                Effect::CancelTimer(timer_name(&r.id)),
+                Effect::Emit(EventKind::HandoffRedirected {
+                    id: r.id.clone(),
+                    from_target: r.to.clone(),
+                    to: to.to_string(),
+                    by: USER.into(),
+                }),
+            ];
+            let r = Request {
+                to: to.to_string(),
+                ..r
+            };
+            out.extend(self.accept(&r, "redirected by the person"));
+            return out;
+        }
+        let Some(top) = state.handoff.chain.last() else {
+            return vec![command_error(cmd, "no handoff to redirect")];
+        };
+        if let Err(e) = check(&top.from, &top.to) {
+            return vec![command_error(cmd, e)];
+        }
+        let mut out = running_of(state, &top.to);
+        out.push(Effect::Emit(EventKind::HandoffRedirected {
+            id: top.id.clone(),
+            from_target: top.to.clone(),
+            to: to.to_string(),
+            by: USER.into(),
+        }));
+        if state.task.active {
+            out.push(self.accepted_turn(to));
+        }
+        out
+    }
+
+    pub(super) fn transfer(
+        &self,
+        state: &SessionState,
+        turn: u64,
+        call: Option<ToolCallInfo>,
+        to: String,
+        reason: String,
+    ) -> Vec<Effect> {
+        let t = &state.turns[&turn];
+        let from = t.agent.clone();
+        let max_depth = self.ctx.team.max_depth.unwrap_or(DEFAULT_MAX_DEPTH) as usize;
+        let hops = &state.task.hops;
+        let n = hops.len();
+        let refusal = if state.handoff.chain.len() >= max_depth {
+            Some(format!("handoff depth limit {max_depth} reached"))
+        } else if n >= 2
+            && hops[n - 1] == (to.clone(), from.clone())
+            && hops[n - 2] == (from.clone(), to.clone())
+        {
+            Some(format!("ping-pong detected: {from} → {to} → {from} → {to}"))
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            let mut out = answer(
+                &from,
+                turn,
+                call.as_ref(),
+                &format!("handoff refused: {why}"),
+                true,
+            );
+            out.push(Effect::Emit(EventKind::Error {
+                message: format!("{why}; the loop is stopped"),
+                command: None,
+            }));
+            out.push(finish(Outcome::Failed, &t.text));
+            return out;
+        }
+        let approval = self.ctx.team.approval.unwrap_or_default();
+        let window = self
+            .ctx
+            .team
+            .approval_window_ms
+            .unwrap_or(DEFAULT_WINDOW_MS);
+        let r = Request {
+            id: format!("h{}", state.handoff.requested + 1),
+            from,
+            to,
+            turn,
+            call,
+        };
+        let mut out = vec![Effect::Emit(EventKind::HandoffRequested {
+            id: r.id.clone(),
+            from: r.from.clone(),
+            to: r.to.clone(),
+            reason,
+            approval: Some(approval.into()),
+            window_ms: (approval == Approval::Window).then_some(window),
+        })];
+        match self.settle(state, &r) {
+            Some(settled) => out.extend(settled),
+            None if approval == Approval::Window => out.push(Effect::SetTimer {
+                name: timer_name(&r.id),
+                ms: window,
+            }),
+            None => {}
+        }
+        out
+    }
+
+    /// The decision on `r` that needs nobody: `auto` approval, or `--approve` when nobody is
+    /// present (for `confirm` and `window` alike: an unattended window has nobody to wait for).
+    /// `None` when a person decides (or, for `window`, may decide until the timer runs out).
+    pub(super) fn settle(&self, state: &SessionState, r: &Request) -> Option<Vec<Effect>> {
+        let approval = self.ctx.team.approval.unwrap_or_default();
+        match (approval, self.ctx.unattended) {
+            (Approval::Auto, _) => Some(self.accept(r, "auto")),
+            (_, Some(UnattendedApproval::Auto)) => {
+                let mut out = Vec::new();
+                if approval == Approval::Window {
+                    out.push(Effect::CancelTimer(timer_name(&r.id)));
+                }
+                out.extend(self.accept(r, "approved by --approve auto"));
+                Some(out)
+            }
+            (_, Some(UnattendedApproval::Reject)) => {
+                Some(self.reject(state, r, "rejected by --approve reject"))
+            }
+            (_, None) => None,
+        }
+    }
+}

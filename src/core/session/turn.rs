@@ -1,0 +1,205 @@
+//! One running turn. [`Live::start`] spawns a small task that pumps the provider's stream into the
+//! actor's inbox as [`TurnMsg`]s until it finishes, fails, times out or is cancelled; returning
+//! drops the stream, which closes its HTTP connection. The actor keeps the [`Live`] record of the
+//! turn meanwhile: its `CancellationToken`, when it started and when its first token came, its
+//! tool calls and usage so far, and, for a `summarize` turn, the turn waiting for its summary.
+//! [`Live::absorb`] folds a message from the pump into that record and says what the session
+//! should see; [`Live::message`] turns the record into the turn's `message` event (usage, time to
+//! first token, latency). A deadline (`timeout_ms` of the turn, else of the agent) ends the turn
+//! as `turn_failed` kind `timeout`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::event::{ErrorInfo, EventKind, Purpose, ToolCallInfo, UsageInfo};
+use crate::core::patterns::TurnSpec;
+use crate::llm::{
+    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, Usage,
+};
+
+/// What a running turn's pump tells the actor.
+pub(super) enum TurnMsg {
+    Llm(LlmEvent),
+    Error(LlmError),
+    /// The stream ended without `Finished`.
+    Ended,
+    Timeout(u64),
+}
+
+/// What a message from the pump means for the session.
+pub(super) enum Step {
+    /// Recorded; nothing to publish yet.
+    Quiet,
+    /// A token of the reply.
+    Token(String),
+    /// The request failed and will be tried again.
+    Retrying(ErrorInfo),
+    /// The stream finished with this reason: publish the `message`.
+    Finished(FinishReason),
+    /// The turn failed for good.
+    Failed(ErrorInfo),
+}
+
+/// A turn whose stream is being read.
+pub(super) struct Live {
+    cancel: CancellationToken,
+    started: Instant,
+    first_token: Option<Instant>,
+    tool_calls: Vec<ToolCall>,
+    usage: Usage,
+    /// For a `summarize` turn: the turn that waits for the summary.
+    pub(super) then: Option<TurnSpec>,
+}
+
+impl Live {
+    /// Start reading `provider`'s stream for `request`; every message goes to `send`.
+    pub(super) fn start(
+        provider: Arc<dyn Provider>,
+        request: ChatRequest,
+        deadline_ms: Option<u64>,
+        then: Option<TurnSpec>,
+        send: impl Fn(TurnMsg) + Send + Sync + 'static,
+    ) -> Live {
+        let cancel = CancellationToken::new();
+        tokio::spawn(pump(provider, request, cancel.clone(), deadline_ms, send));
+        Live {
+            cancel,
+            started: Instant::now(),
+            first_token: None,
+            tool_calls: Vec::new(),
+            usage: Usage::default(),
+            then,
+        }
+    }
+
+    /// Stop reading: the pump returns and drops the stream, closing its connection.
+    pub(super) fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Fold `msg` into the record. `agent` names the turn's agent in error messages.
+    pub(super) fn absorb(&mut self, msg: TurnMsg, agent: &str) -> Step {
+        match msg {
+            TurnMsg::Llm(LlmEvent::TextDelta(text)) => {
+                self.first_token.get_or_insert_with(Instant::now);
+                Step::Token(text)
+            }
+            TurnMsg::Llm(LlmEvent::ToolCall(call)) => {
+                self.first_token.get_or_insert_with(Instant::now);
+                self.tool_calls.push(call);
+                Step::Quiet
+            }
+            TurnMsg::Llm(LlmEvent::Usage(usage)) => {
+                self.usage = usage;
+                Step::Quiet
+            }
+            TurnMsg::Llm(LlmEvent::Retrying { error, .. }) => Step::Retrying(info(&error)),
+            TurnMsg::Llm(LlmEvent::Finished(reason)) => Step::Finished(reason),
+            TurnMsg::Error(error) => Step::Failed(info(&error)),
+            TurnMsg::Ended => Step::Failed(ErrorInfo {
+                kind: ErrorKind::Protocol.into(),
+                message: format!("the stream of {agent} ended before the reply was finished"),
+            }),
+            TurnMsg::Timeout(ms) => {
+                self.cancel.cancel();
+                Step::Failed(ErrorInfo {
+                    kind: ErrorKind::Timeout.into(),
+                    message: format!(
+                        "{agent} did not finish within {ms} ms (timeout_ms); raise it in the config if the model is slow"
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The `message` event of the finished turn: `text` is what it streamed.
+    pub(super) fn message(
+        &self,
+        agent: String,
+        turn: u64,
+        text: String,
+        purpose: Purpose,
+        reason: &FinishReason,
+    ) -> EventKind {
+        let now = Instant::now();
+        EventKind::Message {
+            agent,
+            turn,
+            text,
+            usage: UsageInfo {
+                input: self.usage.input,
+                output: self.usage.output,
+            },
+            ttft_ms: self
+                .first_token
+                .map(|f| f.duration_since(self.started).as_millis() as u64),
+            latency_ms: now.duration_since(self.started).as_millis() as u64,
+            finish: reason.clone(),
+            purpose,
+            tool_calls: self
+                .tool_calls
+                .iter()
+                .map(|c| ToolCallInfo {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn info(error: &LlmError) -> ErrorInfo {
+    ErrorInfo {
+        kind: error.kind.into(),
+        message: error.to_string(),
+    }
+}
+
+/// Read one turn's stream into `send` until it ends, fails, times out or is cancelled.
+/// Returning drops the stream, which closes its connection.
+async fn pump(
+    provider: Arc<dyn Provider>,
+    request: ChatRequest,
+    cancel: CancellationToken,
+    deadline_ms: Option<u64>,
+    send: impl Fn(TurnMsg),
+) {
+    let mut stream = provider.stream(request, cancel.clone());
+    let read = async {
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(LlmEvent::Finished(reason)) => {
+                    send(TurnMsg::Llm(LlmEvent::Finished(reason)));
+                    return;
+                }
+                Ok(event) => send(TurnMsg::Llm(event)),
+                Err(error) => {
+                    send(TurnMsg::Error(error));
+                    return;
+                }
+            }
+        }
+        send(TurnMsg::Ended);
+    };
+    let bounded = async {
+        match deadline_ms {
+            Some(ms) => {
+                if tokio::time::timeout(Duration::from_millis(ms), read)
+                    .await
+                    .is_err()
+                {
+                    send(TurnMsg::Timeout(ms));
+                }
+            }
+            None => read.await,
+        }
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = bounded => {}
+    }
+}

@@ -1,0 +1,95 @@
+//! The one HTTP provider, generic over the wire protocol.
+//!
+//! Mental model: every HTTP backend is the same machine — an [`HttpBackend`] (client, base URL,
+//! headers, timeouts), a POST of a JSON body to a chat endpoint, a [`Decoder`] for the streamed
+//! answer, and a GET of a model list. Only those four things differ between protocols, so each
+//! protocol module (`openai`, `anthropic`, `ollama`) implements [`Wire`] and nothing else;
+//! [`HttpProvider<W>`] is the single `impl Provider` that runs them through
+//! [`crate::llm::stream`] (retries, cancellation, sanitizing).
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BackendConfig;
+use crate::llm::http::{HttpBackend, model_names};
+use crate::llm::stream::{self, Decoder, StreamJob};
+use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
+
+/// What one wire protocol supplies: how to connect, where to post, what to post, and how to read
+/// the answer.
+pub trait Wire: Send + Sync + Sized + 'static {
+    /// The chat endpoint, appended to the base URL (`/chat/completions`).
+    const CHAT_PATH: &'static str;
+    /// The model list endpoint, appended to the base URL (`/models`).
+    const MODELS_PATH: &'static str;
+
+    /// Resolve `[backends.name]` into the backend's connection (base URL, auth style, extra
+    /// headers) and the protocol's own settings.
+    fn connect(name: &str, cfg: &BackendConfig) -> Result<(HttpBackend, Self), LlmError>;
+
+    /// The JSON body of one chat request.
+    fn body(&self, request: &ChatRequest) -> Value;
+
+    /// A fresh decoder for one attempt's response body.
+    fn decoder() -> Box<dyn Decoder>;
+
+    /// An extra hint for context-too-long errors (Ollama: raise `num_ctx`).
+    fn context_hint(&self, _backend: &str) -> Option<String> {
+        None
+    }
+}
+
+/// A backend speaking the wire protocol `W`.
+#[derive(Clone, Debug)]
+pub struct HttpProvider<W: Wire> {
+    http: Arc<HttpBackend>,
+    tools: bool,
+    wire: W,
+}
+
+impl<W: Wire> HttpProvider<W> {
+    pub fn new(name: &str, cfg: &BackendConfig) -> Result<Self, LlmError> {
+        let (http, wire) = W::connect(name, cfg)?;
+        Ok(HttpProvider {
+            http: Arc::new(http),
+            tools: cfg.tools.unwrap_or(true),
+            wire,
+        })
+    }
+}
+
+impl<W: Wire> Provider for HttpProvider<W> {
+    fn backend(&self) -> &str {
+        &self.http.name
+    }
+
+    fn supports_tools(&self) -> bool {
+        self.tools
+    }
+
+    fn stream(&self, request: ChatRequest, cancel: CancellationToken) -> LlmStream {
+        let job = StreamJob {
+            backend: self.http.clone(),
+            model: request.model.clone(),
+            url: self.http.url(W::CHAT_PATH),
+            body: self.wire.body(&request),
+            new_decoder: W::decoder,
+            list_models: list_models::<W>,
+            context_hint: self.wire.context_hint(&self.http.name),
+        };
+        stream::start(job, cancel)
+    }
+
+    fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
+        list_models::<W>(self.http.clone())
+    }
+}
+
+fn list_models<W: Wire>(
+    http: Arc<HttpBackend>,
+) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
+    Box::pin(async move { Ok(model_names(&http.get_json(W::MODELS_PATH).await?)) })
+}
