@@ -217,14 +217,14 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
         .iter()
         .filter(|f| !read.broken.echoes(&f.path))
         .collect();
-    let too_many = semantic.len() > structure::MAX_PROBLEMS;
-    semantic.truncate(structure::MAX_PROBLEMS);
+    let dropped = semantic.split_off(semantic.len().min(structure::MAX_PROBLEMS));
     for f in semantic {
         let offset = spans::span_of(&read.doc, &f.path, f.part).map(|s| s.start);
         located.push(to_diagnostic(f, &lines, offset, origin));
     }
-    if too_many {
-        let f = Finding::error(
+    if !dropped.is_empty() {
+        // Only as grave as the worst of what it stands for: unlisted warnings fail nothing.
+        let mut f = Finding::warning(
             spans::KeyPath::root(),
             spans::Part::Key,
             format!(
@@ -233,6 +233,9 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
             ),
         )
         .hint("fix these and run `conclave check` again");
+        if dropped.iter().any(|d| d.severity == Severity::Error) {
+            f.severity = Severity::Error;
+        }
         located.push(to_diagnostic(&f, &lines, None, origin));
     }
     located.sort_by_key(|d| (d.line, d.column));
