@@ -1,7 +1,7 @@
 //! Rules for `[agents.NAME]`: a name usable in tool names, a defined backend, and sampling
 //! a colour the console can show (numbers are checked against `ranges`).
 
-use super::{Finding, Names, is_valid_agent_name, suggest};
+use super::{Finding, Names, is_valid_agent_name};
 use crate::config::schema::AgentConfig;
 use crate::config::spans::{KeyPath, Part};
 
@@ -29,7 +29,7 @@ pub(super) fn check_agent(
             format!("no backend named '{}'", a.backend),
         );
         out.push(
-            match suggest(&a.backend, names.config.backends.keys().map(String::as_str)) {
+            match names.suggest(&a.backend, names.config.backends.keys().map(String::as_str)) {
                 Some(best) => f.hint(format!("did you mean '{best}'?")),
                 None => f.hint("define it under [backends.NAME]"),
             },

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Finding, Names, member_hint};
+use super::{Finding, Names};
 use crate::config::schema::{Approval, SpeakerSelection, TeamConfig};
 use crate::config::spans::{KeyPath, Part};
 
@@ -11,6 +11,7 @@ pub(super) fn check_handoff(
     path: &KeyPath,
     t: &TeamConfig,
     members: &[&str],
+    names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
     if let Some(entry) = &t.entry
@@ -22,11 +23,11 @@ pub(super) fn check_handoff(
                 Part::Value,
                 format!("entry '{entry}' is not a member of the team"),
             )
-            .hint(member_hint(entry, members)),
+            .hint(names.member_hint(entry, members)),
         );
     }
     for (table, map) in [("handoffs", &t.handoffs), ("fallback", &t.fallback)] {
-        check_routes(&path.key(table), table, map, members, out);
+        check_routes(&path.key(table), table, map, members, names, out);
     }
     if t.approval_window_ms.is_some() && t.approval != Some(Approval::Window) {
         out.push(
@@ -45,6 +46,7 @@ fn check_routes(
     table: &str,
     map: &BTreeMap<String, Vec<String>>,
     members: &[&str],
+    names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
     for (from, targets) in map {
@@ -56,7 +58,7 @@ fn check_routes(
                     Part::Key,
                     format!("'{from}' in {table} is not a member of the team"),
                 )
-                .hint(member_hint(from, members)),
+                .hint(names.member_hint(from, members)),
             );
         }
         for (i, to) in targets.iter().enumerate() {
@@ -73,7 +75,7 @@ fn check_routes(
                         Part::Value,
                         format!("target '{to}' is not a member of the team"),
                     )
-                    .hint(member_hint(to, members)),
+                    .hint(names.member_hint(to, members)),
                 );
             }
         }

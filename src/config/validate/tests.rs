@@ -754,3 +754,33 @@ fn a_handoff_team_with_neither_members_nor_routes_has_no_members() {
         report.diagnostics
     );
 }
+
+/// "Did you mean" compares a name with every candidate; thousands of undefined names against
+/// thousands of defined ones took minutes. Only the first `MAX_PROBLEMS` get a comparison.
+#[test]
+fn did_you_mean_is_computed_a_bounded_number_of_times() {
+    use crate::config::structure::{MAX_PROBLEMS, read};
+    let text: String = (0..3 * MAX_PROBLEMS)
+        .map(|i| {
+            format!(
+                "[backends.backend{i}]\nkind = \"scripted\"\n\
+                 [agents.a{i}]\nbackend = \"backend{i}x\"\nmodel = \"m\"\n"
+            )
+        })
+        .collect();
+    let config = read(&text).config;
+    let findings: Vec<_> = super::validate(&config)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    assert_eq!(findings.len(), 3 * MAX_PROBLEMS);
+    let suggested = findings
+        .iter()
+        .filter(|f| {
+            f.hint
+                .as_deref()
+                .is_some_and(|h| h.starts_with("did you mean"))
+        })
+        .count();
+    assert_eq!(suggested, MAX_PROBLEMS);
+}
