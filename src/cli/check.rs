@@ -140,8 +140,13 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
 /// The console's key binding warnings (`tui::validate_keys`) as diagnostics, each placed on the
 /// first line of `text` that names the offending context or action.
 pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic> {
-    crate::tui::validate_keys(config)
+    // Each one is placed by a scan of the text: only as many as the config's own problems.
+    let limit = crate::config::structure::MAX_PROBLEMS;
+    let warnings = crate::tui::validate_keys(config);
+    let more = warnings.len().saturating_sub(limit);
+    let mut out: Vec<Diagnostic> = warnings
         .into_iter()
+        .take(limit)
         .map(|message| {
             let (path, rest) = message.split_once(": ").unwrap_or(("keys", &message));
             let name = path.rsplit('.').next().unwrap_or(path);
@@ -159,7 +164,19 @@ pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic>
                 hint: None,
             }
         })
-        .collect()
+        .collect();
+    if more > 0 {
+        out.push(Diagnostic {
+            severity: crate::config::Severity::Warning,
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            path: "keys".into(),
+            message: format!("{more} more key binding warnings are not listed"),
+            hint: None,
+        });
+    }
+    out
 }
 
 /// Bad keys inside a user theme file in `themes_dir` are warnings (that `ui.theme` names a theme
@@ -329,6 +346,23 @@ mod tests {
         );
         assert!(out.contains("keys.nowhere: unknown context"), "{out}");
         assert!(out.contains("valid, 2 warnings"), "{out}");
+    }
+
+    #[test]
+    fn key_warnings_are_placed_a_bounded_number_of_times() {
+        // Each is placed by a scan of the text: 20,000 unknown actions took a minute.
+        let limit = crate::config::structure::MAX_PROBLEMS;
+        let actions: String = (0..3 * limit)
+            .map(|i| format!("action_{i} = \"ctrl+x\"\n"))
+            .collect();
+        let text = format!("[keys.global]\n{actions}");
+        let config = crate::config::structure::read(&text).config;
+        let warnings = key_warnings(&config, &text, Path::new("c.toml"));
+        assert_eq!(warnings.len(), limit + 1);
+        assert_eq!(
+            warnings[limit].message,
+            format!("{} more key binding warnings are not listed", 2 * limit)
+        );
     }
 
     #[test]
