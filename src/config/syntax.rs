@@ -57,6 +57,10 @@ pub(super) fn read_errors(
                 duplicate_table(text, h)
             }
             _ if e.message() == "duplicate key" => duplicate_key(text, doc, at, span.as_ref()),
+            Some(h) if e.message().starts_with("unclosed") => (
+                e.message().to_string(),
+                Some(format!("close the header on the same line: [{}]", h.name)),
+            ),
             _ => (
                 e.message().to_string(),
                 Some("this is not valid TOML; see https://toml.io".to_string()),
@@ -112,6 +116,7 @@ pub(super) fn read_errors(
 /// it governs: from its line to the next header line.
 struct Header {
     path: KeyPath,
+    /// As written between the brackets: `teams.debate`, or `[x]` for an array table `[[x]]`.
     name: String,
     region: Range<usize>,
 }
@@ -126,6 +131,7 @@ fn header_at(text: &str, offset: usize) -> Option<Header> {
     if !line.starts_with('[') {
         return None;
     }
+    let array = line.starts_with("[[");
     let inner = line.trim_start_matches('[');
     let inner = inner.split(['#', ']']).next().unwrap_or("").trim();
     let keys: Vec<String> = inner
@@ -148,7 +154,11 @@ fn header_at(text: &str, offset: usize) -> Option<Header> {
     }
     Some(Header {
         path,
-        name: inner.to_string(),
+        name: if array {
+            format!("[{inner}]")
+        } else {
+            inner.to_string()
+        },
         region: line_start..(next + 1).min(text.len().max(line_start + 1)),
     })
 }
