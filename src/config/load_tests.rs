@@ -502,3 +502,25 @@ fn files_the_config_names_must_exist() {
     assert_eq!(nope[0].message, "no theme named 'ligth'");
     assert_eq!(nope[0].hint.as_deref(), Some("did you mean \"light\"?"));
 }
+
+#[test]
+fn yaml_or_json_is_named_once_rather_than_an_error_a_line() {
+    for (text, format) in [
+        ("backends:\n  local:\n    kind: ollama\n", "YAML"),
+        ("- agents:\n    - name: critic\n", "YAML"),
+        (
+            "{\"backends\": {\"local\": {\"kind\": \"ollama\"}}}\n",
+            "JSON",
+        ),
+    ] {
+        let report = diagnose(text, Path::new("c.toml"));
+        assert_eq!(report.diagnostics.len(), 1, "{:#?}", report.diagnostics);
+        assert_eq!(
+            report.diagnostics[0].message,
+            format!("this looks like {format}, but a conclave config is TOML")
+        );
+    }
+    // TOML with a syntax error is told as such, even with colons in it.
+    let toml = diagnose("[ui]\ntheme = \"dark\n# note: fix\n", Path::new("c.toml"));
+    assert!(!toml.diagnostics[0].message.contains("looks like"));
+}

@@ -32,6 +32,20 @@ pub(super) fn read_errors(
     work: &mut DeTable<'_>,
     broken: &mut Broken,
 ) -> Syntax {
+    if let (Some(first), Some(format)) = (errors.first(), other_format(text)) {
+        // Every line would be an error of its own: say what the file is instead.
+        let finding = Finding::error(
+            KeyPath::root(),
+            Part::Key,
+            format!("this looks like {format}, but a conclave config is TOML"),
+        )
+        .hint("write `key = value` lines under [table] headers; `conclave init` writes an example");
+        return Syntax {
+            findings: vec![(finding, first.span())],
+            garbled: Vec::new(),
+            too_many: true,
+        };
+    }
     let mut duplicated: Option<Range<usize>> = None;
     let mut garbled: Vec<Range<usize>> = Vec::new();
     let mut findings = Vec::new();
@@ -161,6 +175,30 @@ fn header_at(text: &str, offset: usize) -> Option<Header> {
         },
         region: line_start..(next + 1).min(text.len().max(line_start + 1)),
     })
+}
+
+/// JSON or YAML written where TOML belongs (only asked when the text is not valid TOML).
+fn other_format(text: &str) -> Option<&'static str> {
+    let code = || {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    };
+    if code().next().is_some_and(|l| l.starts_with('{')) {
+        return Some("JSON");
+    }
+    let yaml_key = |l: &str| {
+        l.split_once(':').is_some_and(|(key, rest)| {
+            let key = key.trim_start_matches("- ");
+            !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                && (rest.is_empty() || rest.starts_with(' '))
+        })
+    };
+    let no_toml = code().all(|l| !l.contains('=') && !l.starts_with('['));
+    (no_toml && code().any(yaml_key)).then_some("YAML")
 }
 
 /// The header of the table whose body holds `offset` (the root has an empty path), with the
