@@ -13,8 +13,23 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The fixture `name` read as a journal of the sessions dir is: from a file named after its id
+/// (the reader takes the id from the file name).
+fn journal(name: &str) -> store::Journal {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join(format!("{}.jsonl", header["session"].as_str().unwrap()));
+    std::fs::write(&path, text).unwrap();
+    let mut j = store::read_journal(&path).unwrap();
+    j.path = fixture(name);
+    j
+}
+
 fn every_event() -> store::Journal {
-    let j = store::read_journal(&fixture("every_event.jsonl")).unwrap();
+    let j = journal("every_event.jsonl");
     assert!(j.warnings.is_empty(), "{:?}", j.warnings);
     j
 }
@@ -49,7 +64,7 @@ fn json_export_is_the_full_event_array() {
 
 #[test]
 fn an_interrupted_session_shows_its_unfinished_turn() {
-    let j = store::read_journal(&fixture("interrupted.jsonl")).unwrap();
+    let j = journal("interrupted.jsonl");
     assert_eq!(j.warnings.len(), 1, "{:?}", j.warnings);
     insta::assert_snapshot!(store::to_text(&j));
 }

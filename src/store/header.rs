@@ -71,7 +71,8 @@ impl JournalHeader {
 
 /// Make a header read from the journal at `path` fit to print and to name files with, noting in
 /// `warnings` what had to change. The session id becomes the file's stem when that is a valid id
-/// (else the header's id with every character outside the grammar replaced); the id a fork names
+/// (else the header's id with every character outside the grammar replaced), with a warning only
+/// when the header's id was not a valid one; the id a fork names
 /// is made valid the same way; the team name loses line breaks and tabs. Strings were already
 /// cleaned of control sequences by the reader.
 pub fn check_against_file(header: &mut JournalHeader, path: &Path, warnings: &mut Vec<String>) {
@@ -90,11 +91,15 @@ pub fn check_against_file(header: &mut JournalHeader, path: &Path, warnings: &mu
         Some(stem) => stem.to_string(),
         None => safe_id(&header.session),
     };
+    // A renamed or copied journal is a session of its new name (the name `sessions` resolves):
+    // no warning for that, only for an id that breaks the grammar.
     if id != header.session {
-        warnings.push(format!(
-            "the header names session {:?}, not {id:?} (its file name); {id} is used",
-            one_line(&header.session)
-        ));
+        if !super::is_valid_id(&header.session) {
+            warnings.push(format!(
+                "the header names session {:?}, not a valid id; {id} (its file name) is used",
+                one_line(&header.session)
+            ));
+        }
         header.session = id;
     }
     if let Some((from, _)) = &mut header.forked_from
