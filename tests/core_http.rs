@@ -21,7 +21,7 @@ use conclave::llm::build_provider;
 use serde_json::{Value, json};
 use support::events::{count, finished};
 use support::llm_fake::{ByRequest, Wire, forced_tool, offered_tools};
-use support::{FakeServer, Gate, Recorded, Reply, Step, Turn};
+use support::{FakeServer, Gate, Recorded, Reply, Step, Turn, files_under};
 
 /// Inline keys of the backends below; none may ever reach an event.
 const KEYS: [&str; 3] = [
@@ -1201,24 +1201,6 @@ async fn a_turn_past_its_deadline_fails_and_its_connection_is_closed() {
         state.turns.values().next().map(|t| t.text.as_str()),
         Some("zz")
     );
-}
-
-/// Every file under `dir`, recursively, as text.
-fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            out.push((path, text));
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -6,11 +6,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::json;
-use support::{FakeServer, Reply};
+use support::{FakeServer, Reply, files_under};
 
 const KEY: &str = "sk-live-abcdefghijklmnop1234";
 
@@ -33,19 +33,11 @@ fn conclave(home: &Path, args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// Every file under `dir`, recursively, as text.
-fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            out.push((path, text));
-        }
-    }
-    out
+/// Write `body` as `config.toml` under `home`; its path.
+fn write_config(home: &Path, body: &str) -> String {
+    let config = home.join("config.toml");
+    std::fs::write(&config, body).unwrap();
+    config.to_str().unwrap().to_string()
 }
 
 /// `what` holds none of `secrets`, and no escape or bell byte: raw, or inside a JSON string of
@@ -86,10 +78,9 @@ async fn a_key_in_api_key_cmd_and_escapes_in_an_error_body_reach_no_output_journ
         "type": "invalid_request_error", "code": "invalid_api_key"}});
     server.always("/v1/chat/completions", Reply::json(401, refused));
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let cfg = write_config(
+        home.path(),
+        &format!(
             r#"
 [backends.oa]
 kind = "openai"
@@ -113,9 +104,7 @@ max_rounds = 1
 "#,
             server.url()
         ),
-    )
-    .unwrap();
-    let cfg = config.to_str().unwrap().to_string();
+    );
     let dir = home.path().to_path_buf();
     let outputs = tokio::task::spawn_blocking(move || {
         let mut outputs = Vec::new();
@@ -197,10 +186,9 @@ async fn check_hides_url_passwords_and_query_values_and_strips_escapes_from_mode
     };
     let port = server.url().rsplit(':').next().unwrap().to_string();
     let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let cfg = write_config(
+        home.path(),
+        &format!(
             r#"
 [backends.creds]
 kind = "openai"
@@ -217,9 +205,7 @@ base_url = "http://bob:pw-dead-9@127.0.0.1:{dead}"
 max_retries = 0
 "#
         ),
-    )
-    .unwrap();
-    let cfg = config.to_str().unwrap().to_string();
+    );
     let dir = home.path().to_path_buf();
     let (code, text) =
         tokio::task::spawn_blocking(move || conclave(&dir, &["check", "--config", &cfg]))
@@ -259,9 +245,7 @@ fn a_hostile_journal_header_is_listed_and_exported_by_its_file_name_and_without_
         format!("{header}\n{event}\n"),
     )
     .unwrap();
-    let config = home.path().join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    let cfg = config.to_str().unwrap();
+    let cfg = &write_config(home.path(), "");
     let (code, list) = conclave(home.path(), &["sessions", "--config", cfg, "list"]);
     assert_eq!(code, 0, "{list}");
     assert!(list.contains("20261121-130000-abcd"), "{list}");

@@ -62,6 +62,21 @@ pub async fn collect(mut stream: LlmStream) -> (Vec<LlmEvent>, Option<LlmError>)
         .expect("the stream did not end within 20 s")
 }
 
+/// Every file under `dir`, recursively, with its text (lossy UTF-8); none for a missing `dir`.
+pub fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
 /// The text deltas of `events`, joined.
 pub fn text_of(events: &[LlmEvent]) -> String {
     events
