@@ -39,7 +39,9 @@ impl Detected {
     /// A short label for the first screen and `check`: "Ollama at http://…", "the offline demo".
     pub fn describe(&self) -> String {
         match &self.kind {
-            DetectedKind::Ollama { host, .. } => format!("Ollama at {host}"),
+            DetectedKind::Ollama { host, .. } => {
+                format!("Ollama at {}", crate::text::redact::redact_url(host))
+            }
             DetectedKind::OpenAi => format!("OpenAI (key from {ENV_OPENAI_KEY})"),
             DetectedKind::Anthropic => format!("Anthropic (key from {ENV_ANTHROPIC_KEY})"),
             DetectedKind::Demo => "the offline scripted demo (no backend found)".to_string(),
@@ -85,11 +87,18 @@ pub async fn probe_ollama(base: &str, timeout: Duration) -> Option<Vec<String>> 
     let url = format!("{}/api/tags", base.trim_end_matches('/'));
     let response = client.get(&url).send().await.ok()?;
     if !response.status().is_success() {
+        let url = crate::text::redact::redact_url(&url);
         tracing::debug!(%url, status = %response.status(), "ollama probe: not a success");
         return None;
     }
     let tags: Tags = response.json().await.ok()?;
-    Some(tags.models.into_iter().map(|m| m.name).collect())
+    // The names are the server's text, shown in the console: cleaned of control sequences.
+    Some(
+        tags.models
+            .into_iter()
+            .map(|m| crate::text::sanitize_text(&m.name))
+            .collect(),
+    )
 }
 
 #[derive(serde::Deserialize)]

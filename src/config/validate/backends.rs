@@ -102,13 +102,15 @@ fn not_for(path: &KeyPath, key: &str, kind: &str) -> Finding {
 }
 
 fn url_problem(url: &str) -> Option<String> {
+    // Quoted without its password or query values.
+    let shown = crate::text::redact::redact_url(url);
     match reqwest::Url::parse(url) {
-        Err(e) => Some(format!("'{url}' is not a URL: {e}")),
+        Err(e) => Some(format!("'{shown}' is not a URL: {e}")),
         Ok(u) if u.scheme() != "http" && u.scheme() != "https" => Some(format!(
-            "'{url}' must start with http:// or https://, not {}://",
+            "'{shown}' must start with http:// or https://, not {}://",
             u.scheme()
         )),
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some(format!("'{url}' has no host")),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some(format!("'{shown}' has no host")),
         Ok(_) => None,
     }
 }

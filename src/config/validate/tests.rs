@@ -527,6 +527,12 @@ fn base_url_must_be_http() {
         "backends.x.base_url",
         "not a URL",
     );
+    // Quoted without the password it holds.
+    one_error(
+        &backend("kind = \"openai\"\nbase_url = \"ftp://bob:pw-ftp-5@files.lan/x?k=v\""),
+        "backends.x.base_url",
+        "'ftp://[redacted credentials]@files.lan/x?k=[redacted]' must start with http://",
+    );
     assert_eq!(
         check(&backend(
             "kind = \"openai\"\nbase_url = \"http://127.0.0.1:8000/v1\""

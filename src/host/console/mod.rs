@@ -222,9 +222,11 @@ async fn console(
     })
 }
 
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.trim_end_matches('/')
+/// Where a base URL points, as the status bar shows it: without scheme, credentials or query values.
+fn host_of(url: &str) -> String {
+    let shown = crate::text::redact::redact_url(url);
+    let rest = shown.split_once("://").map_or(shown.as_str(), |(_, r)| r);
+    rest.trim_end_matches('/').to_string()
 }
 
 #[cfg(test)]
@@ -233,6 +235,15 @@ mod tests {
     use crate::config::defaults;
     use crate::config::detect::{Detected, DetectedKind};
     use crate::host::tests::demo;
+
+    #[test]
+    fn the_backend_label_hides_url_credentials_and_query_values() {
+        assert_eq!(
+            host_of("http://bob:pw-label-9@gpu.lan:8000/v1?key=k-label-7"),
+            "[redacted credentials]@gpu.lan:8000/v1?key=[redacted]"
+        );
+        assert_eq!(host_of("http://127.0.0.1:11434/"), "127.0.0.1:11434");
+    }
 
     #[test]
     fn the_team_is_the_asked_one_else_the_default_else_the_first() {
