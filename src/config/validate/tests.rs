@@ -675,6 +675,11 @@ fn backend_numbers_positive() {
         "backends.x.idle_timeout_ms",
         "must be a whole number from 1 to",
     );
+    one_error(
+        &backend("kind = \"ollama\"\nfirst_token_timeout_ms = 0"),
+        "backends.x.first_token_timeout_ms",
+        "must be a whole number from 1 to",
+    );
 }
 
 #[test]
