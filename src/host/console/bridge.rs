@@ -209,6 +209,9 @@ impl Bridge {
     pub(super) fn resume(&mut self, journal: Journal, forward: bool) -> Vec<crate::core::Event> {
         let team = journal.header.team.clone();
         let id = journal.header.session.clone();
+        for warning in &journal.warnings {
+            self.notice(format!("warning: {}: {warning}", journal.path.display()));
+        }
         if let Some(pid) = store::lock::running_pid(&journal.path) {
             self.notice(format!(
                 "{id} is open in another conclave (process {pid}); close it there first"
