@@ -7,6 +7,8 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/pty.rs"]
+mod pty;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use support::{FakeServer, Reply, Turn, wire};
+
+/// Only to avoid hanging forever if something is broken; never a speed assertion.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// A fake server answering every chat request at once with `text`, and a config using it.
 struct World {
@@ -467,4 +472,67 @@ fn an_rm_that_loses_the_race_says_no_such_session() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("no session matches `{id}`")), "{err}");
     assert!(!conclave::store::lock::lock_path(&journal).exists());
+}
+
+/// The console under the same failing journal (a shell sets the file size limit and ignores
+/// SIGXFSZ, then runs the real binary in a pty): it says why on screen and leaves the session
+/// paused where the journal stops; quitting works, and the session resumes once the limit is gone.
+#[test]
+fn the_console_pauses_a_session_whose_journal_fails_and_it_resumes() {
+    let world = World::new(&"All work and no play makes a long reply. ".repeat(40));
+    let config = world.dir.path().join("config.toml");
+    let data = world.data();
+    let script = "ulimit -f 8 && trap '' XFSZ && exec \"$0\" \"$@\"";
+    let mut term = pty::Pty::spawn(
+        "/bin/sh",
+        &[
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_conclave"),
+            "--config",
+            config.to_str().unwrap(),
+            "--team",
+            "pipeline",
+        ],
+        &[
+            ("CONCLAVE_DATA_DIR", data.to_str().unwrap()),
+            ("CONCLAVE_CONFIG", ""),
+            ("CONCLAVE_DURABLE_TEST_KEY", "sk-test-not-a-real-key"),
+            ("NO_COLOR", "1"),
+        ],
+        120,
+        40,
+    )
+    .unwrap();
+    term.wait_for("Type a message", PATIENCE).unwrap();
+    term.send_text("write at length").unwrap();
+    term.send_key(pty::Key::Enter).unwrap();
+    let screen = term.wait_for("is paused", PATIENCE).unwrap();
+    assert!(
+        screen.contains("(os error 27)"),
+        "EFBIG, File too large: {screen}"
+    );
+    term.send_key(pty::Key::Ctrl('q')).unwrap();
+    term.wait_for("Quit conclave?", PATIENCE).unwrap();
+    term.send_text("y").unwrap();
+    assert_eq!(term.wait_exit(PATIENCE).unwrap(), 0, "{}", term.screen());
+    assert!(term.is_restored(), "{}", term.screen());
+
+    let path = world.only_journal();
+    let journal = conclave::store::read_journal(&path).unwrap();
+    assert!(
+        journal
+            .events
+            .iter()
+            .all(|e| !matches!(e.kind, conclave::core::EventKind::SessionFinished { .. }))
+    );
+    let again = world.run(&["--resume", "last"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let journal = conclave::store::read_journal(&path).unwrap();
+    let messages = journal
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, conclave::core::EventKind::Message { .. }))
+        .count();
+    assert_eq!(messages, 3);
 }
