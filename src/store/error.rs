@@ -34,7 +34,7 @@ pub enum JournalError {
         found: u64,
         supported: u32,
     },
-    #[error("journal {} line {line} is damaged ({detail}); the lines after it cannot be trusted", path.display())]
+    #[error("journal {} line {line} is damaged ({detail})", path.display())]
     Corrupt {
         path: PathBuf,
         line: usize,

@@ -193,6 +193,15 @@ mod tests {
         let journal = dir.path().join("s.jsonl");
         assert_eq!(running_pid(&journal), None);
         let lock = acquire(&journal).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(lock_path(&journal))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, crate::store::private::FILE_MODE, "private");
+        }
         assert_eq!(running_pid(&journal), Some(std::process::id()));
         assert!(
             matches!(acquire(&journal), Err(LockError::Held { pid }) if pid == std::process::id())
