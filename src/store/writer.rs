@@ -19,6 +19,11 @@
 //!
 //! [`spawn_appender`] continues an existing journal (resume): it cuts off a torn last line first,
 //! so the file stays a clean sequence of whole lines.
+//!
+//! [`OpenJournal`] opens (creates with its header, or reopens to append) before the writer
+//! starts, so a front end learns that a session cannot be recorded before the session starts.
+//! A write that fails later ends the writer with the error (naming the file); whoever started
+//! it stops the session there (see `host`).
 
 use std::collections::BTreeMap;
 use std::io::SeekFrom;
@@ -301,9 +306,11 @@ impl Sink {
             })?;
         let lock = take_lock(path, None)?;
         let line = encode(path, header)?;
-        file.write_all(&line)
-            .and_then(|()| file.sync_data())
-            .map_err(|e| JournalError::io(path, e))?;
+        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            // A journal without its header would only be listed as damaged.
+            let _ = std::fs::remove_file(path);
+            return Err(JournalError::io(path, e));
+        }
         Ok(Sink::new(path, lock, file, 1))
     }
 
