@@ -132,6 +132,20 @@ fn printed(o: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// With the limit gone, `run --resume last` carries the pipeline at `path` to its end: exit 0,
+/// every step answered once.
+fn resumes_to_the_end(world: &World, path: &Path) {
+    let again = world.run(&["--resume", "last"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let journal = conclave::store::read_journal(path).unwrap();
+    let messages = journal
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, conclave::core::EventKind::Message { .. }))
+        .count();
+    assert_eq!(messages, 3, "every step answered once the space was back");
+}
+
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and touches no memory of ours.
     unsafe { libc::geteuid() == 0 }
@@ -194,15 +208,7 @@ fn a_failing_journal_write_stops_the_run_and_the_session_resumes() {
         "the limit held"
     );
 
-    let again = world.run(&["--resume", "last"]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let journal = conclave::store::read_journal(&path).unwrap();
-    let messages = journal
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, conclave::core::EventKind::Message { .. }))
-        .count();
-    assert_eq!(messages, 3, "every step answered once the space was back");
+    resumes_to_the_end(&world, &path);
 }
 
 /// The data dir sits under a regular file (`ENOTDIR`, meaningful as root too): `run` and the
@@ -526,13 +532,5 @@ fn the_console_pauses_a_session_whose_journal_fails_and_it_resumes() {
             .iter()
             .all(|e| !matches!(e.kind, conclave::core::EventKind::SessionFinished { .. }))
     );
-    let again = world.run(&["--resume", "last"]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let journal = conclave::store::read_journal(&path).unwrap();
-    let messages = journal
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, conclave::core::EventKind::Message { .. }))
-        .count();
-    assert_eq!(messages, 3);
+    resumes_to_the_end(&world, &path);
 }
