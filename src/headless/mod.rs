@@ -51,8 +51,8 @@ pub struct Output<W: Write> {
 pub struct Printed {
     /// The `session_finished` that ends the run was printed.
     pub finished: Option<Outcome>,
-    /// Writing to the output failed.
-    pub broken: bool,
+    /// Writing to the output failed (the first error; nothing more is written after it).
+    pub failed: Option<std::io::Error>,
 }
 
 impl<W: Write> Output<W> {
@@ -89,7 +89,9 @@ impl<W: Write> Output<W> {
             self.metrics.apply(&event);
             let first = self.run_span.map_or(event.ts, |(first, _)| first);
             self.run_span = Some((first, event.ts));
-            printed.broken |= self.print(&event).is_err();
+            if let Err(e) = self.print(&event) {
+                printed.failed.get_or_insert(e);
+            }
             if let EventKind::SessionFinished { outcome, .. } = event.kind {
                 self.last_outcome = Some(outcome);
                 if self.gate.skip_finish > 0 {
@@ -103,12 +105,15 @@ impl<W: Write> Output<W> {
         printed
     }
 
-    /// The run is over: in text mode, the usage line of this run.
-    pub fn finish(&mut self) {
+    /// The run is over: in text mode, the usage line of this run. Fails when it cannot be
+    /// written.
+    pub fn finish(&mut self) -> std::io::Result<()> {
         if self.format == Format::Text {
             let line = text::usage_line(&self.metrics, self.run_ms());
-            let _ = writeln!(self.out, "{line}");
+            writeln!(self.out, "{line}")?;
+            self.out.flush()?;
         }
+        Ok(())
     }
 
     /// The outcome of the last `session_finished` printed by this run.

@@ -1,11 +1,12 @@
 //! The one bootstrap every front end shares: the tokio runtime its sessions run on, where their
 //! journals go, and how a front end waits for a session's journal when it leaves the session.
 //!
-//! Mental model: [`runtime`] once when a front end starts (the console and `conclave run` alike); [`options`] for each launch (journaled
-//! into [`journal_dir`]); [`settle`] when a session is left, bounded by [`JOURNAL_GRACE`] so a
-//! slow disk never hangs an exit. How a failed journal is reported is the front end's choice.
+//! Mental model: [`runtime`] once when a front end starts (the console and `conclave run` alike);
+//! [`check_recordable`] before it starts anything (a session that cannot be recorded is refused
+//! up front, exit 1); [`options`] for each launch (journaled into [`journal_dir`]); [`settle`] when
+//! a session is left, bounded by [`JOURNAL_GRACE`] so a slow disk never hangs an exit. How a failed journal is reported is the front end's choice.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +50,40 @@ pub fn options(
         journal_dir: Some(journal_dir()),
         providers,
     }
+}
+
+/// Refuse early a session that could not be recorded: the sessions `dir` must be creatable and
+/// writable (a probe file is created and removed, as the lock file will be) and, to resume, the
+/// journal `resume` and its lock file must open for writing. Each refusal names the path and the
+/// system's reason. A front end calls this before taking the terminal or starting any model.
+pub fn check_recordable(dir: &Path, resume: Option<&Path>) -> Result<(), JournalError> {
+    let unwritable = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| JournalError::Unwritable { path, source }
+    };
+    crate::store::private::create_dir_all(dir).map_err(unwritable(dir))?;
+    let probe = dir.join(format!(".probe-{}.tmp", std::process::id()));
+    let written = crate::store::private::options()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"\n"));
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(unwritable(dir))?;
+    if let Some(journal) = resume {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal)
+            .map_err(unwritable(journal))?;
+        let lock_path = crate::store::lock::lock_path(journal);
+        match crate::store::lock::acquire(journal) {
+            Ok(lock) => lock.release().map_err(unwritable(&lock_path))?,
+            // Held by a live writer: the resume itself says so.
+            Err(crate::store::lock::LockError::Held { .. }) => {}
+            Err(crate::store::lock::LockError::Io(e)) => return Err(unwritable(&lock_path)(e)),
+        }
+    }
+    Ok(())
 }
 
 /// Why a session's journal did not end well.

@@ -23,7 +23,7 @@ use crate::core::session::{
     new_session_id,
 };
 use crate::llm::LlmError;
-use crate::store::{Journal, JournalError, JournalHeader, WriterReport};
+use crate::store::{Journal, JournalError, JournalHeader, OpenJournal, WriterReport};
 
 /// How to launch.
 #[derive(Clone, Debug, Default)]
@@ -108,32 +108,39 @@ pub fn launch(
 ) -> Result<Launched, LaunchError> {
     let team = team_of(config, team_name)?;
     let pattern = team.pattern;
+    let id = new_session_id();
+    // The journal is opened before anything else so that a session that cannot be recorded
+    // never starts (and never calls a model).
+    let opened = match &options.journal_dir {
+        Some(dir) => {
+            let path = dir.join(format!("{id}.{}", crate::store::JOURNAL_EXT));
+            let header = JournalHeader::new(&id, team_name, pattern, config, Utc::now());
+            Some((OpenJournal::create(&path, &header)?, path))
+        }
+        None => None,
+    };
+    let unrecorded = |e: LaunchError| {
+        if let Some((_, path)) = &opened {
+            discard(path);
+        }
+        e
+    };
     let spec = SessionSpec {
-        id: new_session_id(),
+        id,
         team_name: team_name.to_string(),
-        providers: providers_for(config, team_name, &team, options.providers.as_deref())?,
+        providers: providers_for(config, team_name, &team, options.providers.as_deref())
+            .map_err(unrecorded)?,
         agents: config.agents.clone(),
         team,
         history: Vec::new(),
         unattended: options.unattended,
     };
-    let mut session = Session::new(spec)?;
+    let mut session = Session::new(spec).map_err(|e| unrecorded(e.into()))?;
     let events = session.subscribe();
-    let (journal, journal_path) = match &options.journal_dir {
-        Some(dir) => {
-            let path = dir.join(format!("{}.{}", session.id(), crate::store::JOURNAL_EXT));
-            let header = JournalHeader::new(session.id(), team_name, pattern, config, Utc::now());
-            std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+    let (journal, journal_path) = match opened {
+        Some((open, path)) => {
             let (acks, acked) = unbounded_channel();
-            let writer = crate::store::spawn_writer_with_acks(
-                path.clone(),
-                header,
-                session.subscribe(),
-                acks,
-            );
+            let writer = open.spawn(session.subscribe(), Some(acks));
             (Some((writer, acked)), Some(path))
         }
         None => (None, None),
@@ -149,6 +156,13 @@ pub fn launch(
         journal_acks,
         warnings: Vec::new(),
     })
+}
+
+/// Remove the journal (and its lock) of a session that could not be started after all.
+fn discard(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot remove an unused journal");
+    }
 }
 
 /// Whether the journal with `header` can be resumed under `config`: its team must still exist
@@ -206,16 +220,16 @@ pub fn resume(
         history: journal.events.clone(),
         unattended: options.unattended,
     };
+    let opened = match &options.journal_dir {
+        Some(_) => Some(OpenJournal::append(&journal.path)?),
+        None => None,
+    };
     let mut session = Session::new(spec)?;
     let events = session.subscribe();
-    let (writer, path) = match &options.journal_dir {
-        Some(_) => {
+    let (writer, path) = match opened {
+        Some(open) => {
             let (acks, acked) = unbounded_channel();
-            let writer = crate::store::spawn_appender_with_acks(
-                journal.path.clone(),
-                session.subscribe(),
-                acks,
-            );
+            let writer = open.spawn(session.subscribe(), Some(acks));
             (Some((writer, acked)), Some(journal.path.clone()))
         }
         None => (None, None),

@@ -1,9 +1,8 @@
 //! Logging: `tracing` events go to `<data dir>/conclave.log`, never to the terminal (the console
 //! owns it). The level comes from `CONCLAVE_LOG` (an `EnvFilter` such as `debug` or
 //! `conclave=trace`), `info` when unset or unreadable. If the file cannot be opened, logging is
-//! off: a log must never stop the program.
-
-use std::fs::OpenOptions;
+//! off: a log must never stop the program. A new log is created `0600` (it can quote
+//! conversations), like the journals.
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
@@ -16,8 +15,8 @@ pub const LOG_FILE: &str = "conclave.log";
 /// Start logging to the file. Keep the guard alive until exit: dropping it flushes the log.
 pub fn init() -> Option<WorkerGuard> {
     let dir = paths::data_dir();
-    std::fs::create_dir_all(&dir).ok()?;
-    let file = OpenOptions::new()
+    crate::store::private::create_dir_all(&dir).ok()?;
+    let file = crate::store::private::options()
         .create(true)
         .append(true)
         .open(dir.join(LOG_FILE))

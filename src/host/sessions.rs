@@ -40,7 +40,8 @@ pub fn fork(dir: &Path, id: &str, at: u64) -> Exit {
     finish(fork_in(dir, id, at))
 }
 
-/// `sessions rm ID`: delete a journal that no live process holds.
+/// `sessions rm ID`: delete a journal that no live process holds. Of several `rm`s of one
+/// session at once, one removes it and the others say there is no such session (exit 2).
 pub fn rm(dir: &Path, id: &str) -> Exit {
     finish(rm_in(dir, id))
 }
@@ -175,9 +176,21 @@ fn rm_in(dir: &Path, id: &str) -> Result<Exit, JournalError> {
             source,
         },
     })?;
-    std::fs::remove_file(&path).map_err(|e| JournalError::Io {
-        path: path.clone(),
-        source: e,
+    // Another `rm` of the same session may have won the race: then it is gone, exactly as if
+    // it had been removed before this one started.
+    let gone = || JournalError::NotFound {
+        id: id.to_string(),
+        dir: dir.to_path_buf(),
+    };
+    if !path.is_file() {
+        return Err(gone());
+    }
+    std::fs::remove_file(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => gone(),
+        _ => JournalError::Io {
+            path: path.clone(),
+            source: e,
+        },
     })?;
     held.release().map_err(|e| JournalError::Io {
         path: lock::lock_path(&path),

@@ -11,6 +11,16 @@ pub enum JournalError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "cannot record sessions: {} is not writable ({source}); fix its permissions or point \
+         CONCLAVE_DATA_DIR at a writable directory",
+        path.display()
+    )]
+    Unwritable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("journal {} is empty: the session wrote nothing before it stopped; remove it with `conclave sessions rm`", path.display())]
     Empty { path: PathBuf },
     #[error("{} is not a conclave journal ({detail})", path.display())]
@@ -24,7 +34,7 @@ pub enum JournalError {
         found: u64,
         supported: u32,
     },
-    #[error("journal {} line {line} is damaged ({detail}); the lines after it cannot be trusted", path.display())]
+    #[error("journal {} line {line} is damaged ({detail})", path.display())]
     Corrupt {
         path: PathBuf,
         line: usize,

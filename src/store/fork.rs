@@ -53,7 +53,7 @@ pub fn fork(src: &Path, at: u64, new_id: &str) -> Result<PathBuf, JournalError> 
     }
     let tmp = dir.join(format!(".{new_id}.{JOURNAL_EXT}.tmp"));
     let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = super::private::create(&tmp)?;
         file.write_all(&bytes)?;
         file.sync_all()
     };

@@ -6,12 +6,18 @@
 //!   never be a proper prefix of another one, so it was written whole) and ignored otherwise; either
 //!   way a warning says so;
 //! - a last line that does not parse is ignored with a warning ("torn last line ignored");
-//! - a line in the middle that does not parse is an error naming the file and line;
+//! - a line in the middle that does not parse is skipped with a warning naming its line, and the
+//!   rest is kept (one bad line never makes a session unreadable);
+//! - an event whose seq does not come after the one before it (duplicated or reordered) is
+//!   skipped with a warning, so no event is ever shown twice;
 //! - a header or event with `v` above [`SCHEMA_VERSION`] is refused: a newer conclave wrote it.
 //!
 //! A journal file may come from anywhere, so every string of the header and of every event is
 //! sanitized here ([`crate::text::sanitize_json`]): this is the one pass text read back from a
 //! file gets before export, `sessions show`, resume and fork use it.
+//!
+//! Every warning starts with `line N:`; `sessions show` and `export` print them on stderr, resume
+//! shows them (the console as notices).
 //!
 //! Seq numbers in a journal are increasing but not necessarily gap-free: the writer coalesces runs
 //! of `token` events into one that carries the seq of the last token it contains. Readers must
@@ -94,15 +100,34 @@ pub fn parse_journal(path: &Path, bytes: &[u8]) -> Result<Journal, JournalError>
         }
         match parse_event(path, number, line.text) {
             Ok(event) => {
+                if let Some(last) = events.last().map(|e: &Event| e.seq)
+                    && event.seq <= last
+                {
+                    let what = if event.seq == last {
+                        "repeats"
+                    } else {
+                        "goes back before"
+                    };
+                    warnings.push(format!(
+                        "line {number}: seq {} {what} seq {last}; skipped",
+                        event.seq
+                    ));
+                    valid_len = line.end;
+                    continue;
+                }
                 if !line.terminated {
                     warnings.push(format!(
-                        "last line {number} had no newline; kept because it is a complete event"
+                        "line {number}: the last line had no newline; kept because it is a complete event"
                     ));
                 }
                 events.push(event);
                 valid_len = line.end;
             }
             Err(e @ JournalError::NewerVersion { .. }) => return Err(e),
+            Err(JournalError::Corrupt { detail, .. }) if !is_last => {
+                warnings.push(format!("line {number} is damaged ({detail}); skipped"));
+                valid_len = line.end;
+            }
             Err(e) if !is_last => return Err(e),
             Err(_) => warnings.push(format!(
                 "torn last line ignored ({} bytes at line {number})",
@@ -259,13 +284,52 @@ mod tests {
     }
 
     #[test]
-    fn damaged_middle_line_is_an_error_with_its_line_number() {
-        let err = parse(&format!("{HEADER}\n{{oops\n{EVENT}\n")).unwrap_err();
+    fn a_damaged_middle_line_is_skipped_and_reported_and_the_rest_kept() {
+        let second = EVENT.replace("\"seq\":0", "\"seq\":1");
+        let text = format!("{HEADER}\n{EVENT}\n{{oops\n\u{1}\u{ff}garbage\n{second}\n");
+        let j = parse(&text).unwrap();
+        assert_eq!(j.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(j.warnings.len(), 2, "{:?}", j.warnings);
         assert!(
-            matches!(err, JournalError::Corrupt { line: 2, .. }),
-            "{err}"
+            j.warnings[0].starts_with("line 3 is damaged"),
+            "{:?}",
+            j.warnings
         );
-        assert!(err.to_string().contains("j.jsonl line 2"));
+        assert!(
+            j.warnings[1].starts_with("line 4 is damaged"),
+            "{:?}",
+            j.warnings
+        );
+        assert_eq!(
+            j.valid_len as usize,
+            text.len(),
+            "appending keeps every line"
+        );
+    }
+
+    #[test]
+    fn duplicated_and_reversed_seqs_are_reported_not_shown_twice() {
+        let at = |seq: u64| EVENT.replace("\"seq\":0", &format!("\"seq\":{seq}"));
+        let j = parse(&format!(
+            "{HEADER}\n{}\n{}\n{}\n{}\n{}\n",
+            at(0),
+            at(2),
+            at(2),
+            at(1),
+            at(5)
+        ))
+        .unwrap();
+        assert_eq!(
+            j.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [0, 2, 5]
+        );
+        assert_eq!(
+            j.warnings,
+            [
+                "line 4: seq 2 repeats seq 2; skipped",
+                "line 5: seq 1 goes back before seq 2; skipped"
+            ]
+        );
     }
 
     #[test]

@@ -114,13 +114,13 @@ fn read_pid(path: &Path) -> Option<u32> {
 
 #[cfg(unix)]
 mod sys {
-    use std::fs::{File, OpenOptions};
+    use std::fs::File;
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::io::AsRawFd;
     use std::path::Path;
 
     pub fn open(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new()
+        crate::store::private::options()
             .read(true)
             .write(true)
             .create(true)
@@ -162,11 +162,14 @@ mod sys {
 
 #[cfg(not(unix))]
 mod sys {
-    use std::fs::{File, OpenOptions};
+    use std::fs::File;
     use std::path::Path;
 
     pub fn open(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new().write(true).create_new(true).open(path)
+        crate::store::private::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
     }
 
     /// Without `flock`, an existing lock file is held by whoever wrote it.
@@ -190,6 +193,15 @@ mod tests {
         let journal = dir.path().join("s.jsonl");
         assert_eq!(running_pid(&journal), None);
         let lock = acquire(&journal).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(lock_path(&journal))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, crate::store::private::FILE_MODE, "private");
+        }
         assert_eq!(running_pid(&journal), Some(std::process::id()));
         assert!(
             matches!(acquire(&journal), Err(LockError::Held { pid }) if pid == std::process::id())

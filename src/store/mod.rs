@@ -16,6 +16,7 @@ pub mod header;
 pub mod index;
 pub mod journal;
 pub mod lock;
+pub mod private;
 #[cfg(test)]
 mod props;
 pub mod writer;
@@ -29,7 +30,8 @@ pub use header::{JOURNAL_KIND, JournalHeader, config_fingerprint, fnv1a64};
 pub use index::{Listing, SessionSummary, list_sessions, resolve_id, summarize};
 pub use journal::{Journal, read_journal};
 pub use writer::{
-    WriterReport, spawn_appender, spawn_appender_with_acks, spawn_writer, spawn_writer_with_acks,
+    OpenJournal, WriterReport, spawn_appender, spawn_appender_with_acks, spawn_writer,
+    spawn_writer_with_acks,
 };
 
 /// The file extension of journals.

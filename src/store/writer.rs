@@ -19,13 +19,20 @@
 //!
 //! [`spawn_appender`] continues an existing journal (resume): it cuts off a torn last line first,
 //! so the file stays a clean sequence of whole lines.
+//!
+//! [`OpenJournal`] opens (creates with its header, or reopens to append) before the writer
+//! starts, so a front end learns that a session cannot be recorded before the session starts.
+//! A write that fails later ends the writer with the error (naming the file); whoever started
+//! it stops the session there (see `host`).
 
 use std::collections::BTreeMap;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use std::io::{Read, Seek, Write};
+
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -33,6 +40,7 @@ use super::error::JournalError;
 use super::header::JournalHeader;
 use super::journal::read_journal;
 use super::lock;
+use super::private;
 use crate::core::event::{Event, EventKind};
 
 /// How often pending coalesced tokens are written.
@@ -90,6 +98,39 @@ pub fn spawn_appender_with_acks(
     tokio::spawn(run(path, Open::Append, events, Some(acks)))
 }
 
+/// A journal opened for writing (its lock taken, a new one's header on disk) whose writer has
+/// not started yet: opening first lets a front end refuse to start a session it cannot record.
+pub struct OpenJournal {
+    sink: Sink,
+}
+
+impl OpenJournal {
+    /// Create the journal at `path` (it must not exist, its directory is created `0700`) and
+    /// write `header`, fsynced.
+    pub fn create(path: &Path, header: &JournalHeader) -> Result<Self, JournalError> {
+        Ok(OpenJournal {
+            sink: Sink::create(path, header)?,
+        })
+    }
+
+    /// Open the existing journal at `path` to continue it, cutting off a torn last line.
+    pub fn append(path: &Path) -> Result<Self, JournalError> {
+        Ok(OpenJournal {
+            sink: Sink::append(path)?,
+        })
+    }
+
+    /// Append every event received on `events` until the channel closes, sending on `acks`
+    /// the seq of each boundary event once it is fsynced. Must be called inside a tokio runtime.
+    pub fn spawn(
+        self,
+        events: UnboundedReceiver<Event>,
+        acks: Option<UnboundedSender<u64>>,
+    ) -> JoinHandle<Result<WriterReport, JournalError>> {
+        tokio::spawn(feed(self.sink, events, acks))
+    }
+}
+
 /// How the writer opens its file.
 enum Open {
     /// A new journal starting with this header.
@@ -101,13 +142,24 @@ enum Open {
 async fn run(
     path: PathBuf,
     open: Open,
+    events: UnboundedReceiver<Event>,
+    acks: Option<UnboundedSender<u64>>,
+) -> Result<WriterReport, JournalError> {
+    let at = path.clone();
+    let sink = tokio::task::spawn_blocking(move || match open {
+        Open::Create(header) => Sink::create(&path, &header),
+        Open::Append => Sink::append(&path),
+    })
+    .await
+    .map_err(|e| JournalError::io(at, std::io::Error::other(e)))??;
+    feed(sink, events, acks).await
+}
+
+async fn feed(
+    mut sink: Sink,
     mut events: UnboundedReceiver<Event>,
     acks: Option<UnboundedSender<u64>>,
 ) -> Result<WriterReport, JournalError> {
-    let mut sink = match open {
-        Open::Create(header) => Sink::create(&path, &header).await?,
-        Open::Append => Sink::append(&path).await?,
-    };
     let mut pending = Pending::default();
     let mut ticker = tokio::time::interval(TOKEN_FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -160,7 +212,7 @@ async fn run(
     sink.sync().await?;
     sink.lock
         .release()
-        .map_err(|e| JournalError::io(lock::lock_path(&path), e))?;
+        .map_err(|e| JournalError::io(lock::lock_path(&sink.path), e))?;
     Ok(sink.report)
 }
 
@@ -238,17 +290,14 @@ struct Sink {
 }
 
 impl Sink {
-    async fn create(path: &Path, header: &JournalHeader) -> Result<Self, JournalError> {
+    fn create(path: &Path, header: &JournalHeader) -> Result<Self, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| JournalError::io(dir, e))?;
+            private::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
         }
-        let file = tokio::fs::OpenOptions::new()
+        let mut file = private::options()
             .write(true)
             .create_new(true)
             .open(path)
-            .await
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => JournalError::Exists {
                     path: path.to_path_buf(),
@@ -256,64 +305,52 @@ impl Sink {
                 _ => JournalError::io(path, e),
             })?;
         let lock = take_lock(path, None)?;
-        let mut sink = Sink {
-            path: path.to_path_buf(),
-            lock,
-            out: BufWriter::new(file),
-            report: WriterReport {
-                path: path.to_path_buf(),
-                ..WriterReport::default()
-            },
-        };
         let line = encode(path, header)?;
-        sink.out
-            .write_all(&line)
-            .await
-            .map_err(|e| JournalError::io(path, e))?;
-        sink.flush().await?;
-        sink.sync().await?;
-        Ok(sink)
+        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            // A journal without its header would only be listed as damaged.
+            let _ = std::fs::remove_file(path);
+            return Err(JournalError::io(path, e));
+        }
+        Ok(Sink::new(path, lock, file, 1))
     }
 
-    async fn append(path: &Path) -> Result<Self, JournalError> {
-        let owned = path.to_path_buf();
-        let journal = tokio::task::spawn_blocking(move || read_journal(&owned))
-            .await
-            .map_err(|e| JournalError::io(path, std::io::Error::other(e)))??;
+    fn append(path: &Path) -> Result<Self, JournalError> {
+        let journal = read_journal(path)?;
         let lock = take_lock(path, Some(&journal.header.session))?;
         let io = |e| JournalError::io(path, e);
-        let mut file = tokio::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
-            .await
             .map_err(io)?;
-        file.set_len(journal.valid_len).await.map_err(io)?;
+        file.set_len(journal.valid_len).map_err(io)?;
         let mut needs_newline = false;
         if journal.valid_len > 0 {
             let mut last = [0u8; 1];
             file.seek(SeekFrom::Start(journal.valid_len - 1))
-                .await
                 .map_err(io)?;
-            file.read_exact(&mut last).await.map_err(io)?;
+            file.read_exact(&mut last).map_err(io)?;
             needs_newline = last[0] != b'\n';
         }
-        file.seek(SeekFrom::End(0)).await.map_err(io)?;
-        let mut sink = Sink {
+        file.seek(SeekFrom::End(0)).map_err(io)?;
+        if needs_newline {
+            file.write_all(b"\n").map_err(io)?;
+        }
+        file.sync_data().map_err(io)?;
+        Ok(Sink::new(path, lock, file, 1))
+    }
+
+    fn new(path: &Path, lock: lock::JournalLock, file: std::fs::File, syncs: u64) -> Self {
+        Sink {
             path: path.to_path_buf(),
             lock,
-            out: BufWriter::new(file),
+            out: BufWriter::new(tokio::fs::File::from_std(file)),
             report: WriterReport {
                 path: path.to_path_buf(),
+                syncs,
                 ..WriterReport::default()
             },
-        };
-        if needs_newline {
-            sink.out.write_all(b"\n").await.map_err(io)?;
         }
-        sink.flush().await?;
-        sink.sync().await?;
-        Ok(sink)
     }
 
     async fn write(&mut self, event: &Event) -> Result<(), JournalError> {

@@ -6,6 +6,8 @@
 //! resume through [`crate::host::launch`], and reports every failure as a notice, never as a crash.
 //! Leaving a session (switching, forking, quitting) drops its handle and waits for its journal
 //! ([`bootstrap::settle`]) before the next one starts, so a journal is never written twice.
+//! Events reach the screen only once the journal has them (the `run` gate, [`DurableGate`]); when a
+//! journal write fails the session is left where its journal stops and the person told why.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use crate::config::{defaults, paths};
 use crate::core::Command;
 use crate::core::event::EventKind;
 use crate::core::session::{EventStream, SessionHandle};
+use crate::headless::gate::DurableGate;
 use crate::host::bootstrap::{self, JournalEnd};
 use crate::host::launch::{self, Launched};
 use crate::host::providers::ProviderCache;
@@ -34,6 +37,10 @@ struct Current {
     events: Option<EventStream>,
     journal_path: Option<PathBuf>,
     journal: Option<JoinHandle<Result<WriterReport, JournalError>>>,
+    /// The journal's acknowledgements, until its writer ends.
+    acks: Option<UnboundedReceiver<u64>>,
+    /// Events held until the journal has them: the screen never shows more than the disk holds.
+    gate: DurableGate,
     /// A resumed session (a new one gets the welcome note after its start).
     resumed: bool,
     /// Whether the person gave it a task; a new session without one leaves no journal behind.
@@ -92,9 +99,14 @@ impl Bridge {
         mut detection: Option<JoinHandle<Detected>>,
     ) {
         loop {
-            let events = self.current.as_mut().and_then(|c| c.events.as_mut());
+            let (events, acks) = match self.current.as_mut() {
+                Some(c) => (c.events.as_mut(), c.acks.as_mut()),
+                None => (None, None),
+            };
             let has_events = events.is_some();
+            let has_acks = acks.is_some();
             tokio::select! {
+                acked = recv_ack(acks), if has_acks => self.acked(acked).await,
                 o = out.recv() => match o {
                     Some(Outbound::Quit) | None => break,
                     Some(o) => self.perform(o).await,
@@ -177,11 +189,57 @@ impl Bridge {
         if matches!(ev.kind, EventKind::UserMessage { .. }) {
             current.had_task = true;
         }
-        let fresh_start = (!current.resumed && matches!(ev.kind, EventKind::SessionStarted { .. }))
+        current.gate.hold(ev);
+        self.show_ready();
+    }
+
+    /// Send the console every event the journal has.
+    fn show_ready(&mut self) {
+        while let Some(current) = self.current.as_mut()
+            && let Some(ev) = current.gate.next_ready()
+        {
+            let fresh_start = (!current.resumed
+                && matches!(ev.kind, EventKind::SessionStarted { .. }))
             .then(|| current.team.clone());
-        self.send(Inbound::Event(ev));
-        if let Some(team) = fresh_start {
-            self.welcome(&team);
+            self.send(Inbound::Event(ev));
+            if let Some(team) = fresh_start {
+                self.welcome(&team);
+            }
+        }
+    }
+
+    /// The journal acknowledged `acked`, or (`None`) its writer ended: after the session did, or
+    /// because a write failed. Then the session is paused where its journal stops: left (as when
+    /// quitting, so it stays resumable) with nothing shown that is not on disk, and the person
+    /// is told why.
+    async fn acked(&mut self, acked: Option<u64>) {
+        let Some(current) = self.current.as_mut() else {
+            return;
+        };
+        if let Some(seq) = acked {
+            current.gate.durable(seq);
+            self.show_ready();
+            return;
+        }
+        current.acks = None;
+        let ended = match current.journal.take() {
+            Some(writer) => bootstrap::settle(writer).await,
+            None => Ok(WriterReport::default()),
+        };
+        match ended {
+            Ok(_) => {
+                current.gate.release_all();
+                self.show_ready();
+            }
+            Err(e) => {
+                let id = current.id.clone();
+                tracing::warn!("journal of {id}: {e}");
+                self.current = None;
+                self.notice(format!(
+                    "{e}: session {id} is paused and nothing more is recorded; fix that, then \
+                     resume it (/sessions, or `conclave --resume {id}`)"
+                ));
+            }
         }
     }
 
@@ -209,6 +267,9 @@ impl Bridge {
     pub(super) fn resume(&mut self, journal: Journal, forward: bool) -> Vec<crate::core::Event> {
         let team = journal.header.team.clone();
         let id = journal.header.session.clone();
+        for warning in &journal.warnings {
+            self.notice(format!("warning: {}: {warning}", journal.path.display()));
+        }
         if let Some(pid) = store::lock::running_pid(&journal.path) {
             self.notice(format!(
                 "{id} is open in another conclave (process {pid}); close it there first"
@@ -249,6 +310,8 @@ impl Bridge {
             events: Some(l.events),
             journal_path: l.journal_path,
             journal: l.journal,
+            gate: DurableGate::new(l.journal_acks.is_some()),
+            acks: l.journal_acks,
             resumed,
             had_task: false,
         });
@@ -415,6 +478,13 @@ impl Bridge {
 async fn recv(events: Option<&mut EventStream>) -> Option<crate::core::Event> {
     match events {
         Some(e) => e.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_ack(acks: Option<&mut UnboundedReceiver<u64>>) -> Option<u64> {
+    match acks {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

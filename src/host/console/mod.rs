@@ -14,7 +14,8 @@
 //! answers before the person sent anything the default team is relaunched on it.
 //!
 //! Everything that can go wrong before the terminal is taken over (a bad config, an unknown team
-//! or session) is printed to stderr (`Exit::Usage`); after that, nothing is printed.
+//! or session) is printed to stderr (`Exit::Usage`; a sessions dir or journal that cannot be
+//! written is `Exit::Failed`); after that, nothing is printed.
 
 mod bridge;
 
@@ -78,6 +79,14 @@ pub fn run(options: &ConsoleOptions) -> Exit {
     {
         eprintln!("conclave: cannot resume {}: {e}", journal.header.session);
         return Exit::Usage;
+    }
+    let resumed = match &start {
+        Start::Resume(journal) => Some(journal.path.as_path()),
+        Start::New(_) => None,
+    };
+    if let Err(e) = bootstrap::check_recordable(&dir, resumed) {
+        eprintln!("conclave: {e}");
+        return Exit::Failed;
     }
     if !(std::io::IsTerminal::is_terminal(&std::io::stdin())
         && std::io::IsTerminal::is_terminal(&std::io::stdout()))

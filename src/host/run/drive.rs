@@ -48,8 +48,9 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
         handle,
         mut events,
         history,
-        journal,
+        mut journal,
         journal_acks,
+        journal_path,
         warnings,
         ..
     } = match launched {
@@ -120,16 +121,26 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
                 Some(event) => {
                     sent += on_event(event, &mut deferred, interrupted, &handle, &mut out.gate);
                 }
-                None => {
-                    events_open = false;
-                    out.gate.release_all();
-                }
+                // The writer still has the last events to put on disk: their acks (or the
+                // writer's end) release them.
+                None => events_open = false,
             },
             acked = recv_ack(&mut acks) => match acked {
                 Some(seq) => out.gate.durable(seq),
-                // The writer is gone (it failed and said so): nothing more will be acknowledged.
+                // The writer is gone: after the session's end, or because a write failed. Then
+                // the session stops where the journal stops: nothing it holds is printed.
                 None => {
                     acks = None;
+                    if let Some(writer) = journal.take()
+                        && let Err(e) = bootstrap::settle(writer).await
+                    {
+                        eprintln!(
+                            "conclave run: {e}; the session stopped there: fix that, then \
+                             continue it with `conclave run --resume {}`",
+                            handle.id()
+                        );
+                        break Exit::Failed;
+                    }
                     out.gate.release_all();
                 }
             },
@@ -186,12 +197,16 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
             _ = &mut grace, if interrupted => break Exit::Failed,
         }
         let printed = out.print_ready();
-        if printed.broken {
-            // Nobody reads stdout any more (a closed pipe): stop the session.
-            let _ = handle.send(Command::Stop {});
+        if let Some(e) = printed.failed {
+            // Nobody can read the run any more: it stops, and stays resumable.
+            stdout_failed(&e, handle.id(), journal_path.as_deref());
+            break Exit::Failed;
         }
         if let Some(outcome) = printed.finished {
-            out.finish();
+            if let Err(e) = out.finish() {
+                stdout_failed(&e, handle.id(), journal_path.as_deref());
+                break Exit::Failed;
+            }
             break if interrupted {
                 Exit::Failed
             } else {
@@ -223,6 +238,20 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
         eprintln!("conclave run: {e}");
     }
     exit
+}
+
+/// Say on stderr that standard output failed (not for a closed pipe: whoever closed it knows).
+fn stdout_failed(e: &std::io::Error, id: &str, journal: Option<&std::path::Path>) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return;
+    }
+    eprintln!("conclave run: cannot write to standard output: {e}; the session stopped");
+    if let Some(path) = journal {
+        eprintln!(
+            "conclave run: everything up to here is in {}; continue with `conclave run --resume {id}`",
+            path.display()
+        );
+    }
 }
 
 /// Route one session event: into the gate, and the deferred prompt once the task it waited for

@@ -20,7 +20,9 @@
 //! (the team did what it was configured to do); `Failed` for `failed`, `cancelled`, `timeout` or
 //! `budget` (no answer the task asked for), or when interrupted; `Usage` for bad usage or a bad
 //! config (unknown team, no task, a backend that cannot be built, an unknown session), before any
-//! session starts.
+//! session starts; also `Failed`, before anything starts, when the session could not be recorded
+//! (the sessions dir, the journal or its lock file cannot be written), and when the journal or
+//! standard output fails during the run (the session stops; it stays resumable).
 //!
 //! Approvals: without `--control` nobody can approve, so handoffs that need it follow `--approve`.
 //! With `--control` the control script is the person: approvals wait for its commands. A control
@@ -76,6 +78,14 @@ pub fn run(options: RunOptions) -> Exit {
             return Exit::Usage;
         }
     };
+    let resumed = match &prepared.start {
+        Start::Resume(journal) => Some(journal.path.as_path()),
+        Start::New { .. } => None,
+    };
+    if let Err(e) = bootstrap::check_recordable(&bootstrap::journal_dir(), resumed) {
+        eprintln!("conclave run: {e}");
+        return Exit::Failed;
+    }
     match bootstrap::runtime("conclave run") {
         Ok(runtime) => runtime.block_on(drive::drive(options, prepared)),
         Err(exit) => exit,
