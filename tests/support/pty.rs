@@ -250,7 +250,10 @@ impl Pty {
             ),
             (s.bracketed_paste(), "bracketed paste"),
         ];
-        on.into_iter().filter(|(on, _)| *on).map(|(_, n)| n).collect()
+        on.into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n)
+            .collect()
     }
 
     /// Whether the pty's line discipline is in cooked mode (canonical input and echo), as a
