@@ -326,6 +326,148 @@ fn the_console_without_a_terminal_points_to_run() {
     );
 }
 
+/// `run` loads through the same checks as `check`: what one refuses the other refuses, with
+/// the same located message and exit 2, before any model is called.
+#[test]
+fn run_refuses_what_check_refuses_with_the_same_message() {
+    let sb = Sandbox::new();
+    let team = "[agents.a]\nbackend = \"demo\"\nmodel = \"m\"\n\
+                [teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n";
+    for (name, text, needle) in [
+        (
+            "theme.toml",
+            format!("[backends.demo]\nkind = \"scripted\"\n{team}[ui]\ntheme = \"solarized\"\n"),
+            "ui.theme: no theme named 'solarized'",
+        ),
+        (
+            "script.toml",
+            format!("[backends.demo]\nkind = \"scripted\"\nscript = \"no-such.toml\"\n{team}"),
+            "backends.demo.script: cannot read the script no-such.toml",
+        ),
+        (
+            "crawl.toml",
+            format!("[backends.demo]\nkind = \"scripted\"\ntokens_per_sec = 1e-300\n{team}"),
+            "tokens_per_sec must be 0 or a number from 0.1 to 100000 (got 1e-300)",
+        ),
+    ] {
+        let file = sb.path(name);
+        std::fs::write(&file, text).unwrap();
+        let file = file.to_str().unwrap();
+        let check = sb.conclave(&["check", "--offline", "--config", file]);
+        assert_eq!(check.status.code(), Some(2), "{name}: {}", stdout(&check));
+        let line = stdout(&check)
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{name}: check did not say {needle:?}: {}", stdout(&check)))
+            .to_string();
+        assert!(line.starts_with(&format!("{file}:")), "{line}");
+        let run = sb.conclave(&["run", "--config", file, "--team", "t", "--prompt", "hi"]);
+        assert_eq!(run.status.code(), Some(2), "{name}: run accepted it");
+        assert!(
+            stderr(&run).contains(&line),
+            "{name}: run did not say what check said ({line}):\n{}",
+            stderr(&run)
+        );
+    }
+}
+
+#[test]
+fn check_offline_reads_a_scripted_backend_s_script_as_run_does() {
+    let sb = Sandbox::new();
+    let script = sb.path("script.toml");
+    std::fs::write(&script, "[[reply]]\ncharacter = \n").unwrap();
+    let file = sb.path("c.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[backends.demo]\nkind = \"scripted\"\nscript = {:?}\n\
+             [agents.a]\nbackend = \"demo\"\nmodel = \"m\"\n\
+             [teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n",
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let check = sb.conclave(&["check", "--offline", "--config", file]);
+    assert_eq!(check.status.code(), Some(2), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains(&format!(
+            "{file}:3:10: error: backends.demo.script: script "
+        )),
+        "{}",
+        stdout(&check)
+    );
+    let run = sb.conclave(&["run", "--config", file, "--team", "t", "--prompt", "hi"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+}
+
+#[test]
+fn a_config_file_over_1_mib_is_refused_with_its_place() {
+    let sb = Sandbox::new();
+    let file = sb.path("huge.toml");
+    let mut text = String::from("[ui]\nmouse = true\n");
+    while text.len() <= 1024 * 1024 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+    let out = sb.conclave(&["check", "--offline", "--config", file]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("{file}:1:1: error: the file is larger than 1 MiB")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_command_the_console_suggests_without_a_terminal_is_one_run_accepts() {
+    let sb = Sandbox::new();
+    let config = sb.path("c.toml");
+    std::fs::write(
+        &config,
+        "[backends.demo]\nkind = \"scripted\"\ntokens_per_sec = 0\n\
+         [agents.a]\nbackend = \"demo\"\nmodel = \"m\"\n\
+         [teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let err = stderr(&sb.conclave(&["--config", config]));
+    let suggested = err
+        .split('`')
+        .find(|s| s.starts_with("conclave run"))
+        .unwrap_or_else(|| panic!("no command suggested: {err}"));
+    let mut args: Vec<String> = Vec::new();
+    for (i, part) in suggested.split('"').enumerate() {
+        if i % 2 == 1 {
+            args.push(part.to_string());
+        } else {
+            args.extend(part.split_whitespace().map(str::to_string));
+        }
+    }
+    assert_eq!(
+        args.first().map(String::as_str),
+        Some("conclave"),
+        "{suggested}"
+    );
+    let mut args: Vec<&str> = args[1..]
+        .iter()
+        .map(|a| match a.as_str() {
+            "TEAM" => "t",
+            "TASK" => "say hello",
+            other => other,
+        })
+        .collect();
+    args.extend(["--config", config]);
+    let out = sb.conclave(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "`{suggested}` was refused: {}",
+        stderr(&out)
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn the_console_exits_143_on_sigterm() {

@@ -92,13 +92,75 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
     }
 }
 
+/// The largest config file read: 1 MiB, a hundred times the size of a large real one. Past it
+/// the file is refused at once with its size, so a stray multi-megabyte file cannot make
+/// `check` or the console spin.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// Read and check one file.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    let text = read_text(path)?;
+    parse_str(&text, path)
+}
+
+/// The text of a config file: at most [`MAX_CONFIG_BYTES`], UTF-8 and free of NUL bytes. A file
+/// that is too big or not text is refused with a located diagnostic (the line of the first bad
+/// byte), a file that cannot be read with the IO error.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let io = |source| ConfigError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse_str(&text, path)
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    let refuse = |text: &str, offset: usize, message: String, hint: &str| {
+        let (line, column) = line_col(text, offset);
+        ConfigError::Invalid {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                file: path.to_path_buf(),
+                line,
+                column,
+                path: String::new(),
+                message,
+                hint: Some(hint.to_string()),
+            }],
+        }
+    };
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(refuse(
+            "",
+            0,
+            "the file is larger than 1 MiB, the most a config file may be".to_string(),
+            "is this the right file? a config file is a few kilobytes of TOML",
+        ));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let good = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes().get(good).copied().unwrap_or(0);
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
+            return Err(refuse(
+                &prefix,
+                good,
+                format!("the file is not UTF-8 text: byte 0x{bad:02x} at offset {good}"),
+                "a config file is TOML text saved as UTF-8; is this a binary file?",
+            ));
+        }
+    };
+    if let Some(nul) = text.find('\0') {
+        return Err(refuse(
+            &text,
+            nul,
+            format!("the file holds a NUL byte (offset {nul}), so it is not text"),
+            "a config file is TOML text saved as UTF-8; is this a binary file?",
+        ));
+    }
+    Ok(text)
 }
 
 /// Check configuration text; `origin` names the file in diagnostics. Errors carry every
@@ -126,27 +188,55 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
         adopt_builtin_cast(&mut read.config, &detect::detect_env());
     }
     read.config.derive_members();
+    let lines = Lines::new(text);
     let mut located: Vec<Diagnostic> = read
         .findings
         .iter()
         .map(|(f, span)| {
             let offset = span.as_ref().map(|s| s.start);
-            to_diagnostic(f, text, offset, origin)
+            to_diagnostic(f, &lines, offset, origin)
         })
         .collect();
     for (section, name) in &read.broken.entries {
         let key = spans::KeyPath::of(&[section.as_str(), name.as_str()]);
+        // Only a key that is really there: a backend that could not be read at all must not
+        // be warned about a key it does not have.
         if section == "backends"
-            && let Some(span) = spans::span_of(&read.doc, &key.key("api_key"), spans::Part::Key)
+            && let Some(span) = spans::exact_span(&read.doc, &key.key("api_key"), spans::Part::Key)
         {
             let f = validate::backends::inline_key_warning(&key);
-            located.push(to_diagnostic(&f, text, Some(span.start), origin));
+            located.push(to_diagnostic(&f, &lines, Some(span.start), origin));
         }
     }
-    let semantic = validate::validate_with(&read.config, &read.broken);
-    for f in semantic.iter().filter(|f| !read.broken.echoes(&f.path)) {
+    let mut semantic = validate::validate_with(&read.config, &read.broken);
+    if !read.broken.unreadable {
+        let themes = paths::config_dir().join("themes");
+        semantic.extend(validate::files::check_files(&read.config, &themes));
+    }
+    let mut semantic: Vec<&Finding> = semantic
+        .iter()
+        .filter(|f| !read.broken.echoes(&f.path))
+        .collect();
+    let dropped = semantic.split_off(semantic.len().min(structure::MAX_PROBLEMS));
+    for f in semantic {
         let offset = spans::span_of(&read.doc, &f.path, f.part).map(|s| s.start);
-        located.push(to_diagnostic(f, text, offset, origin));
+        located.push(to_diagnostic(f, &lines, offset, origin));
+    }
+    if !dropped.is_empty() {
+        // Only as grave as the worst of what it stands for: unlisted warnings fail nothing.
+        let mut f = Finding::warning(
+            spans::KeyPath::root(),
+            spans::Part::Key,
+            format!(
+                "too many problems: only the first {} are listed",
+                structure::MAX_PROBLEMS
+            ),
+        )
+        .hint("fix these and run `conclave check` again");
+        if dropped.iter().any(|d| d.severity == Severity::Error) {
+            f.severity = Severity::Error;
+        }
+        located.push(to_diagnostic(&f, &lines, None, origin));
     }
     located.sort_by_key(|d| (d.line, d.column));
     let clean = !located.iter().any(|d| d.severity == Severity::Error);
@@ -176,9 +266,10 @@ pub fn adopt_builtin_cast(config: &mut Config, detected: &detect::Detected) {
 
 /// Diagnostics for a config that has no text (the embedded default), located at `origin:1:1`.
 pub fn diagnose_config(config: &Config, origin: &Path) -> Vec<Diagnostic> {
+    let lines = Lines::new("");
     validate::validate(config)
         .iter()
-        .map(|f| to_diagnostic(f, "", None, origin))
+        .map(|f| to_diagnostic(f, &lines, None, origin))
         .collect()
 }
 
@@ -209,8 +300,44 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn to_diagnostic(f: &Finding, text: &str, offset: Option<usize>, origin: &Path) -> Diagnostic {
-    let (line, column) = offset.map(|o| line_col(text, o)).unwrap_or((1, 1));
+/// Where each line starts, so that locating a finding costs a binary search and not a scan of
+/// the whole text (thousands of findings in a large file stay linear).
+struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// Like [`line_col`].
+    fn locate(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(1, |l| l.chars().count() + 1);
+        (line, column)
+    }
+}
+
+fn to_diagnostic(
+    f: &Finding,
+    lines: &Lines<'_>,
+    offset: Option<usize>,
+    origin: &Path,
+) -> Diagnostic {
+    let (line, column) = offset.map(|o| lines.locate(o)).unwrap_or((1, 1));
     Diagnostic {
         severity: f.severity,
         file: origin.to_path_buf(),

@@ -277,3 +277,250 @@ impl<'de> Deserializer<'de> for FieldNames<'_> {
         ignored_any
     }
 }
+
+/// Many problems cost a bounded number of passes over the document, never one pass each: the
+/// structural pass stays linear in the size of the file (it was quadratic in the number of
+/// unknown keys: 20,000 took 20 s).
+#[test]
+fn the_work_is_bounded_however_many_problems_a_file_holds() {
+    use crate::config::structure::{self, MAX_PROBLEMS};
+    let one_table: String = std::iter::once("[ui]\n".to_string())
+        .chain((0..3_000).map(|i| format!("unknown_{i} = 1\n")))
+        .collect();
+    let many_tables: String = (0..3_000)
+        .map(|i| format!("[agents.a{i}]\nbackend = \"b\"\nmodel = \"m\"\nmodle = 1\n"))
+        .collect();
+    let wrong_types: String = (0..3_000)
+        .map(|i| format!("[agents.a{i}]\nbackend = 1\nmodel = \"m\"\n"))
+        .collect();
+    for text in [&one_table, &many_tables, &wrong_types] {
+        let read = structure::read(text);
+        assert!(read.passes <= 2 * MAX_PROBLEMS, "{} passes", read.passes);
+        assert_eq!(read.findings.len(), MAX_PROBLEMS + 1);
+        let report = diagnose(text, Path::new("c.toml"));
+        let last = report.diagnostics.iter().map(|d| &d.message);
+        assert!(
+            last.clone().any(|m| m.contains("too many problems")),
+            "{:?}",
+            report.diagnostics.last()
+        );
+        assert_eq!(report.errors(), MAX_PROBLEMS + 1);
+    }
+    // The semantic pass lists at most as many.
+    let undefined: String = (0..500)
+        .map(|i| format!("[agents.a{i}]\nbackend = \"nope\"\nmodel = \"m\"\n"))
+        .collect();
+    let report = diagnose(&undefined, Path::new("c.toml"));
+    assert_eq!(
+        report.errors(),
+        MAX_PROBLEMS + 1,
+        "{:?}",
+        report.diagnostics.last()
+    );
+    // Many warnings and no error: still valid.
+    let inline_keys: String = (0..150)
+        .map(|i| format!("[backends.b{i}]\nkind = \"openai\"\napi_key = \"k\"\n"))
+        .collect();
+    let report = diagnose(&inline_keys, Path::new("c.toml"));
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics.last());
+    assert!(report.config.is_some());
+}
+
+#[test]
+fn a_backend_that_cannot_be_read_is_not_warned_about_a_key_it_lacks() {
+    let report = diagnose("[backends.x]\nkind = 5\n", Path::new("c.toml"));
+    assert_eq!(report.warnings(), 0, "{:?}", report.diagnostics);
+    assert_eq!(report.errors(), 1, "{:?}", report.diagnostics);
+    assert!(
+        report.diagnostics[0]
+            .message
+            .contains("expected a name in quotes")
+    );
+}
+
+#[test]
+fn a_syntax_error_is_not_also_a_missing_team_or_key() {
+    for text in [
+        "[ui]\ntheme = \"dark\n",
+        "[backends.demo]\nkind = \"scripted\"\n[agents.a]\nbackend = \"demo\"\nmodel = \"m\n",
+        "[backends.demo]\nkind = \"scripted\"\n[agents.a]\nbackend = \"demo\"\nmodel \"m\"\n",
+        "[backends.demo]\nkind = \"scripted\"\n[agents.a]\nbackend = \"demo\"\nmodel = \"m\"\n\
+         [teams.t\npattern = \"single\"\nmembers = [\"a\"]\n",
+        "[backends.demo\nkind = \"scripted\"\n[agents.a]\nbackend = \"demo\"\nmodel = \"m\"\n\
+         [teams.t]\npattern = \"single\"\nmembers = [\"a\"]\n",
+    ] {
+        let report = diagnose(text, Path::new("c.toml"));
+        assert_eq!(
+            report.diagnostics.len(),
+            1,
+            "{text}\n{:#?}",
+            report.diagnostics
+        );
+        assert_eq!(report.diagnostics[0].path, "", "the syntax error itself");
+    }
+}
+
+#[test]
+fn a_duplicate_is_reported_once_with_its_name() {
+    let only_error = |text: &str| {
+        let report = diagnose(text, Path::new("c.toml"));
+        let mut errors = report
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error);
+        let first = errors.next().unwrap();
+        assert_eq!(errors.next(), None, "one error only, then {first}");
+        first
+    };
+    let table = only_error(
+        "[agents.a]\nbackend = \"b\"\nmodel = \"m\"\n[agents.a]\nbackend = \"b\"\nmodel = \"m\"\n\
+         system = \"s\"\n",
+    );
+    assert_eq!(table.message, "the table [agents.a] is defined twice");
+    assert_eq!(table.line, 4);
+    assert!(table.hint.as_deref().unwrap_or("").contains("line 1"));
+    let key = only_error("[agents.a]\nbackend = \"b\"\nmodel = \"m\"\nmodel = \"n\"\n");
+    assert_eq!(key.message, "`model` is set twice in [agents.a]");
+    assert_eq!((key.line, key.column), (4, 1));
+}
+
+#[test]
+fn numbers_past_their_type_name_the_range_and_never_rust() {
+    let team = |line: &str| {
+        format!(
+            "[backends.b]\nkind = \"scripted\"\n[agents.a]\nbackend = \"b\"\nmodel = \"m\"\n\
+             [teams.t]\npattern = \"group_chat\"\nmembers = [\"a\"]\n{line}\n"
+        )
+    };
+    let message = |line: &str| {
+        let report = diagnose(&team(line), Path::new("c.toml"));
+        assert_eq!(report.errors(), 1, "{line}: {:?}", report.diagnostics);
+        report.diagnostics[0].message.clone()
+    };
+    let range = "max_rounds must be a whole number from 1 to 10000";
+    assert_eq!(message("max_rounds = 0"), format!("{range} (got 0)"));
+    assert_eq!(message("max_rounds = -1"), format!("{range} (got -1)"));
+    assert_eq!(
+        message("max_rounds = 9223372036854775807"),
+        format!("{range} (got 9223372036854775807)")
+    );
+    let huge = message("last_n = 99999999999999999999999\ncontext = \"last_n\"");
+    assert!(
+        huge.contains("at most") || huge.contains("to 100000"),
+        "{huge}"
+    );
+    assert!(!huge.contains("i128"), "{huge}");
+}
+
+#[test]
+fn a_key_binding_of_the_wrong_type_says_what_one_looks_like() {
+    for value in ["5", "{ key = \"q\" }", "[\"q\", 5]", "true"] {
+        let report = diagnose(
+            &format!("[keys.global]\nquit = {value}\n"),
+            Path::new("c.toml"),
+        );
+        let d = &report.diagnostics[0];
+        assert!(
+            d.message
+                .contains("a key such as \"ctrl+r\" or a list of keys"),
+            "{value}: {d}"
+        );
+        assert!(!d.message.contains("untagged"), "{d}");
+    }
+}
+
+#[test]
+fn read_text_refuses_big_and_binary_files_with_a_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let only = |path: &Path| match read_text(path) {
+        Err(ConfigError::Invalid { diagnostics }) => {
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+            diagnostics[0].clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    let limit = usize::try_from(MAX_CONFIG_BYTES).unwrap();
+    let fits = write("fits.toml", "#".repeat(limit).as_bytes());
+    assert!(read_text(&fits).is_ok());
+    let big = only(&write("big.toml", "#".repeat(limit + 1).as_bytes()));
+    assert!(big.message.contains("larger than 1 MiB"), "{big}");
+    let latin1 = only(&write("l.toml", b"[ui]\ntheme = \"caf\xe9\"\n"));
+    assert_eq!((latin1.line, latin1.column), (2, 13), "{latin1}");
+    assert!(latin1.message.contains("not UTF-8"), "{latin1}");
+    let nul = only(&write("n.toml", b"[ui]\nmouse = true\n\0\0\0"));
+    assert_eq!((nul.line, nul.column), (3, 1), "{nul}");
+}
+
+#[test]
+fn locating_by_the_line_index_agrees_with_line_col() {
+    let text = "a = 1\nbé = 2\n\n[x]\ny = \"ü\"\n";
+    let lines = Lines::new(text);
+    for offset in 0..text.len() + 3 {
+        assert_eq!(
+            lines.locate(offset),
+            line_col(text, offset),
+            "offset {offset}"
+        );
+    }
+}
+
+#[test]
+fn files_the_config_names_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = dir.path().join("themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(themes.join("mine.toml"), "").unwrap();
+    let with = |extra: &str| {
+        let text = format!("[backends.s]\nkind = \"scripted\"\n{extra}");
+        let read = structure::read(&text);
+        validate::files::check_files(&read.config, &themes)
+    };
+    let missing = dir.path().join("missing.toml");
+    let found = with(&format!("script = {:?}\n", missing.display().to_string()));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message.contains("cannot read the script"),
+        "{found:?}"
+    );
+    assert_eq!(found[0].path.to_string(), "backends.s.script");
+    assert_eq!(
+        with(&format!(
+            "script = {:?}\n",
+            dir.path().display().to_string()
+        ))
+        .len(),
+        1
+    );
+    assert_eq!(with("[ui]\ntheme = \"mine\"\n"), vec![]);
+    assert_eq!(with("[ui]\ntheme = \"high_contrast\"\n"), vec![]);
+    let nope = with("[ui]\ntheme = \"ligth\"\n");
+    assert_eq!(nope[0].message, "no theme named 'ligth'");
+    assert_eq!(nope[0].hint.as_deref(), Some("did you mean \"light\"?"));
+}
+
+#[test]
+fn yaml_or_json_is_named_once_rather_than_an_error_a_line() {
+    for (text, format) in [
+        ("backends:\n  local:\n    kind: ollama\n", "YAML"),
+        ("- agents:\n    - name: critic\n", "YAML"),
+        (
+            "{\"backends\": {\"local\": {\"kind\": \"ollama\"}}}\n",
+            "JSON",
+        ),
+    ] {
+        let report = diagnose(text, Path::new("c.toml"));
+        assert_eq!(report.diagnostics.len(), 1, "{:#?}", report.diagnostics);
+        assert_eq!(
+            report.diagnostics[0].message,
+            format!("this looks like {format}, but a conclave config is TOML")
+        );
+    }
+    // TOML with a syntax error is told as such, even with colons in it.
+    let toml = diagnose("[ui]\ntheme = \"dark\n# note: fix\n", Path::new("c.toml"));
+    assert!(!toml.diagnostics[0].message.contains("looks like"));
+}

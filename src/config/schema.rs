@@ -371,11 +371,59 @@ impl TeamConfig {
 }
 
 /// One key (`"ctrl+r"`) or several (`["ctrl+r", "f5"]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum KeyBinding {
     One(String),
     Many(Vec<String>),
+}
+
+/// Read by hand rather than `untagged`, so that a wrong value says what a key binding looks like
+/// instead of "did not match any variant of untagged enum".
+impl<'de> Deserialize<'de> for KeyBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KeyBindingVisitor)
+    }
+}
+
+struct KeyBindingVisitor;
+
+impl<'de> serde::de::Visitor<'de> for KeyBindingVisitor {
+    type Value = KeyBinding;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(KEY_BINDING_SHAPE)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyBinding, E> {
+        Ok(KeyBinding::One(v.to_string()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<KeyBinding, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(key) = seq.next_element::<KeyName>()? {
+            keys.push(key.0);
+        }
+        Ok(KeyBinding::Many(keys))
+    }
+}
+
+/// What a key binding looks like, for error messages.
+pub const KEY_BINDING_SHAPE: &str =
+    "a key binding: a key such as \"ctrl+r\" or a list of keys such as [\"ctrl+r\", \"f5\"]";
+
+/// One key of a list, with the same message when it is not a string.
+struct KeyName(String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(KeyBindingVisitor)? {
+            KeyBinding::One(k) => Ok(KeyName(k)),
+            KeyBinding::Many(_) => Err(serde::de::Error::custom(format!(
+                "a list inside a list, expected {KEY_BINDING_SHAPE}"
+            ))),
+        }
+    }
 }
 
 impl KeyBinding {
@@ -386,6 +434,9 @@ impl KeyBinding {
         }
     }
 }
+
+/// The themes built into the console (`tui::theme` embeds them; a test keeps the two lists equal).
+pub const BUILTIN_THEMES: [&str; 3] = ["dark", "light", "high-contrast"];
 
 /// `[ui]`: the console's look and defaults.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

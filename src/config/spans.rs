@@ -116,12 +116,62 @@ pub fn span_of(doc: &DeTable<'_>, path: &KeyPath, part: Part) -> Option<Range<us
     best
 }
 
+/// The span of the node at `path` only when every step of it exists (never an ancestor's).
+pub fn exact_span(doc: &DeTable<'_>, path: &KeyPath, part: Part) -> Option<Range<usize>> {
+    let mut table = Some(doc);
+    let mut array: Option<&[Spanned<DeValue<'_>>]> = None;
+    let mut found = None;
+    for seg in &path.0 {
+        let (key_span, value) = match (seg, table, array) {
+            (Seg::Key(k), Some(t), _) => {
+                let (key, value) = t.get_key_value(k.as_str())?;
+                (Some(key.span()), value)
+            }
+            (Seg::Index(n), _, Some(items)) => (None, items.get(*n)?),
+            _ => return None,
+        };
+        found = Some(match (part, key_span) {
+            (Part::Key, Some(k)) => k,
+            (_, k) => usable(value.span(), k),
+        });
+        table = value.get_ref().as_table();
+        array = value.get_ref().as_array().map(|a| &a[..]);
+    }
+    found
+}
+
+/// The outermost keys whose key starts inside `region`: what an unreadable stretch of text
+/// (after a broken table header) may have put in the wrong place.
+pub fn keys_within(doc: &DeTable<'_>, region: &Range<usize>) -> Vec<KeyPath> {
+    let mut found = Vec::new();
+    collect_within(doc, &KeyPath::root(), region, &mut found);
+    found
+}
+
+fn collect_within(
+    table: &DeTable<'_>,
+    at: &KeyPath,
+    region: &Range<usize>,
+    out: &mut Vec<KeyPath>,
+) {
+    for (key, value) in table.iter() {
+        let path = at.key(key.get_ref());
+        if region.contains(&key.span().start) {
+            out.push(path);
+        } else if let Some(t) = value.get_ref().as_table() {
+            collect_within(t, &path, region, out);
+        }
+    }
+}
+
 /// The node an error at `span` belongs to: the deepest key or value whose span is exactly
 /// `span`, else the deepest one containing its start; and which part matched.
 pub fn node_at(doc: &DeTable<'_>, span: &Range<usize>) -> Option<(KeyPath, Part)> {
     let mut exact = None;
     let mut containing = None;
-    search_table(doc, &KeyPath::root(), span, &mut exact, &mut containing);
+    // One path, grown and shrunk along the walk: a path is only copied when it matches.
+    let mut at = KeyPath::root();
+    search_table(doc, &mut at, span, &mut exact, &mut containing);
     exact.or(containing).map(|(path, part, _)| (path, part))
 }
 
@@ -172,31 +222,34 @@ type Found = Option<(KeyPath, Part, usize)>;
 
 fn search_table(
     table: &DeTable<'_>,
-    at: &KeyPath,
+    at: &mut KeyPath,
     span: &Range<usize>,
     exact: &mut Found,
     containing: &mut Found,
 ) {
     for (key, value) in table.iter() {
-        let path = at.key(key.get_ref());
-        match_node(&key.span(), span, &path, Part::Key, exact, containing);
-        search_value(value, &path, span, exact, containing);
+        at.0.push(Seg::Key(key.get_ref().to_string()));
+        match_node(&key.span(), span, at, Part::Key, exact, containing);
+        search_value(value, at, span, exact, containing);
+        at.0.pop();
     }
 }
 
 fn search_value(
     value: &Spanned<DeValue<'_>>,
-    path: &KeyPath,
+    at: &mut KeyPath,
     span: &Range<usize>,
     exact: &mut Found,
     containing: &mut Found,
 ) {
-    match_node(&value.span(), span, path, Part::Value, exact, containing);
+    match_node(&value.span(), span, at, Part::Value, exact, containing);
     match value.get_ref() {
-        DeValue::Table(t) => search_table(t, path, span, exact, containing),
+        DeValue::Table(t) => search_table(t, at, span, exact, containing),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                search_value(item, &path.index(i), span, exact, containing);
+                at.0.push(Seg::Index(i));
+                search_value(item, at, span, exact, containing);
+                at.0.pop();
             }
         }
         _ => {}

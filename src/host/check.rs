@@ -70,10 +70,18 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
     let (label, config, diagnostics) = match load::config_path(explicit) {
         Some(path) => {
             tracing::info!(path = %path.display(), "checking config file");
-            let text = match std::fs::read_to_string(&path) {
+            let text = match load::read_text(&path) {
                 Ok(t) => t,
-                Err(source) => {
-                    let e = ConfigError::Io { path, source };
+                Err(ConfigError::Invalid { diagnostics }) => {
+                    let _ = writeln!(out, "checking {}", path.display());
+                    for d in &diagnostics {
+                        let _ = writeln!(out, "{d}");
+                    }
+                    let label = path.display().to_string();
+                    let _ = writeln!(out, "{}", summary(&label, &diagnostics));
+                    return Err(Exit::Usage);
+                }
+                Err(e) => {
                     let _ = writeln!(out, "conclave check: {e}");
                     return Err(Exit::Usage);
                 }
@@ -87,6 +95,7 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
                 let themes =
                     theme_diagnostics(c, &text, &path, &paths::config_dir().join("themes"));
                 diagnostics.extend(themes);
+                diagnostics.extend(script_diagnostics(c, &text, &path));
                 if report.builtin_cast {
                     note = Some(builtin_cast_note(&path, c));
                 }
@@ -131,8 +140,13 @@ pub fn validate(explicit: Option<&Path>, out: &mut dyn Write) -> Result<Config, 
 /// The console's key binding warnings (`tui::validate_keys`) as diagnostics, each placed on the
 /// first line of `text` that names the offending context or action.
 pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic> {
-    crate::tui::validate_keys(config)
+    // Each one is placed by a scan of the text: only as many as the config's own problems.
+    let limit = crate::config::structure::MAX_PROBLEMS;
+    let warnings = crate::tui::validate_keys(config);
+    let more = warnings.len().saturating_sub(limit);
+    let mut out: Vec<Diagnostic> = warnings
         .into_iter()
+        .take(limit)
         .map(|message| {
             let (path, rest) = message.split_once(": ").unwrap_or(("keys", &message));
             let name = path.rsplit('.').next().unwrap_or(path);
@@ -150,59 +164,85 @@ pub fn key_warnings(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic>
                 hint: None,
             }
         })
-        .collect()
+        .collect();
+    if more > 0 {
+        out.push(Diagnostic {
+            severity: crate::config::Severity::Warning,
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            path: "keys".into(),
+            message: format!("{more} more key binding warnings are not listed"),
+            hint: None,
+        });
+    }
+    out
 }
 
-/// `ui.theme` must name a built-in theme or a user theme file in `themes_dir`; bad keys inside
-/// that file are warnings.
+/// Bad keys inside a user theme file in `themes_dir` are warnings (that `ui.theme` names a theme
+/// at all is checked with the rest of the config, so `run` and the console refuse it too).
 pub fn theme_diagnostics(
     config: &Config,
     text: &str,
     file: &Path,
     themes_dir: &Path,
 ) -> Vec<Diagnostic> {
-    use crate::config::Severity;
-    use crate::tui::theme::{BUILTIN, Theme};
+    use crate::tui::theme::Theme;
     let Some(name) = config.ui.theme.as_deref() else {
         return Vec::new();
     };
-    if BUILTIN.contains(&name) || name == "high_contrast" {
+    if crate::config::validate::files::is_builtin_theme(name)
+        || !themes_dir.join(format!("{name}.toml")).is_file()
+    {
         return Vec::new();
     }
     let line = text
         .lines()
         .position(|l| l.trim_start().starts_with("theme"))
         .map_or(1, |i| i + 1);
-    let diagnostic = |severity, message: String, hint: Option<String>| Diagnostic {
-        severity,
-        file: file.to_path_buf(),
-        line,
-        column: 1,
-        path: "ui.theme".into(),
-        message,
-        hint,
-    };
-    let user_file = themes_dir.join(format!("{name}.toml"));
-    if user_file.is_file() {
-        let (_, warnings) = Theme::load_from(Some(name), themes_dir);
-        return warnings
-            .into_iter()
-            .map(|w| diagnostic(Severity::Warning, w, None))
-            .collect();
-    }
-    let hint = match crate::config::validate::suggest(name, BUILTIN) {
-        Some(close) => format!("did you mean \"{close}\"?"),
-        None => format!(
-            "the built-in themes are {}; a theme of your own goes in {}",
-            BUILTIN.join(", "),
-            user_file.display()
-        ),
-    };
-    vec![diagnostic(
-        Severity::Error,
-        format!("no theme named '{name}'"),
-        Some(hint),
-    )]
+    let (_, warnings) = Theme::load_from(Some(name), themes_dir);
+    warnings
+        .into_iter()
+        .map(|message| Diagnostic {
+            severity: crate::config::Severity::Warning,
+            file: file.to_path_buf(),
+            line,
+            column: 1,
+            path: "ui.theme".into(),
+            message,
+            hint: None,
+        })
+        .collect()
+}
+
+/// Each scripted backend's script, read and parsed the way `run` reads it (nothing is
+/// reached, so `--offline` checks it too); a script `run` would refuse is an error at `script`.
+pub fn script_diagnostics(config: &Config, text: &str, file: &Path) -> Vec<Diagnostic> {
+    use crate::config::schema::BackendKind;
+    use crate::config::spans::{self, KeyPath, Part};
+    let doc = toml::de::DeTable::parse(text).ok();
+    config
+        .backends
+        .iter()
+        .filter(|(_, b)| b.kind == BackendKind::Scripted && b.script.is_some())
+        .filter_map(|(name, b)| Some((name, crate::llm::build_provider(name, b).err()?)))
+        .map(|(name, e)| {
+            let path = KeyPath::of(&["backends", name, "script"]);
+            let (line, column) = doc
+                .as_ref()
+                .and_then(|d| spans::span_of(d.get_ref(), &path, Part::Value))
+                .map_or((1, 1), |s| load::line_col(text, s.start));
+            Diagnostic {
+                severity: crate::config::Severity::Error,
+                file: file.to_path_buf(),
+                line,
+                column,
+                path: path.to_string(),
+                message: e.message,
+                hint: e.hint,
+            }
+        })
+        .collect()
 }
 
 /// The note for a file that defines no teams, agents or backends of its own.
@@ -309,7 +349,24 @@ mod tests {
     }
 
     #[test]
-    fn the_theme_must_be_built_in_or_a_user_file_whose_bad_keys_are_warnings() {
+    fn key_warnings_are_placed_a_bounded_number_of_times() {
+        // Each is placed by a scan of the text: 20,000 unknown actions took a minute.
+        let limit = crate::config::structure::MAX_PROBLEMS;
+        let actions: String = (0..3 * limit)
+            .map(|i| format!("action_{i} = \"ctrl+x\"\n"))
+            .collect();
+        let text = format!("[keys.global]\n{actions}");
+        let config = crate::config::structure::read(&text).config;
+        let warnings = key_warnings(&config, &text, Path::new("c.toml"));
+        assert_eq!(warnings.len(), limit + 1);
+        assert_eq!(
+            warnings[limit].message,
+            format!("{} more key binding warnings are not listed", 2 * limit)
+        );
+    }
+
+    #[test]
+    fn bad_keys_in_a_user_theme_are_warnings() {
         let dir = tempfile::tempdir().unwrap();
         let themes = dir.path().join("themes");
         std::fs::create_dir_all(&themes).unwrap();
@@ -329,20 +386,18 @@ mod tests {
         };
         assert_eq!(with("light"), vec![]);
         assert_eq!(with("high-contrast"), vec![]);
-        let nope = with("nope");
-        assert_eq!(nope.len(), 1);
-        assert_eq!(nope[0].severity, Severity::Error);
-        assert_eq!((nope[0].line, nope[0].path.as_str()), (2, "ui.theme"));
-        assert!(nope[0].message.contains("no theme named 'nope'"));
-        let ligth = with("ligth");
-        assert!(
-            ligth[0].hint.as_deref().unwrap_or("").contains("\"light\""),
-            "{ligth:?}"
-        );
         let mine = with("mine");
         assert_eq!(mine.len(), 1, "{mine:?}");
         assert_eq!(mine[0].severity, Severity::Warning);
         assert!(mine[0].message.contains("bogus_key"), "{mine:?}");
+    }
+
+    #[test]
+    fn the_config_knows_the_console_s_built_in_themes() {
+        assert_eq!(
+            crate::config::schema::BUILTIN_THEMES,
+            crate::tui::theme::BUILTIN
+        );
     }
 
     #[test]

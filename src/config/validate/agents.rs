@@ -1,7 +1,7 @@
 //! Rules for `[agents.NAME]`: a name usable in tool names, a defined backend, and sampling
-//! settings in range.
+//! a colour the console can show (numbers are checked against `ranges`).
 
-use super::{Finding, Names, is_valid_agent_name, positive, suggest};
+use super::{Finding, Names, is_valid_agent_name};
 use crate::config::schema::AgentConfig;
 use crate::config::spans::{KeyPath, Part};
 
@@ -29,7 +29,7 @@ pub(super) fn check_agent(
             format!("no backend named '{}'", a.backend),
         );
         out.push(
-            match suggest(&a.backend, names.config.backends.keys().map(String::as_str)) {
+            match names.suggest(&a.backend, names.config.backends.keys().map(String::as_str)) {
                 Some(best) => f.hint(format!("did you mean '{best}'?")),
                 None => f.hint("define it under [backends.NAME]"),
             },
@@ -41,28 +41,6 @@ pub(super) fn check_agent(
             Part::Value,
             "the model name is empty",
         ));
-    }
-    if let Some(t) = a.temperature
-        && !(0.0..=2.0).contains(&t)
-    {
-        out.push(Finding::error(
-            path.key("temperature"),
-            Part::Value,
-            format!("temperature {t} is outside 0.0 to 2.0"),
-        ));
-    }
-    positive(out, path, "max_tokens", a.max_tokens.map(u64::from));
-    positive(out, path, "timeout_ms", a.timeout_ms);
-    if let Some(price) = a.price {
-        for (key, v) in [("input", price.input), ("output", price.output)] {
-            if !v.is_finite() || v < 0.0 {
-                out.push(Finding::error(
-                    path.key("price").key(key),
-                    Part::Value,
-                    "a price cannot be negative",
-                ));
-            }
-        }
     }
     if let Some(color) = &a.color
         && color.parse::<ratatui::style::Color>().is_err()

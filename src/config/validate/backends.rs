@@ -1,7 +1,7 @@
 //! Rules for `[backends.NAME]`: a usable URL, keys that belong to the backend's kind, and one way
 //! to get the API key (never inline without a warning).
 
-use super::{Finding, positive};
+use super::Finding;
 use crate::config::schema::{BackendConfig, BackendKind};
 use crate::config::spans::{KeyPath, Part};
 
@@ -43,17 +43,6 @@ pub(super) fn check_backend(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Fin
             out.push(not_for(path, key, kind).hint(format!("{key} is only for scripted backends")));
         }
     }
-    if let Some(tps) = b.tokens_per_sec
-        && (!tps.is_finite() || tps < 0.0)
-    {
-        out.push(
-            Finding::error(path.key("tokens_per_sec"), Part::Value, "must be 0 or more")
-                .hint("0 streams instantly"),
-        );
-    }
-    positive(out, path, "num_ctx", b.num_ctx.map(u64::from));
-    positive(out, path, "connect_timeout_ms", b.connect_timeout_ms);
-    positive(out, path, "idle_timeout_ms", b.idle_timeout_ms);
 }
 
 fn check_key_sources(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Finding>) {

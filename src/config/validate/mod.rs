@@ -7,10 +7,12 @@
 
 mod agents;
 pub mod backends;
+pub mod files;
 mod patterns;
 mod teams;
 
 use super::diag::Severity;
+use super::ranges;
 use super::schema::Config;
 use super::spans::{KeyPath, Part};
 use super::structure::Broken;
@@ -58,7 +60,11 @@ pub fn validate(config: &Config) -> Vec<Finding> {
 /// Every semantic problem of `config`, treating the names in `broken` as defined.
 pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
     let mut out = Vec::new();
-    let names = Names { config, broken };
+    let names = Names {
+        config,
+        broken,
+        hints_left: std::cell::Cell::new(super::structure::MAX_PROBLEMS),
+    };
     for (name, backend) in &config.backends {
         backends::check_backend(&KeyPath::of(&["backends", name]), backend, &mut out);
     }
@@ -75,6 +81,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
         teams::check_team(&KeyPath::of(&["teams", name]), team, &names, &mut out);
     }
     check_ui(config, &names, &mut out);
+    check_numbers(config, &mut out);
     out
 }
 
@@ -135,6 +142,10 @@ const CONTEXT_OPTIONS: [&str; 4] = ["context", "last_n", "edges", "sanitize"];
 pub(super) struct Names<'a> {
     pub(super) config: &'a Config,
     pub(super) broken: &'a Broken,
+    /// "Did you mean" compares a name with every candidate: past this many, the hints are
+    /// plain, so thousands of undefined names against thousands of defined ones stay linear
+    /// (only the first `MAX_PROBLEMS` findings are listed anyway).
+    pub(super) hints_left: std::cell::Cell<usize>,
 }
 
 impl Names<'_> {
@@ -150,9 +161,31 @@ impl Names<'_> {
         self.config.teams.contains_key(name) || self.broken.covers("teams", name)
     }
 
+    /// [`suggest`] while the hint budget lasts.
+    pub(super) fn suggest<'c>(
+        &self,
+        bad: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<&'c str> {
+        let left = self.hints_left.get().checked_sub(1)?;
+        self.hints_left.set(left);
+        suggest(bad, candidates)
+    }
+
+    /// "did you mean" one of `members`, else the list of them (while the hint budget lasts).
+    pub(super) fn member_hint(&self, name: &str, members: &[&str]) -> String {
+        if self.hints_left.get() == 0 {
+            return "name a member of the team".to_string();
+        }
+        match self.suggest(name, members.iter().copied()) {
+            Some(best) => format!("did you mean '{best}'?"),
+            None => format!("members are: {}", members.join(", ")),
+        }
+    }
+
     pub(super) fn undefined_agent(&self, path: KeyPath, name: &str) -> Finding {
         let f = Finding::error(path, Part::Value, format!("no agent named '{name}'"));
-        match suggest(name, self.config.agents.keys().map(String::as_str)) {
+        match self.suggest(name, self.config.agents.keys().map(String::as_str)) {
             Some(best) => f.hint(format!("did you mean '{best}'?")),
             None => f.hint("define it under [agents.NAME] or fix the name"),
         }
@@ -169,13 +202,14 @@ fn check_ui(config: &Config, names: &Names<'_>, out: &mut Vec<Finding>) {
             format!("no team named '{team}'"),
         );
         out.push(
-            match suggest(team, config.teams.keys().map(String::as_str)) {
+            match names.suggest(team, config.teams.keys().map(String::as_str)) {
                 Some(best) => f.hint(format!("did you mean '{best}'?")),
                 None => f.hint("define it under [teams.NAME]"),
             },
         );
     }
     if config.teams.is_empty()
+        && !names.broken.unreadable
         && names.broken.sections.is_empty()
         && names.broken.entries.is_empty()
     {
@@ -186,20 +220,31 @@ fn check_ui(config: &Config, names: &Names<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-pub(super) fn positive(out: &mut Vec<Finding>, path: &KeyPath, key: &str, value: Option<u64>) {
-    if value == Some(0) {
-        out.push(Finding::error(
-            path.key(key),
-            Part::Value,
-            format!("{key} must be more than 0"),
-        ));
+/// Every number in `config` against its range (`ranges`), wherever it sits.
+fn check_numbers(config: &Config, out: &mut Vec<Finding>) {
+    if let Ok(value) = toml::Value::try_from(config) {
+        walk_numbers(&value, &KeyPath::root(), out);
     }
 }
 
-pub(super) fn member_hint(name: &str, members: &[&str]) -> String {
-    match suggest(name, members.iter().copied()) {
-        Some(best) => format!("did you mean '{best}'?"),
-        None => format!("members are: {}", members.join(", ")),
+fn walk_numbers(value: &toml::Value, at: &KeyPath, out: &mut Vec<Finding>) {
+    let number = match value {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        toml::Value::Table(t) => {
+            t.iter().for_each(|(k, v)| walk_numbers(v, &at.key(k), out));
+            return;
+        }
+        toml::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk_numbers(v, &at.index(i), out);
+            }
+            return;
+        }
+        _ => return,
+    };
+    if let Some(message) = ranges::check(at, number) {
+        out.push(Finding::error(at.clone(), Part::Value, message));
     }
 }
 

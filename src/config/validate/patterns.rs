@@ -1,9 +1,9 @@
 //! Rules of particular patterns: handoff routes and approval, group-chat speaker selection and
-//! termination limits, the best-of judge.
+//! termination limits, the best-of judge (numbers are checked against `ranges`).
 
 use std::collections::BTreeMap;
 
-use super::{Finding, Names, member_hint, positive};
+use super::{Finding, Names};
 use crate::config::schema::{Approval, SpeakerSelection, TeamConfig};
 use crate::config::spans::{KeyPath, Part};
 
@@ -11,6 +11,7 @@ pub(super) fn check_handoff(
     path: &KeyPath,
     t: &TeamConfig,
     members: &[&str],
+    names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
     if let Some(entry) = &t.entry
@@ -22,21 +23,11 @@ pub(super) fn check_handoff(
                 Part::Value,
                 format!("entry '{entry}' is not a member of the team"),
             )
-            .hint(member_hint(entry, members)),
+            .hint(names.member_hint(entry, members)),
         );
     }
     for (table, map) in [("handoffs", &t.handoffs), ("fallback", &t.fallback)] {
-        check_routes(&path.key(table), table, map, members, out);
-    }
-    if t.approval_window_ms == Some(0) {
-        out.push(
-            Finding::error(
-                path.key("approval_window_ms"),
-                Part::Value,
-                "the approval window must be longer than 0 ms",
-            )
-            .hint("3000 gives a person three seconds to cancel or redirect"),
-        );
+        check_routes(&path.key(table), table, map, members, names, out);
     }
     if t.approval_window_ms.is_some() && t.approval != Some(Approval::Window) {
         out.push(
@@ -48,7 +39,6 @@ pub(super) fn check_handoff(
             .hint("set approval = \"window\" or remove approval_window_ms"),
         );
     }
-    positive(out, path, "max_depth", t.max_depth.map(u64::from));
 }
 
 fn check_routes(
@@ -56,6 +46,7 @@ fn check_routes(
     table: &str,
     map: &BTreeMap<String, Vec<String>>,
     members: &[&str],
+    names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
     for (from, targets) in map {
@@ -67,7 +58,7 @@ fn check_routes(
                     Part::Key,
                     format!("'{from}' in {table} is not a member of the team"),
                 )
-                .hint(member_hint(from, members)),
+                .hint(names.member_hint(from, members)),
             );
         }
         for (i, to) in targets.iter().enumerate() {
@@ -84,7 +75,7 @@ fn check_routes(
                         Part::Value,
                         format!("target '{to}' is not a member of the team"),
                     )
-                    .hint(member_hint(to, members)),
+                    .hint(names.member_hint(to, members)),
                 );
             }
         }
@@ -118,9 +109,6 @@ pub(super) fn check_group_chat(
         ),
         _ => {}
     }
-    positive(out, path, "max_rounds", t.max_rounds.map(u64::from));
-    positive(out, path, "max_messages", t.max_messages.map(u64::from));
-    positive(out, path, "time_limit_s", t.time_limit_s);
     if t.keyword.as_deref().is_some_and(|k| k.trim().is_empty()) {
         out.push(Finding::error(
             path.key("keyword"),
@@ -128,35 +116,16 @@ pub(super) fn check_group_chat(
             "the keyword is empty",
         ));
     }
-    if let Some(budget) = t.budget {
-        let at = path.key("budget");
-        if budget.tokens.is_none() && budget.cost.is_none() {
-            out.push(
-                Finding::error(at.clone(), Part::Key, "an empty budget")
-                    .hint("set tokens, cost, or both"),
-            );
-        }
-        positive(out, &at, "tokens", budget.tokens);
-        if let Some(cost) = budget.cost
-            && !(cost.is_finite() && cost > 0.0)
-        {
-            out.push(Finding::error(
-                at.key("cost"),
-                Part::Value,
-                "the cost budget must be more than 0",
-            ));
-        }
-    }
-    if let Some(c) = t.consensus
-        && !(c.threshold > 0.0 && c.threshold <= 1.0)
+    // A budget whose only key was unreadable is not empty, just wrong.
+    let pruned = |r: &KeyPath| r.starts_with(&path.key("budget"));
+    if let Some(budget) = t.budget
+        && budget.tokens.is_none()
+        && budget.cost.is_none()
+        && !names.broken.removed.iter().any(pruned)
     {
         out.push(
-            Finding::error(
-                path.key("consensus").key("threshold"),
-                Part::Value,
-                format!("threshold {} is outside (0, 1]", c.threshold),
-            )
-            .hint("the share of agreeing votes, e.g. 0.67 for two thirds"),
+            Finding::error(path.key("budget"), Part::Key, "an empty budget")
+                .hint("set tokens, cost, or both"),
         );
     }
 }

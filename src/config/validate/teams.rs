@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Finding, Names, member_hint, pattern_options, patterns, positive};
+use super::{Finding, Names, pattern_options, patterns};
 use crate::config::PatternKind;
 use crate::config::schema::{ContextMode, TeamConfig};
 use crate::config::spans::{KeyPath, Part};
@@ -17,7 +17,7 @@ pub(super) fn check_team(
     check_unused_options(path, t, out);
     check_members(path, t, names, out);
     let members = team_agents(t);
-    check_context(path, t, &members, out);
+    check_context(path, t, &members, names, out);
     match t.pattern {
         PatternKind::Single | PatternKind::Sequential => {}
         PatternKind::Concurrent => {
@@ -27,11 +27,10 @@ pub(super) fn check_team(
                 out.push(names.undefined_agent(path.key("aggregator"), agg));
             }
         }
-        PatternKind::Handoff => patterns::check_handoff(path, t, &members, out),
+        PatternKind::Handoff => patterns::check_handoff(path, t, &members, names, out),
         PatternKind::GroupChat => patterns::check_group_chat(path, t, names, out),
         PatternKind::BestOf => patterns::check_best_of(path, t, names, out),
     }
-    positive(out, path, "timeout_ms", t.timeout_ms);
 }
 
 /// The agents of a team in order: a pipeline's steps, else its members.
@@ -128,14 +127,13 @@ fn check_members(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out: &mut Ve
     }
 }
 
-fn check_context(path: &KeyPath, t: &TeamConfig, members: &[&str], out: &mut Vec<Finding>) {
-    if t.last_n == Some(0) {
-        out.push(Finding::error(
-            path.key("last_n"),
-            Part::Value,
-            "last_n must be at least 1",
-        ));
-    }
+fn check_context(
+    path: &KeyPath,
+    t: &TeamConfig,
+    members: &[&str],
+    names: &Names<'_>,
+    out: &mut Vec<Finding>,
+) {
     let last_n_used =
         t.context == Some(ContextMode::LastN) || t.edges.values().any(|m| *m == ContextMode::LastN);
     if t.last_n.is_some() && !last_n_used {
@@ -165,7 +163,7 @@ fn check_context(path: &KeyPath, t: &TeamConfig, members: &[&str], out: &mut Vec
                         Part::Key,
                         format!("edge end '{end}' is not a member of the team"),
                     )
-                    .hint(member_hint(end, members)),
+                    .hint(names.member_hint(end, members)),
                 );
             }
         }

@@ -246,7 +246,11 @@ fn edges_must_be_well_formed_and_name_members() {
 #[test]
 fn last_n_zero_and_last_n_without_mode() {
     let extra = "\n[teams.p]\npattern = \"sequential\"\nmembers = [\"a\"]\ncontext = \"last_n\"\nlast_n = 0\n";
-    one_error(extra, "teams.p.last_n", "at least 1");
+    one_error(
+        extra,
+        "teams.p.last_n",
+        "last_n must be a whole number from 1 to 100000 (got 0)",
+    );
     let extra = "\n[teams.p]\npattern = \"sequential\"\nmembers = [\"a\"]\nlast_n = 3\n";
     one_warning(extra, "teams.p.last_n", "no effect");
 }
@@ -296,7 +300,7 @@ fn approval_window() {
     one_error(
         &format!("{SUPPORT}approval = \"window\"\napproval_window_ms = 0\n"),
         "teams.s.approval_window_ms",
-        "longer than 0",
+        "from 1 to 3600000 (got 0)",
     );
     one_warning(
         &format!("{SUPPORT}approval = \"confirm\"\napproval_window_ms = 2000\n"),
@@ -316,7 +320,7 @@ fn max_depth_positive() {
     one_error(
         &format!("{SUPPORT}max_depth = 0\n"),
         "teams.s.max_depth",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
 }
 
@@ -351,17 +355,17 @@ fn group_chat_limits() {
     one_error(
         &format!("{TEAM}max_rounds = 0\n"),
         "teams.t.max_rounds",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &format!("{TEAM}max_messages = 0\n"),
         "teams.t.max_messages",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &format!("{TEAM}time_limit_s = 0\n"),
         "teams.t.time_limit_s",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &format!("{TEAM}keyword = \" \"\n"),
@@ -375,7 +379,7 @@ fn budget_in_range() {
     one_error(
         &format!("{TEAM}budget = {{ tokens = 0 }}\n"),
         "teams.t.budget.tokens",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &format!("{TEAM}budget = {{ cost = -1.5 }}\n"),
@@ -395,7 +399,7 @@ fn consensus_threshold_in_range() {
         one_error(
             &format!("{TEAM}consensus = {{ threshold = {bad} }}\n"),
             "teams.t.consensus.threshold",
-            "outside (0, 1]",
+            "more than 0 and at most 1",
         );
     }
     assert_eq!(
@@ -440,7 +444,7 @@ fn aggregator_must_be_defined() {
     one_error(
         &format!("{team}timeout_ms = 0\n"),
         "teams.f.timeout_ms",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
 }
 
@@ -471,27 +475,27 @@ fn agent_numbers_in_range() {
     one_error(
         &agent("temperature = 2.5"),
         "agents.d.temperature",
-        "outside 0.0 to 2.0",
+        "temperature must be a number from 0 to 2 (got 2.5)",
     );
     one_error(
         &agent("temperature = -0.1"),
         "agents.d.temperature",
-        "outside",
+        "from 0 to 2",
     );
     one_error(
         &agent("max_tokens = 0"),
         "agents.d.max_tokens",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &agent("timeout_ms = 0"),
         "agents.d.timeout_ms",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &agent("price = { input = -1, output = 2 }"),
         "agents.d.price.input",
-        "negative",
+        "price.input must be a number from 0 to 1000000 (got -1)",
     );
     one_error(&agent("color = \"#12345\""), "agents.d.color", "bad colour");
     one_error(
@@ -556,12 +560,15 @@ fn kind_specific_backend_keys() {
     one_error(
         &backend("kind = \"scripted\"\ntokens_per_sec = -1.0"),
         "backends.x.tokens_per_sec",
-        "0 or more",
+        "tokens_per_sec must be 0 or a number from 0.1 to 100000 (got -1)",
     );
     assert_eq!(
-        check(&backend(
-            "kind = \"scripted\"\nscript = \"s.toml\"\ntokens_per_sec = 0.0"
-        )),
+        // The script must exist (files.rs reads it): any readable file will do here.
+        check(&backend(concat!(
+            "kind = \"scripted\"\nscript = \"",
+            env!("CARGO_MANIFEST_DIR"),
+            "/Cargo.toml\"\ntokens_per_sec = 0.0"
+        ))),
         vec![]
     );
     assert_eq!(check(&backend("kind = \"ollama\"\nnum_ctx = 8192")), vec![]);
@@ -650,17 +657,17 @@ fn backend_numbers_positive() {
     one_error(
         &backend("kind = \"ollama\"\nnum_ctx = 0"),
         "backends.x.num_ctx",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &backend("kind = \"openai\"\nconnect_timeout_ms = 0"),
         "backends.x.connect_timeout_ms",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
     one_error(
         &backend("kind = \"openai\"\nidle_timeout_ms = 0"),
         "backends.x.idle_timeout_ms",
-        "more than 0",
+        "must be a whole number from 1 to",
     );
 }
 
@@ -669,7 +676,7 @@ fn negative_numbers_for_unsigned_keys_are_type_errors() {
     one_error(
         &format!("{TEAM}max_rounds = -1\n"),
         "teams.t.max_rounds",
-        "invalid value: integer `-1`, expected a whole number of 0 or more",
+        "max_rounds must be a whole number from 1 to 10000 (got -1)",
     );
 }
 
@@ -686,7 +693,7 @@ fn misplaced_strings_under_backends_are_not_echoed() {
     let d = one_error(
         &backend("kind = \"openai\"\nheaders = \"Bearer sk-secret-456\""),
         "backends.x.headers",
-        "wrong type: a string, expected a map",
+        "wrong type: a string, expected a table",
     );
     assert!(!d.to_string().contains("sk-secret-456"), "{d}");
 }
@@ -746,4 +753,34 @@ fn a_handoff_team_with_neither_members_nor_routes_has_no_members() {
         "{:?}",
         report.diagnostics
     );
+}
+
+/// "Did you mean" compares a name with every candidate; thousands of undefined names against
+/// thousands of defined ones took minutes. Only the first `MAX_PROBLEMS` get a comparison.
+#[test]
+fn did_you_mean_is_computed_a_bounded_number_of_times() {
+    use crate::config::structure::{MAX_PROBLEMS, read};
+    let text: String = (0..3 * MAX_PROBLEMS)
+        .map(|i| {
+            format!(
+                "[backends.backend{i}]\nkind = \"scripted\"\n\
+                 [agents.a{i}]\nbackend = \"backend{i}x\"\nmodel = \"m\"\n"
+            )
+        })
+        .collect();
+    let config = read(&text).config;
+    let findings: Vec<_> = super::validate(&config)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    assert_eq!(findings.len(), 3 * MAX_PROBLEMS);
+    let suggested = findings
+        .iter()
+        .filter(|f| {
+            f.hint
+                .as_deref()
+                .is_some_and(|h| h.starts_with("did you mean"))
+        })
+        .count();
+    assert_eq!(suggested, MAX_PROBLEMS);
 }

@@ -86,7 +86,7 @@ pub fn run(options: &ConsoleOptions) -> Exit {
             "conclave: the console needs a terminal, and standard input or output is not one."
         );
         eprintln!(
-            "To run a team without the console, use `conclave run --team TEAM \"TASK\"` (see `conclave run --help`)."
+            "To run a team without the console, use `conclave run --team TEAM --prompt \"TASK\"` (see `conclave run --help`)."
         );
         return Exit::Usage;
     }
