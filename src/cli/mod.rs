@@ -2,7 +2,8 @@
 //!
 //! Mental model: clap parses into the types below; [`dispatch`] turns them into the plain options
 //! of [`crate::host`], where every subcommand's work lives, and its [`Exit`] into an exit status:
-//! 0 success, 1 the run failed, 2 bad usage or bad config, 143 after SIGTERM. Nothing here
+//! 0 success, 1 the run failed, 2 bad usage or bad config, 128 + N after signal N (130 SIGINT,
+//! 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM). Nothing here
 //! prints; logs go to a file (`host::logging`).
 
 use std::path::PathBuf;
@@ -16,8 +17,9 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const FAILED: u8 = 1;
     pub const USAGE: u8 = 2;
-    /// After SIGTERM (128 + 15), so scripts can tell the console was stopped.
-    pub const TERMINATED: u8 = 143;
+    /// Added to a terminating signal's number (SIGTERM 15 gives 143), so scripts can tell the
+    /// console was stopped, and by what.
+    pub const SIGNALLED: u8 = 128;
 }
 
 #[derive(Debug, Parser)]
@@ -195,7 +197,10 @@ pub fn code(exit: Exit) -> u8 {
         Exit::Ok => exit::OK,
         Exit::Failed => exit::FAILED,
         Exit::Usage => exit::USAGE,
-        Exit::Terminated => exit::TERMINATED,
+        Exit::Signalled(signal) => u8::try_from(signal)
+            .ok()
+            .and_then(|n| exit::SIGNALLED.checked_add(n))
+            .unwrap_or(exit::FAILED),
     }
 }
 
@@ -232,6 +237,11 @@ mod tests {
         assert_eq!(code(Exit::Ok), 0);
         assert_eq!(code(Exit::Failed), 1);
         assert_eq!(code(Exit::Usage), 2);
-        assert_eq!(code(Exit::Terminated), 143);
+        assert_eq!(code(Exit::Signalled(15)), 143);
+        assert_eq!(code(Exit::Signalled(2)), 130);
+        assert_eq!(code(Exit::Signalled(1)), 129);
+        assert_eq!(code(Exit::Signalled(3)), 131);
+        assert_eq!(code(Exit::Signalled(-1)), 1);
+        assert_eq!(code(Exit::Signalled(200)), 1);
     }
 }

@@ -44,8 +44,8 @@ pub enum Exit {
     Failed,
     /// Bad usage or a bad config, found before any session started.
     Usage,
-    /// Stopped by SIGTERM.
-    Terminated,
+    /// Ended by a terminating signal (its number: SIGINT, SIGHUP, SIGQUIT, SIGTERM).
+    Signalled(i32),
 }
 
 impl Exit {

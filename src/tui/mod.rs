@@ -28,6 +28,7 @@ pub mod render;
 pub mod run_loop;
 pub mod sanitize;
 pub mod scroll;
+pub mod signals;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -89,12 +90,25 @@ pub enum Inbound {
     Backend { label: String, is_demo: bool },
 }
 
-/// Run the console until the person quits (or SIGTERM). Honours `NO_COLOR`.
+/// How the console ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The person quit.
+    Quit,
+    /// A terminating signal (its number) ended it, as quitting does.
+    Signal(i32),
+    /// Reading or drawing failed: the terminal is gone (closed, hung up). Ended as quitting does.
+    TerminalLost,
+}
+
+/// Run the console until the person quits, a terminating signal (SIGINT, SIGHUP, SIGQUIT,
+/// SIGTERM) arrives or the terminal is gone; each way the session is left as quitting leaves it.
+/// Honours `NO_COLOR`.
 pub async fn run_console(
     setup: ConsoleSetup,
     events: UnboundedReceiver<Inbound>,
     out: UnboundedSender<Outbound>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ended> {
     let mut app = App::new(setup);
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     run_loop::run(app, events, out).await

@@ -1,5 +1,7 @@
 //! The console's loop: one `select!` over terminal input, session events, the frame scheduler,
-//! a tick (only while a countdown or a run is on screen) and SIGTERM.
+//! a tick (only while a countdown or a run is on screen) and signals: a terminating one ends the
+//! console as quitting does, SIGTSTP (or the `suspend` key) gives the shell its terminal and
+//! stops, SIGCONT takes the terminal back and redraws it all.
 //!
 //! Events are folded into the `App` as they come (draining whatever else is queued) and only
 //! request a frame; frames are drawn inside a synchronized update so the terminal shows them
@@ -16,19 +18,42 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::app::{App, Effect};
 use super::frame::FrameScheduler;
+use super::signals::{self, Caught, Signals};
 use super::terminal::{self, Term};
-use super::{Inbound, Outbound, osc52, render};
+use super::{Ended, Inbound, Outbound, osc52, render};
 
-/// Run `app` in the terminal until the person quits or SIGTERM arrives.
+/// Run `app` in the terminal until the person quits, a terminating signal arrives or the
+/// terminal is gone (a read or write fails: a hangup).
 pub async fn run(
+    app: App,
+    events: UnboundedReceiver<Inbound>,
+    out: UnboundedSender<Outbound>,
+) -> anyhow::Result<Ended> {
+    let mut signals = Signals::new()?;
+    let (mut terminal, guard) = terminal::setup(app.mouse)?;
+    let ended = match run_in(&mut terminal, &mut signals, app, events, &out).await {
+        Ok(ended) => ended,
+        Err(e) => {
+            tracing::warn!("the terminal is gone: {e}");
+            let _ = out.send(Outbound::Quit);
+            Ended::TerminalLost
+        }
+    };
+    drop(guard);
+    terminal::release(terminal);
+    Ok(ended)
+}
+
+/// The loop itself; an error is the terminal's (reading, drawing, suspending).
+async fn run_in(
+    terminal: &mut Term,
+    signals: &mut Signals,
     mut app: App,
     mut events: UnboundedReceiver<Inbound>,
-    out: UnboundedSender<Outbound>,
-) -> anyhow::Result<()> {
-    let (mut terminal, _guard) = terminal::setup(app.mouse)?;
+    out: &UnboundedSender<Outbound>,
+) -> std::io::Result<Ended> {
     let (mut scheduler, frames) = FrameScheduler::new();
     let mut input = EventStream::new();
-    let mut sigterm = sigterm()?;
     let mut events_open = true;
     frames.request();
     loop {
@@ -36,10 +61,12 @@ pub async fn run(
         tokio::select! {
             _ = scheduler.next_frame() => {
                 app.now = Utc::now();
-                draw(&mut terminal, &mut app)?;
+                draw(terminal, &mut app)?;
             }
             term = input.next() => {
-                let Some(term) = term else { break };
+                let Some(term) = term else {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                };
                 let (effects, changed) = match term? {
                     TermEvent::Key(key) => (app.handle_key(key), true),
                     TermEvent::Paste(text) => {
@@ -52,8 +79,13 @@ pub async fn run(
                 if changed {
                     frames.request();
                 }
-                if perform(&mut app, effects, &out) {
-                    break;
+                match perform(&mut app, effects, out) {
+                    Next::Go => {}
+                    Next::Suspend => {
+                        suspend(terminal, &mut app)?;
+                        frames.request();
+                    }
+                    Next::Quit => return Ok(Ended::Quit),
                 }
             }
             ev = events.recv(), if events_open => {
@@ -74,12 +106,34 @@ pub async fn run(
             _ = tokio::time::sleep(tick.unwrap_or(Duration::from_secs(3600))), if tick.is_some() => {
                 frames.request();
             }
-            _ = recv_sigterm(&mut sigterm) => {
-                tracing::info!("SIGTERM: leaving the console");
-                let _ = out.send(Outbound::Quit);
-                break;
-            }
+            caught = signals.recv() => match caught {
+                Caught::End(signal) => {
+                    tracing::info!(signal, "a terminating signal: leaving the console");
+                    let _ = out.send(Outbound::Quit);
+                    return Ok(Ended::Signal(signal));
+                }
+                Caught::Stop => {
+                    suspend(terminal, &mut app)?;
+                    frames.request();
+                }
+                Caught::Continue => {
+                    terminal::reenter(terminal, app.mouse)?;
+                    frames.request();
+                }
+            },
         }
+    }
+}
+
+/// Give the shell its terminal, stop until `fg`, then take the terminal back. A suspend that
+/// cannot stop the process leaves a note and carries on.
+fn suspend(terminal: &mut Term, app: &mut App) -> std::io::Result<()> {
+    tracing::info!("suspending the console");
+    terminal::restore()?;
+    let stopped = signals::stop_self();
+    terminal::reenter(terminal, app.mouse)?;
+    if let Err(e) = stopped {
+        app.note(format!("cannot suspend: {e}"));
     }
     Ok(())
 }
@@ -91,8 +145,16 @@ fn draw(terminal: &mut Term, app: &mut App) -> std::io::Result<()> {
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)
 }
 
-/// Do what the App asked; true when it is time to leave.
-fn perform(app: &mut App, effects: Vec<Effect>, out: &UnboundedSender<Outbound>) -> bool {
+/// What the loop does after the App's effects.
+enum Next {
+    Go,
+    Suspend,
+    Quit,
+}
+
+/// Do what the App asked; says whether to go on, suspend or leave.
+fn perform(app: &mut App, effects: Vec<Effect>, out: &UnboundedSender<Outbound>) -> Next {
+    let mut next = Next::Go;
     for effect in effects {
         match effect {
             Effect::Send(o) => {
@@ -109,10 +171,11 @@ fn perform(app: &mut App, effects: Vec<Effect>, out: &UnboundedSender<Outbound>)
                     tracing::warn!("mouse capture: {e}");
                 }
             }
-            Effect::Quit => return true,
+            Effect::Suspend => next = Next::Suspend,
+            Effect::Quit => return Next::Quit,
         }
     }
-    false
+    next
 }
 
 /// How often to redraw with no input: a countdown needs tenths of a second, a running session
@@ -127,29 +190,4 @@ fn tick_interval(app: &App) -> Option<Duration> {
         return Some(Duration::from_millis(100));
     }
     (app.session.is_running() && app.session.finished().is_none()).then(|| Duration::from_secs(1))
-}
-
-#[cfg(unix)]
-type Sigterm = tokio::signal::unix::Signal;
-#[cfg(not(unix))]
-type Sigterm = ();
-
-#[cfg(unix)]
-fn sigterm() -> std::io::Result<Sigterm> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-}
-
-#[cfg(not(unix))]
-fn sigterm() -> std::io::Result<Sigterm> {
-    Ok(())
-}
-
-#[cfg(unix)]
-async fn recv_sigterm(s: &mut Sigterm) {
-    s.recv().await;
-}
-
-#[cfg(not(unix))]
-async fn recv_sigterm(_: &mut Sigterm) {
-    std::future::pending::<()>().await
 }

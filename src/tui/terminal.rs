@@ -1,8 +1,8 @@
 //! Terminal hygiene: raw mode, the alternate screen, bracketed paste and (optionally) mouse
 //! capture on the way in; all of it undone on the way out — on quit (a guard's `Drop`), on
-//! panic (a hook that restores before the default hook prints), and on SIGTERM (the run loop
-//! exits normally; `TerminateWatch` lets the caller tell afterwards that it was SIGTERM, to exit
-//! 143). Restoring twice is harmless.
+//! panic (a hook that restores before the default hook prints), and on a terminating signal
+//! (the run loop exits normally, see `signals`). A suspend restores too, and [`reenter`] takes
+//! the terminal back after `fg`. Restoring twice is harmless.
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
@@ -11,7 +11,7 @@ use crossterm::cursor::Show;
 use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -60,44 +60,37 @@ pub fn restore() -> io::Result<()> {
     result.and(raw)
 }
 
-/// Listens for SIGTERM from its creation on, so that once the console has returned the caller
-/// can tell whether a SIGTERM ended it. Create it inside a tokio runtime, before the console.
-pub struct TerminateWatch {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
+/// Take the terminal back after a stop (`fg`): whatever the shell did to it meanwhile, raw mode,
+/// the alternate screen, bracketed paste and the mouse are set again, and the screen is cleared
+/// so that the next frame draws every cell.
+pub fn reenter(terminal: &mut Term, mouse: bool) -> io::Result<()> {
+    // The shell may have put the line discipline back in cooked mode while crossterm still
+    // believes it raw: leave raw mode (restoring the mode from before) and enter it anew.
+    disable_raw_mode()?;
+    enable_raw_mode()?;
+    execute!(
+        terminal.backend_mut(),
+        EnterAlternateScreen,
+        Clear(ClearType::All),
+        EnableBracketedPaste
+    )?;
+    if mouse {
+        execute!(terminal.backend_mut(), EnableClicksAndWheel)?;
+    }
+    // The screen is blank: so must be what the next frame is compared with. (`Terminal::clear`
+    // would do both, but asks the terminal where its cursor is, and waits for the answer.)
+    terminal.swap_buffers();
+    Ok(())
 }
 
-impl TerminateWatch {
-    pub fn new() -> Self {
-        #[cfg(unix)]
-        {
-            let kind = tokio::signal::unix::SignalKind::terminate();
-            let signal = tokio::signal::unix::signal(kind)
-                .inspect_err(|e| tracing::warn!("cannot listen for SIGTERM: {e}"))
-                .ok();
-            TerminateWatch { signal }
-        }
-        #[cfg(not(unix))]
-        TerminateWatch {}
-    }
-
-    /// Whether a SIGTERM arrived since `new`; never waits.
-    pub fn fired(&mut self) -> bool {
-        #[cfg(unix)]
-        {
-            use futures_util::FutureExt;
-            self.signal
-                .as_mut()
-                .is_some_and(|s| matches!(s.recv().now_or_never(), Some(Some(()))))
-        }
-        #[cfg(not(unix))]
-        false
-    }
-}
-
-impl Default for TerminateWatch {
-    fn default() -> Self {
-        Self::new()
+/// Let go of the terminal after [`restore`]. ratatui's `Drop` shows a hidden cursor and, when
+/// that fails, prints with `eprintln!`, which panics when standard error is a terminal that has
+/// gone away (a closed window): a panic there would cut the session's shutdown short. So the
+/// cursor is shown here, and a terminal that can no longer be written to is forgotten instead of
+/// dropped (the process is about to end).
+pub fn release(mut terminal: Term) {
+    if terminal.show_cursor().is_err() {
+        std::mem::forget(terminal);
     }
 }
 

@@ -1,8 +1,8 @@
 //! A pseudo-terminal harness for end-to-end tests of the real binary: spawn a program with
 //! arguments and environment in a pty of a given size, type into it, wait until the screen
 //! (parsed by vt100) shows a string, and check that the terminal was given back (alternate
-//! screen left, cursor shown). Every wait has a generous timeout so a broken build fails
-//! instead of hanging.
+//! screen left, cursor shown, mouse and bracketed paste off, the line discipline back in cooked
+//! mode). Every wait has a generous timeout so a broken build fails instead of hanging.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 /// How long a wait may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,6 +70,8 @@ pub struct Pty {
     writer: Box<dyn Write + Send>,
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Shared with the reader thread, which must not outlive it.
+    master: Arc<Mutex<Box<dyn MasterPty + Send>>>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -117,10 +119,11 @@ impl Pty {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(size(rows), size(cols), 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (p, r) = (parser.clone(), raw.clone());
-        // The master must outlive the reader; the thread owns it.
-        let master = pair.master;
+        // The master must outlive the reader; the thread holds it too.
+        let master = Arc::new(Mutex::new(pair.master));
+        let kept = master.clone();
         let reader = std::thread::spawn(move || {
-            let _master = master;
+            let _master = kept;
             let mut buf = [0u8; 8192];
             loop {
                 match reader.read(&mut buf) {
@@ -141,6 +144,7 @@ impl Pty {
             writer,
             parser,
             raw,
+            master,
             reader: Some(reader),
         })
     }
@@ -228,6 +232,70 @@ impl Pty {
             .lock()
             .map(|p| !p.screen().alternate_screen() && !p.screen().hide_cursor())
             .unwrap_or(false)
+    }
+
+    /// What the program asked of the terminal, as far as the screen tells: each of alternate
+    /// screen, hidden cursor, mouse reporting and bracketed paste that is on.
+    pub fn modes(&self) -> Vec<&'static str> {
+        let Ok(p) = self.parser.lock() else {
+            return vec!["(the screen is poisoned)"];
+        };
+        let s = p.screen();
+        let on = [
+            (s.alternate_screen(), "alternate screen"),
+            (s.hide_cursor(), "hidden cursor"),
+            (
+                s.mouse_protocol_mode() != vt100::MouseProtocolMode::None,
+                "mouse reporting",
+            ),
+            (s.bracketed_paste(), "bracketed paste"),
+        ];
+        on.into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n)
+            .collect()
+    }
+
+    /// Whether the pty's line discipline is in cooked mode (canonical input and echo), as a
+    /// shell expects it; raw mode turns both off.
+    #[cfg(unix)]
+    pub fn is_cooked(&self) -> bool {
+        let Some(fd) = self.master.lock().ok().and_then(|m| m.as_raw_fd()) else {
+            return false;
+        };
+        // SAFETY: a plain ioctl on an open descriptor into a zeroed termios we own.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut t) } != 0 {
+            return false;
+        }
+        t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
+    }
+
+    /// The process group in the foreground of the pty (a job a shell started in it).
+    #[cfg(unix)]
+    pub fn foreground_pid(&self) -> Option<u32> {
+        let leader = self.master.lock().ok()?.process_group_leader()?;
+        u32::try_from(leader).ok()
+    }
+
+    /// Wait until `ok` holds, failing with the screen after `timeout`.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        ok: impl Fn(&Pty) -> bool,
+    ) -> anyhow::Result<()> {
+        let start = Instant::now();
+        while !ok(self) {
+            if start.elapsed() > timeout {
+                anyhow::bail!(
+                    "{what}: not so within {timeout:?}; the screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
 }
 

@@ -179,7 +179,8 @@ enum Start {
     Resume(Box<Journal>),
 }
 
-/// Run the TUI beside its bridge until the person quits; `Exit::Terminated` after SIGTERM.
+/// Run the TUI beside its bridge until the person quits; `Exit::Signalled` after a terminating
+/// signal.
 async fn console(
     config: Config,
     embedded: bool,
@@ -187,7 +188,6 @@ async fn console(
     start: Start,
     warnings: Vec<String>,
 ) -> anyhow::Result<Exit> {
-    let mut terminate = crate::tui::terminal::TerminateWatch::new();
     let (in_tx, in_rx) = unbounded_channel();
     let (out_tx, out_rx) = unbounded_channel();
     let mut bridge = Bridge::new(config.clone(), dir, in_tx, warnings);
@@ -223,11 +223,11 @@ async fn console(
         Ok(Err(e)) => tracing::warn!("the console bridge failed: {e}"),
         Err(_) => tracing::warn!("the console bridge did not finish in time"),
     }
-    result?;
-    Ok(if terminate.fired() {
-        Exit::Terminated
-    } else {
-        Exit::Ok
+    Ok(match result? {
+        tui::Ended::Quit => Exit::Ok,
+        tui::Ended::Signal(signal) => Exit::Signalled(signal),
+        // Gone with its terminal: as after the hangup that comes with it.
+        tui::Ended::TerminalLost => Exit::Signalled(tui::signals::HANGUP),
     })
 }
 

@@ -20,6 +20,7 @@ impl App {
         match action {
             Action::Interrupt => return self.interrupt(),
             Action::Quit => self.overlays.push(Overlay::Confirm(ConfirmKind::Quit)),
+            Action::Suspend => return vec![Effect::Suspend],
             Action::Help => self.overlays.push(Overlay::Help(0)),
             Action::HelpUp | Action::HelpDown => {
                 if let Some(Overlay::Help(scroll)) = self.overlays.last_mut() {

@@ -35,6 +35,8 @@ pub enum Effect {
     Copy(String),
     /// Turn mouse capture on or off.
     SetMouse(bool),
+    /// Give the shell its terminal and stop until `fg` (the `suspend` key, as SIGTSTP does).
+    Suspend,
     Quit,
 }
 

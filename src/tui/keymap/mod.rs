@@ -87,6 +87,7 @@ macro_rules! actions {
 actions! {
     Interrupt "interrupt" Global ["ctrl+c"] "cancel what runs; else clear the input; else ask to quit";
     Quit "quit" Global ["ctrl+q"] "quit (asks first)";
+    Suspend "suspend" Global ["ctrl+z"] "suspend to the shell (`fg` comes back)";
     Help "help" Global ["f1", "alt+h"] "show this help";
     ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the pending handoff";
     RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the pending handoff";
