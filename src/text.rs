@@ -22,9 +22,6 @@ use serde_json::Value;
 
 /// `text` with terminal control sequences and control characters removed (see the module docs).
 pub fn sanitize_text(text: &str) -> String {
-    if text.chars().all(is_plain) {
-        return text.to_string();
-    }
     Sanitizer::default().push(text)
 }
 
@@ -34,7 +31,7 @@ pub fn sanitize_json(value: &mut Value) -> bool {
     let mut changed = false;
     match value {
         Value::String(s) if !s.chars().all(is_plain) => {
-            *s = sanitize_text(s);
+            *s = Sanitizer::default().step_all(s);
             changed = true;
         }
         Value::Array(items) => {
@@ -100,6 +97,11 @@ impl Sanitizer {
         if self.state == State::Text && piece.chars().all(is_plain) {
             return piece.to_string();
         }
+        self.step_all(piece)
+    }
+
+    /// Clean `piece` character by character (the caller knows it is not all plain text).
+    fn step_all(&mut self, piece: &str) -> String {
         let mut out = String::with_capacity(piece.len());
         for c in piece.chars() {
             self.step(c, &mut out);

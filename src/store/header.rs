@@ -126,13 +126,7 @@ fn one_line(text: &str) -> String {
 fn safe_id(id: &str) -> String {
     let mut out: String = id
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if super::is_id_char(c) { c } else { '_' })
         .collect();
     if out.is_empty() || out.starts_with('.') {
         out.insert(0, '_');

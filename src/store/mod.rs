@@ -45,11 +45,12 @@ pub fn sessions_dir() -> PathBuf {
 
 /// Whether `id` is safe to use as a file stem: non-empty, `[A-Za-z0-9_.-]`, not starting with a dot.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !id.is_empty() && !id.starts_with('.') && id.chars().all(is_id_char)
+}
+
+/// A character an id may hold: `[A-Za-z0-9_.-]`.
+pub(crate) fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
 #[cfg(test)]

@@ -33,11 +33,6 @@ impl LineCache {
             .map(|(_, l)| l.as_slice())
             .unwrap_or(&[])
     }
-
-    /// Forget the rows (the content changed).
-    pub fn clear(&mut self) {
-        self.entry = None;
-    }
 }
 
 /// The caches of a pane's cells, by index. Cells are only ever appended (a new session resets
@@ -59,10 +54,5 @@ impl CellCaches {
     /// Drop the caches of cells past `count` (the list was cut short).
     pub fn fit(&mut self, count: usize) {
         self.cells.truncate(count);
-    }
-
-    /// Forget every cell.
-    pub fn clear(&mut self) {
-        self.cells.clear();
     }
 }

@@ -3,7 +3,7 @@
 //! console never words an event on its own. The transcript pane lays each cell out for a width
 //! and keeps the rows.
 
-use crate::view::{Parts, Shape};
+use crate::view::Parts;
 
 use super::super::sanitize::strip_controls;
 
@@ -20,7 +20,7 @@ impl Entry {
     /// The cell for `parts`, or nothing when the event has nothing to show. Model and person
     /// text in the body is stripped of terminal control sequences.
     pub fn of(mut parts: Parts) -> Option<Entry> {
-        if parts.shape == Shape::Hidden {
+        if parts.is_hidden() {
             return None;
         }
         parts.body = parts.body.map(|b| strip_controls(&b));
