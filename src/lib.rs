@@ -2,7 +2,7 @@
 //!
 //! Layers, dependencies pointing one way (DESIGN section 1; `tests/layers.rs` checks them):
 //! `text` (the one sanitizer) → `config` → `llm` (providers) → `core` (sessions, patterns) →
-//! `view` → { `tui`, `headless`, `store` } → `host` (launch, resume, fork, the console's session
+//! `view` → { `tui`, `headless`, `store`, `telemetry` } → `host` (launch, resume, fork, the console's session
 //! manager, the headless driver, the other subcommands) → `cli` (clap types and dispatch).
 
 pub mod cli;
@@ -12,6 +12,7 @@ pub mod headless;
 pub mod host;
 pub mod llm;
 pub mod store;
+pub mod telemetry;
 pub mod text;
 pub mod tui;
 pub mod view;

@@ -39,6 +39,7 @@ pub fn embedded(detected: &Detected) -> Config {
             default_team: Some(DEFAULT_TEAM.to_string()),
             mouse: None,
         },
+        telemetry: Default::default(),
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Config {
     pub keys: BTreeMap<String, BTreeMap<String, KeyBinding>>,
     #[serde(default)]
     pub ui: UiConfig,
+    /// `[telemetry]`: OpenTelemetry traces of every session (DESIGN section 5).
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -458,4 +461,32 @@ pub struct UiConfig {
     /// Capture the mouse (wheel scrolling) at start (default true).
     #[serde(default)]
     pub mouse: Option<bool>,
+}
+
+/// `[telemetry]`: OTLP traces of every session, with the GenAI semantic conventions. Without
+/// `otlp_endpoint` the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) turns
+/// them on; with neither nothing is sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// The collector's base URL (`http://127.0.0.1:4318`); `/v1/traces` is added to it.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// The OTLP transport (default `http/protobuf`).
+    #[serde(default)]
+    pub protocol: Option<OtlpProtocol>,
+    /// Put prompts, replies and tool arguments in the spans (default false).
+    #[serde(default)]
+    pub capture_content: Option<bool>,
+}
+
+/// How spans travel to the collector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// Named so the config says what it means; refused by validation (not built in).
+    #[serde(rename = "grpc")]
+    Grpc,
 }

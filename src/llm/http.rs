@@ -278,8 +278,8 @@ pub fn first_token_wait(cfg: &BackendConfig) -> Duration {
         .unwrap_or(DEFAULT_FIRST_TOKEN_TIMEOUT)
 }
 
-/// A client for one backend on the shared TLS configuration.
-fn build_client(connect: Duration) -> Result<reqwest::Client, String> {
+/// A client for one backend (or the OTLP exporter) on the shared TLS configuration.
+pub fn build_client(connect: Duration) -> Result<reqwest::Client, String> {
     let tls = tls_config().map_err(|e| format!("TLS setup failed: {e}"))?;
     reqwest::Client::builder()
         .connect_timeout(connect)

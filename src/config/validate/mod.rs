@@ -10,6 +10,7 @@ pub mod backends;
 pub mod files;
 mod patterns;
 mod teams;
+mod telemetry;
 
 use super::diag::Severity;
 use super::ranges;
@@ -81,6 +82,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
         teams::check_team(&KeyPath::of(&["teams", name]), team, &names, &mut out);
     }
     check_ui(config, &names, &mut out);
+    telemetry::check_telemetry(&config.telemetry, &mut out);
     check_numbers(config, &mut out);
     out
 }

@@ -1,0 +1,591 @@
+//! Events → spans, as a pure fold: [`TraceFold::on`] takes one event and returns the spans it
+//! finished, timed by the events' own `ts`. The live subscriber and `sessions export --format
+//! otlp` both run this, so a session looks the same in a tracing tool whichever sent it.
+//!
+//! Shape (OpenTelemetry GenAI semantic conventions):
+//! - one root span per task, `invoke_workflow {team}`, from the `user_message` that opens the
+//!   task to its `session_finished` (team, pattern, outcome, token totals);
+//! - under it an `invoke_agent {agent}` span per conversational turn (`speak`, `aggregate`), with
+//!   a `chat {model}` child for the model call (provider, model, usage, finish reasons, purpose);
+//! - hidden model calls (vote, speaker pick, judge, summary) are `chat {model}` spans directly
+//!   under the root, their purpose in `conclave.purpose`;
+//! - handoffs, speaker picks, votes, tallies, scores, interjections, pauses and errors are span
+//!   events on the root, each with its fields as attributes.
+//!
+//! Prompt and reply text enter spans only with `capture_content`. Spans still open when the
+//! events end are not emitted by `on`; [`TraceFold::finish`] closes them as interrupted (an
+//! export of a journal cut off mid-task), while the live subscriber leaves them to the resumed
+//! session, which reopens them under the same ids (see `span`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::span::{
+    Attributes, Kind, SpanEvent, SpanId, SpanRecord, Status, TraceId, Value, span_id, trace_id,
+};
+use crate::core::event::{Event, EventKind, Outcome, Purpose, UsageInfo};
+
+/// What the fold needs besides the events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FoldOptions {
+    /// Record prompts, replies and final answers (`gen_ai.input.messages`, …).
+    pub capture_content: bool,
+    /// `gen_ai.provider.name` by backend name (the backend's kind: `openai`, `anthropic`, …);
+    /// a backend not listed is named as it is.
+    pub providers: BTreeMap<String, String>,
+}
+
+/// The fold's state: the task and the turns still open.
+#[derive(Debug, Default)]
+pub struct TraceFold {
+    options: FoldOptions,
+    team: String,
+    pattern: String,
+    /// Agent name → (backend, model), from `session_started`.
+    agents: BTreeMap<String, (String, String)>,
+    task: Option<OpenTask>,
+    turns: BTreeMap<u64, OpenTurn>,
+    last: Option<(String, DateTime<Utc>)>,
+}
+
+#[derive(Debug)]
+struct OpenTask {
+    trace: TraceId,
+    span: SpanId,
+    start: DateTime<Utc>,
+    prompt: Option<String>,
+    events: Vec<SpanEvent>,
+    input_tokens: u64,
+    output_tokens: u64,
+    turns: u64,
+}
+
+#[derive(Debug)]
+struct OpenTurn {
+    agent: String,
+    purpose: Purpose,
+    round: Option<u32>,
+    start: DateTime<Utc>,
+}
+
+/// How a turn ended, as far as its spans care.
+struct TurnEnd<'a> {
+    at: DateTime<Utc>,
+    usage: UsageInfo,
+    finish: Option<&'a str>,
+    reply: Option<&'a str>,
+    status: Status,
+    extra: Attributes,
+}
+
+impl TraceFold {
+    pub fn new(options: FoldOptions) -> Self {
+        TraceFold {
+            options,
+            ..TraceFold::default()
+        }
+    }
+
+    /// Fold one event; returns the spans it finished.
+    pub fn on(&mut self, e: &Event) -> Vec<SpanRecord> {
+        self.last = Some((e.session.clone(), e.ts));
+        let mut out = Vec::new();
+        match &e.kind {
+            EventKind::SessionStarted {
+                team,
+                pattern,
+                agents,
+            } => {
+                self.team = team.clone();
+                self.pattern = pattern.as_str().to_string();
+                self.agents = agents
+                    .iter()
+                    .map(|a| (a.name.clone(), (a.backend.clone(), a.model.clone())))
+                    .collect();
+            }
+            EventKind::UserMessage {
+                text,
+                to,
+                interject,
+            } => {
+                if self.task.is_none() {
+                    self.open_task(e);
+                    if let Some(task) = &mut self.task {
+                        task.prompt = Some(text.clone());
+                    }
+                } else {
+                    let mut attrs: Attributes = vec![("conclave.interject", (*interject).into())];
+                    if let Some(to) = to {
+                        attrs.push(("conclave.to", to.as_str().into()));
+                    }
+                    if self.options.capture_content {
+                        attrs.push(("conclave.text", text.as_str().into()));
+                    }
+                    self.note(e.ts, "user_message", attrs);
+                }
+            }
+            EventKind::TurnStarted {
+                agent,
+                turn,
+                round,
+                purpose,
+            } => {
+                if self.task.is_none() {
+                    self.open_task(e);
+                }
+                self.turns.insert(
+                    *turn,
+                    OpenTurn {
+                        agent: agent.clone(),
+                        purpose: *purpose,
+                        round: *round,
+                        start: e.ts,
+                    },
+                );
+            }
+            EventKind::Message {
+                turn,
+                text,
+                usage,
+                ttft_ms,
+                latency_ms,
+                finish,
+                tool_calls,
+                ..
+            } => {
+                let mut extra: Attributes = vec![("conclave.latency_ms", (*latency_ms).into())];
+                if let Some(ms) = ttft_ms {
+                    extra.push(("conclave.ttft_ms", (*ms).into()));
+                }
+                if !tool_calls.is_empty() {
+                    let names = tool_calls.iter().map(|c| c.name.clone()).collect();
+                    extra.push(("conclave.tool_calls", Value::StrList(names)));
+                }
+                let end = TurnEnd {
+                    at: e.ts,
+                    usage: *usage,
+                    finish: Some(finish.as_str()),
+                    reply: Some(text),
+                    status: Status::Ok,
+                    extra,
+                };
+                out.extend(self.close_turn(&e.session, *turn, end));
+            }
+            EventKind::TurnFailed {
+                turn,
+                error,
+                will_retry,
+                ..
+            } => {
+                let end = TurnEnd {
+                    at: e.ts,
+                    usage: UsageInfo::default(),
+                    finish: None,
+                    reply: None,
+                    status: Status::Error(error.message.clone()),
+                    extra: vec![
+                        ("error.type", error.kind.as_str().into()),
+                        ("conclave.will_retry", (*will_retry).into()),
+                    ],
+                };
+                out.extend(self.close_turn(&e.session, *turn, end));
+            }
+            EventKind::TurnCancelled {
+                turn, partial_text, ..
+            } => {
+                let end = TurnEnd {
+                    at: e.ts,
+                    usage: UsageInfo::default(),
+                    finish: None,
+                    reply: Some(partial_text),
+                    status: Status::Unset,
+                    extra: vec![("conclave.cancelled", true.into())],
+                };
+                out.extend(self.close_turn(&e.session, *turn, end));
+            }
+            EventKind::SpeakerSelected { agent, by, reason } => {
+                let mut attrs = vec![
+                    ("gen_ai.agent.name", agent.as_str().into()),
+                    ("conclave.by", name_of(by).into()),
+                ];
+                if let Some(reason) = reason {
+                    attrs.push(("conclave.reason", reason.as_str().into()));
+                }
+                self.note(e.ts, "speaker_selected", attrs);
+            }
+            EventKind::HandoffRequested {
+                id,
+                from,
+                to,
+                reason,
+                approval,
+                ..
+            } => {
+                let mut attrs = vec![
+                    ("conclave.handoff.id", id.as_str().into()),
+                    ("conclave.handoff.from", from.as_str().into()),
+                    ("conclave.handoff.to", to.as_str().into()),
+                    ("conclave.reason", reason.as_str().into()),
+                ];
+                if let Some(approval) = approval {
+                    attrs.push(("conclave.approval", name_of(approval).into()));
+                }
+                self.note(e.ts, "handoff_requested", attrs);
+            }
+            EventKind::HandoffAccepted { id, reason }
+            | EventKind::HandoffRejected { id, reason } => {
+                let attrs = vec![
+                    ("conclave.handoff.id", id.as_str().into()),
+                    ("conclave.reason", reason.as_str().into()),
+                ];
+                self.note(e.ts, e.kind.type_name(), attrs);
+            }
+            EventKind::HandoffRedirected {
+                id,
+                from_target,
+                to,
+                by,
+            } => {
+                let attrs = vec![
+                    ("conclave.handoff.id", id.as_str().into()),
+                    ("conclave.handoff.from_target", from_target.as_str().into()),
+                    ("conclave.handoff.to", to.as_str().into()),
+                    ("conclave.by", by.as_str().into()),
+                ];
+                self.note(e.ts, "handoff_redirected", attrs);
+            }
+            EventKind::HandoffCancelled { id, by } => {
+                let attrs = vec![
+                    ("conclave.handoff.id", id.as_str().into()),
+                    ("conclave.by", by.as_str().into()),
+                ];
+                self.note(e.ts, "handoff_cancelled", attrs);
+            }
+            EventKind::HandoffCompleted { id, summary } => {
+                let mut attrs = vec![("conclave.handoff.id", id.as_str().into())];
+                if self.options.capture_content {
+                    attrs.push(("conclave.summary", summary.as_str().into()));
+                }
+                self.note(e.ts, "handoff_completed", attrs);
+            }
+            EventKind::HandoffFallback { id, failed, to } => {
+                let attrs = vec![
+                    ("conclave.handoff.id", id.as_str().into()),
+                    ("conclave.handoff.failed", failed.as_str().into()),
+                    ("conclave.handoff.to", to.as_str().into()),
+                ];
+                self.note(e.ts, "handoff_fallback", attrs);
+            }
+            EventKind::Vote {
+                round,
+                agent,
+                choice,
+                reason,
+            } => {
+                let attrs = vec![
+                    ("conclave.round", (*round).into()),
+                    ("gen_ai.agent.name", agent.as_str().into()),
+                    ("conclave.vote.choice", name_of(choice).into()),
+                    ("conclave.reason", reason.as_str().into()),
+                ];
+                self.note(e.ts, "vote", attrs);
+            }
+            EventKind::Consensus {
+                round,
+                reached,
+                agree,
+                disagree,
+                abstain,
+                threshold,
+            } => {
+                let attrs = vec![
+                    ("conclave.round", (*round).into()),
+                    ("conclave.consensus.reached", (*reached).into()),
+                    ("conclave.consensus.agree", (*agree).into()),
+                    ("conclave.consensus.disagree", (*disagree).into()),
+                    ("conclave.consensus.abstain", (*abstain).into()),
+                    ("conclave.consensus.threshold", (*threshold).into()),
+                ];
+                self.note(e.ts, "consensus", attrs);
+            }
+            EventKind::CandidateScored {
+                agent,
+                score,
+                reason,
+            } => {
+                let attrs = vec![
+                    ("gen_ai.agent.name", agent.as_str().into()),
+                    ("conclave.score", (*score).into()),
+                    ("conclave.reason", reason.as_str().into()),
+                ];
+                self.note(e.ts, "candidate_scored", attrs);
+            }
+            EventKind::Paused { by } | EventKind::Resumed { by } => {
+                self.note(
+                    e.ts,
+                    e.kind.type_name(),
+                    vec![("conclave.by", by.as_str().into())],
+                );
+            }
+            EventKind::Error { message, .. } => {
+                self.note(
+                    e.ts,
+                    "error",
+                    vec![("conclave.message", message.as_str().into())],
+                );
+            }
+            EventKind::SessionFinished {
+                outcome,
+                final_text,
+            } => {
+                out.extend(self.close_turns(&e.session, e.ts));
+                out.extend(self.close_task(
+                    &e.session,
+                    e.ts,
+                    Some(*outcome),
+                    final_text.as_deref(),
+                ));
+            }
+            // Streamed text is summed up by its `message`; tool results of handoff / vote calls
+            // are bookkeeping for the conversation, not tool executions.
+            EventKind::Token { .. } | EventKind::ToolResult { .. } => {}
+        }
+        out
+    }
+
+    /// Close whatever is still open at the last event's time, marked `conclave.interrupted`:
+    /// for a journal that ends mid-task.
+    pub fn finish(&mut self) -> Vec<SpanRecord> {
+        let Some((session, at)) = self.last.clone() else {
+            return Vec::new();
+        };
+        let mut out = self.close_turns(&session, at);
+        out.extend(self.close_task(&session, at, None, None));
+        out
+    }
+
+    fn open_task(&mut self, e: &Event) {
+        self.task = Some(OpenTask {
+            trace: trace_id(&e.session, e.seq),
+            span: span_id(&e.session, "task", e.seq),
+            start: e.ts,
+            prompt: None,
+            events: Vec::new(),
+            input_tokens: 0,
+            output_tokens: 0,
+            turns: 0,
+        });
+    }
+
+    /// A span event on the task's root span (dropped outside a task).
+    fn note(&mut self, at: DateTime<Utc>, name: &str, attributes: Attributes) {
+        if let Some(task) = &mut self.task {
+            task.events.push(SpanEvent {
+                name: name.to_string(),
+                at,
+                attributes,
+            });
+        }
+    }
+
+    fn close_turns(&mut self, session: &str, at: DateTime<Utc>) -> Vec<SpanRecord> {
+        let open: Vec<u64> = self.turns.keys().copied().collect();
+        open.into_iter()
+            .flat_map(|turn| {
+                let end = TurnEnd {
+                    at,
+                    usage: UsageInfo::default(),
+                    finish: None,
+                    reply: None,
+                    status: Status::Unset,
+                    extra: vec![("conclave.interrupted", true.into())],
+                };
+                self.close_turn(session, turn, end)
+            })
+            .collect()
+    }
+
+    /// The spans of `turn` ended by `end`: `invoke_agent` + `chat` for a conversational turn,
+    /// `chat` alone for a hidden call.
+    fn close_turn(&mut self, session: &str, turn: u64, end: TurnEnd<'_>) -> Vec<SpanRecord> {
+        let Some(open) = self.turns.remove(&turn) else {
+            return Vec::new();
+        };
+        let Some(task) = &mut self.task else {
+            return Vec::new();
+        };
+        task.turns += 1;
+        task.input_tokens += end.usage.input.unwrap_or(0);
+        task.output_tokens += end.usage.output.unwrap_or(0);
+        let (trace, root) = (task.trace, task.span);
+        let (backend, model) = self.agents.get(&open.agent).cloned().unwrap_or_default();
+        let provider = self
+            .options
+            .providers
+            .get(&backend)
+            .cloned()
+            .unwrap_or(backend);
+        let mut common: Attributes = vec![
+            ("gen_ai.provider.name", provider.into()),
+            ("gen_ai.request.model", model.as_str().into()),
+            ("gen_ai.agent.name", open.agent.as_str().into()),
+            ("gen_ai.conversation.id", session.into()),
+            ("conclave.purpose", name_of(&open.purpose).into()),
+            ("conclave.turn", turn.into()),
+        ];
+        if let Some(round) = open.round {
+            common.push(("conclave.round", round.into()));
+        }
+        if let Some(n) = end.usage.input {
+            common.push(("gen_ai.usage.input_tokens", n.into()));
+        }
+        if let Some(n) = end.usage.output {
+            common.push(("gen_ai.usage.output_tokens", n.into()));
+        }
+        common.extend(end.extra);
+        let conversational = matches!(open.purpose, Purpose::Speak | Purpose::Aggregate);
+        let chat_id = span_id(session, "chat", turn);
+        let mut chat = vec![("gen_ai.operation.name", "chat".into())];
+        chat.extend(common.iter().cloned());
+        if let Some(finish) = end.finish {
+            chat.push((
+                "gen_ai.response.finish_reasons",
+                Value::StrList(vec![finish.to_string()]),
+            ));
+        }
+        if self.options.capture_content
+            && let Some(reply) = end.reply
+        {
+            chat.push(("gen_ai.output.messages", output_messages(reply, end.finish)));
+        }
+        let mut out = Vec::new();
+        let chat_parent = if conversational {
+            let agent_id = span_id(session, "agent", turn);
+            let mut attrs = vec![("gen_ai.operation.name", "invoke_agent".into())];
+            attrs.extend(common);
+            out.push(SpanRecord {
+                trace_id: trace,
+                span_id: agent_id,
+                parent: Some(root),
+                name: format!("invoke_agent {}", open.agent),
+                kind: Kind::Internal,
+                start: open.start,
+                end: end.at,
+                attributes: attrs,
+                events: Vec::new(),
+                status: end.status.clone(),
+            });
+            agent_id
+        } else {
+            root
+        };
+        out.insert(
+            0,
+            SpanRecord {
+                trace_id: trace,
+                span_id: chat_id,
+                parent: Some(chat_parent),
+                name: format!("chat {model}"),
+                kind: Kind::Client,
+                start: open.start,
+                end: end.at,
+                attributes: chat,
+                events: Vec::new(),
+                status: end.status,
+            },
+        );
+        out
+    }
+
+    /// The root span of the open task, ended at `at` with `outcome` (none: interrupted).
+    fn close_task(
+        &mut self,
+        session: &str,
+        at: DateTime<Utc>,
+        outcome: Option<Outcome>,
+        final_text: Option<&str>,
+    ) -> Option<SpanRecord> {
+        let task = self.task.take()?;
+        let mut attrs: Attributes = vec![
+            ("gen_ai.operation.name", "invoke_workflow".into()),
+            ("gen_ai.workflow.name", self.team.as_str().into()),
+            ("gen_ai.conversation.id", session.into()),
+            ("conclave.team", self.team.as_str().into()),
+            ("conclave.pattern", self.pattern.as_str().into()),
+            ("conclave.turns", task.turns.into()),
+            ("conclave.usage.input_tokens", task.input_tokens.into()),
+            ("conclave.usage.output_tokens", task.output_tokens.into()),
+        ];
+        let status = match outcome {
+            Some(o) => {
+                attrs.push(("conclave.outcome", name_of(&o).into()));
+                match o {
+                    Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds => Status::Ok,
+                    Outcome::Cancelled => Status::Unset,
+                    Outcome::Failed | Outcome::Budget | Outcome::Timeout => {
+                        Status::Error(format!("the task ended {}", name_of(&o)))
+                    }
+                }
+            }
+            None => {
+                attrs.push(("conclave.interrupted", true.into()));
+                Status::Unset
+            }
+        };
+        if self.options.capture_content {
+            if let Some(prompt) = &task.prompt {
+                attrs.push(("gen_ai.input.messages", input_messages(prompt)));
+            }
+            if let Some(text) = final_text {
+                attrs.push(("gen_ai.output.messages", output_messages(text, None)));
+            }
+        }
+        Some(SpanRecord {
+            trace_id: task.trace,
+            span_id: task.span,
+            parent: None,
+            name: format!("invoke_workflow {}", self.team),
+            kind: Kind::Internal,
+            start: task.start,
+            end: at,
+            attributes: attrs,
+            events: task.events,
+            status,
+        })
+    }
+}
+
+/// Every span of `events`, the ones left open closed as interrupted.
+pub fn spans_of(events: &[Event], options: FoldOptions) -> Vec<SpanRecord> {
+    let mut fold = TraceFold::new(options);
+    let mut out: Vec<SpanRecord> = events.iter().flat_map(|e| fold.on(e)).collect();
+    out.extend(fold.finish());
+    out
+}
+
+/// The serialized name of a unit enum (`agree`, `round_robin`, `select_speaker`).
+fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `gen_ai.input.messages`: the person's prompt as one user message (JSON, per the conventions).
+fn input_messages(text: &str) -> Value {
+    let msg = serde_json::json!([{"role": "user", "parts": [{"type": "text", "content": text}]}]);
+    Value::Str(msg.to_string())
+}
+
+/// `gen_ai.output.messages`: one assistant message with its finish reason.
+fn output_messages(text: &str, finish: Option<&str>) -> Value {
+    let msg = serde_json::json!([{
+        "role": "assistant",
+        "parts": [{"type": "text", "content": text}],
+        "finish_reason": finish.unwrap_or("stop"),
+    }]);
+    Value::Str(msg.to_string())
+}

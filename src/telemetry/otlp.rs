@@ -1,0 +1,217 @@
+//! From span records to the collector: conversion to the SDK's `SpanData`, the OTLP exporter
+//! (HTTP/protobuf over our reqwest client and rustls), the live batching task, and the one-shot
+//! export of a recorded session.
+//!
+//! Mental model: the live task is one more subscriber. It folds each event as it arrives, keeps
+//! the finished spans in a batch and sends the batch when a task ends, when it holds
+//! [`MAX_BATCH`] spans, every [`FLUSH_EVERY`], and when the session's stream ends. The session
+//! never waits for it: its channel is unbounded, and a slow or dead collector only delays this
+//! task. A failed send drops that batch and is logged once as a warning (again only after a send
+//! has succeeded), never shown on screen.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{
+    SpanContext, SpanKind, Status as OtelStatus, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value as OtelValue};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
+use tokio::task::JoinHandle;
+
+use super::fold::{TraceFold, spans_of};
+use super::span::{Kind, SpanRecord, Status, Value};
+use super::{Settings, TelemetryError};
+use crate::core::event::{Event, EventKind};
+use crate::core::session::EventStream;
+
+/// The most spans one request carries.
+pub const MAX_BATCH: usize = 256;
+/// How often the live task sends what it holds.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// How long one send may take, retries included.
+pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Set after a failed send was logged as a warning; cleared by a send that succeeds.
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+type Exporter = opentelemetry_otlp::SpanExporter;
+
+/// Start the live exporter of one session: `history` (a resumed session's journal) is folded
+/// first without sending anything, so resumed turns and tasks keep their ids; then every event of
+/// `events`. Ends when the stream ends, after a last send.
+pub fn spawn(
+    settings: &Settings,
+    history: &[Event],
+    events: EventStream,
+) -> Option<JoinHandle<()>> {
+    let exporter = match build_exporter(settings) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "telemetry is off for this session");
+            return None;
+        }
+    };
+    let mut fold = TraceFold::new(settings.fold.clone());
+    for e in history {
+        fold.on(e);
+    }
+    let shown = settings.shown.clone();
+    Some(tokio::spawn(run(exporter, fold, events, shown)))
+}
+
+async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, shown: String) {
+    let mut batch: Vec<SpanRecord> = Vec::new();
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                batch.extend(fold.on(&event));
+                let task_ended = matches!(event.kind, EventKind::SessionFinished { .. });
+                if task_ended || batch.len() >= MAX_BATCH {
+                    send_live(&exporter, &mut batch, &shown).await;
+                }
+            }
+            _ = tick.tick() => send_live(&exporter, &mut batch, &shown).await,
+        }
+    }
+    // Spans still open belong to a task a resume will carry on: they are sent then.
+    send_live(&exporter, &mut batch, &shown).await;
+}
+
+async fn send_live(exporter: &Exporter, batch: &mut Vec<SpanRecord>, shown: &str) {
+    if batch.is_empty() {
+        return;
+    }
+    let spans: Vec<SpanData> = batch.drain(..).map(|s| to_span_data(&s)).collect();
+    let count = spans.len();
+    match exporter.export(spans).await {
+        Ok(()) => {
+            WARNED.store(false, Ordering::Relaxed);
+            tracing::debug!(count, endpoint = shown, "telemetry: spans sent");
+        }
+        Err(e) if !WARNED.swap(true, Ordering::Relaxed) => tracing::warn!(
+            endpoint = shown,
+            error = %e,
+            "telemetry: cannot send traces to the OTLP collector; spans are dropped until it answers"
+        ),
+        Err(e) => tracing::debug!(endpoint = shown, error = %e, count, "telemetry: spans dropped"),
+    }
+}
+
+/// Send the whole trace of a recorded session (spans left open closed as interrupted); returns
+/// how many spans were sent.
+pub async fn export_events(events: &[Event], settings: &Settings) -> Result<usize, TelemetryError> {
+    let spans = spans_of(events, settings.fold.clone());
+    let exporter = build_exporter(settings)?;
+    for chunk in spans.chunks(MAX_BATCH) {
+        exporter
+            .export(chunk.iter().map(to_span_data).collect())
+            .await
+            .map_err(|e| TelemetryError::Send {
+                endpoint: settings.shown.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(spans.len())
+}
+
+fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {
+    let client = crate::llm::http::build_client(Duration::from_secs(5))
+        .map_err(|message| TelemetryError::Client { message })?;
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_http_client(client)
+        .with_timeout(EXPORT_TIMEOUT);
+    if let Some(url) = &settings.endpoint {
+        builder = builder.with_endpoint(url.clone());
+    }
+    let mut exporter = builder.build().map_err(|e| TelemetryError::Client {
+        message: e.to_string(),
+    })?;
+    let mut resource = Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name("conclave");
+    }
+    let resource = resource
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    exporter.set_resource(&resource);
+    Ok(exporter)
+}
+
+/// One span record as the SDK's exportable span.
+pub fn to_span_data(s: &SpanRecord) -> SpanData {
+    let context = |span: [u8; 8]| {
+        SpanContext::new(
+            TraceId::from_bytes(s.trace_id),
+            opentelemetry::trace::SpanId::from_bytes(span),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    };
+    let events = s
+        .events
+        .iter()
+        .map(|e| {
+            opentelemetry::trace::Event::new(
+                e.name.clone(),
+                SystemTime::from(e.at),
+                key_values(&e.attributes),
+                0,
+            )
+        })
+        .collect();
+    let mut span_events = SpanEvents::default();
+    span_events.events = events;
+    SpanData {
+        span_context: context(s.span_id),
+        parent_span_id: s.parent.map_or(opentelemetry::trace::SpanId::INVALID, |p| {
+            opentelemetry::trace::SpanId::from_bytes(p)
+        }),
+        parent_span_is_remote: false,
+        span_kind: match s.kind {
+            Kind::Internal => SpanKind::Internal,
+            Kind::Client => SpanKind::Client,
+        },
+        name: s.name.clone().into(),
+        start_time: SystemTime::from(s.start),
+        end_time: SystemTime::from(s.end),
+        attributes: key_values(&s.attributes),
+        dropped_attributes_count: 0,
+        events: span_events,
+        links: SpanLinks::default(),
+        status: match &s.status {
+            Status::Unset => OtelStatus::Unset,
+            Status::Ok => OtelStatus::Ok,
+            Status::Error(d) => OtelStatus::error(d.clone()),
+        },
+        instrumentation_scope: InstrumentationScope::builder("conclave")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+    }
+}
+
+fn key_values(attrs: &[(&'static str, Value)]) -> Vec<KeyValue> {
+    attrs
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::Str(s) => OtelValue::from(s.clone()),
+                Value::Int(n) => OtelValue::I64(*n),
+                Value::Float(f) => OtelValue::F64(*f),
+                Value::Bool(b) => OtelValue::Bool(*b),
+                Value::StrList(list) => OtelValue::Array(Array::String(
+                    list.iter().cloned().map(StringValue::from).collect(),
+                )),
+            };
+            KeyValue::new(*k, value)
+        })
+        .collect()
+}
