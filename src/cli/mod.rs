@@ -133,11 +133,16 @@ pub enum SessionsAction {
     },
     /// A session's transcript as readable text.
     Show { id: String },
-    /// A session as Markdown or as the JSON array of its events.
+    /// A session as Markdown or as the JSON array of its events, or its trace sent to an
+    /// OpenTelemetry collector (`--format otlp`).
     Export {
         id: String,
         #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
         format: ExportFormat,
+        /// With `--format otlp`: the collector's base URL (default: `[telemetry] otlp_endpoint`,
+        /// then OTEL_EXPORTER_OTLP_ENDPOINT).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
     },
     /// Start a new session whose history is ID's up to event SEQ.
     Fork {
@@ -153,6 +158,8 @@ pub enum SessionsAction {
 pub enum ExportFormat {
     Md,
     Json,
+    /// Send the trace over OTLP/HTTP instead of printing.
+    Otlp,
 }
 
 /// Run the subcommand `cli` asks for and return its exit code. Each arm calls its module in
@@ -167,25 +174,33 @@ pub fn dispatch(cli: Cli) -> u8 {
             team: cli.team,
             resume: cli.resume,
         }),
-        Some(Cmd::Sessions(args)) => sessions(args.action),
+        Some(Cmd::Sessions(args)) => sessions(args.action, cli.config.as_deref()),
         Some(Cmd::Run(args)) => host::run::run(args.into_options(cli.config)),
     })
 }
 
 /// `conclave sessions ACTION` (the list when none is given) on the recorded journals.
-fn sessions(action: Option<SessionsAction>) -> Exit {
+fn sessions(action: Option<SessionsAction>, config: Option<&std::path::Path>) -> Exit {
     use host::sessions::{self, ExportFormat as To};
     let dir = host::bootstrap::journal_dir();
     match action.unwrap_or(SessionsAction::List { json: false }) {
         SessionsAction::List { json } => sessions::list(&dir, json),
         SessionsAction::Show { id } => sessions::show(&dir, &id),
-        SessionsAction::Export { id, format } => {
-            let to = match format {
-                ExportFormat::Md => To::Markdown,
-                ExportFormat::Json => To::Json,
-            };
-            sessions::export(&dir, &id, to)
-        }
+        SessionsAction::Export {
+            id,
+            format,
+            endpoint,
+        } => match (format, endpoint) {
+            (ExportFormat::Otlp, endpoint) => {
+                host::trace_export::export_otlp(&dir, &id, config, endpoint.as_deref())
+            }
+            (_, Some(_)) => {
+                eprintln!("conclave: --endpoint goes with --format otlp");
+                Exit::Usage
+            }
+            (ExportFormat::Md, None) => sessions::export(&dir, &id, To::Markdown),
+            (ExportFormat::Json, None) => sessions::export(&dir, &id, To::Json),
+        },
         SessionsAction::Fork { id, at } => sessions::fork(&dir, &id, at),
         SessionsAction::Rm { id } => sessions::rm(&dir, &id),
     }

@@ -100,6 +100,21 @@ pub enum JournalEnd {
     Late,
 }
 
+/// How long leaving a session waits for its OTLP exporter's last send.
+pub const TELEMETRY_GRACE: Duration = Duration::from_secs(5);
+
+/// Wait (at most [`TELEMETRY_GRACE`]) for the OTLP exporter of a session that was left, so the
+/// spans of its last task leave the process; a collector that does not answer by then loses them
+/// (the exporter has already logged why).
+pub async fn settle_telemetry(exporter: JoinHandle<()>) {
+    if tokio::time::timeout(TELEMETRY_GRACE, exporter)
+        .await
+        .is_err()
+    {
+        tracing::warn!("telemetry: the last spans were not sent in time");
+    }
+}
+
 /// Wait (at most [`JOURNAL_GRACE`]) for a journal writer whose session was left: its last handle
 /// and event streams dropped, so the writer drains what is left and ends.
 pub async fn settle(

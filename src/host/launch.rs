@@ -5,7 +5,8 @@
 //! Mental model: `launch` = pick the team → build only the providers its agents use → build the
 //! `SessionSpec` → subscribe the journal writer and the front end *before* the actor starts (so
 //! neither misses `session_started`) → start. `resume` is the same with the journal's events as
-//! history and an appender continuing the same file; `fork` copies a journal's prefix into a new
+//! history and an appender continuing the same file (the OTLP exporter, when `[telemetry]` names
+//! a collector, is subscribed beside the journal); `fork` copies a journal's prefix into a new
 //! session's file, which is then resumed. Must be called inside a tokio runtime.
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,9 @@ pub struct Launched {
     /// What the person should know before going on (a resumed journal recorded under another
     /// configuration); the front end shows each one.
     pub warnings: Vec<String>,
+    /// The OTLP exporter (`[telemetry]`), when a collector is configured; ends after its last
+    /// send once the session's streams close ([`super::bootstrap::settle_telemetry`]).
+    pub telemetry: Option<JoinHandle<()>>,
 }
 
 /// Why a session could not be launched.
@@ -146,6 +150,7 @@ pub fn launch(
         None => (None, None),
     };
     let (journal, journal_acks) = journal.unzip();
+    let telemetry = subscribe_telemetry(config, &[], &mut session);
     Ok(Launched {
         handle: session.start(),
         events,
@@ -155,7 +160,19 @@ pub fn launch(
         journal,
         journal_acks,
         warnings: Vec::new(),
+        telemetry,
     })
+}
+
+/// The OTLP exporter of `session` when `config` (or the environment) names a collector; `history`
+/// is what a resumed session had recorded before.
+fn subscribe_telemetry(
+    config: &Config,
+    history: &[Event],
+    session: &mut Session,
+) -> Option<JoinHandle<()>> {
+    let settings = crate::telemetry::Settings::from_config(config)?;
+    crate::telemetry::otlp::spawn(&settings, history, session.subscribe())
 }
 
 /// Remove the journal (and its lock) of a session that could not be started after all.
@@ -235,6 +252,7 @@ pub fn resume(
         None => (None, None),
     };
     let (writer, journal_acks) = writer.unzip();
+    let telemetry = subscribe_telemetry(config, &journal.events, &mut session);
     Ok(Launched {
         handle: session.start(),
         events,
@@ -244,6 +262,7 @@ pub fn resume(
         journal: writer,
         journal_acks,
         warnings,
+        telemetry,
     })
 }
 

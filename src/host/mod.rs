@@ -12,7 +12,7 @@
 //! - [`bootstrap`]: the one runtime and journal bootstrap (where journals go, how long leaving waits).
 //! - [`console`]: the default command's session manager; [`run`]: the headless driver.
 //! - [`sessions`], [`check`], [`init`]: the other subcommands (recorded journals, the config and
-//!   its backends, the example config); [`logging`]: the log file every command writes.
+//!   its backends, the example config); [`trace_export`]: `sessions export --format otlp`; [`logging`]: the log file every command writes.
 //!
 //! Each front end says how it ended with an [`Exit`], which `cli` turns into a status; the
 //! console prints nothing once it owns the terminal.
@@ -26,6 +26,7 @@ pub mod logging;
 pub mod providers;
 pub mod run;
 pub mod sessions;
+pub mod trace_export;
 
 pub use launch::{
     LaunchError, LaunchOptions, Launched, check_resumable, find_journal, fork, launch, resume,

@@ -5,7 +5,7 @@
 //! `SpanData`, sent by `opentelemetry-otlp` over HTTP/protobuf). Live, `host` subscribes
 //! [`otlp::spawn`] next to the journal when [`Settings::from_config`] finds a collector;
 //! `conclave sessions export ID --format otlp` runs the same fold over a journal
-//! ([`otlp::export_events`]). Nothing here ever blocks a session or reaches the screen: the
+//! ([`otlp::send_spans`]). Nothing here ever blocks a session or reaches the screen: the
 //! live exporter logs one warning when the collector cannot be reached.
 //!
 //! Knobs: `[telemetry] otlp_endpoint` (a base URL; `/v1/traces` is added), else the standard

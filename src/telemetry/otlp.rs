@@ -21,7 +21,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
 use tokio::task::JoinHandle;
 
-use super::fold::{TraceFold, spans_of};
+use super::fold::TraceFold;
 use super::span::{Kind, SpanRecord, Status, Value};
 use super::{Settings, TelemetryError};
 use crate::core::event::{Event, EventKind};
@@ -103,10 +103,8 @@ async fn send_live(exporter: &Exporter, batch: &mut Vec<SpanRecord>, shown: &str
     }
 }
 
-/// Send the whole trace of a recorded session (spans left open closed as interrupted); returns
-/// how many spans were sent.
-pub async fn export_events(events: &[Event], settings: &Settings) -> Result<usize, TelemetryError> {
-    let spans = spans_of(events, settings.fold.clone());
+/// Send `spans` (a recorded session's, see [`super::spans_of`]) in batches, waiting for each.
+pub async fn send_spans(spans: &[SpanRecord], settings: &Settings) -> Result<(), TelemetryError> {
     let exporter = build_exporter(settings)?;
     for chunk in spans.chunks(MAX_BATCH) {
         exporter
@@ -117,7 +115,7 @@ pub async fn export_events(events: &[Event], settings: &Settings) -> Result<usiz
                 message: e.to_string(),
             })?;
     }
-    Ok(spans.len())
+    Ok(())
 }
 
 fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {

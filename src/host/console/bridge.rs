@@ -45,6 +45,8 @@ struct Current {
     resumed: bool,
     /// Whether the person gave it a task; a new session without one leaves no journal behind.
     had_task: bool,
+    /// The OTLP exporter (`[telemetry]`), waited for when the session is left.
+    telemetry: Option<JoinHandle<()>>,
 }
 
 /// Connects the console to its session; see the module docs.
@@ -314,6 +316,7 @@ impl Bridge {
             acks: l.journal_acks,
             resumed,
             had_task: false,
+            telemetry: l.telemetry,
         });
     }
 
@@ -336,6 +339,9 @@ impl Bridge {
                 }
                 Err(e) => tracing::warn!("journal of {}: {e}", current.id),
             }
+        }
+        if let Some(exporter) = current.telemetry {
+            bootstrap::settle_telemetry(exporter).await;
         }
         if !current.resumed
             && !current.had_task

@@ -52,6 +52,7 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
         journal_acks,
         journal_path,
         warnings,
+        telemetry,
         ..
     } = match launched {
         Ok(l) => l,
@@ -236,6 +237,9 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
         && let Err(e) = bootstrap::settle(writer).await
     {
         eprintln!("conclave run: {e}");
+    }
+    if let Some(exporter) = telemetry {
+        bootstrap::settle_telemetry(exporter).await;
     }
     exit
 }
