@@ -4,7 +4,8 @@
 //!
 //! Mental model: the live task is one more subscriber. It folds each event as it arrives, keeps
 //! the finished spans in a batch and sends the batch when a task ends, when it holds
-//! [`MAX_BATCH`] spans, every [`FLUSH_EVERY`], and when the session's stream ends. The session
+//! [`MAX_BATCH`] spans, [`FLUSH_EVERY`] after the oldest unsent span finished, and when the
+//! session's stream ends; an idle session wakes it for nothing. The session
 //! never waits for it: its channel is unbounded, and a slow or dead collector only delays this
 //! task. A failed send drops that batch and is logged once as a warning (again only after a send
 //! has succeeded), never shown on screen.
@@ -64,9 +65,10 @@ pub fn spawn(
 
 async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, shown: String) {
     let mut batch: Vec<SpanRecord> = Vec::new();
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When the oldest unsent span is due; no timer runs while there is nothing to send.
+    let mut due: Option<tokio::time::Instant> = None;
     loop {
+        let flush_at = due.unwrap_or_else(tokio::time::Instant::now);
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { break };
@@ -75,8 +77,16 @@ async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, s
                 if task_ended || batch.len() >= MAX_BATCH {
                     send_live(&exporter, &mut batch, &shown).await;
                 }
+                due = match (batch.is_empty(), due) {
+                    (true, _) => None,
+                    (false, None) => Some(tokio::time::Instant::now() + FLUSH_EVERY),
+                    (false, at) => at,
+                };
             }
-            _ = tick.tick() => send_live(&exporter, &mut batch, &shown).await,
+            () = tokio::time::sleep_until(flush_at), if due.is_some() => {
+                send_live(&exporter, &mut batch, &shown).await;
+                due = None;
+            }
         }
     }
     // Spans still open belong to a task a resume will carry on: they are sent then.

@@ -26,3 +26,32 @@ pub(super) fn check_telemetry(t: &TelemetryConfig, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::schema::Config;
+
+    fn messages(toml_text: &str) -> Vec<String> {
+        let config: Config = toml::from_str(toml_text).unwrap_or_default();
+        super::super::validate(&config)
+            .into_iter()
+            .filter(|f| f.path.to_string().starts_with("telemetry"))
+            .map(|f| format!("{}: {} ({})", f.path, f.message, f.hint.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_endpoint_and_grpc_are_refused_with_what_to_write() {
+        let found =
+            messages("[telemetry]\notlp_endpoint = \"localhost:4318\"\nprotocol = \"grpc\"\n");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("telemetry.otlp_endpoint"), "{found:?}");
+        assert!(found[0].contains("http://127.0.0.1:4318"), "{found:?}");
+        assert!(found[1].contains("not built into"), "{found:?}");
+        assert!(found[1].contains("http/protobuf"), "{found:?}");
+        let fine = messages(
+            "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nprotocol = \"http/protobuf\"\ncapture_content = true\n",
+        );
+        assert!(fine.is_empty(), "{fine:?}");
+    }
+}
