@@ -121,6 +121,11 @@ impl Fixture {
     }
 
     fn conclave(&self, args: &[&str]) -> Output {
+        self.conclave_with(args, &[])
+    }
+
+    /// `conclave ARGS` with the OTEL_* variables removed, then `env` set.
+    fn conclave_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_conclave"));
         cmd.arg("--config")
             .arg(&self.config)
@@ -130,8 +135,11 @@ impl Fixture {
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+            .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
             .env("CONCLAVE_DATA_DIR", self.data())
             .stdin(Stdio::null());
+        cmd.envs(env.iter().copied());
         with_deadline(cmd)
     }
 
@@ -186,7 +194,17 @@ struct Receiver {
 }
 
 impl Receiver {
+    /// An OTLP/HTTP receiver.
     fn start() -> Receiver {
+        Receiver::serve(false)
+    }
+
+    /// An OTLP/gRPC receiver.
+    fn start_grpc() -> Receiver {
+        Receiver::serve(true)
+    }
+
+    fn serve(grpc: bool) -> Receiver {
         let Some(python) = std::env::var_os("CONCLAVE_TEST_PYTHON") else {
             panic!(
                 "CONCLAVE_TEST_PYTHON is not set: run this test through .ci/test, which installs \
@@ -197,6 +215,7 @@ impl Receiver {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/otlp_receiver.py");
         let mut child = Command::new(python)
             .arg(script)
+            .args(grpc.then_some("--grpc"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -559,4 +578,46 @@ fn export_without_a_collector_says_how_to_name_one() {
     let md = fx.conclave(&["sessions", "export", &id, "--endpoint", "http://x"]);
     assert_eq!(md.status.code(), Some(2));
     assert!(text(&md.stderr).contains("--format otlp"));
+}
+
+/// gRPC, with the collector, the protocol and a header named only by the standard environment.
+#[test]
+fn the_standard_environment_sends_over_grpc_with_its_headers() {
+    let receiver = Receiver::start_grpc();
+    let fx = fixture("", false);
+    let out = fx.conclave_with(
+        &[
+            "run",
+            "--team",
+            "desk",
+            "--events",
+            "jsonl",
+            "--prompt",
+            "Please refund my last invoice",
+        ],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-team=blue"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (spans, requests) = receiver.trace();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["content_type"] == "application/grpc" && r["headers"]["x-team"] == "blue"),
+        "{requests:#?}"
+    );
+    let root = spans.iter().find(|s| s.parent.is_empty()).unwrap();
+    assert_eq!(root.name, "invoke_workflow desk");
+    assert_eq!(root.str("conclave.pattern"), "handoff");
+    let chat = by_name(&spans, "chat triage")[0];
+    assert_eq!(chat.str("gen_ai.operation.name"), "chat");
+    assert_eq!(parent_of(&spans, chat).name, "invoke_agent triage");
+    assert_eq!(parent_of(&spans, parent_of(&spans, chat)).id, root.id);
+    let names: Vec<&str> = root.events.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"handoff_requested"), "{names:?}");
+    // No content by default.
+    assert!(!format!("{spans:?}").contains("Refund issued."));
 }

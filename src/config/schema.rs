@@ -469,7 +469,8 @@ pub struct UiConfig {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
-    /// The collector's base URL (`http://127.0.0.1:4318`); `/v1/traces` is added to it.
+    /// The collector's base URL (`http://127.0.0.1:4318`); `/v1/traces` is added to it for
+    /// HTTP (gRPC: `http://127.0.0.1:4317`, used as it is).
     #[serde(default)]
     pub otlp_endpoint: Option<String>,
     /// The OTLP transport (default `http/protobuf`).
@@ -486,7 +487,7 @@ pub enum OtlpProtocol {
     #[default]
     #[serde(rename = "http/protobuf")]
     HttpProtobuf,
-    /// Named so the config says what it means; refused by validation (not built in).
+    /// OTLP/gRPC over plain HTTP/2 (`http://…:4317`); not to `https://` collectors.
     #[serde(rename = "grpc")]
     Grpc,
 }

@@ -8,15 +8,16 @@
 //! ([`otlp::send_spans`]). Nothing here ever blocks a session or reaches the screen: the
 //! live exporter logs one warning when the collector cannot be reached.
 //!
-//! Knobs: `[telemetry] otlp_endpoint` (a base URL; `/v1/traces` is added), else the standard
-//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`; headers from
-//! `OTEL_EXPORTER_OTLP_HEADERS`; `capture_content` for prompt and reply text.
+//! Knobs: `[telemetry] otlp_endpoint` (a base URL; `/v1/traces` is added for HTTP), else the
+//! standard `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`; `protocol`
+//! (`http/protobuf`, or `grpc` over plain HTTP/2), else `OTEL_EXPORTER_OTLP_PROTOCOL`; headers
+//! from `OTEL_EXPORTER_OTLP_HEADERS`; `capture_content` for prompt and reply text.
 
 pub mod fold;
 pub mod otlp;
 pub mod span;
 
-use crate::config::schema::Config;
+use crate::config::schema::{Config, OtlpProtocol};
 
 pub use fold::{FoldOptions, TraceFold, spans_of};
 pub use span::SpanRecord;
@@ -24,7 +25,10 @@ pub use span::SpanRecord;
 /// Where spans go and what they hold.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
-    /// The full traces URL; `None`: the exporter reads the standard environment variables.
+    /// HTTP/protobuf (default) or gRPC.
+    pub protocol: OtlpProtocol,
+    /// The traces URL (HTTP: the base URL + `/v1/traces`; gRPC: the base URL); `None`: the
+    /// exporter reads the standard environment variables.
     pub endpoint: Option<String>,
     /// The collector as shown in logs and errors (no credentials).
     pub shown: String,
@@ -39,6 +43,11 @@ pub enum TelemetryError {
          set OTEL_EXPORTER_OTLP_ENDPOINT"
     )]
     NoEndpoint,
+    #[error(
+        "OTLP over gRPC to an https:// collector is not built in: use protocol = \"http/protobuf\" \
+         (TLS works there) or a plain http:// gRPC endpoint"
+    )]
+    GrpcTls,
     #[error("cannot set up the OTLP exporter: {message}")]
     Client { message: String },
     #[error("cannot send the trace to {endpoint}: {message}; is the collector running there?")]
@@ -47,25 +56,39 @@ pub enum TelemetryError {
 
 const ENV_TRACES: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 const ENV_BASE: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+const ENV_PROTOCOLS: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+];
 
 impl Settings {
     /// The live settings of `config`: `None` when neither `[telemetry] otlp_endpoint` nor the
     /// standard environment names a collector.
     pub fn from_config(config: &Config) -> Option<Settings> {
-        Settings::resolve(config, None).ok()
+        match Settings::resolve(config, None) {
+            Ok(settings) => Some(settings),
+            Err(TelemetryError::NoEndpoint) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "telemetry is off");
+                None
+            }
+        }
     }
 
     /// The settings `sessions export --format otlp` uses: `endpoint` (a base URL) first, then
     /// the config, then the environment.
     pub fn resolve(config: &Config, endpoint: Option<&str>) -> Result<Settings, TelemetryError> {
+        let protocol = config.telemetry.protocol.unwrap_or_else(protocol_from_env);
         let base = endpoint
             .or(config.telemetry.otlp_endpoint.as_deref())
             .filter(|s| !s.trim().is_empty());
-        let (endpoint, shown) = match base {
+        let (endpoint, url) = match base {
             Some(base) => {
-                let url = traces_url(base);
-                let shown = crate::text::redact::redact_url(&url);
-                (Some(url), shown)
+                let url = match protocol {
+                    OtlpProtocol::HttpProtobuf => traces_url(base),
+                    OtlpProtocol::Grpc => base.trim().to_string(),
+                };
+                (Some(url.clone()), url)
             }
             None => {
                 let from_env = [ENV_TRACES, ENV_BASE]
@@ -74,12 +97,16 @@ impl Settings {
                 let Some(url) = from_env else {
                     return Err(TelemetryError::NoEndpoint);
                 };
-                (None, crate::text::redact::redact_url(&url))
+                (None, url)
             }
         };
+        if protocol == OtlpProtocol::Grpc && url.trim().to_ascii_lowercase().starts_with("https:") {
+            return Err(TelemetryError::GrpcTls);
+        }
         Ok(Settings {
+            protocol,
+            shown: crate::text::redact::redact_url(&url),
             endpoint,
-            shown,
             fold: FoldOptions {
                 capture_content: config.telemetry.capture_content.unwrap_or(false),
                 providers: config
@@ -89,6 +116,17 @@ impl Settings {
                     .collect(),
             },
         })
+    }
+}
+
+/// The standard `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`: `grpc`, else HTTP/protobuf.
+fn protocol_from_env() -> OtlpProtocol {
+    let named = ENV_PROTOCOLS
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.trim().is_empty()));
+    match named.as_deref().map(str::trim) {
+        Some("grpc") => OtlpProtocol::Grpc,
+        _ => OtlpProtocol::HttpProtobuf,
     }
 }
 

@@ -1,6 +1,6 @@
 //! From span records to the collector: conversion to the SDK's `SpanData`, the OTLP exporter
-//! (HTTP/protobuf over our reqwest client and rustls), the live batching task, and the one-shot
-//! export of a recorded session.
+//! (HTTP/protobuf over our reqwest client and rustls, or gRPC over tonic's plain HTTP/2), the
+//! live batching task, and the one-shot export of a recorded session.
 //!
 //! Mental model: the live task is one more subscriber. It folds each event as it arrives, keeps
 //! the finished spans in a batch and sends the batch when a task ends, when it holds
@@ -18,6 +18,8 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value as OtelValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+
+use crate::config::schema::OtlpProtocol;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
 use tokio::task::JoinHandle;
@@ -129,17 +131,32 @@ pub async fn send_spans(spans: &[SpanRecord], settings: &Settings) -> Result<(),
 }
 
 fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {
-    let client = crate::llm::http::build_client(Duration::from_secs(5))
-        .map_err(|message| TelemetryError::Client { message })?;
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .with_http_client(client)
-        .with_timeout(EXPORT_TIMEOUT);
-    if let Some(url) = &settings.endpoint {
-        builder = builder.with_endpoint(url.clone());
-    }
-    let mut exporter = builder.build().map_err(|e| TelemetryError::Client {
+    let built = match settings.protocol {
+        OtlpProtocol::HttpProtobuf => {
+            let client = crate::llm::http::build_client(Duration::from_secs(5))
+                .map_err(|message| TelemetryError::Client { message })?;
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(Protocol::HttpBinary)
+                .with_http_client(client)
+                .with_timeout(EXPORT_TIMEOUT);
+            if let Some(url) = &settings.endpoint {
+                builder = builder.with_endpoint(url.clone());
+            }
+            builder.build()
+        }
+        OtlpProtocol::Grpc => {
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_protocol(Protocol::Grpc)
+                .with_timeout(EXPORT_TIMEOUT);
+            if let Some(url) = &settings.endpoint {
+                builder = builder.with_endpoint(url.clone());
+            }
+            builder.build()
+        }
+    };
+    let mut exporter = built.map_err(|e| TelemetryError::Client {
         message: e.to_string(),
     })?;
     let mut resource = Resource::builder();

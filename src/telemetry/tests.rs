@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::fold::{FoldOptions, TraceFold, spans_of};
 use super::span::{SpanRecord, Status, Value};
 use super::*;
+use crate::config::schema::OtlpProtocol;
 use crate::core::event::{
     AgentInfo, ErrorInfo, ErrorKind, Event, EventKind, FinishReason, Outcome, PatternKind, Purpose,
     SCHEMA_VERSION, UsageInfo, VoteChoice,
@@ -338,4 +339,16 @@ fn settings_come_from_the_endpoint_then_the_config() {
     );
     assert!(!s.shown.contains("secret"), "{}", s.shown);
     assert!(!s.fold.capture_content);
+    assert_eq!(s.protocol, OtlpProtocol::HttpProtobuf);
+}
+
+#[test]
+fn grpc_takes_the_base_url_as_it_is_and_refuses_tls() {
+    let mut config = Config::default();
+    config.telemetry.protocol = Some(OtlpProtocol::Grpc);
+    let s = Settings::resolve(&config, Some("http://127.0.0.1:4317")).unwrap();
+    assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+    let e = Settings::resolve(&config, Some("https://otel.example:4317")).unwrap_err();
+    assert!(matches!(e, TelemetryError::GrpcTls), "{e}");
+    assert!(e.to_string().contains("http/protobuf"), "{e}");
 }

@@ -1,4 +1,5 @@
-//! Rules for `[telemetry]`: a usable collector URL, and a transport this build speaks.
+//! Rules for `[telemetry]`: a usable collector URL, and a transport this build speaks to it
+//! (gRPC only over plain HTTP/2).
 
 use super::Finding;
 use super::backends::url_problem;
@@ -15,14 +16,18 @@ pub(super) fn check_telemetry(t: &TelemetryConfig, out: &mut Vec<Finding>) {
                 .hint("write the collector's base URL, such as \"http://127.0.0.1:4318\""),
         );
     }
-    if t.protocol == Some(OtlpProtocol::Grpc) {
+    let https = t
+        .otlp_endpoint
+        .as_deref()
+        .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https:"));
+    if t.protocol == Some(OtlpProtocol::Grpc) && https {
         out.push(
             Finding::error(
                 path.key("protocol"),
                 Part::Value,
-                "OTLP over gRPC is not built into this version of conclave",
+                "OTLP over gRPC to an https:// collector is not built into this version of conclave",
             )
-            .hint("use protocol = \"http/protobuf\" and the collector's HTTP port (4318)"),
+            .hint("use protocol = \"http/protobuf\" (TLS works there), or a plain http:// gRPC endpoint"),
         );
     }
 }
@@ -41,17 +46,24 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_endpoint_and_grpc_are_refused_with_what_to_write() {
-        let found =
-            messages("[telemetry]\notlp_endpoint = \"localhost:4318\"\nprotocol = \"grpc\"\n");
-        assert_eq!(found.len(), 2, "{found:?}");
+    fn a_bad_endpoint_and_grpc_over_tls_are_refused_with_what_to_write() {
+        let found = messages("[telemetry]\notlp_endpoint = \"localhost:4318\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("telemetry.otlp_endpoint"), "{found:?}");
         assert!(found[0].contains("http://127.0.0.1:4318"), "{found:?}");
-        assert!(found[1].contains("not built into"), "{found:?}");
-        assert!(found[1].contains("http/protobuf"), "{found:?}");
-        let fine = messages(
-            "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nprotocol = \"http/protobuf\"\ncapture_content = true\n",
+        let found = messages(
+            "[telemetry]\notlp_endpoint = \"https://otel.example:4317\"\nprotocol = \"grpc\"\n",
         );
-        assert!(fine.is_empty(), "{fine:?}");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("telemetry.protocol"), "{found:?}");
+        assert!(found[0].contains("not built into"), "{found:?}");
+        assert!(found[0].contains("http/protobuf"), "{found:?}");
+        for fine in [
+            "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4317\"\nprotocol = \"grpc\"\n",
+            "[telemetry]\notlp_endpoint = \"https://otel.example\"\nprotocol = \"http/protobuf\"\ncapture_content = true\n",
+        ] {
+            let found = messages(fine);
+            assert!(found.is_empty(), "{fine}: {found:?}");
+        }
     }
 }
