@@ -306,8 +306,8 @@ struct Span {
     parent: String,
     name: String,
     kind: String,
-    start: String,
-    end: String,
+    start: u128,
+    end: u128,
     attrs: BTreeMap<String, Value>,
     events: Vec<(String, BTreeMap<String, Value>)>,
     status: String,
@@ -332,8 +332,8 @@ impl Span {
             parent: str_of("parentSpanId"),
             name: str_of("name"),
             kind: str_of("kind"),
-            start: str_of("startTimeUnixNano"),
-            end: str_of("endTimeUnixNano"),
+            start: str_of("startTimeUnixNano").parse().unwrap(),
+            end: str_of("endTimeUnixNano").parse().unwrap(),
             attrs: attrs_of(&s["attributes"]),
             events: s["events"]
                 .as_array()
@@ -487,8 +487,8 @@ fn a_debate_s_trace_has_the_genai_shape_and_export_sends_it_again() {
             s.id.clone(),
             s.parent.clone(),
             s.name.clone(),
-            s.start.clone(),
-            s.end.clone(),
+            s.start,
+            s.end,
         )
     };
     let mut live: Vec<_> = spans.iter().map(key).collect();
@@ -620,4 +620,87 @@ fn the_standard_environment_sends_over_grpc_with_its_headers() {
     assert!(names.contains(&"handoff_requested"), "{names:?}");
     // No content by default.
     assert!(!format!("{spans:?}").contains("Refund issued."));
+}
+
+/// A run killed mid-turn sends nothing of its open task; resumed, the task's spans arrive in the
+/// trace it began, timed from before the kill, the cut-off turn closed as cancelled.
+#[test]
+fn a_task_resumed_after_a_kill_continues_its_trace() {
+    let receiver = Receiver::start();
+    let fx = fixture(&receiver.url(), false);
+    let script = fx.dir.path().join("script.toml");
+    std::fs::write(
+        &script,
+        "[[reply]]\ncharacter = \"triage\"\ndelay_ms = 600000\ntext = \"Much later.\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .arg("--config")
+        .arg(&fx.config)
+        .args(["run", "--team", "desk", "--events", "jsonl", "--prompt"])
+        .arg("Where is my refund?")
+        .env_remove("CONCLAVE_CONFIG")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env("CONCLAVE_DATA_DIR", fx.data())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut session = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        session = v["session"].as_str().unwrap().to_string();
+        if v["type"] == "turn_started" {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(receiver.take().is_empty(), "an open task sends nothing");
+
+    std::fs::write(
+        &script,
+        "[[reply]]\ncharacter = \"triage\"\ntext = \"It went out today.\"\n",
+    )
+    .unwrap();
+    let out = fx.conclave(&["run", "--resume", &session, "--events", "jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (spans, _) = receiver.trace();
+    let root = spans.iter().find(|s| s.parent.is_empty()).unwrap();
+    assert!(spans.iter().all(|s| s.trace == root.trace), "one trace");
+    assert_eq!(root.str("conclave.outcome"), "completed");
+    let agents = by_name(&spans, "invoke_agent triage");
+    assert_eq!(agents.len(), 2, "the cut-off turn and the new one");
+    let cut = agents
+        .iter()
+        .find(|s| s.attrs.contains_key("conclave.cancelled"))
+        .unwrap();
+    let new = agents.iter().find(|s| s.id != cut.id).unwrap();
+    // Timed as recorded: the task from its prompt, before the kill; the cut-off turn from when
+    // it started in the killed process, ended when the resumed one closed it.
+    assert!(
+        root.start <= cut.start && cut.start < new.start,
+        "{root:?} {cut:?} {new:?}"
+    );
+    assert!(cut.end <= new.start);
+
+    // The journal's trace is the same one.
+    let export = fx.conclave(&[
+        "sessions",
+        "export",
+        &session,
+        "--format",
+        "otlp",
+        "--endpoint",
+        &receiver.url(),
+    ]);
+    assert_eq!(export.status.code(), Some(0), "{}", text(&export.stderr));
+    let (again, _) = receiver.trace();
+    let key = |s: &Span| (s.id.clone(), s.parent.clone(), s.start, s.end);
+    let mut live: Vec<_> = spans.iter().map(key).collect();
+    let mut exported: Vec<_> = again.iter().map(key).collect();
+    live.sort();
+    exported.sort();
+    assert_eq!(exported, live);
 }
