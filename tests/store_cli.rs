@@ -198,3 +198,35 @@ fn a_newer_journal_is_refused_with_a_clear_message() {
         stderr(&out)
     );
 }
+
+#[test]
+fn diff_exits_0_on_a_copy_and_1_on_a_different_session() {
+    let data = DataDir::with_fixtures();
+    let copy = "20261121-140000-copy";
+    let text = std::fs::read_to_string(data.sessions().join(format!("{FULL}.jsonl"))).unwrap();
+    std::fs::write(
+        data.sessions().join(format!("{copy}.jsonl")),
+        text.replace(FULL, copy),
+    )
+    .unwrap();
+    let same = data.run(&["diff", FULL, copy]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(stdout(&same).contains("match"), "{}", stdout(&same));
+
+    let other = data.run(&["diff", FULL, CUT]);
+    assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+    let text = stdout(&other);
+    assert!(text.contains("First divergence:"), "{text}");
+    assert!(text.contains("outcome"), "{text}");
+
+    let json = data.run(&["diff", FULL, CUT, "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(v["match"], false);
+    assert_eq!(v["a"]["id"], FULL);
+    assert_eq!(v["b"]["outcome"], "interrupted");
+    assert!(v["divergence"]["category"].is_string());
+
+    let missing = data.run(&["diff", FULL, "nosuch"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

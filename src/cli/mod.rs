@@ -56,7 +56,7 @@ pub enum Cmd {
     Check(CheckArgs),
     /// Write a commented config file to the config dir.
     Init(InitArgs),
-    /// List, show, export, fork or remove recorded sessions.
+    /// List, show, export, fork, diff or remove recorded sessions.
     Sessions(SessionsArgs),
 }
 
@@ -147,6 +147,13 @@ pub enum SessionsAction {
     },
     /// Delete a recorded session.
     Rm { id: String },
+    /// Where two sessions first diverge, and how each ended (exit 0: they match, 1: they differ).
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -188,6 +195,7 @@ fn sessions(action: Option<SessionsAction>) -> Exit {
         }
         SessionsAction::Fork { id, at } => sessions::fork(&dir, &id, at),
         SessionsAction::Rm { id } => sessions::rm(&dir, &id),
+        SessionsAction::Diff { a, b, json } => sessions::diff(&dir, &a, &b, json),
     }
 }
 
