@@ -230,3 +230,43 @@ fn diff_exits_0_on_a_copy_and_1_on_a_different_session() {
     let missing = data.run(&["diff", FULL, "nosuch"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+fn replay(data: &DataDir, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .arg("replay")
+        .args(args)
+        .env("CONCLAVE_DATA_DIR", data.root.path())
+        .env_remove("CONCLAVE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn replay_prints_a_journal_offline_as_jsonl_or_text_with_seq() {
+    let data = DataDir::with_fixtures();
+    let journal = std::fs::read_to_string(data.sessions().join(format!("{FULL}.jsonl"))).unwrap();
+    let jsonl = replay(&data, &[FULL, "--instant", "--events", "jsonl"]);
+    assert_eq!(jsonl.status.code(), Some(0), "{}", stderr(&jsonl));
+    let events: Vec<serde_json::Value> = journal
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let printed: Vec<serde_json::Value> = stdout(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(printed, events, "the journal's events, exactly");
+
+    let text = replay(&data, &["last", "--speed", "1000"]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(out.contains(" 1  you: Should we rewrite"), "{out}");
+    assert!(out.contains("== usage:"), "{out}");
+
+    let bad = replay(&data, &[FULL, "--speed", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--speed"), "{}", stderr(&bad));
+    let missing = replay(&data, &["nosuch", "--instant"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -58,6 +58,28 @@ pub enum Cmd {
     Init(InitArgs),
     /// List, show, export, fork, diff or remove recorded sessions.
     Sessions(SessionsArgs),
+    /// Play a recorded session back from its journal: no backend, no key, no tool server.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A session id, a unique prefix, or `last`.
+    pub id: String,
+    /// Playback speed: 2 plays twice as fast as recorded (waits are capped at 5 s).
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        conflicts_with = "instant"
+    )]
+    pub speed: f64,
+    /// Print everything at once.
+    #[arg(long)]
+    pub instant: bool,
+    /// How to print events: readable lines with each event's seq in a margin, or JSONL.
+    #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
+    pub events: EventsFormat,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +198,14 @@ pub fn dispatch(cli: Cli) -> u8 {
         }),
         Some(Cmd::Sessions(args)) => sessions(args.action),
         Some(Cmd::Run(args)) => host::run::run(args.into_options(cli.config)),
+        Some(Cmd::Replay(args)) => host::replay::run(&host::replay::ReplayOptions {
+            id: args.id,
+            events: match args.events {
+                EventsFormat::Text => crate::headless::Format::Text,
+                EventsFormat::Jsonl => crate::headless::Format::Jsonl,
+            },
+            speed: (!args.instant).then_some(args.speed),
+        }),
     })
 }
 

@@ -13,6 +13,7 @@
 //! - [`console`]: the default command's session manager; [`run`]: the headless driver.
 //! - [`sessions`], [`check`], [`init`]: the other subcommands (recorded journals, the config and
 //!   its backends, the example config); [`logging`]: the log file every command writes.
+//! - [`replay`]: `conclave replay`, a recorded session played back from its journal alone.
 //!
 //! Each front end says how it ended with an [`Exit`], which `cli` turns into a status; the
 //! console prints nothing once it owns the terminal.
@@ -24,6 +25,7 @@ pub mod init;
 pub mod launch;
 pub mod logging;
 pub mod providers;
+pub mod replay;
 pub mod run;
 pub mod sessions;
 
