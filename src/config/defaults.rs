@@ -86,6 +86,7 @@ fn backend(kind: BackendKind) -> BackendConfig {
         num_ctx: None,
         script: None,
         tokens_per_sec: None,
+        journal: None,
     }
 }
 

@@ -3,8 +3,11 @@
 //! Mental model: each journal becomes a list of *steps*: its events as JSON objects without the
 //! envelope (`v`, `seq`, `ts`, `session`), without `token` events (the writer coalesces them
 //! differently from run to run; every `message` carries the full text anyway) and without the
-//! fields that are timing, not behaviour (`ttft_ms`, `latency_ms`, `ms`). The two lists are walked
-//! in step; the first pair that is not equal is the divergence, classified by what it is about
+//! fields that are timing, not behaviour (`ttft_ms`, `latency_ms`, `ms`). `session_started` is
+//! compared apart (other backends or models are listed as `setup`, and the steps still compare,
+//! so a live run and its replay can be diffed). The rest is walked in step; a run of steps that
+//! both sides hold in another order (parallel votes finishing differently) is concurrency, not a
+//! divergence; the first pair that is not equal is the divergence, classified by what it is about
 //! (speaker, handoff, vote, tool call, plan, text, outcome, or the event type itself) and shown as
 //! the fields in which the two differ. This works on JSON, not on [`crate::core::EventKind`], so an
 //! event type this module has never heard of is compared like any other: by type and fields.
@@ -30,6 +33,9 @@ pub struct SessionDiff {
     /// The fields of `session_started` that differ (`agents` when a backend or model differs):
     /// reported apart, so a replay of a live session on other backends still compares step by step.
     pub setup: Vec<String>,
+    /// Runs of steps that both sessions took in a different order (concurrent calls finishing
+    /// in another order: parallel votes, fan-out candidates). Not a divergence.
+    pub reordered: usize,
     /// The first step at which they differ, `null` when they match.
     pub divergence: Option<Divergence>,
 }
@@ -70,7 +76,7 @@ pub struct Divergence {
 /// Compare two journals.
 pub fn diff(a: &Journal, b: &Journal) -> SessionDiff {
     let (mut sa, mut sb) = (steps(a), steps(b));
-    let start = |s: &mut Vec<(u64, Map<String, Value>)>| {
+    let start = |s: &mut Vec<Step>| {
         let first = s
             .first()
             .and_then(|(_, m)| m.get("type"))
@@ -81,11 +87,7 @@ pub fn diff(a: &Journal, b: &Journal) -> SessionDiff {
         (None, None) => Vec::new(),
         (x, y) => differing_fields(x.as_ref(), y.as_ref()),
     };
-    let common = sa
-        .iter()
-        .zip(&sb)
-        .take_while(|((_, x), (_, y))| x == y)
-        .count();
+    let (common, reordered) = walk(&sa, &sb);
     let divergence = (common < sa.len() || common < sb.len()).then(|| {
         let ea = sa.get(common);
         let eb = sb.get(common);
@@ -105,7 +107,47 @@ pub fn diff(a: &Journal, b: &Journal) -> SessionDiff {
         b: side(b, sb.len()),
         matches: divergence.is_none() && setup.is_empty(),
         setup,
+        reordered,
         divergence,
+    }
+}
+
+/// The longest run of steps a window may reorder and still count as the same.
+const REORDER_WINDOW: usize = 64;
+
+type Step = (u64, Map<String, Value>);
+
+/// How many steps the two sessions share (and how many runs of them came in another order).
+/// Where they first differ, a run of the next steps that holds the same steps on both sides in
+/// another order is concurrency, not a divergence: turn numbers are given out as calls start, so
+/// two speakers taking turns in another order never look alike, while parallel votes finishing
+/// in another order do.
+fn walk(a: &[Step], b: &[Step]) -> (usize, usize) {
+    let n = a.len().min(b.len());
+    let (mut i, mut reordered) = (0, 0);
+    loop {
+        while i < n && a[i].1 == b[i].1 {
+            i += 1;
+        }
+        if i == n {
+            return (i, reordered);
+        }
+        let key = |s: &Step| serde_json::to_string(&s.1).unwrap_or_default();
+        let end = (i + REORDER_WINDOW).min(n);
+        let same = (i + 2..=end).find(|&j| {
+            let mut x: Vec<String> = a[i..j].iter().map(key).collect();
+            let mut y: Vec<String> = b[i..j].iter().map(key).collect();
+            x.sort_unstable();
+            y.sort_unstable();
+            x == y
+        });
+        match same {
+            Some(j) => {
+                reordered += 1;
+                i = j;
+            }
+            None => return (i, reordered),
+        }
     }
 }
 
@@ -124,7 +166,7 @@ fn side(journal: &Journal, steps: usize) -> Side {
 }
 
 /// The journal's events as comparable steps, each with its seq.
-fn steps(journal: &Journal) -> Vec<(u64, Map<String, Value>)> {
+fn steps(journal: &Journal) -> Vec<Step> {
     journal
         .events
         .iter()
@@ -246,6 +288,17 @@ pub fn to_text(d: &SessionDiff) -> String {
                 d.a.id, d.b.id, d.a.steps
             );
         }
+        Some(_) => {}
+    }
+    if d.reordered > 0 {
+        let _ = writeln!(
+            out,
+            "({} run(s) of concurrent steps finished in another order; that is not a divergence.)",
+            d.reordered
+        );
+    }
+    match &d.divergence {
+        None => {}
         Some(v) => {
             let at = |seq: Option<u64>| seq.map_or("(ended)".to_string(), |s| format!("seq {s}"));
             let _ = writeln!(
@@ -261,25 +314,22 @@ pub fn to_text(d: &SessionDiff) -> String {
             }
         }
     }
-    let rows: [(&str, Box<dyn Fn(&Side) -> String>); 6] = [
-        ("session", Box::new(|s: &Side| s.id.clone())),
-        ("team", Box::new(|s: &Side| s.team.clone())),
-        ("turns", Box::new(|s: &Side| s.turns.to_string())),
-        (
-            "tokens",
-            Box::new(|s: &Side| format!("{} in / {} out", s.tokens_in, s.tokens_out)),
-        ),
-        ("cost", Box::new(|s: &Side| super::export::money(s.cost))),
-        ("outcome", Box::new(|s: &Side| s.outcome.clone())),
-    ];
-    let width = rows
-        .iter()
-        .map(|(_, f)| f(&d.a).chars().count())
-        .max()
-        .unwrap_or(0);
+    let cells = |s: &Side| {
+        [
+            s.id.clone(),
+            s.team.clone(),
+            s.turns.to_string(),
+            format!("{} in / {} out", s.tokens_in, s.tokens_out),
+            super::export::money(s.cost),
+            s.outcome.clone(),
+        ]
+    };
+    let (ca, cb) = (cells(&d.a), cells(&d.b));
+    let names = ["session", "team", "turns", "tokens", "cost", "outcome"];
+    let width = ca.iter().map(|c| c.chars().count()).max().unwrap_or(0);
     let _ = writeln!(out, "\n{:<8} {:<width$}  B", "", "A");
-    for (name, f) in &rows {
-        let _ = writeln!(out, "{name:<8} {:<width$}  {}", f(&d.a), f(&d.b));
+    for ((name, a), b) in names.iter().zip(&ca).zip(&cb) {
+        let _ = writeln!(out, "{name:<8} {a:<width$}  {b}");
     }
     out
 }

@@ -232,3 +232,47 @@ fn the_json_form_has_match_and_the_summaries() {
     assert_eq!(v["b"]["outcome"], "consensus");
     assert!(v["divergence"].is_null());
 }
+
+#[test]
+fn parallel_votes_in_another_order_are_not_a_divergence() {
+    let disagree = EventKind::Vote {
+        round: 1,
+        agent: "optimist".into(),
+        choice: VoteChoice::Disagree,
+        reason: "r".into(),
+    };
+    let mut a = base();
+    a.insert(5, disagree.clone());
+    let mut b = base();
+    b.insert(4, disagree);
+    let d = diff(&journal("a", a), &journal("b", b));
+    assert!(d.matches, "{d:?}");
+    assert_eq!(d.reordered, 1);
+    assert!(to_text(&d).contains("another order"));
+}
+
+#[test]
+fn speakers_taking_turns_in_another_order_still_diverge() {
+    let turn = |agent: &str, turn: u64| EventKind::TurnStarted {
+        agent: agent.into(),
+        turn,
+        round: Some(1),
+        purpose: Purpose::Speak,
+    };
+    let a = vec![
+        started("local"),
+        turn("optimist", 1),
+        message("optimist", "Ship it", 1),
+        turn("skeptic", 2),
+        message("skeptic", "No", 1),
+    ];
+    let b = vec![
+        started("local"),
+        turn("skeptic", 1),
+        message("skeptic", "No", 1),
+        turn("optimist", 2),
+        message("optimist", "Ship it", 1),
+    ];
+    let d = diff(&journal("a", a), &journal("b", b));
+    assert_eq!(d.divergence.unwrap().category, "speaker");
+}
