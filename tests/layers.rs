@@ -23,6 +23,7 @@ const RANKS: &[(&str, u8)] = &[
     ("store", 5),
     ("tui", 5),
     ("headless", 5),
+    ("eval", 5),
     ("host", 6),
     ("cli", 7),
 ];

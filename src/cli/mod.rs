@@ -60,6 +60,32 @@ pub enum Cmd {
     Sessions(SessionsArgs),
     /// Play a recorded session back from its journal: no backend, no key, no tool server.
     Replay(ReplayArgs),
+    /// Run every task of a suite through each team and score the answers.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The suite: a TOML file of [[task]] tables (prompt, answer or answer_regex).
+    pub suite: PathBuf,
+    /// The teams to compare, comma-separated (default: every team of the config but `auto`).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub teams: Vec<String>,
+    /// The token budget of every task's session.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Run every task this many times per team.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Compare with a saved result; exit 1 on a regression.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Save the result (the --json object) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +224,16 @@ pub fn dispatch(cli: Cli) -> u8 {
         }),
         Some(Cmd::Sessions(args)) => sessions(args.action),
         Some(Cmd::Run(args)) => host::run::run(args.into_options(cli.config)),
+        Some(Cmd::Eval(args)) => host::eval::run(&host::eval::EvalOptions {
+            suite: args.suite,
+            config: cli.config,
+            teams: args.teams,
+            budget_tokens: args.budget_tokens,
+            repeat: args.repeat,
+            json: args.json,
+            baseline: args.baseline,
+            save_baseline: args.save_baseline,
+        }),
         Some(Cmd::Replay(args)) => host::replay::run(&host::replay::ReplayOptions {
             id: args.id,
             events: match args.events {

@@ -13,6 +13,7 @@
 //! - [`console`]: the default command's session manager; [`run`]: the headless driver.
 //! - [`sessions`], [`check`], [`init`]: the other subcommands (recorded journals, the config and
 //!   its backends, the example config); [`logging`]: the log file every command writes.
+//! - [`eval`]: `conclave eval`, a suite through each team, scored.
 //! - [`replay`]: `conclave replay`, a recorded session played back from its journal alone.
 //!
 //! Each front end says how it ended with an [`Exit`], which `cli` turns into a status; the
@@ -21,6 +22,7 @@
 pub mod bootstrap;
 pub mod check;
 pub mod console;
+pub mod eval;
 pub mod init;
 pub mod launch;
 pub mod logging;
