@@ -4,10 +4,13 @@
 //! `text` (the one sanitizer) → `config` → `llm` (providers) → `core` (sessions, patterns) →
 //! `view` → { `tui`, `headless`, `store`, `telemetry` } → `host` (launch, resume, fork, the console's session
 //! manager, the headless driver, the other subcommands) → `cli` (clap types and dispatch).
+//! `eval` (suites, answer extraction, scoring, baselines) is pure and sits beside `store`; its
+//! driver is `host::eval`.
 
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod eval;
 pub mod headless;
 pub mod host;
 pub mod llm;

@@ -26,6 +26,7 @@ const RANKS: &[(&str, u8)] = &[
     // One more subscriber to the event stream (DESIGN section 1): reads core's events and
     // config's `[telemetry]`, sends spans over its own HTTP client.
     ("telemetry", 5),
+    ("eval", 5),
     ("host", 6),
     ("cli", 7),
 ];

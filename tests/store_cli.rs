@@ -198,3 +198,75 @@ fn a_newer_journal_is_refused_with_a_clear_message() {
         stderr(&out)
     );
 }
+
+#[test]
+fn diff_exits_0_on_a_copy_and_1_on_a_different_session() {
+    let data = DataDir::with_fixtures();
+    let copy = "20261121-140000-copy";
+    let text = std::fs::read_to_string(data.sessions().join(format!("{FULL}.jsonl"))).unwrap();
+    std::fs::write(
+        data.sessions().join(format!("{copy}.jsonl")),
+        text.replace(FULL, copy),
+    )
+    .unwrap();
+    let same = data.run(&["diff", FULL, copy]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(stdout(&same).contains("match"), "{}", stdout(&same));
+
+    let other = data.run(&["diff", FULL, CUT]);
+    assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+    let text = stdout(&other);
+    assert!(text.contains("First divergence:"), "{text}");
+    assert!(text.contains("outcome"), "{text}");
+
+    let json = data.run(&["diff", FULL, CUT, "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(v["match"], false);
+    assert_eq!(v["a"]["id"], FULL);
+    assert_eq!(v["b"]["outcome"], "interrupted");
+    assert!(v["divergence"]["category"].is_string());
+
+    let missing = data.run(&["diff", FULL, "nosuch"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+fn replay(data: &DataDir, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .arg("replay")
+        .args(args)
+        .env("CONCLAVE_DATA_DIR", data.root.path())
+        .env_remove("CONCLAVE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn replay_prints_a_journal_offline_as_jsonl_or_text_with_seq() {
+    let data = DataDir::with_fixtures();
+    let journal = std::fs::read_to_string(data.sessions().join(format!("{FULL}.jsonl"))).unwrap();
+    let jsonl = replay(&data, &[FULL, "--instant", "--events", "jsonl"]);
+    assert_eq!(jsonl.status.code(), Some(0), "{}", stderr(&jsonl));
+    let events: Vec<serde_json::Value> = journal
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let printed: Vec<serde_json::Value> = stdout(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(printed, events, "the journal's events, exactly");
+
+    let text = replay(&data, &["last", "--speed", "1000"]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(out.contains(" 1  you: Should we rewrite"), "{out}");
+    assert!(out.contains("== usage:"), "{out}");
+
+    let bad = replay(&data, &[FULL, "--speed", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--speed"), "{}", stderr(&bad));
+    let missing = replay(&data, &["nosuch", "--instant"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -56,8 +56,56 @@ pub enum Cmd {
     Check(CheckArgs),
     /// Write a commented config file to the config dir.
     Init(InitArgs),
-    /// List, show, export, fork or remove recorded sessions.
+    /// List, show, export, fork, diff or remove recorded sessions.
     Sessions(SessionsArgs),
+    /// Play a recorded session back from its journal: no backend, no key, no tool server.
+    Replay(ReplayArgs),
+    /// Run every task of a suite through each team and score the answers.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The suite: a TOML file of [[task]] tables (prompt, answer or answer_regex).
+    pub suite: PathBuf,
+    /// The teams to compare, comma-separated (default: every team of the config but `auto`).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub teams: Vec<String>,
+    /// The token budget of every task's session.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Run every task this many times per team.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Compare with a saved result; exit 1 on a regression.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Save the result (the --json object) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A session id, a unique prefix, or `last`.
+    pub id: String,
+    /// Playback speed: 2 plays twice as fast as recorded (waits are capped at 5 s).
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        conflicts_with = "instant"
+    )]
+    pub speed: f64,
+    /// Print everything at once.
+    #[arg(long)]
+    pub instant: bool,
+    /// How to print events: readable lines with each event's seq in a margin, or JSONL.
+    #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
+    pub events: EventsFormat,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +200,13 @@ pub enum SessionsAction {
     },
     /// Delete a recorded session.
     Rm { id: String },
+    /// Where two sessions first diverge, and how each ended (exit 0: they match, 1: they differ).
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -176,6 +231,24 @@ pub fn dispatch(cli: Cli) -> u8 {
         }),
         Some(Cmd::Sessions(args)) => sessions(args.action, cli.config.as_deref()),
         Some(Cmd::Run(args)) => host::run::run(args.into_options(cli.config)),
+        Some(Cmd::Eval(args)) => host::eval::run(&host::eval::EvalOptions {
+            suite: args.suite,
+            config: cli.config,
+            teams: args.teams,
+            budget_tokens: args.budget_tokens,
+            repeat: args.repeat,
+            json: args.json,
+            baseline: args.baseline,
+            save_baseline: args.save_baseline,
+        }),
+        Some(Cmd::Replay(args)) => host::replay::run(&host::replay::ReplayOptions {
+            id: args.id,
+            events: match args.events {
+                EventsFormat::Text => crate::headless::Format::Text,
+                EventsFormat::Jsonl => crate::headless::Format::Jsonl,
+            },
+            speed: (!args.instant).then_some(args.speed),
+        }),
     })
 }
 
@@ -203,6 +276,7 @@ fn sessions(action: Option<SessionsAction>, config: Option<&std::path::Path>) ->
         },
         SessionsAction::Fork { id, at } => sessions::fork(&dir, &id, at),
         SessionsAction::Rm { id } => sessions::rm(&dir, &id),
+        SessionsAction::Diff { a, b, json } => sessions::diff(&dir, &a, &b, json),
     }
 }
 

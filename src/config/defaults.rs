@@ -87,6 +87,7 @@ fn backend(kind: BackendKind) -> BackendConfig {
         num_ctx: None,
         script: None,
         tokens_per_sec: None,
+        journal: None,
     }
 }
 

@@ -39,6 +39,8 @@ pub enum BackendKind {
     Anthropic,
     Ollama,
     Scripted,
+    /// Answers from a recorded session (`journal`): offline and deterministic.
+    Replay,
 }
 
 impl BackendKind {
@@ -48,6 +50,7 @@ impl BackendKind {
             BackendKind::Anthropic => "anthropic",
             BackendKind::Ollama => "ollama",
             BackendKind::Scripted => "scripted",
+            BackendKind::Replay => "replay",
         }
     }
 }
@@ -102,6 +105,11 @@ pub struct BackendConfig {
     /// scripted only: streaming speed (default 40 tokens per second; 0 = instant).
     #[serde(default)]
     pub tokens_per_sec: Option<f64>,
+    /// replay only: the recorded session to answer from (an id, a unique prefix, or the path of
+    /// a `.jsonl` journal). Each agent on the backend gives the replies of the recorded agent its
+    /// `model` names.
+    #[serde(default)]
+    pub journal: Option<String>,
 }
 
 impl std::fmt::Debug for BackendConfig {
@@ -121,6 +129,7 @@ impl std::fmt::Debug for BackendConfig {
             .field("num_ctx", &self.num_ctx)
             .field("script", &self.script)
             .field("tokens_per_sec", &self.tokens_per_sec)
+            .field("journal", &self.journal)
             .finish()
     }
 }

@@ -11,6 +11,7 @@ pub mod gate;
 mod text;
 
 pub use text::TextPrinter;
+pub use text::usage_line;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -13,6 +13,8 @@
 //! - [`console`]: the default command's session manager; [`run`]: the headless driver.
 //! - [`sessions`], [`check`], [`init`]: the other subcommands (recorded journals, the config and
 //!   its backends, the example config); [`trace_export`]: `sessions export --format otlp`; [`logging`]: the log file every command writes.
+//! - [`eval`]: `conclave eval`, a suite through each team, scored.
+//! - [`replay`]: `conclave replay`, a recorded session played back from its journal alone.
 //!
 //! Each front end says how it ended with an [`Exit`], which `cli` turns into a status; the
 //! console prints nothing once it owns the terminal.
@@ -20,10 +22,12 @@
 pub mod bootstrap;
 pub mod check;
 pub mod console;
+pub mod eval;
 pub mod init;
 pub mod launch;
 pub mod logging;
 pub mod providers;
+pub mod replay;
 pub mod run;
 pub mod sessions;
 pub mod trace_export;

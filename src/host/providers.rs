@@ -51,8 +51,8 @@ pub fn providers_for(
 /// The HTTP providers (and so the HTTP clients and their connection pools) of one front end: the
 /// console or a benchmark keeps one and every session it launches reuses a backend's provider,
 /// instead of opening new connections per session. Keep one per tokio runtime: a pooled
-/// connection belongs to the runtime that opened it. Scripted providers are never shared (they
-/// remember which replies a conversation used).
+/// connection belongs to the runtime that opened it. Scripted and replay providers are never
+/// shared (they remember which replies a conversation used).
 #[derive(Default)]
 pub struct ProviderCache {
     built: std::sync::Mutex<BTreeMap<String, Built>>,
@@ -64,7 +64,7 @@ type Built = (BackendConfig, Arc<dyn Provider>);
 impl ProviderCache {
     /// The provider of `[backends.name]`: the cached one while its config is unchanged.
     pub fn get(&self, name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provider>, LlmError> {
-        if cfg.kind == BackendKind::Scripted {
+        if matches!(cfg.kind, BackendKind::Scripted | BackendKind::Replay) {
             return crate::llm::build_provider(name, cfg);
         }
         let mut built = self

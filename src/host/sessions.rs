@@ -1,4 +1,4 @@
-//! `conclave sessions`: list, show, export, fork and remove recorded sessions (the journals in
+//! `conclave sessions`: list, show, export, fork, diff and remove recorded sessions (the journals in
 //! the data dir's `sessions/`). Output goes to stdout, problems to stderr, both plain text.
 //!
 //! Mental model: one function per action, each a thin front end over `store` (and over
@@ -44,6 +44,12 @@ pub fn fork(dir: &Path, id: &str, at: u64) -> Exit {
 /// session at once, one removes it and the others say there is no such session (exit 2).
 pub fn rm(dir: &Path, id: &str) -> Exit {
     finish(rm_in(dir, id))
+}
+
+/// `sessions diff A B`: where two sessions first diverge and how each ended, as text or one
+/// JSON object; `Exit::Ok` when they match, `Exit::Failed` when they differ.
+pub fn diff(dir: &Path, a: &str, b: &str, json: bool) -> Exit {
+    finish(diff_in(dir, a, b, json))
 }
 
 /// A failed action says why on stderr; a missing session or a bad id is a usage error.
@@ -148,6 +154,25 @@ fn export_in(dir: &Path, id: &str, format: ExportFormat) -> Result<Exit, Journal
         ExportFormat::Json => store::to_json(&journal)? + "\n",
     };
     Ok(print(&text))
+}
+
+fn diff_in(dir: &Path, a: &str, b: &str, json: bool) -> Result<Exit, JournalError> {
+    let (ja, jb) = (open(dir, a)?, open(dir, b)?);
+    let d = store::diff::diff(&ja, &jb);
+    let text = if json {
+        let mut s = serde_json::to_string_pretty(&d).map_err(|source| JournalError::Encode {
+            path: ja.path.clone(),
+            source,
+        })?;
+        s.push('\n');
+        s
+    } else {
+        store::diff::to_text(&d)
+    };
+    match print(&text) {
+        Exit::Ok if !d.matches => Ok(Exit::Failed),
+        exit => Ok(exit),
+    }
 }
 
 fn fork_in(dir: &Path, id: &str, at: u64) -> Result<Exit, JournalError> {

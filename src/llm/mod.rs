@@ -29,6 +29,7 @@ pub mod ndjson;
 pub mod ollama;
 pub mod openai;
 pub mod registry;
+pub mod replay;
 pub mod scripted;
 pub mod secret;
 pub mod sse;

@@ -24,6 +24,9 @@ pub fn build_provider(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provide
         BackendKind::Anthropic => Arc::new(AnthropicProvider::new(name, cfg)?),
         BackendKind::Ollama => Arc::new(OllamaProvider::new(name, cfg)?),
         BackendKind::Scripted => return crate::llm::scripted::build(name, cfg),
+        BackendKind::Replay => {
+            return crate::llm::replay::build(name, cfg, &crate::config::paths::sessions_dir());
+        }
     })
 }
 
@@ -61,7 +64,7 @@ pub fn base_url_of(cfg: &BackendConfig) -> String {
         BackendKind::Ollama => {
             ollama::default_base_url(std::env::var(ollama::ENV_OLLAMA_HOST).ok().as_deref())
         }
-        BackendKind::Scripted => String::new(),
+        BackendKind::Scripted | BackendKind::Replay => String::new(),
     }
 }
 

@@ -6,7 +6,8 @@
 //! from the view's [`Parts`] and the numbers from its ledger, so `show`, the export and the live
 //! console say the same things and agree on cost. This module only lays them out: speeches as
 //! headings with their text (a cancelled turn too, and at the end any turn that never finished,
-//! marked `interrupted`), everything else as one-line notes.
+//! marked `interrupted`), everything else as one-line notes; each entry carries the `seq` of its
+//! event (a left margin in `show`, a code span in Markdown) so a fork point can be read off.
 
 use std::fmt::Write;
 
@@ -47,14 +48,16 @@ pub fn to_markdown(journal: &Journal) -> String {
         let _ = writeln!(out, "| {} | {} | {} |", a.name, a.backend, a.model);
     }
     out.push_str("\n## Conversation\n");
-    for item in &items {
+    for (seq, item) in &items {
+        // The seq of each entry, so `sessions fork ID --at SEQ` can be typed from what is read.
+        let at = seq.map(|s| format!("`{s}` ")).unwrap_or_default();
         match item {
             Item::Speech {
                 heading,
                 body,
                 status,
             } => {
-                let _ = writeln!(out, "\n### {heading}\n");
+                let _ = writeln!(out, "\n### {at}{heading}\n");
                 if !body.is_empty() {
                     let _ = writeln!(out, "{body}");
                 }
@@ -63,7 +66,7 @@ pub fn to_markdown(journal: &Journal) -> String {
                 }
             }
             Item::Note(note) => {
-                let _ = writeln!(out, "\n> {note}");
+                let _ = writeln!(out, "\n> {at}{note}");
             }
         }
     }
@@ -127,21 +130,36 @@ pub fn to_text(journal: &Journal) -> String {
     if !agents.is_empty() {
         let _ = writeln!(out, "Agents: {}", agents.join(", "));
     }
-    for item in &items {
+    // A margin with each entry's seq, as wide as the largest.
+    let width = journal.last_seq().unwrap_or(0).to_string().len();
+    let margin = |seq: &Option<u64>| match seq {
+        Some(s) => format!("{s:>width$}  "),
+        None => " ".repeat(width + 2),
+    };
+    let blank = " ".repeat(width + 2);
+    for (seq, item) in &items {
         match item {
             Item::Speech {
                 heading,
                 body,
                 status,
             } => {
-                let _ = writeln!(out, "\n{heading}:");
-                push_indented(&mut out, body);
+                let _ = writeln!(out, "\n{}{heading}:", margin(seq));
+                let mut indented = String::new();
+                push_indented(&mut indented, body);
                 if let Some(status) = status {
-                    let _ = writeln!(out, "  ({status})");
+                    let _ = writeln!(indented, "  ({status})");
+                }
+                for line in indented.lines() {
+                    if line.is_empty() {
+                        out.push('\n');
+                    } else {
+                        let _ = writeln!(out, "{blank}{line}");
+                    }
                 }
             }
             Item::Note(note) => {
-                let _ = writeln!(out, "· {note}");
+                let _ = writeln!(out, "{}· {note}", margin(seq));
             }
         }
     }
@@ -175,15 +193,16 @@ enum Item {
     Note(String),
 }
 
-/// The journal through the view: the folded view and the transcript items in order.
-fn fold(journal: &Journal) -> (View, Vec<Item>) {
+/// The journal through the view: the folded view and the transcript items in order, each with
+/// the seq of its event (none for a turn that never finished).
+fn fold(journal: &Journal) -> (View, Vec<(Option<u64>, Item)>) {
     let mut view = View::new(journal.header.prices.clone());
-    let mut items: Vec<Item> = Vec::new();
+    let mut items = Vec::new();
     for event in &journal.events {
         let parts = view.push(event);
-        items.extend(item(&parts));
+        items.extend(item(&parts).map(|i| (Some(event.seq), i)));
     }
-    items.extend(view.unfinished().iter().filter_map(item));
+    items.extend(view.unfinished().iter().filter_map(item).map(|i| (None, i)));
     (view, items)
 }
 

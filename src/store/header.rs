@@ -220,6 +220,7 @@ mod tests {
                 num_ctx: None,
                 script: None,
                 tokens_per_sec: None,
+                journal: None,
             },
         );
         c.agents.insert(

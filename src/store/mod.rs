@@ -7,8 +7,9 @@
 //! coalesced (see [`writer`]). [`writer`] appends a live session from its event channel;
 //! [`journal`] reads a file back, tolerating a torn last line; [`index`] lists sessions and resolves
 //! ids (`last`, unique prefixes); [`export`] renders a journal as Markdown, JSON or plain text;
-//! [`fork`] starts a new journal from a prefix of an old one.
+//! [`fork`] starts a new journal from a prefix of an old one; [`diff`] finds where two sessions part.
 
+pub mod diff;
 pub mod error;
 pub mod export;
 pub mod fork;

@@ -7,7 +7,8 @@ use crate::config::spans::{KeyPath, Part};
 
 pub(super) fn check_backend(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Finding>) {
     let kind = b.kind.as_str();
-    let scripted = b.kind == BackendKind::Scripted;
+    // Offline backends (scripted, replay) reach no server and need no key.
+    let scripted = matches!(b.kind, BackendKind::Scripted | BackendKind::Replay);
     if let Some(url) = &b.base_url {
         if scripted {
             out.push(not_for(path, "base_url", kind));
@@ -32,6 +33,7 @@ pub(super) fn check_backend(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Fin
     } else {
         check_key_sources(path, b, out);
     }
+    check_journal(path, b, out);
     if b.num_ctx.is_some() && b.kind != BackendKind::Ollama {
         out.push(not_for(path, "num_ctx", kind).hint("num_ctx is only for ollama backends"));
     }
@@ -39,9 +41,32 @@ pub(super) fn check_backend(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Fin
         ("script", b.script.is_some()),
         ("tokens_per_sec", b.tokens_per_sec.is_some()),
     ] {
-        if set && !scripted {
+        if set && b.kind != BackendKind::Scripted {
             out.push(not_for(path, key, kind).hint(format!("{key} is only for scripted backends")));
         }
+    }
+}
+
+/// `journal` belongs to replay backends, and a replay backend needs one.
+fn check_journal(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Finding>) {
+    let kind = b.kind.as_str();
+    match (b.kind == BackendKind::Replay, b.journal.as_deref()) {
+        (false, Some(_)) => {
+            out.push(not_for(path, "journal", kind).hint("journal is only for replay backends"))
+        }
+        (true, None) => out.push(
+            Finding::error(
+                path.key("kind"),
+                Part::Value,
+                "a replay backend needs `journal`, the recorded session it answers from",
+            )
+            .hint("add journal = \"ID\" (`conclave sessions list` shows the ids)"),
+        ),
+        (true, Some(j)) if j.trim().is_empty() => out.push(
+            Finding::error(path.key("journal"), Part::Value, "empty journal")
+                .hint("give a session id from `conclave sessions list`"),
+        ),
+        _ => {}
     }
 }
 

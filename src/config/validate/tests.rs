@@ -795,3 +795,33 @@ fn did_you_mean_is_computed_a_bounded_number_of_times() {
         .count();
     assert_eq!(suggested, MAX_PROBLEMS);
 }
+
+#[test]
+fn a_replay_backend_needs_its_journal_and_only_it_has_one() {
+    one_error(
+        &backend("kind = \"replay\""),
+        "backends.x.kind",
+        "needs `journal`",
+    );
+    one_error(
+        &backend("kind = \"openai\"\njournal = \"20261121-130000-f1x7\""),
+        "backends.x.journal",
+        "not used by openai",
+    );
+    one_error(
+        &backend("kind = \"replay\"\njournal = \"x\"\napi_key_env = \"K\""),
+        "backends.x.api_key_env",
+        "not used by replay",
+    );
+    one_error(
+        &backend("kind = \"replay\"\njournal = \"x\"\ntokens_per_sec = 0.0"),
+        "backends.x.tokens_per_sec",
+        "not used by replay",
+    );
+    assert_eq!(
+        check(&backend(
+            "kind = \"replay\"\njournal = \"20261121-130000-f1x7\""
+        )),
+        vec![]
+    );
+}

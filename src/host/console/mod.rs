@@ -163,6 +163,7 @@ pub fn backend_label(config: &Config, team: &str) -> (String, bool) {
             }
             match (b.kind, b.base_url.as_deref()) {
                 (BackendKind::Scripted, _) => format!("{name} (offline demo)"),
+                (BackendKind::Replay, _) => format!("{name} (replay)"),
                 (_, Some(url)) => format!("{name} @ {}", host_of(url)),
                 (BackendKind::Ollama, None) => format!("{name} @ 127.0.0.1:11434"),
                 (BackendKind::Openai, None) => format!("{name} @ api.openai.com"),
