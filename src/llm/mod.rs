@@ -33,6 +33,7 @@ pub mod scripted;
 pub mod secret;
 pub mod sse;
 pub mod stream;
+pub mod tls;
 pub mod vocab;
 pub mod wire;
 
