@@ -17,27 +17,26 @@
 
 #[path = "common/proc.rs"]
 mod proc;
+#[path = "common/server.rs"]
+mod server;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use conclave::config::Config;
 use conclave::core::Command as SessionCommand;
 use conclave::core::event::{EventKind, Purpose};
 use conclave::host::{LaunchOptions, launch};
+use server::{ServerProcess, Shape};
 
 const AGENTS: [&str; 4] = ["optimist", "skeptic", "pragmatist", "moderator"];
-/// Every reply, from the script and from the fake server alike: this sentence after a word that
-/// makes it unique (the group chat ends a discussion that repeats itself), streamed word by word.
-const REPLY: &str = "I think we should weigh the costs against the benefits before deciding.";
 const TASK: &str = "Should we rewrite the billing service in Rust?";
 /// Only so that a broken build cannot hang the bench forever.
 const PATIENCE: Duration = Duration::from_secs(600);
 
 fn main() {
-    if std::env::var("CONCLAVE_BENCH_ROLE").as_deref() == Ok("server") {
-        fake_server::serve();
+    if server::is_server() {
+        server::serve();
         return;
     }
     let sessions = env_number("BENCH_SESSIONS", 200);
@@ -62,7 +61,7 @@ fn main() {
             script.display()
         );
     }
-    let server = match ServerProcess::start() {
+    let server = match ServerProcess::start(Shape::default()) {
         Ok(s) => s,
         Err(e) => return eprintln!("orchestration bench: fake server did not start: {e}"),
     };
@@ -160,9 +159,11 @@ fn main() {
     server.stop();
 }
 
-/// The reply text, made unique by `tag`.
+/// Every reply, from the script and from the fake server alike: the server's sentence after a
+/// word that makes it unique (the group chat ends a discussion that repeats itself), streamed word
+/// by word.
 fn reply(tag: &str) -> String {
-    format!("{tag}: {REPLY}")
+    server::sentence(tag)
 }
 
 fn env_number(name: &str, default: u32) -> u32 {
@@ -274,205 +275,3 @@ fn autogen(
     Ok((turns, cpu))
 }
 
-/// The fake server child process.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl ServerProcess {
-    fn start() -> Result<ServerProcess, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .env("CONCLAVE_BENCH_ROLE", "server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("unexpected first line {line:?}"))?;
-        Ok(ServerProcess { child, port })
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn cpu(&self) -> Duration {
-        proc::cpu_time(&self.child.id().to_string()).unwrap_or_default()
-    }
-
-    /// Closing its stdin tells the server to exit.
-    fn stop(mut self) {
-        if let Some(mut stdin) = self.child.stdin.take() {
-            let _ = stdin.flush();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The instant OpenAI-compatible server: HTTP/1.1 with keep-alive, any POST answered at once
-/// with the same reply, as SSE when the request asks for `stream: true`, else as one JSON body.
-mod fake_server {
-    use std::io::Write;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-
-    pub fn serve() {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => return eprintln!("fake server: no runtime: {e}"),
-        };
-        runtime.block_on(async {
-            let listener = match TcpListener::bind("127.0.0.1:0").await {
-                Ok(l) => l,
-                Err(e) => return eprintln!("fake server: cannot bind: {e}"),
-            };
-            let Ok(addr) = listener.local_addr() else {
-                return;
-            };
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "listening {}", addr.port());
-            let _ = out.flush();
-            let accept = async {
-                while let Ok((socket, _)) = listener.accept().await {
-                    let _ = socket.set_nodelay(true);
-                    tokio::spawn(connection(socket));
-                }
-            };
-            // The parent closes our stdin when it is done (or dies).
-            let parent_gone = async {
-                let mut buf = [0u8; 64];
-                let mut stdin = tokio::io::stdin();
-                while let Ok(n) = stdin.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
-            };
-            tokio::select! {
-                _ = accept => {}
-                _ = parent_gone => {}
-            }
-        });
-    }
-
-    static ANSWERED: AtomicU64 = AtomicU64::new(0);
-
-    async fn connection(mut socket: TcpStream) {
-        let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            let (head_end, body_len, close) = loop {
-                if let Some(parsed) = parse_head(&buf) {
-                    break parsed;
-                }
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            };
-            while buf.len() < head_end + body_len {
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let body = &buf[head_end..head_end + body_len];
-            let wants_stream = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v.get("stream").and_then(|s| s.as_bool()))
-                .unwrap_or(false);
-            let n = ANSWERED.fetch_add(1, Ordering::Relaxed);
-            let reply = response(wants_stream, &super::reply(&format!("point{n}")));
-            if socket.write_all(&reply).await.is_err() {
-                return;
-            }
-            buf.drain(..head_end + body_len);
-            if close {
-                return;
-            }
-        }
-    }
-
-    /// (end of the head, content length, `connection: close`) once the head is complete.
-    fn parse_head(buf: &[u8]) -> Option<(usize, usize, bool)> {
-        let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let mut length = 0;
-        let mut close = false;
-        for line in head.lines() {
-            if let Some(v) = line.strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            } else if let Some(v) = line.strip_prefix("connection:") {
-                close = v.trim() == "close";
-            }
-        }
-        Some((end, length, close))
-    }
-
-    fn response(stream: bool, text: &str) -> Vec<u8> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let (content_type, body) = if stream {
-            let mut body = String::new();
-            for (i, word) in words.iter().enumerate() {
-                let piece = if i == 0 {
-                    word.to_string()
-                } else {
-                    format!(" {word}")
-                };
-                let chunk = serde_json::json!({
-                    "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                    "model": "gpt-4o",
-                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
-                                 "finish_reason": null}]
-                });
-                body.push_str(&format!("data: {chunk}\n\n"));
-            }
-            let last = serde_json::json!({
-                "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                "model": "gpt-4o",
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
-            });
-            let usage = serde_json::json!({
-                "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                "model": "gpt-4o", "choices": [],
-                "usage": {"prompt_tokens": 100, "completion_tokens": words.len(),
-                          "total_tokens": 100 + words.len()}
-            });
-            body.push_str(&format!(
-                "data: {last}\n\ndata: {usage}\n\ndata: [DONE]\n\n"
-            ));
-            ("text/event-stream", body)
-        } else {
-            let body = serde_json::json!({
-                "id": "chatcmpl-bench", "object": "chat.completion", "created": 0,
-                "model": "gpt-4o",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": words.len(),
-                          "total_tokens": 100 + words.len()}
-            });
-            ("application/json", body.to_string())
-        };
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-             connection: keep-alive\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    }
-}

@@ -22,6 +22,7 @@
 //! [`vocab`] holds the tool names and markers shared with the orchestrator.
 
 pub mod anthropic;
+pub mod body;
 pub mod classify;
 pub mod error;
 pub mod http;
