@@ -209,12 +209,15 @@ fn main() {
         "render 200x60, transcript of {large_n} messages: first frame {large_first:?}, median frame {large_median:?}"
     );
     println!(
-        "ratio 100k/1k: first {:.2}, median {:.2} (budget: under 4 ms per frame, ratio near 1)",
+        "ratio {large_n}/1,000: first {:.2}, median {:.2} (budget: under 4 ms per frame, ratio near 1)",
         large_first.as_secs_f64() / small_first.as_secs_f64(),
         large_median.as_secs_f64() / small_median.as_secs_f64()
     );
     let (early, late) = (words / 5, words);
-    let medians = streaming(words, &[(early - early / 10, early), (late - early / 10, late)]);
+    let medians = streaming(
+        words,
+        &[(early - early / 10, early), (late - early / 10, late)],
+    );
     if let [early_t, late_t] = medians[..] {
         println!(
             "8 agents streaming one paragraph each, 200x60: frame at word {early} {early_t:?}, \

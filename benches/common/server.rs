@@ -14,7 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The 13-word sentence every default reply is made of.
-pub const SENTENCE: &str = "I think we should weigh the costs against the benefits before deciding.";
+pub const SENTENCE: &str =
+    "I think we should weigh the costs against the benefits before deciding.";
 
 /// What the server answers.
 #[derive(Clone, Copy, Debug, Default)]

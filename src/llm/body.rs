@@ -174,8 +174,16 @@ mod tests {
         let a = vec![user("task"), said("from a"), user("[b]: from b")];
         let b = vec![user("task"), user("[a]: from a"), said("from b")];
         assert_eq!(run(&mut cache, &a).1, 3);
-        assert_eq!(run(&mut cache, &b).1, 2, "the shared first message is reused");
-        assert_eq!(run(&mut cache, &a), (plain(&a), 0), "a's slot survived b's request");
+        assert_eq!(
+            run(&mut cache, &b).1,
+            2,
+            "the shared first message is reused"
+        );
+        assert_eq!(
+            run(&mut cache, &a),
+            (plain(&a), 0),
+            "a's slot survived b's request"
+        );
         assert_eq!(run(&mut cache, &b), (plain(&b), 0));
         // The same conversation under the sanitizer: other text, serialized afresh.
         let redacted = vec![user("task"), said("from a"), user("[b]: [redacted]")];

@@ -104,9 +104,7 @@ impl<W: Wire> HttpProvider<W> {
         match self.bodies.lock() {
             Ok(mut cache) => self.wire.body_bytes(request, &mut cache),
             // A panic while the cache was held leaves it suspect: build without it.
-            Err(_) => self
-                .wire
-                .body_bytes(request, &mut MessageCache::default()),
+            Err(_) => self.wire.body_bytes(request, &mut MessageCache::default()),
         }
     }
 }

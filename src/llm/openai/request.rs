@@ -60,7 +60,10 @@ pub fn to_body_bytes(req: &ChatRequest, cache: &mut MessageCache) -> Vec<u8> {
     }
     if !req.tools.is_empty() {
         out.extend_from_slice(b",\"tools\":");
-        write(&mut out, &Value::Array(req.tools.iter().map(tool).collect()));
+        write(
+            &mut out,
+            &Value::Array(req.tools.iter().map(tool).collect()),
+        );
         out.extend_from_slice(b",\"tool_choice\":");
         write(&mut out, &tool_choice(&req.tool_choice));
     }
@@ -219,7 +222,11 @@ mod tests {
                 text: format!("[b]: point {i} \"quoted\" \u{e9}"),
             });
             req.messages.push(ChatMessage::Assistant {
-                text: if i % 2 == 0 { String::new() } else { format!("mine {i}") },
+                text: if i % 2 == 0 {
+                    String::new()
+                } else {
+                    format!("mine {i}")
+                },
                 tool_calls: vec![ToolCall {
                     id: format!("c{i}"),
                     name: "f".into(),
