@@ -12,12 +12,19 @@
 //! wall clock) is when the stream ended; the first time the word is on screen (wall clock,
 //! polled) is when the person could read it. The difference is the lag at the end of each turn.
 //!
-//! `cargo bench --bench console`.
+//! Side by side (by hand, never in CI): with `CONCLAVE_BENCH_AICHAT=/path/to/aichat`, one agent
+//! streaming the same reply from the fake OpenAI-compatible server (benches/common/server.rs) in
+//! the conclave console and in aichat's REPL, CPU of each for the same stream.
+//!
+//! `cargo bench --bench console` (`BENCH_STREAM_AGENTS`, `BENCH_STREAM_WORDS`, `BENCH_STREAM_RATE`;
+//! `BENCH_QUICK=1` for a short run that proves it works).
 
 #[path = "common/proc.rs"]
 mod proc;
 #[path = "../tests/support/pty.rs"]
 mod pty;
+#[path = "common/server.rs"]
+mod server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,20 +35,51 @@ use pty::{Key, Pty};
 
 const COLS: u16 = 200;
 const ROWS: u16 = 60;
-const STREAM_AGENTS: usize = 8;
 /// Configured tokens/s per agent (`BENCH_STREAM_RATE` overrides: the scripted backend delivers
 /// somewhat less than it is told, see BENCHMARKS.md).
 const STREAM_RATE: f64 = 200.0;
-const STREAM_WORDS: usize = 400;
-const STREAM_TASKS: usize = 3;
-const EXCHANGES: usize = 50;
 const EXCHANGE_WORDS: usize = 300;
 /// Only so that a broken build cannot hang the bench forever.
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// How much the bench does: `BENCH_STREAM_AGENTS` (8), `BENCH_STREAM_WORDS` (2,000 words per
+/// reply); `BENCH_QUICK=1` shrinks everything to prove the bench runs.
+struct Sizes {
+    agents: usize,
+    words: usize,
+    tasks: usize,
+    exchanges: usize,
+    startups: usize,
+}
+
+fn sizes() -> &'static Sizes {
+    static SIZES: std::sync::OnceLock<Sizes> = std::sync::OnceLock::new();
+    SIZES.get_or_init(|| {
+        let quick = std::env::var_os("BENCH_QUICK").is_some();
+        let number = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .unwrap_or(default)
+        };
+        Sizes {
+            agents: number("BENCH_STREAM_AGENTS", 8),
+            words: number("BENCH_STREAM_WORDS", if quick { 40 } else { 2_000 }),
+            tasks: if quick { 1 } else { 3 },
+            exchanges: if quick { 3 } else { 50 },
+            startups: if quick { 2 } else { 10 },
+        }
+    })
+}
+
 fn main() {
+    if server::is_server() {
+        return server::serve();
+    }
     if let Err(e) = bench() {
         eprintln!("console bench: {e:#}");
+        std::process::exit(1);
     }
 }
 
@@ -59,23 +97,23 @@ fn bench() -> anyhow::Result<()> {
 
     // Start-up to first frame.
     let mut startups = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..sizes().startups {
         let started = Instant::now();
-        let term = spawn_console(&config, &data, "stream8")?;
-        poll_until(&term, "team stream8", PATIENCE)?;
+        let term = spawn_console(&config, &data, "stream")?;
+        poll_until(&term, "team stream", PATIENCE)?;
         startups.push(started.elapsed().as_secs_f64() * 1000.0);
         stop(term);
     }
     let startup = proc::median(&mut startups);
     row(
-        "start-up to first frame, median of 10",
+        &format!("start-up to first frame, median of {}", sizes().startups),
         format!("{startup:.1} ms"),
         "< 50 ms",
     );
 
     // Idle.
-    let term = spawn_console(&config, &data, "stream8")?;
-    poll_until(&term, "team stream8", PATIENCE)?;
+    let term = spawn_console(&config, &data, "stream")?;
+    poll_until(&term, "team stream", PATIENCE)?;
     let pid = term.pid().map(|p| p.to_string()).unwrap_or_default();
     std::thread::sleep(Duration::from_secs(1));
     let bytes_before = term.raw_output().len();
@@ -108,8 +146,8 @@ fn bench() -> anyhow::Result<()> {
     let mut missed = 0;
     let mut stream_cpu = Duration::ZERO;
     let mut stream_wall = Duration::ZERO;
-    for task in 0..STREAM_TASKS {
-        let markers: Vec<String> = (1..=STREAM_AGENTS).map(|a| marker(a, task)).collect();
+    for task in 0..sizes().tasks {
+        let markers: Vec<String> = (1..=sizes().agents).map(|a| marker(a, task)).collect();
         let cpu_before = proc::cpu_time(&pid).unwrap_or_default();
         let started = Instant::now();
         term.send_text(&format!("task {task}: everyone, stream"))?;
@@ -129,9 +167,13 @@ fn bench() -> anyhow::Result<()> {
             }
         }
     }
-    let words = (STREAM_AGENTS * STREAM_WORDS * STREAM_TASKS) as f64;
+    let words = (sizes().agents * sizes().words * sizes().tasks) as f64;
     row(
-        &format!("streaming {STREAM_AGENTS}x{rate:.0} tok/s (configured): CPU of one core"),
+        &format!(
+            "streaming {}x{rate:.0} tok/s, {} words (configured): CPU of one core",
+            sizes().agents,
+            sizes().words
+        ),
         format!(
             "{:.1} %",
             stream_cpu.as_secs_f64() / stream_wall.as_secs_f64().max(1e-9) * 100.0
@@ -143,7 +185,7 @@ fn bench() -> anyhow::Result<()> {
         format!(
             "{:.2} s / {:.2} s",
             stream_wall.as_secs_f64(),
-            words / STREAM_AGENTS as f64 / rate
+            words / sizes().agents as f64 / rate
         ),
         "",
     );
@@ -151,7 +193,7 @@ fn bench() -> anyhow::Result<()> {
         "streaming: tokens/s per agent actually delivered",
         format!(
             "{:.0}",
-            (STREAM_WORDS * STREAM_TASKS) as f64 / stream_wall.as_secs_f64().max(1e-9)
+            (sizes().words * sizes().tasks) as f64 / stream_wall.as_secs_f64().max(1e-9)
         ),
         "",
     );
@@ -177,7 +219,7 @@ fn bench() -> anyhow::Result<()> {
     poll_until(&term, "team talk", PATIENCE)?;
     let pid = term.pid().map(|p| p.to_string()).unwrap_or_default();
     let before = proc::vm_kib(&pid, "VmRSS").unwrap_or(0);
-    for n in 1..=EXCHANGES {
+    for n in 1..=sizes().exchanges {
         term.send_text(&format!("question {n}"))?;
         term.send_key(Key::Enter)?;
         poll_until(&term, &exchange_marker(n), PATIENCE)?;
@@ -189,12 +231,107 @@ fn bench() -> anyhow::Result<()> {
         "< 30 MB",
     );
     row(
-        &format!("RSS after {EXCHANGES} exchanges of {EXCHANGE_WORDS} words"),
+        &format!(
+            "RSS after {} exchanges of {EXCHANGE_WORDS} words",
+            sizes().exchanges
+        ),
         format!("{:.1} MB", after as f64 / 1024.0),
         "< 60 MB",
     );
     stop(term);
+
+    match std::env::var_os("CONCLAVE_BENCH_AICHAT") {
+        Some(aichat) => side_by_side(Path::new(&aichat), dir.path(), &data)?,
+        None => println!(
+            "aichat side by side: set CONCLAVE_BENCH_AICHAT=/path/to/aichat (see BENCHMARKS.md)"
+        ),
+    }
     Ok(())
+}
+
+/// One agent streaming the same reply (`sizes().words` words at 200 tokens/s, one SSE event per
+/// word, from the fake OpenAI-compatible server) in the conclave console and in aichat's REPL,
+/// each in the same pty, one after the other: CPU of each process from sending the prompt to the
+/// reply's last word on screen.
+fn side_by_side(aichat: &Path, dir: &Path, data: &Path) -> anyhow::Result<()> {
+    const RATE: f64 = 200.0;
+    let words = sizes().words;
+    let server = server::ServerProcess::start(server::Shape { words, rate: RATE })
+        .map_err(|e| anyhow::anyhow!("fake server: {e}"))?;
+    let url = server.base_url();
+    let config = dir.join("http.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backends.local]\nkind = \"openai\"\nbase_url = \"{url}\"\nmax_retries = 0\n\n\
+             [teams.solo]\npattern = \"single\"\nmembers = [\"solo\"]\n\n\
+             [agents.solo]\nbackend = \"local\"\nmodel = \"gpt-4o\"\n"
+        ),
+    )?;
+    let aichat_dir = dir.join("aichat");
+    std::fs::create_dir_all(&aichat_dir)?;
+    std::fs::write(
+        aichat_dir.join("config.yaml"),
+        format!(
+            "model: local:gpt-4o\nstream: true\nsave: false\nclients:\n  - type: openai-compatible\n    \
+             name: local\n    api_base: {url}\n    api_key: none\n    models:\n      - name: gpt-4o\n"
+        ),
+    )?;
+    println!(
+        "one agent streaming {words} words at {RATE:.0} tokens/s from the same server, {COLS}x{ROWS} pty"
+    );
+    let term = spawn_console(&config, data, "solo")?;
+    poll_until(&term, "team solo", PATIENCE)?;
+    let ours = measure_stream(term, "team solo")?;
+    let aichat_s = aichat.to_string_lossy().into_owned();
+    let dir_s = aichat_dir.to_string_lossy().into_owned();
+    let term = Pty::spawn(
+        &aichat_s,
+        &[],
+        &[("AICHAT_CONFIG_DIR", dir_s.as_str()), ("NO_COLOR", "1")],
+        COLS,
+        ROWS,
+    )?;
+    poll_until(&term, ">", PATIENCE)?;
+    let theirs = measure_stream(term, ">")?;
+    server.stop();
+    for (who, (cpu, wall)) in [("conclave console", ours), ("aichat REPL", theirs)] {
+        row(
+            &format!("{who}: CPU of one core while streaming"),
+            format!(
+                "{:.2} %",
+                cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9) * 100.0
+            ),
+            "",
+        );
+    }
+    row(
+        "conclave / aichat, CPU for the same stream",
+        format!(
+            "{:.2}",
+            ours.0.as_secs_f64() / theirs.0.as_secs_f64().max(1e-9)
+        ),
+        "<= 1",
+    );
+    Ok(())
+}
+
+/// Type a prompt into a ready `term`, wait for the reply's last word: (CPU, wall) of its process.
+fn measure_stream(mut term: Pty, ready: &str) -> anyhow::Result<(Duration, Duration)> {
+    let pid = term.pid().map(|p| p.to_string()).unwrap_or_default();
+    poll_until(&term, ready, PATIENCE)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let cpu_before = proc::cpu_time(&pid).unwrap_or_default();
+    let started = Instant::now();
+    term.send_text("Tell me a long story")?;
+    term.send_key(Key::Enter)?;
+    poll_until(&term, "zzend", PATIENCE)?;
+    let wall = started.elapsed();
+    let cpu = proc::cpu_time(&pid)
+        .unwrap_or_default()
+        .saturating_sub(cpu_before);
+    stop(term);
+    Ok((cpu, wall))
 }
 
 fn row(figure: &str, value: String, budget: &str) {
@@ -320,16 +457,16 @@ fn write_config(dir: &Path, rate: f64) -> anyhow::Result<PathBuf> {
             .join(" ")
     };
     let mut script = String::new();
-    for a in 1..=STREAM_AGENTS {
-        for t in 0..STREAM_TASKS {
+    for a in 1..=sizes().agents {
+        for t in 0..sizes().tasks {
             script.push_str(&format!(
                 "[[reply]]\ncharacter = \"a{a}\"\ntext = \"{} {}\"\n\n",
-                words(STREAM_WORDS - 1, &format!("a{a}")),
+                words(sizes().words - 1, &format!("a{a}")),
                 marker(a, t)
             ));
         }
     }
-    for n in 1..=EXCHANGES {
+    for n in 1..=sizes().exchanges {
         script.push_str(&format!(
             "[[reply]]\ncharacter = \"talker\"\ntext = \"{} {}\"\n\n",
             words(EXCHANGE_WORDS - 1, "x"),
@@ -338,11 +475,11 @@ fn write_config(dir: &Path, rate: f64) -> anyhow::Result<PathBuf> {
     }
     let stream_script = dir.join("stream.toml");
     std::fs::write(&stream_script, &script)?;
-    let members: Vec<String> = (1..=STREAM_AGENTS).map(|a| format!("a{a}")).collect();
+    let members: Vec<String> = (1..=sizes().agents).map(|a| format!("a{a}")).collect();
     let mut config = format!(
         "[backends.stream]\nkind = \"scripted\"\nscript = {:?}\ntokens_per_sec = {rate:.1}\n\n\
          [backends.instant]\nkind = \"scripted\"\nscript = {:?}\ntokens_per_sec = 0\n\n\
-         [teams.stream8]\npattern = \"concurrent\"\nmembers = {members:?}\n\n\
+         [teams.stream]\npattern = \"concurrent\"\nmembers = {members:?}\n\n\
          [teams.talk]\npattern = \"single\"\nmembers = [\"talker\"]\n\n\
          [agents.talker]\nbackend = \"instant\"\nmodel = \"talker\"\n\n",
         stream_script.to_string_lossy(),

@@ -1,5 +1,5 @@
 //! Orchestration overhead per agent turn (DESIGN section 7: under 0.2 ms of CPU per turn, and at
-//! least 20x less than AutoGen on the same group chat). Prints a table.
+//! least 50x less than AutoGen on the same group chat). Prints a table.
 //!
 //! The same 4-agent round-robin group chat runs many times, launched the way the console and
 //! `conclave run` launch it (`host::launch`), against (a) the scripted provider at
@@ -9,42 +9,55 @@
 //! process's user + system time from `/proc/self/stat`; (a) is our own cost (orchestrator,
 //! events, scripted replay), (b) − (a) is what the HTTP client and SSE decoding add.
 //!
-//! With `CONCLAVE_BENCH_AUTOGEN=/path/to/python` (a Python with `autogen-agentchat` and
-//! `autogen-ext[openai]`), the same group chat also runs in AutoGen against the same server
-//! (`benches/autogen/groupchat.py`) and the ratio is printed. Never needed by CI.
+//! Then the cost of a turn by the length of the history: the turns around 40, 400 and 4,000
+//! messages (the request is built incrementally, so it should barely grow).
 //!
-//! `cargo bench --bench orchestration` (`BENCH_SESSIONS`, `BENCH_ROUNDS` override the size).
+//! Side by side (by hand, never in CI): `benches/peers/compare.sh` makes a virtual environment with
+//! AutoGen and the OpenAI Agents SDK at pinned versions and runs this bench with
+//! `CONCLAVE_BENCH_AUTOGEN` / `CONCLAVE_BENCH_AGENTS_SDK` naming its Python: the same group chat
+//! runs in each (`benches/peers/*.py`) against the same server, and the ratios are printed.
+//!
+//! `cargo bench --bench orchestration` (`BENCH_SESSIONS`, `BENCH_ROUNDS` override the size;
+//! `BENCH_QUICK=1` runs a few turns of each part to prove it works).
 
 #[path = "common/proc.rs"]
 mod proc;
+#[path = "common/server.rs"]
+mod server;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use conclave::config::Config;
 use conclave::core::Command as SessionCommand;
 use conclave::core::event::{EventKind, Purpose};
 use conclave::host::{LaunchOptions, launch};
+use server::{ServerProcess, Shape};
 
 const AGENTS: [&str; 4] = ["optimist", "skeptic", "pragmatist", "moderator"];
-/// Every reply, from the script and from the fake server alike: this sentence after a word that
-/// makes it unique (the group chat ends a discussion that repeats itself), streamed word by word.
-const REPLY: &str = "I think we should weigh the costs against the benefits before deciding.";
 const TASK: &str = "Should we rewrite the billing service in Rust?";
 /// Only so that a broken build cannot hang the bench forever.
 const PATIENCE: Duration = Duration::from_secs(600);
 
+/// Say what failed and exit 1 (CI runs the bench in its quick mode to prove it still works).
+macro_rules! fail {
+    ($($arg:tt)*) => {{
+        eprintln!($($arg)*);
+        std::process::exit(1)
+    }};
+}
+
 fn main() {
-    if std::env::var("CONCLAVE_BENCH_ROLE").as_deref() == Ok("server") {
-        fake_server::serve();
+    if server::is_server() {
+        server::serve();
         return;
     }
-    let sessions = env_number("BENCH_SESSIONS", 200);
-    let rounds = env_number("BENCH_ROUNDS", 10);
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let sessions = env_number("BENCH_SESSIONS", if quick { 2 } else { 200 });
+    let rounds = env_number("BENCH_ROUNDS", if quick { 2 } else { 10 });
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
-        Err(e) => return eprintln!("orchestration bench: no temp dir: {e}"),
+        Err(e) => fail!("orchestration bench: no temp dir: {e}"),
     };
     let script = dir.path().join("script.toml");
     let mut script_text = String::new();
@@ -57,14 +70,14 @@ fn main() {
         }
     }
     if let Err(e) = std::fs::write(&script, script_text) {
-        return eprintln!(
+        fail!(
             "orchestration bench: cannot write {}: {e}",
             script.display()
         );
     }
-    let server = match ServerProcess::start() {
+    let server = match ServerProcess::start(Shape::default()) {
         Ok(s) => s,
-        Err(e) => return eprintln!("orchestration bench: fake server did not start: {e}"),
+        Err(e) => fail!("orchestration bench: fake server did not start: {e}"),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -72,7 +85,7 @@ fn main() {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return eprintln!("orchestration bench: no runtime: {e}"),
+        Err(e) => fail!("orchestration bench: no runtime: {e}"),
     };
 
     println!(
@@ -91,18 +104,18 @@ fn main() {
     ] {
         let config = match team_config(&script, &server.base_url(), backend, rounds) {
             Ok(c) => c,
-            Err(e) => return eprintln!("orchestration bench: bad config: {e}"),
+            Err(e) => fail!("orchestration bench: bad config: {e}"),
         };
         // One unmeasured session warms the allocator, the connection pool and the page cache.
         if let Err(e) = runtime.block_on(run_sessions(&config, 1)) {
-            return eprintln!("orchestration bench: {label}: {e}");
+            fail!("orchestration bench: {label}: {e}");
         }
         let server_before = server.cpu();
         let cpu_before = proc::cpu_time("self").unwrap_or_default();
         let started = Instant::now();
         let turns = match runtime.block_on(run_sessions(&config, sessions)) {
             Ok(t) => t,
-            Err(e) => return eprintln!("orchestration bench: {label}: {e}"),
+            Err(e) => fail!("orchestration bench: {label}: {e}"),
         };
         let wall = started.elapsed();
         let cpu = proc::cpu_time("self")
@@ -136,33 +149,114 @@ fn main() {
             "budget: under 0.2 ms CPU/turn → (b) {}",
             if http < 0.2 { "within" } else { "OVER" }
         );
-        if let Some(python) = std::env::var_os("CONCLAVE_BENCH_AUTOGEN") {
-            match autogen(&python, &server.base_url(), sessions, rounds) {
+        let peers = [
+            (
+                "CONCLAVE_BENCH_AUTOGEN",
+                "autogen_groupchat.py",
+                "AutoGen 0.7.5",
+            ),
+            (
+                "CONCLAVE_BENCH_AGENTS_SDK",
+                "agents_sdk_groupchat.py",
+                "OpenAI Agents SDK 0.24",
+            ),
+        ];
+        for (var, script, name) in peers {
+            let Some(python) = std::env::var_os(var) else {
+                println!(
+                    "{name} comparison: set {var}=/path/to/python, or run benches/peers/compare.sh"
+                );
+                continue;
+            };
+            match peer(&python, script, &server.base_url(), sessions, rounds) {
                 Ok((turns, cpu_s)) => {
                     let theirs = cpu_s * 1000.0 / turns.max(1) as f64;
                     println!(
                         "{:<34} {turns:>7} {cpu_s:>10.2} {theirs:>14.4}",
-                        "AutoGen 0.7 (same chat, same server)"
+                        format!("{name} (same chat, same server)")
                     );
                     println!(
-                        "AutoGen / conclave (b): {:.1}x (DESIGN asks for at least 20x)",
+                        "{name} / conclave (b): {:.1}x (DESIGN asks for at least 50x of AutoGen)",
                         theirs / http.max(f64::MIN_POSITIVE)
                     );
                 }
-                Err(e) => println!("AutoGen comparison skipped: {e}"),
+                Err(e) => {
+                    eprintln!("orchestration bench: {name} comparison failed: {e}");
+                    std::process::exit(1);
+                }
             }
-        } else {
-            println!(
-                "AutoGen comparison: set CONCLAVE_BENCH_AUTOGEN=/path/to/python (see BENCHMARKS.md)"
-            );
         }
     }
+    let lengths: &[u32] = if quick { &[40] } else { &[40, 400, 4000] };
+    println!(
+        "per turn by length of history (b, HTTP): the extra CPU of the turns around N messages"
+    );
+    println!(
+        "{:<34} {:>7} {:>10} {:>14}",
+        "history (messages)", "turns", "cpu (ms)", "cpu/turn (ms)"
+    );
+    for &n in lengths {
+        match history_cost(&runtime, &server.base_url(), n, quick) {
+            Ok((turns, cpu)) => println!(
+                "{:<34} {turns:>7} {:>10.1} {:>14.4}",
+                format!("around {n}"),
+                cpu.as_secs_f64() * 1000.0,
+                cpu.as_secs_f64() * 1000.0 / turns.max(1) as f64
+            ),
+            Err(e) => fail!("orchestration bench: history {n}: {e}"),
+        }
+    }
+    println!("budget: under 0.2 ms CPU/turn at 40 messages, under 0.3 ms at 400");
     server.stop();
 }
 
-/// The reply text, made unique by `tag`.
+/// The CPU of the turns between messages n − n/10 and n + n/10 of a group chat over HTTP: the
+/// same sessions run to both lengths (enough of them for about 400 measured turns), the
+/// difference of their CPU (getrusage, microseconds) over the difference of their turns.
+fn history_cost(
+    runtime: &tokio::runtime::Runtime,
+    base_url: &str,
+    n: u32,
+    quick: bool,
+) -> Result<(u64, Duration), String> {
+    let (short, long) = ((n - n / 10) / 4, (n + n / 10) / 4);
+    let sessions = if quick {
+        1
+    } else {
+        (400 / (4 * (long - short))).max(1)
+    };
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let script = dir.path().join("none.toml");
+    std::fs::write(&script, "").map_err(|e| e.to_string())?;
+    let mut measured = Vec::new();
+    for rounds in [short, long] {
+        let config = team_config(&script, base_url, "local", rounds).map_err(|e| e.to_string())?;
+        let before = self_cpu();
+        let turns = runtime.block_on(run_sessions(&config, sessions))?;
+        measured.push((turns, self_cpu().saturating_sub(before)));
+    }
+    let (t0, c0) = measured[0];
+    let (t1, c1) = measured[1];
+    Ok((t1.saturating_sub(t0), c1.saturating_sub(c0)))
+}
+
+/// User + system CPU of this process (all threads), microsecond resolution.
+fn self_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage struct.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// Every reply, from the script and from the fake server alike: the server's sentence after a
+/// word that makes it unique (the group chat ends a discussion that repeats itself), streamed word
+/// by word.
 fn reply(tag: &str) -> String {
-    format!("{tag}: {REPLY}")
+    server::sentence(tag)
 }
 
 fn env_number(name: &str, default: u32) -> u32 {
@@ -242,16 +336,17 @@ async fn run_sessions(config: &Config, count: u32) -> Result<u64, String> {
     Ok(turns)
 }
 
-/// Run `benches/autogen/groupchat.py`; (turns, CPU seconds) as it reports them.
-fn autogen(
+/// Run `benches/peers/SCRIPT`; (turns, CPU seconds) as it reports them.
+fn peer(
     python: &std::ffi::OsStr,
+    script: &str,
     base_url: &str,
     sessions: u32,
     rounds: u32,
 ) -> Result<(u64, f64), String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/autogen/groupchat.py");
+    let script = format!("{}/benches/peers/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(python)
-        .arg(script)
+        .arg(&script)
         .args(["--base-url", base_url])
         .args(["--sessions", &sessions.to_string()])
         .args(["--rounds", &rounds.to_string()])
@@ -259,220 +354,17 @@ fn autogen(
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.to_string_lossy()))?;
     if !output.status.success() {
-        return Err(format!("groupchat.py exited with {}", output.status));
+        return Err(format!("{script} exited with {}", output.status));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     let line = text
         .lines()
         .rev()
         .find(|l| l.starts_with('{'))
-        .ok_or("groupchat.py printed no result line")?;
+        .ok_or_else(|| format!("{script} printed no result line"))?;
     let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("groupchat.py result: {e}"))?;
+        serde_json::from_str(line).map_err(|e| format!("{script} result: {e}"))?;
     let turns = value["turns"].as_u64().ok_or("no `turns` in the result")?;
     let cpu = value["cpu_s"].as_f64().ok_or("no `cpu_s` in the result")?;
     Ok((turns, cpu))
-}
-
-/// The fake server child process.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl ServerProcess {
-    fn start() -> Result<ServerProcess, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .env("CONCLAVE_BENCH_ROLE", "server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("unexpected first line {line:?}"))?;
-        Ok(ServerProcess { child, port })
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn cpu(&self) -> Duration {
-        proc::cpu_time(&self.child.id().to_string()).unwrap_or_default()
-    }
-
-    /// Closing its stdin tells the server to exit.
-    fn stop(mut self) {
-        if let Some(mut stdin) = self.child.stdin.take() {
-            let _ = stdin.flush();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The instant OpenAI-compatible server: HTTP/1.1 with keep-alive, any POST answered at once
-/// with the same reply, as SSE when the request asks for `stream: true`, else as one JSON body.
-mod fake_server {
-    use std::io::Write;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-
-    pub fn serve() {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => return eprintln!("fake server: no runtime: {e}"),
-        };
-        runtime.block_on(async {
-            let listener = match TcpListener::bind("127.0.0.1:0").await {
-                Ok(l) => l,
-                Err(e) => return eprintln!("fake server: cannot bind: {e}"),
-            };
-            let Ok(addr) = listener.local_addr() else {
-                return;
-            };
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "listening {}", addr.port());
-            let _ = out.flush();
-            let accept = async {
-                while let Ok((socket, _)) = listener.accept().await {
-                    let _ = socket.set_nodelay(true);
-                    tokio::spawn(connection(socket));
-                }
-            };
-            // The parent closes our stdin when it is done (or dies).
-            let parent_gone = async {
-                let mut buf = [0u8; 64];
-                let mut stdin = tokio::io::stdin();
-                while let Ok(n) = stdin.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
-            };
-            tokio::select! {
-                _ = accept => {}
-                _ = parent_gone => {}
-            }
-        });
-    }
-
-    static ANSWERED: AtomicU64 = AtomicU64::new(0);
-
-    async fn connection(mut socket: TcpStream) {
-        let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            let (head_end, body_len, close) = loop {
-                if let Some(parsed) = parse_head(&buf) {
-                    break parsed;
-                }
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            };
-            while buf.len() < head_end + body_len {
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let body = &buf[head_end..head_end + body_len];
-            let wants_stream = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v.get("stream").and_then(|s| s.as_bool()))
-                .unwrap_or(false);
-            let n = ANSWERED.fetch_add(1, Ordering::Relaxed);
-            let reply = response(wants_stream, &super::reply(&format!("point{n}")));
-            if socket.write_all(&reply).await.is_err() {
-                return;
-            }
-            buf.drain(..head_end + body_len);
-            if close {
-                return;
-            }
-        }
-    }
-
-    /// (end of the head, content length, `connection: close`) once the head is complete.
-    fn parse_head(buf: &[u8]) -> Option<(usize, usize, bool)> {
-        let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let mut length = 0;
-        let mut close = false;
-        for line in head.lines() {
-            if let Some(v) = line.strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            } else if let Some(v) = line.strip_prefix("connection:") {
-                close = v.trim() == "close";
-            }
-        }
-        Some((end, length, close))
-    }
-
-    fn response(stream: bool, text: &str) -> Vec<u8> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let (content_type, body) = if stream {
-            let mut body = String::new();
-            for (i, word) in words.iter().enumerate() {
-                let piece = if i == 0 {
-                    word.to_string()
-                } else {
-                    format!(" {word}")
-                };
-                let chunk = serde_json::json!({
-                    "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                    "model": "gpt-4o",
-                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
-                                 "finish_reason": null}]
-                });
-                body.push_str(&format!("data: {chunk}\n\n"));
-            }
-            let last = serde_json::json!({
-                "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                "model": "gpt-4o",
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
-            });
-            let usage = serde_json::json!({
-                "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
-                "model": "gpt-4o", "choices": [],
-                "usage": {"prompt_tokens": 100, "completion_tokens": words.len(),
-                          "total_tokens": 100 + words.len()}
-            });
-            body.push_str(&format!(
-                "data: {last}\n\ndata: {usage}\n\ndata: [DONE]\n\n"
-            ));
-            ("text/event-stream", body)
-        } else {
-            let body = serde_json::json!({
-                "id": "chatcmpl-bench", "object": "chat.completion", "created": 0,
-                "model": "gpt-4o",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": words.len(),
-                          "total_tokens": 100 + words.len()}
-            });
-            ("application/json", body.to_string())
-        };
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-             connection: keep-alive\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    }
 }

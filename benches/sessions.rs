@@ -9,7 +9,8 @@
 //! is read from the completion times: max / median, and how far the median is from the time the
 //! token rate alone takes.
 //!
-//! `cargo bench --bench sessions` (`BENCH_SESSIONS`, `BENCH_TOKENS_PER_SEC` override).
+//! `cargo bench --bench sessions` (`BENCH_SESSIONS`, `BENCH_TOKENS_PER_SEC` override; `BENCH_QUICK=1`:
+//! 50 sessions, to prove it runs).
 
 #[path = "common/proc.rs"]
 mod proc;
@@ -30,7 +31,8 @@ const REPLY: &str =
 const PATIENCE: Duration = Duration::from_secs(600);
 
 fn main() {
-    let sessions = env_number("BENCH_SESSIONS", 1000) as usize;
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let sessions = env_number("BENCH_SESSIONS", if quick { 50 } else { 1000 }) as usize;
     let rate = env_number("BENCH_TOKENS_PER_SEC", 20) as f64;
     let dir = match tempfile::tempdir() {
         Ok(d) => d,

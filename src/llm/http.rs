@@ -313,12 +313,15 @@ fn redirect_policy() -> reqwest::redirect::Policy {
 /// The process's TLS configuration: the platform verifier (system roots) with ring, and ALPN for
 /// HTTP/2 and HTTP/1.1 (reqwest takes a preconfigured config as it is). Built once; each client
 /// gets a clone that shares the verifier.
+/// The root certificates are read on the first https handshake, not here ([`super::tls`]).
 fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    use rustls_platform_verifier::ConfigVerifierExt;
     static TLS: OnceLock<Result<rustls::ClientConfig, rustls::Error>> = OnceLock::new();
     install_crypto_provider();
     TLS.get_or_init(|| {
-        let mut config = rustls::ClientConfig::with_platform_verifier()?;
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::ring::default_provider()));
+        let (mut config, _) = super::tls::client_config(provider)?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(config)
     })

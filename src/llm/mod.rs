@@ -22,6 +22,7 @@
 //! [`vocab`] holds the tool names and markers shared with the orchestrator.
 
 pub mod anthropic;
+pub mod body;
 pub mod classify;
 pub mod error;
 pub mod http;
@@ -34,6 +35,7 @@ pub mod scripted;
 pub mod secret;
 pub mod sse;
 pub mod stream;
+pub mod tls;
 pub mod vocab;
 pub mod wire;
 

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
@@ -66,7 +65,8 @@ pub struct StreamJob {
     pub backend: Arc<HttpBackend>,
     pub model: String,
     pub url: String,
-    pub body: Value,
+    /// The JSON body, as sent (cheap to clone for a retry).
+    pub body: bytes::Bytes,
     pub new_decoder: fn() -> Box<dyn Decoder>,
     pub list_models: ModelLister,
     /// An extra hint for context-too-long errors (Ollama: raise `num_ctx`).
@@ -187,7 +187,8 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
         .client
         .post(&job.url)
         .headers(backend.headers.clone())
-        .json(&job.body)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(job.body.clone())
         .send();
     let mut response = tokio::time::timeout(first, request)
         .await

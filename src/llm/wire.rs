@@ -5,15 +5,17 @@
 //! answer, and a GET of a model list. Only those four things differ between protocols, so each
 //! protocol module (`openai`, `anthropic`, `ollama`) implements [`Wire`] and nothing else;
 //! [`HttpProvider<W>`] is the single `impl Provider` that runs them through
-//! [`crate::llm::stream`] (retries, cancellation, sanitizing).
+//! [`crate::llm::stream`] (retries, cancellation, sanitizing). Each provider keeps the serialized
+//! messages of its recent requests ([`crate::llm::body`]) so a turn serializes only what is new.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BackendConfig;
+use crate::llm::body::MessageCache;
 use crate::llm::http::{HttpBackend, model_names};
 use crate::llm::stream::{self, Decoder, StreamJob};
 use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
@@ -33,6 +35,13 @@ pub trait Wire: Send + Sync + Sized + 'static {
     /// The JSON body of one chat request.
     fn body(&self, request: &ChatRequest) -> Value;
 
+    /// The same body as bytes, as sent. `cache` holds the serialized messages of this provider's
+    /// recent requests ([`MessageCache`]); a protocol whose messages map one to one onto the
+    /// request's reuses them, the others serialize [`Wire::body`].
+    fn body_bytes(&self, request: &ChatRequest, _cache: &mut MessageCache) -> Vec<u8> {
+        serde_json::to_vec(&self.body(request)).unwrap_or_default()
+    }
+
     /// A fresh decoder for one attempt's response body.
     fn decoder() -> Box<dyn Decoder>;
 
@@ -48,6 +57,7 @@ pub struct HttpProvider<W: Wire> {
     http: Arc<HttpBackend>,
     tools: bool,
     wire: W,
+    bodies: Arc<Mutex<MessageCache>>,
 }
 
 impl<W: Wire> HttpProvider<W> {
@@ -57,6 +67,7 @@ impl<W: Wire> HttpProvider<W> {
             http: Arc::new(http),
             tools: cfg.tools.unwrap_or(true),
             wire,
+            bodies: Arc::default(),
         })
     }
 }
@@ -75,7 +86,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
             backend: self.http.clone(),
             model: request.model.clone(),
             url: self.http.url(W::CHAT_PATH),
-            body: self.wire.body(&request),
+            body: self.body(&request).into(),
             new_decoder: W::decoder,
             list_models: list_models::<W>,
             context_hint: self.wire.context_hint(&self.http.name),
@@ -85,6 +96,16 @@ impl<W: Wire> Provider for HttpProvider<W> {
 
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
         list_models::<W>(self.http.clone())
+    }
+}
+
+impl<W: Wire> HttpProvider<W> {
+    fn body(&self, request: &ChatRequest) -> Vec<u8> {
+        match self.bodies.lock() {
+            Ok(mut cache) => self.wire.body_bytes(request, &mut cache),
+            // A panic while the cache was held leaves it suspect: build without it.
+            Err(_) => self.wire.body_bytes(request, &mut MessageCache::default()),
+        }
     }
 }
 

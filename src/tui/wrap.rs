@@ -10,53 +10,110 @@ use unicode_width::UnicodeWidthChar;
 
 /// `line` wrapped to rows of at most `width` cells (at least one row, possibly empty).
 pub fn wrap_line(line: &Line<'_>, width: u16) -> Vec<Line<'static>> {
-    let width = usize::from(width.max(1));
-    let base = line.style;
-    let cells: Vec<(char, Style)> = line
-        .spans
-        .iter()
-        .flat_map(|s| {
-            let style = base.patch(s.style);
-            s.content.chars().map(move |c| (c, style))
-        })
-        .collect();
-    let mut rows: Vec<Vec<(char, Style)>> = Vec::new();
-    let mut row: Vec<(char, Style)> = Vec::new();
-    let mut row_width = 0usize;
-    let mut last_space: Option<usize> = None;
-    for (c, style) in cells {
+    let mut wrapper = Wrapper::new(width);
+    wrapper.push_line(line);
+    wrapper.into_lines()
+}
+
+/// Greedy wrapping fed one character at a time. A row, once closed, never changes when more
+/// text is pushed, so text that only grows (a streaming paragraph) is wrapped once: keep the
+/// wrapper, push what is new, and read [`Wrapper::closed`] plus the open row. Feeding a whole line
+/// gives exactly [`wrap_line`]. Cost per push is independent of how much was pushed before.
+#[derive(Clone, Debug)]
+pub struct Wrapper {
+    width: usize,
+    closed: Vec<Line<'static>>,
+    row: Vec<(char, Style)>,
+    row_width: usize,
+    last_space: Option<usize>,
+}
+
+impl Wrapper {
+    pub fn new(width: u16) -> Wrapper {
+        Wrapper {
+            width: usize::from(width.max(1)),
+            closed: Vec::new(),
+            row: Vec::new(),
+            row_width: 0,
+            last_space: None,
+        }
+    }
+
+    /// Push every character of `line`, each with the line's style patched by its span's.
+    pub fn push_line(&mut self, line: &Line<'_>) {
+        let base = line.style;
+        for span in &line.spans {
+            self.push_str(&span.content, base.patch(span.style));
+        }
+    }
+
+    /// Push every character of `text` in `style`.
+    pub fn push_str(&mut self, text: &str, style: Style) {
+        for c in text.chars() {
+            self.push(c, style);
+        }
+    }
+
+    /// Push one character.
+    pub fn push(&mut self, c: char, style: Style) {
         let w = c.width().unwrap_or(0);
-        if row_width + w > width && !row.is_empty() {
+        if self.row_width + w > self.width && !self.row.is_empty() {
             if c == ' ' {
-                rows.push(std::mem::take(&mut row));
-                row_width = 0;
-                last_space = None;
-                continue;
+                self.close(Vec::new());
+                return;
             }
-            let carry = match last_space {
+            let carry = match self.last_space {
                 Some(at) if at > 0 => {
-                    let rest = row.split_off(at + 1);
-                    row.pop();
+                    let rest = self.row.split_off(at + 1);
+                    self.row.pop();
                     rest
                 }
                 _ => Vec::new(),
             };
-            rows.push(std::mem::take(&mut row));
-            row = carry;
-            row_width = row.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
-            last_space = None;
-            if c == ' ' && row.is_empty() {
-                continue;
+            self.close(carry);
+            if c == ' ' && self.row.is_empty() {
+                return;
             }
         }
         if c == ' ' {
-            last_space = Some(row.len());
+            self.last_space = Some(self.row.len());
         }
-        row.push((c, style));
-        row_width += w;
+        self.row.push((c, style));
+        self.row_width += w;
     }
-    rows.push(row);
-    rows.into_iter().map(into_line).collect()
+
+    /// The rows closed since the last call (final: later pushes only close rows after them).
+    pub fn take_closed(&mut self) -> Vec<Line<'static>> {
+        std::mem::take(&mut self.closed)
+    }
+
+    /// The open row with `text` pushed after it, wrapped: the rows that would close, then the
+    /// open one. The wrapper itself is left as it was.
+    pub fn open_with(&self, text: &str, style: Style) -> Vec<Line<'static>> {
+        let mut rest = Wrapper {
+            width: self.width,
+            closed: Vec::new(),
+            row: self.row.clone(),
+            row_width: self.row_width,
+            last_space: self.last_space,
+        };
+        rest.push_str(text, style);
+        rest.into_lines()
+    }
+
+    /// The closed rows and the open one (at least one row, possibly empty).
+    pub fn into_lines(mut self) -> Vec<Line<'static>> {
+        let row = std::mem::take(&mut self.row);
+        self.closed.push(into_line(row));
+        self.closed
+    }
+
+    fn close(&mut self, carry: Vec<(char, Style)>) {
+        let row = std::mem::replace(&mut self.row, carry);
+        self.closed.push(into_line(row));
+        self.row_width = self.row.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
+        self.last_space = None;
+    }
 }
 
 /// Display width of `text` in cells.
@@ -131,6 +188,29 @@ mod tests {
         let rows = wrap_line(&l, 4);
         assert_eq!(texts(&rows), ["aa", "bbbb"]);
         assert_eq!(rows[1].spans[0].style, bold);
+    }
+
+    #[test]
+    fn pushing_in_pieces_wraps_as_the_whole_line() {
+        let text = "the quick brown fox jumps over the lazy dog, abcdefghijklmnopqrstuvwxyz  a  b ";
+        let cursor = Style::new().bold();
+        for width in [1, 3, 5, 8, 13] {
+            let whole = Line::from(vec![Span::raw(text), Span::styled("▌", cursor)]);
+            let want = wrap_line(&whole, width);
+            for piece in [1, 2, 7] {
+                let mut w = Wrapper::new(width);
+                let mut got = Vec::new();
+                let chars: Vec<char> = text.chars().collect();
+                for chunk in chars.chunks(piece) {
+                    w.push_str(&chunk.iter().collect::<String>(), Style::new());
+                    got.extend(w.take_closed());
+                    // Looking at the open row changes nothing.
+                    let _ = w.open_with("▌", cursor);
+                }
+                got.extend(w.open_with("▌", cursor));
+                assert_eq!(got, want, "width {width}, pieces of {piece}");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod request;
 use serde_json::Value;
 
 use crate::config::BackendConfig;
+use crate::llm::body::MessageCache;
 use crate::llm::http::{AuthStyle, HttpBackend};
 use crate::llm::stream::Decoder;
 use crate::llm::wire::{HttpProvider, Wire};
@@ -43,6 +44,10 @@ impl Wire for OpenAi {
 
     fn body(&self, request: &ChatRequest) -> Value {
         request::to_body(request)
+    }
+
+    fn body_bytes(&self, request: &ChatRequest, cache: &mut MessageCache) -> Vec<u8> {
+        request::to_body_bytes(request, cache)
     }
 
     fn decoder() -> Box<dyn Decoder> {

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::llm::body::MessageCache;
 use crate::llm::{ChatMessage, ChatRequest, ToolChoice, ToolSpec};
 
 /// The streaming request body.
@@ -29,13 +30,58 @@ pub fn to_body(req: &ChatRequest) -> Value {
     }
     if !req.tools.is_empty() {
         body["tools"] = Value::Array(req.tools.iter().map(tool).collect());
-        body["tool_choice"] = match &req.tool_choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
-        };
+        body["tool_choice"] = tool_choice(&req.tool_choice);
     }
     body
+}
+
+/// [`to_body`] as the bytes sent, the messages through `cache` so that those of a recent request
+/// are copied, not serialized again ([`crate::llm::body`]).
+pub fn to_body_bytes(req: &ChatRequest, cache: &mut MessageCache) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"model\":");
+    write(&mut out, &req.model);
+    out.extend_from_slice(b",\"messages\":[");
+    if let Some(system) = req.system.as_deref().filter(|s| !s.is_empty()) {
+        write(&mut out, &json!({"role": "system", "content": system}));
+        if !req.messages.is_empty() {
+            out.push(b',');
+        }
+    }
+    cache.write_messages(&req.messages, &mut out, |m, out| write(out, &message(m)));
+    out.extend_from_slice(b"],\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    if let Some(n) = req.max_tokens {
+        out.extend_from_slice(b",\"max_tokens\":");
+        write(&mut out, &json!(n));
+    }
+    if let Some(t) = req.temperature {
+        out.extend_from_slice(b",\"temperature\":");
+        write(&mut out, &json!(t));
+    }
+    if !req.tools.is_empty() {
+        out.extend_from_slice(b",\"tools\":");
+        write(
+            &mut out,
+            &Value::Array(req.tools.iter().map(tool).collect()),
+        );
+        out.extend_from_slice(b",\"tool_choice\":");
+        write(&mut out, &tool_choice(&req.tool_choice));
+    }
+    out.push(b'}');
+    out
+}
+
+/// Serializing into a `Vec` fails only for maps with non-string keys, which these never have.
+fn write(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    let _ = serde_json::to_writer(out, value);
+}
+
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+    }
 }
 
 /// A tool definition in the shape OpenAI (and Ollama) expect; empty parameters become an empty
@@ -153,6 +199,58 @@ mod tests {
                 "tool_choice": {"type": "function", "function": {"name": "f"}},
             })
         );
+    }
+
+    #[test]
+    fn the_bytes_sent_are_the_body_and_reuse_earlier_messages() {
+        let mut cache = MessageCache::default();
+        let mut req = ChatRequest {
+            model: "m\"x".into(),
+            system: Some("be brief".into()),
+            max_tokens: Some(7),
+            temperature: Some(0.7),
+            ..Default::default()
+        };
+        let check = |req: &ChatRequest, cache: &mut MessageCache| {
+            let bytes = to_body_bytes(req, cache);
+            let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(parsed, to_body(req), "{}", String::from_utf8_lossy(&bytes));
+        };
+        check(&req, &mut cache);
+        for i in 0..6 {
+            req.messages.push(ChatMessage::User {
+                text: format!("[b]: point {i} \"quoted\" \u{e9}"),
+            });
+            req.messages.push(ChatMessage::Assistant {
+                text: if i % 2 == 0 {
+                    String::new()
+                } else {
+                    format!("mine {i}")
+                },
+                tool_calls: vec![ToolCall {
+                    id: format!("c{i}"),
+                    name: "f".into(),
+                    arguments: "{}".into(),
+                }],
+            });
+            req.messages.push(ChatMessage::ToolResult {
+                call_id: format!("c{i}"),
+                name: "f".into(),
+                content: "ok".into(),
+                is_error: false,
+            });
+            check(&req, &mut cache);
+            req.system = (i % 3 != 0).then(|| "sys".to_string());
+        }
+        req.tools.push(ToolSpec {
+            name: "t".into(),
+            description: String::new(),
+            parameters: Value::Null,
+        });
+        req.tool_choice = ToolChoice::Tool("t".into());
+        check(&req, &mut cache);
+        req.messages.clear();
+        check(&req, &mut cache);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! [`AgentPane`] is the pane's own state: its scroll position, the rows of each finished block
 //! (laid out once per width) and the rows of the live turn (each completed line styled once and
-//! wrapped once per width; only the raw tail is re-wrapped on each frame). It draws from the
+//! wrapped once per width; the tail, the paragraph still streaming, cleaned and wrapped only
+//! where it grew since the last frame). It draws from the
 //! agent's [`AgentView`], which holds no render state, and core's records of its turns.
 
 use std::collections::BTreeMap;
@@ -22,10 +23,11 @@ use super::super::state::agents::{
     AgentStatus, AgentView, Block as TurnBlock, BlockKind, LiveTurn,
 };
 use super::super::theme::Theme;
-use super::super::wrap::wrap_line;
+use super::super::wrap::{Wrapper, wrap_line};
 use super::{scrolled_hint, wrap_hanging, wrap_indented};
 use crate::core::event::Purpose;
 use crate::core::state::TurnRecord;
+use crate::text::Sanitizer;
 
 /// Core's record of every turn of the session, where a finished block's text lives.
 pub type Turns = BTreeMap<u64, TurnRecord>;
@@ -199,7 +201,8 @@ impl Cells for AgentCells<'_> {
 }
 
 /// What the pane keeps for the live turn so that each completed line is styled once and
-/// wrapped once per width.
+/// wrapped once per width, and the tail (the paragraph being streamed) is cleaned and wrapped
+/// only where it grew: a frame costs the same at the 10th word of a paragraph and at the 2,000th.
 #[derive(Debug, Default)]
 struct LiveLayout {
     /// The [`LiveTurn::epoch`] these rows belong to.
@@ -207,10 +210,26 @@ struct LiveLayout {
     styler: MdStyler,
     styled: Vec<Line<'static>>,
     width: u16,
+    /// The header, the rows of completed lines, the tail's closed rows, then its open rows.
     wrapped: Vec<Line<'static>>,
     /// How many styled lines `wrapped` holds; rows past `committed` are the tail's.
     wrapped_upto: usize,
     committed: usize,
+    tail: Option<TailLayout>,
+}
+
+/// The live tail as laid out so far. The tail only grows until a newline completes it (then
+/// `LiveTurn::lines` grows and the tail starts over), so what was fed stays valid.
+#[derive(Debug)]
+struct TailLayout {
+    /// `LiveTurn::lines.len()` when this tail began.
+    line: usize,
+    /// Bytes of `LiveTurn::tail` cleaned and wrapped.
+    fed: usize,
+    clean: Sanitizer,
+    wrapper: Wrapper,
+    /// Rows of `wrapped` (after `committed`) that are this tail's closed rows.
+    closed: usize,
 }
 
 fn header(turn: u64, round: Option<u32>, note: &str, theme: &Theme) -> Line<'static> {
@@ -259,20 +278,42 @@ impl LiveLayout {
             self.wrapped = vec![header(live.turn, live.round, "live", theme)];
             self.wrapped_upto = 0;
             self.committed = 1;
+            self.tail = None;
         }
-        self.wrapped.truncate(self.committed);
-        while self.wrapped_upto < self.styled.len() {
-            let rows = wrap_hanging(&self.styled[self.wrapped_upto], width);
-            self.wrapped.extend(rows);
-            self.wrapped_upto += 1;
+        let tail_restarts = self.tail.as_ref().is_none_or(|t| {
+            t.line != live.lines.len()
+                || t.fed > live.tail.len()
+                || !live.tail.is_char_boundary(t.fed)
+        });
+        if tail_restarts {
+            self.wrapped.truncate(self.committed);
+            while self.wrapped_upto < self.styled.len() {
+                let rows = wrap_hanging(&self.styled[self.wrapped_upto], width);
+                self.wrapped.extend(rows);
+                self.wrapped_upto += 1;
+            }
+            self.committed = self.wrapped.len();
+            self.tail = Some(TailLayout {
+                line: live.lines.len(),
+                fed: 0,
+                clean: Sanitizer::default(),
+                wrapper: Wrapper::new(width),
+                closed: 0,
+            });
         }
-        self.committed = self.wrapped.len();
-        let tail = strip_controls(&live.tail);
-        let tail_line = Line::from(vec![
-            Span::styled(tail, theme.text_style()),
-            Span::styled("▌", Style::new().fg(theme.speaking)),
-        ]);
-        self.wrapped.extend(wrap_line(&tail_line, width));
+        let Some(tail) = self.tail.as_mut() else {
+            return &self.wrapped;
+        };
+        self.wrapped.truncate(self.committed + tail.closed);
+        let fresh = tail.clean.push(&live.tail[tail.fed..]);
+        tail.fed = live.tail.len();
+        tail.wrapper
+            .push_str(&fresh.replace('\t', "    "), theme.text_style());
+        let closed = tail.wrapper.take_closed();
+        tail.closed += closed.len();
+        self.wrapped.extend(closed);
+        self.wrapped
+            .extend(tail.wrapper.open_with("▌", Style::new().fg(theme.speaking)));
         &self.wrapped
     }
 }
@@ -324,5 +365,50 @@ mod tests {
         agent.live = None;
         agent.token(1, "again");
         assert_eq!(rows(&mut pane, &agent), ["── turn 1 · live", "again▌"]);
+    }
+
+    #[test]
+    fn a_growing_tail_lays_out_as_a_fresh_pane_would() {
+        let theme = Theme::dark();
+        let mut agent = AgentView::new(AgentInfo {
+            name: "a".into(),
+            backend: "b".into(),
+            model: "m".into(),
+            color: None,
+            price: None,
+        });
+        let rows = |pane: &mut AgentPane, agent: &AgentView, width: u16| -> Vec<Line<'static>> {
+            let turns = Turns::new();
+            let (mut cells, _) = pane.cells(agent, &turns, &theme);
+            cells.rows(0, width).to_vec()
+        };
+        let mut pane = AgentPane::default();
+        agent.start(1, None, Purpose::Speak);
+        let pieces = [
+            "intro line\n",
+            "a",
+            " long",
+            "\tparagraph",
+            " with \u{1b}[3",
+            "1mred\u{1b}[0m",
+            " words",
+            " 日本語",
+            " and",
+            " more\n",
+            "next",
+            " one",
+        ];
+        for (i, piece) in pieces.iter().cycle().take(120).enumerate() {
+            agent.token(1, piece);
+            let width = if i % 40 < 30 { 17 } else { 23 };
+            let got = rows(&mut pane, &agent, width);
+            let want = rows(&mut AgentPane::default(), &agent, width);
+            assert_eq!(got, want, "after piece {i}");
+        }
+        let text: String = rows(&mut pane, &agent, 17)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(!text.contains('\u{1b}') && !text.contains("[31m") && !text.contains('\t'));
     }
 }

@@ -246,16 +246,16 @@ impl GroupChat {
             ]);
         }
         let n = self.members().len().max(1);
+        // The last n speak turns, newest first (read from the end: a turn costs the same at
+        // message 40 and at message 4,000).
         let recent: Vec<TurnStatus> = state
             .task_turns()
+            .rev()
             .filter(|(_, t)| t.purpose == Purpose::Speak)
+            .take(n)
             .map(|(_, t)| t.status)
             .collect();
-        if recent.len() >= n
-            && recent[recent.len() - n..]
-                .iter()
-                .all(|s| *s == TurnStatus::Failed)
-        {
+        if recent.len() >= n && recent.iter().all(|s| *s == TurnStatus::Failed) {
             return Some(vec![
                 Effect::Emit(EventKind::Error {
                     message: format!("the last {n} turns all failed; the discussion is stopped"),
@@ -348,17 +348,19 @@ fn finish(state: &SessionState, outcome: Outcome) -> Effect {
     }
 }
 
-/// How many completed speak messages at the end of the task are the same text.
+/// How many completed speak messages at the end of the task are the same text (read from the
+/// end, stopping at the first different one).
 fn repeats(state: &SessionState) -> usize {
-    let texts: Vec<String> = state
+    let mut texts = state
         .task_turns()
+        .rev()
         .filter(|(_, t)| t.purpose == Purpose::Speak && t.status == TurnStatus::Completed)
-        .map(|(_, t)| t.text.trim().to_lowercase())
-        .collect();
-    let Some(last) = texts.last().filter(|l| !l.is_empty()) else {
+        .map(|(_, t)| t.text.trim());
+    let Some(last) = texts.next().filter(|l| !l.is_empty()) else {
         return 0;
     };
-    texts.iter().rev().take_while(|t| *t == last).count()
+    let last = last.to_lowercase();
+    1 + texts.take_while(|t| t.to_lowercase() == last).count()
 }
 
 #[cfg(test)]
