@@ -371,6 +371,7 @@ async fn an_inline_api_key_never_reaches_the_journal() {
             num_ctx: None,
             script: None,
             tokens_per_sec: None,
+            max_concurrent: None,
         },
     );
     let path = dir.path().join("keyed.jsonl");

@@ -49,6 +49,9 @@ fn backend_for(detected: &Detected) -> (&'static str, BackendConfig, Option<Stri
         DetectedKind::Ollama { host, models } => {
             let mut b = backend(BackendKind::Ollama);
             b.base_url = Some(host.clone());
+            // A local server: one request at a time, so parallel votes queue instead of
+            // overloading it (Ollama queues them itself, but then every wait counts as latency).
+            b.max_concurrent = Some(1);
             let model = models.first().cloned().unwrap_or_else(|| "llama3.2".into());
             ("ollama", b, Some(model))
         }
@@ -86,6 +89,7 @@ fn backend(kind: BackendKind) -> BackendConfig {
         num_ctx: None,
         script: None,
         tokens_per_sec: None,
+        max_concurrent: None,
     }
 }
 
@@ -195,6 +199,7 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        context_window: None,
     }
 }
 

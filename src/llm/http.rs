@@ -64,6 +64,8 @@ pub struct HttpBackend {
     /// Longest silence between two stream events after the first token.
     pub idle_timeout: Duration,
     pub max_retries: u32,
+    /// Admission: `max_concurrent` and the count of requests in flight.
+    pub gate: std::sync::Arc<crate::llm::gate::Gate>,
 }
 
 impl HttpBackend {
@@ -103,6 +105,7 @@ impl HttpBackend {
                 .map(Duration::from_millis)
                 .unwrap_or(DEFAULT_IDLE_TIMEOUT),
             max_retries: cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            gate: crate::llm::gate::Gate::new(cfg.max_concurrent),
         })
     }
 

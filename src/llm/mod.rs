@@ -24,6 +24,8 @@
 pub mod anthropic;
 pub mod classify;
 pub mod error;
+pub mod forced;
+pub mod gate;
 pub mod http;
 pub mod ndjson;
 pub mod ollama;
@@ -79,6 +81,11 @@ pub struct ChatRequest {
     pub tool_choice: ToolChoice,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
+    /// For a forced call (`tool_choice` naming a tool): the system prompt of the same request in
+    /// the text-marker form (no tools; the answer is a `VOTE: …` line). A backend that refuses or
+    /// ignores forced tool calls is asked this way instead ([`forced`]). Set by the orchestrator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_system: Option<String>,
 }
 
 /// One message of the conversation sent to a model.
@@ -231,4 +238,11 @@ pub enum LlmEvent {
         error: LlmError,
     },
     Finished(FinishReason),
+    /// The request waits in the backend's queue (`max_concurrent` requests are in flight).
+    Queued { backend: String },
+    /// The request left the queue and goes out now: its latency counts from here.
+    Admitted,
+    /// One line the person should see about how this backend is asked (the switch to text
+    /// markers after a refused forced tool call).
+    Notice(String),
 }

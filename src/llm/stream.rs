@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::llm::http::{HttpBackend, MAX_SERVER_DELAY, retry_delay};
-use crate::llm::{ErrorKind, LlmError, LlmEvent, LlmStream, ToolCall};
+use crate::llm::{ErrorKind, FinishReason, LlmError, LlmEvent, LlmStream, ToolCall};
 use crate::text::{Sanitizer, sanitize_json_text};
 
 /// The pure, per-protocol part of a stream: fed the body's bytes as they arrive.
@@ -71,6 +71,8 @@ pub struct StreamJob {
     pub list_models: ModelLister,
     /// An extra hint for context-too-long errors (Ollama: raise `num_ctx`).
     pub context_hint: Option<String>,
+    /// The request forces a tool call: an empty reply to it is suspicious (see [`run`]).
+    pub forced: bool,
 }
 
 /// Run `job` as a stream of events, ending promptly when `cancel` fires.
@@ -142,14 +144,59 @@ impl Drop for Driven {
 struct Failure {
     error: LlmError,
     shown: bool,
+    /// A forced call answered with nothing at all, and the finish reason it came with.
+    empty: Option<FinishReason>,
 }
 
+/// Take a place in the backend's queue (saying so when it has to wait), then run the attempts.
+/// An empty answer to a forced call that overlapped another request to the same backend is asked
+/// again once that request is done: a server that serves one request at a time answers the
+/// second one with an empty stream.
 async fn run(job: StreamJob, tx: Emit) {
+    let gate = job.backend.gate.clone();
+    let mut ticket = match gate.try_admit() {
+        Some(ticket) => ticket,
+        None => {
+            let backend = job.backend.name.clone();
+            if tx.send(Ok(LlmEvent::Queued { backend })).is_err() {
+                return;
+            }
+            let ticket = gate.admit().await;
+            if tx.send(Ok(LlmEvent::Admitted)).is_err() {
+                return;
+            }
+            ticket
+        }
+    };
     let mut attempt = 0u32;
+    let mut waited_alone = false;
     loop {
         let Err(failure) = attempt_once(&job, &tx).await else {
             return;
         };
+        if let Some(reason) = failure.empty {
+            if !ticket.overlapped() {
+                // Nothing suspicious: an empty answer the orchestrator reads as such.
+                let _ = tx.send(Ok(LlmEvent::Finished(reason)));
+                return;
+            }
+            if !waited_alone {
+                waited_alone = true;
+                tracing::warn!(backend = %job.backend.name, model = %job.model, "empty reply to a forced call while another request was in flight; asking again when alone");
+                let event = LlmEvent::Retrying {
+                    attempt: attempt + 1,
+                    delay_ms: 0,
+                    error: failure.error,
+                };
+                if tx.send(Ok(event)).is_err() {
+                    return;
+                }
+                ticket.wait_alone().await;
+                continue;
+            }
+            let _ = tx.send(Err(failure.error));
+            return;
+        }
         let error = failure.error;
         let delay = (!failure.shown && error.is_retryable() && attempt < job.backend.max_retries)
             .then(|| retry_delay(error.retry_after_ms, attempt))
@@ -182,6 +229,7 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     let early = |error: LlmError| Failure {
         error,
         shown: false,
+        empty: None,
     };
     let request = backend
         .client
@@ -222,11 +270,19 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
         let chunk = match tokio::time::timeout(wait, response.chunk()).await {
             Err(_) => {
                 let error = backend.timeout_error(&job.model, wait, shown);
-                return Err(Failure { error, shown });
+                return Err(Failure {
+                    error,
+                    shown,
+                    empty: None,
+                });
             }
             Ok(Err(e)) => {
                 let error = backend.network_error(&job.model, &e);
-                return Err(Failure { error, shown });
+                return Err(Failure {
+                    error,
+                    shown,
+                    empty: None,
+                });
             }
             Ok(Ok(chunk)) => chunk,
         };
@@ -234,15 +290,64 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
             Some(bytes) => decoder.feed(bytes, &mut events),
             None => decoder.finish(&mut events),
         };
+        let empty = if job.forced && !shown {
+            take_empty_finish(&mut events)
+        } else {
+            None
+        };
         shown |= forward(&mut events, &mut sanitizer, tx);
+        if let Some(reason) = empty {
+            let error = empty_forced_error(job);
+            return Err(Failure {
+                error,
+                shown,
+                empty: Some(reason),
+            });
+        }
         if let Err(e) = result {
             let error = LlmError::new(e.kind, &backend.name, e.message).with_model(&job.model);
-            return Err(Failure { error, shown });
+            return Err(Failure {
+                error,
+                shown,
+                empty: None,
+            });
         }
         if chunk.is_none() || decoder.is_done() {
             return Ok(());
         }
     }
+}
+
+/// The finish reason of a reply that ends in `events` without any text or tool call, taken out
+/// of `events` (the caller decides what the empty reply means).
+fn take_empty_finish(events: &mut Vec<LlmEvent>) -> Option<FinishReason> {
+    let said = events
+        .iter()
+        .any(|e| matches!(e, LlmEvent::TextDelta(t) if !t.trim().is_empty()) || matches!(e, LlmEvent::ToolCall(_)));
+    let at = events
+        .iter()
+        .position(|e| matches!(e, LlmEvent::Finished(_)))?;
+    if said {
+        return None;
+    }
+    match events.remove(at) {
+        LlmEvent::Finished(reason) => Some(reason),
+        _ => None,
+    }
+}
+
+/// An empty answer to a forced call while another request to the backend was in flight.
+fn empty_forced_error(job: &StreamJob) -> LlmError {
+    let name = &job.backend.name;
+    LlmError::new(
+        ErrorKind::Overloaded,
+        name,
+        "empty reply to a forced tool call while another request to this backend was in flight: the server probably serves one request at a time",
+    )
+    .with_model(&job.model)
+    .with_hint(format!(
+        "set max_concurrent = 1 in [backends.{name}] so that requests wait their turn"
+    ))
 }
 
 /// Send decoded events on, sanitizing text and tool calls. Returns whether any text or tool

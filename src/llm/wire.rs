@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::BackendConfig;
 use crate::llm::http::{HttpBackend, model_names};
 use crate::llm::stream::{self, Decoder, StreamJob};
+use crate::llm::forced::{self, Markers};
 use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
 
 /// What one wire protocol supplies: how to connect, where to post, what to post, and how to read
@@ -48,6 +49,8 @@ pub struct HttpProvider<W: Wire> {
     http: Arc<HttpBackend>,
     tools: bool,
     wire: W,
+    /// Set once the backend refused or ignored a forced tool call.
+    markers: Markers,
 }
 
 impl<W: Wire> HttpProvider<W> {
@@ -57,7 +60,22 @@ impl<W: Wire> HttpProvider<W> {
             http: Arc::new(http),
             tools: cfg.tools.unwrap_or(true),
             wire,
+            markers: Markers::default(),
         })
+    }
+
+    fn job(&self, request: &ChatRequest) -> StreamJob {
+        StreamJob {
+            backend: self.http.clone(),
+            model: request.model.clone(),
+            url: self.http.url(W::CHAT_PATH),
+            body: self.wire.body(request),
+            new_decoder: W::decoder,
+            list_models: list_models::<W>,
+            context_hint: self.wire.context_hint(&self.http.name),
+            forced: matches!(request.tool_choice, crate::llm::ToolChoice::Tool(_))
+                && !request.tools.is_empty(),
+        }
     }
 }
 
@@ -71,16 +89,20 @@ impl<W: Wire> Provider for HttpProvider<W> {
     }
 
     fn stream(&self, request: ChatRequest, cancel: CancellationToken) -> LlmStream {
-        let job = StreamJob {
-            backend: self.http.clone(),
-            model: request.model.clone(),
-            url: self.http.url(W::CHAT_PATH),
-            body: self.wire.body(&request),
-            new_decoder: W::decoder,
-            list_models: list_models::<W>,
-            context_hint: self.wire.context_hint(&self.http.name),
+        let Some(marker_form) = forced::marker_form(&request) else {
+            return stream::start(self.job(&request), cancel);
         };
-        stream::start(job, cancel)
+        if self.markers.on() {
+            return stream::start(self.job(&marker_form), cancel);
+        }
+        let second = self.job(&marker_form);
+        let first = stream::start(self.job(&request), cancel.clone());
+        forced::with_fallback(
+            first,
+            Box::new(move || stream::start(second, cancel)),
+            self.markers.clone(),
+            self.http.name.clone(),
+        )
     }
 
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {

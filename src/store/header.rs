@@ -220,6 +220,7 @@ mod tests {
                 num_ctx: None,
                 script: None,
                 tokens_per_sec: None,
+                max_concurrent: None,
             },
         );
         c.agents.insert(
@@ -237,6 +238,7 @@ mod tests {
                     input: 1.0,
                     output: 2.0,
                 }),
+                context_window: None,
             },
         );
         c

@@ -404,6 +404,17 @@ impl Actor {
         };
         match live.absorb(msg, &agent) {
             Step::Quiet => {}
+            Step::Waiting(backend) => self.publish(EventKind::TurnWaiting {
+                agent,
+                turn,
+                backend,
+            }),
+            Step::Notice(kind, text) => self.publish(EventKind::TurnNotice {
+                agent,
+                turn,
+                kind: kind.to_string(),
+                text,
+            }),
             Step::Token(text) => self.publish(EventKind::Token { agent, turn, text }),
             Step::Retrying(error) => self.publish(EventKind::TurnFailed {
                 agent,

@@ -41,6 +41,10 @@ pub(super) enum Step {
     Finished(FinishReason),
     /// The turn failed for good.
     Failed(ErrorInfo),
+    /// The request waits in this backend's queue.
+    Waiting(String),
+    /// A line for the transcript (`kind`, text).
+    Notice(&'static str, String),
 }
 
 /// A turn whose stream is being read.
@@ -98,6 +102,13 @@ impl Live {
             }
             TurnMsg::Llm(LlmEvent::Retrying { error, .. }) => Step::Retrying(info(&error)),
             TurnMsg::Llm(LlmEvent::Finished(reason)) => Step::Finished(reason),
+            TurnMsg::Llm(LlmEvent::Queued { backend }) => Step::Waiting(backend),
+            TurnMsg::Llm(LlmEvent::Admitted) => {
+                // Time spent in the queue is not the call's latency.
+                self.started = Instant::now();
+                Step::Quiet
+            }
+            TurnMsg::Llm(LlmEvent::Notice(text)) => Step::Notice("text_markers", text),
             TurnMsg::Error(error) => Step::Failed(info(&error)),
             TurnMsg::Ended => Step::Failed(ErrorInfo {
                 kind: ErrorKind::Protocol.into(),
