@@ -66,14 +66,18 @@ pub fn refuses_forced_tools(error: &LlmError) -> bool {
 }
 
 /// `first` (the forced form), switching to `fallback()` (the marker form) when the backend
-/// refuses or ignores the forced call; `markers` remembers it for `backend`.
+/// refuses or ignores the forced call; `markers` remembers it for `backend`. `used` is set when
+/// `first` went out in the marker form after all (learnt while it waited in the queue): its
+/// reply is then taken as it is.
 pub fn with_fallback(
     first: LlmStream,
     fallback: Box<dyn FnOnce() -> LlmStream + Send>,
     markers: Markers,
+    used: Arc<AtomicBool>,
     backend: String,
 ) -> LlmStream {
     let state = Watch {
+        used,
         current: first,
         fallback: Some(fallback),
         held: Vec::new(),
@@ -100,6 +104,7 @@ pub fn with_fallback(
 type Item = Result<LlmEvent, LlmError>;
 
 struct Watch {
+    used: Arc<AtomicBool>,
     current: LlmStream,
     fallback: Option<Box<dyn FnOnce() -> LlmStream + Send>>,
     /// Text held back until the reply shows whether it called the tool.
@@ -113,7 +118,7 @@ struct Watch {
 
 impl Watch {
     fn watching(&self) -> bool {
-        self.fallback.is_some() && !self.called
+        self.fallback.is_some() && !self.called && !self.used.load(Ordering::SeqCst)
     }
 
     fn take(&mut self, next: Option<Item>) {
@@ -164,13 +169,14 @@ impl Watch {
         let Some(fallback) = self.fallback.take() else {
             return;
         };
+        // One notice per backend: only the stream that made the switch says so.
         if self.markers.set() {
             tracing::warn!(backend = %self.backend, why, "forced tool calls fall back to text markers");
+            self.out.push_back(Ok(LlmEvent::Notice(format!(
+                "backend '{}' {why}: structured answers on it use text markers (VOTE: …, NEXT: …) from now on",
+                self.backend
+            ))));
         }
-        self.out.push_back(Ok(LlmEvent::Notice(format!(
-            "backend '{}' {why}: structured answers on it use text markers (VOTE: …, NEXT: …) from now on",
-            self.backend
-        ))));
         self.current = fallback();
     }
 }
@@ -213,6 +219,7 @@ mod tests {
             of(first),
             Box::new(move || second),
             markers.clone(),
+            Arc::default(),
             "b".into(),
         );
         s.collect().await

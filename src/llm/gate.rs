@@ -7,7 +7,7 @@
 //! admits at once and only counts. The count answers the question a serial local server raises:
 //! an empty reply that came while another request was in flight was probably refused for being
 //! the second one (llama-cpp-python answers it with a role chunk and `[DONE]`), so the request
-//! loop waits until the others are done ([`Gate::wait_alone`]) and asks again. Waiting is a plain
+//! loop waits until the others are done ([`Ticket::wait_alone`]) and asks again. Waiting is a plain
 //! future: dropping it (cancellation) leaves the queue.
 
 use std::sync::Arc;
@@ -24,6 +24,9 @@ pub struct Gate {
     /// Requests admitted so far, to tell whether another one started during a request.
     admitted: AtomicU64,
     done: Notify,
+    /// One request at a time waits to be alone ([`Ticket::wait_alone`]), so that two waiting
+    /// requests do not wait for each other, nor go out together again.
+    alone: Arc<Semaphore>,
 }
 
 /// A request's place in flight; dropping it lets the next one in.
@@ -31,6 +34,9 @@ pub struct Gate {
 pub struct Ticket {
     gate: Arc<Gate>,
     _permit: Option<OwnedSemaphorePermit>,
+    alone: Option<OwnedSemaphorePermit>,
+    /// Whether this ticket is in [`Gate::in_flight`] (not while it waits to be alone).
+    counted: bool,
     /// Others in flight when this one was admitted.
     others_at_start: usize,
     /// [`Gate::admitted`] when this one was admitted (itself included).
@@ -47,6 +53,7 @@ impl Gate {
             in_flight: AtomicUsize::new(0),
             admitted: AtomicU64::new(0),
             done: Notify::new(),
+            alone: Arc::new(Semaphore::new(1)),
         })
     }
 
@@ -81,6 +88,8 @@ impl Gate {
         Ticket {
             gate: self.clone(),
             _permit: permit,
+            alone: None,
+            counted: true,
             others_at_start,
             admitted_at_start,
         }
@@ -95,24 +104,37 @@ impl Ticket {
             || self.gate.admitted.load(Ordering::SeqCst) > self.admitted_at_start
     }
 
-    /// Wait until this is the only request in flight, and start counting overlaps afresh.
+    /// Wait until no other request is in flight (one waiting ticket at a time), then count
+    /// overlaps afresh; the ticket stays the one alone until dropped.
     pub async fn wait_alone(&mut self) {
+        self.leave();
+        if self.alone.is_none() {
+            self.alone = self.gate.alone.clone().acquire_owned().await.ok();
+        }
         loop {
             let notified = self.gate.done.notified();
-            if self.gate.in_flight() <= 1 {
+            if self.gate.in_flight() == 0 {
                 break;
             }
             notified.await;
         }
+        self.gate.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.counted = true;
         self.others_at_start = 0;
         self.admitted_at_start = self.gate.admitted.load(Ordering::SeqCst);
+    }
+
+    fn leave(&mut self) {
+        if std::mem::replace(&mut self.counted, false) {
+            self.gate.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.gate.done.notify_waiters();
+        }
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.gate.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.gate.done.notify_waiters();
+        self.leave();
     }
 }
 
@@ -164,5 +186,23 @@ mod tests {
         // One that came and went while `a` ran still counts.
         drop(gate.try_admit().unwrap());
         assert!(a.overlapped());
+    }
+
+    #[tokio::test]
+    async fn two_tickets_waiting_to_be_alone_take_turns() {
+        let gate = Gate::new(None);
+        let mut a = gate.try_admit().unwrap();
+        let mut b = gate.try_admit().unwrap();
+        let first = tokio::spawn(async move {
+            a.wait_alone().await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            assert!(!a.overlapped(), "nobody joined while a was alone");
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        b.wait_alone().await;
+        first.await.unwrap();
+        assert_eq!(gate.in_flight(), 1);
+        drop(b);
+        assert_eq!(gate.in_flight(), 0);
     }
 }

@@ -73,6 +73,16 @@ pub struct StreamJob {
     pub context_hint: Option<String>,
     /// The request forces a tool call: an empty reply to it is suspicious (see [`run`]).
     pub forced: bool,
+    /// The same request in the text-marker form, sent instead when the backend has learnt by
+    /// the time this one leaves the queue that it cannot force tool calls.
+    pub marker_form: Option<MarkerForm>,
+}
+
+/// The text-marker body of a forced call, the backend's switch, and a flag set when it was used.
+pub struct MarkerForm {
+    pub body: Value,
+    pub markers: crate::llm::forced::Markers,
+    pub used: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Run `job` as a stream of events, ending promptly when `cancel` fires.
@@ -152,7 +162,7 @@ struct Failure {
 /// An empty answer to a forced call that overlapped another request to the same backend is asked
 /// again once that request is done: a server that serves one request at a time answers the
 /// second one with an empty stream.
-async fn run(job: StreamJob, tx: Emit) {
+async fn run(mut job: StreamJob, tx: Emit) {
     let gate = job.backend.gate.clone();
     let mut ticket = match gate.try_admit() {
         Some(ticket) => ticket,
@@ -168,6 +178,14 @@ async fn run(job: StreamJob, tx: Emit) {
             ticket
         }
     };
+    if let Some(form) = job.marker_form.take()
+        && form.markers.on()
+    {
+        // Learnt while this one waited: ask in the form that works.
+        form.used.store(true, std::sync::atomic::Ordering::SeqCst);
+        job.body = form.body;
+        job.forced = false;
+    }
     let mut attempt = 0u32;
     let mut waited_alone = false;
     loop {

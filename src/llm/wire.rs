@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BackendConfig;
 use crate::llm::http::{HttpBackend, model_names};
-use crate::llm::stream::{self, Decoder, StreamJob};
+use crate::llm::stream::{self, Decoder, MarkerForm, StreamJob};
 use crate::llm::forced::{self, Markers};
 use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
 
@@ -75,6 +75,7 @@ impl<W: Wire> HttpProvider<W> {
             context_hint: self.wire.context_hint(&self.http.name),
             forced: matches!(request.tool_choice, crate::llm::ToolChoice::Tool(_))
                 && !request.tools.is_empty(),
+            marker_form: None,
         }
     }
 }
@@ -95,12 +96,19 @@ impl<W: Wire> Provider for HttpProvider<W> {
         if self.markers.on() {
             return stream::start(self.job(&marker_form), cancel);
         }
+        let used = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut job = self.job(&request);
+        job.marker_form = Some(MarkerForm {
+            body: self.wire.body(&marker_form),
+            markers: self.markers.clone(),
+            used: used.clone(),
+        });
         let second = self.job(&marker_form);
-        let first = stream::start(self.job(&request), cancel.clone());
         forced::with_fallback(
-            first,
+            stream::start(job, cancel.clone()),
             Box::new(move || stream::start(second, cancel)),
             self.markers.clone(),
+            used,
             self.http.name.clone(),
         )
     }
