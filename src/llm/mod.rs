@@ -39,7 +39,7 @@ pub mod vocab;
 pub mod wire;
 
 pub use error::{ErrorKind, LlmError};
-pub use registry::{BackendReport, build_provider, check_backend};
+pub use registry::{BackendReport, ToolForm, build_provider, check_backend, probe_tool_form};
 
 use std::pin::Pin;
 
