@@ -209,13 +209,22 @@ async fn check_probes_forced_tool_calls_once_and_names_the_form_each_backend_get
     assert!(refused.contains("forced tool calls: no"), "{text}");
     assert!(refused.contains("Failed to initialize samplers"), "{text}");
     assert!(refused.contains("text markers"), "{text}");
-    assert!(after("ignoring").contains("answered a forced call in text"), "{text}");
+    assert!(
+        after("ignoring").contains("answered a forced call in text"),
+        "{text}"
+    );
     for server in [&able, &refusing, &ignoring] {
         let chats = Wire::OpenAi.requests(server);
         assert_eq!(chats.len(), 1, "probed once");
-        assert_eq!(forced_tool(&chats[0].json()).as_deref(), Some("report_status"));
+        assert_eq!(
+            forced_tool(&chats[0].json()).as_deref(),
+            Some("report_status")
+        );
     }
     // The probe asks with the model of the agent on the backend, else the first one listed.
-    assert_eq!(Wire::OpenAi.requests(&refusing)[0].json()["model"], "agent-model");
+    assert_eq!(
+        Wire::OpenAi.requests(&refusing)[0].json()["model"],
+        "agent-model"
+    );
     assert_eq!(Wire::OpenAi.requests(&able)[0].json()["model"], "small");
 }

@@ -135,7 +135,11 @@ async fn a_debate_against_a_serial_server_with_max_concurrent_one_counts_every_v
     speeches(&replies, Wire::OpenAi);
     for who in MEMBERS {
         let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-        replies.add(&format!("{who}-model"), Some("cast_vote"), Wire::OpenAi.reply(&ballot));
+        replies.add(
+            &format!("{who}-model"),
+            Some("cast_vote"),
+            Wire::OpenAi.reply(&ballot),
+        );
     }
     let backend = Wire::OpenAi.backend(&server, "max_concurrent = 1\nmax_retries = 0");
     let events = run(spec(backend)).await;
@@ -145,7 +149,11 @@ async fn a_debate_against_a_serial_server_with_max_concurrent_one_counts_every_v
     assert_eq!(got.len(), 3, "{got:?}");
     for (agent, choice, reason) in &got {
         assert_eq!(*choice, VoteChoice::Agree);
-        assert_eq!(reason, &format!("{agent} agrees"), "a real vote, not an abstention");
+        assert_eq!(
+            reason,
+            &format!("{agent} agrees"),
+            "a real vote, not an abstention"
+        );
     }
     assert_eq!(finished(&events).0, Outcome::Consensus);
     assert!(replies.unused().is_empty(), "{:?}", replies.unused());
@@ -183,7 +191,10 @@ async fn a_debate_against_a_serial_server_with_max_concurrent_one_counts_every_v
     else {
         unreachable!()
     };
-    assert!(span >= 300, "the last ballot waited for two others ({span} ms)");
+    assert!(
+        span >= 300,
+        "the last ballot waited for two others ({span} ms)"
+    );
     assert!(
         *latency_ms + 150 <= span,
         "latency {latency_ms} ms counts the wait (span {span} ms)"
@@ -199,7 +210,11 @@ async fn an_empty_forced_reply_beside_another_request_is_asked_again_when_alone(
     speeches(&replies, Wire::OpenAi);
     for who in MEMBERS {
         let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-        replies.add(&format!("{who}-model"), Some("cast_vote"), Wire::OpenAi.reply(&ballot));
+        replies.add(
+            &format!("{who}-model"),
+            Some("cast_vote"),
+            Wire::OpenAi.reply(&ballot),
+        );
     }
     // No max_concurrent: the three ballots go out at once and two find the server busy.
     let backend = Wire::OpenAi.backend(&server, "max_retries = 0");
@@ -208,7 +223,10 @@ async fn an_empty_forced_reply_beside_another_request_is_asked_again_when_alone(
     assert!(refused.count() >= 2, "{}", refused.count());
     let got = votes(&events);
     assert_eq!(got.len(), 3, "{got:?}");
-    assert!(got.iter().all(|(_, c, _)| *c == VoteChoice::Agree), "{got:?}");
+    assert!(
+        got.iter().all(|(_, c, _)| *c == VoteChoice::Agree),
+        "{got:?}"
+    );
     assert_eq!(finished(&events).0, Outcome::Consensus);
     let retried: Vec<String> = events
         .iter()
@@ -246,7 +264,11 @@ fn marker_ballots(replies: &ByRequest, wire: Wire) {
 fn check_one_forced_try(wire: Wire, server: &FakeServer) {
     let sent = wire.requests(server);
     let ballots = &sent[MEMBERS.len()..];
-    assert_eq!(ballots.len(), MEMBERS.len() + 1, "one failed try, then three ballots");
+    assert_eq!(
+        ballots.len(),
+        MEMBERS.len() + 1,
+        "one failed try, then three ballots"
+    );
     let forced: Vec<_> = ballots
         .iter()
         .filter(|r| forced_tool(&r.json()).is_some())
@@ -256,7 +278,10 @@ fn check_one_forced_try(wire: Wire, server: &FakeServer) {
     for r in ballots.iter().filter(|r| forced_tool(&r.json()).is_none()) {
         let body = r.json();
         assert!(offered_tools(&body).is_empty(), "{body}");
-        assert!(body.to_string().contains("VOTE: <agree|disagree|abstain>"), "{body}");
+        assert!(
+            body.to_string().contains("VOTE: <agree|disagree|abstain>"),
+            "{body}"
+        );
     }
 }
 
@@ -284,7 +309,11 @@ async fn llama_server_refusing_forced_tools_on_anthropic_votes_through_markers()
     let backend = Wire::Anthropic.backend(&server, "max_concurrent = 1\napi_key = \"k\"");
     let events = run(spec(backend)).await;
     check_text_votes(&events);
-    assert!(notices(&events)[0].1.contains("Failed to initialize samplers"));
+    assert!(
+        notices(&events)[0]
+            .1
+            .contains("Failed to initialize samplers")
+    );
     check_one_forced_try(Wire::Anthropic, &server);
     assert!(replies.unused().is_empty(), "{:?}", replies.unused());
 }
@@ -316,7 +345,201 @@ async fn an_ignored_named_tool_choice_votes_through_markers_and_drops_the_text()
     check_one_forced_try(Wire::OpenAi, &server);
     for e in &events {
         if let EventKind::Token { text, .. } | EventKind::Message { text, .. } = &e.kind {
-            assert!(!text.contains("rather like"), "the ignored answer is not shown");
+            assert!(
+                !text.contains("rather like"),
+                "the ignored answer is not shown"
+            );
         }
     }
+}
+
+/// Where the context window comes from in [`a_debate_on_a_small_context_trims_the_oldest_shared_context`].
+#[derive(Clone, Copy, Debug)]
+enum WindowFrom {
+    /// llama.cpp's `/props`.
+    Props,
+    /// `context_window` on each agent (the server does not say).
+    Agent,
+}
+
+/// Speeches of about 500 tokens each, a window of 1024: the third speech and every ballot would
+/// overflow. The fake server ends the stream of any request over 1100 tokens (body / 4).
+#[tokio::test]
+async fn a_debate_on_a_small_context_trims_the_oldest_shared_context() {
+    for from in [WindowFrom::Props, WindowFrom::Agent] {
+        let server = FakeServer::start().await;
+        let replies = ByRequest::default();
+        local::context_limit(&server, &replies, 1100);
+        match from {
+            WindowFrom::Props => server.always(
+                "/props",
+                support::Reply::json(
+                    200,
+                    json!({"default_generation_settings": {"n_ctx": 1024}, "total_slots": 1}),
+                ),
+            ),
+            WindowFrom::Agent => {}
+        }
+        for who in MEMBERS {
+            let words = format!("{who} says {}", "many words ".repeat(180));
+            replies.add(
+                &format!("{who}-model"),
+                None,
+                Wire::OpenAi.reply(&Turn::text([words.as_str()])),
+            );
+            let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
+            replies.add(
+                &format!("{who}-model"),
+                Some("cast_vote"),
+                Wire::OpenAi.reply(&ballot),
+            );
+        }
+        let mut spec = spec(Wire::OpenAi.backend(&server, "max_concurrent = 1"));
+        if let WindowFrom::Agent = from {
+            for agent in spec.agents.values_mut() {
+                agent.context_window = Some(1024);
+            }
+        }
+        let events = run(spec).await;
+
+        let got = votes(&events);
+        assert_eq!(got.len(), 3, "{from:?}: {got:?}");
+        assert!(
+            got.iter().all(|(_, c, _)| *c == VoteChoice::Agree),
+            "{got:?}"
+        );
+        assert_eq!(finished(&events).0, Outcome::Consensus, "{from:?}");
+        let trimmed: Vec<String> = notices(&events)
+            .into_iter()
+            .filter(|(kind, _)| kind == "context_trimmed")
+            .map(|(_, text)| text)
+            .collect();
+        assert!(
+            trimmed.len() >= 4,
+            "the last speech and the ballots: {trimmed:?}"
+        );
+        assert!(
+            trimmed[0].contains("context window of 1024 tokens"),
+            "{}",
+            trimmed[0]
+        );
+        for r in Wire::OpenAi.requests(&server) {
+            assert!(
+                local::prompt_tokens(&r) <= 1100,
+                "{from:?}: a request overflowed"
+            );
+            let body = r.json().to_string();
+            assert!(
+                body.contains("Move the team to a four-day week?"),
+                "the task stays"
+            );
+        }
+        let props = server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/props")
+            .count();
+        match from {
+            WindowFrom::Props => assert_eq!(props, 3, "asked once per model"),
+            WindowFrom::Agent => assert_eq!(props, 0, "the agent's window is not asked for"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_just_ends_after_a_too_long_prompt_is_context_too_long() {
+    use conclave::llm::{ChatMessage, ChatRequest, ErrorKind, Provider};
+    use tokio_util::sync::CancellationToken;
+    let long = ChatRequest {
+        model: "small".into(),
+        messages: vec![ChatMessage::User {
+            text: "a long prompt ".repeat(200),
+        }],
+        ..ChatRequest::default()
+    };
+    // The server says its window: the silent end is a context problem, named as one.
+    let server = FakeServer::start().await;
+    let replies = ByRequest::default();
+    local::context_limit(&server, &replies, 300);
+    server.always(
+        "/props",
+        support::Reply::json(200, json!({"default_generation_settings": {"n_ctx": 512}})),
+    );
+    let provider =
+        build_provider("local", &Wire::OpenAi.backend(&server, "max_retries = 0")).unwrap();
+    assert_eq!(provider.context_window("small").await, Some(512));
+    let (_, error) =
+        support::collect(provider.stream(long.clone(), CancellationToken::new())).await;
+    let error = error.expect("fails");
+    assert_eq!(error.kind, ErrorKind::ContextTooLong, "{error}");
+    assert!(
+        error.to_string().contains("context window (512)"),
+        "{error}"
+    );
+    assert!(error.hint.is_some(), "{error}");
+
+    // It does not: a broken stream, with a hint at the context window.
+    let server = FakeServer::start().await;
+    local::context_limit(&server, &replies, 300);
+    let provider =
+        build_provider("local", &Wire::OpenAi.backend(&server, "max_retries = 0")).unwrap();
+    assert_eq!(provider.context_window("small").await, None);
+    let (_, error) = support::collect(provider.stream(long, CancellationToken::new())).await;
+    let error = error.expect("fails");
+    assert_eq!(error.kind, ErrorKind::Protocol, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("set context_window on the agent"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_limit_named_in_an_error_is_learnt_and_ollama_says_its_num_ctx() {
+    use conclave::llm::{ChatMessage, ChatRequest, ErrorKind};
+    use tokio_util::sync::CancellationToken;
+    let server = FakeServer::start().await;
+    server.push(
+        Wire::OpenAi.path(),
+        support::Reply::json(
+            400,
+            json!({"error": {"code": 400, "message": "the request exceeds the available context size, try increasing it (n_prompt_tokens: 900, n_ctx: 512)", "type": "exceed_context_size_error"}}),
+        ),
+    );
+    let provider =
+        build_provider("local", &Wire::OpenAi.backend(&server, "max_retries = 0")).unwrap();
+    let request = ChatRequest {
+        model: "small".into(),
+        messages: vec![ChatMessage::User { text: "hi".into() }],
+        ..ChatRequest::default()
+    };
+    let (_, error) = support::collect(provider.stream(request, CancellationToken::new())).await;
+    assert_eq!(error.expect("fails").kind, ErrorKind::ContextTooLong);
+    assert_eq!(provider.context_window("small").await, Some(512));
+    assert!(
+        !server.requests().iter().any(|r| r.path == "/props"),
+        "named by the error: not asked"
+    );
+
+    let ollama = FakeServer::start().await;
+    ollama.always(
+        "/api/show",
+        support::Reply::json(
+            200,
+            json!({"parameters": "num_ctx 2048\nstop \"<|eot_id|>\"", "model_info": {"llama.context_length": 131072}}),
+        ),
+    );
+    let provider = build_provider("local", &Wire::Ollama.backend(&ollama, "")).unwrap();
+    assert_eq!(provider.context_window("llama3.2").await, Some(2048));
+    assert_eq!(provider.context_window("llama3.2").await, Some(2048));
+    let shows: Vec<_> = ollama
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/show")
+        .collect();
+    assert_eq!(shows.len(), 1, "asked once");
+    assert_eq!(shows[0].json(), json!({"model": "llama3.2"}));
+    let own = build_provider("local", &Wire::Ollama.backend(&ollama, "num_ctx = 1024")).unwrap();
+    assert_eq!(own.context_window("llama3.2").await, Some(1024));
 }

@@ -107,5 +107,8 @@ pub fn chain_summary(state: &SessionState, turn: u64, spec: &mut TurnSpec) -> Op
     summary
 }
 
+mod fit;
+pub use fit::{ANSWER_ROOM, Trimmed, fit};
+
 #[cfg(test)]
 mod tests;

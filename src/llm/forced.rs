@@ -243,7 +243,10 @@ mod tests {
         let e = |status: u16, msg: &str| {
             LlmError::new(ErrorKind::BadRequest, "b", msg.to_string()).with_status(status)
         };
-        assert!(refuses_forced_tools(&e(400, "Failed to initialize samplers")));
+        assert!(refuses_forced_tools(&e(
+            400,
+            "Failed to initialize samplers"
+        )));
         assert!(refuses_forced_tools(&e(400, "tool_choice not supported")));
         assert!(!refuses_forced_tools(&e(400, "temperature out of range")));
         assert!(!refuses_forced_tools(&e(401, "tool key wrong")));

@@ -23,6 +23,7 @@
 
 pub mod anthropic;
 pub mod classify;
+pub mod context;
 pub mod error;
 pub mod forced;
 pub mod gate;
@@ -67,6 +68,13 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The models the backend offers (OpenAI `/models`, Anthropic `/v1/models`, Ollama `/api/tags`).
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
+
+    /// `model`'s context window in tokens, where the server says it (llama.cpp `/props`, Ollama
+    /// `/api/show`, a context-too-long error that named it); asked once per model, then
+    /// remembered. `None` when the server does not say.
+    fn context_window(&self, _model: &str) -> BoxFuture<'static, Option<u32>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A complete request for one model turn.
@@ -239,7 +247,9 @@ pub enum LlmEvent {
     },
     Finished(FinishReason),
     /// The request waits in the backend's queue (`max_concurrent` requests are in flight).
-    Queued { backend: String },
+    Queued {
+        backend: String,
+    },
     /// The request left the queue and goes out now: its latency counts from here.
     Admitted,
     /// One line the person should see about how this backend is asked (the switch to text

@@ -169,7 +169,10 @@ impl fmt::Display for BackendReport {
         }?;
         match &self.tool_form {
             None => Ok(()),
-            Some(ToolForm::Tools) => write!(f, "\n     forced tool calls: yes (answers come as tool calls)"),
+            Some(ToolForm::Tools) => write!(
+                f,
+                "\n     forced tool calls: yes (answers come as tool calls)"
+            ),
             Some(ToolForm::Markers(why)) => write!(
                 f,
                 "\n     forced tool calls: no, {why}; structured answers will use text markers (VOTE: …)"

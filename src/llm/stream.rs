@@ -324,6 +324,11 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
         }
         if let Err(e) = result {
             let error = LlmError::new(e.kind, &backend.name, e.message).with_model(&job.model);
+            let error = if chunk.is_none() && !shown {
+                ended_silently(job, error)
+            } else {
+                error
+            };
             return Err(Failure {
                 error,
                 shown,
@@ -336,12 +341,39 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     }
 }
 
+/// A stream that ended with nothing and no finish: a too-long prompt, when the backend's window
+/// is known and the prompt is larger (llama-cpp-python ends the stream so), else a broken stream
+/// with a hint at the context window.
+fn ended_silently(job: &StreamJob, error: LlmError) -> LlmError {
+    let prompt = crate::llm::context::estimate_text(&job.body.to_string());
+    match job.backend.windows.get(&job.model).flatten() {
+        Some(window) if prompt > u64::from(window) => LlmError::new(
+            ErrorKind::ContextTooLong,
+            &job.backend.name,
+            format!(
+                "the stream ended with no reply and no finish after a prompt of about {prompt} tokens, more than the model's context window ({window})"
+            ),
+        )
+        .with_model(&job.model)
+        .with_hint(
+            job.context_hint
+                .clone()
+                .or_else(|| crate::llm::classify::hint_for(ErrorKind::ContextTooLong).map(str::to_string))
+                .unwrap_or_default(),
+        ),
+        _ => error.with_hint(
+            "if the prompt is long it may not fit the model's context window: set context_window on the agent so that conclave trims it",
+        ),
+    }
+}
+
 /// The finish reason of a reply that ends in `events` without any text or tool call, taken out
 /// of `events` (the caller decides what the empty reply means).
 fn take_empty_finish(events: &mut Vec<LlmEvent>) -> Option<FinishReason> {
-    let said = events
-        .iter()
-        .any(|e| matches!(e, LlmEvent::TextDelta(t) if !t.trim().is_empty()) || matches!(e, LlmEvent::ToolCall(_)));
+    let said = events.iter().any(|e| {
+        matches!(e, LlmEvent::TextDelta(t) if !t.trim().is_empty())
+            || matches!(e, LlmEvent::ToolCall(_))
+    });
     let at = events
         .iter()
         .position(|e| matches!(e, LlmEvent::Finished(_)))?;
@@ -442,6 +474,10 @@ async fn explain(job: &StreamJob, mut error: LlmError) -> LlmError {
             });
         }
         ErrorKind::ContextTooLong => {
+            if let Some(window) = crate::llm::context::window_in_message(&error.message) {
+                // Named by the server: the next request to this model is trimmed to fit.
+                job.backend.windows.set(&job.model, Some(window));
+            }
             if let Some(hint) = &job.context_hint {
                 error.hint = Some(hint.clone());
             }

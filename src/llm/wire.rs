@@ -14,9 +14,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::BackendConfig;
+use crate::llm::forced::{self, Markers};
 use crate::llm::http::{HttpBackend, model_names};
 use crate::llm::stream::{self, Decoder, MarkerForm, StreamJob};
-use crate::llm::forced::{self, Markers};
 use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
 
 /// What one wire protocol supplies: how to connect, where to post, what to post, and how to read
@@ -40,6 +40,20 @@ pub trait Wire: Send + Sync + Sized + 'static {
     /// An extra hint for context-too-long errors (Ollama: raise `num_ctx`).
     fn context_hint(&self, _backend: &str) -> Option<String> {
         None
+    }
+
+    /// Ask the server for `model`'s context window. By default llama.cpp's `GET /props` at the
+    /// server root (`base_url` without a trailing `/v1`); other servers answer 404 and say nothing.
+    fn ask_context_window(
+        &self,
+        http: Arc<HttpBackend>,
+        _model: String,
+    ) -> BoxFuture<'static, Option<u32>> {
+        Box::pin(async move {
+            let root = http.base_url.trim_end_matches("/v1");
+            let props = http.json_call(&format!("{root}/props"), None).await.ok()?;
+            crate::llm::context::window_from_props(&props)
+        })
     }
 }
 
@@ -115,6 +129,23 @@ impl<W: Wire> Provider for HttpProvider<W> {
 
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
         list_models::<W>(self.http.clone())
+    }
+
+    fn context_window(&self, model: &str) -> BoxFuture<'static, Option<u32>> {
+        if let Some(known) = self.http.windows.get(model) {
+            return Box::pin(async move { known });
+        }
+        let windows = self.http.windows.clone();
+        let (model, ask) = (
+            model.to_string(),
+            self.wire
+                .ask_context_window(self.http.clone(), model.to_string()),
+        );
+        Box::pin(async move {
+            let window = ask.await;
+            windows.set(&model, window);
+            windows.get(&model).flatten()
+        })
     }
 }
 

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use conclave::config::BackendConfig;
 use serde_json::Value;
 
-use super::server::{FakeServer, Gate, Recorded, Reply};
 pub use super::server::Busy;
+use super::server::{FakeServer, Gate, Recorded, Reply};
 use super::wire::{self, Turn};
 
 /// One wire protocol as the fake server speaks it.
