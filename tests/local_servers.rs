@@ -448,7 +448,7 @@ async fn a_debate_on_a_small_context_trims_the_oldest_shared_context() {
 
 #[tokio::test]
 async fn a_stream_that_just_ends_after_a_too_long_prompt_is_context_too_long() {
-    use conclave::llm::{ChatMessage, ChatRequest, ErrorKind, Provider};
+    use conclave::llm::{ChatMessage, ChatRequest, ErrorKind};
     use tokio_util::sync::CancellationToken;
     let long = ChatRequest {
         model: "small".into(),
