@@ -160,3 +160,71 @@ max_retries = 0
         "the key leaked:\n{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_probes_forced_tool_calls_once_and_names_the_form_each_backend_gets() {
+    use support::Turn;
+    use support::llm_fake::{ByRequest, Wire, forced_tool};
+    let models = Reply::json(200, json!({"object": "list", "data": [{"id": "small"}]}));
+    // One server that calls the tool, one llama-server that refuses, one that answers in text.
+    let able = FakeServer::start().await;
+    let refusing = FakeServer::start().await;
+    let ignoring = FakeServer::start().await;
+    for server in [&able, &refusing, &ignoring] {
+        server.always("/v1/models", models.clone());
+    }
+    able.always(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::default().tool("c1", "report_status", r#"{"ok":true}"#)),
+    );
+    let none = ByRequest::default();
+    support::local::refuse_forced(&refusing, Wire::OpenAi, &none);
+    support::local::ignore_forced(&ignoring, Wire::OpenAi, &none, "I am fine, thanks.");
+    let dir = tempfile::tempdir().unwrap();
+    let block = |name: &str, server: &FakeServer| {
+        format!(
+            "[backends.{name}]\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_env = \"TEST_KEY\"\n\n",
+            server.url()
+        )
+    };
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "{}{}{}[agents.a]\nbackend = \"refusing\"\nmodel = \"agent-model\"\n",
+            block("able", &able),
+            block("refusing", &refusing),
+            block("ignoring", &ignoring)
+        ),
+    );
+    let (code, text) = tokio::task::spawn_blocking(move || conclave_check(&config))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{text}");
+    let after = |name: &str| {
+        let start = text.find(&format!("ok   {name} ")).expect(name);
+        text[start..].lines().nth(1).unwrap_or_default().to_string()
+    };
+    assert!(after("able").contains("forced tool calls: yes"), "{text}");
+    let refused = after("refusing");
+    assert!(refused.contains("forced tool calls: no"), "{text}");
+    assert!(refused.contains("Failed to initialize samplers"), "{text}");
+    assert!(refused.contains("text markers"), "{text}");
+    assert!(
+        after("ignoring").contains("answered a forced call in text"),
+        "{text}"
+    );
+    for server in [&able, &refusing, &ignoring] {
+        let chats = Wire::OpenAi.requests(server);
+        assert_eq!(chats.len(), 1, "probed once");
+        assert_eq!(
+            forced_tool(&chats[0].json()).as_deref(),
+            Some("report_status")
+        );
+    }
+    // The probe asks with the model of the agent on the backend, else the first one listed.
+    assert_eq!(
+        Wire::OpenAi.requests(&refusing)[0].json()["model"],
+        "agent-model"
+    );
+    assert_eq!(Wire::OpenAi.requests(&able)[0].json()["model"], "small");
+}

@@ -75,6 +75,7 @@ impl Setup {
                 temperature: None,
                 timeout_ms: None,
                 price: None,
+                context_window: None,
             },
         );
         self

@@ -31,6 +31,7 @@ fn agent(name: &str) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        context_window: None,
     }
 }
 

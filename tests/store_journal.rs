@@ -372,6 +372,7 @@ async fn an_inline_api_key_never_reaches_the_journal() {
             script: None,
             tokens_per_sec: None,
             journal: None,
+            max_concurrent: None,
         },
     );
     let path = dir.path().join("keyed.jsonl");

@@ -78,6 +78,30 @@ fn a_thinking_agent_shows_how_long_its_backend_may_take_to_start() {
 }
 
 #[test]
+fn an_agent_queued_for_its_backend_says_so_until_its_first_token() {
+    let mut script = fixtures::debate_live();
+    script.turn("judge", 3, Some(1));
+    script.push(conclave::core::event::EventKind::TurnWaiting {
+        agent: "judge".into(),
+        turn: 3,
+        backend: "local".into(),
+    });
+    let app = fixtures::app("debate", &script.events);
+    let five_minutes = Some(std::time::Duration::from_secs(300));
+    let small = agent_pane_waiting(&app, 2, 80, 24, five_minutes);
+    assert!(small.contains("waiting for local…"), "{small}");
+    insta::assert_snapshot!("agent_pane_waiting_80x24", small);
+    insta::assert_snapshot!(
+        "agent_pane_waiting_160x48",
+        agent_pane_waiting(&app, 2, 160, 48, five_minutes)
+    );
+    script.tokens("judge", 3, "Weighing");
+    let app = fixtures::app("debate", &script.events);
+    let streaming = agent_pane_waiting(&app, 2, 80, 24, five_minutes);
+    assert!(!streaming.contains("waiting for"), "{streaming}");
+}
+
+#[test]
 fn agent_pane_with_a_finished_answer() {
     insta::assert_snapshot!(agent_pane(&debate(), 0, 48, 14));
 }

@@ -50,6 +50,9 @@ fn backend_for(detected: &Detected) -> (&'static str, BackendConfig, Option<Stri
         DetectedKind::Ollama { host, models } => {
             let mut b = backend(BackendKind::Ollama);
             b.base_url = Some(host.clone());
+            // A local server on this machine: one request at a time, so parallel votes wait in
+            // conclave's queue (their latency counts from when they go out) instead of piling up.
+            b.max_concurrent = Some(1);
             let model = models.first().cloned().unwrap_or_else(|| "llama3.2".into());
             ("ollama", b, Some(model))
         }
@@ -88,6 +91,7 @@ fn backend(kind: BackendKind) -> BackendConfig {
         script: None,
         tokens_per_sec: None,
         journal: None,
+        max_concurrent: None,
     }
 }
 
@@ -197,6 +201,7 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        context_window: None,
     }
 }
 
@@ -319,6 +324,11 @@ mod tests {
         }
         let ollama = embedded(&all_kinds()[1]);
         assert_eq!(ollama.agents["qa"].model, "llama3.2");
+        assert_eq!(
+            ollama.backends["ollama"].max_concurrent,
+            Some(1),
+            "a local server found with no config serves one request at a time"
+        );
         assert_eq!(ollama.agents["qa"].backend, "ollama");
         let openai = embedded(&Detected {
             kind: DetectedKind::OpenAi,

@@ -89,6 +89,7 @@ fn backend(key: &str) -> Option<NumRange> {
         "connect_timeout_ms" | "first_token_timeout_ms" | "idle_timeout_ms" => whole(1, HOUR_MS),
         "max_retries" => whole(0, 100),
         "num_ctx" => whole(1, 10_000_000),
+        "max_concurrent" => whole(1, 1_000),
         "tokens_per_sec" => NumRange {
             or_zero: true,
             ..real(0.1, 100_000.0)
@@ -100,6 +101,7 @@ fn backend(key: &str) -> Option<NumRange> {
 fn agent(key: &str) -> Option<NumRange> {
     Some(match key {
         "max_tokens" => whole(1, 10_000_000),
+        "context_window" => whole(1, 100_000_000),
         "temperature" => real(0.0, 2.0),
         "timeout_ms" => whole(1, DAY_MS),
         _ => return None,

@@ -110,6 +110,11 @@ pub struct BackendConfig {
     /// `model` names.
     #[serde(default)]
     pub journal: Option<String>,
+    /// Most requests in flight at once to this backend (every session of the process); the
+    /// others wait in its queue. Unset: no limit. Set 1 for a server that answers one request at
+    /// a time (llama-cpp-python, a single-slot llama-server).
+    #[serde(default)]
+    pub max_concurrent: Option<u32>,
 }
 
 impl std::fmt::Debug for BackendConfig {
@@ -130,6 +135,7 @@ impl std::fmt::Debug for BackendConfig {
             .field("script", &self.script)
             .field("tokens_per_sec", &self.tokens_per_sec)
             .field("journal", &self.journal)
+            .field("max_concurrent", &self.max_concurrent)
             .finish()
     }
 }
@@ -165,6 +171,10 @@ pub struct AgentConfig {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub price: Option<Price>,
+    /// The model's context window in tokens, when the server does not say (llama.cpp `/props`
+    /// and Ollama `/api/show` are asked otherwise); a request that would not fit is trimmed.
+    #[serde(default)]
+    pub context_window: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -260,6 +260,23 @@ pub enum EventKind {
         #[serde(rename = "final")]
         final_text: Option<String>,
     },
+    /// The turn's request waits in its backend's queue (`max_concurrent` requests are in flight);
+    /// it goes out when the turn's next event comes. Additive (issue 17).
+    TurnWaiting {
+        agent: String,
+        turn: u64,
+        backend: String,
+    },
+    /// One line about how a turn's backend is asked, for the transcript: `kind`
+    /// `text_markers` (a forced tool call was refused or ignored; structured answers use text
+    /// markers on this backend from now on) or `context_trimmed` (the oldest shared context was
+    /// left out to fit the context window). Additive (issue 17).
+    TurnNotice {
+        agent: String,
+        turn: u64,
+        kind: String,
+        text: String,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -293,6 +310,8 @@ impl EventKind {
             EventKind::Resumed { .. } => "resumed",
             EventKind::Error { .. } => "error",
             EventKind::SessionFinished { .. } => "session_finished",
+            EventKind::TurnWaiting { .. } => "turn_waiting",
+            EventKind::TurnNotice { .. } => "turn_notice",
         }
     }
 }

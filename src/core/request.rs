@@ -38,14 +38,21 @@ pub fn build(
             text: instructions.clone(),
         });
     }
-    let mut system = agent.system.clone();
-    if !supports_tools && !spec.tools.is_empty() {
+    let with_markers = || {
         let markers: Vec<String> = spec.tools.iter().map(tools::marker_instructions).collect();
         let markers = markers.join("\n");
-        system = Some(match system {
+        Some(match &agent.system {
             Some(s) => format!("{s}\n\n{markers}"),
             None => markers,
-        });
+        })
+    };
+    let mut system = agent.system.clone();
+    let mut marker_system = None;
+    if !supports_tools && !spec.tools.is_empty() {
+        system = with_markers();
+    } else if matches!(spec.tool_choice, ToolChoice::Tool(_)) && !spec.tools.is_empty() {
+        // In case the backend turns out unable to force the call.
+        marker_system = with_markers();
     }
     let (tools, tool_choice) = if supports_tools && !spec.tools.is_empty() {
         (spec.tools.clone(), spec.tool_choice.clone())
@@ -60,6 +67,7 @@ pub fn build(
         tool_choice,
         max_tokens: agent.max_tokens,
         temperature: agent.temperature,
+        marker_system,
     }
 }
 
@@ -98,6 +106,9 @@ pub fn chain_summary(state: &SessionState, turn: u64, spec: &mut TurnSpec) -> Op
     }
     summary
 }
+
+mod fit;
+pub use fit::{ANSWER_ROOM, Trimmed, fit};
 
 #[cfg(test)]
 mod tests;

@@ -379,6 +379,7 @@ impl SessionState {
             EventKind::Paused { .. } => self.paused = true,
             EventKind::Resumed { .. } => self.paused = false,
             EventKind::Error { .. } => {}
+            EventKind::TurnWaiting { .. } | EventKind::TurnNotice { .. } => {}
             EventKind::SessionFinished {
                 outcome,
                 final_text,

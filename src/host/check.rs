@@ -47,7 +47,7 @@ pub fn report_backends(config: &Config, out: &mut dyn Write) -> Exit {
         config
             .backends
             .iter()
-            .map(|(name, cfg)| crate::llm::check_backend(name, cfg)),
+            .map(|(name, cfg)| check_and_probe(config, name, cfg)),
     ));
     let mut failed = 0;
     for report in &reports {
@@ -61,6 +61,30 @@ pub fn report_backends(config: &Config, out: &mut dyn Write) -> Exit {
         reports.len()
     );
     if failed == 0 { Exit::Ok } else { Exit::Failed }
+}
+
+/// List `[backends.name]`'s models, then probe it once for forced tool calls with the model of
+/// the first agent using it (else the first model it lists). Scripted backends are not probed.
+async fn check_and_probe(
+    config: &Config,
+    name: &str,
+    cfg: &crate::config::BackendConfig,
+) -> crate::llm::BackendReport {
+    let mut report = crate::llm::check_backend(name, cfg).await;
+    if cfg.kind == crate::config::BackendKind::Scripted {
+        return report;
+    }
+    let listed = report.result.as_ref().ok().and_then(|m| m.first().cloned());
+    let model = config
+        .agents
+        .values()
+        .find(|a| a.backend == name)
+        .map(|a| a.model.clone())
+        .or(listed);
+    if let (Ok(_), Some(model)) = (&report.result, model) {
+        report.tool_form = Some(crate::llm::probe_tool_form(name, cfg, &model).await);
+    }
+    report
 }
 
 /// Validate the configuration `load` would use, printing what was checked and every problem.

@@ -157,6 +157,10 @@ fn kind_of(status: u16, s: &Signals) -> ErrorKind {
         "maximum context length",
         "context window",
         "too many tokens",
+        "exceeds the context",
+        "available context size",
+        "context length",
+        "n_ctx",
     ]) {
         return ErrorKind::ContextTooLong;
     }
@@ -264,6 +268,16 @@ mod tests {
                 ErrorKind::UnknownModel,
             ),
             (404, r#"{"detail":"Not Found"}"#, ErrorKind::UnknownModel),
+            (
+                400,
+                r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it (n_prompt_tokens: 900, n_ctx: 512)","type":"invalid_request_error"}}"#,
+                ErrorKind::ContextTooLong,
+            ),
+            (
+                400,
+                r#"{"detail":"Requested tokens (700) exceed context window of 512"}"#,
+                ErrorKind::ContextTooLong,
+            ),
             (
                 400,
                 r#"{"error":{"message":"temperature out of range","code":"invalid_value"}}"#,

@@ -64,6 +64,10 @@ pub struct HttpBackend {
     /// Longest silence between two stream events after the first token.
     pub idle_timeout: Duration,
     pub max_retries: u32,
+    /// Admission: `max_concurrent` and the count of requests in flight.
+    pub gate: std::sync::Arc<crate::llm::gate::Gate>,
+    /// The context windows the server has named, per model.
+    pub windows: crate::llm::context::Windows,
 }
 
 impl HttpBackend {
@@ -103,6 +107,8 @@ impl HttpBackend {
                 .map(Duration::from_millis)
                 .unwrap_or(DEFAULT_IDLE_TIMEOUT),
             max_retries: cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            gate: crate::llm::gate::Gate::new(cfg.max_concurrent),
+            windows: Default::default(),
         })
     }
 
@@ -118,9 +124,24 @@ impl HttpBackend {
 
     /// GET `path` and parse the JSON answer, classifying any failure.
     pub async fn get_json(&self, path: &str) -> Result<Value, LlmError> {
+        self.json_call(&self.url(path), None).await
+    }
+
+    /// POST `body` to `path` and parse the JSON answer (Ollama's `/api/show`).
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, LlmError> {
+        self.json_call(&self.url(path), Some(body)).await
+    }
+
+    /// GET `url` (POST `body` when given) and parse the JSON answer, classifying any failure.
+    pub async fn json_call(&self, url: &str, body: Option<&Value>) -> Result<Value, LlmError> {
         let wait = self.first_token_timeout.min(LIST_TIMEOUT);
-        let url = self.url(path);
-        let request = self.client.get(&url).headers(self.headers.clone()).send();
+        let url = url.to_string();
+        let method = if body.is_some() { "POST" } else { "GET" };
+        let request = match body {
+            Some(body) => self.client.post(&url).json(body),
+            None => self.client.get(&url),
+        };
+        let request = request.headers(self.headers.clone()).send();
         let response = tokio::time::timeout(wait, request)
             .await
             .map_err(|_| self.timeout_error("", wait, false))?
@@ -142,7 +163,7 @@ impl HttpBackend {
                 ErrorKind::Protocol,
                 &self.name,
                 format!(
-                    "GET {} answered with invalid JSON ({e}): {}",
+                    "{method} {} answered with invalid JSON ({e}): {}",
                     crate::text::redact::redact_url(&url),
                     crate::llm::classify::shorten(&body)
                 ),

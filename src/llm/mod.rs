@@ -24,7 +24,10 @@
 pub mod anthropic;
 pub mod body;
 pub mod classify;
+pub mod context;
 pub mod error;
+pub mod forced;
+pub mod gate;
 pub mod http;
 pub mod ndjson;
 pub mod ollama;
@@ -40,7 +43,7 @@ pub mod vocab;
 pub mod wire;
 
 pub use error::{ErrorKind, LlmError};
-pub use registry::{BackendReport, build_provider, check_backend};
+pub use registry::{BackendReport, ToolForm, build_provider, check_backend, probe_tool_form};
 
 use std::pin::Pin;
 
@@ -68,6 +71,13 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The models the backend offers (OpenAI `/models`, Anthropic `/v1/models`, Ollama `/api/tags`).
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
+
+    /// `model`'s context window in tokens, where the server says it (llama.cpp `/props`, Ollama
+    /// `/api/show`, a context-too-long error that named it); asked once per model, then
+    /// remembered. `None` when the server does not say.
+    fn context_window(&self, _model: &str) -> BoxFuture<'static, Option<u32>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A complete request for one model turn.
@@ -82,6 +92,11 @@ pub struct ChatRequest {
     pub tool_choice: ToolChoice,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
+    /// For a forced call (`tool_choice` naming a tool): the system prompt of the same request in
+    /// the text-marker form (no tools; the answer is a `VOTE: …` line). A backend that refuses or
+    /// ignores forced tool calls is asked this way instead ([`forced`]). Set by the orchestrator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_system: Option<String>,
 }
 
 /// One message of the conversation sent to a model.
@@ -234,4 +249,13 @@ pub enum LlmEvent {
         error: LlmError,
     },
     Finished(FinishReason),
+    /// The request waits in the backend's queue (`max_concurrent` requests are in flight).
+    Queued {
+        backend: String,
+    },
+    /// The request left the queue and goes out now: its latency counts from here.
+    Admitted,
+    /// One line the person should see about how this backend is asked (the switch to text
+    /// markers after a refused forced tool call).
+    Notice(String),
 }

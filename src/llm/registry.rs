@@ -3,7 +3,9 @@
 //!
 //! [`build_provider`] picks the wire protocol from `kind`. [`check_backend`] builds the provider
 //! and lists its models; its [`BackendReport`] prints as one readable block, `ok …` with the
-//! models or `FAIL …` with the classified error and what to do.
+//! models or `FAIL …` with the classified error and what to do. [`probe_tool_form`] asks the
+//! backend once for a forced tool call and says which form structured answers will take there:
+//! tool calls, or the text markers of a server that refuses or ignores forcing.
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,7 +14,14 @@ use crate::config::{BackendConfig, BackendKind};
 use crate::llm::anthropic::AnthropicProvider;
 use crate::llm::ollama::OllamaProvider;
 use crate::llm::openai::OpenAiProvider;
-use crate::llm::{LlmError, Provider, anthropic, ollama, openai};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::llm::forced::refuses_forced_tools;
+use crate::llm::{
+    ChatMessage, ChatRequest, LlmError, LlmEvent, Provider, ToolChoice, ToolSpec, anthropic,
+    ollama, openai,
+};
 
 /// How many model names a report prints before `…`.
 pub const REPORT_MODELS: usize = 12;
@@ -37,6 +46,71 @@ pub struct BackendReport {
     pub kind: BackendKind,
     pub base_url: String,
     pub result: Result<Vec<String>, LlmError>,
+    /// How forced tool calls fare on the backend, when probed ([`probe_tool_form`]).
+    pub tool_form: Option<ToolForm>,
+}
+
+/// The form structured answers (votes, picks, scores) take on a backend.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToolForm {
+    /// The backend answers a forced call with the tool call.
+    Tools,
+    /// The backend refuses or ignores forced calls (why): text markers (`VOTE: …`) are used.
+    Markers(String),
+    /// The probe could not tell (why); the session finds out on its first forced call.
+    Unknown(String),
+}
+
+/// The name of the tool the probe forces.
+pub const PROBE_TOOL: &str = "report_status";
+
+/// Ask `[backends.name]` once, with `model`, for a forced tool call, and say which form it will
+/// get: the tool call, or text markers after a refusal or a text answer.
+pub async fn probe_tool_form(name: &str, cfg: &BackendConfig, model: &str) -> ToolForm {
+    if cfg.tools == Some(false) {
+        return ToolForm::Markers("tools = false in the config".into());
+    }
+    let provider = match build_provider(name, cfg) {
+        Ok(p) => p,
+        Err(e) => return ToolForm::Unknown(e.to_string()),
+    };
+    let request = ChatRequest {
+        model: model.to_string(),
+        system: Some("You are being checked by conclave: call the tool you are given.".into()),
+        messages: vec![ChatMessage::User {
+            text: "Report your status with the tool.".into(),
+        }],
+        tools: vec![ToolSpec {
+            name: PROBE_TOOL.into(),
+            description: "Report that you are working.".into(),
+            parameters: serde_json::json!({
+                "type": "object",
+                "properties": {"ok": {"type": "boolean"}},
+                "required": ["ok"]
+            }),
+        }],
+        tool_choice: ToolChoice::Tool(PROBE_TOOL.into()),
+        max_tokens: Some(64),
+        ..ChatRequest::default()
+    };
+    let mut stream = provider.stream(request, CancellationToken::new());
+    let mut text = String::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(LlmEvent::ToolCall(_)) => return ToolForm::Tools,
+            Ok(LlmEvent::TextDelta(t)) => text.push_str(&t),
+            Ok(_) => {}
+            Err(e) if refuses_forced_tools(&e) => {
+                return ToolForm::Markers(format!("it refused a forced call: {}", e.message));
+            }
+            Err(e) => return ToolForm::Unknown(e.to_string()),
+        }
+    }
+    if text.trim().is_empty() {
+        ToolForm::Unknown("it answered a forced call with nothing".into())
+    } else {
+        ToolForm::Markers("it answered a forced call in text".into())
+    }
 }
 
 /// Build `[backends.name]` and list its models.
@@ -50,6 +124,7 @@ pub async fn check_backend(name: &str, cfg: &BackendConfig) -> BackendReport {
         kind: cfg.kind,
         base_url: base_url_of(cfg),
         result,
+        tool_form: None,
     }
 }
 
@@ -94,6 +169,21 @@ impl fmt::Display for BackendReport {
                 }
             }
             Err(e) => write!(f, "FAIL {} ({place}): [{}] {e}", self.name, e.kind),
+        }?;
+        match &self.tool_form {
+            None => Ok(()),
+            Some(ToolForm::Tools) => write!(
+                f,
+                "\n     forced tool calls: yes (answers come as tool calls)"
+            ),
+            Some(ToolForm::Markers(why)) => write!(
+                f,
+                "\n     forced tool calls: no, {why}; structured answers will use text markers (VOTE: …)"
+            ),
+            Some(ToolForm::Unknown(why)) => write!(
+                f,
+                "\n     forced tool calls: not known ({why}); the first forced call will tell"
+            ),
         }
     }
 }
@@ -128,6 +218,7 @@ mod tests {
             kind: BackendKind::Openai,
             base_url: "https://api.openai.com/v1".into(),
             result: Ok(models),
+            tool_form: None,
         };
         assert_eq!(
             ok.to_string(),
@@ -141,6 +232,7 @@ mod tests {
                 LlmError::new(ErrorKind::Auth, "an", "authentication failed (HTTP 401)")
                     .with_hint("set ANTHROPIC_API_KEY"),
             ),
+            tool_form: None,
         };
         assert_eq!(
             fail.to_string(),

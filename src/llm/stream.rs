@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::llm::http::{HttpBackend, MAX_SERVER_DELAY, retry_delay};
-use crate::llm::{ErrorKind, LlmError, LlmEvent, LlmStream, ToolCall};
+use crate::llm::{ErrorKind, FinishReason, LlmError, LlmEvent, LlmStream, ToolCall};
 use crate::text::{Sanitizer, sanitize_json_text};
 
 /// The pure, per-protocol part of a stream: fed the body's bytes as they arrive.
@@ -71,6 +71,18 @@ pub struct StreamJob {
     pub list_models: ModelLister,
     /// An extra hint for context-too-long errors (Ollama: raise `num_ctx`).
     pub context_hint: Option<String>,
+    /// The request forces a tool call: an empty reply to it is suspicious (see [`run`]).
+    pub forced: bool,
+    /// The same request in the text-marker form, sent instead when the backend has learnt by
+    /// the time this one leaves the queue that it cannot force tool calls.
+    pub marker_form: Option<MarkerForm>,
+}
+
+/// The text-marker body of a forced call, the backend's switch, and a flag set when it was used.
+pub struct MarkerForm {
+    pub body: bytes::Bytes,
+    pub markers: crate::llm::forced::Markers,
+    pub used: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Run `job` as a stream of events, ending promptly when `cancel` fires.
@@ -142,14 +154,67 @@ impl Drop for Driven {
 struct Failure {
     error: LlmError,
     shown: bool,
+    /// A forced call answered with nothing at all, and the finish reason it came with.
+    empty: Option<FinishReason>,
 }
 
-async fn run(job: StreamJob, tx: Emit) {
+/// Take a place in the backend's queue (saying so when it has to wait), then run the attempts.
+/// An empty answer to a forced call that overlapped another request to the same backend is asked
+/// again once that request is done: a server that serves one request at a time answers the
+/// second one with an empty stream.
+async fn run(mut job: StreamJob, tx: Emit) {
+    let gate = job.backend.gate.clone();
+    let mut ticket = match gate.try_admit() {
+        Some(ticket) => ticket,
+        None => {
+            let backend = job.backend.name.clone();
+            if tx.send(Ok(LlmEvent::Queued { backend })).is_err() {
+                return;
+            }
+            let ticket = gate.admit().await;
+            if tx.send(Ok(LlmEvent::Admitted)).is_err() {
+                return;
+            }
+            ticket
+        }
+    };
+    if let Some(form) = job.marker_form.take()
+        && form.markers.on()
+    {
+        // Learnt while this one waited: ask in the form that works.
+        form.used.store(true, std::sync::atomic::Ordering::SeqCst);
+        job.body = form.body;
+        job.forced = false;
+    }
     let mut attempt = 0u32;
+    let mut waited_alone = false;
     loop {
         let Err(failure) = attempt_once(&job, &tx).await else {
             return;
         };
+        if let Some(reason) = failure.empty {
+            if !ticket.overlapped() {
+                // Nothing suspicious: an empty answer the orchestrator reads as such.
+                let _ = tx.send(Ok(LlmEvent::Finished(reason)));
+                return;
+            }
+            if !waited_alone {
+                waited_alone = true;
+                tracing::warn!(backend = %job.backend.name, model = %job.model, "empty reply to a forced call while another request was in flight; asking again when alone");
+                let event = LlmEvent::Retrying {
+                    attempt: attempt + 1,
+                    delay_ms: 0,
+                    error: failure.error,
+                };
+                if tx.send(Ok(event)).is_err() {
+                    return;
+                }
+                ticket.wait_alone().await;
+                continue;
+            }
+            let _ = tx.send(Err(failure.error));
+            return;
+        }
         let error = failure.error;
         let delay = (!failure.shown && error.is_retryable() && attempt < job.backend.max_retries)
             .then(|| retry_delay(error.retry_after_ms, attempt))
@@ -182,6 +247,7 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
     let early = |error: LlmError| Failure {
         error,
         shown: false,
+        empty: None,
     };
     let request = backend
         .client
@@ -223,11 +289,19 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
         let chunk = match tokio::time::timeout(wait, response.chunk()).await {
             Err(_) => {
                 let error = backend.timeout_error(&job.model, wait, shown);
-                return Err(Failure { error, shown });
+                return Err(Failure {
+                    error,
+                    shown,
+                    empty: None,
+                });
             }
             Ok(Err(e)) => {
                 let error = backend.network_error(&job.model, &e);
-                return Err(Failure { error, shown });
+                return Err(Failure {
+                    error,
+                    shown,
+                    empty: None,
+                });
             }
             Ok(Ok(chunk)) => chunk,
         };
@@ -235,15 +309,96 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
             Some(bytes) => decoder.feed(bytes, &mut events),
             None => decoder.finish(&mut events),
         };
+        let empty = if job.forced && !shown {
+            take_empty_finish(&mut events)
+        } else {
+            None
+        };
         shown |= forward(&mut events, &mut sanitizer, tx);
+        if let Some(reason) = empty {
+            let error = empty_forced_error(job);
+            return Err(Failure {
+                error,
+                shown,
+                empty: Some(reason),
+            });
+        }
         if let Err(e) = result {
             let error = LlmError::new(e.kind, &backend.name, e.message).with_model(&job.model);
-            return Err(Failure { error, shown });
+            let error = if chunk.is_none() && !shown {
+                ended_silently(job, error)
+            } else {
+                error
+            };
+            return Err(Failure {
+                error,
+                shown,
+                empty: None,
+            });
         }
         if chunk.is_none() || decoder.is_done() {
             return Ok(());
         }
     }
+}
+
+/// A stream that ended with nothing and no finish: a too-long prompt, when the backend's window
+/// is known and the prompt is larger (llama-cpp-python ends the stream so), else a broken stream
+/// with a hint at the context window.
+fn ended_silently(job: &StreamJob, error: LlmError) -> LlmError {
+    let prompt = crate::llm::context::estimate_text(&String::from_utf8_lossy(&job.body));
+    match job.backend.windows.get(&job.model).flatten() {
+        Some(window) if prompt > u64::from(window) => LlmError::new(
+            ErrorKind::ContextTooLong,
+            &job.backend.name,
+            format!(
+                "the stream ended with no reply and no finish after a prompt of about {prompt} tokens, more than the model's context window ({window})"
+            ),
+        )
+        .with_model(&job.model)
+        .with_hint(
+            job.context_hint
+                .clone()
+                .or_else(|| crate::llm::classify::hint_for(ErrorKind::ContextTooLong).map(str::to_string))
+                .unwrap_or_default(),
+        ),
+        _ => error.with_hint(
+            "if the prompt is long it may not fit the model's context window: set context_window on the agent so that conclave trims it",
+        ),
+    }
+}
+
+/// The finish reason of a reply that ends in `events` without any text or tool call, taken out
+/// of `events` (the caller decides what the empty reply means).
+fn take_empty_finish(events: &mut Vec<LlmEvent>) -> Option<FinishReason> {
+    let said = events.iter().any(|e| {
+        matches!(e, LlmEvent::TextDelta(t) if !t.trim().is_empty())
+            || matches!(e, LlmEvent::ToolCall(_))
+    });
+    let at = events
+        .iter()
+        .position(|e| matches!(e, LlmEvent::Finished(_)))?;
+    if said {
+        return None;
+    }
+    match events.remove(at) {
+        LlmEvent::Finished(reason) => Some(reason),
+        _ => None,
+    }
+}
+
+/// An empty answer to a forced call while another request to the backend was in flight.
+fn empty_forced_error(job: &StreamJob) -> LlmError {
+    let name = &job.backend.name;
+    LlmError::new(
+        ErrorKind::Overloaded,
+        name,
+        "empty reply to a forced tool call while another request to this backend was in flight: the server probably serves one request at a time",
+    )
+    .with_model(&job.model)
+    .with_hint(format!(
+        "set max_concurrent = 1 in [backends.{name}] so that requests wait their turn"
+    ))
 }
 
 /// Send decoded events on, sanitizing text and tool calls. Returns whether any text or tool
@@ -320,6 +475,10 @@ async fn explain(job: &StreamJob, mut error: LlmError) -> LlmError {
             });
         }
         ErrorKind::ContextTooLong => {
+            if let Some(window) = crate::llm::context::window_in_message(&error.message) {
+                // Named by the server: the next request to this model is trimmed to fit.
+                job.backend.windows.set(&job.model, Some(window));
+            }
             if let Some(hint) = &job.context_hint {
                 error.hint = Some(hint.clone());
             }

@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BackendConfig;
 use crate::llm::body::MessageCache;
+use crate::llm::forced::{self, Markers};
 use crate::llm::http::{HttpBackend, model_names};
-use crate::llm::stream::{self, Decoder, StreamJob};
+use crate::llm::stream::{self, Decoder, MarkerForm, StreamJob};
 use crate::llm::{ChatRequest, LlmError, LlmStream, Provider};
 
 /// What one wire protocol supplies: how to connect, where to post, what to post, and how to read
@@ -49,6 +50,20 @@ pub trait Wire: Send + Sync + Sized + 'static {
     fn context_hint(&self, _backend: &str) -> Option<String> {
         None
     }
+
+    /// Ask the server for `model`'s context window. By default llama.cpp's `GET /props` at the
+    /// server root (`base_url` without a trailing `/v1`); other servers answer 404 and say nothing.
+    fn ask_context_window(
+        &self,
+        http: Arc<HttpBackend>,
+        _model: String,
+    ) -> BoxFuture<'static, Option<u32>> {
+        Box::pin(async move {
+            let root = http.base_url.trim_end_matches("/v1");
+            let props = http.json_call(&format!("{root}/props"), None).await.ok()?;
+            crate::llm::context::window_from_props(&props)
+        })
+    }
 }
 
 /// A backend speaking the wire protocol `W`.
@@ -58,6 +73,8 @@ pub struct HttpProvider<W: Wire> {
     tools: bool,
     wire: W,
     bodies: Arc<Mutex<MessageCache>>,
+    /// Set once the backend refused or ignored a forced tool call.
+    markers: Markers,
 }
 
 impl<W: Wire> HttpProvider<W> {
@@ -68,7 +85,23 @@ impl<W: Wire> HttpProvider<W> {
             tools: cfg.tools.unwrap_or(true),
             wire,
             bodies: Arc::default(),
+            markers: Markers::default(),
         })
+    }
+
+    fn job(&self, request: &ChatRequest) -> StreamJob {
+        StreamJob {
+            backend: self.http.clone(),
+            model: request.model.clone(),
+            url: self.http.url(W::CHAT_PATH),
+            body: self.body(request).into(),
+            new_decoder: W::decoder,
+            list_models: list_models::<W>,
+            context_hint: self.wire.context_hint(&self.http.name),
+            forced: matches!(request.tool_choice, crate::llm::ToolChoice::Tool(_))
+                && !request.tools.is_empty(),
+            marker_form: None,
+        }
     }
 }
 
@@ -82,20 +115,48 @@ impl<W: Wire> Provider for HttpProvider<W> {
     }
 
     fn stream(&self, request: ChatRequest, cancel: CancellationToken) -> LlmStream {
-        let job = StreamJob {
-            backend: self.http.clone(),
-            model: request.model.clone(),
-            url: self.http.url(W::CHAT_PATH),
-            body: self.body(&request).into(),
-            new_decoder: W::decoder,
-            list_models: list_models::<W>,
-            context_hint: self.wire.context_hint(&self.http.name),
+        let Some(marker_form) = forced::marker_form(&request) else {
+            return stream::start(self.job(&request), cancel);
         };
-        stream::start(job, cancel)
+        if self.markers.on() {
+            return stream::start(self.job(&marker_form), cancel);
+        }
+        let used = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut job = self.job(&request);
+        job.marker_form = Some(MarkerForm {
+            body: self.wire.body(&marker_form),
+            markers: self.markers.clone(),
+            used: used.clone(),
+        });
+        let second = self.job(&marker_form);
+        forced::with_fallback(
+            stream::start(job, cancel.clone()),
+            Box::new(move || stream::start(second, cancel)),
+            self.markers.clone(),
+            used,
+            self.http.name.clone(),
+        )
     }
 
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
         list_models::<W>(self.http.clone())
+    }
+
+    fn context_window(&self, model: &str) -> BoxFuture<'static, Option<u32>> {
+        if let Some(known) = self.http.windows.get(model) {
+            return Box::pin(async move { known });
+        }
+        let windows = self.http.windows.clone();
+        let (model, ask) = (
+            model.to_string(),
+            self.wire
+                .ask_context_window(self.http.clone(), model.to_string()),
+        );
+        Box::pin(async move {
+            let window = ask.await;
+            windows.set(&model, window);
+            windows.get(&model).flatten()
+        })
     }
 }
 

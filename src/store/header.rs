@@ -221,6 +221,7 @@ mod tests {
                 script: None,
                 tokens_per_sec: None,
                 journal: None,
+                max_concurrent: None,
             },
         );
         c.agents.insert(
@@ -238,6 +239,7 @@ mod tests {
                     input: 1.0,
                     output: 2.0,
                 }),
+                context_window: None,
             },
         );
         c

@@ -283,6 +283,16 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             p
         }
         K::TurnStarted { .. } | K::Token { .. } | K::ToolResult { .. } => Parts::hidden(),
+        K::TurnWaiting { agent, backend, .. } => {
+            Parts::new(Shape::Line, Mark::Control, Tone::Muted)
+                .who(agent)
+                .verb("waiting for")
+                .target(backend)
+        }
+        K::TurnNotice { agent, text, .. } => Parts::new(Shape::Line, Mark::Control, Tone::Warn)
+            .who(agent)
+            .verb("note")
+            .detail(text),
     }
 }
 

@@ -155,6 +155,7 @@ pub fn config() -> Config {
         temperature: None,
         timeout_ms: None,
         price,
+        context_window: None,
     };
     let p = Some(Price {
         input: 0.15,

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use conclave::config::BackendConfig;
 use serde_json::Value;
 
+pub use super::server::Busy;
 use super::server::{FakeServer, Gate, Recorded, Reply};
 use super::wire::{self, Turn};
 
@@ -113,24 +114,27 @@ impl ByRequest {
     pub fn install(server: &FakeServer, wires: &[Wire]) -> ByRequest {
         let replies = ByRequest::default();
         for wire in wires {
-            let (queues, seen) = (replies.queues.clone(), replies.seen.clone());
-            server.respond(wire.path(), move |request| {
-                let key = Key::of(request);
-                let mut seen = seen.lock().unwrap();
-                seen.models.insert(key.model.clone());
-                for (gate, wanted) in &seen.gates {
-                    if wanted.iter().all(|m| seen.models.contains(m)) {
-                        gate.open();
-                    }
-                }
-                queues
-                    .lock()
-                    .unwrap()
-                    .get_mut(&key)
-                    .and_then(VecDeque::pop_front)
-            });
+            let this = replies.clone();
+            server.respond(wire.path(), move |request| this.next_for(request));
         }
         replies
+    }
+
+    /// The reply queued for `request` (noting its model for [`ByRequest::open_when`]).
+    pub fn next_for(&self, request: &Recorded) -> Option<Reply> {
+        let key = Key::of(request);
+        let mut seen = self.seen.lock().unwrap();
+        seen.models.insert(key.model.clone());
+        for (gate, wanted) in &seen.gates {
+            if wanted.iter().all(|m| seen.models.contains(m)) {
+                gate.open();
+            }
+        }
+        self.queues
+            .lock()
+            .unwrap()
+            .get_mut(&key)
+            .and_then(VecDeque::pop_front)
     }
 
     /// Queue `reply` for the next request to `model` forcing `forced` (`None`: forcing no tool).

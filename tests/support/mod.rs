@@ -20,10 +20,11 @@
 
 pub mod events;
 pub mod llm_fake;
+pub mod local;
 pub mod server;
 pub mod wire;
 
-pub use server::{FakeServer, Gate, Recorded, Reply, Step};
+pub use server::{Busy, FakeServer, Gate, Recorded, Reply, Step};
 pub use wire::Turn;
 
 use std::time::Duration;

@@ -25,6 +25,27 @@ pub enum Step {
     Drop,
     /// Wait until the gate is opened (at most a minute), e.g. until other requests arrived.
     Wait(Gate),
+    /// Marks the reply as holding `Busy`: released once the reply is written or its connection
+    /// ends, whichever comes first (a serial server's one slot).
+    Leave(Busy),
+}
+
+/// A count of replies in progress ([`Step::Leave`]); clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Busy {
+    /// Take the slot if it is free.
+    pub fn enter(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.0
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    pub fn leave(&self) {
+        self.0.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// A one-way latch a reply can wait on ([`Step::Wait`]); clones share it.
@@ -334,7 +355,13 @@ async fn serve(socket: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notify>
     if reply.steps.is_empty() {
         watcher.abort();
     }
-    match write_reply(&mut writer, &reply, &mut closed_rx).await {
+    let ending = write_reply(&mut writer, &reply, &mut closed_rx).await;
+    for step in &reply.steps {
+        if let Step::Leave(busy) = step {
+            busy.leave();
+        }
+    }
+    match ending {
         Ending::Complete => {
             // The client may close as soon as it has the end of the body: not an early close.
             watcher.abort();
@@ -406,6 +433,7 @@ async fn write_reply(
                 return Ending::ClientGone;
             }
             Step::Drop => return Ending::Dropped,
+            Step::Leave(_) => {}
             Step::Wait(gate) => {
                 tokio::select! {
                     _ = tokio::time::timeout(Duration::from_secs(60), gate.opened()) => {}

@@ -37,6 +37,12 @@ pub(super) fn check_backend(path: &KeyPath, b: &BackendConfig, out: &mut Vec<Fin
     if b.num_ctx.is_some() && b.kind != BackendKind::Ollama {
         out.push(not_for(path, "num_ctx", kind).hint("num_ctx is only for ollama backends"));
     }
+    if b.max_concurrent.is_some() && scripted {
+        out.push(
+            not_for(path, "max_concurrent", kind)
+                .hint("max_concurrent is for backends that talk to a server"),
+        );
+    }
     for (key, set) in [
         ("script", b.script.is_some()),
         ("tokens_per_sec", b.tokens_per_sec.is_some()),

@@ -564,6 +564,11 @@ fn kind_specific_backend_keys() {
         "not used by scripted",
     );
     one_error(
+        &backend("kind = \"scripted\"\nmax_concurrent = 1"),
+        "backends.x.max_concurrent",
+        "not used by scripted",
+    );
+    one_error(
         &backend("kind = \"scripted\"\ntokens_per_sec = -1.0"),
         "backends.x.tokens_per_sec",
         "tokens_per_sec must be 0 or a number from 0.1 to 100000 (got -1)",
@@ -679,6 +684,11 @@ fn backend_numbers_positive() {
         &backend("kind = \"ollama\"\nfirst_token_timeout_ms = 0"),
         "backends.x.first_token_timeout_ms",
         "must be a whole number from 1 to",
+    );
+    one_error(
+        &backend("kind = \"openai\"\nmax_concurrent = 0"),
+        "backends.x.max_concurrent",
+        "must be a whole number from 1 to 1000",
     );
 }
 

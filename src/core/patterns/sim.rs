@@ -82,6 +82,7 @@ impl Sim {
                         temperature: None,
                         timeout_ms: None,
                         price: None,
+                        context_window: None,
                     },
                 )
             })

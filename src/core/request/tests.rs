@@ -26,6 +26,7 @@ fn agent(system: Option<&str>) -> AgentConfig {
         temperature: Some(0.5),
         timeout_ms: None,
         price: None,
+        context_window: None,
     }
 }
 

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::fanout::Subscribers;
 use super::handle::{SessionSpec, Settled};
-use super::turn::{Live, Step, TurnMsg};
+use super::turn::{FitTo, Live, Step, TurnMsg};
 use crate::core::command::Command;
 use crate::core::event::{AgentInfo, ErrorInfo, Event, EventKind, Outcome, SCHEMA_VERSION};
 use crate::core::patterns::{self, Ctx, Effect, Input, Pattern, TurnSpec, UnattendedApproval};
@@ -363,7 +363,11 @@ impl Actor {
             let _ = tx.send(Internal::Turn { turn, msg });
         };
         let deadline = spec.timeout_ms.or(agent.timeout_ms);
-        let live = Live::start(provider, request, deadline, then, send);
+        let fit = FitTo {
+            window: agent.context_window,
+            task: self.state.task.prompt.clone(),
+        };
+        let live = Live::start(provider, (request, fit), deadline, then, send);
         self.live.insert(turn, live);
     }
 
@@ -404,6 +408,17 @@ impl Actor {
         };
         match live.absorb(msg, &agent) {
             Step::Quiet => {}
+            Step::Waiting(backend) => self.publish(EventKind::TurnWaiting {
+                agent,
+                turn,
+                backend,
+            }),
+            Step::Notice(kind, text) => self.publish(EventKind::TurnNotice {
+                agent,
+                turn,
+                kind: kind.to_string(),
+                text,
+            }),
             Step::Token(text) => self.publish(EventKind::Token { agent, turn, text }),
             Step::Retrying(error) => self.publish(EventKind::TurnFailed {
                 agent,

@@ -27,6 +27,16 @@ pub(super) enum TurnMsg {
     /// The stream ended without `Finished`.
     Ended,
     Timeout(u64),
+    /// A line for the transcript about the request (`context_trimmed`).
+    Notice(&'static str, String),
+}
+
+/// How a turn's request is fitted to its model's context window before it goes out.
+pub(super) struct FitTo {
+    /// The agent's `context_window`; else the backend is asked (once per model).
+    pub(super) window: Option<u32>,
+    /// The person's prompt: a message holding it is never left out.
+    pub(super) task: String,
 }
 
 /// What a message from the pump means for the session.
@@ -41,6 +51,10 @@ pub(super) enum Step {
     Finished(FinishReason),
     /// The turn failed for good.
     Failed(ErrorInfo),
+    /// The request waits in this backend's queue.
+    Waiting(String),
+    /// A line for the transcript (`kind`, text).
+    Notice(&'static str, String),
 }
 
 /// A turn whose stream is being read.
@@ -58,13 +72,19 @@ impl Live {
     /// Start reading `provider`'s stream for `request`; every message goes to `send`.
     pub(super) fn start(
         provider: Arc<dyn Provider>,
-        request: ChatRequest,
+        (request, fit): (ChatRequest, FitTo),
         deadline_ms: Option<u64>,
         then: Option<TurnSpec>,
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) -> Live {
         let cancel = CancellationToken::new();
-        tokio::spawn(pump(provider, request, cancel.clone(), deadline_ms, send));
+        let fitted = fit_to(provider.clone(), request, fit, cancel.clone(), send);
+        let token = cancel.clone();
+        tokio::spawn(async move {
+            if let Some((request, send)) = fitted.await {
+                pump(provider, request, token, deadline_ms, send).await;
+            }
+        });
         Live {
             cancel,
             started: Instant::now(),
@@ -98,11 +118,19 @@ impl Live {
             }
             TurnMsg::Llm(LlmEvent::Retrying { error, .. }) => Step::Retrying(info(&error)),
             TurnMsg::Llm(LlmEvent::Finished(reason)) => Step::Finished(reason),
+            TurnMsg::Llm(LlmEvent::Queued { backend }) => Step::Waiting(backend),
+            TurnMsg::Llm(LlmEvent::Admitted) => {
+                // Time spent in the queue is not the call's latency.
+                self.started = Instant::now();
+                Step::Quiet
+            }
+            TurnMsg::Llm(LlmEvent::Notice(text)) => Step::Notice("text_markers", text),
             TurnMsg::Error(error) => Step::Failed(info(&error)),
             TurnMsg::Ended => Step::Failed(ErrorInfo {
                 kind: ErrorKind::Protocol.into(),
                 message: format!("the stream of {agent} ended before the reply was finished"),
             }),
+            TurnMsg::Notice(kind, text) => Step::Notice(kind, text),
             TurnMsg::Timeout(ms) => {
                 self.cancel.cancel();
                 Step::Failed(ErrorInfo {
@@ -157,6 +185,30 @@ fn info(error: &LlmError) -> ErrorInfo {
         kind: error.kind.into(),
         message: error.to_string(),
     }
+}
+
+/// `request` trimmed to fit the model's context window (saying so through `send`), unless the
+/// turn is cancelled while the backend is asked for its window.
+async fn fit_to<S: Fn(TurnMsg)>(
+    provider: Arc<dyn Provider>,
+    mut request: ChatRequest,
+    fit: FitTo,
+    cancel: CancellationToken,
+    send: S,
+) -> Option<(ChatRequest, S)> {
+    let window = match fit.window {
+        Some(window) => Some(window),
+        None => tokio::select! {
+            _ = cancel.cancelled() => return None,
+            window = provider.context_window(&request.model) => window,
+        },
+    };
+    if let Some(window) = window
+        && let Some(trimmed) = crate::core::request::fit(&mut request, window, &fit.task)
+    {
+        send(TurnMsg::Notice("context_trimmed", trimmed.notice()));
+    }
+    Some((request, send))
 }
 
 /// Read one turn's stream into `send` until it ends, fails, times out or is cancelled.

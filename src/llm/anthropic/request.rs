@@ -138,6 +138,7 @@ mod tests {
             tool_choice: ToolChoice::Tool("f".into()),
             max_tokens: None,
             temperature: None,
+            marker_system: None,
         };
         assert_eq!(
             to_body(&req),

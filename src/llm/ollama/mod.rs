@@ -62,6 +62,23 @@ impl Wire for Ollama {
             "shorten the history, or raise num_ctx in [backends.{backend}] (Ollama otherwise truncates silently)"
         ))
     }
+
+    /// `POST /api/show` for the model's `num_ctx` (the backend's own `num_ctx` wins).
+    fn ask_context_window(
+        &self,
+        http: std::sync::Arc<HttpBackend>,
+        model: String,
+    ) -> futures_util::future::BoxFuture<'static, Option<u32>> {
+        let configured = self.num_ctx;
+        Box::pin(async move {
+            if configured.is_some() {
+                return configured;
+            }
+            let body = serde_json::json!({ "model": model });
+            let show = http.post_json("/api/show", &body).await.ok()?;
+            crate::llm::context::window_from_show(&show, configured)
+        })
+    }
 }
 
 /// The base URL from an `OLLAMA_HOST` value (`host`, `host:port`, `http://host:port`, …).

@@ -105,6 +105,7 @@ mod tests {
             tool_choice: ToolChoice::Tool("b".into()),
             max_tokens: Some(64),
             temperature: Some(0.25),
+            marker_system: None,
         };
         assert_eq!(
             to_body(&req, Some(8192)),

@@ -176,6 +176,7 @@ mod tests {
             tool_choice: ToolChoice::Tool("f".into()),
             max_tokens: Some(100),
             temperature: Some(0.5),
+            marker_system: None,
         };
         assert_eq!(
             to_body(&req),

@@ -375,6 +375,7 @@ fn build_reads_the_script_file_and_reports_missing_files() {
         script: Some(path.clone()),
         tokens_per_sec: Some(0.0),
         journal: None,
+        max_concurrent: None,
     };
     let p = build("local", &cfg).unwrap();
     assert_eq!(p.backend(), "local");

@@ -79,9 +79,13 @@ impl AgentPane {
         let status = match status {
             AgentStatus::Idle => Span::styled("idle", theme.dim_style()),
             AgentStatus::Thinking => Span::styled(
-                match wait {
-                    Some(wait) => format!("thinking… up to {}", short_duration(wait)),
-                    None => "thinking…".to_string(),
+                match (
+                    agent.live.as_ref().and_then(|l| l.waiting_for.as_ref()),
+                    wait,
+                ) {
+                    (Some(backend), _) => format!("waiting for {backend}…"),
+                    (None, Some(wait)) => format!("thinking… up to {}", short_duration(wait)),
+                    (None, None) => "thinking…".to_string(),
                 },
                 Style::new().fg(theme.speaking),
             ),

@@ -75,6 +75,8 @@ pub struct LiveTurn {
     pub purpose: Purpose,
     pub lines: Vec<String>,
     pub tail: String,
+    /// The backend whose queue the turn waits in (`turn_waiting`), until its first token.
+    pub waiting_for: Option<String>,
 }
 
 impl LiveTurn {
@@ -178,6 +180,13 @@ impl AgentView {
             ..LiveTurn::default()
         });
         live.push(text);
+    }
+
+    /// The turn waits in `backend`'s queue.
+    pub fn waiting(&mut self, turn: u64, backend: &str) {
+        if let Some(live) = self.live.as_mut().filter(|l| l.turn == turn) {
+            live.waiting_for = Some(backend.to_string());
+        }
     }
 
     /// The turn ended with `text` (a finished answer, a partial one, or an error message).

@@ -264,6 +264,11 @@ impl SessionView {
                 BlockKind::Cancelled,
                 Purpose::Speak,
             ),
+            EventKind::TurnWaiting {
+                agent,
+                turn,
+                backend,
+            } => self.agent_mut(agent).waiting(*turn, backend),
             // Nothing streams once the session is over.
             EventKind::SessionFinished { .. } => self.agents.iter_mut().for_each(|a| a.live = None),
             _ => {}
