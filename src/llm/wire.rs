@@ -124,7 +124,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
         let used = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut job = self.job(&request);
         job.marker_form = Some(MarkerForm {
-            body: self.wire.body(&marker_form),
+            body: self.body(&marker_form).into(),
             markers: self.markers.clone(),
             used: used.clone(),
         });

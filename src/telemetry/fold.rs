@@ -336,6 +336,16 @@ impl TraceFold {
                     vec![("conclave.message", message.as_str().into())],
                 );
             }
+            EventKind::TurnNotice {
+                agent, kind, text, ..
+            } => {
+                let attrs = vec![
+                    ("gen_ai.agent.name", agent.as_str().into()),
+                    ("conclave.kind", kind.as_str().into()),
+                    ("conclave.text", text.as_str().into()),
+                ];
+                self.note(e.ts, "turn_notice", attrs);
+            }
             EventKind::SessionFinished {
                 outcome,
                 final_text,
@@ -350,7 +360,11 @@ impl TraceFold {
             }
             // Streamed text is summed up by its `message`; tool results of handoff / vote calls
             // are bookkeeping for the conversation, not tool executions.
-            EventKind::Token { .. } | EventKind::ToolResult { .. } => {}
+            // Waiting in a backend's queue is not model time; the `chat` span starts with the
+            // call itself.
+            EventKind::Token { .. }
+            | EventKind::ToolResult { .. }
+            | EventKind::TurnWaiting { .. } => {}
         }
         out
     }
