@@ -75,6 +75,8 @@ impl Setup {
                 temperature: None,
                 timeout_ms: None,
                 price: None,
+                fallback: Vec::new(),
+                budget: None,
             },
         );
         self

@@ -31,6 +31,8 @@ fn agent(name: &str) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        fallback: Vec::new(),
+        budget: None,
     }
 }
 

@@ -195,6 +195,8 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        fallback: Vec::new(),
+        budget: None,
     }
 }
 

@@ -140,6 +140,7 @@ mod tests {
             finish: "length".into(),
             purpose: Purpose::Speak,
             tool_calls: vec![],
+            served_by: None,
         }));
         assert_eq!(
             lines,
@@ -162,6 +163,7 @@ mod tests {
             finish: "tool_calls".into(),
             purpose: Purpose::Vote,
             tool_calls: vec![],
+            served_by: None,
         });
         assert!(p.lines(&vote_call).is_empty());
     }
@@ -180,12 +182,14 @@ mod tests {
             usage: UsageInfo {
                 input: Some(12),
                 output: None,
+                estimated: false,
             },
             ttft_ms: None,
             latency_ms: 1,
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: vec![],
+            served_by: None,
         }));
         assert_eq!(
             usage_line(&m, Some(2345)),
@@ -265,6 +269,7 @@ mod tests {
                     message: "busy".into(),
                 },
                 will_retry: true,
+                usage: Default::default(),
             },
             EventKind::SessionFinished {
                 outcome: Outcome::Consensus,

@@ -237,6 +237,8 @@ mod tests {
                     input: 1.0,
                     output: 2.0,
                 }),
+                fallback: Vec::new(),
+                budget: None,
             },
         );
         c

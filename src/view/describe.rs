@@ -95,6 +95,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             agent,
             turn,
             partial_text,
+            ..
         } => {
             let mut p = Parts::new(Shape::Line, Mark::Cancel, Tone::Muted)
                 .who(agent)
@@ -283,6 +284,23 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             p
         }
         K::TurnStarted { .. } | K::Token { .. } | K::ToolResult { .. } => Parts::hidden(),
+        K::BackendFallback {
+            agent,
+            turn,
+            from,
+            to,
+            error,
+        } => {
+            let mut p = Parts::new(Shape::Line, Mark::Failure, Tone::Warn)
+                .who(agent)
+                .verb("falls back from")
+                .word(format!("{}/{}", from.backend, from.model))
+                .arrow()
+                .target(&format!("{}/{}", to.backend, to.model))
+                .detail(&error.message);
+            p.turn = Some(*turn);
+            p
+        }
     }
 }
 
@@ -308,6 +326,7 @@ pub fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::Budget => "budget",
         Outcome::Consensus => "consensus",
         Outcome::Timeout => "timeout",
+        Outcome::MaxMessages => "max_messages",
     }
 }
 

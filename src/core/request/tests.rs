@@ -26,6 +26,8 @@ fn agent(system: Option<&str>) -> AgentConfig {
         temperature: Some(0.5),
         timeout_ms: None,
         price: None,
+        fallback: Vec::new(),
+        budget: None,
     }
 }
 
@@ -219,6 +221,7 @@ fn a_failed_or_empty_summary_falls_back_to_the_full_conversation() {
             agent: "writer".into(),
             turn: 3,
             partial_text: "they wr".into(),
+            usage: Default::default(),
         },
     );
     for turn in [2, 3, 99] {

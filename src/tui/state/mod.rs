@@ -245,6 +245,7 @@ impl SessionView {
                 turn,
                 error,
                 will_retry,
+                ..
             } => {
                 let a = self.agent_mut(agent);
                 if *will_retry {
@@ -258,6 +259,7 @@ impl SessionView {
                 agent,
                 turn,
                 partial_text,
+                ..
             } => self.agent_mut(agent).finish(
                 *turn,
                 partial_text,
@@ -290,6 +292,7 @@ impl SessionView {
                     model: String::new(),
                     color: None,
                     price: None,
+                    fallback: Vec::new(),
                 }));
                 self.agents.len() - 1
             }
