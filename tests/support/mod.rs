@@ -23,7 +23,7 @@ pub mod llm_fake;
 pub mod server;
 pub mod wire;
 
-pub use server::{FakeServer, Gate, Recorded, Reply, Step};
+pub use server::{FakeServer, Gate, Recorded, Reply, Reported, Step};
 pub use wire::Turn;
 
 use std::time::Duration;
