@@ -253,8 +253,10 @@ impl Metrics {
 
     /// Count one call's usage and cost for its agent, its purpose and the session.
     fn spend(&mut self, agent: &str, turn: u64, purpose: Purpose, usage: &UsageInfo) {
+        let known = usage.input.is_some() || usage.output.is_some();
         let cost = self
             .price_of(agent, turn)
+            .filter(|_| known)
             .map(|p| cost_of(p, usage.input, usage.output));
         let m = self.agents.entry(agent.to_string()).or_default();
         add_opt(&mut m.input_tokens, usage.input);
