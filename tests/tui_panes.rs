@@ -295,7 +295,7 @@ fn metrics_show_a_group_chats_estimate_before_it_starts() {
     let out = screen(64, metrics::wanted_height(&app.session), |f| {
         metrics::render(f, f.area(), &app.session, &app.theme, &colors)
     });
-    assert!(out.contains("estimate for 6 rounds: ~"), "{out}");
+    assert!(out.contains("estimate, 6 rounds: ~51k tok"), "{out}");
     insta::assert_snapshot!(out);
 }
 

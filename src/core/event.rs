@@ -186,7 +186,7 @@ pub enum EventKind {
         tool_calls: Vec<ToolCallInfo>,
         /// The fallback model that served this call, when it was not the agent's own (additive).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        served_by: Option<ModelRef>,
+        served_by: Option<Box<ModelRef>>,
     },
     TurnFailed {
         agent: String,

@@ -167,7 +167,7 @@ impl Metrics {
                 ..
             } => {
                 if let Some(model) = served_by {
-                    self.turn_model.insert(*turn, model.clone());
+                    self.turn_model.insert(*turn, ModelRef::clone(model));
                 }
                 let m = self.agents.entry(agent.clone()).or_default();
                 m.record_message(usage.input, usage.output, *ttft_ms, *latency_ms);

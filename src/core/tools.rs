@@ -382,7 +382,7 @@ pub fn resolve(name: &str, candidates: &[String]) -> Result<String, Malformed> {
 }
 
 /// The arguments of `call`, read leniently ([`salvage`]).
-fn args(call: &ToolCallInfo) -> Result<Salvaged, Malformed> {
+pub fn args(call: &ToolCallInfo) -> Result<Salvaged, Malformed> {
     let raw = call.arguments.trim();
     if raw.is_empty() || raw == "null" {
         return Ok(Salvaged {
@@ -410,8 +410,9 @@ fn args(call: &ToolCallInfo) -> Result<Salvaged, Malformed> {
     }
 }
 
-/// `args` whose `decisive` field, when cut off, makes the answer unusable.
-fn decisive_args(call: &ToolCallInfo, decisive: &str) -> Result<Salvaged, Malformed> {
+/// The arguments of `call` read leniently, unless its `decisive` field (`choice`, `agent`,
+/// `team`, `allow`) was the part cut off: then the answer is unusable.
+pub fn decisive_args(call: &ToolCallInfo, decisive: &str) -> Result<Salvaged, Malformed> {
     let a = args(call)?;
     if a.cut_key.as_deref() == Some(decisive) {
         return Err(Malformed(format!(
@@ -426,7 +427,7 @@ fn decisive_args(call: &ToolCallInfo, decisive: &str) -> Result<Salvaged, Malfor
 pub const TRUNCATED: &str = "… (truncated)";
 
 /// `key` of `a`, marked [`TRUNCATED`] when the arguments were cut off.
-fn reason_field(a: &Salvaged, key: &str) -> String {
+pub fn reason_field(a: &Salvaged, key: &str) -> String {
     let text = str_field(&a.value, key);
     if a.truncated {
         format!("{text}{TRUNCATED}")

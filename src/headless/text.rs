@@ -78,10 +78,12 @@ fn prefix(mark: Mark) -> &'static str {
     }
 }
 
-/// The closing line of a text run: the session's tokens, cost when priced and model calls, and
-/// `run_ms`, the wall time of this run (a resumed session's earlier runs not counted).
+/// The closing line of a text run: the session's tokens (`~` when some were estimated), cost
+/// when priced and model calls, and `run_ms`, the wall time of this run (a resumed session's
+/// earlier runs not counted).
 pub fn usage_line(m: &Metrics, run_ms: Option<u64>) -> String {
-    let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
+    let mark = if m.totals.estimated { "~" } else { "" };
+    let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| format!("{mark}{n}"));
     let mut line = format!(
         "== usage: {} tokens in, {} out",
         count(m.totals.input_tokens),

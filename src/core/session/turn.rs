@@ -206,7 +206,7 @@ impl Live {
                     arguments: c.arguments.clone(),
                 })
                 .collect(),
-            served_by: self.served_by.clone(),
+            served_by: self.served_by.clone().map(Box::new),
         }
     }
 

@@ -279,12 +279,7 @@ fn notes(session: &SessionView) -> Vec<String> {
         out.push("~ estimated: the server reported no usage".into());
     }
     if let Some(f) = session.forecast.filter(|_| m.totals.turns == 0) {
-        let mut line = format!(
-            "estimate for {} rounds: ~{} tok in {} calls",
-            f.rounds,
-            short(f.tokens),
-            f.calls
-        );
+        let mut line = format!("estimate, {} rounds: ~{} tok", f.rounds, short(f.tokens));
         if let Some(c) = f.cost {
             line.push_str(&format!(" · ~{}", money(c)));
         }
