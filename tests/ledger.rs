@@ -334,6 +334,56 @@ async fn a_team_budget_stops_the_next_call_before_it_starts_in_a_pipeline() {
 }
 
 #[tokio::test]
+async fn a_group_chats_budget_stops_its_votes_before_any_is_sent() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::OpenAi]);
+    let mut team = TeamConfig::new(PatternKind::GroupChat);
+    team.members = ["x", "y"].map(String::from).to_vec();
+    team.max_rounds = Some(3);
+    team.consensus = Some(Consensus {
+        threshold: 0.5,
+        every_round: true,
+    });
+    team.budget = Some(Budget {
+        tokens: Some(1000),
+        cost: None,
+    });
+    let setup = Setup::new(team)
+        .backend("oa", &server, Wire::OpenAi, "")
+        .agent("x", "oa", "x-model")
+        .agent("y", "oa", "y-model");
+    replies.add(
+        "x-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Tabs."]).usage(400, 100)),
+    );
+    replies.add(
+        "y-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Spaces, then."]).usage(400, 95)),
+    );
+    let events = run(setup, "Tabs or spaces?").await;
+    // 5 tokens are left: neither vote is sent, the task ends once, with outcome budget.
+    assert_eq!(Wire::OpenAi.requests(&server).len(), 2);
+    assert_eq!(
+        finished(&events),
+        (Outcome::Budget, Some("Spaces, then.".into()))
+    );
+    let ends = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::SessionFinished { .. }))
+        .count();
+    assert_eq!(ends, 1);
+    assert!(!events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::TurnStarted {
+            purpose: Purpose::Vote,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
 async fn an_agent_budget_fails_only_that_agents_call() {
     let server = FakeServer::start().await;
     let replies = ByRequest::install(&server, &[Wire::OpenAi]);

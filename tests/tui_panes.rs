@@ -265,7 +265,15 @@ fn ledger_app() -> App {
         hidden(&mut s, agent, 3 + i as u64, Purpose::Vote);
         s.vote(1, agent, VoteChoice::Agree, "fine");
     }
-    fixtures::app("debate", &s.events)
+    let mut app = fixtures::app("debate", &s.events);
+    app.session.agent_budgets.insert(
+        "skeptic".into(),
+        conclave::config::Budget {
+            tokens: Some(5000),
+            cost: None,
+        },
+    );
+    app
 }
 
 #[test]

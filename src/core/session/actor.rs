@@ -340,6 +340,10 @@ impl Actor {
 
     /// Start `spec` (after a `summarize` turn when its context is a summary still to make).
     fn start_turn(&mut self, spec: TurnSpec, summary: Option<String>) {
+        if self.ended_by_budget() {
+            // The rest of the effects that came with a call the budget refused.
+            return;
+        }
         let turn = self.state.next_turn;
         let agent = self.ctx.agents.get(&spec.agent).cloned();
         let provider = agent

@@ -278,6 +278,13 @@ fn notes(session: &SessionView) -> Vec<String> {
     if m.totals.estimated {
         out.push("~ estimated: the server reported no usage".into());
     }
+    for (agent, budget) in &session.agent_budgets {
+        if m.agents.contains_key(agent)
+            && let Some(left) = left_words(m.agent_budget_left(agent, budget))
+        {
+            out.push(format!("{agent}: budget left {left}"));
+        }
+    }
     if let Some(f) = session.forecast.filter(|_| m.totals.turns == 0) {
         let mut line = format!("estimate, {} rounds: ~{} tok", f.rounds, short(f.tokens));
         if let Some(c) = f.cost {
@@ -311,10 +318,14 @@ pub fn summary(session: &SessionView) -> String {
     s
 }
 
-/// `budget left 48k tok · $0.98`, when the team has a budget.
+/// `budget left 48k tok · $0.98`, when the team has a budget: the figure the session enforces.
 pub fn budget_line(session: &SessionView) -> Option<String> {
     let budget = session.budget.as_ref()?;
-    let (tokens_left, cost_left) = session.metrics().budget_left(budget);
+    left_words(session.metrics().budget_left(budget)).map(|l| format!("budget left {l}"))
+}
+
+/// `48k tok · $0.98`
+fn left_words((tokens_left, cost_left): (Option<u64>, Option<f64>)) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(t) = tokens_left {
         parts.push(format!("{} tok", short(t)));
@@ -322,7 +333,7 @@ pub fn budget_line(session: &SessionView) -> Option<String> {
     if let Some(c) = cost_left {
         parts.push(format!("${c:.2}"));
     }
-    (!parts.is_empty()).then(|| format!("budget left {}", parts.join(" · ")))
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 fn retries_label(n: u64) -> String {

@@ -64,6 +64,8 @@ pub struct SessionView {
     pub budget: Option<Budget>,
     /// For a group chat: what its configured rounds would cost, shown before it starts.
     pub forecast: Option<Forecast>,
+    /// The agents' own budgets from the config, by agent.
+    pub agent_budgets: BTreeMap<String, Budget>,
     pub started_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
     /// The team the console opened with, shown until a session announces its own.
@@ -89,6 +91,7 @@ impl SessionView {
             transcript: Vec::new(),
             budget: team_cfg.and_then(|t| t.budget),
             forecast: forecast_of(config, team),
+            agent_budgets: agent_budgets(config),
             started_at: None,
             last_event_at: None,
             team: team.to_string(),
@@ -102,6 +105,7 @@ impl SessionView {
         let team = self.team().to_string();
         self.budget = config.teams.get(&team).and_then(|t| t.budget);
         self.forecast = forecast_of(config, &team);
+        self.agent_budgets = agent_budgets(config);
     }
 
     /// The team on screen: the session's, or the one the console opened with.
@@ -316,4 +320,12 @@ impl SessionView {
 fn forecast_of(config: &Config, team: &str) -> Option<Forecast> {
     let t = config.teams.get(team)?;
     (t.pattern == PatternKind::GroupChat).then(|| forecast::group_chat(t, &config.agents, 0))
+}
+
+fn agent_budgets(config: &Config) -> BTreeMap<String, Budget> {
+    config
+        .agents
+        .iter()
+        .filter_map(|(n, a)| a.budget.map(|b| (n.clone(), b)))
+        .collect()
 }

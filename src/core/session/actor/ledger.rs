@@ -37,13 +37,23 @@ impl Actor {
         )
     }
 
+    /// Whether the task was just ended by the team's budget (a turn asked for among the same
+    /// effects must not start; the next task clears it).
+    pub(super) fn ended_by_budget(&self) -> bool {
+        !self.state.task.active
+            && self
+                .state
+                .finished
+                .as_ref()
+                .is_some_and(|f| f.outcome == Outcome::Budget)
+    }
+
     /// A call the budgets refused: the team's ends the task (`budget`), the agent's fails the
     /// turn (`budget`) and the pattern carries on as after any failure.
     pub(super) fn refuse(&mut self, turn: u64, spec: TurnSpec, refusal: budget::Refusal) {
         match refusal.scope {
             budget::Scope::Team => {
                 if !self.state.task.active {
-                    // Already ended by an earlier refusal among the same effects.
                     return;
                 }
                 self.publish(EventKind::Error {
