@@ -52,6 +52,7 @@ fn app_with(messages: u64) -> App {
             model: "m".into(),
             color: None,
             price: None,
+            fallback: Vec::new(),
         })
         .collect();
     app.apply(&event(
@@ -77,12 +78,14 @@ fn app_with(messages: u64) -> App {
                 usage: UsageInfo {
                     input: Some(100),
                     output: Some(40),
+                    estimated: false,
                 },
                 ttft_ms: Some(100),
                 latency_ms: 900,
                 finish: "stop".into(),
                 purpose: Purpose::Speak,
                 tool_calls: Vec::new(),
+                served_by: None,
             },
         ));
     }

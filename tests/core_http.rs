@@ -76,6 +76,8 @@ impl Setup {
                 timeout_ms: None,
                 price: None,
                 context_window: None,
+                fallback: Vec::new(),
+                budget: None,
             },
         );
         self

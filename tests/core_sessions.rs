@@ -32,6 +32,8 @@ fn agent(name: &str) -> AgentConfig {
         timeout_ms: None,
         price: None,
         context_window: None,
+        fallback: Vec::new(),
+        budget: None,
     }
 }
 

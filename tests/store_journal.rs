@@ -66,12 +66,14 @@ fn message(seq: u64, agent: &str, turn: u64, text: &str) -> Event {
             usage: UsageInfo {
                 input: Some(10),
                 output: Some(5),
+                estimated: false,
             },
             ttft_ms: Some(1),
             latency_ms: 2,
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: Vec::new(),
+            served_by: None,
         },
     )
 }

@@ -200,6 +200,137 @@ fn metrics_panel_with_a_budget() {
     insta::assert_snapshot!(metrics_panel(&app, 56));
 }
 
+/// A debate whose ledger has every kind of call: speech, a manager pick and votes (estimated),
+/// a cancelled turn, a failed attempt and a fallback.
+fn ledger_app() -> App {
+    use conclave::core::event::{
+        ErrorInfo, EventKind, ModelRef, PatternKind, Purpose, UsageInfo, VoteChoice,
+    };
+    let mut s = fixtures::Script::new("s-ledger");
+    s.start(
+        "debate",
+        PatternKind::GroupChat,
+        &[
+            ("optimist", "llama3.2"),
+            ("skeptic", "llama3.2"),
+            ("judge", "qwen2.5"),
+        ],
+    );
+    s.user("Tabs or spaces?", None);
+    s.say("optimist", 0, Some(1), "Tabs: one key, any width.");
+    let hidden = |s: &mut fixtures::Script, agent: &str, turn: u64, purpose: Purpose| {
+        s.push(EventKind::TurnStarted {
+            agent: agent.into(),
+            turn,
+            round: Some(1),
+            purpose,
+        });
+        s.push(EventKind::Message {
+            agent: agent.into(),
+            turn,
+            text: String::new(),
+            usage: UsageInfo {
+                input: Some(900),
+                output: Some(12),
+                estimated: true,
+            },
+            ttft_ms: Some(90),
+            latency_ms: 300,
+            finish: "tool_calls".into(),
+            purpose,
+            tool_calls: Vec::new(),
+            served_by: None,
+        });
+    };
+    hidden(&mut s, "judge", 1, Purpose::SelectSpeaker);
+    s.turn("skeptic", 2, Some(1));
+    s.push(EventKind::TurnFailed {
+        agent: "skeptic".into(),
+        turn: 2,
+        error: ErrorInfo {
+            kind: "overloaded".into(),
+            message: "503 from local".into(),
+        },
+        will_retry: true,
+        usage: UsageInfo {
+            input: Some(0),
+            output: Some(0),
+            estimated: true,
+        },
+    });
+    s.push(EventKind::BackendFallback {
+        agent: "skeptic".into(),
+        turn: 2,
+        from: ModelRef {
+            backend: "local".into(),
+            model: "llama3.2".into(),
+        },
+        to: ModelRef {
+            backend: "openai".into(),
+            model: "gpt-4o-mini".into(),
+        },
+        error: ErrorInfo {
+            kind: "overloaded".into(),
+            message: "503 from local".into(),
+        },
+    });
+    s.tokens("skeptic", 2, "Spaces render the same ");
+    s.push(EventKind::TurnCancelled {
+        agent: "skeptic".into(),
+        turn: 2,
+        partial_text: "Spaces render the same ".into(),
+        usage: UsageInfo {
+            input: Some(1400),
+            output: Some(4),
+            estimated: true,
+        },
+    });
+    for (i, agent) in ["optimist", "skeptic", "judge"].iter().enumerate() {
+        hidden(&mut s, agent, 3 + i as u64, Purpose::Vote);
+        s.vote(1, agent, VoteChoice::Agree, "fine");
+    }
+    let mut app = fixtures::app("debate", &s.events);
+    app.session.agent_budgets.insert(
+        "skeptic".into(),
+        conclave::config::Budget {
+            tokens: Some(5000),
+            cost: None,
+        },
+    );
+    app
+}
+
+#[test]
+fn the_ledger_at_80x24_is_one_summary_line_with_its_estimates_marked() {
+    let mut app = ledger_app();
+    let out = screen(80, 24, |f| conclave::tui::render::draw(f, &mut app));
+    assert!(out.contains("tokens ~6.2k→~62"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn metrics_ledger_in_the_side_column_of_200x60() {
+    // At 200x60 the side column is 64 wide and about 55 high.
+    let app = ledger_app();
+    let colors = app.agent_colors();
+    let h = metrics::wanted_height(&app.session);
+    assert!(h >= 14, "the ledger asks for the rows it fills: {h}");
+    insta::assert_snapshot!(screen(64, h, |f| {
+        metrics::render(f, f.area(), &app.session, &app.theme, &colors)
+    }));
+}
+
+#[test]
+fn metrics_show_a_group_chats_estimate_before_it_starts() {
+    let app = fixtures::app("debate", &[]);
+    let colors = app.agent_colors();
+    let out = screen(64, metrics::wanted_height(&app.session), |f| {
+        metrics::render(f, f.area(), &app.session, &app.theme, &colors)
+    });
+    assert!(out.contains("estimate, 6 rounds: ~51k tok"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
 #[test]
 fn metrics_panel_narrow_with_errors_and_retries() {
     let app = fixtures::app("debate", &fixtures::errors().events);

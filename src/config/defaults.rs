@@ -202,6 +202,8 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         timeout_ms: None,
         price: None,
         context_window: None,
+        fallback: Vec::new(),
+        budget: None,
     }
 }
 

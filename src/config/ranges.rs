@@ -62,10 +62,13 @@ pub fn for_path(path: &KeyPath) -> Option<(String, NumRange)> {
             return Some((format!("price.{}", keys[3]), real(0.0, 1_000_000.0)));
         }
         ["teams", _, key] => (*key, team(key)?),
-        ["teams", _, "budget", "tokens"] => {
+        ["agents", _, "fallback", "[]", "price", "input" | "output"] => {
+            return Some((format!("price.{}", keys[5]), real(0.0, 1_000_000.0)));
+        }
+        ["teams" | "agents", _, "budget", "tokens"] => {
             return Some(("budget.tokens".into(), whole(1, 1_000_000_000_000)));
         }
-        ["teams", _, "budget", "cost"] => {
+        ["teams" | "agents", _, "budget", "cost"] => {
             let cost = NumRange {
                 above_min: true,
                 ..real(0.0, 1_000_000.0)

@@ -175,6 +175,24 @@ pub struct AgentConfig {
     /// and Ollama `/api/show` are asked otherwise); a request that would not fit is trimmed.
     #[serde(default)]
     pub context_window: Option<u32>,
+    /// Models to go on with, in order, when the backend fails after its retries (unreachable,
+    /// quota, overloaded, 5xx).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<FallbackModel>,
+    /// This agent's spending limit over the session; checked before each of its calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+/// One entry of an agent's `fallback` list: `{ backend = "openai", model = "gpt-4o-mini" }`,
+/// optionally with its own `price` (else the agent's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackModel {
+    pub backend: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,7 +232,8 @@ pub enum ContextMode {
     None,
 }
 
-/// A group chat's spending limit; either or both.
+/// A spending limit (a team's, every pattern; an agent's); either or both. Counted over the
+/// session, estimated usage included; checked before each call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {

@@ -60,13 +60,35 @@ pub struct AgentInfo {
     /// alone gives the same cost as the live session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<crate::config::Price>,
+    /// The agent's `fallback` models with their prices (additive), so a call a fallback served
+    /// is priced at its own model from the journal alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<crate::config::FallbackModel>,
 }
 
-/// Token counts of one message; `null` when the backend did not report them.
+/// Token counts of one call; `null` when unknown (journals written before estimates).
+/// `estimated` (additive): a count the server did not report was estimated from the text
+/// ([`crate::llm::estimate`]); shown with `~`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageInfo {
     pub input: Option<u64>,
     pub output: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub estimated: bool,
+}
+
+impl UsageInfo {
+    /// Input plus output, the unknown counting nothing.
+    pub fn total(&self) -> u64 {
+        self.input.unwrap_or(0) + self.output.unwrap_or(0)
+    }
+}
+
+/// Which backend and model served a call (`backend_fallback`'s `from`/`to`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    pub backend: String,
+    pub model: String,
 }
 
 /// A failure as recorded in `turn_failed`.
@@ -114,6 +136,8 @@ pub enum Outcome {
     Budget,
     Consensus,
     Timeout,
+    /// `max_messages` was reached (additive: earlier builds reported `max_rounds`).
+    MaxMessages,
 }
 
 /// Who did something: the person (console or `--control`), a policy, or the system.
@@ -160,17 +184,26 @@ pub enum EventKind {
         purpose: Purpose,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCallInfo>,
+        /// The fallback model that served this call, when it was not the agent's own (additive).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        served_by: Option<Box<ModelRef>>,
     },
     TurnFailed {
         agent: String,
         turn: u64,
         error: ErrorInfo,
         will_retry: bool,
+        /// What the failed attempt cost (additive; DESIGN section 3).
+        #[serde(default)]
+        usage: UsageInfo,
     },
     TurnCancelled {
         agent: String,
         turn: u64,
         partial_text: String,
+        /// What the cancelled call cost (additive; DESIGN section 3).
+        #[serde(default)]
+        usage: UsageInfo,
     },
     /// The answer given to one tool call of an earlier `message` (so the conversation sent to the
     /// model next time answers every call exactly once). Additive to DESIGN section 3.
@@ -277,6 +310,15 @@ pub enum EventKind {
         kind: String,
         text: String,
     },
+    /// An agent's backend failed after its retries and the turn went on with its next
+    /// `fallback` model (DESIGN section 3).
+    BackendFallback {
+        agent: String,
+        turn: u64,
+        from: ModelRef,
+        to: ModelRef,
+        error: ErrorInfo,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -312,6 +354,7 @@ impl EventKind {
             EventKind::SessionFinished { .. } => "session_finished",
             EventKind::TurnWaiting { .. } => "turn_waiting",
             EventKind::TurnNotice { .. } => "turn_notice",
+            EventKind::BackendFallback { .. } => "backend_fallback",
         }
     }
 }

@@ -6,23 +6,38 @@
 //! `ttft_ms`, `latency_ms`), so a journal replayed on resume gives the same figures. Model calls
 //! that are not conversation turns (a manager's `select_speaker`, a judge's scores, a vote, a
 //! summary) count for the agent that made them and are also broken down by [`Purpose`].
-//! Token counts the backend did not report stay unknown (`None`) rather than becoming zero;
-//! cost is priced per million tokens from the agent's `price` and only over known counts.
-//! Prices come from [`Metrics::new`] (the config, a journal header) and from `session_started`,
-//! which carries each agent's price, so a journal alone gives the cost the live session showed.
-//! [`cost_of`] is the one cost formula; budgets, summaries and exports all price through it.
+//! Every call counts (the ledger): a `message`, and the `usage` of a `turn_failed` (each failed
+//! attempt) and a `turn_cancelled` (a cancelled turn, the loser of a first-success race), by
+//! agent and by [`Purpose`]. Counts the server did not report were estimated by the session
+//! (`usage.estimated`); such figures are flagged `estimated` here and shown with `~`. Counts of
+//! old journals that are simply unknown (`None`) stay unknown rather than becoming zero.
+//! Cost is priced per million tokens, each call at the model that served it: the agent's
+//! `price`, or its `fallback` model's after a `backend_fallback`. Prices come from
+//! [`Metrics::new`] (the config, a journal header) and from `session_started`, which carries them,
+//! so a journal alone gives the cost the live session showed. [`cost_of`] is the one cost
+//! formula; budgets ([`budget`]: what is shown as left is what the session enforces), summaries
+//! and exports all price through it; [`forecast`] estimates a group chat before it starts.
+
+pub mod budget;
+pub mod forecast;
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::schema::{Budget, Price};
-use crate::core::event::{Event, EventKind, Outcome, Purpose};
+use crate::core::event::{Event, EventKind, ModelRef, Outcome, Purpose, UsageInfo};
 
 /// Everything measured so far, per agent and for the whole session.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
     prices: BTreeMap<String, Price>,
+    /// Prices of fallback models: (agent, backend, model) → price.
+    fallback_prices: BTreeMap<(String, String, String), Price>,
+    /// Each turn's purpose, from `turn_started` (failed and cancelled calls do not repeat it).
+    turn_purpose: HashMap<u64, Purpose>,
+    /// The fallback model serving a turn, from `backend_fallback`.
+    turn_model: HashMap<u64, ModelRef>,
     /// Per agent, in name order.
     pub agents: BTreeMap<String, AgentMetrics>,
     pub totals: Totals,
@@ -46,8 +61,12 @@ pub struct AgentMetrics {
     /// Sums of the counts the backend reported; `None` while none was reported.
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
-    /// Messages whose usage (input or output) the backend did not report.
+    /// Messages whose usage (input or output) is unknown (journals from before estimates).
     pub unknown_usage: u64,
+    /// Calls whose usage was estimated, not reported.
+    pub estimated: u64,
+    /// Calls a fallback model served after the agent's backend failed.
+    pub fallbacks: u64,
     pub ttft_last_ms: Option<u64>,
     pub latency_last_ms: Option<u64>,
     /// Output tokens per second of the last message: output / (latency − ttft).
@@ -68,9 +87,14 @@ pub struct PurposeMetrics {
     pub calls: u64,
     /// Calls that completed (`message`).
     pub messages: u64,
+    /// Calls cancelled, and attempts that failed.
+    pub cancelled: u64,
+    pub failed: u64,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub cost: Option<f64>,
+    /// Some of the counts were estimated.
+    pub estimated: bool,
 }
 
 /// The whole session.
@@ -83,6 +107,9 @@ pub struct Totals {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub cost: Option<f64>,
+    /// Some of the counts were estimated.
+    pub estimated: bool,
+    pub cancelled: u64,
     pub votes: u64,
     pub handoffs: u64,
     pub user_messages: u64,
@@ -108,10 +135,22 @@ impl Metrics {
                     if let Some(price) = a.price {
                         self.prices.insert(a.name.clone(), price);
                     }
+                    for f in &a.fallback {
+                        if let Some(price) = f.price {
+                            let key = (a.name.clone(), f.backend.clone(), f.model.clone());
+                            self.fallback_prices.insert(key, price);
+                        }
+                    }
                 }
             }
             EventKind::UserMessage { .. } => self.totals.user_messages += 1,
-            EventKind::TurnStarted { agent, purpose, .. } => {
+            EventKind::TurnStarted {
+                agent,
+                purpose,
+                turn,
+                ..
+            } => {
+                self.turn_purpose.insert(*turn, *purpose);
                 let m = self.agents.entry(agent.clone()).or_default();
                 m.turns += 1;
                 m.by_purpose.entry(*purpose).or_default().calls += 1;
@@ -119,30 +158,31 @@ impl Metrics {
             }
             EventKind::Message {
                 agent,
+                turn,
                 usage,
                 ttft_ms,
                 latency_ms,
                 purpose,
+                served_by,
                 ..
             } => {
-                let price = self.prices.get(agent).copied();
+                if let Some(model) = served_by {
+                    self.turn_model.insert(*turn, ModelRef::clone(model));
+                }
                 let m = self.agents.entry(agent.clone()).or_default();
                 m.record_message(usage.input, usage.output, *ttft_ms, *latency_ms);
-                let cost = price.map(|p| cost_of(p, usage.input, usage.output));
-                add_cost(&mut m.cost, cost);
-                let p = m.by_purpose.entry(*purpose).or_default();
-                p.messages += 1;
-                add_opt(&mut p.input_tokens, usage.input);
-                add_opt(&mut p.output_tokens, usage.output);
-                add_cost(&mut p.cost, cost);
+                m.by_purpose.entry(*purpose).or_default().messages += 1;
                 self.totals.messages += 1;
-                add_opt(&mut self.totals.input_tokens, usage.input);
-                add_opt(&mut self.totals.output_tokens, usage.output);
-                add_cost(&mut self.totals.cost, cost);
+                self.spend(agent, *turn, *purpose, usage);
             }
             EventKind::TurnFailed {
-                agent, will_retry, ..
+                agent,
+                turn,
+                will_retry,
+                usage,
+                ..
             } => {
+                let purpose = self.purpose_of(*turn);
                 let m = self.agents.entry(agent.clone()).or_default();
                 if *will_retry {
                     m.retries += 1;
@@ -151,9 +191,24 @@ impl Metrics {
                     m.errors += 1;
                     self.totals.errors += 1;
                 }
+                m.by_purpose.entry(purpose).or_default().failed += 1;
+                self.spend(agent, *turn, purpose, usage);
             }
-            EventKind::TurnCancelled { agent, .. } => {
-                self.agents.entry(agent.clone()).or_default().cancelled += 1;
+            EventKind::TurnCancelled {
+                agent, turn, usage, ..
+            } => {
+                let purpose = self.purpose_of(*turn);
+                let m = self.agents.entry(agent.clone()).or_default();
+                m.cancelled += 1;
+                m.by_purpose.entry(purpose).or_default().cancelled += 1;
+                self.totals.cancelled += 1;
+                self.spend(agent, *turn, purpose, usage);
+            }
+            EventKind::BackendFallback {
+                agent, turn, to, ..
+            } => {
+                self.agents.entry(agent.clone()).or_default().fallbacks += 1;
+                self.turn_model.insert(*turn, to.clone());
             }
             EventKind::Vote { .. } => self.totals.votes += 1,
             EventKind::HandoffRequested { .. } => self.totals.handoffs += 1,
@@ -162,16 +217,63 @@ impl Metrics {
         }
     }
 
-    /// What is left of `budget`: (tokens, cost), each `None` when the budget sets no such limit.
-    /// Never below zero. Tokens the backend did not report are not counted.
+    /// What is left of the team's `budget`: (tokens, cost), each `None` when the budget sets no
+    /// such limit. Never below zero. Every call counts, estimated usage included.
     pub fn budget_left(&self, budget: &Budget) -> (Option<u64>, Option<f64>) {
         let used_tokens =
             self.totals.input_tokens.unwrap_or(0) + self.totals.output_tokens.unwrap_or(0);
-        let tokens = budget.tokens.map(|t| t.saturating_sub(used_tokens));
-        let cost = budget
-            .cost
-            .map(|c| (c - self.totals.cost.unwrap_or(0.0)).max(0.0));
-        (tokens, cost)
+        budget::left(budget, used_tokens, self.totals.cost.unwrap_or(0.0))
+    }
+
+    /// What is left of `agent`'s own `budget`, counted like [`Metrics::budget_left`].
+    pub fn agent_budget_left(&self, agent: &str, budget: &Budget) -> (Option<u64>, Option<f64>) {
+        let (tokens, cost) = self.agents.get(agent).map_or((0, 0.0), |m| {
+            (
+                m.input_tokens.unwrap_or(0) + m.output_tokens.unwrap_or(0),
+                m.cost.unwrap_or(0.0),
+            )
+        });
+        budget::left(budget, tokens, cost)
+    }
+
+    /// The price `agent`'s call `turn` is charged at: its fallback model's once one served it.
+    pub fn price_of(&self, agent: &str, turn: u64) -> Option<Price> {
+        match self.turn_model.get(&turn) {
+            Some(m) => self
+                .fallback_prices
+                .get(&(agent.to_string(), m.backend.clone(), m.model.clone()))
+                .copied(),
+            None => self.prices.get(agent).copied(),
+        }
+    }
+
+    fn purpose_of(&self, turn: u64) -> Purpose {
+        self.turn_purpose.get(&turn).copied().unwrap_or_default()
+    }
+
+    /// Count one call's usage and cost for its agent, its purpose and the session.
+    fn spend(&mut self, agent: &str, turn: u64, purpose: Purpose, usage: &UsageInfo) {
+        let known = usage.input.is_some() || usage.output.is_some();
+        let cost = self
+            .price_of(agent, turn)
+            .filter(|_| known)
+            .map(|p| cost_of(p, usage.input, usage.output));
+        let m = self.agents.entry(agent.to_string()).or_default();
+        add_opt(&mut m.input_tokens, usage.input);
+        add_opt(&mut m.output_tokens, usage.output);
+        add_cost(&mut m.cost, cost);
+        if usage.estimated {
+            m.estimated += 1;
+        }
+        let p = m.by_purpose.entry(purpose).or_default();
+        add_opt(&mut p.input_tokens, usage.input);
+        add_opt(&mut p.output_tokens, usage.output);
+        add_cost(&mut p.cost, cost);
+        p.estimated |= usage.estimated;
+        add_opt(&mut self.totals.input_tokens, usage.input);
+        add_opt(&mut self.totals.output_tokens, usage.output);
+        add_cost(&mut self.totals.cost, cost);
+        self.totals.estimated |= usage.estimated;
     }
 
     /// Wall-clock time from the first event to the latest one, in milliseconds.
@@ -206,8 +308,6 @@ impl AgentMetrics {
         latency_ms: u64,
     ) {
         self.messages += 1;
-        add_opt(&mut self.input_tokens, input);
-        add_opt(&mut self.output_tokens, output);
         if input.is_none() || output.is_none() {
             self.unknown_usage += 1;
         }
@@ -276,12 +376,17 @@ mod tests {
             agent: agent.into(),
             turn: 0,
             text: "x".into(),
-            usage: UsageInfo { input, output },
+            usage: UsageInfo {
+                input,
+                output,
+                estimated: false,
+            },
             ttft_ms: ttft,
             latency_ms: latency,
             finish: "stop".into(),
             purpose,
             tool_calls: vec![],
+            served_by: None,
         }
     }
 
@@ -316,6 +421,7 @@ mod tests {
                             model: "m".into(),
                             color: None,
                             price: None,
+                            fallback: Vec::new(),
                         },
                         AgentInfo {
                             name: "idle".into(),
@@ -323,6 +429,7 @@ mod tests {
                             model: "m".into(),
                             color: None,
                             price: None,
+                            fallback: Vec::new(),
                         },
                     ],
                 },
@@ -379,6 +486,7 @@ mod tests {
                 message: "busy".into(),
             },
             will_retry,
+            usage: Default::default(),
         };
         let m = fold(
             vec![
@@ -389,6 +497,7 @@ mod tests {
                     agent: "a".into(),
                     turn: 2,
                     partial_text: "par".into(),
+                    usage: Default::default(),
                 },
             ],
             BTreeMap::new(),

@@ -65,10 +65,24 @@ pub fn build(
         messages,
         tools,
         tool_choice,
-        max_tokens: agent.max_tokens,
+        max_tokens: max_tokens(agent, spec),
         temperature: agent.temperature,
         marker_system,
     }
+}
+
+/// The agent's `max_tokens`, raised for a forced structured answer to its floor
+/// ([`tools::answer_floor`]) so the answer is not cut off.
+fn max_tokens(agent: &AgentConfig, spec: &TurnSpec) -> Option<u32> {
+    let ToolChoice::Tool(name) = &spec.tool_choice else {
+        return agent.max_tokens;
+    };
+    let floor = spec
+        .tools
+        .iter()
+        .find(|t| &t.name == name)
+        .map_or(0, tools::answer_floor);
+    agent.max_tokens.map(|m| m.max(floor))
 }
 
 /// The `summarize` turn to run before `spec` when its context is a summary and there is a

@@ -35,7 +35,8 @@ pub struct SessionState {
     pub finished: Option<Finished>,
     pub next_seq: u64,
     pub next_turn: u64,
-    /// Token usage of every message so far, per agent (input, output).
+    /// Tokens of every call so far, per agent (input, output): completed, failed and cancelled,
+    /// estimated where the server reported none.
     pub usage: BTreeMap<String, (u64, u64)>,
 }
 
@@ -84,7 +85,7 @@ pub struct TurnRecord {
     pub tool_calls: Vec<ToolCallInfo>,
     pub finish: Option<crate::core::event::FinishReason>,
     pub error: Option<ErrorInfo>,
-    /// Tokens reported for this turn (input, output).
+    /// Tokens this turn cost (input, output), every attempt included.
     pub usage: (u64, u64),
 }
 
@@ -228,11 +229,8 @@ impl SessionState {
                     t.text = text.clone();
                     t.tool_calls = tool_calls.clone();
                     t.finish = Some(finish.clone());
-                    t.usage = (usage.input.unwrap_or(0), usage.output.unwrap_or(0));
                 }
-                let used = self.usage.entry(agent.clone()).or_default();
-                used.0 += usage.input.unwrap_or(0);
-                used.1 += usage.output.unwrap_or(0);
+                self.spend(agent, *turn, usage);
                 if matches!(purpose, Purpose::Speak | Purpose::Aggregate) {
                     self.task.messages += 1;
                 }
@@ -249,7 +247,9 @@ impl SessionState {
                 turn,
                 error,
                 will_retry,
+                usage,
             } => {
+                self.spend(agent, *turn, usage);
                 if let Some(t) = self.turns.get_mut(turn) {
                     if *will_retry {
                         t.text.clear();
@@ -264,8 +264,12 @@ impl SessionState {
                 }
             }
             EventKind::TurnCancelled {
-                turn, partial_text, ..
+                agent,
+                turn,
+                partial_text,
+                usage,
             } => {
+                self.spend(agent, *turn, usage);
                 self.running.remove(turn);
                 if let Some(t) = self.turns.get_mut(turn) {
                     t.status = TurnStatus::Cancelled;
@@ -376,6 +380,7 @@ impl SessionState {
                     .scores
                     .insert(agent.clone(), (*score, reason.clone()));
             }
+            EventKind::BackendFallback { .. } => {}
             EventKind::Paused { .. } => self.paused = true,
             EventKind::Resumed { .. } => self.paused = false,
             EventKind::Error { .. } => {}
@@ -414,12 +419,19 @@ impl SessionState {
     }
 
     /// The `turn_cancelled` event that closes `turn`, its partial text kept (`None`: no such turn).
+    /// Its usage is the output estimated from the partial text; the actor, which knows the
+    /// request and what the server reported, replaces it for a live turn.
     pub fn cancellation(&self, turn: u64) -> Option<EventKind> {
         let t = self.turns.get(&turn)?;
         Some(EventKind::TurnCancelled {
             agent: t.agent.clone(),
             turn,
             partial_text: t.text.clone(),
+            usage: crate::core::event::UsageInfo {
+                input: None,
+                output: Some(crate::llm::estimate::output_tokens(&t.text, 0)),
+                estimated: true,
+            },
         })
     }
 
@@ -454,6 +466,19 @@ impl SessionState {
             used.1 += t.usage.1;
         }
         out
+    }
+
+    /// Count what one call cost, for its turn and its agent (every call: completed, failed or
+    /// cancelled, estimated or reported).
+    fn spend(&mut self, agent: &str, turn: u64, usage: &crate::core::event::UsageInfo) {
+        let (input, output) = (usage.input.unwrap_or(0), usage.output.unwrap_or(0));
+        if let Some(t) = self.turns.get_mut(&turn) {
+            t.usage.0 += input;
+            t.usage.1 += output;
+        }
+        let used = self.usage.entry(agent.to_string()).or_default();
+        used.0 += input;
+        used.1 += output;
     }
 
     fn turn_started(&mut self, agent: &str, turn: u64, round: Option<u32>, purpose: Purpose) {

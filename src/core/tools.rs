@@ -7,6 +7,16 @@
 //! (`transfer_to_<agent>`) sanitized to `[a-zA-Z0-9_-]`; parsing maps them back to real names.
 //! The tool names and markers themselves are [`crate::llm::vocab`]'s, shared with the scripted
 //! backend that plays models offline.
+//!
+//! Leniency (issues 12.7, 17.3): a reply that is nothing but one candidate's name is a valid pick
+//! (and a bare `agree` a valid vote: [`bare_word`]); arguments cut off by `max_tokens` or holding
+//! raw control characters are read by [`salvage`], and count when their decisive field (`choice`,
+//! `agent`, the scores) is whole; the reason of such an answer is marked [`TRUNCATED`].
+//! [`answer_floor`] is the least `max_tokens` a forced call gets, so the answer fits.
+
+mod salvage;
+
+pub use salvage::{Salvaged, salvage};
 
 use serde_json::{Value, json};
 
@@ -169,14 +179,14 @@ pub fn parse_handoffs(
     let mut out = Vec::new();
     for call in calls {
         let item = if call.name == COMPLETE_HANDOFF {
-            args(call).map(|v| HandoffAction::Complete {
-                summary: str_field(&v, "summary"),
+            args(call).map(|a| HandoffAction::Complete {
+                summary: reason_field(&a, "summary"),
             })
         } else if let Some(raw) = call.name.strip_prefix(TRANSFER_PREFIX) {
             resolve(raw, targets).and_then(|to| {
-                args(call).map(|v| HandoffAction::Transfer {
+                args(call).map(|a| HandoffAction::Transfer {
                     to,
-                    reason: str_field(&v, "reason"),
+                    reason: reason_field(&a, "reason"),
                 })
             })
         } else {
@@ -218,8 +228,9 @@ pub fn parse_vote(
     Result<(VoteChoice, String), Malformed>,
 ) {
     if let Some(call) = calls.iter().find(|c| c.name == CAST_VOTE) {
-        let parsed = args(call)
-            .and_then(|v| choice(&str_field(&v, "choice")).map(|c| (c, str_field(&v, "reason"))));
+        let parsed = decisive_args(call, "choice").and_then(|a| {
+            choice(&str_field(&a.value, "choice")).map(|c| (c, reason_field(&a, "reason")))
+        });
         return (Some(call.clone()), parsed);
     }
     for line in text.lines() {
@@ -227,6 +238,9 @@ pub fn parse_vote(
             let (c, reason) = split_once_trim(rest);
             return (None, choice(c).map(|c| (c, reason.to_string())));
         }
+    }
+    if let Some(c) = bare_word(text).and_then(|w| choice(w).ok()) {
+        return (calls.first().cloned(), Ok((c, String::new())));
     }
     (
         calls.first().cloned(),
@@ -243,8 +257,9 @@ pub fn parse_speaker(
     candidates: &[String],
 ) -> (Option<ToolCallInfo>, Result<(String, String), Malformed>) {
     if let Some(call) = calls.iter().find(|c| c.name == SELECT_SPEAKER) {
-        let parsed = args(call).and_then(|v| {
-            resolve(&str_field(&v, "agent"), candidates).map(|a| (a, str_field(&v, "reason")))
+        let parsed = decisive_args(call, "agent").and_then(|a| {
+            resolve(&str_field(&a.value, "agent"), candidates)
+                .map(|n| (n, reason_field(&a, "reason")))
         });
         return (Some(call.clone()), parsed);
     }
@@ -256,6 +271,9 @@ pub fn parse_speaker(
                 resolve(a, candidates).map(|a| (a, reason.to_string())),
             );
         }
+    }
+    if let Some(agent) = bare_name(text, candidates) {
+        return (calls.first().cloned(), Ok((agent, String::new())));
     }
     (
         calls.first().cloned(),
@@ -277,14 +295,22 @@ pub fn parse_scores(
     candidates: &[String],
 ) -> (Option<ToolCallInfo>, Result<Scores, Malformed>) {
     let (call, raw) = if let Some(call) = calls.iter().find(|c| c.name == SUBMIT_SCORES) {
-        let raw = args(call).and_then(|v| match v.get("scores") {
+        let raw = decisive_args(call, "agent").and_then(|a| match a.value.get("scores") {
             Some(Value::Array(items)) => Ok(items
                 .iter()
-                .map(|i| {
+                .enumerate()
+                .map(|(n, i)| {
+                    let reason = str_field(i, "reason");
+                    // Only the last item can have been cut.
+                    let cut = a.truncated && n + 1 == items.len();
                     (
                         str_field(i, "agent"),
                         i.get("score").and_then(Value::as_f64),
-                        str_field(i, "reason"),
+                        if cut {
+                            format!("{reason}{TRUNCATED}")
+                        } else {
+                            reason
+                        },
                     )
                 })
                 .collect::<Vec<_>>()),
@@ -355,22 +381,88 @@ pub fn resolve(name: &str, candidates: &[String]) -> Result<String, Malformed> {
         })
 }
 
-fn args(call: &ToolCallInfo) -> Result<Value, Malformed> {
+/// The arguments of `call`, read leniently ([`salvage`]).
+pub fn args(call: &ToolCallInfo) -> Result<Salvaged, Malformed> {
     let raw = call.arguments.trim();
     if raw.is_empty() || raw == "null" {
-        return Ok(json!({}));
+        return Ok(Salvaged {
+            value: json!({}),
+            truncated: false,
+            cut_key: None,
+        });
     }
     match serde_json::from_str::<Value>(raw) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(v @ Value::Object(_)) => Ok(Salvaged {
+            value: v,
+            truncated: false,
+            cut_key: None,
+        }),
         Ok(_) => Err(Malformed(format!(
             "the arguments of {} must be a JSON object",
             call.name
         ))),
-        Err(e) => Err(Malformed(format!(
-            "the arguments of {} are not valid JSON: {e}",
-            call.name
-        ))),
+        Err(e) => salvage(raw).ok_or_else(|| {
+            Malformed(format!(
+                "the arguments of {} are not valid JSON: {e}",
+                call.name
+            ))
+        }),
     }
+}
+
+/// The arguments of `call` read leniently, unless its `decisive` field (`choice`, `agent`,
+/// `team`, `allow`) was the part cut off: then the answer is unusable.
+pub fn decisive_args(call: &ToolCallInfo, decisive: &str) -> Result<Salvaged, Malformed> {
+    let a = args(call)?;
+    if a.cut_key.as_deref() == Some(decisive) {
+        return Err(Malformed(format!(
+            "the arguments of {} were cut off inside `{decisive}`: answer again with a short reason",
+            call.name
+        )));
+    }
+    Ok(a)
+}
+
+/// The marker added to a reason that was cut off.
+pub const TRUNCATED: &str = "… (truncated)";
+
+/// `key` of `a`, marked [`TRUNCATED`] when the arguments were cut off.
+pub fn reason_field(a: &Salvaged, key: &str) -> String {
+    let text = str_field(&a.value, key);
+    if a.truncated {
+        format!("{text}{TRUNCATED}")
+    } else {
+        text
+    }
+}
+
+/// The least `max_tokens` of a forced call of `tool`, so a short reason fits: an agent configured
+/// with fewer tokens would have every structured answer cut off.
+pub fn answer_floor(tool: &crate::llm::ToolSpec) -> u32 {
+    let candidates = tool
+        .parameters
+        .pointer("/properties/scores/items/properties/agent/enum")
+        .and_then(Value::as_array)
+        .map_or(1, Vec::len) as u32;
+    if tool.name == SUBMIT_SCORES {
+        128 + 96 * candidates
+    } else {
+        256
+    }
+}
+
+/// The one word of a reply that is nothing else (surrounding quotes, markdown and punctuation
+/// ignored): `"**skeptic**."` → `skeptic`. `None` when the reply says more than one word.
+pub fn bare_word(text: &str) -> Option<&str> {
+    let t = text
+        .trim()
+        .trim_matches(|c: char| c.is_whitespace() || "*`'\".,;:!>_#".contains(c));
+    (!t.is_empty() && !t.contains(char::is_whitespace)).then_some(t)
+}
+
+/// A reply that is nothing but one of `candidates`' names.
+pub fn bare_name(text: &str, candidates: &[String]) -> Option<String> {
+    bare_word(text).and_then(|w| resolve(w, candidates).ok())
 }
 
 fn str_field(v: &Value, key: &str) -> String {

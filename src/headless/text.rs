@@ -78,10 +78,12 @@ fn prefix(mark: Mark) -> &'static str {
     }
 }
 
-/// The closing line of a text run: the session's tokens, cost when priced and model calls, and
-/// `run_ms`, the wall time of this run (a resumed session's earlier runs not counted).
+/// The closing line of a text run: the session's tokens (`~` when some were estimated), cost
+/// when priced and model calls, and `run_ms`, the wall time of this run (a resumed session's
+/// earlier runs not counted).
 pub fn usage_line(m: &Metrics, run_ms: Option<u64>) -> String {
-    let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
+    let mark = if m.totals.estimated { "~" } else { "" };
+    let count = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| format!("{mark}{n}"));
     let mut line = format!(
         "== usage: {} tokens in, {} out",
         count(m.totals.input_tokens),
@@ -140,6 +142,7 @@ mod tests {
             finish: "length".into(),
             purpose: Purpose::Speak,
             tool_calls: vec![],
+            served_by: None,
         }));
         assert_eq!(
             lines,
@@ -162,6 +165,7 @@ mod tests {
             finish: "tool_calls".into(),
             purpose: Purpose::Vote,
             tool_calls: vec![],
+            served_by: None,
         });
         assert!(p.lines(&vote_call).is_empty());
     }
@@ -180,12 +184,14 @@ mod tests {
             usage: UsageInfo {
                 input: Some(12),
                 output: None,
+                estimated: false,
             },
             ttft_ms: None,
             latency_ms: 1,
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: vec![],
+            served_by: None,
         }));
         assert_eq!(
             usage_line(&m, Some(2345)),
@@ -265,6 +271,7 @@ mod tests {
                     message: "busy".into(),
                 },
                 will_retry: true,
+                usage: Default::default(),
             },
             EventKind::SessionFinished {
                 outcome: Outcome::Consensus,

@@ -55,10 +55,13 @@ pub enum Exit {
 
 impl Exit {
     /// How a run ends when its session finished with `outcome`: `Ok` when the team did what it
-    /// was configured to do (`completed`, `consensus`, `max_rounds`), else `Failed`.
+    /// was configured to do (`completed`, `consensus`, `max_rounds`, `max_messages`), else
+    /// `Failed`.
     pub fn of(outcome: Outcome) -> Exit {
         match outcome {
-            Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds => Exit::Ok,
+            Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds | Outcome::MaxMessages => {
+                Exit::Ok
+            }
             Outcome::Failed | Outcome::Cancelled | Outcome::Timeout | Outcome::Budget => {
                 Exit::Failed
             }

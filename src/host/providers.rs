@@ -30,6 +30,9 @@ pub fn providers_for(
             });
         };
         backends.insert((agent.clone(), a.backend.clone()));
+        for f in &a.fallback {
+            backends.insert((agent.clone(), f.backend.clone()));
+        }
     }
     let mut providers = BTreeMap::new();
     for (agent, backend) in backends {

@@ -19,7 +19,8 @@
 //! protocol module (`openai`, `anthropic`, `ollama`) implements with its endpoint, body and
 //! decoder; [`stream`] is its request loop (retries, cancellation, the one sanitizer pass over
 //! everything a provider yields) and [`http`] its connection; `scripted` replays a script;
-//! [`vocab`] holds the tool names and markers shared with the orchestrator.
+//! [`vocab`] holds the tool names and markers shared with the orchestrator; [`estimate`] the
+//! tokenizer-free token counts used where a server reports none.
 
 pub mod anthropic;
 pub mod body;
@@ -28,6 +29,7 @@ pub mod context;
 pub mod error;
 pub mod forced;
 pub mod gate;
+pub mod estimate;
 pub mod http;
 pub mod ndjson;
 pub mod ollama;

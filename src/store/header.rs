@@ -240,6 +240,8 @@ mod tests {
                     output: 2.0,
                 }),
                 context_window: None,
+                fallback: Vec::new(),
+                budget: None,
             },
         );
         c

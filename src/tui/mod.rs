@@ -77,6 +77,9 @@ pub enum Outbound {
 }
 
 /// What the host tells the console.
+// Events are nearly all of this channel's traffic (a token each); boxing them would allocate
+// per token to save the rare notice a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Inbound {
     /// An event of the session on screen.

@@ -95,6 +95,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             agent,
             turn,
             partial_text,
+            ..
         } => {
             let mut p = Parts::new(Shape::Line, Mark::Cancel, Tone::Muted)
                 .who(agent)
@@ -293,6 +294,23 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             .who(agent)
             .verb("note")
             .detail(text),
+        K::BackendFallback {
+            agent,
+            turn,
+            from,
+            to,
+            error,
+        } => {
+            let mut p = Parts::new(Shape::Line, Mark::Failure, Tone::Warn)
+                .who(agent)
+                .verb("falls back from")
+                .word(format!("{}/{}", from.backend, from.model))
+                .arrow()
+                .target(&format!("{}/{}", to.backend, to.model))
+                .detail(&error.message);
+            p.turn = Some(*turn);
+            p
+        }
     }
 }
 
@@ -318,6 +336,7 @@ pub fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::Budget => "budget",
         Outcome::Consensus => "consensus",
         Outcome::Timeout => "timeout",
+        Outcome::MaxMessages => "max_messages",
     }
 }
 

@@ -36,6 +36,7 @@ fn agent(name: &str, price: Option<Price>) -> AgentInfo {
         model: "m".into(),
         color: None,
         price,
+        fallback: Vec::new(),
     }
 }
 
@@ -56,12 +57,14 @@ fn message(agent: &str, turn: u64, text: &str, purpose: Purpose) -> EventKind {
         usage: UsageInfo {
             input: Some(1_000_000),
             output: Some(500_000),
+            estimated: false,
         },
         ttft_ms: None,
         latency_ms: 1,
         finish: "stop".into(),
         purpose,
         tool_calls: vec![],
+        served_by: None,
     }
 }
 
@@ -102,6 +105,7 @@ fn speech_and_turn_events() {
         agent: "skeptic".into(),
         turn: 7,
         partial_text: "Rewrites\nrarely".into(),
+        usage: Default::default(),
     });
     assert_eq!(
         cancelled.plain("→"),
@@ -119,6 +123,7 @@ fn speech_and_turn_events() {
             message: "busy".into(),
         },
         will_retry: true,
+        usage: Default::default(),
     });
     assert_eq!(failed.plain("→"), "a failed (overloaded): busy (retrying)");
     assert_eq!((failed.tone, failed.mark), (Tone::Warn, Mark::Failure));

@@ -65,6 +65,7 @@ impl Script {
                 model: m.to_string(),
                 color: None,
                 price: None,
+                fallback: Vec::new(),
             })
             .collect();
         self.push(EventKind::SessionStarted {
@@ -110,12 +111,14 @@ impl Script {
             usage: UsageInfo {
                 input: Some(1200 + turn * 100),
                 output: Some(text.split_whitespace().count() as u64 * 2),
+                estimated: false,
             },
             ttft_ms: Some(180 + turn * 10),
             latency_ms: 1400 + turn * 50,
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: Vec::new(),
+            served_by: None,
         })
     }
 
@@ -156,6 +159,8 @@ pub fn config() -> Config {
         timeout_ms: None,
         price,
         context_window: None,
+        fallback: Vec::new(),
+        budget: None,
     };
     let p = Some(Price {
         input: 0.15,
@@ -385,6 +390,7 @@ pub fn errors() -> Script {
             message: "429 Too Many Requests; retrying in 2s".into(),
         },
         will_retry: true,
+        usage: Default::default(),
     });
     s.push(EventKind::TurnFailed {
         agent: "optimist".into(),
@@ -394,6 +400,7 @@ pub fn errors() -> Script {
             message: "401 from local: check OPENAI_API_KEY".into(),
         },
         will_retry: false,
+        usage: Default::default(),
     });
     s.turn("skeptic", 2, Some(1));
     s.tokens(
@@ -405,6 +412,7 @@ pub fn errors() -> Script {
         agent: "skeptic".into(),
         turn: 2,
         partial_text: "I was about to say \u{1b}[31msomething\u{1b}[0m important".into(),
+        usage: Default::default(),
     });
     s.push(EventKind::Error {
         message: "pick_speaker: \"nobody\" is not a member of debate".into(),

@@ -24,7 +24,7 @@ pub mod local;
 pub mod server;
 pub mod wire;
 
-pub use server::{Busy, FakeServer, Gate, Recorded, Reply, Step};
+pub use server::{Busy, FakeServer, Gate, Recorded, Reply, Reported, Step};
 pub use wire::Turn;
 
 use std::time::Duration;

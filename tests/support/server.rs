@@ -1,5 +1,9 @@
 //! The fake server: a plain tokio `TcpListener` speaking HTTP/1.1 by hand, one request per
 //! connection (`Connection: close`), so every byte, write boundary and disconnect is the test's.
+//! It also records, per request, the token usage its written bytes reported ([`Reported`]:
+//! OpenAI `usage`, Anthropic `message.usage` / `usage`, Ollama `prompt_eval_count` /
+//! `eval_count`, the last count of each kind winning as the clients read them), so a test can
+//! hold the session's ledger against what the server actually said, cancelled streams included.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -182,6 +186,48 @@ pub struct Recorded {
     pub received_at: Instant,
     /// When the client closed the connection before the reply was over.
     pub client_closed_at: Option<Instant>,
+    /// The usage the reply's bytes written so far reported.
+    pub reported: Reported,
+}
+
+/// Token counts a reply reported; `None` for a count it never sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reported {
+    pub input: Option<u64>,
+    pub output: Option<u64>,
+}
+
+impl Reported {
+    /// The usage in `written` (every byte of the body written so far), read line by line.
+    pub fn of(written: &[u8]) -> Reported {
+        let mut r = Reported::default();
+        for line in String::from_utf8_lossy(written).lines() {
+            let line = line.trim();
+            let json = line.strip_prefix("data:").unwrap_or(line).trim();
+            let Ok(v) = serde_json::from_str::<Value>(json) else {
+                continue;
+            };
+            let usage = v
+                .get("usage")
+                .filter(|u| u.is_object())
+                .or_else(|| v.pointer("/message/usage"));
+            let pick = |keys: &[&str]| {
+                keys.iter().find_map(|k| {
+                    usage
+                        .and_then(|u| u.get(*k))
+                        .or_else(|| v.get(*k))
+                        .and_then(Value::as_u64)
+                })
+            };
+            if let Some(n) = pick(&["input_tokens", "prompt_tokens", "prompt_eval_count"]) {
+                r.input = Some(n);
+            }
+            if let Some(n) = pick(&["output_tokens", "completion_tokens", "eval_count"]) {
+                r.output = Some(n);
+            }
+        }
+        r
+    }
 }
 
 impl Recorded {
@@ -355,7 +401,15 @@ async fn serve(socket: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notify>
     if reply.steps.is_empty() {
         watcher.abort();
     }
-    let ending = write_reply(&mut writer, &reply, &mut closed_rx).await;
+    let mut written = reply.body.clone();
+    let record = {
+        let state = state.clone();
+        move |bytes: &[u8]| {
+            written.extend_from_slice(bytes);
+            state.lock().unwrap().requests[index].reported = Reported::of(&written);
+        }
+    };
+    let ending = write_reply(&mut writer, &reply, &mut closed_rx, record).await;
     for step in &reply.steps {
         if let Step::Leave(busy) = step {
             busy.leave();
@@ -392,6 +446,7 @@ async fn write_reply(
     w: &mut OwnedWriteHalf,
     reply: &Reply,
     closed: &mut tokio::sync::watch::Receiver<bool>,
+    mut record: impl FnMut(&[u8]),
 ) -> Ending {
     let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
     for (k, v) in &reply.headers {
@@ -404,6 +459,7 @@ async fn write_reply(
         all.extend_from_slice(&reply.body);
         let _ = w.write_all(&all).await;
         let _ = w.flush().await;
+        record(&[]);
         return Ending::Sent;
     }
     head.push_str("transfer-encoding: chunked\r\n\r\n");
@@ -420,6 +476,7 @@ async fn write_reply(
                 if w.write_all(&chunk).await.is_err() || w.flush().await.is_err() {
                     return Ending::ClientGone;
                 }
+                record(bytes);
             }
             Step::Sleep(d) => {
                 tokio::select! {
@@ -487,6 +544,7 @@ async fn read_request(r: &mut tokio::net::tcp::OwnedReadHalf) -> Option<Recorded
         body,
         received_at: Instant::now(),
         client_closed_at: None,
+        reported: Reported::default(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Rules for `[agents.NAME]`: a name usable in tool names, a defined backend, and sampling
-//! a colour the console can show (numbers are checked against `ranges`).
+//! a colour the console can show (numbers are checked against `ranges`); `fallback` entries
+//! name defined backends and a model; a `budget` is not empty.
 
 use super::{Finding, Names, is_valid_agent_name};
 use crate::config::schema::AgentConfig;
@@ -41,6 +42,30 @@ pub(super) fn check_agent(
             Part::Value,
             "the model name is empty",
         ));
+    }
+    super::patterns::check_budget(path, a.budget, names, out);
+    for (i, f) in a.fallback.iter().enumerate() {
+        let at = path.key("fallback").index(i);
+        if !names.has_backend(&f.backend) {
+            let finding = Finding::error(
+                at.key("backend"),
+                Part::Value,
+                format!("no backend named '{}'", f.backend),
+            );
+            out.push(
+                match names.suggest(&f.backend, names.config.backends.keys().map(String::as_str)) {
+                    Some(best) => finding.hint(format!("did you mean '{best}'?")),
+                    None => finding.hint("define it under [backends.NAME]"),
+                },
+            );
+        }
+        if f.model.trim().is_empty() {
+            out.push(Finding::error(
+                at.key("model"),
+                Part::Value,
+                "the fallback's model name is empty",
+            ));
+        }
     }
     if let Some(color) = &a.color
         && color.parse::<ratatui::style::Color>().is_err()

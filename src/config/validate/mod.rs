@@ -91,7 +91,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
 /// `description`.
 pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
     let mut options = match pattern {
-        PatternKind::Single => return vec!["members"],
+        PatternKind::Single => return vec!["members", "budget"],
         PatternKind::Sequential => vec!["members", "steps"],
         PatternKind::Concurrent => vec!["members", "strategy", "aggregator", "timeout_ms"],
         PatternKind::Handoff => vec![
@@ -110,13 +110,13 @@ pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
             "max_rounds",
             "max_messages",
             "keyword",
-            "budget",
             "time_limit_s",
             "consensus",
         ],
         PatternKind::BestOf => vec!["members", "judge", "rubric", "timeout_ms"],
     };
     options.extend(CONTEXT_OPTIONS);
+    options.push("budget");
     options
 }
 

@@ -116,9 +116,18 @@ pub(super) fn check_group_chat(
             "the keyword is empty",
         ));
     }
+}
+
+/// A team's or an agent's `budget` (at `path.budget`) must set tokens, cost, or both.
+pub(super) fn check_budget(
+    path: &KeyPath,
+    budget: Option<crate::config::schema::Budget>,
+    names: &Names<'_>,
+    out: &mut Vec<Finding>,
+) {
     // A budget whose only key was unreadable is not empty, just wrong.
     let pruned = |r: &KeyPath| r.starts_with(&path.key("budget"));
-    if let Some(budget) = t.budget
+    if let Some(budget) = budget
         && budget.tokens.is_none()
         && budget.cost.is_none()
         && !names.broken.removed.iter().any(pruned)

@@ -18,6 +18,7 @@ pub(super) fn check_team(
     check_members(path, t, names, out);
     let members = team_agents(t);
     check_context(path, t, &members, names, out);
+    patterns::check_budget(path, t.budget, names, out);
     match t.pattern {
         PatternKind::Single | PatternKind::Sequential => {}
         PatternKind::Concurrent => {

@@ -394,6 +394,25 @@ fn budget_in_range() {
 }
 
 #[test]
+fn every_pattern_and_every_agent_takes_a_budget_and_fallbacks_name_backends() {
+    let single =
+        "\n[teams.s]\npattern = \"single\"\nmembers = [\"a\"]\nbudget = { tokens = 100 }\n";
+    assert_eq!(check(single), vec![]);
+    let agent = "\n[agents.z]\nbackend = \"local\"\nmodel = \"m\"\nbudget = { cost = 0.5 }\nfallback = [{ backend = \"local\", model = \"n\", price = { input = 1.0, output = 2.0 } }]\n";
+    assert!(errors(agent).is_empty(), "{:#?}", errors(agent));
+    one_error(
+        "\n[agents.z]\nbackend = \"local\"\nmodel = \"m\"\nfallback = [{ backend = \"locl\", model = \"n\" }]\n",
+        "agents.z.fallback[0].backend",
+        "no backend named 'locl'",
+    );
+    one_error(
+        "\n[agents.z]\nbackend = \"local\"\nmodel = \"m\"\nbudget = { tokens = 0 }\n",
+        "agents.z.budget.tokens",
+        "must be a whole number from 1 to",
+    );
+}
+
+#[test]
 fn consensus_threshold_in_range() {
     for bad in ["0.0", "1.5", "-0.2", "nan"] {
         one_error(

@@ -104,7 +104,7 @@ impl TurnSpec {
             agent: agent.to_string(),
             purpose,
             round: None,
-            instructions: Some(instructions),
+            instructions: Some(format!("{instructions} {SHORT_REASON}")),
             tool_choice: ToolChoice::Tool(tool.name.clone()),
             tools: vec![tool],
             context: ContextMode::Full,
@@ -112,6 +112,9 @@ impl TurnSpec {
         }
     }
 }
+
+/// Asked of every forced structured answer, so it fits in its token floor.
+pub const SHORT_REASON: &str = "Keep the reason to one short sentence.";
 
 /// What a headless run does with handoffs that need a person's approval (`--approve`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

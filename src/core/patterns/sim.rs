@@ -83,6 +83,8 @@ impl Sim {
                         timeout_ms: None,
                         price: None,
                         context_window: None,
+                        fallback: Vec::new(),
+                        budget: None,
                     },
                 )
             })
@@ -283,12 +285,14 @@ impl Sim {
             usage: UsageInfo {
                 input: Some(r.usage.0),
                 output: Some(r.usage.1),
+                estimated: false,
             },
             ttft_ms: None,
             latency_ms: 0,
             finish: r.finish.into(),
             purpose,
             tool_calls: r.calls,
+            served_by: None,
         });
         let mark = self.mark;
         self.input(Input::TurnEnded { turn });
@@ -306,6 +310,7 @@ impl Sim {
                 message: format!("{kind} failure"),
             },
             will_retry: false,
+            usage: Default::default(),
         });
         let mark = self.mark;
         self.input(Input::TurnEnded { turn });

@@ -27,6 +27,8 @@ fn agent(system: Option<&str>) -> AgentConfig {
         timeout_ms: None,
         price: None,
         context_window: None,
+        fallback: Vec::new(),
+        budget: None,
     }
 }
 
@@ -220,6 +222,7 @@ fn a_failed_or_empty_summary_falls_back_to_the_full_conversation() {
             agent: "writer".into(),
             turn: 3,
             partial_text: "they wr".into(),
+            usage: Default::default(),
         },
     );
     for turn in [2, 3, 99] {

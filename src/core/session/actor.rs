@@ -13,6 +13,13 @@
 //! paused session is resumed first); the actor acknowledges with [`Settled`] once done.
 //! The actor ends after `stop` (a running task finishes `cancelled`), or when every handle is
 //! dropped (streams are dropped and nothing more is recorded); then every event stream ends too.
+//!
+//! The ledger (issue 12.5): the actor folds its events into [`Metrics`] too, and asks
+//! [`budget::check`] before it starts any call, in every pattern: a call the team's budget refuses
+//! ends the task with outcome `budget`; one the agent's own budget refuses fails (`budget`). Every
+//! `turn_failed` and `turn_cancelled` carries what the call cost ([`Live::spent`]). When an
+//! agent's backend fails after its retries (unreachable, quota, rate limit, overloaded) and the
+//! agent has `fallback` models, the same request goes to the next one (`backend_fallback`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -23,11 +30,14 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+mod ledger;
+
 use super::fanout::Subscribers;
 use super::handle::{SessionSpec, Settled};
 use super::turn::{FitTo, Live, Step, TurnMsg};
 use crate::core::command::Command;
 use crate::core::event::{AgentInfo, ErrorInfo, Event, EventKind, Outcome, SCHEMA_VERSION};
+use crate::core::metrics::Metrics;
 use crate::core::patterns::{self, Ctx, Effect, Input, Pattern, TurnSpec, UnattendedApproval};
 use crate::core::request;
 use crate::core::state::SessionState;
@@ -57,7 +67,13 @@ pub(super) fn spawn(spec: SessionSpec, subscribers: Subscribers) -> UnboundedSen
         agents: spec.agents,
         unattended: spec.unattended,
     };
+    let prices = ctx
+        .agents
+        .iter()
+        .filter_map(|(name, a)| a.price.map(|p| (name.clone(), p)))
+        .collect();
     let actor = Actor {
+        metrics: Metrics::new(prices),
         id: spec.id,
         team_name: spec.team_name,
         pattern: patterns::build(ctx.clone()),
@@ -94,6 +110,8 @@ struct Actor {
     timer_generation: u64,
     internal: UnboundedSender<Internal>,
     queue: VecDeque<Input>,
+    /// The ledger, folded from the same events: what budgets are checked against.
+    metrics: Metrics,
 }
 
 impl Actor {
@@ -140,6 +158,7 @@ impl Actor {
     fn begin(&mut self, history: &[Event]) {
         for e in history {
             self.state.apply(e);
+            self.metrics.apply(e);
         }
         if history.is_empty() {
             let agents = patterns::referenced_agents(&self.ctx.team)
@@ -152,6 +171,14 @@ impl Actor {
                         color: a.color.clone(),
                         price: a.price,
                         name,
+                        fallback: a
+                            .fallback
+                            .iter()
+                            .map(|f| crate::config::FallbackModel {
+                                price: f.price.or(a.price),
+                                ..f.clone()
+                            })
+                            .collect(),
                     })
                 })
                 .collect();
@@ -286,6 +313,7 @@ impl Actor {
             kind,
         };
         self.state.apply(&event);
+        self.metrics.apply(&event);
         self.subscribers.send(&event);
     }
 
@@ -312,6 +340,10 @@ impl Actor {
 
     /// Start `spec` (after a `summarize` turn when its context is a summary still to make).
     fn start_turn(&mut self, spec: TurnSpec, summary: Option<String>) {
+        if self.ended_by_budget() {
+            // The rest of the effects that came with a call the budget refused.
+            return;
+        }
         let turn = self.state.next_turn;
         let agent = self.ctx.agents.get(&spec.agent).cloned();
         let provider = agent
@@ -332,6 +364,7 @@ impl Actor {
                     message: format!("agent '{}' or its backend is not configured", spec.agent),
                 },
                 will_retry: false,
+                usage: Default::default(),
             });
             self.queue.push_back(Input::TurnEnded { turn });
             return;
@@ -344,12 +377,6 @@ impl Actor {
             Some(summarize) => (summarize, Some(spec)),
             None => (spec, None),
         };
-        self.publish(EventKind::TurnStarted {
-            agent: spec.agent.clone(),
-            turn,
-            round: spec.round,
-            purpose: spec.purpose,
-        });
         let request = request::build(
             &self.state,
             &self.ctx.team,
@@ -358,6 +385,16 @@ impl Actor {
             summary.as_deref(),
             provider.supports_tools(),
         );
+        if let Some(refusal) = self.over_budget(&spec.agent, &agent, &request) {
+            self.refuse(turn, then.unwrap_or(spec), refusal);
+            return;
+        }
+        self.publish(EventKind::TurnStarted {
+            agent: spec.agent.clone(),
+            turn,
+            round: spec.round,
+            purpose: spec.purpose,
+        });
         let tx = self.internal.clone();
         let send = move |msg| {
             let _ = tx.send(Internal::Turn { turn, msg });
@@ -376,9 +413,17 @@ impl Actor {
             return;
         };
         live.cancel();
-        let Some(kind) = self.state.cancellation(turn) else {
+        let Some(mut kind) = self.state.cancellation(turn) else {
             return;
         };
+        if let EventKind::TurnCancelled {
+            usage,
+            partial_text,
+            ..
+        } = &mut kind
+        {
+            *usage = live.spent(partial_text, false);
+        }
         self.publish(kind);
         self.queue.push_back(Input::TurnEnded { turn });
     }
@@ -420,11 +465,12 @@ impl Actor {
                 text,
             }),
             Step::Token(text) => self.publish(EventKind::Token { agent, turn, text }),
-            Step::Retrying(error) => self.publish(EventKind::TurnFailed {
+            Step::Retrying(error, usage) => self.publish(EventKind::TurnFailed {
                 agent,
                 turn,
                 error,
                 will_retry: true,
+                usage,
             }),
             Step::Finished(reason) => {
                 let Some(live) = self.live.remove(&turn) else {
@@ -440,13 +486,17 @@ impl Actor {
                 self.publish(message);
                 self.after_turn(turn, live.then);
             }
-            Step::Failed(error) => {
+            Step::Failed(error, usage) => {
+                let Err(usage) = self.fall_back(turn, &agent, &error, usage) else {
+                    return;
+                };
                 let then = self.live.remove(&turn).and_then(|l| l.then);
                 self.publish(EventKind::TurnFailed {
                     agent,
                     turn,
                     error,
                     will_retry: false,
+                    usage,
                 });
                 self.after_turn(turn, then);
             }

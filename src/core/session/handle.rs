@@ -98,10 +98,14 @@ impl Session {
                     agent,
                 });
             };
-            if !spec.providers.contains_key(&cfg.backend) {
+            let fallbacks = cfg.fallback.iter().map(|f| &f.backend);
+            if let Some(backend) = std::iter::once(&cfg.backend)
+                .chain(fallbacks)
+                .find(|b| !spec.providers.contains_key(*b))
+            {
                 return Err(SessionError::UnknownBackend {
                     agent,
-                    backend: cfg.backend.clone(),
+                    backend: backend.clone(),
                 });
             }
         }

@@ -7,6 +7,11 @@
 //! should see; [`Live::message`] turns the record into the turn's `message` event (usage, time to
 //! first token, latency). A deadline (`timeout_ms` of the turn, else of the agent) ends the turn
 //! as `turn_failed` kind `timeout`.
+//!
+//! Usage: every call is paid for, so [`Live::spent`] says what this one cost for its `message`,
+//! `turn_failed` or `turn_cancelled`: the counts the server reported, and where it reported
+//! none, the estimate of [`crate::llm::estimate`] (marked `estimated`): input from the request
+//! (unless nothing came back, which servers do not bill), output from the text received.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,10 +19,10 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::event::{ErrorInfo, EventKind, Purpose, ToolCallInfo, UsageInfo};
+use crate::core::event::{ErrorInfo, EventKind, ModelRef, Purpose, ToolCallInfo, UsageInfo};
 use crate::core::patterns::TurnSpec;
 use crate::llm::{
-    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, Usage,
+    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, Usage, estimate,
 };
 
 /// What a running turn's pump tells the actor.
@@ -45,12 +50,12 @@ pub(super) enum Step {
     Quiet,
     /// A token of the reply.
     Token(String),
-    /// The request failed and will be tried again.
-    Retrying(ErrorInfo),
+    /// The request failed and will be tried again; what the failed attempt cost.
+    Retrying(ErrorInfo, UsageInfo),
     /// The stream finished with this reason: publish the `message`.
     Finished(FinishReason),
-    /// The turn failed for good.
-    Failed(ErrorInfo),
+    /// The turn failed for good, with what the attempt cost.
+    Failed(ErrorInfo, UsageInfo),
     /// The request waits in this backend's queue.
     Waiting(String),
     /// A line for the transcript (`kind`, text).
@@ -64,8 +69,18 @@ pub(super) struct Live {
     first_token: Option<Instant>,
     tool_calls: Vec<ToolCall>,
     usage: Usage,
+    /// The request's estimated input tokens, for a server that reports none.
+    input_estimate: u64,
+    /// Text received in the current attempt (for the output estimate of a failed attempt).
+    received: String,
     /// For a `summarize` turn: the turn that waits for the summary.
     pub(super) then: Option<TurnSpec>,
+    /// The request as sent, kept for a `fallback` model to be asked the same.
+    pub(super) request: ChatRequest,
+    /// The fallback model serving this turn, when it is not the agent's own.
+    pub(super) served_by: Option<ModelRef>,
+    /// How many of the agent's `fallback` entries were tried.
+    pub(super) fallbacks_tried: usize,
 }
 
 impl Live {
@@ -78,6 +93,7 @@ impl Live {
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) -> Live {
         let cancel = CancellationToken::new();
+        let input_estimate = estimate::input_tokens(&request);
         let fitted = fit_to(provider.clone(), request, fit, cancel.clone(), send);
         let token = cancel.clone();
         tokio::spawn(async move {
@@ -91,7 +107,32 @@ impl Live {
             first_token: None,
             tool_calls: Vec::new(),
             usage: Usage::default(),
+            input_estimate,
+            received: String::new(),
             then,
+            request,
+            served_by: None,
+            fallbacks_tried: 0,
+        }
+    }
+
+    /// What this call cost so far: the server's counts, estimated where it reported none.
+    /// `text` is the text received; `completed`: the reply finished (its input was surely read).
+    pub(super) fn spent(&self, text: &str, completed: bool) -> UsageInfo {
+        let tool_chars: usize = self.tool_calls.iter().map(|c| c.arguments.len()).sum();
+        let answered = completed || !text.is_empty() || tool_chars > 0;
+        let input = self
+            .usage
+            .input
+            .unwrap_or(if answered { self.input_estimate } else { 0 });
+        let output = self
+            .usage
+            .output
+            .unwrap_or_else(|| estimate::output_tokens(text, tool_chars));
+        UsageInfo {
+            input: Some(input),
+            output: Some(output),
+            estimated: self.usage.input.is_none() || self.usage.output.is_none(),
         }
     }
 
@@ -105,6 +146,7 @@ impl Live {
         match msg {
             TurnMsg::Llm(LlmEvent::TextDelta(text)) => {
                 self.first_token.get_or_insert_with(Instant::now);
+                self.received.push_str(&text);
                 Step::Token(text)
             }
             TurnMsg::Llm(LlmEvent::ToolCall(call)) => {
@@ -116,7 +158,13 @@ impl Live {
                 self.usage = usage;
                 Step::Quiet
             }
-            TurnMsg::Llm(LlmEvent::Retrying { error, .. }) => Step::Retrying(info(&error)),
+            TurnMsg::Llm(LlmEvent::Retrying { error, .. }) => {
+                let spent = self.spent(&self.received, false);
+                self.usage = Usage::default();
+                self.received.clear();
+                self.tool_calls.clear();
+                Step::Retrying(info(&error), spent)
+            }
             TurnMsg::Llm(LlmEvent::Finished(reason)) => Step::Finished(reason),
             TurnMsg::Llm(LlmEvent::Queued { backend }) => Step::Waiting(backend),
             TurnMsg::Llm(LlmEvent::Admitted) => {
@@ -125,20 +173,26 @@ impl Live {
                 Step::Quiet
             }
             TurnMsg::Llm(LlmEvent::Notice(text)) => Step::Notice("text_markers", text),
-            TurnMsg::Error(error) => Step::Failed(info(&error)),
-            TurnMsg::Ended => Step::Failed(ErrorInfo {
-                kind: ErrorKind::Protocol.into(),
-                message: format!("the stream of {agent} ended before the reply was finished"),
-            }),
+            TurnMsg::Error(error) => Step::Failed(info(&error), self.spent(&self.received, false)),
+            TurnMsg::Ended => Step::Failed(
+                ErrorInfo {
+                    kind: ErrorKind::Protocol.into(),
+                    message: format!("the stream of {agent} ended before the reply was finished"),
+                },
+                self.spent(&self.received, false),
+            ),
             TurnMsg::Notice(kind, text) => Step::Notice(kind, text),
             TurnMsg::Timeout(ms) => {
                 self.cancel.cancel();
-                Step::Failed(ErrorInfo {
-                    kind: ErrorKind::Timeout.into(),
-                    message: format!(
-                        "{agent} did not finish within {ms} ms (timeout_ms); raise it in the config if the model is slow"
-                    ),
-                })
+                Step::Failed(
+                    ErrorInfo {
+                        kind: ErrorKind::Timeout.into(),
+                        message: format!(
+                            "{agent} did not finish within {ms} ms (timeout_ms); raise it in the config if the model is slow"
+                        ),
+                    },
+                    self.spent(&self.received, false),
+                )
             }
         }
     }
@@ -153,14 +207,12 @@ impl Live {
         reason: &FinishReason,
     ) -> EventKind {
         let now = Instant::now();
+        let usage = self.spent(&text, true);
         EventKind::Message {
             agent,
             turn,
             text,
-            usage: UsageInfo {
-                input: self.usage.input,
-                output: self.usage.output,
-            },
+            usage,
             ttft_ms: self
                 .first_token
                 .map(|f| f.duration_since(self.started).as_millis() as u64),
@@ -176,7 +228,34 @@ impl Live {
                     arguments: c.arguments.clone(),
                 })
                 .collect(),
+            served_by: self.served_by.clone().map(Box::new),
         }
+    }
+
+    /// Start the same request again on `provider` (a fallback model): a new stream, the
+    /// reply so far forgotten (the failed attempt was already counted).
+    pub(super) fn restart(
+        &mut self,
+        provider: Arc<dyn Provider>,
+        request: ChatRequest,
+        deadline_ms: Option<u64>,
+        send: impl Fn(TurnMsg) + Send + Sync + 'static,
+    ) {
+        self.cancel.cancel();
+        self.cancel = CancellationToken::new();
+        self.input_estimate = estimate::input_tokens(&request);
+        self.first_token = None;
+        self.tool_calls.clear();
+        self.usage = Usage::default();
+        self.received.clear();
+        tokio::spawn(pump(
+            provider,
+            request.clone(),
+            self.cancel.clone(),
+            deadline_ms,
+            send,
+        ));
+        self.request = request;
     }
 }
 

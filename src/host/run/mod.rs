@@ -225,6 +225,7 @@ mod tests {
     fn the_exit_follows_the_outcome() {
         assert_eq!(Exit::of(Outcome::Consensus), Exit::Ok);
         assert_eq!(Exit::of(Outcome::MaxRounds), Exit::Ok);
+        assert_eq!(Exit::of(Outcome::MaxMessages), Exit::Ok);
         assert_eq!(Exit::of(Outcome::Completed), Exit::Ok);
         for bad in [
             Outcome::Failed,

@@ -5,7 +5,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{Planned, message_text};
+use super::Planned;
+use crate::llm::estimate;
 use crate::llm::stream::sanitize_call;
 use crate::llm::{ChatRequest, FinishReason, LlmError, LlmEvent, Usage};
 use crate::text::Sanitizer;
@@ -43,10 +44,9 @@ pub(super) fn steps_for(
     for call in planned.tool_calls {
         steps.push_back(Step::Yield(Ok(LlmEvent::ToolCall(sanitize_call(call)))));
     }
-    let output = planned.text.split_whitespace().count() + tool_chars.div_ceil(4);
     steps.push_back(Step::Yield(Ok(LlmEvent::Usage(Usage {
-        input: Some(request_chars(request).div_ceil(4) as u64),
-        output: Some(output as u64),
+        input: Some(estimate::input_tokens(request)),
+        output: Some(estimate::output_tokens(&planned.text, tool_chars)),
     }))));
     let finish = if called {
         FinishReason::ToolCalls
@@ -55,16 +55,6 @@ pub(super) fn steps_for(
     };
     steps.push_back(Step::Yield(Ok(LlmEvent::Finished(finish))));
     steps
-}
-
-fn request_chars(request: &ChatRequest) -> usize {
-    let system = request.system.as_deref().map_or(0, |s| s.chars().count());
-    let messages: usize = request
-        .messages
-        .iter()
-        .map(|m| message_text(m).chars().count())
-        .sum();
-    system + messages
 }
 
 /// Split text into word chunks that concatenate back to it: each chunk is a run of

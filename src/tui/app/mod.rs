@@ -122,11 +122,7 @@ impl App {
         self.session.apply(event);
         if started {
             // The session may run another team than the one the console opened with.
-            self.session.budget = self
-                .config
-                .teams
-                .get(self.session.team())
-                .and_then(|t| t.budget);
+            self.session.set_team_figures(&self.config);
             self.panes.reset(self.session.agents.len());
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {

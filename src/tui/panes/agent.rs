@@ -346,6 +346,7 @@ mod tests {
             model: "m".into(),
             color: None,
             price: None,
+            fallback: Vec::new(),
         });
         let mut pane = AgentPane::default();
         let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {

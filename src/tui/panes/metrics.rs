@@ -1,12 +1,19 @@
-//! The metrics panel: a row per agent (tokens in/out, time to first token, throughput, latency,
-//! cost, errors, retries), the session totals and what is left of the team's budget. Also a
-//! one-line summary for layouts with no room for the table.
+//! The metrics panel (the ledger on screen): a row per agent (tokens in/out, time to first token,
+//! throughput, latency, cost, errors, retries) and the session totals; below them, when there is
+//! room, a row per purpose (speech, manager picks, votes, judging, summaries, synthesis) with its
+//! calls, tokens and cost, then a line of what else was paid for (cancelled turns, failed
+//! attempts, fallbacks) and, before a group chat's first call, the estimate of its configured
+//! rounds. The bottom border says what is left of the team's budget. Also a one-line summary for
+//! layouts with no room for the table.
 //!
 //! Every figure comes from the core's fold ([`crate::core::metrics::Metrics`]); this module only
-//! lays it out. Token counts a backend never reported show as `—`, not zero.
+//! lays it out. Counts that include an estimate (the server reported none) show as `~1.2k`;
+//! counts a journal never had show as `—`, not zero.
+
+use std::collections::BTreeMap;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table};
@@ -14,11 +21,17 @@ use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table};
 use super::super::state::SessionView;
 use super::super::theme::Theme;
 use super::AgentColors;
-use crate::core::metrics::{AgentMetrics, Totals};
+use crate::core::event::Purpose;
+use crate::core::metrics::{AgentMetrics, Metrics, PurposeMetrics, Totals};
 
-/// Rows the panel wants (borders included).
+/// Rows the panel wants (borders included): the agent table, the purpose table when any call
+/// was made, and the notes.
 pub fn wanted_height(session: &SessionView) -> u16 {
-    session.metrics().agents.len() as u16 + 5
+    let m = session.metrics();
+    let agents = session.agents.len().max(m.agents.len()) as u16 + 2;
+    let purposes = by_purpose(m).len() as u16;
+    let purpose_rows = if purposes > 0 { purposes + 2 } else { 0 };
+    agents + purpose_rows + notes(session).len() as u16 + 2
 }
 
 /// The table's columns, most important first; shown while they fit.
@@ -111,12 +124,175 @@ pub fn render(
             .right_aligned(),
         );
     }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let agent_rows = rows.len() as u16 + 1;
+    let purposes = by_purpose(m);
+    let notes = notes(session);
+    let purpose_rows = if purposes.is_empty() {
+        0
+    } else {
+        purposes.len() as u16 + 2
+    };
+    let [table_area, purpose_area, notes_area] = Layout::vertical([
+        Constraint::Length(agent_rows),
+        Constraint::Length(purpose_rows),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
-        .block(block)
         .style(theme.text_style());
-    frame.render_widget(table, area);
+    frame.render_widget(table, table_area);
+    if !purposes.is_empty() {
+        render_purposes(frame, purpose_area, &purposes, theme);
+    }
+    let lines: Vec<Line<'_>> = notes
+        .into_iter()
+        .map(|n| Line::styled(n, theme.dim_style()))
+        .collect();
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), notes_area);
+}
+
+fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The calls of every agent summed per purpose, in a fixed order (speech first).
+fn by_purpose(m: &Metrics) -> Vec<(Purpose, PurposeMetrics)> {
+    let mut sums: BTreeMap<u8, (Purpose, PurposeMetrics)> = BTreeMap::new();
+    for a in m.agents.values() {
+        for (purpose, p) in &a.by_purpose {
+            let rank = purpose_rank(*purpose);
+            let e = sums
+                .entry(rank)
+                .or_insert((*purpose, PurposeMetrics::default()));
+            e.1.calls += p.calls;
+            e.1.messages += p.messages;
+            e.1.cancelled += p.cancelled;
+            e.1.failed += p.failed;
+            e.1.input_tokens = sum_opt(e.1.input_tokens, p.input_tokens);
+            e.1.output_tokens = sum_opt(e.1.output_tokens, p.output_tokens);
+            e.1.cost = match (e.1.cost, p.cost) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            e.1.estimated |= p.estimated;
+        }
+    }
+    sums.into_values().collect()
+}
+
+fn sum_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The wire name of a purpose (`select_speaker`), as events write it.
+fn purpose_name(p: Purpose) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// How a purpose is labelled in the panel.
+fn purpose_label(p: Purpose) -> String {
+    match purpose_name(p).as_str() {
+        "speak" => "speech".into(),
+        "select_speaker" => "manager".into(),
+        "summarize" => "summary".into(),
+        other => other.to_string(),
+    }
+}
+
+fn purpose_rank(p: Purpose) -> u8 {
+    match purpose_name(p).as_str() {
+        "speak" => 0,
+        "select_speaker" => 1,
+        "vote" => 2,
+        "judge" => 3,
+        "summarize" => 4,
+        "aggregate" => 5,
+        _ => 6,
+    }
+}
+
+fn render_purposes(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    purposes: &[(Purpose, PurposeMetrics)],
+    theme: &Theme,
+) {
+    let header = Row::new(["purpose", "calls", "in", "out", "cost"])
+        .style(theme.dim_style().add_modifier(Modifier::BOLD));
+    let rows = purposes.iter().map(|(purpose, p)| {
+        Row::new([
+            Cell::from(purpose_label(*purpose)),
+            Cell::from(p.calls.to_string()),
+            Cell::from(counted(p.input_tokens, p.estimated)),
+            Cell::from(counted(p.output_tokens, p.estimated)),
+            Cell::from(p.cost.map(money).unwrap_or_else(|| "—".into())),
+        ])
+    });
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(7),
+    ];
+    let [_, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .style(theme.text_style());
+    frame.render_widget(table, table_area);
+}
+
+/// What else the ledger holds: cancelled turns, failed attempts, fallbacks, estimates, and a
+/// group chat's forecast before its first call.
+fn notes(session: &SessionView) -> Vec<String> {
+    let m = session.metrics();
+    let mut out = Vec::new();
+    let cancelled: u64 = m.agents.values().map(|a| a.cancelled).sum();
+    let failed: u64 = m.agents.values().map(|a| a.errors + a.retries).sum();
+    let fallbacks: u64 = m.agents.values().map(|a| a.fallbacks).sum();
+    let mut paid = Vec::new();
+    if cancelled > 0 {
+        paid.push(format!("{cancelled} cancelled"));
+    }
+    if failed > 0 {
+        paid.push(plural(failed, "failed attempt"));
+    }
+    if fallbacks > 0 {
+        paid.push(plural(fallbacks, "fallback"));
+    }
+    if !paid.is_empty() {
+        out.push(format!("counted: {}", paid.join(" · ")));
+    }
+    if m.totals.estimated {
+        out.push("~ estimated: the server reported no usage".into());
+    }
+    for (agent, budget) in &session.agent_budgets {
+        if m.agents.contains_key(agent)
+            && let Some(left) = left_words(m.agent_budget_left(agent, budget))
+        {
+            out.push(format!("{agent}: budget left {left}"));
+        }
+    }
+    if let Some(f) = session.forecast.filter(|_| m.totals.turns == 0) {
+        let mut line = format!("estimate, {} rounds: ~{} tok", f.rounds, short(f.tokens));
+        if let Some(c) = f.cost {
+            line.push_str(&format!(" · ~{}", money(c)));
+        }
+        out.push(line);
+    }
+    out
 }
 
 /// `tokens 1.2k→3.4k · $0.012 · 1 err · 2 retries · budget left 48k tok · $0.98`
@@ -124,8 +300,8 @@ pub fn summary(session: &SessionView) -> String {
     let t = &session.metrics().totals;
     let mut s = format!(
         "tokens {}→{}",
-        tokens(t.input_tokens),
-        tokens(t.output_tokens)
+        counted(t.input_tokens, t.estimated),
+        counted(t.output_tokens, t.estimated)
     );
     if let Some(c) = t.cost {
         s.push_str(&format!(" · {}", money(c)));
@@ -142,10 +318,14 @@ pub fn summary(session: &SessionView) -> String {
     s
 }
 
-/// `budget left 48k tok · $0.98`, when the team has a budget.
+/// `budget left 48k tok · $0.98`, when the team has a budget: the figure the session enforces.
 pub fn budget_line(session: &SessionView) -> Option<String> {
     let budget = session.budget.as_ref()?;
-    let (tokens_left, cost_left) = session.metrics().budget_left(budget);
+    left_words(session.metrics().budget_left(budget)).map(|l| format!("budget left {l}"))
+}
+
+/// `48k tok · $0.98`
+fn left_words((tokens_left, cost_left): (Option<u64>, Option<f64>)) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(t) = tokens_left {
         parts.push(format!("{} tok", short(t)));
@@ -153,7 +333,7 @@ pub fn budget_line(session: &SessionView) -> Option<String> {
     if let Some(c) = cost_left {
         parts.push(format!("${c:.2}"));
     }
-    (!parts.is_empty()).then(|| format!("budget left {}", parts.join(" · ")))
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 fn retries_label(n: u64) -> String {
@@ -163,6 +343,8 @@ fn retries_label(n: u64) -> String {
 /// One row's figures, from an agent or from the session totals.
 #[derive(Default)]
 struct Figures {
+    /// Some counts were estimated (`~`).
+    estimated: bool,
     input: Option<u64>,
     output: Option<u64>,
     cost: Option<f64>,
@@ -176,6 +358,7 @@ struct Figures {
 impl Figures {
     fn of_agent(m: &AgentMetrics) -> Figures {
         Figures {
+            estimated: m.estimated > 0,
             input: m.input_tokens,
             output: m.output_tokens,
             cost: m.cost,
@@ -189,6 +372,7 @@ impl Figures {
 
     fn of_totals(t: &Totals) -> Figures {
         Figures {
+            estimated: t.estimated,
             input: t.input_tokens,
             output: t.output_tokens,
             cost: t.cost,
@@ -211,8 +395,8 @@ fn row<'a>(name: Span<'a>, m: &Figures, theme: &Theme, shown: &[usize]) -> Row<'
     let mut cells = vec![Cell::from(name)];
     for i in shown {
         cells.push(match i {
-            0 => Cell::from(tokens(m.input)),
-            1 => Cell::from(tokens(m.output)),
+            0 => Cell::from(counted(m.input, m.estimated)),
+            1 => Cell::from(counted(m.output, m.estimated)),
             2 => Cell::from(m.cost.map(money).unwrap_or_else(dash)),
             3 => Cell::from(Span::styled(
                 m.errors.to_string(),
@@ -268,4 +452,12 @@ pub fn short(n: u64) -> String {
 /// A token count, `—` when the backend never reported one.
 fn tokens(n: Option<u64>) -> String {
     n.map(short).unwrap_or_else(|| "—".to_string())
+}
+
+/// A token count marked `~` when it includes an estimate.
+fn counted(n: Option<u64>, estimated: bool) -> String {
+    match n {
+        Some(n) if estimated => format!("~{}", short(n)),
+        n => tokens(n),
+    }
 }

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Budget, Config, Price};
 use crate::core::event::{AgentInfo, Event, EventKind, Outcome, PatternKind, Purpose};
 use crate::core::metrics::Metrics;
+use crate::core::metrics::forecast::{self, Forecast};
 use crate::view::{Handoffs, View, outcome_name};
 
 use agents::{AgentStatus, AgentView, BlockKind};
@@ -61,6 +62,10 @@ pub struct SessionView {
     pub transcript: Vec<Entry>,
     /// The team's budget from the config, if it has one.
     pub budget: Option<Budget>,
+    /// For a group chat: what its configured rounds would cost, shown before it starts.
+    pub forecast: Option<Forecast>,
+    /// The agents' own budgets from the config, by agent.
+    pub agent_budgets: BTreeMap<String, Budget>,
     pub started_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
     /// The team the console opened with, shown until a session announces its own.
@@ -85,12 +90,22 @@ impl SessionView {
             agents: Vec::new(),
             transcript: Vec::new(),
             budget: team_cfg.and_then(|t| t.budget),
+            forecast: forecast_of(config, team),
+            agent_budgets: agent_budgets(config),
             started_at: None,
             last_event_at: None,
             team: team.to_string(),
             pattern: team_cfg.map(|t| t.pattern),
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
         }
+    }
+
+    /// The team's budget and forecast from `config`, for the team the session runs.
+    pub fn set_team_figures(&mut self, config: &Config) {
+        let team = self.team().to_string();
+        self.budget = config.teams.get(&team).and_then(|t| t.budget);
+        self.forecast = forecast_of(config, &team);
+        self.agent_budgets = agent_budgets(config);
     }
 
     /// The team on screen: the session's, or the one the console opened with.
@@ -245,6 +260,7 @@ impl SessionView {
                 turn,
                 error,
                 will_retry,
+                ..
             } => {
                 let a = self.agent_mut(agent);
                 if *will_retry {
@@ -258,6 +274,7 @@ impl SessionView {
                 agent,
                 turn,
                 partial_text,
+                ..
             } => self.agent_mut(agent).finish(
                 *turn,
                 partial_text,
@@ -295,10 +312,25 @@ impl SessionView {
                     model: String::new(),
                     color: None,
                     price: None,
+                    fallback: Vec::new(),
                 }));
                 self.agents.len() - 1
             }
         };
         &mut self.agents[index]
     }
+}
+
+/// The forecast of `team` when it is a group chat (before any prompt: the rounds alone).
+fn forecast_of(config: &Config, team: &str) -> Option<Forecast> {
+    let t = config.teams.get(team)?;
+    (t.pattern == PatternKind::GroupChat).then(|| forecast::group_chat(t, &config.agents, 0))
+}
+
+fn agent_budgets(config: &Config) -> BTreeMap<String, Budget> {
+    config
+        .agents
+        .iter()
+        .filter_map(|(n, a)| a.budget.map(|b| (n.clone(), b)))
+        .collect()
 }

@@ -6,8 +6,10 @@
 //!
 //! After each round, when consensus is configured, every member answers `cast_vote` (also at any
 //! time on `call_vote`); the `consensus` tally ends the task when the agreeing share reaches the
-//! threshold. Termination conditions combine: max rounds (default 10), max messages, keyword,
-//! token or cost budget, wall-clock limit (timer `time_limit`). Interjections enter the
+//! threshold. Termination conditions combine: max rounds (default 10), max messages (outcome
+//! `max_messages`), keyword, wall-clock limit per task (timer `time_limit`, armed by the message
+//! that starts the discussion); the token or cost budget is the session's, checked by the actor
+//! before every call (as in every pattern). Interjections enter the
 //! transcript and the next speaker sees them. Pause stops new turns; resume continues. Loops are
 //! broken: a manager picking the speaker of the last two turns again is overridden by round robin,
 //! and a message repeated verbatim is flagged (the next speaker is told to move on); a third
@@ -26,12 +28,11 @@ mod vote;
 use crate::config::SpeakerSelection;
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose, SelectedBy};
-use crate::core::metrics;
 use crate::core::patterns::common::{self, answer_others, command_error, error};
 use crate::core::patterns::{Ctx, Effect, Input, Pattern, TurnSpec};
 use crate::core::state::{SessionState, TurnStatus};
 
-pub const DEFAULT_MAX_ROUNDS: u32 = 10;
+pub const DEFAULT_MAX_ROUNDS: u32 = crate::core::metrics::forecast::DEFAULT_ROUNDS;
 /// The threshold of a `call_vote` when the team configures no consensus.
 pub const DEFAULT_THRESHOLD: f64 = 0.67;
 pub const TIME_LIMIT_TIMER: &str = "time_limit";
@@ -216,25 +217,7 @@ impl GroupChat {
             return Some(vec![finish(state, Outcome::Completed)]);
         }
         if team.max_messages.is_some_and(|m| state.task.messages >= m) {
-            return Some(vec![finish(state, Outcome::MaxRounds)]);
-        }
-        if let Some(budget) = team.budget {
-            let usage = state.task_usage();
-            let tokens: u64 = usage.values().map(|(i, o)| i + o).sum();
-            let cost: f64 = usage
-                .iter()
-                .map(|(agent, (i, o))| {
-                    self.ctx
-                        .agents
-                        .get(agent)
-                        .and_then(|a| a.price)
-                        .map_or(0.0, |p| metrics::cost_of(p, Some(*i), Some(*o)))
-                })
-                .sum();
-            if budget.tokens.is_some_and(|b| tokens >= b) || budget.cost.is_some_and(|b| cost >= b)
-            {
-                return Some(vec![finish(state, Outcome::Budget)]);
-            }
+            return Some(vec![finish(state, Outcome::MaxMessages)]);
         }
         if repeats(state) >= 3 {
             return Some(vec![

@@ -1,0 +1,155 @@
+//! The actor's ledger duties: the budgets checked before every call ([`budget::check`]; the
+//! team's refusal ends the task with outcome `budget`, the agent's fails the turn with kind
+//! `budget`), and `fallback` models: when an agent's backend fails after its retries with an
+//! error another backend can help with (unreachable, quota, rate limit, overloaded), the
+//! failed attempt is recorded with its usage, `backend_fallback` is published, and the same
+//! request goes to the next fallback model; the `message` then says which model served it.
+
+use super::{Actor, Internal};
+use crate::config::AgentConfig;
+use crate::core::event::{ErrorInfo, EventKind, ModelRef, Outcome, UsageInfo};
+use crate::core::metrics::budget;
+use crate::core::patterns::{Effect, Input, TurnSpec};
+use crate::llm::{ChatRequest, estimate};
+
+/// The error kinds another backend can help with.
+const FALLBACK_KINDS: [&str; 4] = ["network", "quota", "rate_limit", "overloaded"];
+
+impl Actor {
+    /// Why the budgets refuse `request` of `name`, if they do.
+    pub(super) fn over_budget(
+        &self,
+        name: &str,
+        agent: &AgentConfig,
+        request: &ChatRequest,
+    ) -> Option<budget::Refusal> {
+        let call = budget::Call {
+            team: &self.team_name,
+            agent: name,
+            input: estimate::input_tokens(request),
+            price: agent.price,
+        };
+        budget::check(
+            &self.metrics,
+            self.ctx.team.budget.as_ref(),
+            agent.budget.as_ref(),
+            call,
+        )
+    }
+
+    /// Whether the task was just ended by the team's budget (a turn asked for among the same
+    /// effects must not start; the next task clears it).
+    pub(super) fn ended_by_budget(&self) -> bool {
+        !self.state.task.active
+            && self
+                .state
+                .finished
+                .as_ref()
+                .is_some_and(|f| f.outcome == Outcome::Budget)
+    }
+
+    /// A call the budgets refused: the team's ends the task (`budget`), the agent's fails the
+    /// turn (`budget`) and the pattern carries on as after any failure.
+    pub(super) fn refuse(&mut self, turn: u64, spec: TurnSpec, refusal: budget::Refusal) {
+        match refusal.scope {
+            budget::Scope::Team => {
+                if !self.state.task.active {
+                    return;
+                }
+                self.publish(EventKind::Error {
+                    message: refusal.message,
+                    command: None,
+                });
+                let final_text = self.state.last_answer().map(|(_, t)| t.to_string());
+                self.perform(Effect::Finish {
+                    outcome: Outcome::Budget,
+                    final_text,
+                });
+            }
+            budget::Scope::Agent => {
+                self.publish(EventKind::TurnStarted {
+                    agent: spec.agent.clone(),
+                    turn,
+                    round: spec.round,
+                    purpose: spec.purpose,
+                });
+                self.publish(EventKind::TurnFailed {
+                    agent: spec.agent,
+                    turn,
+                    error: ErrorInfo {
+                        kind: "budget".into(),
+                        message: refusal.message,
+                    },
+                    will_retry: false,
+                    usage: UsageInfo {
+                        input: Some(0),
+                        output: Some(0),
+                        estimated: false,
+                    },
+                });
+                self.queue.push_back(Input::TurnEnded { turn });
+            }
+        }
+    }
+
+    /// Go on with `agent`'s next `fallback` model after `error`, if it has one and the error is
+    /// one a different backend can help with: the failed attempt is recorded (`turn_failed`
+    /// with `will_retry`, its `usage`), then `backend_fallback`, and the same request goes to the
+    /// fallback. `Err(usage)` when the turn cannot go on.
+    pub(super) fn fall_back(
+        &mut self,
+        turn: u64,
+        agent: &str,
+        error: &ErrorInfo,
+        usage: UsageInfo,
+    ) -> Result<(), UsageInfo> {
+        let helps = FALLBACK_KINDS.iter().any(|k| error.kind == *k);
+        let Some(cfg) = self.ctx.agents.get(agent).filter(|_| helps).cloned() else {
+            return Err(usage);
+        };
+        let Some(live) = self.live.get(&turn) else {
+            return Err(usage);
+        };
+        let tried = live.fallbacks_tried;
+        let Some(next) = cfg.fallback.get(tried).cloned() else {
+            return Err(usage);
+        };
+        let Some(provider) = self.providers.get(&next.backend).cloned() else {
+            return Err(usage);
+        };
+        let from = live.served_by.clone().unwrap_or_else(|| ModelRef {
+            backend: cfg.backend.clone(),
+            model: cfg.model.clone(),
+        });
+        let to = ModelRef {
+            backend: next.backend.clone(),
+            model: next.model.clone(),
+        };
+        let mut request = live.request.clone();
+        request.model = next.model.clone();
+        let tx = self.internal.clone();
+        let send = move |msg| {
+            let _ = tx.send(Internal::Turn { turn, msg });
+        };
+        self.publish(EventKind::TurnFailed {
+            agent: agent.to_string(),
+            turn,
+            error: error.clone(),
+            will_retry: true,
+            usage,
+        });
+        self.publish(EventKind::BackendFallback {
+            agent: agent.to_string(),
+            turn,
+            from,
+            to: to.clone(),
+            error: error.clone(),
+        });
+        if let Some(live) = self.live.get_mut(&turn) {
+            live.fallbacks_tried = tried + 1;
+            live.served_by = Some(to);
+            live.restart(provider, request, cfg.timeout_ms, send);
+        }
+        Ok(())
+    }
+}
