@@ -132,6 +132,7 @@ fn streaming(words: usize, windows: &[(usize, usize)]) -> Vec<Duration> {
             model: "m".into(),
             color: None,
             price: None,
+            fallback: Vec::new(),
         })
         .collect();
     let mut seq = 0;

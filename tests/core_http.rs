@@ -69,15 +69,7 @@ impl Setup {
                 backend: backend.into(),
                 model: model.into(),
                 system: Some(system.into()).filter(|s: &String| !s.is_empty()),
-                description: None,
-                color: None,
-                max_tokens: None,
-                temperature: None,
-                timeout_ms: None,
-                price: None,
-                context_window: None,
-                fallback: Vec::new(),
-                budget: None,
+                ..Default::default()
             },
         );
         self

@@ -24,16 +24,7 @@ fn agent(name: &str) -> AgentConfig {
     AgentConfig {
         backend: "script".into(),
         model: name.into(),
-        system: None,
-        description: None,
-        color: None,
-        max_tokens: None,
-        temperature: None,
-        timeout_ms: None,
-        price: None,
-        context_window: None,
-        fallback: Vec::new(),
-        budget: None,
+        ..Default::default()
     }
 }
 

@@ -54,14 +54,7 @@ impl Setup {
                 backend: backend.into(),
                 model: model.into(),
                 system: Some(format!("You are {name}.")),
-                description: None,
-                color: None,
-                max_tokens: None,
-                temperature: None,
-                timeout_ms: None,
-                price: None,
-                fallback: Vec::new(),
-                budget: None,
+                ..Default::default()
             },
         );
         self

@@ -360,21 +360,9 @@ async fn an_inline_api_key_never_reaches_the_journal() {
         "openai".into(),
         BackendConfig {
             kind: BackendKind::Openai,
-            base_url: None,
-            api_key_env: None,
-            api_key_cmd: None,
             api_key: Some("sk-live-DO-NOT-LEAK-4242".into()),
             headers: BTreeMap::from([("X-Api-Key".into(), "hdr-DO-NOT-LEAK".into())]),
-            connect_timeout_ms: None,
-            first_token_timeout_ms: None,
-            idle_timeout_ms: None,
-            max_retries: None,
-            tools: None,
-            num_ctx: None,
-            script: None,
-            tokens_per_sec: None,
-            journal: None,
-            max_concurrent: None,
+            ..Default::default()
         },
     );
     let path = dir.path().join("keyed.jsonl");

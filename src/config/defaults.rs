@@ -77,21 +77,8 @@ fn backend_for(detected: &Detected) -> (&'static str, BackendConfig, Option<Stri
 fn backend(kind: BackendKind) -> BackendConfig {
     BackendConfig {
         kind,
-        base_url: None,
-        api_key_env: None,
-        api_key_cmd: None,
-        api_key: None,
         headers: BTreeMap::new(),
-        connect_timeout_ms: None,
-        first_token_timeout_ms: None,
-        idle_timeout_ms: None,
-        max_retries: None,
-        tools: None,
-        num_ctx: None,
-        script: None,
-        tokens_per_sec: None,
-        journal: None,
-        max_concurrent: None,
+        ..Default::default()
     }
 }
 
@@ -198,12 +185,7 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         description: Some(spec.description.to_string()),
         color: Some(spec.color.to_string()),
         max_tokens: Some(1024),
-        temperature: None,
-        timeout_ms: None,
-        price: None,
-        context_window: None,
-        fallback: Vec::new(),
-        budget: None,
+        ..Default::default()
     }
 }
 

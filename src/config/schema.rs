@@ -32,9 +32,11 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
+    /// Only for struct literals in code (`..Default::default()`); `kind` is required in a config.
+    #[default]
     Openai,
     Anthropic,
     Ollama,
@@ -57,7 +59,7 @@ impl BackendKind {
 
 /// `[backends.NAME]`: one server speaking one wire protocol. Its `Debug` output hides an inline
 /// `api_key`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendConfig {
     pub kind: BackendKind,
@@ -149,7 +151,7 @@ pub struct Price {
 }
 
 /// `[agents.NAME]`: a model with a role. The name must match `[a-zA-Z0-9_-]{1,64}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub backend: String,

@@ -167,12 +167,14 @@ mod tests {
                     usage: UsageInfo {
                         input: Some(3),
                         output: Some(2),
+                        estimated: false,
                     },
                     ttft_ms: None,
                     latency_ms: 2_000,
                     finish: crate::llm::FinishReason::Stop,
                     purpose: Default::default(),
                     tool_calls: Vec::new(),
+                    served_by: None,
                 },
             ),
             event(

@@ -123,9 +123,6 @@ fn build_finds_the_journal_by_id_prefix_or_path() {
     };
     let e = build("rec", &missing, dir.path()).err().unwrap();
     assert!(e.message.contains("no recorded session `nosuch`"), "{e}");
-    let none = BackendConfig {
-        journal: None,
-        ..cfg
-    };
+    let none = BackendConfig { ..cfg };
     assert!(build("rec", &none, dir.path()).is_err());
 }

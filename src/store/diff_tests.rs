@@ -53,6 +53,7 @@ fn started(backend: &str) -> EventKind {
                 model: "m".into(),
                 color: None,
                 price: None,
+                fallback: Vec::new(),
             })
             .to_vec(),
     }
@@ -74,12 +75,14 @@ fn message(agent: &str, text: &str, latency_ms: u64) -> EventKind {
         usage: UsageInfo {
             input: Some(10),
             output: Some(5),
+            estimated: false,
         },
         ttft_ms: Some(latency_ms / 2),
         latency_ms,
         finish: FinishReason::Stop,
         purpose: Purpose::Speak,
         tool_calls: Vec::new(),
+        served_by: None,
     }
 }
 

@@ -207,21 +207,10 @@ mod tests {
             "openai".into(),
             BackendConfig {
                 kind: BackendKind::Openai,
-                base_url: None,
                 api_key_env: Some("OPENAI_API_KEY".into()),
-                api_key_cmd: None,
                 api_key: key.map(String::from),
                 headers: BTreeMap::from([("Authorization".to_string(), header.to_string())]),
-                connect_timeout_ms: None,
-                first_token_timeout_ms: None,
-                idle_timeout_ms: None,
-                max_retries: None,
-                tools: None,
-                num_ctx: None,
-                script: None,
-                tokens_per_sec: None,
-                journal: None,
-                max_concurrent: None,
+                ..Default::default()
             },
         );
         c.agents.insert(
@@ -229,19 +218,11 @@ mod tests {
             AgentConfig {
                 backend: "openai".into(),
                 model: "gpt".into(),
-                system: None,
-                description: None,
-                color: None,
-                max_tokens: None,
-                temperature: None,
-                timeout_ms: None,
                 price: Some(Price {
                     input: 1.0,
                     output: 2.0,
                 }),
-                context_window: None,
-                fallback: Vec::new(),
-                budget: None,
+                ..Default::default()
             },
         );
         c

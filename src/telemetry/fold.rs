@@ -336,6 +336,24 @@ impl TraceFold {
                     vec![("conclave.message", message.as_str().into())],
                 );
             }
+            EventKind::BackendFallback {
+                agent,
+                from,
+                to,
+                error,
+                ..
+            } => {
+                let attrs = vec![
+                    ("gen_ai.agent.name", agent.as_str().into()),
+                    (
+                        "conclave.from",
+                        format!("{}/{}", from.backend, from.model).into(),
+                    ),
+                    ("conclave.to", format!("{}/{}", to.backend, to.model).into()),
+                    ("error.type", error.kind.to_string().into()),
+                ];
+                self.note(e.ts, "backend_fallback", attrs);
+            }
             EventKind::TurnNotice {
                 agent, kind, text, ..
             } => {
@@ -536,7 +554,10 @@ impl TraceFold {
             Some(o) => {
                 attrs.push(("conclave.outcome", name_of(&o).into()));
                 match o {
-                    Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds => Status::Ok,
+                    Outcome::Completed
+                    | Outcome::Consensus
+                    | Outcome::MaxRounds
+                    | Outcome::MaxMessages => Status::Ok,
                     Outcome::Cancelled => Status::Unset,
                     Outcome::Failed | Outcome::Budget | Outcome::Timeout => {
                         Status::Error(format!("the task ended {}", name_of(&o)))

@@ -39,6 +39,7 @@ fn started() -> EventKind {
         model: model.into(),
         color: None,
         price: None,
+        fallback: Vec::new(),
     };
     EventKind::SessionStarted {
         team: "debate".into(),
@@ -75,12 +76,14 @@ fn message(agent: &str, turn: u64, text: &str, purpose: Purpose) -> EventKind {
         usage: UsageInfo {
             input: Some(12),
             output: Some(5),
+            estimated: false,
         },
         ttft_ms: Some(40),
         latency_ms: 900,
         finish: FinishReason::Stop,
         purpose,
         tool_calls: Vec::new(),
+        served_by: None,
     }
 }
 
@@ -260,6 +263,7 @@ fn each_task_is_its_own_trace_and_failures_are_errors() {
                 message: "429 from local".into(),
             },
             will_retry: false,
+            usage: Default::default(),
         },
         finished(Outcome::Failed),
     ]);

@@ -151,16 +151,9 @@ pub fn config() -> Config {
     let agent = |model: &str, color: Option<&str>, price: Option<Price>| AgentConfig {
         backend: "local".into(),
         model: model.into(),
-        system: None,
-        description: None,
         color: color.map(String::from),
-        max_tokens: None,
-        temperature: None,
-        timeout_ms: None,
         price,
-        context_window: None,
-        fallback: Vec::new(),
-        budget: None,
+        ..Default::default()
     };
     let p = Some(Price {
         input: 0.15,

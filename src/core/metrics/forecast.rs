@@ -99,14 +99,9 @@ mod tests {
             backend: "b".into(),
             model: "m".into(),
             system: Some("abcd".repeat(10)),
-            description: None,
-            color: None,
             max_tokens,
-            temperature: None,
-            timeout_ms: None,
             price,
-            fallback: Vec::new(),
-            budget: None,
+            ..Default::default()
         }
     }
 

@@ -75,16 +75,7 @@ impl Sim {
                     AgentConfig {
                         backend: "b".into(),
                         model: a,
-                        system: None,
-                        description: None,
-                        color: None,
-                        max_tokens: None,
-                        temperature: None,
-                        timeout_ms: None,
-                        price: None,
-                        context_window: None,
-                        fallback: Vec::new(),
-                        budget: None,
+                        ..Default::default()
                     },
                 )
             })

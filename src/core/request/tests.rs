@@ -20,15 +20,9 @@ fn agent(system: Option<&str>) -> AgentConfig {
         backend: "b".into(),
         model: "m1".into(),
         system: system.map(String::from),
-        description: None,
-        color: None,
         max_tokens: Some(300),
         temperature: Some(0.5),
-        timeout_ms: None,
-        price: None,
-        context_window: None,
-        fallback: Vec::new(),
-        budget: None,
+        ..Default::default()
     }
 }
 

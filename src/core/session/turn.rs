@@ -94,7 +94,7 @@ impl Live {
     ) -> Live {
         let cancel = CancellationToken::new();
         let input_estimate = estimate::input_tokens(&request);
-        let fitted = fit_to(provider.clone(), request, fit, cancel.clone(), send);
+        let fitted = fit_to(provider.clone(), request.clone(), fit, cancel.clone(), send);
         let token = cancel.clone();
         tokio::spawn(async move {
             if let Some((request, send)) = fitted.await {

@@ -361,21 +361,9 @@ fn build_reads_the_script_file_and_reports_missing_files() {
     std::fs::write(&path, "[[reply]]\ncharacter = \"zed\"\ntext = \"hi\"\n").unwrap();
     let mut cfg = BackendConfig {
         kind: crate::config::schema::BackendKind::Scripted,
-        base_url: None,
-        api_key_env: None,
-        api_key_cmd: None,
-        api_key: None,
-        headers: Default::default(),
-        connect_timeout_ms: None,
-        first_token_timeout_ms: None,
-        idle_timeout_ms: None,
-        max_retries: None,
-        tools: None,
-        num_ctx: None,
         script: Some(path.clone()),
         tokens_per_sec: Some(0.0),
-        journal: None,
-        max_concurrent: None,
+        ..Default::default()
     };
     let p = build("local", &cfg).unwrap();
     assert_eq!(p.backend(), "local");

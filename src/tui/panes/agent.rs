@@ -381,6 +381,7 @@ mod tests {
             model: "m".into(),
             color: None,
             price: None,
+            fallback: Vec::new(),
         });
         let rows = |pane: &mut AgentPane, agent: &AgentView, width: u16| -> Vec<Line<'static>> {
             let turns = Turns::new();
