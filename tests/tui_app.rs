@@ -333,7 +333,8 @@ fn handoff_keys_and_the_redirect_picker() {
         })
     );
     assert_eq!(ctrl(&mut app, 'x'), command(Command::CancelHandoff {}));
-    assert!(ctrl(&mut app, 'o').is_empty());
+    // Opening the picker holds the counting window while the person chooses (issue 12 item 1).
+    assert_eq!(ctrl(&mut app, 'o'), command(Command::HoldHandoff {}));
     match app.overlays.last() {
         Some(Overlay::Picker(p)) => assert_eq!(
             p.items,

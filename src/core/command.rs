@@ -43,6 +43,9 @@ pub enum Command {
     Pause {},
     Resume {},
     Stop {},
+    // Steering (issue 12).
+    /// Stop a pending handoff's approval window from counting while the person decides.
+    HoldHandoff {},
 }
 
 impl Command {
@@ -66,6 +69,7 @@ impl Command {
             Command::Pause {} => "pause",
             Command::Resume {} => "resume",
             Command::Stop {} => "stop",
+            Command::HoldHandoff {} => "hold_handoff",
         }
     }
 }
@@ -89,6 +93,7 @@ mod tests {
             r#"{"type":"pause"}"#,
             r#"{"type":"resume"}"#,
             r#"{"type":"stop"}"#,
+            r#"{"type":"hold_handoff"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

@@ -260,6 +260,12 @@ pub enum EventKind {
         #[serde(rename = "final")]
         final_text: Option<String>,
     },
+    // Steering (issue 12): holds, queued messages and edited context.
+    /// A pending handoff's approval window stopped counting: the person is deciding.
+    HandoffHeld {
+        id: String,
+        by: Actor,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -293,6 +299,7 @@ impl EventKind {
             EventKind::Resumed { .. } => "resumed",
             EventKind::Error { .. } => "error",
             EventKind::SessionFinished { .. } => "session_finished",
+            EventKind::HandoffHeld { .. } => "handoff_held",
         }
     }
 }

@@ -158,6 +158,8 @@ pub struct PendingHandoff {
     pub to: String,
     pub reason: String,
     pub approval: Option<crate::core::event::Approval>,
+    /// The person is deciding (`handoff_held`): the approval window no longer counts.
+    pub held: bool,
 }
 
 impl SessionState {
@@ -306,6 +308,7 @@ impl SessionState {
                     to: to.clone(),
                     reason: reason.clone(),
                     approval: approval.clone(),
+                    held: false,
                 });
             }
             EventKind::HandoffAccepted { id, .. } => {
@@ -389,6 +392,12 @@ impl SessionState {
                     outcome: *outcome,
                     final_text: final_text.clone(),
                 });
+            }
+            // Steering (issue 12).
+            EventKind::HandoffHeld { id, .. } => {
+                if let Some(p) = self.handoff.pending.as_mut().filter(|p| &p.id == id) {
+                    p.held = true;
+                }
             }
         }
     }

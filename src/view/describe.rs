@@ -283,6 +283,11 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             p
         }
         K::TurnStarted { .. } | K::Token { .. } | K::ToolResult { .. } => Parts::hidden(),
+        // Steering (issue 12).
+        K::HandoffHeld { id, by } => handoff(state, id, Tone::Warn)
+            .verb("held by")
+            .name(by)
+            .word("(the window waits for a decision)"),
     }
 }
 

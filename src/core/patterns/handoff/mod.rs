@@ -22,7 +22,7 @@
 
 mod negotiate;
 
-use crate::config::Approval;
+use crate::config::{Approval, TeamConfig};
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo};
 use crate::core::patterns::common::{self, answer, command_error};
@@ -65,12 +65,7 @@ impl Handoff {
     }
 
     fn targets(&self, agent: &str) -> Vec<String> {
-        self.ctx
-            .team
-            .handoffs
-            .get(agent)
-            .cloned()
-            .unwrap_or_default()
+        allowed_targets(&self.ctx.team, agent)
     }
 
     /// A speak turn of `agent` with its transfer tools, and `complete_handoff` when `chain`'s
@@ -143,6 +138,7 @@ impl Handoff {
             },
             Command::CancelHandoff {} => self.cancel(state, &cmd),
             Command::RedirectHandoff { to } => self.redirect(state, &cmd, to),
+            Command::HoldHandoff {} => self.hold(state, &cmd),
             Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
             Command::Stop {} => common::stop(state),
             _ => common::not_here(&cmd, "handoff"),
@@ -301,7 +297,9 @@ impl Pattern for Handoff {
             Input::Command(cmd) => self.on_command(state, cmd),
             Input::TurnEnded { turn } => self.on_turn_ended(state, turn),
             Input::Timer(name) => match self.pending(state) {
-                Some(r) if timer_name(&r.id) == name => self.accept(&r, "approval window ran out"),
+                Some(r) if timer_name(&r.id) == name && !is_held(state) => {
+                    self.accept(&r, "approval window ran out")
+                }
                 _ => Vec::new(),
             },
             // Handoff teams never pause, so Continue only comes when the session has just become
@@ -317,7 +315,7 @@ impl Pattern for Handoff {
         if let Some(r) = self.pending(state) {
             return match self.settle(state, &r) {
                 Some(settled) => settled,
-                None if self.ctx.team.approval == Some(Approval::Window) => {
+                None if self.ctx.team.approval == Some(Approval::Window) && !is_held(state) => {
                     vec![Effect::SetTimer {
                         name: timer_name(&r.id),
                         ms: self
@@ -338,6 +336,26 @@ impl Pattern for Handoff {
             None => vec![self.turn(&holder, &state.handoff.chain, None)],
         }
     }
+}
+
+/// Whom `agent` may hand off to: the one list the core checks transfers and redirects against
+/// and the console's redirect picker offers.
+pub fn allowed_targets(team: &TeamConfig, agent: &str) -> Vec<String> {
+    team.handoffs.get(agent).cloned().unwrap_or_default()
+}
+
+/// Where the person may redirect a transfer `from` → `current`: `from`'s allowed targets but
+/// `current` (what [`Command::RedirectHandoff`] accepts).
+pub fn redirect_targets(team: &TeamConfig, from: &str, current: &str) -> Vec<String> {
+    allowed_targets(team, from)
+        .into_iter()
+        .filter(|t| t != current)
+        .collect()
+}
+
+/// Whether the pending request is held (`handoff_held`): its window does not count.
+fn is_held(state: &SessionState) -> bool {
+    state.handoff.pending.as_ref().is_some_and(|p| p.held)
 }
 
 pub fn timer_name(id: &str) -> String {

@@ -148,15 +148,37 @@ impl Handoff {
         out
     }
 
+    /// `hold_handoff`: the person is deciding, so a `window` stops counting until they approve,
+    /// reject, cancel or redirect (`confirm` waits anyway; a second hold changes nothing).
+    pub(super) fn hold(&self, state: &SessionState, cmd: &Command) -> Vec<Effect> {
+        let Some(p) = state.handoff.pending.as_ref() else {
+            return vec![command_error(cmd, "no handoff is waiting for approval")];
+        };
+        if p.held || self.ctx.team.approval != Some(Approval::Window) {
+            return Vec::new();
+        }
+        vec![
+            Effect::CancelTimer(timer_name(&p.id)),
+            Effect::Emit(EventKind::HandoffHeld {
+                id: p.id.clone(),
+                by: USER.into(),
+            }),
+        ]
+    }
+
     pub(super) fn redirect(&self, state: &SessionState, cmd: &Command, to: &str) -> Vec<Effect> {
         let check = |from: &str, current: &str| -> Result<(), String> {
-            let allowed = self.targets(from);
+            let allowed = super::redirect_targets(&self.ctx.team, from, current);
             if to == current {
                 Err(format!("the handoff already goes to {to}"))
             } else if !allowed.iter().any(|a| a == to) {
                 Err(format!(
                     "{to} is not an allowed target of {from}: choose one of {}",
-                    allowed.join(", ")
+                    if allowed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
                 ))
             } else {
                 Ok(())

@@ -469,3 +469,80 @@ fn a_resumed_pattern_decides_like_the_live_one() {
     assert_eq!(live, resumed);
     assert!(!live.is_empty());
 }
+
+#[test]
+fn hold_stops_the_window_until_the_person_decides() {
+    let mut sim = support(Approval::Window);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    assert!(sim.timers.contains("handoff:h1"));
+    sim.command(Command::HoldHandoff {});
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::HandoffHeld { id, by } if id == "h1" && by == "user")
+    ));
+    assert!(sim.timers.is_empty(), "the window no longer counts");
+    // A timer that fired just before the hold reached the actor accepts nothing.
+    sim.input(Input::Timer("handoff:h1".into()));
+    assert!(sim.state.handoff.pending.is_some());
+    assert!(sim.running_agents().is_empty());
+    // A second hold changes nothing; a resume does not re-arm the window.
+    sim.command(Command::HoldHandoff {});
+    assert!(sim.recent().is_empty());
+    sim.restart(60_000);
+    assert!(sim.timers.is_empty());
+    assert!(sim.state.handoff.pending.as_ref().is_some_and(|p| p.held));
+    // The person decides long after the window would have run out.
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    assert_eq!(sim.running_agents(), ["tech"]);
+    assert_eq!(sim.state.handoff.holder.as_deref(), Some("tech"));
+}
+
+#[test]
+fn hold_without_a_pending_handoff_is_an_error_and_confirm_needs_no_hold() {
+    let mut sim = support(Approval::Window);
+    sim.send("help");
+    sim.command(Command::HoldHandoff {});
+    assert!(sim.last_error().is_some_and(|e| e.contains("no handoff")));
+    let mut sim = support(Approval::Confirm);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.command(Command::HoldHandoff {});
+    assert!(sim.recent().is_empty());
+}
+
+#[test]
+fn redirect_and_cancel_while_the_holder_speaks_keep_its_partial_text() {
+    let mut sim = support(Approval::Window);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.timer("handoff:h1");
+    sim.stream("billing", "Let me look at your invo");
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "billing" && partial_text == "Let me look at your invo")
+    ));
+    assert_eq!(sim.running_agents(), ["tech"]);
+    assert!(sim.finished().is_none());
+    sim.stream("tech", "Which vers");
+    sim.command(Command::CancelHandoff {});
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "tech" && partial_text == "Which vers")
+    ));
+    assert_eq!(sim.running_agents(), ["triage"]);
+    assert_eq!(sim.state.handoff.holder.as_deref(), Some("triage"));
+    assert!(sim.finished().is_none());
+}
+
+#[test]
+fn redirect_targets_are_the_ones_the_core_accepts() {
+    let sim = support(Approval::Window);
+    let team = &sim.ctx.team;
+    assert_eq!(
+        crate::core::patterns::redirect_targets(team, "triage", "billing"),
+        ["tech"]
+    );
+    assert!(crate::core::patterns::redirect_targets(team, "tech", "triage").is_empty());
+}
