@@ -149,6 +149,8 @@ pub struct HandoffLink {
     pub id: String,
     pub from: String,
     pub to: String,
+    /// Why `from` handed over (what every holder of this link is told).
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -319,6 +321,7 @@ impl SessionState {
                         id: p.id,
                         from: p.from,
                         to: p.to,
+                        reason: p.reason,
                     });
                 }
             }
@@ -351,6 +354,7 @@ impl SessionState {
                         id: r.id,
                         from: r.from,
                         to: to.clone(),
+                        reason: r.reason,
                     });
                 }
                 self.handoff.holder = Some(to.clone());

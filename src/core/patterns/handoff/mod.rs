@@ -47,6 +47,8 @@ struct Request {
     /// The turn whose reply asked for it, and the call (none for a text marker).
     turn: u64,
     call: Option<ToolCallInfo>,
+    /// Why `from` hands over (the target is told, with who).
+    reason: String,
 }
 
 impl Handoff {
@@ -69,8 +71,23 @@ impl Handoff {
     }
 
     /// A speak turn of `agent` with its transfer tools, and `complete_handoff` when `chain`'s
-    /// last link hands control to it.
+    /// last link hands control to it. Its context is the team's edge `from->agent` when the turn
+    /// follows a transfer from `from` (the link's requester), else the team's.
     fn turn(&self, agent: &str, chain: &[HandoffLink], instructions: Option<String>) -> Effect {
+        let from = chain
+            .last()
+            .filter(|l| l.to == agent)
+            .map(|l| l.from.clone());
+        self.turn_from(agent, chain, from.as_deref(), instructions)
+    }
+
+    fn turn_from(
+        &self,
+        agent: &str,
+        chain: &[HandoffLink],
+        from: Option<&str>,
+        instructions: Option<String>,
+    ) -> Effect {
         let can_complete = chain.last().is_some_and(|l| l.to == agent);
         let targets: Vec<(String, Option<String>)> = self
             .targets(agent)
@@ -80,19 +97,35 @@ impl Handoff {
                 (t, d)
             })
             .collect();
-        let mut spec = TurnSpec::speak(&self.ctx, agent, None);
+        let mut spec = TurnSpec::speak(&self.ctx, agent, from);
         spec.tools = tools::handoff_tools(&targets, can_complete);
         spec.instructions = instructions;
         Effect::StartTurn(spec)
     }
 
-    fn accepted_turn(&self, to: &str) -> Effect {
+    /// The first turn of `to` once it holds control from `from`: it is told who handed over and
+    /// why (and `note`: a redirect, a fallback), redacted when the team sanitizes.
+    fn accepted_turn(&self, to: &str, from: &str, reason: &str, note: Option<String>) -> Effect {
         let link = HandoffLink {
             id: String::new(),
-            from: String::new(),
+            from: from.to_string(),
             to: to.to_string(),
+            reason: reason.to_string(),
         };
-        self.turn(to, &[link], None)
+        let mut told = format!("{from} handed the conversation over to you. Reason: {reason}");
+        if let Some(note) = note {
+            told.push_str(&format!(" ({note})"));
+        }
+        self.turn(to, &[link], Some(self.crossing(&told)))
+    }
+
+    /// Text that crosses from one agent to another: redacted when the team sanitizes.
+    fn crossing(&self, text: &str) -> String {
+        if self.ctx.team.sanitize == Some(true) {
+            crate::core::sanitize::redact(text)
+        } else {
+            text.to_string()
+        }
     }
 
     fn on_command(&self, state: &SessionState, cmd: Command) -> Vec<Effect> {
@@ -169,7 +202,12 @@ impl Handoff {
                             failed: t.agent.clone(),
                             to: fb.clone(),
                         }),
-                        self.accepted_turn(&fb),
+                        self.accepted_turn(
+                            &fb,
+                            &link.from,
+                            &link.reason,
+                            Some(format!("{} could not take it over", t.agent)),
+                        ),
                     ],
                     None => vec![Effect::Finish {
                         outcome: Outcome::Failed,
@@ -250,10 +288,13 @@ impl Handoff {
                             id: link.id.clone(),
                             summary: summary.clone(),
                         }));
-                        out.push(self.turn(
+                        out.push(self.turn_from(
                             &link.from,
                             &chain[..chain.len() - 1],
-                            Some(format!("{agent} completed the handoff: {summary}")),
+                            Some(&agent),
+                            Some(self.crossing(&format!(
+                                "{agent} completed the handoff and hands the conversation back to you. Summary: {summary}"
+                            ))),
                         ));
                     }
                     None => {

@@ -28,7 +28,7 @@ impl Handoff {
             &format!("control transferred to {}", r.to),
             false,
         ));
-        out.push(self.accepted_turn(&r.to));
+        out.push(self.accepted_turn(&r.to, &r.from, &r.reason, None));
         out
     }
 
@@ -52,7 +52,12 @@ impl Handoff {
                     failed: r.to.clone(),
                     to: fb.clone(),
                 }));
-                out.push(self.accepted_turn(&fb));
+                out.push(self.accepted_turn(
+                    &fb,
+                    &r.from,
+                    &r.reason,
+                    Some(format!("{} could not take it over", r.to)),
+                ));
             }
             None => out.push(self.turn(
                 &r.from,
@@ -103,6 +108,7 @@ impl Handoff {
             to: p.to.clone(),
             turn: *turn,
             call,
+            reason: p.reason.clone(),
         })
     }
 
@@ -218,7 +224,12 @@ impl Handoff {
             by: USER.into(),
         }));
         if state.task.active {
-            out.push(self.accepted_turn(to));
+            out.push(self.accepted_turn(
+                to,
+                &top.from,
+                &top.reason,
+                Some(format!("the person redirected it from {}", top.to)),
+            ));
         }
         out
     }
@@ -273,6 +284,7 @@ impl Handoff {
             to,
             turn,
             call,
+            reason: reason.clone(),
         };
         let mut out = vec![Effect::Emit(EventKind::HandoffRequested {
             id: r.id.clone(),

@@ -546,3 +546,75 @@ fn redirect_targets_are_the_ones_the_core_accepts() {
     );
     assert!(crate::core::patterns::redirect_targets(team, "tech", "triage").is_empty());
 }
+
+#[test]
+fn the_target_learns_who_and_why_and_the_summary_returns_redacted_under_the_edge_mode() {
+    let mut sim = support(Approval::Auto);
+    sim.ctx.team.sanitize = Some(true);
+    sim.ctx
+        .team
+        .edges
+        .insert("triage->billing".into(), crate::config::ContextMode::None);
+    sim.pattern = crate::core::patterns::build(sim.ctx.clone());
+    sim.send("charged twice");
+    sim.complete(
+        "triage",
+        tool(
+            "",
+            "transfer_to_billing",
+            json!({"reason": "refund for bob@example.com"}),
+        ),
+    );
+    let spec = sim.spec_of("billing");
+    assert_eq!(
+        spec.context,
+        crate::config::ContextMode::None,
+        "edge honoured"
+    );
+    let told = spec.instructions.clone().unwrap_or_default();
+    assert!(
+        told.contains("triage handed the conversation over"),
+        "{told}"
+    );
+    assert!(told.contains("Reason: refund for"), "{told}");
+    assert!(!told.contains("bob@example.com"), "{told}");
+    sim.complete(
+        "billing",
+        tool(
+            "",
+            "complete_handoff",
+            json!({"summary": "refunded; receipt to bob@example.com"}),
+        ),
+    );
+    let told = sim
+        .spec_of("triage")
+        .instructions
+        .clone()
+        .unwrap_or_default();
+    assert!(told.contains("billing completed the handoff"), "{told}");
+    assert!(told.contains("Summary: refunded; receipt to"), "{told}");
+    assert!(!told.contains("bob@example.com"), "{told}");
+}
+
+#[test]
+fn a_redirected_or_fallback_holder_is_told_who_handed_over_and_why() {
+    let mut sim = support(Approval::Auto);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    let told = sim.spec_of("tech").instructions.clone().unwrap_or_default();
+    assert!(
+        told.contains("triage handed the conversation over"),
+        "{told}"
+    );
+    assert!(told.contains("Reason: because"), "{told}");
+    assert!(told.contains("redirected it from billing"), "{told}");
+
+    let mut sim = support(Approval::Auto);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.fail("billing", "overloaded");
+    let told = sim.spec_of("tech").instructions.clone().unwrap_or_default();
+    assert!(told.contains("Reason: because"), "{told}");
+    assert!(told.contains("billing could not take it over"), "{told}");
+}
