@@ -655,11 +655,23 @@ fn footer_hints_only_what_the_pattern_supports() {
             "a handoff team cannot {absent}: {h:?}"
         );
     }
+    // Every steering key of the pattern stays discoverable (issue 12 item 9), what acts now
+    // first, so with no handoff under way its keys are still listed.
     let done = fixtures::app("support", &fixtures::support_redirect().events);
     let h = hints(&done);
-    for absent in ["approve", "redirect", "cancel handoff", "pause"] {
-        assert!(!h.contains(&absent), "no handoff is under way: {h:?}");
+    for want in [
+        "approve",
+        "reject",
+        "redirect",
+        "cancel handoff",
+        "cancel turn",
+    ] {
+        assert!(h.contains(&want), "a handoff team lists {want}: {h:?}");
     }
+    assert!(
+        !h.contains(&"pause"),
+        "a handoff team does not pause: {h:?}"
+    );
 
     let mut config = fixtures::config();
     let mut steps = conclave::config::TeamConfig::new(PatternKind::Sequential);
