@@ -271,3 +271,92 @@ async fn context_crosses_intact_and_redacted_with_edges_in_a_handoff() {
     assert!(last.contains("refund sent; receipt to"), "{last}");
     assert!(!last.contains("bob@example.com"), "{last}");
 }
+
+/// Item 4: messages sent during a pipeline step wait (`message_queued`), one is taken back
+/// (`queued_cancelled`), and the other reaches the next step's request; an `@agent` message for
+/// a step already done makes that step run again before the pipeline goes on.
+#[tokio::test]
+async fn a_pipeline_queues_messages_for_the_next_step_and_reruns_an_addressed_one() {
+    let server = FakeServer::start().await;
+    let replies = ByRequest::install(&server, &[Wire::OpenAi]);
+    let gate = support::Gate::new();
+    let mut pm = Wire::OpenAi.reply(&Turn::text(["The spec."]));
+    pm.steps.insert(0, Step::Wait(gate.clone()));
+    replies.add("pm-model", None, pm);
+    let dev_gate = support::Gate::new();
+    let mut dev = Wire::OpenAi.reply(&Turn::text(["The code."]));
+    dev.steps.insert(0, Step::Wait(dev_gate.clone()));
+    replies.add("dev-model", None, dev);
+    replies.add(
+        "pm-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["The spec, on postgres."])),
+    );
+    replies.add(
+        "qa-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Tested."])),
+    );
+    let mut team = TeamConfig::new(PatternKind::Sequential);
+    team.members = ["pm", "dev", "qa"].map(String::from).to_vec();
+    let agents = [("pm", "pm-model"), ("dev", "dev-model"), ("qa", "qa-model")];
+    let mut live = Live::start(&server, team, &agents);
+    live.send(Command::Send {
+        text: "Build a todo app".into(),
+        to: None,
+    });
+    live.until(|k| matches!(k, EventKind::TurnStarted { agent, .. } if agent == "pm"))
+        .await;
+    live.send(Command::Send {
+        text: "Use postgres".into(),
+        to: None,
+    });
+    live.send(Command::Send {
+        text: "Forget it".into(),
+        to: None,
+    });
+    live.send(Command::CancelQueued { id: "q2".into() });
+    live.until(|k| matches!(k, EventKind::QueuedCancelled { id, .. } if id == "q2"))
+        .await;
+    gate.open();
+    live.until(|k| matches!(k, EventKind::TurnStarted { agent, .. } if agent == "dev"))
+        .await;
+    live.send(Command::Send {
+        text: "pm: mind the budget".into(),
+        to: Some("pm".into()),
+    });
+    live.until(|k| matches!(k, EventKind::MessageQueued { id, .. } if id == "q3"))
+        .await;
+    dev_gate.open();
+    live.until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    check_invariants(&live.seen);
+    assert_eq!(
+        finished(&live.seen),
+        (Outcome::Completed, Some("Tested.".into()))
+    );
+    let speakers: Vec<String> = live
+        .seen
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TurnStarted { agent, .. } => Some(agent.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(speakers, ["pm", "dev", "pm", "qa"], "pm's step re-ran");
+    let delivered: Vec<Option<String>> = live
+        .seen
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::UserMessage { queued_id, .. } => Some(queued_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, [None, Some("q1".into()), Some("q3".into())]);
+    let dev = requests_of(&server, "dev-model")[0]["messages"].to_string();
+    assert!(dev.contains("Use postgres"), "{dev}");
+    assert!(!dev.contains("Forget it"), "{dev}");
+    let pm_again = requests_of(&server, "pm-model")[1]["messages"].to_string();
+    assert!(pm_again.contains("mind the budget"), "{pm_again}");
+    assert!(pm_again.contains("again"), "{pm_again}");
+}

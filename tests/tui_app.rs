@@ -218,7 +218,7 @@ fn ctrl_c_cancels_then_clears_then_asks_then_quits() {
 }
 
 #[test]
-fn messages_address_agents_and_interject_in_group_chats() {
+fn messages_address_agents_and_queue_while_agents_work() {
     let mut app = fixtures::app("debate", &fixtures::debate_live().events);
     type_text(&mut app, "@judge keep it short");
     assert_eq!(
@@ -231,8 +231,9 @@ fn messages_address_agents_and_interject_in_group_chats() {
     type_text(&mut app, "what about cost?");
     assert_eq!(
         enter(&mut app),
-        command(Command::Interject {
-            text: "what about cost?".into()
+        command(Command::Send {
+            text: "what about cost?".into(),
+            to: None
         })
     );
     type_text(&mut app, "@nobody hi");
@@ -618,14 +619,20 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
             to: None
         })
     );
-    // The new task is under way: the old outcome is gone and a message is an interjection.
+    // The new task is under way: the old outcome is gone and a message is queued.
     app.apply(&again);
     assert!(app.session.finished().is_none());
+    assert!(
+        app.input_target().contains("queue"),
+        "{}",
+        app.input_target()
+    );
     type_text(&mut app, "and this");
     assert_eq!(
         enter(&mut app),
-        command(Command::Interject {
-            text: "and this".into()
+        command(Command::Send {
+            text: "and this".into(),
+            to: None
         })
     );
 }

@@ -46,6 +46,10 @@ pub enum Command {
     // Steering (issue 12).
     /// Stop a pending handoff's approval window from counting while the person decides.
     HoldHandoff {},
+    /// Take back a queued message (`message_queued`) before it is delivered.
+    CancelQueued {
+        id: String,
+    },
 }
 
 impl Command {
@@ -70,6 +74,7 @@ impl Command {
             Command::Resume {} => "resume",
             Command::Stop {} => "stop",
             Command::HoldHandoff {} => "hold_handoff",
+            Command::CancelQueued { .. } => "cancel_queued",
         }
     }
 }
@@ -94,6 +99,7 @@ mod tests {
             r#"{"type":"resume"}"#,
             r#"{"type":"stop"}"#,
             r#"{"type":"hold_handoff"}"#,
+            r#"{"type":"cancel_queued","id":"q1"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

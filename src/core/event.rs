@@ -135,6 +135,9 @@ pub enum EventKind {
         /// True for an interjection into a running group chat.
         #[serde(default, skip_serializing_if = "is_false")]
         interject: bool,
+        /// The `message_queued` this delivers (a message typed while agents worked). Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queued_id: Option<String>,
     },
     TurnStarted {
         agent: String,
@@ -266,6 +269,18 @@ pub enum EventKind {
         id: String,
         by: Actor,
     },
+    /// A message typed while agents work, waiting for the next boundary of the pattern.
+    MessageQueued {
+        id: String,
+        text: String,
+        to: Option<String>,
+    },
+    /// A queued message the person took back before it was delivered.
+    QueuedCancelled {
+        id: String,
+        text: String,
+        to: Option<String>,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -300,6 +315,8 @@ impl EventKind {
             EventKind::Error { .. } => "error",
             EventKind::SessionFinished { .. } => "session_finished",
             EventKind::HandoffHeld { .. } => "handoff_held",
+            EventKind::MessageQueued { .. } => "message_queued",
+            EventKind::QueuedCancelled { .. } => "queued_cancelled",
         }
     }
 }

@@ -37,6 +37,18 @@ pub struct SessionState {
     pub next_turn: u64,
     /// Token usage of every message so far, per agent (input, output).
     pub usage: BTreeMap<String, (u64, u64)>,
+    /// Messages typed while agents worked, oldest first, until delivered or cancelled.
+    pub queued: Vec<Queued>,
+    /// `message_queued` events so far (ids are `q<count>`).
+    pub queued_count: u32,
+}
+
+/// A message waiting for the next boundary of the pattern (`message_queued`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued {
+    pub id: String,
+    pub text: String,
+    pub to: Option<String>,
 }
 
 /// One item of the conversation.
@@ -185,7 +197,11 @@ impl SessionState {
                 text,
                 to,
                 interject,
+                queued_id,
             } => {
+                if let Some(q) = queued_id {
+                    self.queued.retain(|m| &m.id != q);
+                }
                 if !self.task.active && !interject {
                     self.task = TaskState {
                         active: true,
@@ -398,6 +414,15 @@ impl SessionState {
                 });
             }
             // Steering (issue 12).
+            EventKind::MessageQueued { id, text, to } => {
+                self.queued_count += 1;
+                self.queued.push(Queued {
+                    id: id.clone(),
+                    text: text.clone(),
+                    to: to.clone(),
+                });
+            }
+            EventKind::QueuedCancelled { id, .. } => self.queued.retain(|m| &m.id != id),
             EventKind::HandoffHeld { id, .. } => {
                 if let Some(p) = self.handoff.pending.as_mut().filter(|p| &p.id == id) {
                     p.held = true;

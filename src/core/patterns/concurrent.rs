@@ -119,8 +119,27 @@ pub fn start_fan_out(
     if state.task.active {
         return common::busy(cmd);
     }
-    let mut out = vec![common::user_message(text, to)];
-    out.extend(ctx.team.members.iter().map(|m| member_turn(ctx, m)));
+    if let Some(to) = to
+        .as_deref()
+        .filter(|t| !ctx.team.members.iter().any(|m| m == t))
+    {
+        return vec![common::command_error(
+            cmd,
+            format!(
+                "{to} is not a member: choose one of {}",
+                ctx.team.members.join(", ")
+            ),
+        )];
+    }
+    // `@agent` asks only that member.
+    let asked: Vec<&String> = ctx
+        .team
+        .members
+        .iter()
+        .filter(|m| to.as_deref().is_none_or(|t| t == m.as_str()))
+        .collect();
+    let mut out = vec![common::user_message(text, to.clone())];
+    out.extend(asked.into_iter().map(|m| member_turn(ctx, m)));
     out
 }
 

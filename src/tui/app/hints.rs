@@ -103,13 +103,25 @@ impl App {
         {
             Some(name) if self.session.agent_index(name).is_some() => format!(" to @{name} "),
             _ if text.starts_with('/') => " command ".to_string(),
-            // The same rule as sending: in a group chat with a task under way, a message interjects.
-            _ if self.session.pattern() == Some(PatternKind::GroupChat)
-                && self.session.task_open() =>
-            {
-                " interject ".to_string()
+            // While agents work a message waits for the next boundary of the pattern.
+            _ if self.session.task_open() => queued_title(&self.session.view.state.queued),
+            _ if !self.session.view.state.queued.is_empty() => {
+                queued_title(&self.session.view.state.queued)
             }
             _ => " message ".to_string(),
         }
+    }
+}
+
+/// The input box's title while messages wait: what is queued and how to take it back.
+fn queued_title(queued: &[crate::core::state::Queued]) -> String {
+    match queued.last() {
+        None => " queue for the next turn ".to_string(),
+        Some(q) => format!(
+            " queue for the next turn · {} queued, last {}: {} · /unqueue takes it back ",
+            queued.len(),
+            q.id,
+            crate::tui::wrap::truncate(&q.text, 24)
+        ),
     }
 }

@@ -22,9 +22,9 @@ pub fn wanted_height(keys: usize) -> u16 {
 /// The slash commands that act in a team of `pattern` (the README lists the same).
 pub fn slash_commands(pattern: Option<PatternKind>) -> &'static str {
     match pattern {
-        Some(PatternKind::GroupChat) => "/vote /pause /resume /stop /agents /team /export /fork",
-        Some(PatternKind::Sequential) => "/pause /resume /stop /agents /team /export /fork",
-        _ => "/stop /agents /team /export /fork /new",
+        Some(PatternKind::GroupChat) => "/vote /pause /resume /unqueue /stop /team /export",
+        Some(PatternKind::Sequential) => "/pause /resume /unqueue /stop /team /export",
+        _ => "/unqueue /stop /agents /team /export /new",
     }
 }
 

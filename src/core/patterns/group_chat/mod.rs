@@ -66,6 +66,7 @@ impl GroupChat {
                     text: text.clone(),
                     to: to.clone(),
                     interject: active,
+                    queued_id: None,
                 })];
                 if !active && let Some(s) = self.ctx.team.time_limit_s {
                     out.push(Effect::SetTimer {
@@ -94,6 +95,7 @@ impl GroupChat {
                     text: text.clone(),
                     to: None,
                     interject: true,
+                    queued_id: None,
                 })]
             }
             Command::PickSpeaker { agent } => {

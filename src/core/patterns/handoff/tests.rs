@@ -148,13 +148,15 @@ fn messages_of_the_person_go_to_the_holder() {
     let mut sim = support(Approval::Auto);
     sim.send("help");
     sim.complete("triage", transfer("billing"));
+    // Sent while billing answers: queued, then billing (the holder) answers it next.
     sim.send("it was 40 euros");
+    assert!(has(&sim, |e| matches!(e, EventKind::MessageQueued { .. })));
+    sim.complete("billing", reply("looking"));
     assert!(
         sim.recent()
             .iter()
-            .any(|e| matches!(e, EventKind::UserMessage { to: Some(to), .. } if to == "billing"))
+            .any(|e| matches!(e, EventKind::UserMessage { to: Some(to), queued_id: Some(_), .. } if to == "billing"))
     );
-    sim.complete("billing", reply("looking"));
     assert_eq!(sim.running_agents(), ["billing"]);
     sim.complete("billing", reply("refunded 40 euros"));
     assert_eq!(
@@ -265,8 +267,12 @@ fn confirm_waits_for_approval_and_reject_falls_back() {
     sim.send("help");
     sim.complete("triage", transfer("billing"));
     assert!(sim.running_agents().is_empty());
+    // A message while the handoff waits is queued, then delivered to whoever holds control next.
     sim.send("hello?");
-    assert!(sim.last_error().is_some());
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::MessageQueued { id, .. } if id == "q1")
+    ));
     sim.command(Command::RejectHandoff {
         reason: Some("not billing".into()),
     });
@@ -279,6 +285,11 @@ fn confirm_waits_for_approval_and_reject_falls_back() {
         |e| matches!(e, EventKind::HandoffFallback { failed, to, .. } if failed == "billing" && to == "tech")
     ));
     assert_eq!(sim.running_agents(), ["tech"]);
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::UserMessage { text, queued_id: Some(q), .. } if text == "hello?" && q == "q1")
+    ));
+    assert!(sim.state.queued.is_empty());
     assert_eq!(sim.state.handoff.chain.len(), 1);
     sim.command(Command::ApproveHandoff {});
     assert!(sim.last_error().is_some());
