@@ -129,6 +129,15 @@ pub fn user_message(text: &str, to: Option<String>) -> Effect {
     })
 }
 
+/// `@agent`: the person picked who speaks next in a group chat.
+pub fn addressed(to: &str) -> Effect {
+    Effect::Emit(EventKind::SpeakerSelected {
+        agent: to.to_string(),
+        by: crate::core::event::SelectedBy::Human,
+        reason: Some("addressed by the person".into()),
+    })
+}
+
 /// A message sent while agents work: it waits (`message_queued`) for the pattern's next boundary.
 pub fn queue(state: &SessionState, text: &str, to: Option<String>) -> Effect {
     Effect::Emit(EventKind::MessageQueued {

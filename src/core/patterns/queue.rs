@@ -14,7 +14,7 @@
 //! `sequential`). Pure, like the patterns.
 
 use crate::core::command::Command;
-use crate::core::event::{EventKind, Outcome, PatternKind, Purpose, SelectedBy};
+use crate::core::event::{EventKind, Outcome, PatternKind, Purpose};
 use crate::core::patterns::common::{self, command_error};
 use crate::core::patterns::{Effect, Input, Pattern, referenced_agents};
 use crate::core::state::SessionState;
@@ -56,14 +56,8 @@ impl Queueing {
             )];
         }
         let mut out = vec![common::queue(state, text, to.clone())];
-        if self.kind == PatternKind::GroupChat
-            && let Some(to) = to
-        {
-            out.push(Effect::Emit(EventKind::SpeakerSelected {
-                agent: to.clone(),
-                by: SelectedBy::Human,
-                reason: Some("addressed by the person".into()),
-            }));
+        if self.kind == PatternKind::GroupChat {
+            out.extend(to.as_deref().map(common::addressed));
         }
         // A pattern waiting at a boundary (paused, nothing running) delivers when it goes on.
         out.push(Effect::Continue);
@@ -156,7 +150,6 @@ impl Pattern for Queueing {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Step;
     use crate::core::Command;
     use crate::core::event::{EventKind, PatternKind};
     use crate::core::patterns::sim::{Sim, reply};
@@ -165,39 +158,6 @@ mod tests {
         sim.events()
             .iter()
             .any(|e| matches!(e, EventKind::UserMessage { queued_id: Some(q), .. } if q == id))
-    }
-
-    #[test]
-    fn a_pipeline_delivers_at_the_next_step_and_reruns_an_addressed_step() {
-        let mut sim = Sim::new(PatternKind::Sequential, &[], |t| {
-            t.steps = ["pm", "dev", "qa"]
-                .iter()
-                .map(|a| Step {
-                    agent: a.to_string(),
-                    instructions: Some(format!("{a} work")),
-                })
-                .collect();
-        });
-        sim.send("build it");
-        sim.send("use postgres");
-        assert!(!delivered(&sim, "q1"), "pm is still at work");
-        sim.complete("pm", reply("spec"));
-        assert!(delivered(&sim, "q1"));
-        assert_eq!(sim.running_agents(), ["dev"]);
-        // Addressed to pm, whose step is done: pm redoes it, then the pipeline goes on.
-        sim.command(Command::Send {
-            text: "add a budget".into(),
-            to: Some("pm".into()),
-        });
-        sim.complete("dev", reply("code"));
-        assert!(delivered(&sim, "q2"));
-        assert_eq!(sim.running_agents(), ["pm"]);
-        let told = sim.spec_of("pm").instructions.clone().unwrap_or_default();
-        assert!(told.contains("Step 1 of 3 again"), "{told}");
-        sim.complete("pm", reply("spec with budget"));
-        assert_eq!(sim.running_agents(), ["qa"]);
-        sim.complete("qa", reply("tested"));
-        assert!(sim.finished().is_some());
     }
 
     #[test]

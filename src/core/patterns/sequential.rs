@@ -228,4 +228,35 @@ mod tests {
         sim.command(Command::CallVote {});
         assert!(sim.last_error().is_some());
     }
+
+    fn delivered_q(sim: &Sim, id: &str) -> bool {
+        sim.events().iter().any(
+            |e| matches!(e, crate::core::event::EventKind::UserMessage { queued_id: Some(q), .. } if q == id),
+        )
+    }
+
+    #[test]
+    fn a_pipeline_delivers_at_the_next_step_and_reruns_an_addressed_step() {
+        let mut sim = sop();
+        sim.send("build it");
+        sim.send("use postgres");
+        assert!(!delivered_q(&sim, "q1"), "pm is still at work");
+        sim.complete("pm", reply("spec"));
+        assert!(delivered_q(&sim, "q1"));
+        assert_eq!(sim.running_agents(), ["dev"]);
+        // Addressed to pm, whose step is done: pm redoes it, then the pipeline goes on.
+        sim.command(Command::Send {
+            text: "add a budget".into(),
+            to: Some("pm".into()),
+        });
+        sim.complete("dev", reply("code"));
+        assert!(delivered_q(&sim, "q2"));
+        assert_eq!(sim.running_agents(), ["pm"]);
+        let told = sim.spec_of("pm").instructions.clone().unwrap_or_default();
+        assert!(told.contains("Step 1 of 3 again"), "{told}");
+        sim.complete("pm", reply("spec with budget"));
+        assert_eq!(sim.running_agents(), ["qa"]);
+        sim.complete("qa", reply("tested"));
+        assert!(sim.finished().is_some());
+    }
 }

@@ -74,13 +74,7 @@ impl GroupChat {
                         ms: s.saturating_mul(1000),
                     });
                 }
-                if let Some(to) = to {
-                    out.push(Effect::Emit(EventKind::SpeakerSelected {
-                        agent: to.clone(),
-                        by: SelectedBy::Human,
-                        reason: Some("addressed by the person".into()),
-                    }));
-                }
+                out.extend(to.as_deref().map(common::addressed));
                 out.push(Effect::Continue);
                 out
             }
