@@ -70,6 +70,78 @@ fn support_handoff_is_redirected_to_tech_with_the_key_and_the_picker() {
     quit(&mut term);
 }
 
+/// Issue 12 item 1: opening the redirect picker holds the approval window, so a target chosen
+/// long after the window would have run out still redirects (before: "approval window ran out"
+/// then "no handoff to redirect").
+#[test]
+fn redirect_chosen_after_the_original_window_would_have_run_out() {
+    let home = Home::new();
+    let config = std::fs::read_to_string(home.config()).unwrap().replace(
+        "approval = \"confirm\"",
+        "approval = \"window\"\napproval_window_ms = 1500",
+    );
+    std::fs::write(home.config(), config).unwrap();
+    let mut term = home.spawn(&["--team", "support"], true);
+    term.wait_for("team support", LONG).unwrap();
+    term.send_text("I was charged twice this month").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("s left", LONG).unwrap();
+    term.send_key(Key::Ctrl('o')).unwrap();
+    term.wait_for("Redirect triage → billing to", LONG).unwrap();
+    // Three times the window: without the hold, billing would hold the conversation by now.
+    std::thread::sleep(Duration::from_millis(4500));
+    let screen = term.screen();
+    assert!(!screen.contains("window ran out"), "{screen}");
+    term.send_key(Key::Esc).unwrap();
+    term.wait_for("triage → billing  held", LONG).unwrap();
+    term.send_key(Key::Ctrl('o')).unwrap();
+    term.wait_for("Redirect triage → billing to", LONG).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Tech support here", LONG).unwrap();
+    quit(&mut term);
+    let journal = std::fs::read_to_string(&journals(&home)[0]).unwrap();
+    assert!(journal.contains(r#""type":"handoff_held""#), "{journal}");
+    assert!(
+        journal.contains(r#""type":"handoff_redirected""#),
+        "{journal}"
+    );
+    assert!(!journal.contains("approval window ran out"), "{journal}");
+}
+
+/// Issue 12 item 4: a message typed during a pipeline step is queued (shown in the transcript
+/// and the input box, journaled as `message_queued`) and delivered when the next step starts.
+#[test]
+fn a_message_typed_during_a_pipeline_step_is_queued_then_delivered() {
+    let home = Home::new();
+    let mut config = std::fs::read_to_string(home.config()).unwrap();
+    config.push_str(
+        "\n[teams.pipeline]\npattern = \"sequential\"\nsteps = [{ agent = \"optimist\" }, { agent = \"skeptic\" }]\n",
+    );
+    std::fs::write(home.config(), config).unwrap();
+    let mut term = home.spawn(&["--team", "pipeline"], true);
+    term.wait_for("team pipeline", LONG).unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("speaking…", LONG).unwrap();
+    term.send_text("Mind the budget").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    let screen = term.wait_for("you queued", LONG).unwrap();
+    assert!(screen.contains("1 queued"), "{screen}");
+    term.wait_for("Hold on.", LONG).unwrap();
+    term.wait_for("finished", LONG).unwrap();
+    quit(&mut term);
+    let journal = std::fs::read_to_string(&journals(&home)[0]).unwrap();
+    let queued = journal.find(r#""type":"message_queued""#).expect("queued");
+    let delivered = journal
+        .find(r#""queued_id":"q1""#)
+        .expect("delivered with its queued_id");
+    let skeptic = journal
+        .find(r#""agent":"skeptic","turn""#)
+        .expect("the next step ran");
+    assert!(queued < delivered && delivered < skeptic, "{journal}");
+}
+
 #[test]
 fn quit_mid_debate_then_resume_last_and_finish() {
     let home = Home::new();

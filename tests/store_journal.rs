@@ -115,6 +115,7 @@ fn conversation() -> Vec<Event> {
                 text: "hello".into(),
                 to: None,
                 interject: false,
+                queued_id: None,
             },
         ),
         turn_started(1, "a", 1),

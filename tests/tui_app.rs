@@ -218,7 +218,7 @@ fn ctrl_c_cancels_then_clears_then_asks_then_quits() {
 }
 
 #[test]
-fn messages_address_agents_and_interject_in_group_chats() {
+fn messages_address_agents_and_queue_while_agents_work() {
     let mut app = fixtures::app("debate", &fixtures::debate_live().events);
     type_text(&mut app, "@judge keep it short");
     assert_eq!(
@@ -231,8 +231,9 @@ fn messages_address_agents_and_interject_in_group_chats() {
     type_text(&mut app, "what about cost?");
     assert_eq!(
         enter(&mut app),
-        command(Command::Interject {
-            text: "what about cost?".into()
+        command(Command::Send {
+            text: "what about cost?".into(),
+            to: None
         })
     );
     type_text(&mut app, "@nobody hi");
@@ -333,7 +334,8 @@ fn handoff_keys_and_the_redirect_picker() {
         })
     );
     assert_eq!(ctrl(&mut app, 'x'), command(Command::CancelHandoff {}));
-    assert!(ctrl(&mut app, 'o').is_empty());
+    // Opening the picker holds the counting window while the person chooses (issue 12 item 1).
+    assert_eq!(ctrl(&mut app, 'o'), command(Command::HoldHandoff {}));
     match app.overlays.last() {
         Some(Overlay::Picker(p)) => assert_eq!(
             p.items,
@@ -617,14 +619,20 @@ fn a_message_after_notices_starts_the_debate_and_one_after_it_finished_starts_an
             to: None
         })
     );
-    // The new task is under way: the old outcome is gone and a message is an interjection.
+    // The new task is under way: the old outcome is gone and a message is queued.
     app.apply(&again);
     assert!(app.session.finished().is_none());
+    assert!(
+        app.input_target().contains("queue"),
+        "{}",
+        app.input_target()
+    );
     type_text(&mut app, "and this");
     assert_eq!(
         enter(&mut app),
-        command(Command::Interject {
-            text: "and this".into()
+        command(Command::Send {
+            text: "and this".into(),
+            to: None
         })
     );
 }
@@ -654,11 +662,23 @@ fn footer_hints_only_what_the_pattern_supports() {
             "a handoff team cannot {absent}: {h:?}"
         );
     }
+    // Every steering key of the pattern stays discoverable (issue 12 item 9), what acts now
+    // first, so with no handoff under way its keys are still listed.
     let done = fixtures::app("support", &fixtures::support_redirect().events);
     let h = hints(&done);
-    for absent in ["approve", "redirect", "cancel handoff", "pause"] {
-        assert!(!h.contains(&absent), "no handoff is under way: {h:?}");
+    for want in [
+        "approve",
+        "reject",
+        "redirect",
+        "cancel handoff",
+        "cancel turn",
+    ] {
+        assert!(h.contains(&want), "a handoff team lists {want}: {h:?}");
     }
+    assert!(
+        !h.contains(&"pause"),
+        "a handoff team does not pause: {h:?}"
+    );
 
     let mut config = fixtures::config();
     let mut steps = conclave::config::TeamConfig::new(PatternKind::Sequential);

@@ -220,7 +220,7 @@ fn teams() -> BTreeMap<String, TeamConfig> {
         ("tech".to_string(), names(&["triage"])),
     ]);
     support.approval = Some(Approval::Window);
-    support.approval_window_ms = Some(4000);
+    support.approval_window_ms = Some(10_000);
 
     let mut pipeline = TeamConfig::new(PatternKind::Sequential);
     pipeline.description = Some("From request to tested code: PM, architect, developer, QA".into());

@@ -43,6 +43,13 @@ pub enum Command {
     Pause {},
     Resume {},
     Stop {},
+    // Steering (issue 12).
+    /// Stop a pending handoff's approval window from counting while the person decides.
+    HoldHandoff {},
+    /// Take back a queued message (`message_queued`) before it is delivered.
+    CancelQueued {
+        id: String,
+    },
 }
 
 impl Command {
@@ -66,6 +73,8 @@ impl Command {
             Command::Pause {} => "pause",
             Command::Resume {} => "resume",
             Command::Stop {} => "stop",
+            Command::HoldHandoff {} => "hold_handoff",
+            Command::CancelQueued { .. } => "cancel_queued",
         }
     }
 }
@@ -89,6 +98,8 @@ mod tests {
             r#"{"type":"pause"}"#,
             r#"{"type":"resume"}"#,
             r#"{"type":"stop"}"#,
+            r#"{"type":"hold_handoff"}"#,
+            r#"{"type":"cancel_queued","id":"q1"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

@@ -127,12 +127,21 @@ fn conversation(state: &SessionState) -> Vec<&Entry> {
         .collect()
 }
 
+/// Text as another agent sees it: redacted when the team sanitizes (the person's words too).
+fn crossing(text: &str, sanitize: bool) -> String {
+    if sanitize {
+        sanitize::redact(text)
+    } else {
+        text.to_string()
+    }
+}
+
 fn render(items: &[&Entry], agent: &str, sanitize: bool, all: &[Entry]) -> Vec<ChatMessage> {
     let mut out = Vec::new();
     for entry in items {
         match entry {
             Entry::User { text, .. } => out.push(ChatMessage::User {
-                text: format!("[user]: {text}"),
+                text: format!("[user]: {}", crossing(text, sanitize)),
             }),
             Entry::Agent {
                 agent: who,
@@ -181,13 +190,8 @@ fn render(items: &[&Entry], agent: &str, sanitize: bool, all: &[Entry]) -> Vec<C
                 if text.trim().is_empty() {
                     continue;
                 }
-                let text = if sanitize {
-                    sanitize::redact(text)
-                } else {
-                    text.clone()
-                };
                 out.push(ChatMessage::User {
-                    text: format!("[{who}]: {text}"),
+                    text: format!("[{who}]: {}", crossing(text, sanitize)),
                 });
             }
             Entry::ToolResult { .. } => {}
@@ -257,6 +261,14 @@ mod tests {
         };
         assert!(text.starts_with("[triage]: passing on"));
         assert!(!text.contains("bob@example.com"), "{text}");
+        let ChatMessage::User { text } = &m[0] else {
+            panic!("expected the person's text, got {m:?}");
+        };
+        assert!(text.starts_with("[user]: help, mail me at"), "{text}");
+        assert!(
+            !text.contains("bob@example.com"),
+            "the person's text is redacted too: {text}"
+        );
         assert!(matches!(&m[3], ChatMessage::Assistant { .. }));
         assert!(matches!(&m[4], ChatMessage::User { text } if text == YOUR_TURN_AGAIN));
     }
@@ -307,5 +319,8 @@ mod tests {
         team.edges.insert("pm->dev".into(), ContextMode::None);
         assert_eq!(mode_for(&team, Some("pm"), "dev"), ContextMode::None);
         assert_eq!(mode_for(&team, Some("qa"), "dev"), ContextMode::LastN);
+        team.edges.insert("*->qa".into(), ContextMode::Summary);
+        assert_eq!(mode_for(&team, Some("dev"), "qa"), ContextMode::Summary);
+        assert_eq!(mode_for(&team, None, "qa"), ContextMode::Summary);
     }
 }

@@ -159,6 +159,9 @@ pub enum EventKind {
         /// True for an interjection into a running group chat.
         #[serde(default, skip_serializing_if = "is_false")]
         interject: bool,
+        /// The `message_queued` this delivers (a message typed while agents worked). Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queued_id: Option<String>,
     },
     TurnStarted {
         agent: String,
@@ -319,6 +322,24 @@ pub enum EventKind {
         to: ModelRef,
         error: ErrorInfo,
     },
+    // Steering (issue 12): holds, queued messages and edited context.
+    /// A pending handoff's approval window stopped counting: the person is deciding.
+    HandoffHeld {
+        id: String,
+        by: Actor,
+    },
+    /// A message typed while agents work, waiting for the next boundary of the pattern.
+    MessageQueued {
+        id: String,
+        text: String,
+        to: Option<String>,
+    },
+    /// A queued message the person took back before it was delivered.
+    QueuedCancelled {
+        id: String,
+        text: String,
+        to: Option<String>,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -355,6 +376,9 @@ impl EventKind {
             EventKind::TurnWaiting { .. } => "turn_waiting",
             EventKind::TurnNotice { .. } => "turn_notice",
             EventKind::BackendFallback { .. } => "backend_fallback",
+            EventKind::HandoffHeld { .. } => "handoff_held",
+            EventKind::MessageQueued { .. } => "message_queued",
+            EventKind::QueuedCancelled { .. } => "queued_cancelled",
         }
     }
 }

@@ -38,6 +38,18 @@ pub struct SessionState {
     /// Tokens of every call so far, per agent (input, output): completed, failed and cancelled,
     /// estimated where the server reported none.
     pub usage: BTreeMap<String, (u64, u64)>,
+    /// Messages typed while agents worked, oldest first, until delivered or cancelled.
+    pub queued: Vec<Queued>,
+    /// `message_queued` events so far (ids are `q<count>`).
+    pub queued_count: u32,
+}
+
+/// A message waiting for the next boundary of the pattern (`message_queued`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued {
+    pub id: String,
+    pub text: String,
+    pub to: Option<String>,
 }
 
 /// One item of the conversation.
@@ -150,6 +162,8 @@ pub struct HandoffLink {
     pub id: String,
     pub from: String,
     pub to: String,
+    /// Why `from` handed over (what every holder of this link is told).
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -159,6 +173,8 @@ pub struct PendingHandoff {
     pub to: String,
     pub reason: String,
     pub approval: Option<crate::core::event::Approval>,
+    /// The person is deciding (`handoff_held`): the approval window no longer counts.
+    pub held: bool,
 }
 
 impl SessionState {
@@ -182,7 +198,11 @@ impl SessionState {
                 text,
                 to,
                 interject,
+                queued_id,
             } => {
+                if let Some(q) = queued_id {
+                    self.queued.retain(|m| &m.id != q);
+                }
                 if !self.task.active && !interject {
                     self.task = TaskState {
                         active: true,
@@ -310,6 +330,7 @@ impl SessionState {
                     to: to.clone(),
                     reason: reason.clone(),
                     approval: approval.clone(),
+                    held: false,
                 });
             }
             EventKind::HandoffAccepted { id, .. } => {
@@ -320,6 +341,7 @@ impl SessionState {
                         id: p.id,
                         from: p.from,
                         to: p.to,
+                        reason: p.reason,
                     });
                 }
             }
@@ -352,6 +374,7 @@ impl SessionState {
                         id: r.id,
                         from: r.from,
                         to: to.clone(),
+                        reason: r.reason,
                     });
                 }
                 self.handoff.holder = Some(to.clone());
@@ -395,6 +418,21 @@ impl SessionState {
                     outcome: *outcome,
                     final_text: final_text.clone(),
                 });
+            }
+            // Steering (issue 12).
+            EventKind::MessageQueued { id, text, to } => {
+                self.queued_count += 1;
+                self.queued.push(Queued {
+                    id: id.clone(),
+                    text: text.clone(),
+                    to: to.clone(),
+                });
+            }
+            EventKind::QueuedCancelled { id, .. } => self.queued.retain(|m| &m.id != id),
+            EventKind::HandoffHeld { id, .. } => {
+                if let Some(p) = self.handoff.pending.as_mut().filter(|p| &p.id == id) {
+                    p.held = true;
+                }
             }
         }
     }

@@ -155,6 +155,7 @@ mod tests {
                     text: "hi".into(),
                     to: None,
                     interject: false,
+                    queued_id: None,
                 },
             ),
             event(

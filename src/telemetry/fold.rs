@@ -109,6 +109,7 @@ impl TraceFold {
                 text,
                 to,
                 interject,
+                ..
             } => {
                 if self.task.is_none() {
                     self.open_task(e);
@@ -262,6 +263,20 @@ impl TraceFold {
                     ("conclave.by", by.as_str().into()),
                 ];
                 self.note(e.ts, "handoff_cancelled", attrs);
+            }
+            EventKind::HandoffHeld { id, by } => {
+                let attrs = vec![
+                    ("conclave.handoff.id", id.as_str().into()),
+                    ("conclave.by", by.as_str().into()),
+                ];
+                self.note(e.ts, "handoff_held", attrs);
+            }
+            EventKind::MessageQueued { id, to, .. } | EventKind::QueuedCancelled { id, to, .. } => {
+                let mut attrs = vec![("conclave.queued.id", id.as_str().into())];
+                if let Some(to) = to {
+                    attrs.push(("conclave.to", to.as_str().into()));
+                }
+                self.note(e.ts, e.kind.type_name(), attrs);
             }
             EventKind::HandoffCompleted { id, summary } => {
                 let mut attrs = vec![("conclave.handoff.id", id.as_str().into())];

@@ -56,6 +56,7 @@ fn user(text: &str) -> EventKind {
         text: text.into(),
         to: None,
         interject: false,
+        queued_id: None,
     }
 }
 

@@ -3,13 +3,15 @@
 //! ```text
 //! status bar                                               (1 row)
 //! ┌ agent ┐┌ agent ┐┌ agent ┐   │ handoff panel
-//! └───────┘└───────┘└───────┘   │ metrics panel
-//! transcript                    │
+//! │       ││       ││       │   │ metrics panel
+//! └───────┘└───────┘└───────┘   │ steering panel (keys of the pattern)
+//! transcript (full width)
 //! input box                                           (1–6 lines)
 //! footer key hints                                         (1 row)
 //! ```
-//! Wide screens get the agent grid (as many columns as fit at 36 cells each), the transcript
-//! below it and a sidebar. Small screens, or too many agents for the grid, collapse the agents to
+//! Wide screens get the agent grid (as many columns as fit at 36 cells each) beside the side
+//! panels, each as tall as it wants (the steering panel only when it fits), and the transcript
+//! below both at full width, so no column is left mostly blank. Small screens, or too many agents for the grid, collapse the agents to
 //! tabs showing the focused (or speaking) one, and the metrics to one line. Zoom gives the
 //! focused pane the whole body. With `NO_COLOR`, colours are stripped from the finished frame.
 //!
@@ -24,16 +26,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app::App;
+use super::app::hints::steering_actions;
 use super::overlays::{self, Overlay};
 use super::panes::agent::AgentLook;
 use super::panes::handoff::HandoffLook;
 use super::panes::status::StatusLine;
-use super::panes::{AgentColors, Focus, handoff, input, metrics, status};
+use super::panes::{AgentColors, Focus, handoff, input, metrics, status, steering};
 use crate::core::event::PatternKind;
 
 /// Smallest agent pane in the grid before falling back to tabs.
 const MIN_PANE_WIDTH: u16 = 36;
 const MIN_PANE_HEIGHT: u16 = 6;
+/// Rows the transcript keeps in the wide layout, however tall the side panels want to be.
+const MIN_TRANSCRIPT_HEIGHT: u16 = 8;
 
 /// Draw the whole console.
 pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
@@ -104,25 +109,61 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
     let n = app.session.agents.len() as u16;
     if body.width >= 100 && body.height >= 18 {
         let side_w = (body.width * 35 / 100).clamp(40, 64);
-        let [main, side] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(body);
         let handoff_h = if show_handoff {
             handoff::wanted_height(app.session.handoff())
         } else {
             0
         };
-        let [handoff_area, metrics_area] =
-            Layout::vertical([Constraint::Length(handoff_h), Constraint::Fill(1)]).areas(side);
+        if n == 0 {
+            let [main, side] =
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(body);
+            let [handoff_area, metrics_area] =
+                Layout::vertical([Constraint::Length(handoff_h), Constraint::Fill(1)]).areas(side);
+            if show_handoff {
+                draw_handoff(frame, handoff_area, app, colors);
+            }
+            metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
+            draw_pane(frame, main, app, colors, Focus::Transcript);
+            return;
+        }
+        // The agents and the side panels share the top rows: half the body, or what the handoff
+        // and metrics panels want; the steering panel fills what is left there when it fits. The
+        // transcript takes the full width below.
+        let metrics_h = metrics::wanted_height(&app.session);
+        let steer = steering_actions(app.session.pattern());
+        let steer_h = steering::wanted_height(steer.len());
+        let top_h = (body.height / 2)
+            .max(handoff_h + metrics_h)
+            .min(body.height.saturating_sub(MIN_TRANSCRIPT_HEIGHT));
+        let [top, trans] =
+            Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(body);
+        let [agents, side] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(top);
+        let handoff_h = handoff_h.min(top_h);
+        let metrics_h = metrics_h.min(top_h - handoff_h);
+        let with_steering = top_h - handoff_h - metrics_h >= steer_h;
+        let [handoff_area, metrics_area, steer_area] = Layout::vertical([
+            Constraint::Length(handoff_h),
+            if with_steering {
+                Constraint::Length(metrics_h)
+            } else {
+                Constraint::Fill(1)
+            },
+            if with_steering {
+                Constraint::Fill(1)
+            } else {
+                Constraint::Length(0)
+            },
+        ])
+        .areas(side);
         if show_handoff {
             draw_handoff(frame, handoff_area, app, colors);
         }
         metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
-        if n == 0 {
-            draw_pane(frame, main, app, colors, Focus::Transcript);
-            return;
+        if with_steering {
+            let pattern = app.session.pattern();
+            steering::render(frame, steer_area, &steer, pattern, &app.keymap, &app.theme);
         }
-        let [agents, trans] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Fill(1)]).areas(main);
         draw_agents(frame, agents, app, colors);
         draw_pane(frame, trans, app, colors, Focus::Transcript);
         return;

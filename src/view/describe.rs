@@ -36,6 +36,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             text,
             to,
             interject,
+            ..
         } => {
             let mut p = Parts::new(Shape::Speech, Mark::User, Tone::Normal).who(YOU);
             if let Some(to) = to {
@@ -311,6 +312,26 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             p.turn = Some(*turn);
             p
         }
+        // Steering (issue 12).
+        K::HandoffHeld { id, by } => handoff(state, id, Tone::Warn)
+            .verb("held by")
+            .name(by)
+            .word("(the window waits for a decision)"),
+        K::MessageQueued { id, text, to } => {
+            let mut p = Parts::new(Shape::Line, Mark::User, Tone::Warn)
+                .who(YOU)
+                .verb("queued");
+            if let Some(to) = to {
+                p = p.word("for").target(to);
+            }
+            p.word(format!("({id}, delivered at the next boundary)"))
+                .detail(text)
+        }
+        K::QueuedCancelled { id, text, .. } => Parts::new(Shape::Line, Mark::User, Tone::Warn)
+            .who(YOU)
+            .verb("took back")
+            .word(id.as_str())
+            .detail(text),
     }
 }
 

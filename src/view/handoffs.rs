@@ -54,6 +54,8 @@ pub struct Transfer {
     pub active_since: Option<DateTime<Utc>>,
     /// The original target and who redirected it.
     pub redirected: Option<(String, String)>,
+    /// The approval window stopped counting (`handoff_held`): the person is deciding.
+    pub held: bool,
 }
 
 /// Every transfer of the session, oldest first.
@@ -85,6 +87,7 @@ impl Handoffs {
                 requested_at: at,
                 active_since: None,
                 redirected: None,
+                held: false,
             }),
             EventKind::HandoffAccepted { id, .. } => {
                 self.update(id, at, |t| t.state = TransferState::Accepted)
@@ -113,6 +116,7 @@ impl Handoffs {
                 };
                 t.to = to.clone();
             }),
+            EventKind::HandoffHeld { id, .. } => self.update(id, at, |t| t.held = true),
             _ => {}
         }
     }
@@ -135,7 +139,7 @@ impl Handoffs {
 
     /// Milliseconds left in the approval window of the pending request at `now`.
     pub fn window_left_ms(&self, now: DateTime<Utc>) -> Option<u64> {
-        let t = self.pending()?;
+        let t = self.pending().filter(|t| !t.held)?;
         let window = t.window_ms?;
         let spent = u64::try_from((now - t.requested_at).num_milliseconds()).unwrap_or(0);
         Some(window.saturating_sub(spent))

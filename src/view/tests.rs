@@ -76,6 +76,7 @@ fn speech_and_turn_events() {
         text: "be concrete".into(),
         to: Some("skeptic".into()),
         interject: true,
+        queued_id: None,
     });
     assert_eq!(user.shape, Shape::Speech);
     assert_eq!(user.plain("→"), "you → skeptic (interjection)");

@@ -80,6 +80,7 @@ impl Script {
             text: text.into(),
             to: to.map(String::from),
             interject: false,
+            queued_id: None,
         })
     }
 

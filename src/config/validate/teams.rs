@@ -156,7 +156,9 @@ fn check_context(
             );
             continue;
         };
-        for end in [from.trim(), to.trim()] {
+        // `*->agent`: from anyone to `agent`.
+        let from = Some(from.trim()).filter(|f| *f != "*");
+        for end in from.into_iter().chain([to.trim()]) {
             if !members.contains(&end) {
                 out.push(
                     Finding::error(

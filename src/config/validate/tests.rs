@@ -241,6 +241,13 @@ fn edges_must_be_well_formed_and_name_members() {
     let extra = "\n[teams.p]\npattern = \"sequential\"\nmembers = [\"a\", \"b\"]\n\
                  edges = { \"a->c\" = \"full\" }\n";
     one_error(extra, "teams.p.edges.\"a->c\"", "'c' is not a member");
+    // `*->agent` (from anyone) is accepted; its target must still be a member.
+    let extra = "\n[teams.p]\npattern = \"sequential\"\nmembers = [\"a\", \"b\"]\n\
+                 edges = { \"*->b\" = \"none\" }\n";
+    assert_eq!(check(extra), vec![]);
+    let extra = "\n[teams.p]\npattern = \"sequential\"\nmembers = [\"a\", \"b\"]\n\
+                 edges = { \"*->c\" = \"none\" }\n";
+    one_error(extra, "teams.p.edges.\"*->c\"", "'c' is not a member");
 }
 
 #[test]

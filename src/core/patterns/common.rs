@@ -115,6 +115,7 @@ pub fn follow_up(text: &str, to: &str) -> Effect {
         text: text.to_string(),
         to: Some(to.to_string()),
         interject: true,
+        queued_id: None,
     })
 }
 
@@ -124,7 +125,57 @@ pub fn user_message(text: &str, to: Option<String>) -> Effect {
         text: text.to_string(),
         to,
         interject: false,
+        queued_id: None,
     })
+}
+
+/// `@agent`: the person picked who speaks next in a group chat.
+pub fn addressed(to: &str) -> Effect {
+    Effect::Emit(EventKind::SpeakerSelected {
+        agent: to.to_string(),
+        by: crate::core::event::SelectedBy::Human,
+        reason: Some("addressed by the person".into()),
+    })
+}
+
+/// A message sent while agents work: it waits (`message_queued`) for the pattern's next boundary.
+pub fn queue(state: &SessionState, text: &str, to: Option<String>) -> Effect {
+    Effect::Emit(EventKind::MessageQueued {
+        id: format!("q{}", state.queued_count + 1),
+        text: text.to_string(),
+        to,
+    })
+}
+
+/// `cancel_queued`: take a waiting message back.
+pub fn cancel_queued(state: &SessionState, command: &Command, id: &str) -> Vec<Effect> {
+    match state.queued.iter().find(|q| q.id == id) {
+        Some(q) => vec![Effect::Emit(EventKind::QueuedCancelled {
+            id: q.id.clone(),
+            text: q.text.clone(),
+            to: q.to.clone(),
+        })],
+        None => vec![command_error(
+            command,
+            format!("no queued message {id} (it was delivered or taken back already)"),
+        )],
+    }
+}
+
+/// Deliver every waiting message into the running task (a boundary was reached).
+pub fn deliver_queued(state: &SessionState) -> Vec<Effect> {
+    state
+        .queued
+        .iter()
+        .map(|q| {
+            Effect::Emit(EventKind::UserMessage {
+                text: q.text.clone(),
+                to: q.to.clone(),
+                interject: true,
+                queued_id: Some(q.id.clone()),
+            })
+        })
+        .collect()
 }
 
 /// The `tool_result` answering `call` of `agent`'s reply in `turn` (nothing for a text marker).

@@ -3,7 +3,7 @@
 //! they are joined. Strategy `first_success`: the first non-empty completed answer wins and the
 //! other turns are cancelled (their streams dropped, so their connections close).
 
-use crate::config::Strategy;
+use crate::config::{ContextMode, Strategy};
 use crate::core::command::Command;
 use crate::core::event::{Outcome, Purpose};
 use crate::core::patterns::common::{self, error};
@@ -69,17 +69,39 @@ impl Concurrent {
         }
     }
 
+    /// The aggregator's turn. It always sees the answers it must combine: in its context under
+    /// `full`; under `last_n`, `none` or `summary` (which may cut them) they come with its
+    /// instructions, redacted when the team sanitizes.
     fn aggregate_turn(&self, aggregator: &str, answers: &[(String, String)]) -> Effect {
         let mut spec = TurnSpec::speak(&self.ctx, aggregator, None);
         spec.purpose = Purpose::Aggregate;
-        spec.instructions = Some(format!(
-            "Synthesize the answers of {} above into one answer to the person's request.",
-            answers
+        let names = answers
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        spec.instructions = Some(if spec.context == ContextMode::Full {
+            format!(
+                "Synthesize the answers of {names} above into one answer to the person's request."
+            )
+        } else {
+            let sanitize = self.ctx.team.sanitize == Some(true);
+            let shown: Vec<String> = answers
                 .iter()
-                .map(|(a, _)| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+                .map(|(a, text)| {
+                    let text = if sanitize {
+                        crate::core::sanitize::redact(text)
+                    } else {
+                        text.clone()
+                    };
+                    format!("[{a}]: {text}")
+                })
+                .collect();
+            format!(
+                "The answers of {names}:\n\n{}\n\nSynthesize them into one answer to the person's request.",
+                shown.join("\n\n")
+            )
+        });
         Effect::StartTurn(spec)
     }
 }
@@ -97,8 +119,27 @@ pub fn start_fan_out(
     if state.task.active {
         return common::busy(cmd);
     }
-    let mut out = vec![common::user_message(text, to)];
-    out.extend(ctx.team.members.iter().map(|m| member_turn(ctx, m)));
+    if let Some(to) = to
+        .as_deref()
+        .filter(|t| !ctx.team.members.iter().any(|m| m == t))
+    {
+        return vec![common::command_error(
+            cmd,
+            format!(
+                "{to} is not a member: choose one of {}",
+                ctx.team.members.join(", ")
+            ),
+        )];
+    }
+    // `@agent` asks only that member.
+    let asked: Vec<&String> = ctx
+        .team
+        .members
+        .iter()
+        .filter(|m| to.as_deref().is_none_or(|t| t == m.as_str()))
+        .collect();
+    let mut out = vec![common::user_message(text, to.clone())];
+    out.extend(asked.into_iter().map(|m| member_turn(ctx, m)));
     out
 }
 
@@ -255,6 +296,27 @@ mod tests {
         );
         assert!(sim.recent().iter().any(|e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "c" && partial_text == "partial")));
         assert!(sim.running_agents().is_empty());
+    }
+
+    #[test]
+    fn an_aggregator_with_a_cut_context_gets_the_answers_with_its_instructions() {
+        let mut sim = Sim::new(PatternKind::Concurrent, &["a", "b"], |t| {
+            t.aggregator = Some("agg".into());
+            t.sanitize = Some(true);
+            t.edges
+                .insert("*->agg".into(), crate::config::ContextMode::None);
+        });
+        sim.send("q");
+        sim.complete("a", reply("A, mail bob@example.com"));
+        sim.complete("b", reply("B"));
+        let spec = sim.spec_of("agg");
+        assert_eq!(spec.context, crate::config::ContextMode::None);
+        let told = spec.instructions.clone().unwrap_or_default();
+        assert!(
+            told.contains("[a]: A, mail") && told.contains("[b]: B"),
+            "{told}"
+        );
+        assert!(!told.contains("bob@example.com"), "{told}");
     }
 
     #[test]

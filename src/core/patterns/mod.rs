@@ -18,6 +18,7 @@ mod group_chat;
 mod handoff;
 #[cfg(test)]
 pub(crate) mod props;
+mod queue;
 mod sequential;
 #[cfg(test)]
 pub(crate) mod sim;
@@ -32,6 +33,7 @@ use crate::core::state::SessionState;
 use crate::llm::{ToolChoice, ToolSpec};
 
 pub use common::{command_error, stop};
+pub use handoff::{allowed_targets, redirect_targets};
 
 /// What a pattern reacts to.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,14 +151,16 @@ pub trait Pattern: Send {
 /// The pattern of `ctx.team`. Patterns hold no state of their own, so this is also how a resumed
 /// session rebuilds its pattern after replaying the journal into a `SessionState`.
 pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
-    match ctx.team.pattern {
+    let queueing = ctx.clone();
+    let inner: Box<dyn Pattern> = match ctx.team.pattern {
         PatternKind::Single => Box::new(single::Single::new(ctx)),
         PatternKind::Sequential => Box::new(sequential::Sequential::new(ctx)),
         PatternKind::Concurrent => Box::new(concurrent::Concurrent::new(ctx)),
         PatternKind::Handoff => Box::new(handoff::Handoff::new(ctx)),
         PatternKind::GroupChat => Box::new(group_chat::GroupChat::new(ctx)),
         PatternKind::BestOf => Box::new(best_of::BestOf::new(ctx)),
-    }
+    };
+    Box::new(queue::Queueing::new(&queueing, inner))
 }
 
 /// Every agent a team needs: members, steps, entry, handoff targets and fallbacks, manager,

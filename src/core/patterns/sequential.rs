@@ -2,7 +2,9 @@
 //! speak turn of its agent with the step's instructions, seeing the context passed from the steps
 //! before it (the team's or the edge's context mode). A failed step fails the task; the last
 //! step's answer is the final answer. Pause holds the next step; resume starts it. A resumed
-//! session runs the step that was cut off again.
+//! session runs the step that was cut off again. A message sent during a step waits for the next
+//! one (see `queue`); one addressed `@agent` to a step already done runs that step again with it,
+//! then the pipeline goes on where it was.
 
 use crate::config::Step;
 use crate::core::command::Command;
@@ -42,10 +44,35 @@ impl Sequential {
             return Vec::new();
         }
         let steps = self.steps();
-        let done = state
-            .task_turns()
-            .filter(|(_, t)| t.purpose == Purpose::Speak && t.status == TurnStatus::Completed)
-            .count();
+        // Steps done: completed speak turns in step order (a re-run step does not count twice).
+        let mut done = 0;
+        for (_, t) in state.task_turns() {
+            if t.purpose == Purpose::Speak
+                && t.status == TurnStatus::Completed
+                && steps.get(done).is_some_and(|s| s.agent == t.agent)
+            {
+                done += 1;
+            }
+        }
+        // A queued `@agent` message for a step already done runs that step again with it.
+        let rerun = state.queued.iter().find_map(|q| {
+            let to = q.to.as_deref()?;
+            steps[..done].iter().position(|s| s.agent == to)
+        });
+        if let Some(i) = rerun {
+            let step = &steps[i];
+            let mut spec = TurnSpec::speak(&self.ctx, &step.agent, None);
+            spec.instructions = Some(format!(
+                "Step {} of {} again: the person addressed you above; redo your part with what they said.{}",
+                i + 1,
+                steps.len(),
+                step.instructions
+                    .as_ref()
+                    .map(|s| format!(" Your step: {s}"))
+                    .unwrap_or_default()
+            ));
+            return vec![Effect::StartTurn(spec)];
+        }
         let Some(step) = steps.get(done) else {
             return vec![Effect::Finish {
                 outcome: Outcome::Completed,
@@ -180,8 +207,12 @@ mod tests {
         assert!(sim.running_agents().is_empty());
         sim.command(Command::Resume {});
         assert_eq!(sim.running_agents(), ["dev"]);
+        sim.command(Command::CancelQueued { id: "q1".into() });
+        assert!(sim.last_error().is_some(), "nothing is queued yet");
         sim.send("more");
-        assert!(sim.last_error().is_some());
+        assert_eq!(sim.state.queued.len(), 1);
+        sim.command(Command::CancelQueued { id: "q1".into() });
+        assert!(sim.state.queued.is_empty());
         sim.fail("dev", "network");
         assert_eq!(sim.finished(), Some((Outcome::Failed, Some("spec".into()))));
     }
@@ -196,5 +227,36 @@ mod tests {
         assert_eq!(sim.finished(), Some((Outcome::Cancelled, None)));
         sim.command(Command::CallVote {});
         assert!(sim.last_error().is_some());
+    }
+
+    fn delivered_q(sim: &Sim, id: &str) -> bool {
+        sim.events().iter().any(
+            |e| matches!(e, crate::core::event::EventKind::UserMessage { queued_id: Some(q), .. } if q == id),
+        )
+    }
+
+    #[test]
+    fn a_pipeline_delivers_at_the_next_step_and_reruns_an_addressed_step() {
+        let mut sim = sop();
+        sim.send("build it");
+        sim.send("use postgres");
+        assert!(!delivered_q(&sim, "q1"), "pm is still at work");
+        sim.complete("pm", reply("spec"));
+        assert!(delivered_q(&sim, "q1"));
+        assert_eq!(sim.running_agents(), ["dev"]);
+        // Addressed to pm, whose step is done: pm redoes it, then the pipeline goes on.
+        sim.command(Command::Send {
+            text: "add a budget".into(),
+            to: Some("pm".into()),
+        });
+        sim.complete("dev", reply("code"));
+        assert!(delivered_q(&sim, "q2"));
+        assert_eq!(sim.running_agents(), ["pm"]);
+        let told = sim.spec_of("pm").instructions.clone().unwrap_or_default();
+        assert!(told.contains("Step 1 of 3 again"), "{told}");
+        sim.complete("pm", reply("spec with budget"));
+        assert_eq!(sim.running_agents(), ["qa"]);
+        sim.complete("qa", reply("tested"));
+        assert!(sim.finished().is_some());
     }
 }

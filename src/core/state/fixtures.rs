@@ -24,6 +24,7 @@ pub fn asked(state: &mut SessionState, text: &str, interject: bool) {
             text: text.into(),
             to: None,
             interject,
+            queued_id: None,
         },
     );
 }

@@ -6,6 +6,7 @@
 
 use crate::core::Command;
 use crate::core::event::PatternKind;
+use crate::core::patterns::redirect_targets;
 
 use super::super::keymap::Action;
 use super::super::overlays::{ConfirmKind, Overlay, Picker, PickerPurpose};
@@ -51,7 +52,7 @@ impl App {
                 }
                 self.note("no handoff to cancel");
             }
-            Action::RedirectHandoff => self.open_redirect_picker(),
+            Action::RedirectHandoff => return self.open_redirect_picker(),
             Action::CancelTurn => return self.cancel_focused_turn(),
             Action::TogglePause => {
                 if self.session.paused() {
@@ -163,24 +164,21 @@ impl App {
         }
     }
 
-    fn open_redirect_picker(&mut self) {
+    /// The redirect picker offers exactly what the core accepts ([`redirect_targets`]); opening
+    /// it holds a pending handoff's window (`hold_handoff`) until the person decides.
+    fn open_redirect_picker(&mut self) -> Vec<Effect> {
         let Some(t) = self.session.handoff().current() else {
             self.note("no handoff to redirect");
-            return;
+            return Vec::new();
         };
         let (from, to) = (t.from.clone(), t.to.clone());
-        let team = self.config.teams.get(self.session.team());
-        let allowed: Vec<String> = match team.and_then(|t| t.handoffs.get(&from)) {
-            Some(list) => list.iter().filter(|a| **a != to).cloned().collect(),
-            None => self
-                .agent_names()
-                .into_iter()
-                .filter(|a| *a != from && *a != to)
-                .collect(),
+        let allowed = match self.config.teams.get(self.session.team()) {
+            Some(team) => redirect_targets(team, &from, &to),
+            None => Vec::new(),
         };
         if allowed.is_empty() {
             self.note(format!("{from} may not hand off to anyone but {to}"));
-            return;
+            return Vec::new();
         }
         let details = allowed.iter().map(|a| self.agent_detail(a)).collect();
         self.overlays.push(Overlay::Picker(Picker {
@@ -190,6 +188,20 @@ impl App {
             selected: 0,
             purpose: PickerPurpose::RedirectHandoff,
         }));
+        self.hold_pending()
+    }
+
+    /// `hold_handoff` when a handoff waits in a window that still counts.
+    pub(super) fn hold_pending(&self) -> Vec<Effect> {
+        let counting = self
+            .session
+            .handoff()
+            .pending()
+            .is_some_and(|p| !p.held && p.window_ms.is_some());
+        if counting {
+            return send(Command::HoldHandoff {});
+        }
+        Vec::new()
     }
 
     pub(super) fn open_agent_picker(&mut self, title: &str, purpose: PickerPurpose) {

@@ -5,6 +5,30 @@ use super::super::keymap::{Action, Context};
 use super::App;
 use crate::core::event::PatternKind;
 
+/// The steering keys that act in a team of `pattern` (what the footer and the Steering panel
+/// list, and the README's key table says): the handoff keys in handoff teams, vote, speaker
+/// and pause in group chats, pause in pipelines, and cancelling a turn everywhere.
+pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static str)> {
+    let mut v = Vec::new();
+    match pattern {
+        Some(PatternKind::Handoff) => v.extend([
+            (Action::ApproveHandoff, "approve"),
+            (Action::RejectHandoff, "reject"),
+            (Action::RedirectHandoff, "redirect"),
+            (Action::CancelHandoff, "cancel handoff"),
+        ]),
+        Some(PatternKind::GroupChat) => v.extend([
+            (Action::CallVote, "vote"),
+            (Action::PickSpeaker, "pick speaker"),
+            (Action::TogglePause, "pause"),
+        ]),
+        Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
+        _ => {}
+    }
+    v.push((Action::CancelTurn, "cancel turn"));
+    v
+}
+
 impl App {
     /// The actions worth a hint right now, most useful first.
     pub fn hint_actions(&self) -> Vec<(Action, &'static str)> {
@@ -45,16 +69,16 @@ impl App {
                 if s.is_running() {
                     v.push((Action::Interrupt, "cancel"));
                 }
-                let group_chat = s.pattern() == Some(PatternKind::GroupChat);
-                if group_chat {
-                    v.push((Action::CallVote, "vote"));
-                    v.push((Action::PickSpeaker, "pick speaker"));
-                }
-                if group_chat || s.pattern() == Some(PatternKind::Sequential) {
-                    v.push((
-                        Action::TogglePause,
-                        if s.paused() { "resume" } else { "pause" },
-                    ));
+                // Every steering key of the pattern, so each is discoverable (the footer drops
+                // the ones that do not fit, most useful last).
+                for (action, label) in steering_actions(s.pattern()) {
+                    let label = match action {
+                        Action::TogglePause if s.paused() => "resume",
+                        _ => label,
+                    };
+                    if !v.iter().any(|(a, _)| *a == action) {
+                        v.push((action, label));
+                    }
                 }
                 v.extend([
                     (Action::FocusNext, "focus"),
@@ -79,13 +103,25 @@ impl App {
         {
             Some(name) if self.session.agent_index(name).is_some() => format!(" to @{name} "),
             _ if text.starts_with('/') => " command ".to_string(),
-            // The same rule as sending: in a group chat with a task under way, a message interjects.
-            _ if self.session.pattern() == Some(PatternKind::GroupChat)
-                && self.session.task_open() =>
-            {
-                " interject ".to_string()
+            // While agents work a message waits for the next boundary of the pattern.
+            _ if self.session.task_open() => queued_title(&self.session.view.state.queued),
+            _ if !self.session.view.state.queued.is_empty() => {
+                queued_title(&self.session.view.state.queued)
             }
             _ => " message ".to_string(),
         }
+    }
+}
+
+/// The input box's title while messages wait: what is queued and how to take it back.
+fn queued_title(queued: &[crate::core::state::Queued]) -> String {
+    match queued.last() {
+        None => " queue for the next turn ".to_string(),
+        Some(q) => format!(
+            " queue for the next turn · {} queued, last {}: {} · /unqueue takes it back ",
+            queued.len(),
+            q.id,
+            crate::tui::wrap::truncate(&q.text, 24)
+        ),
     }
 }

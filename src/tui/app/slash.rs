@@ -1,8 +1,7 @@
-//! Submitting the input: a `/command`, or a message (`@agent` addresses one agent; in a running
-//! group chat an unaddressed message is an interjection).
+//! Submitting the input: a `/command`, or a message (`@agent` addresses one agent; while agents
+//! work the session queues it for the pattern's next boundary, `/unqueue` takes it back).
 
 use crate::core::Command;
-use crate::core::event::PatternKind;
 
 use super::super::overlays::{Overlay, Picker, PickerPurpose};
 use super::{App, Effect};
@@ -41,14 +40,11 @@ impl App {
             return Vec::new();
         }
         self.input.take();
-        let in_group_chat =
-            self.session.pattern() == Some(PatternKind::GroupChat) && self.session.task_open();
-        let command = if to.is_none() && in_group_chat {
-            Command::Interject { text: body }
-        } else {
-            Command::Send { text: body, to }
-        };
-        vec![Effect::Send(Outbound::Command(command))]
+        // While agents work the session queues it for the pattern's next boundary.
+        vec![Effect::Send(Outbound::Command(Command::Send {
+            text: body,
+            to,
+        }))]
     }
 
     fn slash(&mut self, line: &str) -> Vec<Effect> {
@@ -104,6 +100,20 @@ impl App {
             "/pause" => cmd(Command::Pause {}),
             "/resume" => cmd(Command::Resume {}),
             "/stop" => cmd(Command::Stop {}),
+            "/unqueue" => {
+                let queued = &self.session.view.state.queued;
+                let id = match arg {
+                    Some(id) => Some(id.to_string()),
+                    None => queued.last().map(|q| q.id.clone()),
+                };
+                match id {
+                    Some(id) => cmd(Command::CancelQueued { id }),
+                    None => {
+                        self.note("no message is queued");
+                        Vec::new()
+                    }
+                }
+            }
             "/export" => match arg.unwrap_or("md") {
                 f @ ("md" | "json") => vec![Effect::Send(Outbound::Export {
                     format: f.to_string(),

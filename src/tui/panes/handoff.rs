@@ -96,6 +96,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, h: &Handoffs, look: HandoffLook
                 format!("  {:.1}s left", left as f64 / 1000.0),
                 Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
             )),
+            None if p.held => spans.push(Span::styled(
+                "  held",
+                Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
+            )),
             None => spans.push(Span::styled(
                 "  awaiting approval",
                 Style::new().fg(theme.speaking),

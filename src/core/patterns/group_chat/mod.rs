@@ -67,6 +67,7 @@ impl GroupChat {
                     text: text.clone(),
                     to: to.clone(),
                     interject: active,
+                    queued_id: None,
                 })];
                 if !active && let Some(s) = self.ctx.team.time_limit_s {
                     out.push(Effect::SetTimer {
@@ -74,13 +75,7 @@ impl GroupChat {
                         ms: s.saturating_mul(1000),
                     });
                 }
-                if let Some(to) = to {
-                    out.push(Effect::Emit(EventKind::SpeakerSelected {
-                        agent: to.clone(),
-                        by: SelectedBy::Human,
-                        reason: Some("addressed by the person".into()),
-                    }));
-                }
+                out.extend(to.as_deref().map(common::addressed));
                 out.push(Effect::Continue);
                 out
             }
@@ -95,6 +90,7 @@ impl GroupChat {
                     text: text.clone(),
                     to: None,
                     interject: true,
+                    queued_id: None,
                 })]
             }
             Command::PickSpeaker { agent } => {

@@ -122,9 +122,17 @@ fn interjections_reach_the_next_speaker() {
         ctx.iter()
             .any(|m| matches!(m, ChatMessage::User { text } if text.contains("consider cost")))
     );
+    // A message sent while b speaks waits for the next speaker.
     sim.send("and speed");
-    assert!(sim.state.entries.iter().any(|e| matches!(e, crate::core::state::Entry::User { text, interject: true, .. } if text == "and speed")));
+    let heard = |sim: &Sim| {
+        sim.state.entries.iter().any(|e| matches!(e, crate::core::state::Entry::User { text, interject: true, .. } if text == "and speed"))
+    };
+    assert!(!heard(&sim));
+    assert_eq!(sim.state.queued.len(), 1);
     assert_eq!(sim.running_agents(), ["b"]);
+    sim.complete("b", reply("second"));
+    assert!(heard(&sim));
+    assert!(sim.state.queued.is_empty());
 }
 
 #[test]

@@ -22,7 +22,7 @@
 
 mod negotiate;
 
-use crate::config::Approval;
+use crate::config::{Approval, TeamConfig};
 use crate::core::command::Command;
 use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo};
 use crate::core::patterns::common::{self, answer, command_error};
@@ -47,6 +47,8 @@ struct Request {
     /// The turn whose reply asked for it, and the call (none for a text marker).
     turn: u64,
     call: Option<ToolCallInfo>,
+    /// Why `from` hands over (the target is told, with who).
+    reason: String,
 }
 
 impl Handoff {
@@ -65,17 +67,27 @@ impl Handoff {
     }
 
     fn targets(&self, agent: &str) -> Vec<String> {
-        self.ctx
-            .team
-            .handoffs
-            .get(agent)
-            .cloned()
-            .unwrap_or_default()
+        allowed_targets(&self.ctx.team, agent)
     }
 
     /// A speak turn of `agent` with its transfer tools, and `complete_handoff` when `chain`'s
-    /// last link hands control to it.
+    /// last link hands control to it. Its context is the team's edge `from->agent` when the turn
+    /// follows a transfer from `from` (the link's requester), else the team's.
     fn turn(&self, agent: &str, chain: &[HandoffLink], instructions: Option<String>) -> Effect {
+        let from = chain
+            .last()
+            .filter(|l| l.to == agent)
+            .map(|l| l.from.clone());
+        self.turn_from(agent, chain, from.as_deref(), instructions)
+    }
+
+    fn turn_from(
+        &self,
+        agent: &str,
+        chain: &[HandoffLink],
+        from: Option<&str>,
+        instructions: Option<String>,
+    ) -> Effect {
         let can_complete = chain.last().is_some_and(|l| l.to == agent);
         let targets: Vec<(String, Option<String>)> = self
             .targets(agent)
@@ -85,19 +97,35 @@ impl Handoff {
                 (t, d)
             })
             .collect();
-        let mut spec = TurnSpec::speak(&self.ctx, agent, None);
+        let mut spec = TurnSpec::speak(&self.ctx, agent, from);
         spec.tools = tools::handoff_tools(&targets, can_complete);
         spec.instructions = instructions;
         Effect::StartTurn(spec)
     }
 
-    fn accepted_turn(&self, to: &str) -> Effect {
+    /// The first turn of `to` once it holds control from `from`: it is told who handed over and
+    /// why (and `note`: a redirect, a fallback), redacted when the team sanitizes.
+    fn accepted_turn(&self, to: &str, from: &str, reason: &str, note: Option<String>) -> Effect {
         let link = HandoffLink {
             id: String::new(),
-            from: String::new(),
+            from: from.to_string(),
             to: to.to_string(),
+            reason: reason.to_string(),
         };
-        self.turn(to, &[link], None)
+        let mut told = format!("{from} handed the conversation over to you. Reason: {reason}");
+        if let Some(note) = note {
+            told.push_str(&format!(" ({note})"));
+        }
+        self.turn(to, &[link], Some(self.crossing(&told)))
+    }
+
+    /// Text that crosses from one agent to another: redacted when the team sanitizes.
+    fn crossing(&self, text: &str) -> String {
+        if self.ctx.team.sanitize == Some(true) {
+            crate::core::sanitize::redact(text)
+        } else {
+            text.to_string()
+        }
     }
 
     fn on_command(&self, state: &SessionState, cmd: Command) -> Vec<Effect> {
@@ -143,6 +171,7 @@ impl Handoff {
             },
             Command::CancelHandoff {} => self.cancel(state, &cmd),
             Command::RedirectHandoff { to } => self.redirect(state, &cmd, to),
+            Command::HoldHandoff {} => self.hold(state, &cmd),
             Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
             Command::Stop {} => common::stop(state),
             _ => common::not_here(&cmd, "handoff"),
@@ -173,7 +202,12 @@ impl Handoff {
                             failed: t.agent.clone(),
                             to: fb.clone(),
                         }),
-                        self.accepted_turn(&fb),
+                        self.accepted_turn(
+                            &fb,
+                            &link.from,
+                            &link.reason,
+                            Some(format!("{} could not take it over", t.agent)),
+                        ),
                     ],
                     None => vec![Effect::Finish {
                         outcome: Outcome::Failed,
@@ -254,10 +288,13 @@ impl Handoff {
                             id: link.id.clone(),
                             summary: summary.clone(),
                         }));
-                        out.push(self.turn(
+                        out.push(self.turn_from(
                             &link.from,
                             &chain[..chain.len() - 1],
-                            Some(format!("{agent} completed the handoff: {summary}")),
+                            Some(&agent),
+                            Some(self.crossing(&format!(
+                                "{agent} completed the handoff and hands the conversation back to you. Summary: {summary}"
+                            ))),
                         ));
                     }
                     None => {
@@ -301,7 +338,9 @@ impl Pattern for Handoff {
             Input::Command(cmd) => self.on_command(state, cmd),
             Input::TurnEnded { turn } => self.on_turn_ended(state, turn),
             Input::Timer(name) => match self.pending(state) {
-                Some(r) if timer_name(&r.id) == name => self.accept(&r, "approval window ran out"),
+                Some(r) if timer_name(&r.id) == name && !is_held(state) => {
+                    self.accept(&r, "approval window ran out")
+                }
                 _ => Vec::new(),
             },
             // Handoff teams never pause, so Continue only comes when the session has just become
@@ -317,7 +356,7 @@ impl Pattern for Handoff {
         if let Some(r) = self.pending(state) {
             return match self.settle(state, &r) {
                 Some(settled) => settled,
-                None if self.ctx.team.approval == Some(Approval::Window) => {
+                None if self.ctx.team.approval == Some(Approval::Window) && !is_held(state) => {
                     vec![Effect::SetTimer {
                         name: timer_name(&r.id),
                         ms: self
@@ -338,6 +377,26 @@ impl Pattern for Handoff {
             None => vec![self.turn(&holder, &state.handoff.chain, None)],
         }
     }
+}
+
+/// Whom `agent` may hand off to: the one list the core checks transfers and redirects against
+/// and the console's redirect picker offers.
+pub fn allowed_targets(team: &TeamConfig, agent: &str) -> Vec<String> {
+    team.handoffs.get(agent).cloned().unwrap_or_default()
+}
+
+/// Where the person may redirect a transfer `from` → `current`: `from`'s allowed targets but
+/// `current` (what [`Command::RedirectHandoff`] accepts).
+pub fn redirect_targets(team: &TeamConfig, from: &str, current: &str) -> Vec<String> {
+    allowed_targets(team, from)
+        .into_iter()
+        .filter(|t| t != current)
+        .collect()
+}
+
+/// Whether the pending request is held (`handoff_held`): its window does not count.
+fn is_held(state: &SessionState) -> bool {
+    state.handoff.pending.as_ref().is_some_and(|p| p.held)
 }
 
 pub fn timer_name(id: &str) -> String {

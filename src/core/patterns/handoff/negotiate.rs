@@ -28,7 +28,7 @@ impl Handoff {
             &format!("control transferred to {}", r.to),
             false,
         ));
-        out.push(self.accepted_turn(&r.to));
+        out.push(self.accepted_turn(&r.to, &r.from, &r.reason, None));
         out
     }
 
@@ -52,7 +52,12 @@ impl Handoff {
                     failed: r.to.clone(),
                     to: fb.clone(),
                 }));
-                out.push(self.accepted_turn(&fb));
+                out.push(self.accepted_turn(
+                    &fb,
+                    &r.from,
+                    &r.reason,
+                    Some(format!("{} could not take it over", r.to)),
+                ));
             }
             None => out.push(self.turn(
                 &r.from,
@@ -103,6 +108,7 @@ impl Handoff {
             to: p.to.clone(),
             turn: *turn,
             call,
+            reason: p.reason.clone(),
         })
     }
 
@@ -148,15 +154,37 @@ impl Handoff {
         out
     }
 
+    /// `hold_handoff`: the person is deciding, so a `window` stops counting until they approve,
+    /// reject, cancel or redirect (`confirm` waits anyway; a second hold changes nothing).
+    pub(super) fn hold(&self, state: &SessionState, cmd: &Command) -> Vec<Effect> {
+        let Some(p) = state.handoff.pending.as_ref() else {
+            return vec![command_error(cmd, "no handoff is waiting for approval")];
+        };
+        if p.held || self.ctx.team.approval != Some(Approval::Window) {
+            return Vec::new();
+        }
+        vec![
+            Effect::CancelTimer(timer_name(&p.id)),
+            Effect::Emit(EventKind::HandoffHeld {
+                id: p.id.clone(),
+                by: USER.into(),
+            }),
+        ]
+    }
+
     pub(super) fn redirect(&self, state: &SessionState, cmd: &Command, to: &str) -> Vec<Effect> {
         let check = |from: &str, current: &str| -> Result<(), String> {
-            let allowed = self.targets(from);
+            let allowed = super::redirect_targets(&self.ctx.team, from, current);
             if to == current {
                 Err(format!("the handoff already goes to {to}"))
             } else if !allowed.iter().any(|a| a == to) {
                 Err(format!(
                     "{to} is not an allowed target of {from}: choose one of {}",
-                    allowed.join(", ")
+                    if allowed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
                 ))
             } else {
                 Ok(())
@@ -196,7 +224,12 @@ impl Handoff {
             by: USER.into(),
         }));
         if state.task.active {
-            out.push(self.accepted_turn(to));
+            out.push(self.accepted_turn(
+                to,
+                &top.from,
+                &top.reason,
+                Some(format!("the person redirected it from {}", top.to)),
+            ));
         }
         out
     }
@@ -251,6 +284,7 @@ impl Handoff {
             to,
             turn,
             call,
+            reason: reason.clone(),
         };
         let mut out = vec![Effect::Emit(EventKind::HandoffRequested {
             id: r.id.clone(),

@@ -148,13 +148,15 @@ fn messages_of_the_person_go_to_the_holder() {
     let mut sim = support(Approval::Auto);
     sim.send("help");
     sim.complete("triage", transfer("billing"));
+    // Sent while billing answers: queued, then billing (the holder) answers it next.
     sim.send("it was 40 euros");
+    assert!(has(&sim, |e| matches!(e, EventKind::MessageQueued { .. })));
+    sim.complete("billing", reply("looking"));
     assert!(
         sim.recent()
             .iter()
-            .any(|e| matches!(e, EventKind::UserMessage { to: Some(to), .. } if to == "billing"))
+            .any(|e| matches!(e, EventKind::UserMessage { to: Some(to), queued_id: Some(_), .. } if to == "billing"))
     );
-    sim.complete("billing", reply("looking"));
     assert_eq!(sim.running_agents(), ["billing"]);
     sim.complete("billing", reply("refunded 40 euros"));
     assert_eq!(
@@ -265,8 +267,12 @@ fn confirm_waits_for_approval_and_reject_falls_back() {
     sim.send("help");
     sim.complete("triage", transfer("billing"));
     assert!(sim.running_agents().is_empty());
+    // A message while the handoff waits is queued, then delivered to whoever holds control next.
     sim.send("hello?");
-    assert!(sim.last_error().is_some());
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::MessageQueued { id, .. } if id == "q1")
+    ));
     sim.command(Command::RejectHandoff {
         reason: Some("not billing".into()),
     });
@@ -279,6 +285,11 @@ fn confirm_waits_for_approval_and_reject_falls_back() {
         |e| matches!(e, EventKind::HandoffFallback { failed, to, .. } if failed == "billing" && to == "tech")
     ));
     assert_eq!(sim.running_agents(), ["tech"]);
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::UserMessage { text, queued_id: Some(q), .. } if text == "hello?" && q == "q1")
+    ));
+    assert!(sim.state.queued.is_empty());
     assert_eq!(sim.state.handoff.chain.len(), 1);
     sim.command(Command::ApproveHandoff {});
     assert!(sim.last_error().is_some());
@@ -468,4 +479,153 @@ fn a_resumed_pattern_decides_like_the_live_one() {
     let resumed = sim.decide(crate::core::patterns::Input::Timer("handoff:h1".into()));
     assert_eq!(live, resumed);
     assert!(!live.is_empty());
+}
+
+#[test]
+fn hold_stops_the_window_until_the_person_decides() {
+    let mut sim = support(Approval::Window);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    assert!(sim.timers.contains("handoff:h1"));
+    sim.command(Command::HoldHandoff {});
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::HandoffHeld { id, by } if id == "h1" && by == "user")
+    ));
+    assert!(sim.timers.is_empty(), "the window no longer counts");
+    // A timer that fired just before the hold reached the actor accepts nothing.
+    sim.input(Input::Timer("handoff:h1".into()));
+    assert!(sim.state.handoff.pending.is_some());
+    assert!(sim.running_agents().is_empty());
+    // A second hold changes nothing; a resume does not re-arm the window.
+    sim.command(Command::HoldHandoff {});
+    assert!(sim.recent().is_empty());
+    sim.restart(60_000);
+    assert!(sim.timers.is_empty());
+    assert!(sim.state.handoff.pending.as_ref().is_some_and(|p| p.held));
+    // The person decides long after the window would have run out.
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    assert_eq!(sim.running_agents(), ["tech"]);
+    assert_eq!(sim.state.handoff.holder.as_deref(), Some("tech"));
+}
+
+#[test]
+fn hold_without_a_pending_handoff_is_an_error_and_confirm_needs_no_hold() {
+    let mut sim = support(Approval::Window);
+    sim.send("help");
+    sim.command(Command::HoldHandoff {});
+    assert!(sim.last_error().is_some_and(|e| e.contains("no handoff")));
+    let mut sim = support(Approval::Confirm);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.command(Command::HoldHandoff {});
+    assert!(sim.recent().is_empty());
+}
+
+#[test]
+fn redirect_and_cancel_while_the_holder_speaks_keep_its_partial_text() {
+    let mut sim = support(Approval::Window);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.timer("handoff:h1");
+    sim.stream("billing", "Let me look at your invo");
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "billing" && partial_text == "Let me look at your invo")
+    ));
+    assert_eq!(sim.running_agents(), ["tech"]);
+    assert!(sim.finished().is_none());
+    sim.stream("tech", "Which vers");
+    sim.command(Command::CancelHandoff {});
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::TurnCancelled { agent, partial_text, .. } if agent == "tech" && partial_text == "Which vers")
+    ));
+    assert_eq!(sim.running_agents(), ["triage"]);
+    assert_eq!(sim.state.handoff.holder.as_deref(), Some("triage"));
+    assert!(sim.finished().is_none());
+}
+
+#[test]
+fn redirect_targets_are_the_ones_the_core_accepts() {
+    let sim = support(Approval::Window);
+    let team = &sim.ctx.team;
+    assert_eq!(
+        crate::core::patterns::redirect_targets(team, "triage", "billing"),
+        ["tech"]
+    );
+    assert!(crate::core::patterns::redirect_targets(team, "tech", "triage").is_empty());
+}
+
+#[test]
+fn the_target_learns_who_and_why_and_the_summary_returns_redacted_under_the_edge_mode() {
+    let mut sim = support(Approval::Auto);
+    sim.ctx.team.sanitize = Some(true);
+    sim.ctx
+        .team
+        .edges
+        .insert("triage->billing".into(), crate::config::ContextMode::None);
+    sim.pattern = crate::core::patterns::build(sim.ctx.clone());
+    sim.send("charged twice");
+    sim.complete(
+        "triage",
+        tool(
+            "",
+            "transfer_to_billing",
+            json!({"reason": "refund for bob@example.com"}),
+        ),
+    );
+    let spec = sim.spec_of("billing");
+    assert_eq!(
+        spec.context,
+        crate::config::ContextMode::None,
+        "edge honoured"
+    );
+    let told = spec.instructions.clone().unwrap_or_default();
+    assert!(
+        told.contains("triage handed the conversation over"),
+        "{told}"
+    );
+    assert!(told.contains("Reason: refund for"), "{told}");
+    assert!(!told.contains("bob@example.com"), "{told}");
+    sim.complete(
+        "billing",
+        tool(
+            "",
+            "complete_handoff",
+            json!({"summary": "refunded; receipt to bob@example.com"}),
+        ),
+    );
+    let told = sim
+        .spec_of("triage")
+        .instructions
+        .clone()
+        .unwrap_or_default();
+    assert!(told.contains("billing completed the handoff"), "{told}");
+    assert!(told.contains("Summary: refunded; receipt to"), "{told}");
+    assert!(!told.contains("bob@example.com"), "{told}");
+}
+
+#[test]
+fn a_redirected_or_fallback_holder_is_told_who_handed_over_and_why() {
+    let mut sim = support(Approval::Auto);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    let told = sim.spec_of("tech").instructions.clone().unwrap_or_default();
+    assert!(
+        told.contains("triage handed the conversation over"),
+        "{told}"
+    );
+    assert!(told.contains("Reason: because"), "{told}");
+    assert!(told.contains("redirected it from billing"), "{told}");
+
+    let mut sim = support(Approval::Auto);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.fail("billing", "overloaded");
+    let told = sim.spec_of("tech").instructions.clone().unwrap_or_default();
+    assert!(told.contains("Reason: because"), "{told}");
+    assert!(told.contains("billing could not take it over"), "{told}");
 }

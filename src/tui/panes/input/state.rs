@@ -4,13 +4,14 @@
 use ratatui_textarea::TextArea;
 
 /// The slash commands, with what they do.
-pub const SLASH_COMMANDS: [(&str, &str); 11] = [
+pub const SLASH_COMMANDS: [(&str, &str); 12] = [
     ("/team", "switch team: /team NAME"),
     ("/agents", "list the agents"),
     ("/vote", "call a vote"),
     ("/pause", "pause the session"),
     ("/resume", "resume the session"),
     ("/stop", "stop the session"),
+    ("/unqueue", "take back a queued message: /unqueue [ID]"),
     ("/export", "export: /export md|json"),
     ("/new", "new session with this team"),
     ("/sessions", "open recorded sessions"),
