@@ -123,6 +123,9 @@ fn build_finds_the_journal_by_id_prefix_or_path() {
     };
     let e = build("rec", &missing, dir.path()).err().unwrap();
     assert!(e.message.contains("no recorded session `nosuch`"), "{e}");
-    let none = BackendConfig { ..cfg };
+    let none = BackendConfig {
+        journal: None,
+        ..cfg
+    };
     assert!(build("rec", &none, dir.path()).is_err());
 }
