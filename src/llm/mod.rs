@@ -69,9 +69,10 @@ pub trait Provider: Send + Sync + 'static {
     /// The models the backend offers (OpenAI `/models`, Anthropic `/v1/models`, Ollama `/api/tags`).
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
 
-    /// `model`'s context window in tokens, where the server says it (llama.cpp `/props`, Ollama
+    /// `model`'s context window, where the server says it (llama.cpp `/props`, Ollama
     /// `/api/show`, a context-too-long error that named it); asked once per model, then
-    /// remembered. `None` when the server does not say.
+    /// remembered. In tokens of [`context::estimate_prompt`], calibrated by the prompt tokens the
+    /// server reported so far. `None` when the server does not say.
     fn context_window(&self, _model: &str) -> BoxFuture<'static, Option<u32>> {
         Box::pin(async { None })
     }

@@ -76,6 +76,9 @@ pub struct StreamJob {
     /// The same request in the text-marker form, sent instead when the backend has learnt by
     /// the time this one leaves the queue that it cannot force tool calls.
     pub marker_form: Option<MarkerForm>,
+    /// The prompt's size by [`crate::llm::context::estimate_prompt`], to calibrate it against
+    /// the prompt tokens the server reports.
+    pub prompt_estimate: u64,
 }
 
 /// The text-marker body of a forced call, the backend's switch, and a flag set when it was used.
@@ -308,6 +311,16 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
             Some(bytes) => decoder.feed(bytes, &mut events),
             None => decoder.finish(&mut events),
         };
+        for event in &events {
+            if let LlmEvent::Usage(crate::llm::Usage {
+                input: Some(reported),
+                ..
+            }) = event
+            {
+                let windows = &backend.windows;
+                windows.calibrate(&job.model, job.prompt_estimate, *reported);
+            }
+        }
         let empty = if job.forced && !shown {
             take_empty_finish(&mut events)
         } else {
@@ -345,9 +358,10 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
 /// is known and the prompt is larger (llama-cpp-python ends the stream so), else a broken stream
 /// with a hint at the context window.
 fn ended_silently(job: &StreamJob, error: LlmError) -> LlmError {
+    let windows = &job.backend.windows;
     let prompt = crate::llm::context::estimate_text(&job.body.to_string());
-    match job.backend.windows.get(&job.model).flatten() {
-        Some(window) if prompt > u64::from(window) => LlmError::new(
+    match windows.get(&job.model).flatten() {
+        Some(window) if prompt > u64::from(windows.in_estimate(&job.model, window)) => LlmError::new(
             ErrorKind::ContextTooLong,
             &job.backend.name,
             format!(

@@ -90,6 +90,7 @@ impl<W: Wire> HttpProvider<W> {
             forced: matches!(request.tool_choice, crate::llm::ToolChoice::Tool(_))
                 && !request.tools.is_empty(),
             marker_form: None,
+            prompt_estimate: crate::llm::context::estimate_prompt(request),
         }
     }
 }
@@ -133,6 +134,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
 
     fn context_window(&self, model: &str) -> BoxFuture<'static, Option<u32>> {
         if let Some(known) = self.http.windows.get(model) {
+            let known = known.map(|w| self.http.windows.in_estimate(model, w));
             return Box::pin(async move { known });
         }
         let windows = self.http.windows.clone();
@@ -144,7 +146,8 @@ impl<W: Wire> Provider for HttpProvider<W> {
         Box::pin(async move {
             let window = ask.await;
             windows.set(&model, window);
-            windows.get(&model).flatten()
+            let window = windows.get(&model).flatten()?;
+            Some(windows.in_estimate(&model, window))
         })
     }
 }
