@@ -102,28 +102,7 @@ impl Setup {
 /// Run a session on `prompt` until `session_finished` (a generous timeout only guards against
 /// hangs) and check the invariants of what it published.
 async fn run(setup: Setup, prompt: &str) -> Vec<Event> {
-    let mut session = Session::new(setup.spec()).expect("valid spec");
-    let mut events = session.subscribe();
-    let handle = session.start();
-    handle
-        .send(Command::Send {
-            text: prompt.into(),
-            to: None,
-        })
-        .expect("running");
-    let mut seen = Vec::new();
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .expect("the session finishes within 20 s");
+    let seen = support::events::run_to_end(setup.spec(), prompt).await;
     check_invariants(&seen);
     seen
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use conclave::config::{AgentConfig, BackendConfig, Consensus, TeamConfig};
 use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
-use conclave::core::session::{Session, SessionSpec};
-use conclave::core::{Command, Event};
+use conclave::core::session::SessionSpec;
+use conclave::core::Event;
 use conclave::llm::build_provider;
 use serde_json::json;
 use support::events::finished;
@@ -57,30 +57,19 @@ fn spec(backend: BackendConfig) -> SessionSpec {
 }
 
 async fn run(spec: SessionSpec) -> Vec<Event> {
-    let mut session = Session::new(spec).expect("valid spec");
-    let mut events = session.subscribe();
-    let handle = session.start();
-    handle
-        .send(Command::Send {
-            text: "Move the team to a four-day week?".into(),
-            to: None,
-        })
-        .expect("running");
-    let mut seen = Vec::new();
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("the session finishes within 30 s");
-    support::events::check_invariants(&seen);
-    seen
+    support::events::run_to_end(spec, "Move the team to a four-day week?").await
+}
+
+/// One `cast_vote` call agreeing, per member, queued on `replies` (OpenAI).
+fn tool_ballots(replies: &ByRequest) {
+    for who in MEMBERS {
+        let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
+        replies.add(
+            &format!("{who}-model"),
+            Some("cast_vote"),
+            Wire::OpenAi.reply(&ballot),
+        );
+    }
 }
 
 /// One speech per member, queued on `replies` for its model.
@@ -133,14 +122,7 @@ async fn a_debate_against_a_serial_server_with_max_concurrent_one_counts_every_v
     let replies = ByRequest::default();
     let refused = local::serial(&server, &replies, Duration::from_millis(150));
     speeches(&replies, Wire::OpenAi);
-    for who in MEMBERS {
-        let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-        replies.add(
-            &format!("{who}-model"),
-            Some("cast_vote"),
-            Wire::OpenAi.reply(&ballot),
-        );
-    }
+    tool_ballots(&replies);
     let backend = Wire::OpenAi.backend(&server, "max_concurrent = 1\nmax_retries = 0");
     let events = run(spec(backend)).await;
 
@@ -208,14 +190,7 @@ async fn an_empty_forced_reply_beside_another_request_is_asked_again_when_alone(
     let replies = ByRequest::default();
     let refused = local::serial(&server, &replies, Duration::from_millis(150));
     speeches(&replies, Wire::OpenAi);
-    for who in MEMBERS {
-        let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-        replies.add(
-            &format!("{who}-model"),
-            Some("cast_vote"),
-            Wire::OpenAi.reply(&ballot),
-        );
-    }
+    tool_ballots(&replies);
     // No max_concurrent: the three ballots go out at once and two find the server busy.
     let backend = Wire::OpenAi.backend(&server, "max_retries = 0");
     let events = run(spec(backend)).await;
@@ -387,13 +362,8 @@ async fn a_debate_on_a_small_context_trims_the_oldest_shared_context() {
                 None,
                 Wire::OpenAi.reply(&Turn::text([words.as_str()])),
             );
-            let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-            replies.add(
-                &format!("{who}-model"),
-                Some("cast_vote"),
-                Wire::OpenAi.reply(&ballot),
-            );
         }
+        tool_ballots(&replies);
         let mut spec = spec(Wire::OpenAi.backend(&server, "max_concurrent = 1"));
         if let WindowFrom::Agent = from {
             for agent in spec.agents.values_mut() {
