@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use conclave::config::{AgentConfig, BackendConfig, Consensus, TeamConfig};
+use conclave::core::Event;
 use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
 use conclave::core::session::SessionSpec;
-use conclave::core::Event;
 use conclave::llm::build_provider;
 use serde_json::json;
 use support::events::finished;

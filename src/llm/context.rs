@@ -75,6 +75,33 @@ impl Windows {
     }
 }
 
+/// Whether `base_url` names a server on this machine or the local network (loopback, a private
+/// or link-local address, `localhost`, a name without a dot or under `.local`, `.lan`,
+/// `.internal`): where llama.cpp and its kin run, and where asking `/props` costs nothing.
+pub fn is_local(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local()
+        }
+        Err(_) => {
+            let name = host.to_ascii_lowercase();
+            name == "localhost"
+                || !name.contains('.')
+                || [".localhost", ".local", ".lan", ".internal", ".home.arpa"]
+                    .iter()
+                    .any(|tail| name.ends_with(tail))
+        }
+    }
+}
+
 /// `n_ctx` from llama.cpp's `/props` (per slot: `default_generation_settings.n_ctx`, or a
 /// top-level `n_ctx`).
 pub fn window_from_props(v: &Value) -> Option<u32> {
@@ -194,6 +221,29 @@ pub fn estimate_prompt(request: &ChatRequest) -> u64 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn local_servers_are_told_from_hosted_apis() {
+        for url in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost:11434",
+            "http://192.168.1.20:8080",
+            "http://[::1]:8000/v1",
+            "http://llama:8080",
+            "http://gpu-box.lan:8080/v1",
+        ] {
+            assert!(is_local(url), "{url}");
+        }
+        for url in [
+            "https://api.openai.com/v1",
+            "https://api.anthropic.com",
+            "https://openrouter.ai/api/v1",
+            "http://8.8.8.8/v1",
+            "not a url",
+        ] {
+            assert!(!is_local(url), "{url}");
+        }
+    }
 
     #[test]
     fn llama_cpp_props() {

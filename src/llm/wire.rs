@@ -43,13 +43,17 @@ pub trait Wire: Send + Sync + Sized + 'static {
     }
 
     /// Ask the server for `model`'s context window. By default llama.cpp's `GET /props` at the
-    /// server root (`base_url` without a trailing `/v1`); other servers answer 404 and say nothing.
+    /// server root (`base_url` without a trailing `/v1`), asked only of a server on this machine
+    /// or the local network ([`crate::llm::context::is_local`]): a hosted API has no `/props`.
     fn ask_context_window(
         &self,
         http: Arc<HttpBackend>,
         _model: String,
     ) -> BoxFuture<'static, Option<u32>> {
         Box::pin(async move {
+            if !crate::llm::context::is_local(&http.base_url) {
+                return None;
+            }
             let root = http.base_url.trim_end_matches("/v1");
             let props = http.json_call(&format!("{root}/props"), None).await.ok()?;
             crate::llm::context::window_from_props(&props)
