@@ -19,7 +19,9 @@
 //! protocol module (`openai`, `anthropic`, `ollama`) implements with its endpoint, body and
 //! decoder; [`stream`] is its request loop (retries, cancellation, the one sanitizer pass over
 //! everything a provider yields) and [`http`] its connection; `scripted` replays a script;
-//! [`vocab`] holds the tool names and markers shared with the orchestrator.
+//! [`vocab`] holds the tool names and markers shared with the orchestrator; [`gate`] is a
+//! backend's queue (`max_concurrent`), [`forced`] the fallback to text markers for servers that
+//! cannot force tool calls, [`context`] what a server says about its context window.
 
 pub mod anthropic;
 pub mod classify;

@@ -10,6 +10,13 @@
 //! and every tool call's arguments through [`sanitize_json_text`], for all providers at once:
 //! this is the one pass model text gets (see [`crate::text`]).
 //!
+//! Admission: each call first takes a place in its backend's [`crate::llm::gate::Gate`]
+//! (`max_concurrent`), announcing a wait with `LlmEvent::Queued` and its end with
+//! `LlmEvent::Admitted`; a forced call answered with nothing while another request to the backend
+//! was in flight is asked again once the backend is free; the retry (and a second such answer,
+//! which fails the call) names the likely cause: a server that serves one request at a time. A stream that ends with nothing after a prompt
+//! larger than the model's known window fails as `context_too_long`.
+//!
 //! Cancellation: the loop runs in a task spawned on the stream's first poll. When the token fires
 //! (whether or not anyone is polling) or the stream is dropped, the task's future is dropped with
 //! its HTTP response, which closes the connection at once.
