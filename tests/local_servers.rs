@@ -513,3 +513,69 @@ async fn a_limit_named_in_an_error_is_learnt_and_ollama_says_its_num_ctx() {
     let own = build_provider("local", &Wire::Ollama.backend(&ollama, "num_ctx = 1024")).unwrap();
     assert_eq!(own.context_window("llama3.2").await, Some(1024));
 }
+
+#[tokio::test]
+async fn a_request_cancelled_while_queued_leaves_the_queue_and_is_never_sent() {
+    use conclave::llm::{ChatMessage, ChatRequest, LlmEvent};
+    use futures_util::StreamExt;
+    use support::{Gate, Step};
+    use tokio_util::sync::CancellationToken;
+    let server = FakeServer::start().await;
+    let gate = Gate::new();
+    // The first reply holds its end until the gate opens.
+    let events = support::wire::openai_events(&Turn::text(["first"]));
+    let mut held = support::Reply::sse(&events[..2]).then(Step::Wait(gate.clone()));
+    for rest in &events[2..] {
+        held = held.then(Step::Write(rest.clone().into_bytes()));
+    }
+    server.push(Wire::OpenAi.path(), held);
+    server.push(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::text(["third"])),
+    );
+    let provider = build_provider(
+        "local",
+        &Wire::OpenAi.backend(&server, "max_concurrent = 1"),
+    )
+    .unwrap();
+    let ask = |model: &str| ChatRequest {
+        model: model.into(),
+        messages: vec![ChatMessage::User { text: "hi".into() }],
+        ..ChatRequest::default()
+    };
+    let mut first = provider.stream(ask("first"), CancellationToken::new());
+    assert_eq!(
+        first.next().await.unwrap().unwrap(),
+        LlmEvent::TextDelta("first".into())
+    );
+    let cancel = CancellationToken::new();
+    let mut second = provider.stream(ask("second"), cancel.clone());
+    assert_eq!(
+        second.next().await.unwrap().unwrap(),
+        LlmEvent::Queued {
+            backend: "local".into()
+        }
+    );
+    cancel.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(5), second.next()).await;
+    assert!(matches!(ended, Ok(None)), "a cancelled wait ends at once");
+    gate.open();
+    let (events, error) = support::collect(first).await;
+    assert!(error.is_none() && !events.is_empty());
+    // The queue is free again: the next request goes straight out, with no wait announced.
+    let (events, error) =
+        support::collect(provider.stream(ask("third"), CancellationToken::new())).await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(!events.iter().any(|e| matches!(e, LlmEvent::Queued { .. })));
+    assert_eq!(support::text_of(&events), "third");
+    let models: Vec<String> = Wire::OpenAi
+        .requests(&server)
+        .iter()
+        .map(|r| r.json()["model"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        models,
+        ["first", "third"],
+        "the cancelled request was never sent"
+    );
+}
