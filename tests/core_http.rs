@@ -96,28 +96,7 @@ impl Setup {
 /// Run a session on `prompt` until `session_finished` (a generous timeout only guards against
 /// hangs) and check the invariants of what it published.
 async fn run(setup: Setup, prompt: &str) -> Vec<Event> {
-    let mut session = Session::new(setup.spec()).expect("valid spec");
-    let mut events = session.subscribe();
-    let handle = session.start();
-    handle
-        .send(Command::Send {
-            text: prompt.into(),
-            to: None,
-        })
-        .expect("running");
-    let mut seen = Vec::new();
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .expect("the session finishes within 20 s");
+    let seen = support::events::run_to_end(setup.spec(), prompt).await;
     check_invariants(&seen);
     seen
 }
@@ -141,6 +120,13 @@ fn in_order(events: &[Event], order: &[&str]) -> bool {
         }
     }
     at == order.len()
+}
+
+/// Whether `r` is a chat request (not a model list or a context-window probe).
+fn is_chat(r: &Recorded) -> bool {
+    [Wire::OpenAi, Wire::Anthropic, Wire::Ollama]
+        .iter()
+        .any(|w| r.path == w.path())
 }
 
 fn model_of(r: &Recorded) -> String {
@@ -642,9 +628,10 @@ async fn first_success_keeps_the_fast_answer_and_closes_the_slow_streams() {
                 .iter()
                 .any(|e| matches!(&e.kind, EventKind::Message { agent, .. } if agent == loser))
         );
+        // Among every request (the context-window probes too), the loser's chat request.
         let index = sent
             .iter()
-            .position(|r| model_of(r) == format!("{loser}-model"))
+            .position(|r| is_chat(r) && model_of(r) == format!("{loser}-model"))
             .expect("the slow request arrived");
         let closed = server
             .wait_client_closed(index, Duration::from_secs(10))
@@ -653,7 +640,7 @@ async fn first_success_keeps_the_fast_answer_and_closes_the_slow_streams() {
     }
     let fast_index = sent
         .iter()
-        .position(|r| model_of(r) == "fast-model")
+        .position(|r| is_chat(r) && model_of(r) == "fast-model")
         .unwrap();
     assert_eq!(server.requests()[fast_index].client_closed_at, None);
 }
@@ -1189,7 +1176,14 @@ async fn a_turn_past_its_deadline_fails_and_its_connection_is_closed() {
 
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TurnFailed { error, will_retry: false, .. } if error.kind == "timeout" && error.message.contains("150 ms"))));
     assert_eq!(finished(&events).0, Outcome::Failed);
-    let closed = server.wait_client_closed(0, Duration::from_secs(10)).await;
+    let chat = server
+        .requests()
+        .iter()
+        .position(|r| r.path == Wire::OpenAi.path())
+        .expect("the chat request");
+    let closed = server
+        .wait_client_closed(chat, Duration::from_secs(10))
+        .await;
     assert!(closed.is_some(), "the deadline closes the connection");
     let state = SessionState::replay(&events);
     assert_eq!(

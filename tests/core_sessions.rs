@@ -18,7 +18,7 @@ use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
 use conclave::llm::Provider;
 use conclave::llm::scripted::ScriptedProvider;
-use support::events::{check_invariants, count, finished};
+use support::events::{check_invariants, count, finished, until_finished};
 
 fn agent(name: &str) -> AgentConfig {
     AgentConfig {
@@ -48,34 +48,8 @@ fn start(spec: SessionSpec) -> (SessionHandle, EventStream) {
     (session.start(), events)
 }
 
-/// Collect events until `session_finished` (a generous timeout only guards against hangs).
-async fn until_finished(events: &mut EventStream, seen: &mut Vec<Event>) {
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("the session finishes");
-}
-
 async fn run(spec: SessionSpec, prompt: &str) -> Vec<Event> {
-    let (handle, mut events) = start(spec);
-    handle
-        .send(Command::Send {
-            text: prompt.into(),
-            to: None,
-        })
-        .expect("session is running");
-    let mut seen = Vec::new();
-    until_finished(&mut events, &mut seen).await;
-    check_invariants(&seen);
-    seen
+    support::events::run_to_end(spec, prompt).await
 }
 
 #[tokio::test]

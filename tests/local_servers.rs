@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use conclave::config::{AgentConfig, BackendConfig, Consensus, TeamConfig};
+use conclave::core::Event;
 use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
-use conclave::core::session::{Session, SessionSpec};
-use conclave::core::{Command, Event};
+use conclave::core::session::SessionSpec;
 use conclave::llm::build_provider;
 use serde_json::json;
 use support::events::finished;
@@ -57,30 +57,19 @@ fn spec(backend: BackendConfig) -> SessionSpec {
 }
 
 async fn run(spec: SessionSpec) -> Vec<Event> {
-    let mut session = Session::new(spec).expect("valid spec");
-    let mut events = session.subscribe();
-    let handle = session.start();
-    handle
-        .send(Command::Send {
-            text: "Move the team to a four-day week?".into(),
-            to: None,
-        })
-        .expect("running");
-    let mut seen = Vec::new();
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("the session finishes within 30 s");
-    support::events::check_invariants(&seen);
-    seen
+    support::events::run_to_end(spec, "Move the team to a four-day week?").await
+}
+
+/// One `cast_vote` call agreeing, per member, queued on `replies` (OpenAI).
+fn tool_ballots(replies: &ByRequest) {
+    for who in MEMBERS {
+        let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
+        replies.add(
+            &format!("{who}-model"),
+            Some("cast_vote"),
+            Wire::OpenAi.reply(&ballot),
+        );
+    }
 }
 
 /// One speech per member, queued on `replies` for its model.
@@ -133,14 +122,7 @@ async fn a_debate_against_a_serial_server_with_max_concurrent_one_counts_every_v
     let replies = ByRequest::default();
     let refused = local::serial(&server, &replies, Duration::from_millis(150));
     speeches(&replies, Wire::OpenAi);
-    for who in MEMBERS {
-        let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-        replies.add(
-            &format!("{who}-model"),
-            Some("cast_vote"),
-            Wire::OpenAi.reply(&ballot),
-        );
-    }
+    tool_ballots(&replies);
     let backend = Wire::OpenAi.backend(&server, "max_concurrent = 1\nmax_retries = 0");
     let events = run(spec(backend)).await;
 
@@ -208,14 +190,7 @@ async fn an_empty_forced_reply_beside_another_request_is_asked_again_when_alone(
     let replies = ByRequest::default();
     let refused = local::serial(&server, &replies, Duration::from_millis(150));
     speeches(&replies, Wire::OpenAi);
-    for who in MEMBERS {
-        let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-        replies.add(
-            &format!("{who}-model"),
-            Some("cast_vote"),
-            Wire::OpenAi.reply(&ballot),
-        );
-    }
+    tool_ballots(&replies);
     // No max_concurrent: the three ballots go out at once and two find the server busy.
     let backend = Wire::OpenAi.backend(&server, "max_retries = 0");
     let events = run(spec(backend)).await;
@@ -387,13 +362,8 @@ async fn a_debate_on_a_small_context_trims_the_oldest_shared_context() {
                 None,
                 Wire::OpenAi.reply(&Turn::text([words.as_str()])),
             );
-            let ballot = ballot(&format!("call_{who}"), "agree", &format!("{who} agrees"));
-            replies.add(
-                &format!("{who}-model"),
-                Some("cast_vote"),
-                Wire::OpenAi.reply(&ballot),
-            );
         }
+        tool_ballots(&replies);
         let mut spec = spec(Wire::OpenAi.backend(&server, "max_concurrent = 1"));
         if let WindowFrom::Agent = from {
             for agent in spec.agents.values_mut() {
@@ -542,4 +512,70 @@ async fn a_limit_named_in_an_error_is_learnt_and_ollama_says_its_num_ctx() {
     assert_eq!(shows[0].json(), json!({"model": "llama3.2"}));
     let own = build_provider("local", &Wire::Ollama.backend(&ollama, "num_ctx = 1024")).unwrap();
     assert_eq!(own.context_window("llama3.2").await, Some(1024));
+}
+
+#[tokio::test]
+async fn a_request_cancelled_while_queued_leaves_the_queue_and_is_never_sent() {
+    use conclave::llm::{ChatMessage, ChatRequest, LlmEvent};
+    use futures_util::StreamExt;
+    use support::{Gate, Step};
+    use tokio_util::sync::CancellationToken;
+    let server = FakeServer::start().await;
+    let gate = Gate::new();
+    // The first reply holds its end until the gate opens.
+    let events = support::wire::openai_events(&Turn::text(["first"]));
+    let mut held = support::Reply::sse(&events[..2]).then(Step::Wait(gate.clone()));
+    for rest in &events[2..] {
+        held = held.then(Step::Write(rest.clone().into_bytes()));
+    }
+    server.push(Wire::OpenAi.path(), held);
+    server.push(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::text(["third"])),
+    );
+    let provider = build_provider(
+        "local",
+        &Wire::OpenAi.backend(&server, "max_concurrent = 1"),
+    )
+    .unwrap();
+    let ask = |model: &str| ChatRequest {
+        model: model.into(),
+        messages: vec![ChatMessage::User { text: "hi".into() }],
+        ..ChatRequest::default()
+    };
+    let mut first = provider.stream(ask("first"), CancellationToken::new());
+    assert_eq!(
+        first.next().await.unwrap().unwrap(),
+        LlmEvent::TextDelta("first".into())
+    );
+    let cancel = CancellationToken::new();
+    let mut second = provider.stream(ask("second"), cancel.clone());
+    assert_eq!(
+        second.next().await.unwrap().unwrap(),
+        LlmEvent::Queued {
+            backend: "local".into()
+        }
+    );
+    cancel.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(5), second.next()).await;
+    assert!(matches!(ended, Ok(None)), "a cancelled wait ends at once");
+    gate.open();
+    let (events, error) = support::collect(first).await;
+    assert!(error.is_none() && !events.is_empty());
+    // The queue is free again: the next request goes straight out, with no wait announced.
+    let (events, error) =
+        support::collect(provider.stream(ask("third"), CancellationToken::new())).await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(!events.iter().any(|e| matches!(e, LlmEvent::Queued { .. })));
+    assert_eq!(support::text_of(&events), "third");
+    let models: Vec<String> = Wire::OpenAi
+        .requests(&server)
+        .iter()
+        .map(|r| r.json()["model"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        models,
+        ["first", "third"],
+        "the cancelled request was never sent"
+    );
 }

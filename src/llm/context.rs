@@ -9,6 +9,8 @@
 //! [`Windows`] cache per backend holds what was learnt, per model; each model is asked once. The
 //! orchestrator reads it through [`crate::llm::Provider::context_window`] and trims what does not
 //! fit; the request loop uses it to tell a stream cut short by a too-long prompt from a broken one.
+//! The estimate is calibrated by the prompt tokens each reply reports ([`Windows::calibrate`]), so
+//! a model whose tokenizer counts differently is still trimmed to fit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,31 +22,82 @@ use crate::llm::{ChatMessage, ChatRequest};
 /// Ollama's `num_ctx` when neither the model nor the backend sets one.
 pub const OLLAMA_DEFAULT_NUM_CTX: u32 = 4096;
 
-/// What a backend has said about its models' windows (`None`: asked, not said).
+/// What a backend has said about its models' windows, and how its token counts compare with
+/// [`estimate_prompt`] (a byte-level tokenizer counts far more than one token per four
+/// characters), per model.
 #[derive(Clone, Debug, Default)]
-pub struct Windows(Arc<Mutex<HashMap<String, Option<u32>>>>);
+pub struct Windows(Arc<Mutex<HashMap<String, Learnt>>>);
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Learnt {
+    /// `None`: not asked yet; `Some(None)`: asked, not said.
+    window: Option<Option<u32>>,
+    /// Reported prompt tokens per estimated token, from the last reply that reported usage.
+    ratio: Option<f64>,
+}
 
 impl Windows {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Learnt>) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// The window learnt for `model`: `Some(None)` when asked without an answer, `None` when not
     /// asked yet.
     pub fn get(&self, model: &str) -> Option<Option<u32>> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(model)
-            .copied()
+        self.with(|m| m.get(model).and_then(|l| l.window))
     }
 
     /// Remember what was learnt for `model` (a window named by an error replaces a probe's).
     pub fn set(&self, model: &str, window: Option<u32>) {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match window {
-            Some(_) => {
-                map.insert(model.to_string(), window);
+        self.with(|m| {
+            let learnt = m.entry(model.to_string()).or_default();
+            if window.is_some() || learnt.window.is_none() {
+                learnt.window = Some(window);
             }
-            None => {
-                map.entry(model.to_string()).or_insert(None);
-            }
+        });
+    }
+
+    /// A reply to a prompt estimated at `estimated` tokens reported `reported` prompt tokens.
+    pub fn calibrate(&self, model: &str, estimated: u64, reported: u64) {
+        if estimated < 16 || reported == 0 {
+            return;
+        }
+        let ratio = (reported as f64 / estimated as f64).clamp(0.25, 8.0);
+        self.with(|m| m.entry(model.to_string()).or_default().ratio = Some(ratio));
+    }
+
+    /// `tokens` of the server's counting in estimated tokens (the same when nothing was reported).
+    pub fn in_estimate(&self, model: &str, tokens: u32) -> u32 {
+        let ratio = self
+            .with(|m| m.get(model).and_then(|l| l.ratio))
+            .unwrap_or(1.0);
+        (f64::from(tokens) / ratio) as u32
+    }
+}
+
+/// Whether `base_url` names a server on this machine or the local network (loopback, a private
+/// or link-local address, `localhost`, a name without a dot or under `.local`, `.lan`,
+/// `.internal`): where llama.cpp and its kin run, and where asking `/props` costs nothing.
+pub fn is_local(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local()
+        }
+        Err(_) => {
+            let name = host.to_ascii_lowercase();
+            name == "localhost"
+                || !name.contains('.')
+                || [".localhost", ".local", ".lan", ".internal", ".home.arpa"]
+                    .iter()
+                    .any(|tail| name.ends_with(tail))
         }
     }
 }
@@ -170,6 +223,29 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn local_servers_are_told_from_hosted_apis() {
+        for url in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost:11434",
+            "http://192.168.1.20:8080",
+            "http://[::1]:8000/v1",
+            "http://llama:8080",
+            "http://gpu-box.lan:8080/v1",
+        ] {
+            assert!(is_local(url), "{url}");
+        }
+        for url in [
+            "https://api.openai.com/v1",
+            "https://api.anthropic.com",
+            "https://openrouter.ai/api/v1",
+            "http://8.8.8.8/v1",
+            "not a url",
+        ] {
+            assert!(!is_local(url), "{url}");
+        }
+    }
+
+    #[test]
     fn llama_cpp_props() {
         let v =
             json!({"default_generation_settings": {"n_ctx": 512, "params": {}}, "total_slots": 1});
@@ -237,5 +313,15 @@ mod tests {
         w.set("m", Some(512));
         w.set("m", None);
         assert_eq!(w.get("m"), Some(Some(512)));
+        assert_eq!(w.in_estimate("m", 512), 512);
+        // A byte-level tokenizer: four times the estimate.
+        w.calibrate("m", 100, 400);
+        assert_eq!(w.in_estimate("m", 512), 128);
+        w.calibrate("m", 5, 400);
+        assert_eq!(
+            w.in_estimate("m", 512),
+            128,
+            "too small a prompt to learn from"
+        );
     }
 }

@@ -20,7 +20,9 @@
 //! decoder; [`stream`] is its request loop (retries, cancellation, the one sanitizer pass over
 //! everything a provider yields) and [`http`] its connection; `scripted` replays a script;
 //! [`vocab`] holds the tool names and markers shared with the orchestrator; [`estimate`] the
-//! tokenizer-free token counts used where a server reports none.
+//! tokenizer-free token counts used where a server reports none; [`gate`] is a
+//! backend's queue (`max_concurrent`), [`forced`] the fallback to text markers for servers that
+//! cannot force tool calls, [`context`] what a server says about its context window.
 
 pub mod anthropic;
 pub mod body;
@@ -74,9 +76,10 @@ pub trait Provider: Send + Sync + 'static {
     /// The models the backend offers (OpenAI `/models`, Anthropic `/v1/models`, Ollama `/api/tags`).
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
 
-    /// `model`'s context window in tokens, where the server says it (llama.cpp `/props`, Ollama
+    /// `model`'s context window, where the server says it (llama.cpp `/props`, Ollama
     /// `/api/show`, a context-too-long error that named it); asked once per model, then
-    /// remembered. `None` when the server does not say.
+    /// remembered. In tokens of [`context::estimate_prompt`], calibrated by the prompt tokens the
+    /// server reported so far. `None` when the server does not say.
     fn context_window(&self, _model: &str) -> BoxFuture<'static, Option<u32>> {
         Box::pin(async { None })
     }

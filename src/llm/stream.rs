@@ -10,6 +10,13 @@
 //! and every tool call's arguments through [`sanitize_json_text`], for all providers at once:
 //! this is the one pass model text gets (see [`crate::text`]).
 //!
+//! Admission: each call first takes a place in its backend's [`crate::llm::gate::Gate`]
+//! (`max_concurrent`), announcing a wait with `LlmEvent::Queued` and its end with
+//! `LlmEvent::Admitted`; a forced call answered with nothing while another request to the backend
+//! was in flight is asked again once the backend is free; the retry (and a second such answer,
+//! which fails the call) names the likely cause: a server that serves one request at a time. A stream that ends with nothing after a prompt
+//! larger than the model's known window fails as `context_too_long`.
+//!
 //! Cancellation: the loop runs in a task spawned on the stream's first poll. When the token fires
 //! (whether or not anyone is polling) or the stream is dropped, the task's future is dropped with
 //! its HTTP response, which closes the connection at once.
@@ -76,6 +83,9 @@ pub struct StreamJob {
     /// The same request in the text-marker form, sent instead when the backend has learnt by
     /// the time this one leaves the queue that it cannot force tool calls.
     pub marker_form: Option<MarkerForm>,
+    /// The prompt's size by [`crate::llm::context::estimate_prompt`], to calibrate it against
+    /// the prompt tokens the server reports.
+    pub prompt_estimate: u64,
 }
 
 /// The text-marker body of a forced call, the backend's switch, and a flag set when it was used.
@@ -309,6 +319,16 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
             Some(bytes) => decoder.feed(bytes, &mut events),
             None => decoder.finish(&mut events),
         };
+        for event in &events {
+            if let LlmEvent::Usage(crate::llm::Usage {
+                input: Some(reported),
+                ..
+            }) = event
+            {
+                let windows = &backend.windows;
+                windows.calibrate(&job.model, job.prompt_estimate, *reported);
+            }
+        }
         let empty = if job.forced && !shown {
             take_empty_finish(&mut events)
         } else {
@@ -346,9 +366,10 @@ async fn attempt_once(job: &StreamJob, tx: &Emit) -> Result<(), Failure> {
 /// is known and the prompt is larger (llama-cpp-python ends the stream so), else a broken stream
 /// with a hint at the context window.
 fn ended_silently(job: &StreamJob, error: LlmError) -> LlmError {
+    let windows = &job.backend.windows;
     let prompt = crate::llm::context::estimate_text(&String::from_utf8_lossy(&job.body));
-    match job.backend.windows.get(&job.model).flatten() {
-        Some(window) if prompt > u64::from(window) => LlmError::new(
+    match windows.get(&job.model).flatten() {
+        Some(window) if prompt > u64::from(windows.in_estimate(&job.model, window)) => LlmError::new(
             ErrorKind::ContextTooLong,
             &job.backend.name,
             format!(

@@ -52,13 +52,17 @@ pub trait Wire: Send + Sync + Sized + 'static {
     }
 
     /// Ask the server for `model`'s context window. By default llama.cpp's `GET /props` at the
-    /// server root (`base_url` without a trailing `/v1`); other servers answer 404 and say nothing.
+    /// server root (`base_url` without a trailing `/v1`), asked only of a server on this machine
+    /// or the local network ([`crate::llm::context::is_local`]): a hosted API has no `/props`.
     fn ask_context_window(
         &self,
         http: Arc<HttpBackend>,
         _model: String,
     ) -> BoxFuture<'static, Option<u32>> {
         Box::pin(async move {
+            if !crate::llm::context::is_local(&http.base_url) {
+                return None;
+            }
             let root = http.base_url.trim_end_matches("/v1");
             let props = http.json_call(&format!("{root}/props"), None).await.ok()?;
             crate::llm::context::window_from_props(&props)
@@ -101,6 +105,7 @@ impl<W: Wire> HttpProvider<W> {
             forced: matches!(request.tool_choice, crate::llm::ToolChoice::Tool(_))
                 && !request.tools.is_empty(),
             marker_form: None,
+            prompt_estimate: crate::llm::context::estimate_prompt(request),
         }
     }
 }
@@ -144,6 +149,7 @@ impl<W: Wire> Provider for HttpProvider<W> {
 
     fn context_window(&self, model: &str) -> BoxFuture<'static, Option<u32>> {
         if let Some(known) = self.http.windows.get(model) {
+            let known = known.map(|w| self.http.windows.in_estimate(model, w));
             return Box::pin(async move { known });
         }
         let windows = self.http.windows.clone();
@@ -155,7 +161,8 @@ impl<W: Wire> Provider for HttpProvider<W> {
         Box::pin(async move {
             let window = ask.await;
             windows.set(&model, window);
-            windows.get(&model).flatten()
+            let window = windows.get(&model).flatten()?;
+            Some(windows.in_estimate(&model, window))
         })
     }
 }

@@ -131,6 +131,34 @@ fn speech_and_turn_events() {
 }
 
 #[test]
+fn a_queued_turn_and_a_backend_notice_are_one_line_each() {
+    let mut view = View::default();
+    let mut seq = 0;
+    let mut push = |kind: EventKind| {
+        seq += 1;
+        view.push(&ev(seq, kind))
+    };
+    let waiting = push(EventKind::TurnWaiting {
+        agent: "skeptic".into(),
+        turn: 4,
+        backend: "local".into(),
+    });
+    assert_eq!(waiting.plain("→"), "skeptic waiting for local");
+    assert_eq!(waiting.tone, Tone::Muted);
+    let notice = push(EventKind::TurnNotice {
+        agent: "skeptic".into(),
+        turn: 4,
+        kind: "text_markers".into(),
+        text: "backend 'local' refused a forced tool call".into(),
+    });
+    assert_eq!(
+        notice.plain("→"),
+        "skeptic note: backend 'local' refused a forced tool call"
+    );
+    assert_eq!(notice.tone, Tone::Warn);
+}
+
+#[test]
 fn handoffs_are_named_by_their_endpoints_from_the_state() {
     let lines = lines(vec![
         EventKind::HandoffRequested {

@@ -1,8 +1,11 @@
 //! Checks over a session's event stream shared by the session tests (scripted and over HTTP).
 
-use conclave::core::Event;
+use std::time::Duration;
+
 use conclave::core::event::{EventKind, Outcome};
+use conclave::core::session::{EventStream, Session, SessionSpec};
 use conclave::core::state::SessionState;
+use conclave::core::{Command, Event};
 
 /// The invariants every run keeps: schema version 1, `seq` gap-free from 0, every tool call of a
 /// message answered by exactly one `tool_result`, and the fold of the stream deterministic.
@@ -51,4 +54,38 @@ pub fn finished(events: &[Event]) -> (Outcome, Option<String>) {
 /// How many events match `pred`.
 pub fn count(events: &[Event], pred: impl Fn(&EventKind) -> bool) -> usize {
     events.iter().filter(|e| pred(&e.kind)).count()
+}
+
+/// Collect events until `session_finished` (a generous timeout only guards against hangs).
+pub async fn until_finished(events: &mut EventStream, seen: &mut Vec<Event>) {
+    let wait = async {
+        while let Some(e) = events.recv().await {
+            let done = matches!(e.kind, EventKind::SessionFinished { .. });
+            seen.push(e);
+            if done {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("the session finishes within 30 s");
+}
+
+/// Start `spec`, send `prompt`, and return every event up to `session_finished`, checked with
+/// [`check_invariants`].
+pub async fn run_to_end(spec: SessionSpec, prompt: &str) -> Vec<Event> {
+    let mut session = Session::new(spec).expect("valid spec");
+    let mut events = session.subscribe();
+    let handle = session.start();
+    handle
+        .send(Command::Send {
+            text: prompt.into(),
+            to: None,
+        })
+        .expect("session is running");
+    let mut seen = Vec::new();
+    until_finished(&mut events, &mut seen).await;
+    check_invariants(&seen);
+    seen
 }

@@ -6,7 +6,10 @@
 //! [`Live::absorb`] folds a message from the pump into that record and says what the session
 //! should see; [`Live::message`] turns the record into the turn's `message` event (usage, time to
 //! first token, latency). A deadline (`timeout_ms` of the turn, else of the agent) ends the turn
-//! as `turn_failed` kind `timeout`.
+//! as `turn_failed` kind `timeout`. Before the request goes out it is fitted to the model's
+//! context window ([`FitTo`]: the agent's `context_window`, else what the backend says), a trim
+//! announced as a `turn_notice`; a request waiting in its backend's queue is a `turn_waiting`,
+//! and its latency counts from when it leaves the queue (`LlmEvent::Admitted`).
 //!
 //! Usage: every call is paid for, so [`Live::spent`] says what this one cost for its `message`,
 //! `turn_failed` or `turn_cancelled`: the counts the server reported, and where it reported
