@@ -14,6 +14,7 @@
 //! from `OTEL_EXPORTER_OTLP_HEADERS`; `capture_content` for prompt and reply text.
 
 pub mod fold;
+mod notes;
 pub mod otlp;
 pub mod span;
 
