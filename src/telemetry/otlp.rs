@@ -133,7 +133,7 @@ pub async fn send_spans(spans: &[SpanRecord], settings: &Settings) -> Result<(),
 fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {
     let built = match settings.protocol {
         OtlpProtocol::HttpProtobuf => {
-            let client = crate::llm::http::build_client(Duration::from_secs(5))
+            let client = http_client(settings.plain_http)
                 .map_err(|message| TelemetryError::Client { message })?;
             let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
@@ -168,6 +168,25 @@ fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {
         .build();
     exporter.set_resource(&resource);
     Ok(exporter)
+}
+
+/// The HTTP client of the exporter: the shared one (system roots, platform verifier) for an
+/// `https://` collector; for a plain `http://` one, a client whose TLS has no roots at all, so a
+/// local collector costs no certificate loading.
+fn http_client(plain: bool) -> Result<reqwest::Client, String> {
+    const CONNECT: Duration = Duration::from_secs(5);
+    if !plain {
+        return crate::llm::http::build_client(CONNECT);
+    }
+    crate::llm::http::install_crypto_provider();
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// One span record as the SDK's exportable span.
