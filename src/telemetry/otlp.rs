@@ -42,6 +42,12 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 
 type Exporter = opentelemetry_otlp::SpanExporter;
 
+/// Whether the last live send failed (the collector is down or unreachable), so a front end
+/// leaving a session need not wait for the exporter's last send.
+pub fn collector_failing() -> bool {
+    WARNED.load(Ordering::Relaxed)
+}
+
 /// Start the live exporter of one session: `history` (a resumed session's journal) is folded
 /// first without sending anything, so resumed turns and tasks keep their ids; then every event of
 /// `events`. Ends when the stream ends, after a last send.
