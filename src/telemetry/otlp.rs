@@ -21,7 +21,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 
 use crate::config::schema::OtlpProtocol;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 use tokio::task::JoinHandle;
 
 use super::fold::TraceFold;
@@ -71,7 +71,12 @@ pub fn spawn(
     Some(tokio::spawn(run(exporter, fold, events, shown)))
 }
 
-async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, shown: String) {
+async fn run<E: SpanExporter>(
+    exporter: E,
+    mut fold: TraceFold,
+    mut events: EventStream,
+    shown: String,
+) {
     let mut batch: Vec<SpanRecord> = Vec::new();
     // When the oldest unsent span is due; no timer runs while there is nothing to send.
     let mut due: Option<tokio::time::Instant> = None;
@@ -101,7 +106,7 @@ async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, s
     send_live(&exporter, &mut batch, &shown).await;
 }
 
-async fn send_live(exporter: &Exporter, batch: &mut Vec<SpanRecord>, shown: &str) {
+async fn send_live<E: SpanExporter>(exporter: &E, batch: &mut Vec<SpanRecord>, shown: &str) {
     if batch.is_empty() {
         return;
     }
@@ -264,4 +269,116 @@ fn key_values(attrs: &[(&'static str, Value)]) -> Vec<KeyValue> {
             KeyValue::new(*k, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Utc;
+    use opentelemetry_sdk::error::OTelSdkResult;
+
+    use super::*;
+    use crate::core::event::{Outcome, Purpose, SCHEMA_VERSION};
+
+    /// Records each batch it is given (span names).
+    #[derive(Clone, Debug, Default)]
+    struct Recorder(Arc<Mutex<Vec<Vec<String>>>>);
+
+    impl SpanExporter for Recorder {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let names = batch.iter().map(|s| s.name.to_string()).collect();
+            if let Ok(mut batches) = self.0.lock() {
+                batches.push(names);
+            }
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn batches(&self) -> Vec<Vec<String>> {
+            self.0.lock().map(|b| b.clone()).unwrap_or_default()
+        }
+    }
+
+    fn event(seq: u64, kind: EventKind) -> Event {
+        Event {
+            v: SCHEMA_VERSION,
+            seq,
+            ts: Utc::now(),
+            session: "s".into(),
+            kind,
+        }
+    }
+
+    /// Let the exporter task run until it waits again.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_goes_out_after_the_flush_delay_and_a_task_at_once() {
+        let recorder = Recorder::default();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            recorder.clone(),
+            TraceFold::new(Default::default()),
+            rx,
+            "test".into(),
+        ));
+        let kinds = [
+            EventKind::SessionStarted {
+                team: "t".into(),
+                pattern: crate::config::PatternKind::Single,
+                agents: vec![crate::core::event::AgentInfo {
+                    name: "a".into(),
+                    backend: "b".into(),
+                    model: "m".into(),
+                    color: None,
+                    price: None,
+                }],
+            },
+            EventKind::UserMessage {
+                text: "go".into(),
+                to: None,
+                interject: false,
+            },
+            EventKind::TurnStarted {
+                agent: "a".into(),
+                turn: 0,
+                round: None,
+                purpose: Purpose::Speak,
+            },
+            EventKind::TurnCancelled {
+                agent: "a".into(),
+                turn: 0,
+                partial_text: String::new(),
+            },
+        ];
+        for (seq, kind) in kinds.into_iter().enumerate() {
+            tx.send(event(seq as u64, kind)).unwrap();
+        }
+        settle().await;
+        assert!(recorder.batches().is_empty(), "held for the flush delay");
+        tokio::time::sleep(FLUSH_EVERY + Duration::from_millis(1)).await;
+        settle().await;
+        assert_eq!(recorder.batches(), [["chat m", "invoke_agent a"]]);
+        // Idle: nothing more is sent however long nothing happens.
+        tokio::time::sleep(FLUSH_EVERY * 10).await;
+        settle().await;
+        assert_eq!(recorder.batches().len(), 1);
+        // The end of a task goes out at once.
+        let finished = EventKind::SessionFinished {
+            outcome: Outcome::Completed,
+            final_text: None,
+        };
+        tx.send(event(4, finished)).unwrap();
+        settle().await;
+        assert_eq!(recorder.batches().len(), 2);
+        assert_eq!(recorder.batches()[1], ["invoke_workflow t"]);
+        drop(tx);
+        task.await.unwrap();
+    }
 }
