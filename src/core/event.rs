@@ -48,7 +48,7 @@ pub enum Purpose {
 }
 
 /// An agent as announced at session start.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentInfo {
     pub name: String,
     pub backend: String,

@@ -101,12 +101,15 @@ pub enum JournalEnd {
 }
 
 /// How long leaving a session waits for its OTLP exporter's last send.
-pub const TELEMETRY_GRACE: Duration = Duration::from_secs(5);
+pub const TELEMETRY_GRACE: Duration = Duration::from_secs(2);
 
 /// Wait (at most [`TELEMETRY_GRACE`]) for the OTLP exporter of a session that was left, so the
 /// spans of its last task leave the process; a collector that does not answer by then loses them
-/// (the exporter has already logged why).
+/// (the exporter has already logged why). When the last send already failed nobody waits.
 pub async fn settle_telemetry(exporter: JoinHandle<()>) {
+    if crate::telemetry::otlp::collector_failing() {
+        return;
+    }
     if tokio::time::timeout(TELEMETRY_GRACE, exporter)
         .await
         .is_err()

@@ -10,7 +10,7 @@
 //! - hidden model calls (vote, speaker pick, judge, summary) are `chat {model}` spans directly
 //!   under the root, their purpose in `conclave.purpose`;
 //! - handoffs, speaker picks, votes, tallies, scores, interjections, pauses and errors are span
-//!   events on the root, each with its fields as attributes.
+//!   events on the root, each with its fields as attributes (`notes`).
 //!
 //! Prompt and reply text enter spans only with `capture_content`. Spans still open when the
 //! events end are not emitted by `on`; [`TraceFold::finish`] closes them as interrupted (an
@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::notes::note_of;
 use super::span::{
     Attributes, Kind, SpanEvent, SpanId, SpanRecord, Status, TraceId, Value, span_id, trace_id,
 };
@@ -206,179 +207,6 @@ impl TraceFold {
                 };
                 out.extend(self.close_turn(&e.session, *turn, end));
             }
-            EventKind::SpeakerSelected { agent, by, reason } => {
-                let mut attrs = vec![
-                    ("gen_ai.agent.name", agent.as_str().into()),
-                    ("conclave.by", name_of(by).into()),
-                ];
-                if let Some(reason) = reason {
-                    attrs.push(("conclave.reason", reason.as_str().into()));
-                }
-                self.note(e.ts, "speaker_selected", attrs);
-            }
-            EventKind::HandoffRequested {
-                id,
-                from,
-                to,
-                reason,
-                approval,
-                ..
-            } => {
-                let mut attrs = vec![
-                    ("conclave.handoff.id", id.as_str().into()),
-                    ("conclave.handoff.from", from.as_str().into()),
-                    ("conclave.handoff.to", to.as_str().into()),
-                    ("conclave.reason", reason.as_str().into()),
-                ];
-                if let Some(approval) = approval {
-                    attrs.push(("conclave.approval", name_of(approval).into()));
-                }
-                self.note(e.ts, "handoff_requested", attrs);
-            }
-            EventKind::HandoffAccepted { id, reason }
-            | EventKind::HandoffRejected { id, reason } => {
-                let attrs = vec![
-                    ("conclave.handoff.id", id.as_str().into()),
-                    ("conclave.reason", reason.as_str().into()),
-                ];
-                self.note(e.ts, e.kind.type_name(), attrs);
-            }
-            EventKind::HandoffRedirected {
-                id,
-                from_target,
-                to,
-                by,
-            } => {
-                let attrs = vec![
-                    ("conclave.handoff.id", id.as_str().into()),
-                    ("conclave.handoff.from_target", from_target.as_str().into()),
-                    ("conclave.handoff.to", to.as_str().into()),
-                    ("conclave.by", by.as_str().into()),
-                ];
-                self.note(e.ts, "handoff_redirected", attrs);
-            }
-            EventKind::HandoffCancelled { id, by } => {
-                let attrs = vec![
-                    ("conclave.handoff.id", id.as_str().into()),
-                    ("conclave.by", by.as_str().into()),
-                ];
-                self.note(e.ts, "handoff_cancelled", attrs);
-            }
-            EventKind::HandoffHeld { id, by } => {
-                let attrs = vec![
-                    ("conclave.handoff.id", id.as_str().into()),
-                    ("conclave.by", by.as_str().into()),
-                ];
-                self.note(e.ts, "handoff_held", attrs);
-            }
-            EventKind::MessageQueued { id, to, .. } | EventKind::QueuedCancelled { id, to, .. } => {
-                let mut attrs = vec![("conclave.queued.id", id.as_str().into())];
-                if let Some(to) = to {
-                    attrs.push(("conclave.to", to.as_str().into()));
-                }
-                self.note(e.ts, e.kind.type_name(), attrs);
-            }
-            EventKind::HandoffCompleted { id, summary } => {
-                let mut attrs = vec![("conclave.handoff.id", id.as_str().into())];
-                if self.options.capture_content {
-                    attrs.push(("conclave.summary", summary.as_str().into()));
-                }
-                self.note(e.ts, "handoff_completed", attrs);
-            }
-            EventKind::HandoffFallback { id, failed, to } => {
-                let attrs = vec![
-                    ("conclave.handoff.id", id.as_str().into()),
-                    ("conclave.handoff.failed", failed.as_str().into()),
-                    ("conclave.handoff.to", to.as_str().into()),
-                ];
-                self.note(e.ts, "handoff_fallback", attrs);
-            }
-            EventKind::Vote {
-                round,
-                agent,
-                choice,
-                reason,
-            } => {
-                let attrs = vec![
-                    ("conclave.round", (*round).into()),
-                    ("gen_ai.agent.name", agent.as_str().into()),
-                    ("conclave.vote.choice", name_of(choice).into()),
-                    ("conclave.reason", reason.as_str().into()),
-                ];
-                self.note(e.ts, "vote", attrs);
-            }
-            EventKind::Consensus {
-                round,
-                reached,
-                agree,
-                disagree,
-                abstain,
-                threshold,
-            } => {
-                let attrs = vec![
-                    ("conclave.round", (*round).into()),
-                    ("conclave.consensus.reached", (*reached).into()),
-                    ("conclave.consensus.agree", (*agree).into()),
-                    ("conclave.consensus.disagree", (*disagree).into()),
-                    ("conclave.consensus.abstain", (*abstain).into()),
-                    ("conclave.consensus.threshold", (*threshold).into()),
-                ];
-                self.note(e.ts, "consensus", attrs);
-            }
-            EventKind::CandidateScored {
-                agent,
-                score,
-                reason,
-            } => {
-                let attrs = vec![
-                    ("gen_ai.agent.name", agent.as_str().into()),
-                    ("conclave.score", (*score).into()),
-                    ("conclave.reason", reason.as_str().into()),
-                ];
-                self.note(e.ts, "candidate_scored", attrs);
-            }
-            EventKind::Paused { by } | EventKind::Resumed { by } => {
-                self.note(
-                    e.ts,
-                    e.kind.type_name(),
-                    vec![("conclave.by", by.as_str().into())],
-                );
-            }
-            EventKind::Error { message, .. } => {
-                self.note(
-                    e.ts,
-                    "error",
-                    vec![("conclave.message", message.as_str().into())],
-                );
-            }
-            EventKind::BackendFallback {
-                agent,
-                from,
-                to,
-                error,
-                ..
-            } => {
-                let attrs = vec![
-                    ("gen_ai.agent.name", agent.as_str().into()),
-                    (
-                        "conclave.from",
-                        format!("{}/{}", from.backend, from.model).into(),
-                    ),
-                    ("conclave.to", format!("{}/{}", to.backend, to.model).into()),
-                    ("error.type", error.kind.to_string().into()),
-                ];
-                self.note(e.ts, "backend_fallback", attrs);
-            }
-            EventKind::TurnNotice {
-                agent, kind, text, ..
-            } => {
-                let attrs = vec![
-                    ("gen_ai.agent.name", agent.as_str().into()),
-                    ("conclave.kind", kind.as_str().into()),
-                    ("conclave.text", text.as_str().into()),
-                ];
-                self.note(e.ts, "turn_notice", attrs);
-            }
             EventKind::SessionFinished {
                 outcome,
                 final_text,
@@ -391,13 +219,12 @@ impl TraceFold {
                     final_text.as_deref(),
                 ));
             }
-            // Streamed text is summed up by its `message`; tool results of handoff / vote calls
-            // are bookkeeping for the conversation, not tool executions.
-            // Waiting in a backend's queue is not model time; the `chat` span starts with the
-            // call itself.
-            EventKind::Token { .. }
-            | EventKind::ToolResult { .. }
-            | EventKind::TurnWaiting { .. } => {}
+            // Handoffs, picks, votes, tallies, scores, pauses, errors: events on the root.
+            other => {
+                if let Some((name, attrs)) = note_of(other, self.options.capture_content) {
+                    self.note(e.ts, name, attrs);
+                }
+            }
         }
         out
     }
@@ -616,7 +443,7 @@ pub fn spans_of(events: &[Event], options: FoldOptions) -> Vec<SpanRecord> {
 }
 
 /// The serialized name of a unit enum (`agree`, `round_robin`, `select_speaker`).
-fn name_of<T: Serialize>(value: &T) -> String {
+pub(super) fn name_of<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),

@@ -14,6 +14,7 @@
 //! from `OTEL_EXPORTER_OTLP_HEADERS`; `capture_content` for prompt and reply text.
 
 pub mod fold;
+mod notes;
 pub mod otlp;
 pub mod span;
 
@@ -32,6 +33,8 @@ pub struct Settings {
     pub endpoint: Option<String>,
     /// The collector as shown in logs and errors (no credentials).
     pub shown: String,
+    /// The collector is `http://`: no TLS set up (no system roots loaded) for it.
+    pub plain_http: bool,
     pub fold: FoldOptions,
 }
 
@@ -105,6 +108,7 @@ impl Settings {
         }
         Ok(Settings {
             protocol,
+            plain_http: url.trim().to_ascii_lowercase().starts_with("http:"),
             shown: crate::text::redact::redact_url(&url),
             endpoint,
             fold: FoldOptions {

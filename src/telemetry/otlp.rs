@@ -21,7 +21,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 
 use crate::config::schema::OtlpProtocol;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 use tokio::task::JoinHandle;
 
 use super::fold::TraceFold;
@@ -41,6 +41,12 @@ pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 static WARNED: AtomicBool = AtomicBool::new(false);
 
 type Exporter = opentelemetry_otlp::SpanExporter;
+
+/// Whether the last live send failed (the collector is down or unreachable), so a front end
+/// leaving a session need not wait for the exporter's last send.
+pub fn collector_failing() -> bool {
+    WARNED.load(Ordering::Relaxed)
+}
 
 /// Start the live exporter of one session: `history` (a resumed session's journal) is folded
 /// first without sending anything, so resumed turns and tasks keep their ids; then every event of
@@ -65,7 +71,12 @@ pub fn spawn(
     Some(tokio::spawn(run(exporter, fold, events, shown)))
 }
 
-async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, shown: String) {
+async fn run<E: SpanExporter>(
+    exporter: E,
+    mut fold: TraceFold,
+    mut events: EventStream,
+    shown: String,
+) {
     let mut batch: Vec<SpanRecord> = Vec::new();
     // When the oldest unsent span is due; no timer runs while there is nothing to send.
     let mut due: Option<tokio::time::Instant> = None;
@@ -95,7 +106,7 @@ async fn run(exporter: Exporter, mut fold: TraceFold, mut events: EventStream, s
     send_live(&exporter, &mut batch, &shown).await;
 }
 
-async fn send_live(exporter: &Exporter, batch: &mut Vec<SpanRecord>, shown: &str) {
+async fn send_live<E: SpanExporter>(exporter: &E, batch: &mut Vec<SpanRecord>, shown: &str) {
     if batch.is_empty() {
         return;
     }
@@ -133,7 +144,7 @@ pub async fn send_spans(spans: &[SpanRecord], settings: &Settings) -> Result<(),
 fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {
     let built = match settings.protocol {
         OtlpProtocol::HttpProtobuf => {
-            let client = crate::llm::http::build_client(Duration::from_secs(5))
+            let client = http_client(settings.plain_http)
                 .map_err(|message| TelemetryError::Client { message })?;
             let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
@@ -168,6 +179,25 @@ fn build_exporter(settings: &Settings) -> Result<Exporter, TelemetryError> {
         .build();
     exporter.set_resource(&resource);
     Ok(exporter)
+}
+
+/// The HTTP client of the exporter: the shared one (system roots, platform verifier) for an
+/// `https://` collector; for a plain `http://` one, a client whose TLS has no roots at all, so a
+/// local collector costs no certificate loading.
+fn http_client(plain: bool) -> Result<reqwest::Client, String> {
+    const CONNECT: Duration = Duration::from_secs(5);
+    if !plain {
+        return crate::llm::http::build_client(CONNECT);
+    }
+    crate::llm::http::install_crypto_provider();
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// One span record as the SDK's exportable span.
@@ -239,4 +269,117 @@ fn key_values(attrs: &[(&'static str, Value)]) -> Vec<KeyValue> {
             KeyValue::new(*k, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Utc;
+    use opentelemetry_sdk::error::OTelSdkResult;
+
+    use super::*;
+    use crate::core::event::{Outcome, Purpose, SCHEMA_VERSION};
+
+    /// Records each batch it is given (span names).
+    #[derive(Clone, Debug, Default)]
+    struct Recorder(Arc<Mutex<Vec<Vec<String>>>>);
+
+    impl SpanExporter for Recorder {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let names = batch.iter().map(|s| s.name.to_string()).collect();
+            if let Ok(mut batches) = self.0.lock() {
+                batches.push(names);
+            }
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn batches(&self) -> Vec<Vec<String>> {
+            self.0.lock().map(|b| b.clone()).unwrap_or_default()
+        }
+    }
+
+    fn event(seq: u64, kind: EventKind) -> Event {
+        Event {
+            v: SCHEMA_VERSION,
+            seq,
+            ts: Utc::now(),
+            session: "s".into(),
+            kind,
+        }
+    }
+
+    /// Let the exporter task run until it waits again.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_goes_out_after_the_flush_delay_and_a_task_at_once() {
+        let recorder = Recorder::default();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            recorder.clone(),
+            TraceFold::new(Default::default()),
+            rx,
+            "test".into(),
+        ));
+        let kinds = [
+            EventKind::SessionStarted {
+                team: "t".into(),
+                pattern: crate::config::PatternKind::Single,
+                agents: vec![crate::core::event::AgentInfo {
+                    name: "a".into(),
+                    backend: "b".into(),
+                    model: "m".into(),
+                    ..Default::default()
+                }],
+            },
+            EventKind::UserMessage {
+                text: "go".into(),
+                to: None,
+                interject: false,
+                queued_id: None,
+            },
+            EventKind::TurnStarted {
+                agent: "a".into(),
+                turn: 0,
+                round: None,
+                purpose: Purpose::Speak,
+            },
+            EventKind::TurnCancelled {
+                agent: "a".into(),
+                turn: 0,
+                partial_text: String::new(),
+                usage: Default::default(),
+            },
+        ];
+        for (seq, kind) in kinds.into_iter().enumerate() {
+            tx.send(event(seq as u64, kind)).unwrap();
+        }
+        settle().await;
+        assert!(recorder.batches().is_empty(), "held for the flush delay");
+        tokio::time::sleep(FLUSH_EVERY + Duration::from_millis(1)).await;
+        settle().await;
+        assert_eq!(recorder.batches(), [["chat m", "invoke_agent a"]]);
+        // Idle: nothing more is sent however long nothing happens.
+        tokio::time::sleep(FLUSH_EVERY * 10).await;
+        settle().await;
+        assert_eq!(recorder.batches().len(), 1);
+        // The end of a task goes out at once.
+        let finished = EventKind::SessionFinished {
+            outcome: Outcome::Completed,
+            final_text: None,
+        };
+        tx.send(event(4, finished)).unwrap();
+        settle().await;
+        assert_eq!(recorder.batches().len(), 2);
+        assert_eq!(recorder.batches()[1], ["invoke_workflow t"]);
+        drop(tx);
+        task.await.unwrap();
+    }
 }

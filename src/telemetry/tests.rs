@@ -336,6 +336,7 @@ fn settings_come_from_the_endpoint_then_the_config() {
         s.endpoint.as_deref(),
         Some("http://127.0.0.1:4318/v1/traces")
     );
+    assert!(s.plain_http, "no TLS for a plain collector");
     config.telemetry.otlp_endpoint = Some("https://u:secret@otel.example/v1/traces".into());
     let s = Settings::resolve(&config, None).unwrap();
     assert_eq!(
@@ -343,6 +344,7 @@ fn settings_come_from_the_endpoint_then_the_config() {
         Some("https://u:secret@otel.example/v1/traces")
     );
     assert!(!s.shown.contains("secret"), "{}", s.shown);
+    assert!(!s.plain_http);
     assert!(!s.fold.capture_content);
     assert_eq!(s.protocol, OtlpProtocol::HttpProtobuf);
 }
