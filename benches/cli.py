@@ -186,6 +186,9 @@ class Term:
                     data = os.read(self.fd, 65536)
                     if not data:
                         return
+                    # Line editors (aichat's reedline) ask where the cursor is and wait for it.
+                    for _ in range(data.count(b"\x1b[6n")):
+                        os.write(self.fd, b"\x1b[1;1R")
                     with self.lock:
                         self.out += data
             except OSError:
@@ -324,7 +327,7 @@ def aichat(a):
         for _ in range(a.repeat):
             ours = one_stream(Term([a.exe, "--config", cfg, "--team", "solo"], console_env(d)), "team solo")
             env = dict(console_env(d), AICHAT_CONFIG_DIR=os.path.join(d, "aichat"))
-            theirs = one_stream(Term([a.aichat], env), ">")
+            theirs = one_stream(Term([a.aichat], env), "help")
             rows.append((ours, theirs))
         print(f"one agent streaming {a.words} words at {a.rate:.0f} tok/s from the same server, 200x60 pty:")
         for (oc, ow), (tc, tw) in rows:
