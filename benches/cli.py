@@ -7,7 +7,8 @@ of this script: HTTP/1.1 keep-alive, SSE one event per word, paced at --rate wor
 CPU is the measured process's user + system time: getrusage(RUSAGE_CHILDREN) around a process that
 exits, /proc/PID/stat for one that stays (a console in a pseudo-terminal).
 
-    python3 benches/cli.py cold [--runs 100]            a whole `conclave run` of one turn
+    python3 benches/cli.py cold [--runs 100] [--against OTHER_BINARY]
+                                                        a whole `conclave run` of one turn
     python3 benches/cli.py history [--at 40 400 4000]   CPU per turn around N messages (group chat)
     python3 benches/cli.py stream --agents 8 --words 2000 [--rate 200]
                                                         the console streaming (scripted backend)
@@ -234,11 +235,20 @@ def cold(a):
         env = dict(os.environ, CONCLAVE_DATA_DIR=os.path.join(d, "data"))
         env.pop("CONCLAVE_LOG", None)
         args = ["run", "--config", cfg, "--team", "solo", "--prompt", "Say something.", "--events", "jsonl"]
-        run(a.exe, args, env)
-        cpu = sorted(run(a.exe, args, env) for _ in range(a.runs))
-        print(f"a whole `conclave run` of one turn (http:// loopback), {a.runs} runs: CPU median "
-              f"{statistics.median(cpu):.2f} ms, p10 {cpu[len(cpu) // 10]:.2f}, p90 {cpu[len(cpu) * 9 // 10]:.2f} "
-              f"(budget: under 3 ms)")
+        exes = [a.exe] + ([a.against] if a.against else [])
+        cpu = {exe: [] for exe in exes}
+        for exe in exes:
+            run(exe, args, env)
+        for _ in range(a.runs):
+            for exe in exes:  # alternated, so both see the same load
+                cpu[exe].append(run(exe, args, env))
+        print(f"a whole `conclave run` of one turn (http:// loopback), {a.runs} runs (budget: under 3 ms)")
+        for exe in exes:
+            c = sorted(cpu[exe])
+            print(f"  {exe}: CPU median {statistics.median(c):.2f} ms, p10 {c[len(c) // 10]:.2f}, "
+                  f"p90 {c[len(c) * 9 // 10]:.2f}")
+        if a.against:
+            print(f"  ratio {statistics.median(cpu[a.exe]) / statistics.median(cpu[a.against]):.2f}")
 
 
 def chat_config(d, url, rounds):
@@ -366,6 +376,7 @@ def main():
     sub = p.add_subparsers(dest="what", required=True)
     s = sub.add_parser("cold")
     s.add_argument("--runs", type=int, default=100)
+    s.add_argument("--against", help="another binary, run alternately with --exe")
     s = sub.add_parser("history")
     s.add_argument("--at", type=int, nargs="+", default=[40, 400, 4000])
     s = sub.add_parser("stream")
