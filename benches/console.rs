@@ -12,9 +12,7 @@
 //! wall clock) is when the stream ended; the first time the word is on screen (wall clock,
 //! polled) is when the person could read it. The difference is the lag at the end of each turn.
 //!
-//! Side by side (by hand, never in CI): with `CONCLAVE_BENCH_AICHAT=/path/to/aichat`, one agent
-//! streaming the same reply from the fake OpenAI-compatible server (benches/common/server.rs) in
-//! the conclave console and in aichat's REPL, CPU of each for the same stream.
+//! Side by side with aichat on the same HTTP stream: `python3 benches/cli.py aichat` (BENCHMARKS.md).
 //!
 //! `cargo bench --bench console` (`BENCH_STREAM_AGENTS`, `BENCH_STREAM_WORDS`, `BENCH_STREAM_RATE`;
 //! `BENCH_QUICK=1` for a short run that proves it works).
@@ -23,8 +21,6 @@
 mod proc;
 #[path = "../tests/support/pty.rs"]
 mod pty;
-#[path = "common/server.rs"]
-mod server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,9 +70,6 @@ fn sizes() -> &'static Sizes {
 }
 
 fn main() {
-    if server::is_server() {
-        return server::serve();
-    }
     if let Err(e) = bench() {
         eprintln!("console bench: {e:#}");
         std::process::exit(1);
@@ -240,98 +233,7 @@ fn bench() -> anyhow::Result<()> {
     );
     stop(term);
 
-    match std::env::var_os("CONCLAVE_BENCH_AICHAT") {
-        Some(aichat) => side_by_side(Path::new(&aichat), dir.path(), &data)?,
-        None => println!(
-            "aichat side by side: set CONCLAVE_BENCH_AICHAT=/path/to/aichat (see BENCHMARKS.md)"
-        ),
-    }
     Ok(())
-}
-
-/// One agent streaming the same reply (`sizes().words` words at 200 tokens/s, one SSE event per
-/// word, from the fake OpenAI-compatible server) in the conclave console and in aichat's REPL,
-/// each in the same pty, one after the other: CPU of each process from sending the prompt to the
-/// reply's last word on screen.
-fn side_by_side(aichat: &Path, dir: &Path, data: &Path) -> anyhow::Result<()> {
-    const RATE: f64 = 200.0;
-    let words = sizes().words;
-    let server = server::ServerProcess::start(server::Shape { words, rate: RATE })
-        .map_err(|e| anyhow::anyhow!("fake server: {e}"))?;
-    let url = server.base_url();
-    let config = dir.join("http.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[backends.local]\nkind = \"openai\"\nbase_url = \"{url}\"\nmax_retries = 0\n\n\
-             [teams.solo]\npattern = \"single\"\nmembers = [\"solo\"]\n\n\
-             [agents.solo]\nbackend = \"local\"\nmodel = \"gpt-4o\"\n"
-        ),
-    )?;
-    let aichat_dir = dir.join("aichat");
-    std::fs::create_dir_all(&aichat_dir)?;
-    std::fs::write(
-        aichat_dir.join("config.yaml"),
-        format!(
-            "model: local:gpt-4o\nstream: true\nsave: false\nclients:\n  - type: openai-compatible\n    \
-             name: local\n    api_base: {url}\n    api_key: none\n    models:\n      - name: gpt-4o\n"
-        ),
-    )?;
-    println!(
-        "one agent streaming {words} words at {RATE:.0} tokens/s from the same server, {COLS}x{ROWS} pty"
-    );
-    let term = spawn_console(&config, data, "solo")?;
-    poll_until(&term, "team solo", PATIENCE)?;
-    let ours = measure_stream(term, "team solo")?;
-    let aichat_s = aichat.to_string_lossy().into_owned();
-    let dir_s = aichat_dir.to_string_lossy().into_owned();
-    let term = Pty::spawn(
-        &aichat_s,
-        &[],
-        &[("AICHAT_CONFIG_DIR", dir_s.as_str()), ("NO_COLOR", "1")],
-        COLS,
-        ROWS,
-    )?;
-    poll_until(&term, ">", PATIENCE)?;
-    let theirs = measure_stream(term, ">")?;
-    server.stop();
-    for (who, (cpu, wall)) in [("conclave console", ours), ("aichat REPL", theirs)] {
-        row(
-            &format!("{who}: CPU of one core while streaming"),
-            format!(
-                "{:.2} %",
-                cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9) * 100.0
-            ),
-            "",
-        );
-    }
-    row(
-        "conclave / aichat, CPU for the same stream",
-        format!(
-            "{:.2}",
-            ours.0.as_secs_f64() / theirs.0.as_secs_f64().max(1e-9)
-        ),
-        "<= 1",
-    );
-    Ok(())
-}
-
-/// Type a prompt into a ready `term`, wait for the reply's last word: (CPU, wall) of its process.
-fn measure_stream(mut term: Pty, ready: &str) -> anyhow::Result<(Duration, Duration)> {
-    let pid = term.pid().map(|p| p.to_string()).unwrap_or_default();
-    poll_until(&term, ready, PATIENCE)?;
-    std::thread::sleep(Duration::from_millis(500));
-    let cpu_before = proc::cpu_time(&pid).unwrap_or_default();
-    let started = Instant::now();
-    term.send_text("Tell me a long story")?;
-    term.send_key(Key::Enter)?;
-    poll_until(&term, "zzend", PATIENCE)?;
-    let wall = started.elapsed();
-    let cpu = proc::cpu_time(&pid)
-        .unwrap_or_default()
-        .saturating_sub(cpu_before);
-    stop(term);
-    Ok((cpu, wall))
 }
 
 fn row(figure: &str, value: String, budget: &str) {

@@ -231,25 +231,13 @@ fn history_cost(
     let mut measured = Vec::new();
     for rounds in [short, long] {
         let config = team_config(&script, base_url, "local", rounds).map_err(|e| e.to_string())?;
-        let before = self_cpu();
+        let before = proc::rusage_cpu(false);
         let turns = runtime.block_on(run_sessions(&config, sessions))?;
-        measured.push((turns, self_cpu().saturating_sub(before)));
+        measured.push((turns, proc::rusage_cpu(false).saturating_sub(before)));
     }
     let (t0, c0) = measured[0];
     let (t1, c1) = measured[1];
     Ok((t1.saturating_sub(t0), c1.saturating_sub(c0)))
-}
-
-/// User + system CPU of this process (all threads), microsecond resolution.
-fn self_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a rusage struct.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return Duration::ZERO;
-    }
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
 /// Every reply, from the script and from the fake server alike: the server's sentence after a

@@ -35,19 +35,20 @@ fn event(seq: u64, kind: EventKind) -> Event {
     }
 }
 
-fn app_with(messages: u64) -> App {
+/// A console whose session `team` (`pattern`, agents `names`) has just started (event 0).
+fn started(team: &str, pattern: PatternKind, names: &[String]) -> App {
     let setup = ConsoleSetup {
         config: Config::default(),
-        team: "debate".into(),
+        team: team.into(),
         backend_label: "bench".into(),
         is_demo: false,
         history: Vec::new(),
     };
     let mut app = App::with_theme(setup, Theme::dark(), Vec::new());
-    let agents = AGENTS
+    let agents = names
         .iter()
         .map(|n| AgentInfo {
-            name: n.to_string(),
+            name: n.clone(),
             backend: "b".into(),
             model: "m".into(),
             color: None,
@@ -58,11 +59,17 @@ fn app_with(messages: u64) -> App {
     app.apply(&event(
         0,
         EventKind::SessionStarted {
-            team: "debate".into(),
-            pattern: PatternKind::GroupChat,
+            team: team.into(),
+            pattern,
             agents,
         },
     ));
+    app
+}
+
+fn app_with(messages: u64) -> App {
+    let names: Vec<String> = AGENTS.iter().map(|n| n.to_string()).collect();
+    let mut app = started("debate", PatternKind::GroupChat, &names);
     for i in 0..messages {
         let agent = AGENTS[(i % 3) as usize].to_string();
         let text = format!(
@@ -116,38 +123,12 @@ fn measure(app: &mut App, frames: usize) -> (Duration, Duration) {
 /// median frame time over the words in `window` (word positions).
 fn streaming(words: usize, windows: &[(usize, usize)]) -> Vec<Duration> {
     let names: Vec<String> = (1..=8).map(|a| format!("a{a}")).collect();
-    let setup = ConsoleSetup {
-        config: Config::default(),
-        team: "stream8".into(),
-        backend_label: "bench".into(),
-        is_demo: false,
-        history: Vec::new(),
-    };
-    let mut app = App::with_theme(setup, Theme::dark(), Vec::new());
-    let agents = names
-        .iter()
-        .map(|n| AgentInfo {
-            name: n.clone(),
-            backend: "b".into(),
-            model: "m".into(),
-            color: None,
-            price: None,
-            fallback: Vec::new(),
-        })
-        .collect();
+    let mut app = started("stream8", PatternKind::Concurrent, &names);
     let mut seq = 0;
     let mut next = |app: &mut App, kind| {
         seq += 1;
         app.apply(&event(seq, kind));
     };
-    next(
-        &mut app,
-        EventKind::SessionStarted {
-            team: "stream8".into(),
-            pattern: PatternKind::Concurrent,
-            agents,
-        },
-    );
     for (i, agent) in names.iter().enumerate() {
         next(
             &mut app,

@@ -13,7 +13,7 @@ mod proc;
 mod server;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use server::{ServerProcess, Shape};
 
@@ -54,7 +54,7 @@ fn bench() -> Result<(), String> {
     let mut wall = Vec::with_capacity(runs);
     // One unmeasured run warms the page cache.
     for i in 0..=runs {
-        let before = children_cpu();
+        let before = proc::rusage_cpu(true);
         let started = Instant::now();
         let status = Command::new(exe)
             .args(["run", "--config"])
@@ -69,7 +69,7 @@ fn bench() -> Result<(), String> {
             .status()
             .map_err(|e| format!("cannot run {exe}: {e}"))?;
         let took = started.elapsed();
-        let used = children_cpu().saturating_sub(before);
+        let used = proc::rusage_cpu(true).saturating_sub(before);
         if !status.success() {
             return Err(format!("conclave run exited with {status}"));
         }
@@ -93,16 +93,4 @@ fn bench() -> Result<(), String> {
         proc::percentile(&wall, 90.0)
     );
     Ok(())
-}
-
-/// User + system CPU time of every waited-for child so far.
-fn children_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a rusage struct.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
-        return Duration::ZERO;
-    }
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }

@@ -1,5 +1,5 @@
 //! Process figures read from `/proc` (Linux): CPU time in clock ticks from `stat`, resident
-//! memory from `status`. No libc: the files are plain text. Ticks are coarse (usually 10 ms), so
+//! memory from `status`; and [`rusage_cpu`] where a finer figure is needed. Ticks are coarse (usually 10 ms), so
 //! the benches run long enough that a tick is well under 1% of what they measure.
 #![allow(dead_code)]
 
@@ -15,6 +15,24 @@ pub fn cpu_time(pid: &str) -> Option<Duration> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(ticks_to_duration(utime + stime))
+}
+
+/// User + system CPU time, microsecond resolution, from `getrusage`: of this process (all its
+/// threads) with `children` false, else of every child waited for so far.
+pub fn rusage_cpu(children: bool) -> Duration {
+    let who = if children {
+        libc::RUSAGE_CHILDREN
+    } else {
+        libc::RUSAGE_SELF
+    };
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage struct.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
 /// A `VmXXX` line of `/proc/PID/status`, in KiB (`VmRSS`, `VmHWM`).

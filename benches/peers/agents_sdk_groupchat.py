@@ -13,13 +13,13 @@ Needs the pins of benches/peers/requirements.txt (benches/peers/compare.sh insta
     python benches/peers/agents_sdk_groupchat.py --base-url http://127.0.0.1:PORT/v1
 """
 
-import argparse
-import asyncio
-import json
-import time
+import harness
 
 from agents import Agent, OpenAIChatCompletionsModel, Runner, set_tracing_disabled
 from openai import AsyncOpenAI
+
+# Traces would be uploaded to OpenAI.
+set_tracing_disabled(True)
 
 AGENTS = ["optimist", "skeptic", "pragmatist", "moderator"]
 TASK = "Should we rewrite the billing service in Rust?"
@@ -53,21 +53,5 @@ async def one_session(base_url: str, rounds: int) -> int:
     return turns
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--sessions", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=10)
-    args = parser.parse_args()
-    set_tracing_disabled(True)
-    await one_session(args.base_url, args.rounds)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    turns = 0
-    for _ in range(args.sessions):
-        turns += await one_session(args.base_url, args.rounds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    print(json.dumps({"turns": turns, "cpu_s": round(cpu, 4), "wall_s": round(wall, 4)}))
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    harness.run(one_session)

@@ -3,16 +3,13 @@ same number of rounds and sessions, against the same instant OpenAI-compatible s
 
 Prints one JSON line: {"turns": N, "cpu_s": S, "wall_s": W}. CPU is time.process_time()
 (user + system of this process) around the measured sessions only; imports and one warm-up
-session are not counted. Needs: pip install autogen-agentchat "autogen-ext[openai]".
+session are not counted. Needs the pins of benches/peers/requirements.txt (benches/peers/compare.sh installs them).
 
 Run by the Rust bench when CONCLAVE_BENCH_AUTOGEN names a Python; or by hand:
-    python benches/autogen/groupchat.py --base-url http://127.0.0.1:PORT/v1
+    python benches/peers/autogen_groupchat.py --base-url http://127.0.0.1:PORT/v1
 """
 
-import argparse
-import asyncio
-import json
-import time
+import harness
 import warnings
 
 from autogen_agentchat.agents import AssistantAgent
@@ -44,20 +41,5 @@ async def one_session(base_url: str, rounds: int) -> int:
     return sum(1 for m in result.messages if getattr(m, "source", "user") in AGENTS)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--sessions", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=10)
-    args = parser.parse_args()
-    await one_session(args.base_url, args.rounds)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    turns = 0
-    for _ in range(args.sessions):
-        turns += await one_session(args.base_url, args.rounds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    print(json.dumps({"turns": turns, "cpu_s": round(cpu, 4), "wall_s": round(wall, 4)}))
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    harness.run(one_session)

@@ -1,7 +1,8 @@
 //! The one bootstrap every front end shares: the tokio runtime its sessions run on, where their
 //! journals go, and how a front end waits for a session's journal when it leaves the session.
 //!
-//! Mental model: [`runtime`] once when a front end starts (the console and `conclave run` alike);
+//! Mental model: [`runtime`] once when a front end starts (the console; `conclave run` takes the
+//! single-threaded [`headless_runtime`]);
 //! [`check_recordable`] before it starts anything (a session that cannot be recorded is refused
 //! up front, exit 1); [`options`] for each launch (journaled into [`journal_dir`]); [`settle`] when
 //! a session is left, bounded by [`JOURNAL_GRACE`] so a slow disk never hangs an exit. How a failed journal is reported is the front end's choice.
@@ -26,6 +27,20 @@ pub const JOURNAL_GRACE: Duration = Duration::from_secs(10);
 pub fn runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("{who}: cannot start the async runtime: {e}");
+            Exit::Failed
+        })
+}
+
+/// The runtime of a headless front end (`conclave run`): one thread for the session, its provider
+/// streams, the printer and the journal (file IO still goes to tokio's blocking pool). One
+/// session never needs two workers, and starting and waking them cost a short run a good part of
+/// its CPU. Fails like [`runtime`].
+pub fn headless_runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {

@@ -12,6 +12,9 @@ use crate::config::paths;
 /// The log file's name inside the data dir.
 pub const LOG_FILE: &str = "conclave.log";
 
+/// Lines the log's queue holds at the default level (see [`init`]).
+const QUIET_LOG_LINES: usize = 4096;
+
 /// Start logging to the file. Keep the guard alive until exit: dropping it flushes the log.
 pub fn init() -> Option<WorkerGuard> {
     let dir = paths::data_dir();
@@ -21,10 +24,19 @@ pub fn init() -> Option<WorkerGuard> {
         .append(true)
         .open(dir.join(LOG_FILE))
         .ok()?;
-    let filter = EnvFilter::try_from_env(paths::ENV_LOG)
-        .or_else(|_| EnvFilter::try_new("info"))
-        .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    let chosen = EnvFilter::try_from_env(paths::ENV_LOG);
+    // The writer's queue is allocated (and touched) whole up front: tracing-appender's default of
+    // 128,000 lines is ~1,000 page faults, most of a short run's start-up. The default `info` log
+    // writes a few lines a session; a chosen level (`debug`, `trace`) keeps the large queue.
+    let lines = if chosen.is_ok() {
+        tracing_appender::non_blocking::DEFAULT_BUFFERED_LINES_LIMIT
+    } else {
+        QUIET_LOG_LINES
+    };
+    let filter = chosen.or_else(|_| EnvFilter::try_new("info")).ok()?;
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(lines)
+        .finish(file);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

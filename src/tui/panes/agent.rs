@@ -337,17 +337,19 @@ mod tests {
     use super::*;
     use crate::core::event::AgentInfo;
 
-    #[test]
-    fn live_turn_lays_out_completed_lines_once_and_the_tail_raw() {
-        let theme = Theme::dark();
-        let mut agent = AgentView::new(AgentInfo {
+    fn agent_a() -> AgentView {
+        AgentView::new(AgentInfo {
             name: "a".into(),
             backend: "b".into(),
             model: "m".into(),
-            color: None,
-            price: None,
-            fallback: Vec::new(),
-        });
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn live_turn_lays_out_completed_lines_once_and_the_tail_raw() {
+        let theme = Theme::dark();
+        let mut agent = agent_a();
         let mut pane = AgentPane::default();
         let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {
             let turns = Turns::new();
@@ -375,14 +377,7 @@ mod tests {
     #[test]
     fn a_growing_tail_lays_out_as_a_fresh_pane_would() {
         let theme = Theme::dark();
-        let mut agent = AgentView::new(AgentInfo {
-            name: "a".into(),
-            backend: "b".into(),
-            model: "m".into(),
-            color: None,
-            price: None,
-            fallback: Vec::new(),
-        });
+        let mut agent = agent_a();
         let rows = |pane: &mut AgentPane, agent: &AgentView, width: u16| -> Vec<Line<'static>> {
             let turns = Turns::new();
             let (mut cells, _) = pane.cells(agent, &turns, &theme);
