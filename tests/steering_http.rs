@@ -180,10 +180,11 @@ async fn a_held_window_waits_and_a_speaking_holder_can_be_redirected() {
         finished(&live.seen),
         (Outcome::Completed, Some("Tech here: fixed.".into()))
     );
-    let billing_at = Wire::OpenAi
-        .requests(&server)
+    // Among every request the server saw (context-window probes too), billing's chat request.
+    let billing_at = server
+        .requests()
         .iter()
-        .position(|r| r.json()["model"] == "billing-model")
+        .position(|r| r.path == Wire::OpenAi.path() && r.json()["model"] == "billing-model")
         .unwrap();
     assert!(
         server

@@ -78,6 +78,11 @@ pub struct UsageInfo {
 }
 
 impl UsageInfo {
+    /// No count at all, not even an estimate: a journal from before usage was recorded here.
+    pub fn is_unrecorded(&self) -> bool {
+        self.input.is_none() && self.output.is_none() && !self.estimated
+    }
+
     /// Input plus output, the unknown counting nothing.
     pub fn total(&self) -> u64 {
         self.input.unwrap_or(0) + self.output.unwrap_or(0)
@@ -196,16 +201,18 @@ pub enum EventKind {
         turn: u64,
         error: ErrorInfo,
         will_retry: bool,
-        /// What the failed attempt cost (additive; DESIGN section 3).
-        #[serde(default)]
+        /// What the failed attempt cost (additive; DESIGN section 3). Absent only in journals
+        /// written before it existed, and left out again when such a journal is re-written.
+        #[serde(default, skip_serializing_if = "UsageInfo::is_unrecorded")]
         usage: UsageInfo,
     },
     TurnCancelled {
         agent: String,
         turn: u64,
         partial_text: String,
-        /// What the cancelled call cost (additive; DESIGN section 3).
-        #[serde(default)]
+        /// What the cancelled call cost (additive; DESIGN section 3). Absent only in journals
+        /// written before it existed, and left out again when such a journal is re-written.
+        #[serde(default, skip_serializing_if = "UsageInfo::is_unrecorded")]
         usage: UsageInfo,
     },
     /// The answer given to one tool call of an earlier `message` (so the conversation sent to the

@@ -6,7 +6,8 @@
 //! whose message mentions tools, grammar or samplers: llama-server's "Failed to initialize
 //! samplers") or ignores it (a text answer and no tool call: llama-server's OpenAI endpoint), the
 //! held text is dropped, the backend's [`Markers`] switch is set, one [`LlmEvent::Notice`] says
-//! so, and the same request goes out at once in the marker form. From then on the provider sends
+//! so, and the same request goes out at once in the marker form (a reply of one bare word, such
+//! as a candidate's name, is an answer the core reads leniently and passes). From then on the provider sends
 //! the marker form directly ([`Markers::on`]), for every session sharing the provider. Anything
 //! else (a tool call, an empty reply, another error) passes through unchanged.
 
@@ -135,7 +136,9 @@ impl Watch {
             }
             Some(Ok(LlmEvent::Finished(reason))) => {
                 let said = self.held.iter().any(|t| !t.trim().is_empty());
-                if self.watching() && said {
+                // One bare word (a candidate's name, `agree`) is a valid structured answer that
+                // the core reads leniently: no second call, and no reason to give up on tools.
+                if self.watching() && said && !is_bare_word(&self.held.concat()) {
                     self.switch("answered in text instead of calling the tool it was asked for");
                     return;
                 }
@@ -179,6 +182,15 @@ impl Watch {
         }
         self.current = fallback();
     }
+}
+
+/// Whether `text` is one word, give or take Markdown emphasis, quotes and a final stop.
+fn is_bare_word(text: &str) -> bool {
+    let word = text
+        .trim()
+        .trim_end_matches(['.', '!'])
+        .trim_matches(|c: char| matches!(c, '*' | '_' | '`' | '"' | '\''));
+    !word.is_empty() && !word.contains(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -291,5 +303,15 @@ mod tests {
         assert_eq!(run(first.clone(), &markers).await, first);
         assert_eq!(run(vec![fin()], &markers).await, vec![fin()]);
         assert!(!markers.on());
+    }
+
+    #[test]
+    fn one_bare_word_is_an_answer_and_prose_is_not() {
+        for bare in ["y", "**y**", "x.", "`agree`", "  skeptic \n"] {
+            assert!(is_bare_word(bare), "{bare:?}");
+        }
+        for prose in ["", "**", "I rather like the idea.", "NEXT: y: because"] {
+            assert!(!is_bare_word(prose), "{prose:?}");
+        }
     }
 }
