@@ -364,7 +364,12 @@ impl Actor {
                     message: format!("agent '{}' or its backend is not configured", spec.agent),
                 },
                 will_retry: false,
-                usage: Default::default(),
+                // Nothing was sent.
+                usage: crate::core::event::UsageInfo {
+                    input: Some(0),
+                    output: Some(0),
+                    estimated: false,
+                },
             });
             self.queue.push_back(Input::TurnEnded { turn });
             return;
@@ -400,7 +405,8 @@ impl Actor {
             let _ = tx.send(Internal::Turn { turn, msg });
         };
         let deadline = spec.timeout_ms.or(agent.timeout_ms);
-        let live = Live::start(provider, request, deadline, then, send);
+        let keep = !agent.fallback.is_empty();
+        let live = Live::start(provider, request, deadline, then, keep, send);
         self.live.insert(turn, live);
     }
 

@@ -61,8 +61,8 @@ pub(super) struct Live {
     received: String,
     /// For a `summarize` turn: the turn that waits for the summary.
     pub(super) then: Option<TurnSpec>,
-    /// The request as sent, kept for a `fallback` model to be asked the same.
-    pub(super) request: ChatRequest,
+    /// The request as sent, kept only when the agent has `fallback` models to ask the same.
+    pub(super) request: Option<ChatRequest>,
     /// The fallback model serving this turn, when it is not the agent's own.
     pub(super) served_by: Option<ModelRef>,
     /// How many of the agent's `fallback` entries were tried.
@@ -76,17 +76,13 @@ impl Live {
         request: ChatRequest,
         deadline_ms: Option<u64>,
         then: Option<TurnSpec>,
+        keep_request: bool,
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) -> Live {
         let cancel = CancellationToken::new();
         let input_estimate = estimate::input_tokens(&request);
-        tokio::spawn(pump(
-            provider,
-            request.clone(),
-            cancel.clone(),
-            deadline_ms,
-            send,
-        ));
+        let kept = keep_request.then(|| request.clone());
+        tokio::spawn(pump(provider, request, cancel.clone(), deadline_ms, send));
         Live {
             cancel,
             started: Instant::now(),
@@ -96,7 +92,7 @@ impl Live {
             input_estimate,
             received: String::new(),
             then,
-            request,
+            request: kept,
             served_by: None,
             fallbacks_tried: 0,
         }
@@ -233,7 +229,7 @@ impl Live {
             deadline_ms,
             send,
         ));
-        self.request = request;
+        self.request = Some(request);
     }
 }
 
