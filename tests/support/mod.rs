@@ -21,6 +21,7 @@
 pub mod events;
 pub mod llm_fake;
 pub mod server;
+pub mod session;
 pub mod wire;
 
 pub use server::{FakeServer, Gate, Recorded, Reply, Reported, Step};

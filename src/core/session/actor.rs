@@ -394,12 +394,7 @@ impl Actor {
             self.refuse(turn, then.unwrap_or(spec), refusal);
             return;
         }
-        self.publish(EventKind::TurnStarted {
-            agent: spec.agent.clone(),
-            turn,
-            round: spec.round,
-            purpose: spec.purpose,
-        });
+        self.announce(turn, &spec);
         let tx = self.internal.clone();
         let send = move |msg| {
             let _ = tx.send(Internal::Turn { turn, msg });
@@ -408,6 +403,16 @@ impl Actor {
         let keep = !agent.fallback.is_empty();
         let live = Live::start(provider, request, deadline, then, keep, send);
         self.live.insert(turn, live);
+    }
+
+    /// `turn_started` for `spec`.
+    fn announce(&mut self, turn: u64, spec: &TurnSpec) {
+        self.publish(EventKind::TurnStarted {
+            agent: spec.agent.clone(),
+            turn,
+            round: spec.round,
+            purpose: spec.purpose,
+        });
     }
 
     fn cancel_turn(&mut self, turn: u64) {

@@ -70,12 +70,7 @@ impl Actor {
                 });
             }
             budget::Scope::Agent => {
-                self.publish(EventKind::TurnStarted {
-                    agent: spec.agent.clone(),
-                    turn,
-                    round: spec.round,
-                    purpose: spec.purpose,
-                });
+                self.announce(turn, &spec);
                 self.publish(EventKind::TurnFailed {
                     agent: spec.agent,
                     turn,
