@@ -488,3 +488,55 @@ async fn bare_picks_and_cut_off_or_raw_control_character_votes_count() {
             .contains("one short sentence")
     );
 }
+
+#[tokio::test]
+async fn conclave_run_prints_estimated_usage_with_a_tilde() {
+    let server = FakeServer::start().await;
+    // A llama-cpp-python-like server: text, no usage, every time.
+    server.always(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::text(["Four ", "words ", "right ", "here."])),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backends.llama]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\n\
+             [agents.a]\nbackend = \"llama\"\nmodel = \"small.gguf\"\n\n\
+             [teams.chat]\npattern = \"single\"\nmembers = [\"a\"]\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let run = |events: &'static str| {
+        let config = config.clone();
+        let data = dir.path().join("data");
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+                .args(["run", "--team", "chat", "--prompt", "Say four words."])
+                .args(["--events", events, "--config"])
+                .arg(&config)
+                .env_remove("CONCLAVE_CONFIG")
+                .env("CONCLAVE_DATA_DIR", &data)
+                .output()
+                .unwrap()
+        })
+    };
+    let text = run("text").await.unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(text.status.success(), "{stdout}");
+    let usage = stdout.lines().last().unwrap_or_default();
+    assert!(
+        usage.starts_with("== usage: ~") && usage.contains("tokens in, ~4 out"),
+        "{stdout}"
+    );
+    let jsonl = run("jsonl").await.unwrap();
+    let message: Value = String::from_utf8_lossy(&jsonl.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["type"] == "message")
+        .expect("a message event");
+    assert_eq!(message["usage"]["estimated"], true);
+    assert_eq!(message["usage"]["output"], 4);
+}
