@@ -540,3 +540,43 @@ async fn conclave_run_prints_estimated_usage_with_a_tilde() {
     assert_eq!(message["usage"]["estimated"], true);
     assert_eq!(message["usage"]["output"], 4);
 }
+
+#[tokio::test]
+async fn conclave_run_says_what_a_group_chat_will_cost_before_it_starts() {
+    let server = FakeServer::start().await;
+    server.always(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::text(["Fine."]).usage(10, 1)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backends.oa]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\n\
+             [agents.x]\nbackend = \"oa\"\nmodel = \"m\"\nmax_tokens = 100\n\n\
+             [agents.y]\nbackend = \"oa\"\nmodel = \"m\"\nmax_tokens = 100\n\n\
+             [teams.debate]\npattern = \"group_chat\"\nmembers = [\"x\", \"y\"]\nmax_rounds = 2\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .args(["run", "--team", "debate", "--prompt", "Tabs?", "--config"])
+            .arg(&config)
+            .env_remove("CONCLAVE_CONFIG")
+            .env("CONCLAVE_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    // (The same reply every time ends the chat as a loop; only the estimate matters here.)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("estimate for 2 rounds: ~") && stderr.contains("tokens in 4 calls"),
+        "{stderr}"
+    );
+}
