@@ -9,18 +9,17 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use conclave::config::{AgentConfig, BackendConfig, Consensus, Strategy, TeamConfig};
+use conclave::config::{Consensus, Strategy, TeamConfig};
 use conclave::core::event::{EventKind, Outcome, PatternKind, VoteChoice};
-use conclave::core::session::{Session, SessionSpec};
+use conclave::core::session::Session;
 use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
-use conclave::llm::build_provider;
 use serde_json::{Value, json};
 use support::events::{count, finished};
 use support::llm_fake::{ByRequest, Wire, forced_tool, offered_tools};
+use support::session::{Setup, run_with};
 use support::{FakeServer, Gate, Recorded, Reply, Step, Turn, files_under};
 
 /// Inline keys of the backends below; none may ever reach an event.
@@ -39,64 +38,15 @@ fn key_line(wire: Wire) -> String {
     format!("api_key = \"{key}\"\n")
 }
 
-/// A team, its agents `(name, backend, model, system)` and backends `(name, config)`.
-struct Setup {
-    team: TeamConfig,
-    agents: BTreeMap<String, AgentConfig>,
-    backends: Vec<(String, BackendConfig)>,
+/// A session setup whose backends carry the inline keys above.
+fn setup(team: TeamConfig) -> Setup {
+    Setup::new(team).with_keys(key_line)
 }
 
-impl Setup {
-    fn new(team: TeamConfig) -> Self {
-        Setup {
-            team,
-            agents: BTreeMap::new(),
-            backends: Vec::new(),
-        }
-    }
-
-    fn backend(mut self, name: &str, server: &FakeServer, wire: Wire, extra: &str) -> Self {
-        let extra = format!("{}{extra}", key_line(wire));
-        self.backends
-            .push((name.to_string(), wire.backend(server, &extra)));
-        self
-    }
-
-    fn agent(mut self, name: &str, backend: &str, model: &str, system: &str) -> Self {
-        self.agents.insert(
-            name.to_string(),
-            AgentConfig {
-                backend: backend.into(),
-                model: model.into(),
-                system: Some(system.into()).filter(|s: &String| !s.is_empty()),
-                ..Default::default()
-            },
-        );
-        self
-    }
-
-    fn spec(self) -> SessionSpec {
-        let providers = self
-            .backends
-            .iter()
-            .map(|(name, cfg)| (name.clone(), build_provider(name, cfg).expect("provider")))
-            .collect();
-        SessionSpec {
-            id: "http-run".into(),
-            team_name: "t".into(),
-            team: self.team,
-            agents: self.agents,
-            providers,
-            history: Vec::new(),
-            unattended: None,
-        }
-    }
-}
-
-/// Run a session on `prompt` until `session_finished` (a generous timeout only guards against
-/// hangs) and check the invariants of what it published.
+/// Run a session on `prompt` until `session_finished` and check the invariants of what it
+/// published, keys included.
 async fn run(setup: Setup, prompt: &str) -> Vec<Event> {
-    let seen = support::events::run_to_end(setup.spec(), prompt).await;
+    let seen = run_with(setup, prompt, |_| {}).await;
     check_invariants(&seen);
     seen
 }
@@ -234,7 +184,7 @@ async fn four_agent_debate_over_openai_reaches_consensus_in_round_two() {
         threshold: 0.75,
         every_round: true,
     });
-    let mut setup = Setup::new(team).backend("oa", &server, Wire::OpenAi, "");
+    let mut setup = setup(team).backend("oa", &server, Wire::OpenAi, "");
     let firsts = ["agree", "disagree", "disagree", "agree"];
     for (who, first) in members.iter().zip(firsts) {
         let model = format!("{who}-model");
@@ -352,7 +302,7 @@ fn support_setup(server: &FakeServer, desk_extra: &str) -> (Setup, ByRequest) {
         .insert("triage".into(), vec!["billing.eu".into()]);
     team.fallback
         .insert("billing.eu".into(), vec!["tech".into()]);
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("front", server, Wire::Anthropic, "")
         .backend("desk", server, Wire::OpenAi, desk_extra)
         .agent("triage", "front", "triage-model", "You are triage.")
@@ -576,7 +526,7 @@ async fn first_success_keeps_the_fast_answer_and_closes_the_slow_streams() {
     team.members = ["fast", "slow1", "slow2"].map(String::from).to_vec();
     team.strategy = Some(Strategy::FirstSuccess);
     // One wire each: every provider must close its connection when its turn is cancelled.
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("oa", &server, Wire::OpenAi, "")
         .backend("an", &server, Wire::Anthropic, "")
         .backend("ol", &server, Wire::Ollama, "")
@@ -652,7 +602,7 @@ async fn best_of_on_ollama_scores_with_the_judges_tool_and_the_best_wins() {
     let mut team = TeamConfig::new(PatternKind::BestOf);
     team.members = ["a", "b"].map(String::from).to_vec();
     team.judge = Some("judge".into());
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("local", &server, Wire::Ollama, "num_ctx = 8192\n")
         .agent("a", "local", "a-model", "You answer briefly.")
         .agent("b", "local", "b-model", "You answer in depth.")
@@ -736,7 +686,7 @@ async fn a_ping_pong_between_openai_and_anthropic_is_stopped() {
     team.members = ["a", "b"].map(String::from).to_vec();
     team.handoffs.insert("a".into(), vec!["b".into()]);
     team.handoffs.insert("b".into(), vec!["a".into()]);
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("oa", &server, Wire::OpenAi, "")
         .backend("an", &server, Wire::Anthropic, "")
         .agent("a", "oa", "a-model", "You are A.")
@@ -820,9 +770,10 @@ async fn a_rate_limit_with_retry_after_ms_is_retried_then_answered() {
     let server = FakeServer::start().await;
     let mut team = TeamConfig::new(PatternKind::Single);
     team.members = vec!["solo".into()];
-    let setup = Setup::new(team)
-        .backend("oa", &server, Wire::OpenAi, "")
-        .agent("solo", "oa", "solo-model", "");
+    let setup =
+        setup(team)
+            .backend("oa", &server, Wire::OpenAi, "")
+            .agent("solo", "oa", "solo-model", "");
     let limited = json!({"error": {"message": "Rate limit reached for requests",
         "type": "requests", "code": "rate_limit_exceeded"}});
     server.push(
@@ -871,7 +822,7 @@ async fn overloaded_after_tokens_were_shown_is_not_retried_and_keeps_the_partial
     let server = FakeServer::start().await;
     let mut team = TeamConfig::new(PatternKind::Single);
     team.members = vec!["solo".into()];
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("an", &server, Wire::Anthropic, "max_retries = 3\n")
         .agent("solo", "an", "solo-model", "");
     let mut stream = support::wire::anthropic_events(&Turn::text(["Partial ", "answer"]));
@@ -941,7 +892,7 @@ async fn a_speaker_picked_twice_in_a_row_is_never_sent_its_own_words_last() {
     let mut team = TeamConfig::new(PatternKind::GroupChat);
     team.members = ["x", "y"].map(String::from).to_vec();
     team.speaker_selection = Some(conclave::config::SpeakerSelection::Human);
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("an", &server, Wire::Anthropic, "")
         .agent("x", "an", "x-model", "You are X.")
         .agent("y", "an", "y-model", "You are Y.");
@@ -1008,7 +959,7 @@ async fn anthropic_ballots_are_forced_and_a_malformed_one_is_asked_for_again() {
         threshold: 1.0,
         every_round: true,
     });
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("an", &server, Wire::Anthropic, "")
         .agent("x", "an", "x-model", "You are X.")
         .agent("y", "an", "y-model", "You are Y.");
@@ -1091,7 +1042,7 @@ async fn an_ollama_handoff_answers_calls_without_ids_by_name_and_in_order() {
     let mut team = TeamConfig::new(PatternKind::Handoff);
     team.members = ["a", "b"].map(String::from).to_vec();
     team.handoffs.insert("a".into(), vec!["b".into()]);
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("ol", &server, Wire::Ollama, "")
         .agent("a", "ol", "a-model", "You are A.")
         .agent("b", "ol", "b-model", "You are B.");
@@ -1164,9 +1115,10 @@ async fn a_turn_past_its_deadline_fails_and_its_connection_is_closed() {
     let mut team = TeamConfig::new(PatternKind::Concurrent);
     team.members = vec!["slow".into()];
     team.timeout_ms = Some(150);
-    let setup = Setup::new(team)
-        .backend("oa", &server, Wire::OpenAi, "")
-        .agent("slow", "oa", "slow-model", "");
+    let setup =
+        setup(team)
+            .backend("oa", &server, Wire::OpenAi, "")
+            .agent("slow", "oa", "slow-model", "");
     let events = support::wire::openai_events(&Turn::text(["zz", "z"]));
     server.push(
         Wire::OpenAi.path(),
@@ -1327,7 +1279,7 @@ async fn a_manager_picks_speakers_with_the_forced_tool_and_an_invalid_pick_is_as
     team.speaker_selection = Some(conclave::config::SpeakerSelection::Manager);
     team.manager = Some("m".into());
     team.max_rounds = Some(1);
-    let setup = Setup::new(team)
+    let setup = setup(team)
         .backend("oa", &server, Wire::OpenAi, "")
         .backend("an", &server, Wire::Anthropic, "")
         .agent("m", "oa", "m-model", "You chair the discussion.")

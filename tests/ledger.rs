@@ -9,108 +9,18 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use conclave::config::{
-    AgentConfig, BackendConfig, Budget, Consensus, FallbackModel, Price, SpeakerSelection,
-    Strategy, TeamConfig,
+    Budget, Consensus, FallbackModel, Price, SpeakerSelection, Strategy, TeamConfig,
 };
+use conclave::core::Event;
 use conclave::core::event::{EventKind, Outcome, PatternKind, Purpose, UsageInfo, VoteChoice};
 use conclave::core::metrics::Metrics;
-use conclave::core::session::{Session, SessionSpec};
-use conclave::core::{Command, Event};
-use conclave::llm::build_provider;
 use serde_json::{Value, json};
-use support::events::{check_invariants, finished};
+use support::events::finished;
 use support::llm_fake::{ByRequest, Wire};
+use support::session::{Setup, run_with};
 use support::{FakeServer, Gate, Reply, Step, Turn};
-
-struct Setup {
-    team: TeamConfig,
-    agents: BTreeMap<String, AgentConfig>,
-    backends: Vec<(String, BackendConfig)>,
-}
-
-impl Setup {
-    fn new(team: TeamConfig) -> Self {
-        Setup {
-            team,
-            agents: BTreeMap::new(),
-            backends: Vec::new(),
-        }
-    }
-
-    fn backend(mut self, name: &str, server: &FakeServer, wire: Wire, extra: &str) -> Self {
-        let extra = format!("api_key = \"sk-test\"\n{extra}");
-        self.backends
-            .push((name.to_string(), wire.backend(server, &extra)));
-        self
-    }
-
-    fn agent(mut self, name: &str, backend: &str, model: &str) -> Self {
-        self.agents.insert(
-            name.to_string(),
-            AgentConfig {
-                backend: backend.into(),
-                model: model.into(),
-                system: Some(format!("You are {name}.")),
-                ..Default::default()
-            },
-        );
-        self
-    }
-
-    fn with(mut self, name: &str, change: impl FnOnce(&mut AgentConfig)) -> Self {
-        change(self.agents.get_mut(name).unwrap());
-        self
-    }
-
-    fn spec(self) -> SessionSpec {
-        let providers = self
-            .backends
-            .iter()
-            .map(|(name, cfg)| (name.clone(), build_provider(name, cfg).expect("provider")))
-            .collect();
-        SessionSpec {
-            id: "ledger-run".into(),
-            team_name: "t".into(),
-            team: self.team,
-            agents: self.agents,
-            providers,
-            history: Vec::new(),
-            unattended: None,
-        }
-    }
-}
-
-/// Run `prompt` until `session_finished`; `on_event` sees every event as it comes.
-async fn run_with(setup: Setup, prompt: &str, mut on_event: impl FnMut(&Event)) -> Vec<Event> {
-    let mut session = Session::new(setup.spec()).expect("valid spec");
-    let mut events = session.subscribe();
-    let handle = session.start();
-    handle
-        .send(Command::Send {
-            text: prompt.into(),
-            to: None,
-        })
-        .expect("running");
-    let mut seen = Vec::new();
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            on_event(&e);
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("the session finishes within 30 s");
-    check_invariants(&seen);
-    seen
-}
 
 async fn run(setup: Setup, prompt: &str) -> Vec<Event> {
     run_with(setup, prompt, |_| {}).await
@@ -142,9 +52,9 @@ async fn the_ledger_holds_every_token_the_server_reported_losers_and_failed_atte
     team.strategy = Some(Strategy::FirstSuccess);
     let setup = Setup::new(team)
         .backend("an", &server, Wire::Anthropic, "max_retries = 1\n")
-        .agent("a", "an", "a-model")
-        .agent("b", "an", "b-model")
-        .agent("c", "an", "c-model")
+        .agent("a", "an", "a-model", "You are a.")
+        .agent("b", "an", "b-model", "You are b.")
+        .agent("c", "an", "c-model", "You are c.")
         .with("a", |a| {
             a.price = Some(Price {
                 input: 1.0,
@@ -249,7 +159,7 @@ async fn usage_a_server_never_sent_is_estimated_and_counted() {
     team.members = vec!["a".into()];
     let setup = Setup::new(team)
         .backend("llama", &server, Wire::OpenAi, "")
-        .agent("a", "llama", "small.gguf");
+        .agent("a", "llama", "small.gguf", "You are a.");
     // llama-cpp-python: no usage chunk at all.
     replies.add(
         "small.gguf",
@@ -304,8 +214,8 @@ async fn a_team_budget_stops_the_next_call_before_it_starts_in_a_pipeline() {
     });
     let setup = Setup::new(team)
         .backend("oa", &server, Wire::OpenAi, "")
-        .agent("pm", "oa", "pm-model")
-        .agent("dev", "oa", "dev-model");
+        .agent("pm", "oa", "pm-model", "You are pm.")
+        .agent("dev", "oa", "dev-model", "You are dev.");
     replies.add(
         "pm-model",
         None,
@@ -343,8 +253,8 @@ async fn a_group_chats_budget_stops_its_votes_before_any_is_sent() {
     });
     let setup = Setup::new(team)
         .backend("oa", &server, Wire::OpenAi, "")
-        .agent("x", "oa", "x-model")
-        .agent("y", "oa", "y-model");
+        .agent("x", "oa", "x-model", "You are x.")
+        .agent("y", "oa", "y-model", "You are y.");
     replies.add(
         "x-model",
         None,
@@ -384,8 +294,8 @@ async fn an_agent_budget_fails_only_that_agents_call() {
     team.members = ["a", "b"].map(String::from).to_vec();
     let setup = Setup::new(team)
         .backend("oa", &server, Wire::OpenAi, "")
-        .agent("a", "oa", "a-model")
-        .agent("b", "oa", "b-model")
+        .agent("a", "oa", "a-model", "You are a.")
+        .agent("b", "oa", "b-model", "You are b.")
         .with("b", |b| {
             b.budget = Some(Budget {
                 tokens: Some(2),
@@ -416,7 +326,7 @@ async fn a_failing_backend_hands_the_turn_to_the_fallback_model_priced_at_its_ow
     let setup = Setup::new(team)
         .backend("primary", &server, Wire::OpenAi, "max_retries = 0\n")
         .backend("backup", &server, Wire::Anthropic, "")
-        .agent("a", "primary", "big-model")
+        .agent("a", "primary", "big-model", "You are a.")
         .with("a", |a| {
             a.price = Some(Price {
                 input: 100.0,
@@ -496,9 +406,9 @@ async fn bare_picks_and_cut_off_or_raw_control_character_votes_count() {
     });
     let setup = Setup::new(team)
         .backend("oa", &server, Wire::OpenAi, "")
-        .agent("m", "oa", "m-model")
-        .agent("x", "oa", "x-model")
-        .agent("y", "oa", "y-model")
+        .agent("m", "oa", "m-model", "You are m.")
+        .agent("x", "oa", "x-model", "You are x.")
+        .agent("y", "oa", "y-model", "You are y.")
         .with("x", |x| x.max_tokens = Some(16));
     // The manager answers with nothing but a name, twice: both count, no second ask.
     replies.add(
@@ -576,5 +486,97 @@ async fn bare_picks_and_cut_off_or_raw_control_character_votes_count() {
         x_vote["messages"]
             .to_string()
             .contains("one short sentence")
+    );
+}
+
+#[tokio::test]
+async fn conclave_run_prints_estimated_usage_with_a_tilde() {
+    let server = FakeServer::start().await;
+    // A llama-cpp-python-like server: text, no usage, every time.
+    server.always(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::text(["Four ", "words ", "right ", "here."])),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backends.llama]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\n\
+             [agents.a]\nbackend = \"llama\"\nmodel = \"small.gguf\"\n\n\
+             [teams.chat]\npattern = \"single\"\nmembers = [\"a\"]\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let run = |events: &'static str| {
+        let config = config.clone();
+        let data = dir.path().join("data");
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+                .args(["run", "--team", "chat", "--prompt", "Say four words."])
+                .args(["--events", events, "--config"])
+                .arg(&config)
+                .env_remove("CONCLAVE_CONFIG")
+                .env("CONCLAVE_DATA_DIR", &data)
+                .output()
+                .unwrap()
+        })
+    };
+    let text = run("text").await.unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(text.status.success(), "{stdout}");
+    let usage = stdout.lines().last().unwrap_or_default();
+    assert!(
+        usage.starts_with("== usage: ~") && usage.contains("tokens in, ~4 out"),
+        "{stdout}"
+    );
+    let jsonl = run("jsonl").await.unwrap();
+    let message: Value = String::from_utf8_lossy(&jsonl.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["type"] == "message")
+        .expect("a message event");
+    assert_eq!(message["usage"]["estimated"], true);
+    assert_eq!(message["usage"]["output"], 4);
+}
+
+#[tokio::test]
+async fn conclave_run_says_what_a_group_chat_will_cost_before_it_starts() {
+    let server = FakeServer::start().await;
+    server.always(
+        Wire::OpenAi.path(),
+        Wire::OpenAi.reply(&Turn::text(["Fine."]).usage(10, 1)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backends.oa]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\n\
+             [agents.x]\nbackend = \"oa\"\nmodel = \"m\"\nmax_tokens = 100\n\n\
+             [agents.y]\nbackend = \"oa\"\nmodel = \"m\"\nmax_tokens = 100\n\n\
+             [teams.debate]\npattern = \"group_chat\"\nmembers = [\"x\", \"y\"]\nmax_rounds = 2\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .args(["run", "--team", "debate", "--prompt", "Tabs?", "--config"])
+            .arg(&config)
+            .env_remove("CONCLAVE_CONFIG")
+            .env("CONCLAVE_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    // (The same reply every time ends the chat as a loop; only the estimate matters here.)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("estimate for 2 rounds: ~") && stderr.contains("tokens in 4 calls"),
+        "{stderr}"
     );
 }

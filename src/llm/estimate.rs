@@ -2,21 +2,22 @@
 //! a cancelled stream, a failed attempt) and for the offline scripted backend, which reports
 //! these figures as its usage. One rule everywhere: input ≈ the request's characters / 4
 //! (system prompt and every message), output = the words of the text plus the tool calls'
-//! argument characters / 4. Rough on purpose; shown with `~` wherever it is used.
+//! argument characters / 4. Rough on purpose; shown with `~` wherever it is used. Characters
+//! are counted as UTF-8 bytes (the same for ASCII; a little more for other scripts, whose
+//! tokens are shorter anyway), so an estimate costs one length per message, never a scan of
+//! the history.
 
 use crate::llm::{ChatMessage, ChatRequest};
 
 /// Estimated input tokens of `request`.
 pub fn input_tokens(request: &ChatRequest) -> u64 {
-    let system = request.system.as_deref().map_or(0, |s| s.chars().count());
+    let system = request.system.as_deref().map_or(0, str::len);
     let messages: usize = request
         .messages
         .iter()
         .map(|m| match m {
-            ChatMessage::User { text } | ChatMessage::Assistant { text, .. } => {
-                text.chars().count()
-            }
-            ChatMessage::ToolResult { content, .. } => content.chars().count(),
+            ChatMessage::User { text } | ChatMessage::Assistant { text, .. } => text.len(),
+            ChatMessage::ToolResult { content, .. } => content.len(),
         })
         .sum();
     (system + messages).div_ceil(4) as u64

@@ -80,9 +80,11 @@ pub fn to_markdown(journal: &Journal) -> String {
     let ledger = view.ledger();
     for row in &ledger {
         let m = row.metrics;
+        // `~`: the counts include an estimate (the server reported no usage for some call).
+        let mark = if m.estimated > 0 { "~" } else { "" };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {mark}{} | {mark}{} | {} |",
             row.agent,
             m.messages,
             m.input_tokens.unwrap_or(0),

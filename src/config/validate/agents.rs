@@ -23,19 +23,7 @@ pub(super) fn check_agent(
             .hint("use 1 to 64 letters, digits, '_' or '-'; agent names become tool names"),
         );
     }
-    if !names.has_backend(&a.backend) {
-        let f = Finding::error(
-            path.key("backend"),
-            Part::Value,
-            format!("no backend named '{}'", a.backend),
-        );
-        out.push(
-            match names.suggest(&a.backend, names.config.backends.keys().map(String::as_str)) {
-                Some(best) => f.hint(format!("did you mean '{best}'?")),
-                None => f.hint("define it under [backends.NAME]"),
-            },
-        );
-    }
+    check_backend(&path.key("backend"), &a.backend, names, out);
     if a.model.trim().is_empty() {
         out.push(Finding::error(
             path.key("model"),
@@ -46,19 +34,7 @@ pub(super) fn check_agent(
     super::patterns::check_budget(path, a.budget, names, out);
     for (i, f) in a.fallback.iter().enumerate() {
         let at = path.key("fallback").index(i);
-        if !names.has_backend(&f.backend) {
-            let finding = Finding::error(
-                at.key("backend"),
-                Part::Value,
-                format!("no backend named '{}'", f.backend),
-            );
-            out.push(
-                match names.suggest(&f.backend, names.config.backends.keys().map(String::as_str)) {
-                    Some(best) => finding.hint(format!("did you mean '{best}'?")),
-                    None => finding.hint("define it under [backends.NAME]"),
-                },
-            );
-        }
+        check_backend(&at.key("backend"), &f.backend, names, out);
         if f.model.trim().is_empty() {
             out.push(Finding::error(
                 at.key("model"),
@@ -86,6 +62,24 @@ pub(super) fn check_agent(
             .hint(hint),
         );
     }
+}
+
+/// `backend` (at `path`) names a defined backend.
+fn check_backend(path: &KeyPath, backend: &str, names: &Names<'_>, out: &mut Vec<Finding>) {
+    if names.has_backend(backend) {
+        return;
+    }
+    let f = Finding::error(
+        path.clone(),
+        Part::Value,
+        format!("no backend named '{backend}'"),
+    );
+    out.push(
+        match names.suggest(backend, names.config.backends.keys().map(String::as_str)) {
+            Some(best) => f.hint(format!("did you mean '{best}'?")),
+            None => f.hint("define it under [backends.NAME]"),
+        },
+    );
 }
 
 /// The colour names the console understands (ratatui's, which also takes `-`, `_` or a space

@@ -364,7 +364,12 @@ impl Actor {
                     message: format!("agent '{}' or its backend is not configured", spec.agent),
                 },
                 will_retry: false,
-                usage: Default::default(),
+                // Nothing was sent.
+                usage: crate::core::event::UsageInfo {
+                    input: Some(0),
+                    output: Some(0),
+                    estimated: false,
+                },
             });
             self.queue.push_back(Input::TurnEnded { turn });
             return;
@@ -389,23 +394,29 @@ impl Actor {
             self.refuse(turn, then.unwrap_or(spec), refusal);
             return;
         }
+        self.announce(turn, &spec);
+        let tx = self.internal.clone();
+        let send = move |msg| {
+            let _ = tx.send(Internal::Turn { turn, msg });
+        };
+        let deadline = spec.timeout_ms.or(agent.timeout_ms);
+        let keep = !agent.fallback.is_empty();
+        let fit = FitTo {
+            window: agent.context_window,
+            task: self.state.task.prompt.clone(),
+        };
+        let live = Live::start(provider, (request, fit), deadline, then, keep, send);
+        self.live.insert(turn, live);
+    }
+
+    /// `turn_started` for `spec`.
+    fn announce(&mut self, turn: u64, spec: &TurnSpec) {
         self.publish(EventKind::TurnStarted {
             agent: spec.agent.clone(),
             turn,
             round: spec.round,
             purpose: spec.purpose,
         });
-        let tx = self.internal.clone();
-        let send = move |msg| {
-            let _ = tx.send(Internal::Turn { turn, msg });
-        };
-        let deadline = spec.timeout_ms.or(agent.timeout_ms);
-        let fit = FitTo {
-            window: agent.context_window,
-            task: self.state.task.prompt.clone(),
-        };
-        let live = Live::start(provider, (request, fit), deadline, then, send);
-        self.live.insert(turn, live);
     }
 
     fn cancel_turn(&mut self, turn: u64) {

@@ -78,8 +78,8 @@ pub(super) struct Live {
     received: String,
     /// For a `summarize` turn: the turn that waits for the summary.
     pub(super) then: Option<TurnSpec>,
-    /// The request as sent, kept for a `fallback` model to be asked the same.
-    pub(super) request: ChatRequest,
+    /// The request as sent, kept only when the agent has `fallback` models to ask the same.
+    pub(super) request: Option<ChatRequest>,
     /// The fallback model serving this turn, when it is not the agent's own.
     pub(super) served_by: Option<ModelRef>,
     /// How many of the agent's `fallback` entries were tried.
@@ -93,11 +93,13 @@ impl Live {
         (request, fit): (ChatRequest, FitTo),
         deadline_ms: Option<u64>,
         then: Option<TurnSpec>,
+        keep_request: bool,
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) -> Live {
         let cancel = CancellationToken::new();
         let input_estimate = estimate::input_tokens(&request);
-        let fitted = fit_to(provider.clone(), request.clone(), fit, cancel.clone(), send);
+        let kept = keep_request.then(|| request.clone());
+        let fitted = fit_to(provider.clone(), request, fit, cancel.clone(), send);
         let token = cancel.clone();
         tokio::spawn(async move {
             if let Some((request, send)) = fitted.await {
@@ -113,7 +115,7 @@ impl Live {
             input_estimate,
             received: String::new(),
             then,
-            request,
+            request: kept,
             served_by: None,
             fallbacks_tried: 0,
         }
@@ -258,7 +260,7 @@ impl Live {
             deadline_ms,
             send,
         ));
-        self.request = request;
+        self.request = Some(request);
     }
 }
 

@@ -73,6 +73,11 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
             "session {id}; resume with conclave run --resume {id}",
             id = handle.id()
         );
+        if let Start::New { team } = &prepared.start
+            && let Some(line) = forecast_line(&prepared.config, team, prepared.prompt.as_deref())
+        {
+            eprintln!("{line}");
+        }
     }
     let mut out = Output::new(
         args.events,
@@ -291,4 +296,23 @@ async fn recv_ack(acks: &mut Option<mpsc::UnboundedReceiver<u64>>) -> Option<u64
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// For a group chat, what its configured rounds would cost (said before it starts).
+fn forecast_line(
+    config: &crate::config::Config,
+    team: &str,
+    prompt: Option<&str>,
+) -> Option<String> {
+    let t = config.teams.get(team)?;
+    if t.pattern != crate::config::PatternKind::GroupChat {
+        return None;
+    }
+    let f =
+        crate::core::metrics::forecast::group_chat(t, &config.agents, prompt.map_or(0, str::len));
+    let cost = f.cost.map(|c| format!(", ~${c:.4}")).unwrap_or_default();
+    Some(format!(
+        "estimate for {} rounds: ~{} tokens in {} calls{cost}",
+        f.rounds, f.tokens, f.calls
+    ))
 }

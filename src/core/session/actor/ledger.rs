@@ -23,6 +23,9 @@ impl Actor {
         agent: &AgentConfig,
         request: &ChatRequest,
     ) -> Option<budget::Refusal> {
+        if self.ctx.team.budget.is_none() && agent.budget.is_none() {
+            return None;
+        }
         let call = budget::Call {
             team: &self.team_name,
             agent: name,
@@ -67,12 +70,7 @@ impl Actor {
                 });
             }
             budget::Scope::Agent => {
-                self.publish(EventKind::TurnStarted {
-                    agent: spec.agent.clone(),
-                    turn,
-                    round: spec.round,
-                    purpose: spec.purpose,
-                });
+                self.announce(turn, &spec);
                 self.publish(EventKind::TurnFailed {
                     agent: spec.agent,
                     turn,
@@ -125,7 +123,9 @@ impl Actor {
             backend: next.backend.clone(),
             model: next.model.clone(),
         };
-        let mut request = live.request.clone();
+        let Some(mut request) = live.request.clone() else {
+            return Err(usage);
+        };
         request.model = next.model.clone();
         let tx = self.internal.clone();
         let send = move |msg| {
