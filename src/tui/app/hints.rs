@@ -6,8 +6,8 @@ use super::App;
 use crate::core::event::PatternKind;
 
 /// The steering keys that act in a team of `pattern` (what the footer and the Steering panel
-/// list, and the README's key table says): the handoff keys in handoff teams, vote, speaker
-/// and pause in group chats, pause in pipelines, and cancelling a turn everywhere.
+/// list, and the README's key table says): the handoff keys and pause in handoff teams, vote,
+/// speaker and pause in group chats, pause in pipelines, and cancelling a turn everywhere.
 pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static str)> {
     let mut v = Vec::new();
     match pattern {
@@ -16,6 +16,7 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
             (Action::RejectHandoff, "reject"),
             (Action::RedirectHandoff, "redirect"),
             (Action::CancelHandoff, "cancel handoff"),
+            (Action::TogglePause, "pause"),
         ]),
         Some(PatternKind::GroupChat) => v.extend([
             (Action::CallVote, "vote"),

@@ -12,7 +12,8 @@
 //! ends the task with an `error` event. Two handoffs in one reply: the first wins, the second is
 //! answered with an error result. A malformed handoff (unknown target, bad JSON) is answered with
 //! the error and the agent is asked once more; then its reply stands without a handoff. The
-//! person's messages go to the holder: one sent while it answers gets one more turn of it.
+//! person's messages go to the holder: one sent while it answers is queued and answered by the
+//! holder next. Pause holds the holder's reply until resume (a running turn finishes first).
 //!
 //! Resumed after the process died mid-task: the holder keeps control and answers again when its
 //! turn was cut off; a handoff waiting in its approval window gets the whole window again.
@@ -174,6 +175,8 @@ impl Handoff {
             Command::HoldHandoff {} => self.hold(state, &cmd),
             Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
             Command::Stop {} => common::stop(state),
+            Command::Pause {} => common::pause(state, &cmd),
+            Command::Resume {} => common::resume(state, &cmd),
             _ => common::not_here(&cmd, "handoff"),
         }
     }
@@ -189,6 +192,8 @@ impl Handoff {
         }
         match t.status {
             TurnStatus::Running => Vec::new(),
+            // Paused: the reply is acted on when the person resumes.
+            TurnStatus::Completed if state.paused => Vec::new(),
             TurnStatus::Cancelled => vec![Effect::Finish {
                 outcome: Outcome::Cancelled,
                 final_text: Some(t.text.clone()),
@@ -343,10 +348,17 @@ impl Pattern for Handoff {
                 }
                 _ => Vec::new(),
             },
-            // Handoff teams never pause, so Continue only comes when the session has just become
-            // unattended: a handoff waiting for the person is settled by `--approve`.
+            // Continue comes when the session has just become unattended (a handoff waiting for the
+            // person is settled by `--approve`) or after a resume.
             Input::Continue => match self.pending(state) {
                 Some(r) => self.settle(state, &r).unwrap_or_default(),
+                // Resumed after a pause: act on the holder's reply that was held.
+                None if !state.paused && state.running_turns().is_empty() => {
+                    match common::last_ended(state) {
+                        Some(turn) => self.on_turn_ended(state, turn),
+                        None => Vec::new(),
+                    }
+                }
                 None => Vec::new(),
             },
         }

@@ -629,3 +629,26 @@ fn a_redirected_or_fallback_holder_is_told_who_handed_over_and_why() {
     assert!(told.contains("Reason: because"), "{told}");
     assert!(told.contains("billing could not take it over"), "{told}");
 }
+
+#[test]
+fn pause_holds_the_holders_reply_until_resume() {
+    let mut sim = support(Approval::Auto);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.command(Command::Pause {});
+    assert!(sim.state.paused);
+    sim.complete("billing", transfer("tech"));
+    assert!(sim.running_agents().is_empty(), "held while paused");
+    assert!(!has(&sim, |e| matches!(
+        e,
+        EventKind::HandoffRequested { .. }
+    )));
+    sim.command(Command::Resume {});
+    assert!(has(
+        &sim,
+        |e| matches!(e, EventKind::HandoffRequested { from, to, .. } if from == "billing" && to == "tech")
+    ));
+    assert_eq!(sim.running_agents(), ["tech"]);
+    sim.command(Command::Resume {});
+    assert!(sim.last_error().is_some_and(|e| e.contains("not paused")));
+}
