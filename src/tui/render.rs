@@ -34,6 +34,9 @@ use super::panes::status::StatusLine;
 use super::panes::{AgentColors, Focus, handoff, input, metrics, status, steering};
 use crate::core::event::PatternKind;
 
+/// Fewer rows than this (two keys and the borders) and the steering panel is left out.
+const MIN_STEERING_HEIGHT: u16 = 4;
+
 /// Smallest agent pane in the grid before falling back to tabs.
 const MIN_PANE_WIDTH: u16 = 36;
 const MIN_PANE_HEIGHT: u16 = 6;
@@ -141,7 +144,9 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(top);
         let handoff_h = handoff_h.min(top_h);
         let metrics_h = metrics_h.min(top_h - handoff_h);
-        let with_steering = top_h - handoff_h - metrics_h >= steer_h;
+        // The steering panel takes the rows left over, clipped to the keys that act now when it
+        // cannot have all it wants (the footer and F1 still list every key).
+        let with_steering = top_h - handoff_h - metrics_h >= steer_h.min(MIN_STEERING_HEIGHT);
         let [handoff_area, metrics_area, steer_area] = Layout::vertical([
             Constraint::Length(handoff_h),
             if with_steering {

@@ -59,9 +59,19 @@ pub fn render(
         .filter_map(|&(action, label)| Some(row(keymap.hint(action)?, label.to_string())))
         .collect();
     lines.push(row("@name".into(), "address one agent".into()));
-    if let Some(help) = keymap.hint(Action::Help) {
-        lines.push(row(help, "every key".into()));
+    let help = keymap.hint(Action::Help);
+    if let Some(help) = &help {
+        lines.push(row(help.clone(), "every key".into()));
     }
     lines.push(Line::styled(slash_commands(pattern), theme.dim_style()));
+    // Short of rows: the keys that act now first, then where to find the rest.
+    let rows = usize::from(area.height.saturating_sub(2));
+    if lines.len() > rows && rows > 0 {
+        lines.truncate(rows - 1);
+        let more = help.map_or("more keys in the footer".to_string(), |h| {
+            format!("{h} more keys")
+        });
+        lines.push(Line::styled(format!("… {more}"), theme.dim_style()));
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
