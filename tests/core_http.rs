@@ -75,6 +75,8 @@ impl Setup {
                 temperature: None,
                 timeout_ms: None,
                 price: None,
+                a2a: None,
+                bearer_token_env: None,
             },
         );
         self

@@ -31,6 +31,8 @@ fn agent(name: &str) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        a2a: None,
+        bearer_token_env: None,
     }
 }
 

@@ -70,7 +70,8 @@ fn backend_for(detected: &Detected) -> (&'static str, BackendConfig, Option<Stri
     }
 }
 
-fn backend(kind: BackendKind) -> BackendConfig {
+/// A backend of this kind with nothing else set.
+pub(crate) fn backend(kind: BackendKind) -> BackendConfig {
     BackendConfig {
         kind,
         base_url: None,
@@ -195,6 +196,8 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        a2a: None,
+        bearer_token_env: None,
     }
 }
 

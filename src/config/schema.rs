@@ -36,6 +36,8 @@ pub enum BackendKind {
     Anthropic,
     Ollama,
     Scripted,
+    /// A remote agent over A2A (derived from an agent's `a2a = "URL"`; see [`Config::derive_a2a_backends`]).
+    A2a,
 }
 
 impl BackendKind {
@@ -45,6 +47,7 @@ impl BackendKind {
             BackendKind::Anthropic => "anthropic",
             BackendKind::Ollama => "ollama",
             BackendKind::Scripted => "scripted",
+            BackendKind::A2a => "a2a",
         }
     }
 }
@@ -134,7 +137,10 @@ pub struct Price {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
+    /// Required unless the agent is remote (`a2a`), whose backend is derived.
+    #[serde(default)]
     pub backend: String,
+    #[serde(default)]
     pub model: String,
     #[serde(default)]
     pub system: Option<String>,
@@ -153,6 +159,13 @@ pub struct AgentConfig {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub price: Option<Price>,
+    /// A remote agent over A2A: the base URL of its server (the agent card is fetched from
+    /// `/.well-known/agent-card.json` below it). Replaces `backend` and `model`.
+    #[serde(default)]
+    pub a2a: Option<String>,
+    /// A remote agent's bearer token: the name of the environment variable holding it.
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,7 +331,36 @@ impl Config {
     pub fn derive_members(&mut self) {
         self.teams.values_mut().for_each(TeamConfig::derive_members);
     }
+
+    /// Give every remote agent (`a2a = "URL"`) that names no backend its own backend
+    /// `a2a:<agent>` of kind `a2a` (the URL as `base_url`, `bearer_token_env` as `api_key_env`) and
+    /// the model `a2a`, so the rest of the program (providers, `check`, journals) treats it as any
+    /// other member. An agent that sets both `a2a` and `backend` is left alone: validation says so.
+    pub fn derive_a2a_backends(&mut self) {
+        for (name, agent) in &mut self.agents {
+            let Some(url) = &agent.a2a else { continue };
+            if !agent.backend.is_empty() {
+                continue;
+            }
+            let backend = format!("{A2A_BACKEND_PREFIX}{name}");
+            agent.backend = backend.clone();
+            if agent.model.is_empty() {
+                agent.model = "a2a".to_string();
+            }
+            self.backends.insert(
+                backend,
+                BackendConfig {
+                    base_url: Some(url.clone()),
+                    api_key_env: agent.bearer_token_env.clone(),
+                    ..crate::config::defaults::backend(BackendKind::A2a)
+                },
+            );
+        }
+    }
 }
+
+/// The name prefix of the backends derived from remote agents (`a2a:<agent>`).
+pub const A2A_BACKEND_PREFIX: &str = "a2a:";
 
 impl TeamConfig {
     /// A handoff team may leave out `members` (DESIGN section 5's own `support` example does): its

@@ -21,6 +21,7 @@
 //! everything a provider yields) and [`http`] its connection; `scripted` replays a script;
 //! [`vocab`] holds the tool names and markers shared with the orchestrator.
 
+pub mod a2a;
 pub mod anthropic;
 pub mod classify;
 pub mod error;

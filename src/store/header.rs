@@ -237,6 +237,8 @@ mod tests {
                     input: 1.0,
                     output: 2.0,
                 }),
+                a2a: None,
+                bearer_token_env: None,
             },
         );
         c

@@ -155,6 +155,8 @@ pub fn config() -> Config {
         temperature: None,
         timeout_ms: None,
         price,
+        a2a: None,
+        bearer_token_env: None,
     };
     let p = Some(Price {
         input: 0.15,

@@ -101,7 +101,7 @@ fn not_for(path: &KeyPath, key: &str, kind: &str) -> Finding {
     .hint(format!("remove {key}"))
 }
 
-fn url_problem(url: &str) -> Option<String> {
+pub(super) fn url_problem(url: &str) -> Option<String> {
     // Quoted without its password or query values.
     let shown = crate::text::redact::redact_url(url);
     match reqwest::Url::parse(url) {

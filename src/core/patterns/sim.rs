@@ -82,6 +82,8 @@ impl Sim {
                         temperature: None,
                         timeout_ms: None,
                         price: None,
+                        a2a: None,
+                        bearer_token_env: None,
                     },
                 )
             })

@@ -26,6 +26,8 @@ fn agent(system: Option<&str>) -> AgentConfig {
         temperature: Some(0.5),
         timeout_ms: None,
         price: None,
+        a2a: None,
+        bearer_token_env: None,
     }
 }
 
