@@ -5,7 +5,7 @@ Binds 127.0.0.1 on a free port, writes the port to PORT_FILE, and appends one JS
 request (method, A2A-Version and Authorization headers, the request's text) to LOG_FILE.
 
 What it answers (deterministic, from the last user text it was sent):
-- a vote request (the text asks for `VOTE:`)   -> "VOTE: agree: the remote agrees"
+- a vote request (asks for `VOTE: <agree|…`) -> "VOTE: agree: the remote agrees"
 - text containing "ASK ME"                     -> input-required "Which colour?", then on the
                                                   follow-up "You chose <answer>"
 - text containing "PLEASE FAIL"                -> failed, reason "remote broke"
@@ -60,7 +60,7 @@ class Remote(AgentExecutor):
         up = TaskUpdater(event_queue, task.id, task.context_id)
         log({"event": "execute", "text": text, "task": task.id})
         history = " ".join(p.text for m in task.history for p in m.parts)
-        if "VOTE:" in text:
+        if "VOTE: <agree" in text:
             await up.add_artifact([new_text_part("VOTE: agree: the remote agrees")])
             await up.complete()
         elif "ASK ME" in history and "ASK ME" not in text:

@@ -24,6 +24,22 @@ pub(super) fn check_agent(
     }
     if remote_problems(path, a, out) {
         // A remote agent's backend and model are derived from its URL.
+    } else if a.backend.is_empty() || a.model.is_empty() {
+        for (key, missing) in [
+            ("backend", a.backend.is_empty()),
+            ("model", a.model.is_empty()),
+        ] {
+            if missing {
+                out.push(
+                    Finding::error(
+                        path.key(key),
+                        Part::Key,
+                        format!("missing required key `{key}`"),
+                    )
+                    .hint("an agent names a backend and a model, or is remote: a2a = \"URL\""),
+                );
+            }
+        }
     } else if !names.has_backend(&a.backend) {
         let f = Finding::error(
             path.key("backend"),
@@ -37,7 +53,7 @@ pub(super) fn check_agent(
             },
         );
     }
-    if a.a2a.is_none() && a.model.trim().is_empty() {
+    if a.a2a.is_none() && !a.model.is_empty() && a.model.trim().is_empty() {
         out.push(Finding::error(
             path.key("model"),
             Part::Value,

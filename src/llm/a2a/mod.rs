@@ -42,6 +42,9 @@ use crate::llm::{
 
 /// The finish reason of a turn that ended because the remote asked a question.
 pub const FINISH_INPUT_REQUIRED: &str = "input_required";
+/// How the context labels the person's words (`[user]: …`); the answer to a remote's question
+/// goes back without it.
+const PERSON_LABEL: &str = "[user]: ";
 /// Longest wait for the remote's answer to a cancel.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
@@ -50,7 +53,16 @@ pub struct A2aProvider {
     backend: Arc<HttpBackend>,
     card: Arc<OnceCell<Card>>,
     /// The remote task waiting for the person's answer (input-required), if any.
-    waiting: Arc<Mutex<Option<TaskRef>>>,
+    waiting: Arc<Mutex<Option<Waiting>>>,
+}
+
+/// A remote task that asked a question (input-required).
+#[derive(Clone, Debug)]
+struct Waiting {
+    task: TaskRef,
+    /// What it asked: the answer goes back only into the conversation whose last reply by this
+    /// agent is that question (a provider is shared by every session of a front end).
+    question: String,
 }
 
 impl A2aProvider {
@@ -124,7 +136,7 @@ use crate::llm::stream::Emit;
 struct Turn {
     backend: Arc<HttpBackend>,
     card: Arc<OnceCell<Card>>,
-    waiting: Arc<Mutex<Option<TaskRef>>>,
+    waiting: Arc<Mutex<Option<Waiting>>>,
     /// The remote task this turn started or continued, once known (what a cancel cancels).
     task: Arc<Mutex<Option<TaskRef>>>,
     model: String,
@@ -166,7 +178,10 @@ impl Turn {
     async fn exchange(&self, request: &ChatRequest, tx: &Emit) -> Result<FinishReason, LlmError> {
         let backend = &self.backend;
         let card = card_of(backend, &self.card).await?;
-        let waiting = lock(&self.waiting).take();
+        let waiting = lock(&self.waiting)
+            .take()
+            .filter(|w| last_reply(request) == Some(w.question.as_str()))
+            .map(|w| w.task);
         let text = match &waiting {
             Some(_) => last_user_text(request),
             None => prompt_text(request),
@@ -313,8 +328,10 @@ impl Turn {
                     "" => "(the remote agent needs more input)".to_string(),
                     _ => question,
                 };
-                say(fold, question);
-                *lock(&self.waiting) = lock(&self.task).clone();
+                say(fold, question.clone());
+                *lock(&self.waiting) = lock(&self.task)
+                    .clone()
+                    .map(|task| Waiting { task, question });
                 Some(FinishReason::Other(FINISH_INPUT_REQUIRED.to_string()))
             }
             Update::State(state @ (State::Failed | State::Rejected | State::Canceled), reason) => {
@@ -390,6 +407,14 @@ pub fn prompt_text(request: &ChatRequest) -> String {
     parts.join("\n\n")
 }
 
+/// The agent's last reply in the conversation, if any.
+fn last_reply(request: &ChatRequest) -> Option<&str> {
+    request.messages.iter().rev().find_map(|m| match m {
+        ChatMessage::Assistant { text, .. } => Some(text.as_str()),
+        _ => None,
+    })
+}
+
 /// The person's answer to a remote's question: the last user message.
 fn last_user_text(request: &ChatRequest) -> String {
     request
@@ -397,7 +422,9 @@ fn last_user_text(request: &ChatRequest) -> String {
         .iter()
         .rev()
         .find_map(|m| match m {
-            ChatMessage::User { text } => Some(text.clone()),
+            ChatMessage::User { text } => {
+                Some(text.strip_prefix(PERSON_LABEL).unwrap_or(text).to_string())
+            }
             _ => None,
         })
         .unwrap_or_default()

@@ -20,13 +20,13 @@ fn the_context_goes_as_one_text_with_the_agents_own_words_marked() {
                 content: "x".into(),
                 is_error: false,
             },
-            user("And of Italy?"),
+            user("[user]: And of Italy?"),
         ],
         ..ChatRequest::default()
     };
     assert_eq!(
         prompt_text(&request),
-        "You research.\n\nFind the capital of France.\n\n(you said) Paris.\n\nAnd of Italy?"
+        "You research.\n\nFind the capital of France.\n\n(you said) Paris.\n\n[user]: And of Italy?"
     );
     assert_eq!(last_user_text(&request), "And of Italy?");
     assert_eq!(last_user_text(&ChatRequest::default()), "");
@@ -49,4 +49,19 @@ fn a_remote_agent_needs_a_url_and_takes_no_tools() {
     let p = A2aProvider::new("a2a:r", &cfg).unwrap();
     assert!(!p.supports_tools());
     assert_eq!(p.backend(), "a2a:r");
+}
+
+#[test]
+fn an_answer_goes_back_only_into_the_conversation_that_was_asked() {
+    let asked = ChatRequest {
+        messages: vec![
+            user("[user]: ASK ME"),
+            ChatMessage::Assistant { text: "Which colour?".into(), tool_calls: vec![] },
+            user("[user]: blue"),
+        ],
+        ..ChatRequest::default()
+    };
+    assert_eq!(last_reply(&asked), Some("Which colour?"));
+    assert_eq!(last_user_text(&asked), "blue");
+    assert_eq!(last_reply(&ChatRequest::default()), None);
 }
