@@ -306,7 +306,10 @@ fn a_remote_agent_is_handed_to_and_streams_its_reply_over_a2a_1_0() {
     let text = asked["text"].as_str().unwrap();
     assert!(text.contains("please research tides"), "{text}");
     assert!(text.contains("Over to our researcher."), "{text}");
-    assert!(text.contains("`HANDOFF: triage: <reason>`"), "text markers: {text}");
+    assert!(
+        text.contains("`HANDOFF: triage: <reason>`"),
+        "text markers: {text}"
+    );
 }
 
 #[test]

@@ -14,9 +14,10 @@ use crate::config::schema::{Config, TeamConfig};
 pub fn card(config: &Config, team_name: &str, team: &TeamConfig, url: &str) -> Value {
     let pattern = team.pattern.as_str();
     let members: Vec<&str> = team.members.iter().map(String::as_str).collect();
-    let description = team.description.clone().unwrap_or_else(|| {
-        format!("A conclave {pattern} team: {}", members.join(", "))
-    });
+    let description = team
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("A conclave {pattern} team: {}", members.join(", ")));
     let mut skills = vec![json!({
         "id": pattern,
         "name": pattern,

@@ -86,7 +86,9 @@ pub fn run(options: ServeOptions) -> Exit {
         Some(var) => match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
             _ => {
-                eprintln!("conclave serve: --token-env {var}: the environment variable {var} is not set or empty; export {var}=<token> first");
+                eprintln!(
+                    "conclave serve: --token-env {var}: the environment variable {var} is not set or empty; export {var}=<token> first"
+                );
                 return Exit::Usage;
             }
         },
@@ -103,10 +105,14 @@ pub fn run(options: ServeOptions) -> Exit {
 }
 
 async fn serve(options: ServeOptions, config: Config, token: Option<Secret>) -> Exit {
-    let listener = match tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await {
+    let listener = match tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await
+    {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("conclave serve: cannot listen on {}:{}: {e}", options.host, options.port);
+            eprintln!(
+                "conclave serve: cannot listen on {}:{}: {e}",
+                options.host, options.port
+            );
             return Exit::Failed;
         }
     };
@@ -156,19 +162,31 @@ async fn serve(options: ServeOptions, config: Config, token: Option<Secret>) -> 
 /// The lines `serve` starts with: where it listens and who can reach it.
 pub fn announce(team: &str, addr: SocketAddr, token: bool) -> String {
     let reach = if addr.ip().is_loopback() {
-        "listening on loopback only: other machines cannot reach it (--host 0.0.0.0 serves them)".to_string()
+        "listening on loopback only: other machines cannot reach it (--host 0.0.0.0 serves them)"
+            .to_string()
     } else if token {
-        format!("listening on {}: other machines can reach it; requests need the bearer token", addr.ip())
+        format!(
+            "listening on {}: other machines can reach it; requests need the bearer token",
+            addr.ip()
+        )
     } else {
-        format!("listening on {}: other machines can reach it, and without --token-env anyone there can run the team", addr.ip())
+        format!(
+            "listening on {}: other machines can reach it, and without --token-env anyone there can run the team",
+            addr.ip()
+        )
     };
-    format!("serving team '{team}' as an A2A agent at http://{addr}/ (card: http://{addr}{CARD_PATH})\n{reach}")
+    format!(
+        "serving team '{team}' as an A2A agent at http://{addr}/ (card: http://{addr}{CARD_PATH})\n{reach}"
+    )
 }
 
 fn json(status: StatusCode, value: &Value) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(value.to_string())).boxed());
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -181,25 +199,42 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Result<Response<
         return Ok(json(StatusCode::NOT_FOUND, &msg));
     }
     if let Some(token) = &server.token {
-        let given = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let given = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         if given != Some(format!("Bearer {}", token.expose()).as_str()) {
-            let msg = rpc::failure(&Value::Null, -32000, "unauthorized: this agent needs its bearer token");
+            let msg = rpc::failure(
+                &Value::Null,
+                -32000,
+                "unauthorized: this agent needs its bearer token",
+            );
             let mut response = json(StatusCode::UNAUTHORIZED, &msg);
-            response.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                hyper::header::HeaderValue::from_static("Bearer"),
+            );
             return Ok(response);
         }
     }
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let msg = rpc::failure(&Value::Null, rpc::INVALID_REQUEST, "the request body is unreadable or over 1 MiB");
+            let msg = rpc::failure(
+                &Value::Null,
+                rpc::INVALID_REQUEST,
+                "the request body is unreadable or over 1 MiB",
+            );
             return Ok(json(StatusCode::PAYLOAD_TOO_LARGE, &msg));
         }
     };
     let request = match rpc::parse(&body) {
         Ok(r) => r,
         Err(refusal) => {
-            return Ok(json(StatusCode::OK, &rpc::failure(&refusal.id, refusal.code, &refusal.message)));
+            return Ok(json(
+                StatusCode::OK,
+                &rpc::failure(&refusal.id, refusal.code, &refusal.message),
+            ));
         }
     };
     Ok(dispatch(&server, request).await)
@@ -209,7 +244,10 @@ async fn dispatch(server: &Server, request: rpc::Request) -> Response<Body> {
     let (id, version) = (request.id, request.version);
     match request.call {
         Call::Get { id: task } | Call::Cancel { id: task } if server.tasks.get(&task).is_none() => {
-            json(StatusCode::OK, &rpc::failure(&id, rpc::TASK_NOT_FOUND, &format!("no task '{task}'")))
+            json(
+                StatusCode::OK,
+                &rpc::failure(&id, rpc::TASK_NOT_FOUND, &format!("no task '{task}'")),
+            )
         }
         Call::Get { id: task } => {
             let view = server.tasks.get(&task).map(|t| t.view());
@@ -218,33 +256,63 @@ async fn dispatch(server: &Server, request: rpc::Request) -> Response<Body> {
         }
         Call::Cancel { id: task } => {
             let Some(task) = server.tasks.get(&task) else {
-                return json(StatusCode::OK, &rpc::failure(&id, rpc::TASK_NOT_FOUND, "no such task"));
+                return json(
+                    StatusCode::OK,
+                    &rpc::failure(&id, rpc::TASK_NOT_FOUND, "no such task"),
+                );
             };
             if !task.cancel() {
                 let msg = "the task has already ended";
-                return json(StatusCode::OK, &rpc::failure(&id, rpc::TASK_NOT_CANCELABLE, msg));
+                return json(
+                    StatusCode::OK,
+                    &rpc::failure(&id, rpc::TASK_NOT_CANCELABLE, msg),
+                );
             }
             let view = task.finished().await;
-            json(StatusCode::OK, &rpc::success(&id, rpc::task(version, &view)))
+            json(
+                StatusCode::OK,
+                &rpc::success(&id, rpc::task(version, &view)),
+            )
         }
         Call::Send { text, stream } => send(server, id, version, text, stream).await,
     }
 }
 
-async fn send(server: &Server, id: Value, version: Version, text: String, stream: bool) -> Response<Body> {
+async fn send(
+    server: &Server,
+    id: Value,
+    version: Version,
+    text: String,
+    stream: bool,
+) -> Response<Body> {
     let options = bootstrap::options(Some(server.approve), Some(server.providers.clone()));
     let launched = match launch::launch(&server.config, &server.team, &options) {
         Ok(l) => l,
-        Err(e) => return json(StatusCode::OK, &rpc::failure(&id, -32603, &format!("the team could not start: {e}"))),
+        Err(e) => {
+            return json(
+                StatusCode::OK,
+                &rpc::failure(&id, -32603, &format!("the team could not start: {e}")),
+            );
+        }
     };
     let task_id = launched.handle.id().to_string();
-    if launched.handle.send(Command::Send { text, to: None }).is_err() {
-        return json(StatusCode::OK, &rpc::failure(&id, -32603, "the session ended before it took the task"));
+    if launched
+        .handle
+        .send(Command::Send { text, to: None })
+        .is_err()
+    {
+        return json(
+            StatusCode::OK,
+            &rpc::failure(&id, -32603, "the session ended before it took the task"),
+        );
     }
     if !stream {
         let task = server.tasks.follow(&task_id, launched, None);
         let view = task.finished().await;
-        return json(StatusCode::OK, &rpc::success(&id, rpc::task_result(version, &view)));
+        return json(
+            StatusCode::OK,
+            &rpc::success(&id, rpc::task_result(version, &view)),
+        );
     }
     let (tx, rx) = mpsc::unbounded_channel();
     server.tasks.follow(&task_id, launched, Some((version, tx)));
@@ -254,12 +322,20 @@ async fn send(server: &Server, id: Value, version: Version, text: String, stream
     });
     let mut response = Response::new(BodyExt::boxed(StreamBody::new(frames)));
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/event-stream"));
-    headers.insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-cache"));
+    headers.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
     response
 }
 
 /// An unbounded receiver as a stream (ends when every sender is gone).
-fn tokio_stream_of<T: Send + 'static>(rx: mpsc::UnboundedReceiver<T>) -> impl futures_util::Stream<Item = T> + Send {
+fn tokio_stream_of<T: Send + 'static>(
+    rx: mpsc::UnboundedReceiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send {
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
 }

@@ -52,7 +52,11 @@ pub fn parse(body: &[u8]) -> Result<Request, Refusal> {
         .map_err(|e| refuse(&Value::Null, PARSE_ERROR, &format!("invalid JSON: {e}")))?;
     let id = v.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = v.get("method").and_then(Value::as_str) else {
-        return Err(refuse(&id, INVALID_REQUEST, "a JSON-RPC request needs a method"));
+        return Err(refuse(
+            &id,
+            INVALID_REQUEST,
+            "a JSON-RPC request needs a method",
+        ));
     };
     let params = v.get("params").cloned().unwrap_or(Value::Null);
     let (version, kind) = match method {
@@ -68,7 +72,9 @@ pub fn parse(body: &[u8]) -> Result<Request, Refusal> {
             return Err(refuse(
                 &id,
                 METHOD_NOT_FOUND,
-                &format!("method '{other}' is not served (SendMessage, SendStreamingMessage, GetTask, CancelTask and their 0.3 names are)"),
+                &format!(
+                    "method '{other}' is not served (SendMessage, SendStreamingMessage, GetTask, CancelTask and their 0.3 names are)"
+                ),
             ));
         }
     };
@@ -85,7 +91,11 @@ pub fn parse(body: &[u8]) -> Result<Request, Refusal> {
         }
         _ => {
             let Some(task) = params.get("id").and_then(Value::as_str) else {
-                return Err(refuse(&id, INVALID_PARAMS, "params.id (the task id) is missing"));
+                return Err(refuse(
+                    &id,
+                    INVALID_PARAMS,
+                    "params.id (the task id) is missing",
+                ));
             };
             let task = task.to_string();
             if kind == "get" {
@@ -110,7 +120,10 @@ pub enum TaskState {
 
 impl TaskState {
     pub fn is_terminal(self) -> bool {
-        matches!(self, TaskState::Completed | TaskState::Canceled | TaskState::Failed)
+        matches!(
+            self,
+            TaskState::Completed | TaskState::Canceled | TaskState::Failed
+        )
     }
 
     fn spelled(self, version: Version) -> &'static str {
@@ -172,7 +185,8 @@ pub const ANSWER: &str = "answer";
 
 /// The whole task (GetTask, CancelTask, SendMessage's answer).
 pub fn task(version: Version, task: &TaskView) -> Value {
-    let mut v = json!({"id": task.id, "contextId": task.context_id, "status": status(version, task)});
+    let mut v =
+        json!({"id": task.id, "contextId": task.context_id, "status": status(version, task)});
     if !task.answer.is_empty() {
         v["artifacts"] = json!([{"artifactId": ANSWER, "name": "answer",
                                   "parts": parts(version, &task.answer)}]);
@@ -193,7 +207,8 @@ pub fn task_result(version: Version, view: &TaskView) -> Value {
 
 /// A status update of a stream.
 pub fn status_update(version: Version, view: &TaskView) -> Value {
-    let body = json!({"taskId": view.id, "contextId": view.context_id, "status": status(version, view)});
+    let body =
+        json!({"taskId": view.id, "contextId": view.context_id, "status": status(version, view)});
     match version {
         Version::V1 => json!({"statusUpdate": body}),
         Version::V03 => {

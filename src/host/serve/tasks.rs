@@ -16,9 +16,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::rpc::{self, TaskState, TaskView};
+use crate::core::Command;
 use crate::core::event::{EventKind, Outcome};
 use crate::core::session::SessionHandle;
-use crate::core::Command;
 use crate::host::Launched;
 use crate::llm::a2a::wire::Version;
 
@@ -36,7 +36,10 @@ impl Task {
     /// Wait until the task is terminal.
     pub async fn finished(&self) -> TaskView {
         let mut rx = self.view.subscribe();
-        let done = rx.wait_for(|v| v.state.is_terminal()).await.map(|v| v.clone());
+        let done = rx
+            .wait_for(|v| v.state.is_terminal())
+            .await
+            .map(|v| v.clone());
         done.unwrap_or_else(|_| self.view())
     }
 
@@ -108,7 +111,10 @@ impl Tasks {
                         });
                         continue;
                     }
-                    EventKind::SessionFinished { outcome, final_text } => {
+                    EventKind::SessionFinished {
+                        outcome,
+                        final_text,
+                    } => {
                         view.answer = final_text.unwrap_or_default();
                         view.state = match outcome {
                             Outcome::Completed | Outcome::Consensus | Outcome::MaxRounds => {
@@ -118,11 +124,19 @@ impl Tasks {
                             _ => TaskState::Failed,
                         };
                         if view.state != TaskState::Completed {
-                            view.reason = Some(format!("the session ended: {}", outcome_name(outcome)));
+                            view.reason =
+                                Some(format!("the session ended: {}", outcome_name(outcome)));
                         }
                         if !view.answer.is_empty() {
                             send(&frames, |v| {
-                                rpc::artifact_update(v, &view, rpc::ANSWER, "answer", &view.answer, false)
+                                rpc::artifact_update(
+                                    v,
+                                    &view,
+                                    rpc::ANSWER,
+                                    "answer",
+                                    &view.answer,
+                                    false,
+                                )
                             });
                         }
                         send(&frames, |v| rpc::status_update(v, &view));

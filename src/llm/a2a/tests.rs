@@ -56,7 +56,10 @@ fn an_answer_goes_back_only_into_the_conversation_that_was_asked() {
     let asked = ChatRequest {
         messages: vec![
             user("[user]: ASK ME"),
-            ChatMessage::Assistant { text: "Which colour?".into(), tool_calls: vec![] },
+            ChatMessage::Assistant {
+                text: "Which colour?".into(),
+                tool_calls: vec![],
+            },
             user("[user]: blue"),
         ],
         ..ChatRequest::default()
