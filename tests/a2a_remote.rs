@@ -405,6 +405,24 @@ async fn input_required_asks_the_person_and_sends_the_answer_into_the_same_task(
 }
 
 #[test]
+fn a_question_nobody_can_answer_fails_the_headless_turn_and_frees_the_remote_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(dir.path(), &[]);
+    let config = config(dir.path(), &peer.url, "");
+    let run = Running::spawn(&config, &["--team", "solo", "--prompt", "ASK ME something"]);
+    let events = run.finish();
+    let failed = of_type(&events, "turn_failed");
+    let failed = failed.last().unwrap_or_else(|| panic!("{events:#?}"));
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the remote agent asks: Which colour?"),
+        "{message}"
+    );
+    let executed = peer.wait_for("execute");
+    assert_eq!(peer.wait_for("cancel")["task"], executed["task"]);
+}
+
+#[test]
 fn a_failed_remote_task_fails_the_turn_with_the_remotes_reason() {
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);

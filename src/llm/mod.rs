@@ -66,6 +66,10 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The models the backend offers (OpenAI `/models`, Anthropic `/v1/models`, Ollama `/api/tags`).
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
+
+    /// Told by a front end whose sessions end with their task (`run`, `serve`): nobody will be
+    /// there to answer a question a turn ends with. Only remote (A2A) agents ask such questions.
+    fn set_headless(&self, _headless: bool) {}
 }
 
 /// A complete request for one model turn.

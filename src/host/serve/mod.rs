@@ -285,7 +285,10 @@ async fn send(
     text: String,
     stream: bool,
 ) -> Response<Body> {
-    let options = bootstrap::options(Some(server.approve), Some(server.providers.clone()));
+    let options = launch::LaunchOptions {
+        headless: true,
+        ..bootstrap::options(Some(server.approve), Some(server.providers.clone()))
+    };
     let launched = match launch::launch(&server.config, &server.team, &options) {
         Ok(l) => l,
         Err(e) => {

@@ -14,13 +14,15 @@
 //! fail the turn with the remote's reason; input-required (and auth-required) ends the turn with
 //! the remote's question as the reply (finish `input_required`): the person answers it like any
 //! message, and the next turn sends that answer into the same remote task instead of starting a
-//! new one. Cancelling the turn closes the stream and sends the remote `CancelTask`
+//! new one; where nobody can answer (`run`, `serve`: [`Provider::set_headless`]) the question
+//! fails the turn instead, naming it, and the remote task is cancelled. Cancelling the turn
+//! closes the stream and sends the remote `CancelTask`
 //! (`tasks/cancel`) from a task of its own, so the remote stops working too. No retries: sending
 //! a message twice could make the remote do the work twice.
 
 pub mod wire;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,6 +56,8 @@ pub struct A2aProvider {
     card: Arc<OnceCell<Card>>,
     /// The remote task waiting for the person's answer (input-required), if any.
     waiting: Arc<Mutex<Option<Waiting>>>,
+    /// Nobody answers after a turn (`run`, `serve`): a question fails the turn.
+    headless: Arc<AtomicBool>,
 }
 
 /// A remote task that asked a question (input-required).
@@ -80,6 +84,7 @@ impl A2aProvider {
             backend: Arc::new(backend),
             card: Arc::new(OnceCell::new()),
             waiting: Arc::new(Mutex::new(None)),
+            headless: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -114,11 +119,16 @@ impl Provider for A2aProvider {
             backend: self.backend.clone(),
             card: self.card.clone(),
             waiting: self.waiting.clone(),
+            headless: self.headless.load(Ordering::Relaxed),
             task: Arc::new(Mutex::new(None)),
             model: request.model.clone(),
         };
         let token = cancel.clone();
         drive(move |tx| turn.run(request, tx, token), cancel)
+    }
+
+    fn set_headless(&self, headless: bool) {
+        self.headless.store(headless, Ordering::Relaxed);
     }
 
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
@@ -137,6 +147,7 @@ struct Turn {
     backend: Arc<HttpBackend>,
     card: Arc<OnceCell<Card>>,
     waiting: Arc<Mutex<Option<Waiting>>>,
+    headless: bool,
     /// The remote task this turn started or continued, once known (what a cancel cancels).
     task: Arc<Mutex<Option<TaskRef>>>,
     model: String,
@@ -243,10 +254,10 @@ impl Turn {
                 .await
                 .map_err(|_| backend.timeout_error(&self.model, wait, fold.said))?;
             let Some(chunk) = chunk else {
-                if let Some(frame) = sse.finish() {
-                    if let Some(reason) = self.answer(&frame.data, &mut fold, tx)? {
-                        return Ok(reason);
-                    }
+                if let Some(frame) = sse.finish()
+                    && let Some(reason) = self.answer(&frame.data, &mut fold, tx)?
+                {
+                    return Ok(reason);
                 }
                 return Err(self.error(
                     ErrorKind::Protocol,
@@ -328,6 +339,17 @@ impl Turn {
                     "" => "(the remote agent needs more input)".to_string(),
                     _ => question,
                 };
+                if self.headless {
+                    // Nobody will answer: free the remote task rather than leave it waiting.
+                    let task = lock(&self.task).clone();
+                    if let (Some(task), Some(card)) = (task, self.card.get().cloned()) {
+                        let backend = self.backend.clone();
+                        tokio::spawn(async move { cancel_remote(&backend, &card, &task.id).await });
+                    }
+                    return Err(self
+                        .error(ErrorKind::BadRequest, format!("the remote agent asks: {question}"))
+                        .with_hint("nobody can answer it here (conclave run / serve end with their task); put what it needs in the task, or talk to it in the console"));
+                }
                 say(fold, question.clone());
                 *lock(&self.waiting) = lock(&self.task)
                     .clone()
