@@ -423,6 +423,22 @@ fn a_question_nobody_can_answer_fails_the_headless_turn_and_frees_the_remote_tas
 }
 
 #[test]
+fn an_agent_that_does_not_stream_is_sent_one_message_and_its_parts_are_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(dir.path(), &["--no-stream"]);
+    let config = config(dir.path(), &peer.url, "");
+    let events = Running::spawn(&config, &["--team", "solo", "--prompt", "hi"]).finish();
+    let said = of_type(&events, "message");
+    assert_eq!(
+        said.last().unwrap()["text"],
+        "Hello from remote",
+        "{events:#?}"
+    );
+    assert_eq!(peer.requests()[0]["method"], "SendMessage");
+    assert_eq!(peer.requests()[0]["version"], "1.0");
+}
+
+#[test]
 fn a_failed_remote_task_fails_the_turn_with_the_remotes_reason() {
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);

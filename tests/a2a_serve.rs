@@ -33,6 +33,15 @@ character = "writer"
 contains = "slow"
 delay_ms = 600000
 text = "late"
+
+[[reply]]
+character = "triage"
+text = "Billing will know."
+tools = [{ name = "transfer_to_billing", arguments = { reason = "a refund" } }]
+
+[[reply]]
+character = "billing"
+text = "Refund issued."
 "#;
 
 /// A running `conclave serve`, killed when dropped.
@@ -46,20 +55,28 @@ struct Served {
 
 impl Served {
     fn start(extra_args: &[&str], env: &[(&str, &str)]) -> Served {
+        Served::start_team("solo", extra_args, env)
+    }
+
+    fn start_team(team: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("script.toml"), SCRIPT).unwrap();
         let config = dir.path().join("config.toml");
         let text = format!(
             "[backends.play]\nkind = \"scripted\"\ntokens_per_sec = 0\nscript = {:?}\n\
              [agents.writer]\nbackend = \"play\"\nmodel = \"writer\"\ndescription = \"Writes answers\"\n\
-             [teams.solo]\npattern = \"single\"\ndescription = \"Answers questions\"\nmembers = [\"writer\"]\n",
+             [teams.solo]\npattern = \"single\"\ndescription = \"Answers questions\"\nmembers = [\"writer\"]\n\
+             [agents.triage]\nbackend = \"play\"\nmodel = \"triage\"\n\
+             [agents.billing]\nbackend = \"play\"\nmodel = \"billing\"\n\
+             [teams.desk]\npattern = \"handoff\"\nentry = \"triage\"\napproval = \"confirm\"\n\
+             handoffs = {{ triage = [\"billing\"], billing = [\"triage\"] }}\n",
             dir.path().join("script.toml").display().to_string()
         );
         std::fs::write(&config, text).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_conclave"));
         cmd.arg("--config")
             .arg(&config)
-            .args(["serve", "--team", "solo", "--port", "0"])
+            .args(["serve", "--team", team, "--port", "0"])
             .args(extra_args)
             .env_remove("CONCLAVE_CONFIG")
             .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
@@ -247,4 +264,23 @@ fn serve_refuses_an_unset_token_variable_and_an_unknown_team() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SERVE_UNSET_VAR_X"));
+}
+
+#[test]
+fn handoffs_that_need_approval_follow_approve() {
+    for (approve, verdict) in [("reject", "handoff_rejected"), ("auto", "handoff_accepted")] {
+        let served = Served::start_team("desk", &["--approve", approve], &[]);
+        let sent = served.client("send", None);
+        let task = sent[0]["task"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{sent:#?}"));
+        let journal = served
+            .dir
+            .path()
+            .join("data/sessions")
+            .join(format!("{task}.jsonl"));
+        let text = std::fs::read_to_string(&journal).unwrap();
+        let want = format!("\"type\":\"{verdict}\"");
+        assert!(text.contains(&want), "--approve {approve}: {text}");
+    }
 }

@@ -25,11 +25,17 @@ pub(super) fn check_agent(
     if remote_problems(path, a, out) {
         // A remote agent's backend and model are derived from its URL.
     } else if a.backend.is_empty() || a.model.is_empty() {
+        // A key pruned from this agent (say `modle = …`) already speaks for the missing one.
+        let pruned = names
+            .broken
+            .removed
+            .iter()
+            .any(|p| p.0.starts_with(&path.0));
         for (key, missing) in [
             ("backend", a.backend.is_empty()),
             ("model", a.model.is_empty()),
         ] {
-            if missing {
+            if missing && !pruned {
                 out.push(
                     Finding::error(
                         path.key(key),

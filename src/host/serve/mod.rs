@@ -40,6 +40,8 @@ use crate::core::session::UnattendedApproval;
 use crate::llm::a2a::wire::{CARD_PATH, Version};
 use crate::llm::secret::Secret;
 
+/// Longest wait for a cancelled task's session to stop before `CancelTask` answers.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The largest JSON-RPC request body accepted.
 const MAX_BODY: usize = 1 << 20;
 
@@ -268,7 +270,10 @@ async fn dispatch(server: &Server, request: rpc::Request) -> Response<Body> {
                     &rpc::failure(&id, rpc::TASK_NOT_CANCELABLE, msg),
                 );
             }
-            let view = task.finished().await;
+            // The session answers a stop at its next step; this wait is only a guard.
+            let view = tokio::time::timeout(CANCEL_WAIT, task.finished())
+                .await
+                .unwrap_or_else(|_| task.view());
             json(
                 StatusCode::OK,
                 &rpc::success(&id, rpc::task(version, &view)),
