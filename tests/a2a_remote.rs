@@ -7,6 +7,8 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -17,16 +19,6 @@ use serde_json::Value;
 
 /// Only to avoid hanging forever if something is broken; never a speed assertion.
 const PATIENCE: Duration = Duration::from_secs(120);
-
-fn python() -> PathBuf {
-    match std::env::var_os("CONCLAVE_TEST_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => panic!(
-            "CONCLAVE_TEST_PYTHON is not set: run these tests with `.ci/test --test a2a_remote`, \
-             which installs the pinned a2a-sdk from .ci/peers/requirements.txt"
-        ),
-    }
-}
 
 /// The Python A2A agent, killed when dropped.
 struct Peer {
@@ -39,8 +31,8 @@ impl Peer {
     fn start(dir: &Path, flags: &[&str]) -> Peer {
         let port_file = dir.join("peer.port");
         let log = dir.join("peer.log");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/a2a_agent.py");
-        let child = Command::new(python())
+        let script = support::peers::script("a2a_agent.py");
+        let child = Command::new(support::peers::python("a2a_remote"))
             .arg(script)
             .arg(&port_file)
             .arg(&log)
@@ -184,71 +176,71 @@ fn conclave(config: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// A running `conclave run --events jsonl`: stdout lines on a channel, stdin open.
-struct Running {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    seen: Vec<Value>,
+/// `conclave run --events jsonl ARGS` to its end: whether it succeeded, and its events.
+fn run_jsonl(config: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, Vec<Value>) {
+    let mut cmd = conclave(config, &["run", "--events", "jsonl"]);
+    cmd.args(args).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.success(), events)
 }
 
-impl Running {
-    fn spawn(config: &Path, args: &[&str]) -> Running {
-        let mut cmd = conclave(config, &["run", "--events", "jsonl"]);
-        cmd.args(args);
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
+/// A session of team `solo` run in-process, for what needs it open after its task (as the
+/// console keeps it): answering a remote's question, cancelling a turn mid-stream.
+struct Live {
+    handle: conclave::core::session::SessionHandle,
+    events: conclave::core::session::EventStream,
+}
+
+impl Live {
+    fn start(config_path: &Path) -> Live {
+        use conclave::core::session::{Session, SessionSpec};
+        let text = std::fs::read_to_string(config_path).unwrap();
+        let config = conclave::config::load::parse_str(&text, config_path)
+            .unwrap()
+            .config;
+        let backend = &config.agents["remote"].backend;
+        let provider = conclave::llm::build_provider(backend, &config.backends[backend]).unwrap();
+        let mut session = Session::new(SessionSpec {
+            id: "a2a-live".into(),
+            team_name: "solo".into(),
+            team: config.teams["solo"].clone(),
+            agents: config.agents.clone(),
+            providers: [(backend.clone(), provider)].into_iter().collect(),
+            history: Vec::new(),
+            unattended: None,
+        })
+        .unwrap();
+        let events = session.subscribe();
+        Live {
+            handle: session.start(),
+            events,
+        }
+    }
+
+    fn send(&self, command: conclave::core::Command) {
+        self.handle.send(command).unwrap();
+    }
+
+    /// The next event (as JSON) that `want` accepts.
+    async fn until(&mut self, want: impl Fn(&Value) -> bool) -> Value {
+        let wait = async {
+            while let Some(e) = self.events.recv().await {
+                let v = serde_json::to_value(&e).unwrap();
+                if want(&v) {
+                    return v;
                 }
             }
-        });
-        Running {
-            child,
-            stdin,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn write(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Read events until one matching `want` (returned).
-    fn until(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("no {what}; saw {:#?}", self.seen));
-            let v: Value = serde_json::from_str(&line).unwrap();
-            self.seen.push(v.clone());
-            if want(&v) {
-                return v;
-            }
-        }
-    }
-
-    fn until_type(&mut self, ty: &str) -> Value {
-        self.until(ty, |v| v["type"] == ty)
-    }
-
-    fn finish(mut self) -> Vec<Value> {
-        drop(self.stdin.take());
-        self.until_type("session_finished");
-        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        let _ = self.child.wait();
-        self.seen
+            panic!("the session ended")
+        };
+        tokio::time::timeout(PATIENCE, wait).await.unwrap()
     }
 }
 
@@ -281,11 +273,11 @@ fn a_remote_agent_is_handed_to_and_streams_its_reply_over_a2a_1_0() {
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);
     let config = config(dir.path(), &peer.url, "");
-    let run = Running::spawn(
+    let (_, events) = run_jsonl(
         &config,
         &["--team", "desk", "--prompt", "please research tides"],
+        &[],
     );
-    let events = run.finish();
     let accepted = of_type(&events, "handoff_accepted");
     assert_eq!(accepted.len(), 1, "{events:#?}");
     let tokens: Vec<&str> = of_type(&events, "token")
@@ -317,11 +309,11 @@ fn a_remote_agent_votes_in_a_debate_with_a_text_vote_line() {
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);
     let config = config(dir.path(), &peer.url, "");
-    let run = Running::spawn(
+    let (_, events) = run_jsonl(
         &config,
         &["--team", "debate", "--prompt", "Adopt the plan?"],
+        &[],
     );
-    let events = run.finish();
     let said = of_type(&events, "message")
         .into_iter()
         .find(|m| m["agent"] == "remote")
@@ -337,59 +329,22 @@ fn a_remote_agent_votes_in_a_debate_with_a_text_vote_line() {
     assert_eq!(consensus.last().unwrap()["reached"], true, "{events:#?}");
 }
 
-/// The input-required round trip needs a session that stays open after its task (as the console
-/// keeps it), so it runs in-process: the person's answer is the next `send`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_required_asks_the_person_and_sends_the_answer_into_the_same_task() {
-    use conclave::core::event::EventKind;
-    use conclave::core::session::{Session, SessionSpec};
-    use conclave::core::{Command, Event};
-
+    use conclave::core::Command;
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);
-    let path = config(dir.path(), &peer.url, "");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let config = conclave::config::load::parse_str(&text, &path)
-        .unwrap()
-        .config;
-    let backend = &config.agents["remote"].backend;
-    let provider = conclave::llm::build_provider(backend, &config.backends[backend]).unwrap();
-    let mut session = Session::new(SessionSpec {
-        id: "a2a-input".into(),
-        team_name: "solo".into(),
-        team: config.teams["solo"].clone(),
-        agents: config.agents.clone(),
-        providers: [(backend.clone(), provider)].into_iter().collect(),
-        history: Vec::new(),
-        unattended: None,
-    })
-    .unwrap();
-    let mut events = session.subscribe();
-    let handle = session.start();
-    let mut next_message = async |text: &str| -> Event {
-        handle
-            .send(Command::Send {
-                text: text.into(),
-                to: None,
-            })
-            .unwrap();
-        let wait = async {
-            let mut said = None;
-            while let Some(e) = events.recv().await {
-                match &e.kind {
-                    EventKind::Message { .. } => said = Some(e),
-                    EventKind::SessionFinished { .. } => return said.unwrap(),
-                    _ => {}
-                }
-            }
-            panic!("the session ended")
-        };
-        tokio::time::timeout(PATIENCE, wait).await.unwrap()
+    let mut live = Live::start(&config(dir.path(), &peer.url, ""));
+    let send = |text: &str| Command::Send {
+        text: text.into(),
+        to: None,
     };
-    let question = serde_json::to_value(next_message("ASK ME something").await).unwrap();
+    live.send(send("ASK ME something"));
+    let question = live.until(|v| v["type"] == "message").await;
     assert_eq!(question["text"], "Which colour?");
     assert_eq!(question["finish"], "input_required");
-    let answer = serde_json::to_value(next_message("blue").await).unwrap();
+    live.send(send("blue"));
+    let answer = live.until(|v| v["type"] == "message").await;
     assert_eq!(answer["text"], "You chose blue");
     let executed: Vec<Value> = peer
         .log()
@@ -409,8 +364,11 @@ fn a_question_nobody_can_answer_fails_the_headless_turn_and_frees_the_remote_tas
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);
     let config = config(dir.path(), &peer.url, "");
-    let run = Running::spawn(&config, &["--team", "solo", "--prompt", "ASK ME something"]);
-    let events = run.finish();
+    let (_, events) = run_jsonl(
+        &config,
+        &["--team", "solo", "--prompt", "ASK ME something"],
+        &[],
+    );
     let failed = of_type(&events, "turn_failed");
     let failed = failed.last().unwrap_or_else(|| panic!("{events:#?}"));
     let message = failed["error"]["message"].as_str().unwrap();
@@ -427,7 +385,7 @@ fn an_agent_that_does_not_stream_is_sent_one_message_and_its_parts_are_joined() 
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &["--no-stream"]);
     let config = config(dir.path(), &peer.url, "");
-    let events = Running::spawn(&config, &["--team", "solo", "--prompt", "hi"]).finish();
+    let (_, events) = run_jsonl(&config, &["--team", "solo", "--prompt", "hi"], &[]);
     let said = of_type(&events, "message");
     assert_eq!(
         said.last().unwrap()["text"],
@@ -443,8 +401,11 @@ fn a_failed_remote_task_fails_the_turn_with_the_remotes_reason() {
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);
     let config = config(dir.path(), &peer.url, "");
-    let run = Running::spawn(&config, &["--team", "solo", "--prompt", "PLEASE FAIL now"]);
-    let events = run.finish();
+    let (_, events) = run_jsonl(
+        &config,
+        &["--team", "solo", "--prompt", "PLEASE FAIL now"],
+        &[],
+    );
     let failed = of_type(&events, "turn_failed");
     let failed = failed.last().unwrap_or_else(|| panic!("{events:#?}"));
     let message = failed["error"]["message"].as_str().unwrap();
@@ -455,34 +416,27 @@ fn a_failed_remote_task_fails_the_turn_with_the_remotes_reason() {
     assert_eq!(failed["will_retry"], false);
 }
 
-#[test]
-fn cancelling_the_turn_cancels_the_remote_task() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_turn_cancels_the_remote_task() {
+    use conclave::core::Command;
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path(), &[]);
-    let config = config(dir.path(), &peer.url, "");
-    let mut run = Running::spawn(
-        &config,
-        &[
-            "--team",
-            "solo",
-            "--control",
-            "jsonl",
-            "--prompt",
-            "GO SLOW please",
-        ],
-    );
-    run.until("the first token", |v| {
-        v["type"] == "token" && v["text"] == "slow"
+    let mut live = Live::start(&config(dir.path(), &peer.url, ""));
+    live.send(Command::Send {
+        text: "GO SLOW please".into(),
+        to: None,
     });
-    run.write(r#"{"type":"cancel_turn","agent":"remote"}"#);
-    let cancelled = run.until_type("turn_cancelled");
+    live.until(|v| v["type"] == "token" && v["text"] == "slow")
+        .await;
+    live.send(Command::CancelTurn {
+        agent: Some("remote".into()),
+    });
+    let cancelled = live.until(|v| v["type"] == "turn_cancelled").await;
     assert_eq!(cancelled["partial_text"], "slow");
     let executed = peer.wait_for("execute");
     let cancel = peer.wait_for("cancel");
     assert_eq!(cancel["task"], executed["task"]);
     assert!(peer.requests().iter().any(|r| r["method"] == "CancelTask"));
-    run.write(r#"{"type":"stop"}"#);
-    run.finish();
 }
 
 #[test]

@@ -7,21 +7,12 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-
-fn python() -> PathBuf {
-    match std::env::var_os("CONCLAVE_TEST_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => panic!(
-            "CONCLAVE_TEST_PYTHON is not set: run these tests with `.ci/test --test a2a_serve`, \
-             which installs the pinned a2a-sdk from .ci/peers/requirements.txt"
-        ),
-    }
-}
 
 const SCRIPT: &str = r#"
 [[reply]]
@@ -38,6 +29,11 @@ text = "late"
 character = "triage"
 text = "Billing will know."
 tools = [{ name = "transfer_to_billing", arguments = { reason = "a refund" } }]
+
+[[reply]]
+character = "triage"
+turn = 2
+text = "Then I will see to it myself."
 
 [[reply]]
 character = "billing"
@@ -108,8 +104,8 @@ impl Served {
     }
 
     fn client(&self, mode: &str, token: Option<&str>) -> Vec<Value> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/a2a_client.py");
-        let mut cmd = Command::new(python());
+        let script = support::peers::script("a2a_client.py");
+        let mut cmd = Command::new(support::peers::python("a2a_serve"));
         cmd.arg(script).arg(&self.url).arg(mode).args(token);
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);

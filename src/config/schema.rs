@@ -137,10 +137,11 @@ pub struct Price {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
-    /// Required unless the agent is remote (`a2a`), whose backend is derived.
-    #[serde(default)]
+    /// Required unless the agent is remote (`a2a`), whose backend is derived; left out, it
+    /// reads as [`ABSENT`] (validation reports it).
+    #[serde(default = "absent")]
     pub backend: String,
-    #[serde(default)]
+    #[serde(default = "absent")]
     pub model: String,
     #[serde(default)]
     pub system: Option<String>,
@@ -339,12 +340,12 @@ impl Config {
     pub fn derive_a2a_backends(&mut self) {
         for (name, agent) in &mut self.agents {
             let Some(url) = &agent.a2a else { continue };
-            if !agent.backend.is_empty() {
+            if agent.backend != ABSENT {
                 continue;
             }
             let backend = format!("{A2A_BACKEND_PREFIX}{name}");
             agent.backend = backend.clone();
-            if agent.model.is_empty() {
+            if agent.model == ABSENT {
                 agent.model = "a2a".to_string();
             }
             self.backends.insert(
@@ -357,6 +358,14 @@ impl Config {
             );
         }
     }
+}
+
+/// What an agent's `backend` or `model` reads as when the file leaves it out: only a remote
+/// agent may (its own are derived); validation reports it for any other.
+pub const ABSENT: &str = "\u{0}absent";
+
+fn absent() -> String {
+    ABSENT.to_string()
 }
 
 /// The name prefix of the backends derived from remote agents (`a2a:<agent>`).

@@ -20,6 +20,7 @@
 
 pub mod events;
 pub mod llm_fake;
+pub mod peers;
 pub mod server;
 pub mod wire;
 

@@ -2,7 +2,7 @@
 //! a colour the console can show (numbers are checked against `ranges`).
 
 use super::{Finding, Names, is_valid_agent_name};
-use crate::config::schema::AgentConfig;
+use crate::config::schema::{ABSENT, AgentConfig};
 use crate::config::spans::{KeyPath, Part};
 
 pub(super) fn check_agent(
@@ -24,7 +24,7 @@ pub(super) fn check_agent(
     }
     if remote_problems(path, a, out) {
         // A remote agent's backend and model are derived from its URL.
-    } else if a.backend.is_empty() || a.model.is_empty() {
+    } else if a.backend == ABSENT || a.model == ABSENT {
         // A key pruned from this agent (say `modle = …`) already speaks for the missing one.
         let pruned = names
             .broken
@@ -32,8 +32,8 @@ pub(super) fn check_agent(
             .iter()
             .any(|p| p.0.starts_with(&path.0));
         for (key, missing) in [
-            ("backend", a.backend.is_empty()),
-            ("model", a.model.is_empty()),
+            ("backend", a.backend == ABSENT),
+            ("model", a.model == ABSENT),
         ] {
             if missing && !pruned {
                 out.push(
@@ -59,7 +59,7 @@ pub(super) fn check_agent(
             },
         );
     }
-    if a.a2a.is_none() && !a.model.is_empty() && a.model.trim().is_empty() {
+    if a.a2a.is_none() && a.model.trim().is_empty() {
         out.push(Finding::error(
             path.key("model"),
             Part::Value,

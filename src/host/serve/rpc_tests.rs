@@ -1,3 +1,5 @@
+//! Unit tests of serve's JSON-RPC: both versions' names, refusals, and answers that our own client reads back.
+
 use serde_json::json;
 
 use super::*;

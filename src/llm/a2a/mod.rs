@@ -206,14 +206,7 @@ impl Turn {
             &text,
             waiting.as_ref(),
         );
-        let mut post = backend
-            .client
-            .post(&card.url)
-            .headers(backend.headers.clone())
-            .json(&body);
-        if card.version == Version::V1 {
-            post = post.header("A2A-Version", "1.0");
-        }
+        let mut post = rpc_post(backend, &card, &body);
         if card.streaming {
             post = post.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
         }
@@ -383,17 +376,24 @@ struct Fold {
     said: bool,
 }
 
-/// Ask the remote to cancel `task_id`, waiting at most [`CANCEL_WAIT`]; failures are logged.
-async fn cancel_remote(backend: &HttpBackend, card: &Card, task_id: &str) {
-    let body = wire::cancel_request(card.version, next_id(), task_id);
-    let mut post = backend
+/// A JSON-RPC POST to the card's endpoint, with the backend's headers (the bearer token) and,
+/// for 1.0, the `A2A-Version` header the reference SDK requires.
+fn rpc_post(backend: &HttpBackend, card: &Card, body: &Value) -> reqwest::RequestBuilder {
+    let post = backend
         .client
         .post(&card.url)
         .headers(backend.headers.clone())
-        .json(&body);
-    if card.version == Version::V1 {
-        post = post.header("A2A-Version", "1.0");
+        .json(body);
+    match card.version {
+        Version::V1 => post.header("A2A-Version", "1.0"),
+        Version::V03 => post,
     }
+}
+
+/// Ask the remote to cancel `task_id`, waiting at most [`CANCEL_WAIT`]; failures are logged.
+async fn cancel_remote(backend: &HttpBackend, card: &Card, task_id: &str) {
+    let body = wire::cancel_request(card.version, next_id(), task_id);
+    let post = rpc_post(backend, card, &body);
     match tokio::time::timeout(CANCEL_WAIT, post.send()).await {
         Ok(Ok(r)) if r.status().is_success() => {
             tracing::info!(backend = %backend.name, task = task_id, "remote task cancelled");

@@ -1,3 +1,5 @@
+//! Unit tests of the A2A provider's pure helpers: the context as one text, the answer to a question.
+
 use super::*;
 
 fn user(text: &str) -> ChatMessage {

@@ -1,3 +1,5 @@
+//! Unit tests of the A2A wire: cards, requests and replies of both versions, bad input.
+
 use serde_json::json;
 
 use super::*;
