@@ -11,7 +11,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
