@@ -414,6 +414,25 @@ fn a_failed_remote_task_fails_the_turn_with_the_remotes_reason() {
     assert_eq!(failed["will_retry"], false);
 }
 
+#[test]
+fn a_rejected_task_fails_the_turn_with_the_remotes_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(dir.path(), &[]);
+    let config = config(dir.path(), &peer.url, "");
+    let (ok, events) = run_jsonl(
+        &config,
+        &["--team", "solo", "--prompt", "PLEASE REJECT"],
+        &[],
+    );
+    assert!(!ok);
+    let failed = of_type(&events, "turn_failed");
+    let message = failed.last().unwrap()["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the remote agent rejected the task: not my field"),
+        "{message}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_the_turn_cancels_the_remote_task() {
     use conclave::core::Command;

@@ -190,6 +190,19 @@ fn the_sdk_client_gets_the_teams_answer_streaming_and_not() {
         result["artifacts"][0]["parts"][0]["text"],
         "The answer is 42."
     );
+    let streamed: Vec<&Value> = old[1..].iter().map(|e| &e["result"]).collect();
+    assert_eq!(streamed[0]["kind"], "task", "{old:#?}");
+    assert_eq!(streamed[1]["kind"], "status-update");
+    assert_eq!(streamed[1]["final"], false);
+    let text: String = streamed
+        .iter()
+        .filter(|r| r["kind"] == "artifact-update" && r["artifact"]["name"] == "writer")
+        .map(|r| r["artifact"]["parts"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "The answer is 42.");
+    let last = streamed.last().unwrap();
+    assert_eq!(last["status"]["state"], "completed");
+    assert_eq!(last["final"], true);
 
     // Each task is a journaled session, listed like any other.
     let list = served.sessions();

@@ -9,6 +9,7 @@ What it answers (deterministic, from the last user text it was sent):
 - text containing "ASK ME"                     -> input-required "Which colour?", then on the
                                                   follow-up "You chose <answer>"
 - text containing "PLEASE FAIL"                -> failed, reason "remote broke"
+- text containing "PLEASE REJECT"              -> rejected, reason "not my field"
 - text containing "GO SLOW"                    -> streams "slow" then waits 30 s (cancel tests)
 - anything else                                -> streams "Hel" + "lo from remote" (two artifact
                                                   chunks: joined without separators)
@@ -69,6 +70,10 @@ class Remote(AgentExecutor):
         elif "ASK ME" in text:
             await up.requires_input(
                 new_text_message("Which colour?", role=Role.ROLE_AGENT,
+                                 task_id=task.id, context_id=task.context_id))
+        elif "PLEASE REJECT" in text:
+            await up.reject(
+                new_text_message("not my field", role=Role.ROLE_AGENT,
                                  task_id=task.id, context_id=task.context_id))
         elif "PLEASE FAIL" in text:
             await up.failed(

@@ -6,7 +6,8 @@ Prints one JSON object per line on stdout, for the test to check:
 - send:   send "hello" without streaming (the SDK polls nothing: SendMessage blocks); the task.
 - cancel: send "go slow" streaming; after the first event cancel the task through the SDK, then
           print the task as GetTask sees it.
-- v03:    the same "hello" with the 0.3 method name `message/send` (raw JSON-RPC over httpx).
+- v03:    the same "hello" with the 0.3 method names (raw JSON-RPC over httpx): `message/send`'s
+          answer, then each SSE event of `message/stream`.
 - card:   the agent card as the SDK resolved it (name and skill names).
 A request the server refuses prints {"error": "<exception class>: <message>"} and exits 0.
 """
@@ -64,6 +65,11 @@ async def main():
                 "parts": [{"kind": "text", "text": "hello"}]}}}
             r = await http.post(URL + "/", json=body)
             out(r.json())
+            body["method"] = "message/stream"
+            async with http.stream("POST", URL + "/", json=body) as r:
+                async for line in r.aiter_lines():
+                    if line.startswith("data:"):
+                        out(json.loads(line[5:]))
             return
         streaming = MODE != "send"
         client = await ClientFactory(ClientConfig(streaming=streaming, httpx_client=http)) \
