@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::wire::{Card, State, TaskRef, Update, Version};
 use crate::config::BackendConfig;
+use crate::config::schema::A2A_BACKEND_PREFIX;
 use crate::llm::http::{AuthStyle, HttpBackend};
 use crate::llm::sse::SseParser;
 use crate::llm::stream::drive;
@@ -79,7 +80,23 @@ impl A2aProvider {
             )
             .with_hint("set a2a = \"http://host:port\" on the agent"));
         };
-        let backend = HttpBackend::new(name, cfg, url, AuthStyle::Bearer, None)?;
+        let backend = HttpBackend::new(name, cfg, url, AuthStyle::Bearer, None).map_err(|e| {
+            match (&cfg.api_key_env, e.kind) {
+                // The key of a remote agent is its bearer token, set on the agent.
+                (Some(var), ErrorKind::Config) => {
+                    let agent = name.strip_prefix(A2A_BACKEND_PREFIX).unwrap_or(name);
+                    LlmError::new(
+                        ErrorKind::Config,
+                        name,
+                        format!("the environment variable {var} (bearer_token_env) is not set or empty"),
+                    )
+                    .with_hint(format!(
+                        "export {var}=<the remote agent's token>, or change bearer_token_env in [agents.{agent}]"
+                    ))
+                }
+                _ => e,
+            }
+        })?;
         Ok(A2aProvider {
             backend: Arc::new(backend),
             card: Arc::new(OnceCell::new()),

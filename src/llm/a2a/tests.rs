@@ -70,3 +70,19 @@ fn an_answer_goes_back_only_into_the_conversation_that_was_asked() {
     assert_eq!(last_user_text(&asked), "blue");
     assert_eq!(last_reply(&ChatRequest::default()), None);
 }
+
+#[test]
+fn an_unset_bearer_token_variable_is_named_as_the_agents_setting() {
+    let cfg = BackendConfig {
+        base_url: Some("http://127.0.0.1:9".into()),
+        api_key_env: Some("CONCLAVE_TEST_SURELY_UNSET_TOKEN".into()),
+        ..crate::config::defaults::backend(crate::config::BackendKind::A2a)
+    };
+    let err = A2aProvider::new("a2a:remote", &cfg).err().unwrap();
+    let text = err.to_string();
+    assert!(
+        text.contains("CONCLAVE_TEST_SURELY_UNSET_TOKEN (bearer_token_env)"),
+        "{text}"
+    );
+    assert!(text.contains("[agents.remote]"), "{text}");
+}
