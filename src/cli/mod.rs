@@ -62,6 +62,8 @@ pub enum Cmd {
     Replay(ReplayArgs),
     /// Run every task of a suite through each team and score the answers.
     Eval(EvalArgs),
+    /// Serve a team as an A2A agent (1.0 and 0.3 JSON-RPC, SSE streaming).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +108,25 @@ pub struct ReplayArgs {
     /// How to print events: readable lines with each event's seq in a margin, or JSONL.
     #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
     pub events: EventsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The team to serve.
+    #[arg(long, value_name = "NAME")]
+    pub team: String,
+    /// The address to listen on (loopback unless told otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The port (0: any free port; the one taken is printed).
+    #[arg(long, value_name = "P", default_value_t = 9999)]
+    pub port: u16,
+    /// Requests must carry `Authorization: Bearer <the value of this environment variable>`.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// What handoffs that need a person's approval do (nobody is at the console).
+    #[arg(long, value_enum, default_value_t = ApproveMode::Auto)]
+    pub approve: ApproveMode,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +269,17 @@ pub fn dispatch(cli: Cli) -> u8 {
                 EventsFormat::Jsonl => crate::headless::Format::Jsonl,
             },
             speed: (!args.instant).then_some(args.speed),
+        }),
+        Some(Cmd::Serve(args)) => host::serve::run(host::serve::ServeOptions {
+            config: cli.config,
+            team: args.team,
+            host: args.host,
+            port: args.port,
+            token_env: args.token_env,
+            approve: match args.approve {
+                ApproveMode::Auto => crate::core::patterns::UnattendedApproval::Auto,
+                ApproveMode::Reject => crate::core::patterns::UnattendedApproval::Reject,
+            },
         }),
     })
 }

@@ -74,7 +74,8 @@ fn backend_for(detected: &Detected) -> (&'static str, BackendConfig, Option<Stri
     }
 }
 
-fn backend(kind: BackendKind) -> BackendConfig {
+/// A backend of this kind with nothing else set.
+pub(crate) fn backend(kind: BackendKind) -> BackendConfig {
     BackendConfig {
         kind,
         headers: BTreeMap::new(),

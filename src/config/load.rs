@@ -188,6 +188,7 @@ pub fn diagnose(text: &str, origin: &Path) -> Report {
         adopt_builtin_cast(&mut read.config, &detect::detect_env());
     }
     read.config.derive_members();
+    read.config.derive_a2a_backends();
     let lines = Lines::new(text);
     let mut located: Vec<Diagnostic> = read
         .findings

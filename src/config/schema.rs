@@ -43,6 +43,8 @@ pub enum BackendKind {
     Scripted,
     /// Answers from a recorded session (`journal`): offline and deterministic.
     Replay,
+    /// A remote agent over A2A (derived from an agent's `a2a = "URL"`; see [`Config::derive_a2a_backends`]).
+    A2a,
 }
 
 impl BackendKind {
@@ -53,6 +55,7 @@ impl BackendKind {
             BackendKind::Ollama => "ollama",
             BackendKind::Scripted => "scripted",
             BackendKind::Replay => "replay",
+            BackendKind::A2a => "a2a",
         }
     }
 }
@@ -154,7 +157,11 @@ pub struct Price {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
+    /// Required unless the agent is remote (`a2a`), whose backend is derived; left out, it
+    /// reads as [`ABSENT`] (validation reports it).
+    #[serde(default = "absent")]
     pub backend: String,
+    #[serde(default = "absent")]
     pub model: String,
     #[serde(default)]
     pub system: Option<String>,
@@ -184,6 +191,13 @@ pub struct AgentConfig {
     /// This agent's spending limit over the session; checked before each of its calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// A remote agent over A2A: the base URL of its server (the agent card is fetched from
+    /// `/.well-known/agent-card.json` below it). Replaces `backend` and `model`.
+    #[serde(default)]
+    pub a2a: Option<String>,
+    /// A remote agent's bearer token: the name of the environment variable holding it.
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
 }
 
 /// One entry of an agent's `fallback` list: `{ backend = "openai", model = "gpt-4o-mini" }`,
@@ -361,7 +375,44 @@ impl Config {
     pub fn derive_members(&mut self) {
         self.teams.values_mut().for_each(TeamConfig::derive_members);
     }
+
+    /// Give every remote agent (`a2a = "URL"`) that names no backend its own backend
+    /// `a2a:<agent>` of kind `a2a` (the URL as `base_url`, `bearer_token_env` as `api_key_env`) and
+    /// the model `a2a`, so the rest of the program (providers, `check`, journals) treats it as any
+    /// other member. An agent that sets both `a2a` and `backend` is left alone: validation says so.
+    pub fn derive_a2a_backends(&mut self) {
+        for (name, agent) in &mut self.agents {
+            let Some(url) = &agent.a2a else { continue };
+            if agent.backend != ABSENT {
+                continue;
+            }
+            let backend = format!("{A2A_BACKEND_PREFIX}{name}");
+            agent.backend = backend.clone();
+            if agent.model == ABSENT {
+                agent.model = "a2a".to_string();
+            }
+            self.backends.insert(
+                backend,
+                BackendConfig {
+                    base_url: Some(url.clone()),
+                    api_key_env: agent.bearer_token_env.clone(),
+                    ..crate::config::defaults::backend(BackendKind::A2a)
+                },
+            );
+        }
+    }
 }
+
+/// What an agent's `backend` or `model` reads as when the file leaves it out: only a remote
+/// agent may (its own are derived); validation reports it for any other.
+pub const ABSENT: &str = "\u{0}absent";
+
+fn absent() -> String {
+    ABSENT.to_string()
+}
+
+/// The name prefix of the backends derived from remote agents (`a2a:<agent>`).
+pub const A2A_BACKEND_PREFIX: &str = "a2a:";
 
 impl TeamConfig {
     /// A handoff team may leave out `members` (DESIGN section 5's own `support` example does): its

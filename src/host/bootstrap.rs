@@ -64,6 +64,7 @@ pub fn options(
         unattended,
         journal_dir: Some(journal_dir()),
         providers,
+        headless: false,
     }
 }
 

@@ -36,6 +36,9 @@ pub struct LaunchOptions {
     /// Share HTTP providers with the other sessions this front end starts; `None` builds fresh
     /// ones for this session.
     pub providers: Option<Arc<ProviderCache>>,
+    /// The session ends with its task and nobody answers afterwards (`run`, `serve`): a remote
+    /// agent's question (A2A input-required) fails its turn instead of waiting for an answer.
+    pub headless: bool,
 }
 
 /// A started session and what hangs off it.
@@ -132,8 +135,11 @@ pub fn launch(
     let spec = SessionSpec {
         id,
         team_name: team_name.to_string(),
-        providers: providers_for(config, team_name, &team, options.providers.as_deref())
-            .map_err(unrecorded)?,
+        providers: headless(
+            providers_for(config, team_name, &team, options.providers.as_deref())
+                .map_err(unrecorded)?,
+            options,
+        ),
         agents: config.agents.clone(),
         team,
         history: Vec::new(),
@@ -174,6 +180,16 @@ fn subscribe_telemetry(
     let settings = crate::telemetry::Settings::from_config(config)?;
     crate::telemetry::otlp::spawn(&settings, history, session.subscribe())
 }
+
+/// Tell each provider whether anybody answers after the task (see [`LaunchOptions::headless`]).
+fn headless(providers: Providers, options: &LaunchOptions) -> Providers {
+    providers
+        .values()
+        .for_each(|p| p.set_headless(options.headless));
+    providers
+}
+
+type Providers = std::collections::BTreeMap<String, Arc<dyn crate::llm::Provider>>;
 
 /// Remove the journal (and its lock) of a session that could not be started after all.
 fn discard(path: &Path) {
@@ -231,7 +247,10 @@ pub fn resume(
     let spec = SessionSpec {
         id: journal.header.session.clone(),
         team_name: team_name.clone(),
-        providers: providers_for(config, &team_name, &team, options.providers.as_deref())?,
+        providers: headless(
+            providers_for(config, &team_name, &team, options.providers.as_deref())?,
+            options,
+        ),
         agents: config.agents.clone(),
         team,
         history: journal.events.clone(),

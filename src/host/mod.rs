@@ -11,6 +11,7 @@
 //! - [`launch`]: launch, resume and fork a session; [`providers`]: the providers a team uses.
 //! - [`bootstrap`]: the one runtime and journal bootstrap (where journals go, how long leaving waits).
 //! - [`console`]: the default command's session manager; [`run`]: the headless driver.
+//! - [`serve`]: `conclave serve`, a team as an A2A agent over HTTP.
 //! - [`sessions`], [`check`], [`init`]: the other subcommands (recorded journals, the config and
 //!   its backends, the example config); [`trace_export`]: `sessions export --format otlp`; [`logging`]: the log file every command writes.
 //! - [`eval`]: `conclave eval`, a suite through each team, scored.
@@ -29,6 +30,7 @@ pub mod logging;
 pub mod providers;
 pub mod replay;
 pub mod run;
+pub mod serve;
 pub mod sessions;
 pub mod trace_export;
 

@@ -24,6 +24,7 @@
 //! backend's queue (`max_concurrent`), [`forced`] the fallback to text markers for servers that
 //! cannot force tool calls, [`context`] what a server says about its context window.
 
+pub mod a2a;
 pub mod anthropic;
 pub mod body;
 pub mod classify;
@@ -83,6 +84,9 @@ pub trait Provider: Send + Sync + 'static {
     fn context_window(&self, _model: &str) -> BoxFuture<'static, Option<u32>> {
         Box::pin(async { None })
     }
+    /// Told by a front end whose sessions end with their task (`run`, `serve`): nobody will be
+    /// there to answer a question a turn ends with. Only remote (A2A) agents ask such questions.
+    fn set_headless(&self, _headless: bool) {}
 }
 
 /// A complete request for one model turn.

@@ -36,6 +36,7 @@ pub fn build_provider(name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provide
         BackendKind::Replay => {
             return crate::llm::replay::build(name, cfg, &crate::config::paths::sessions_dir());
         }
+        BackendKind::A2a => Arc::new(crate::llm::a2a::A2aProvider::new(name, cfg)?),
     })
 }
 
@@ -140,6 +141,7 @@ pub fn base_url_of(cfg: &BackendConfig) -> String {
             ollama::default_base_url(std::env::var(ollama::ENV_OLLAMA_HOST).ok().as_deref())
         }
         BackendKind::Scripted | BackendKind::Replay => String::new(),
+        BackendKind::Scripted | BackendKind::A2a => String::new(),
     }
 }
 
@@ -152,6 +154,17 @@ impl fmt::Display for BackendReport {
             format!("{}, {shown}", self.kind.as_str())
         };
         match &self.result {
+            // A remote agent's "models" are its card: the agent's name, then its skills.
+            Ok(card) if self.kind == BackendKind::A2a => {
+                let (name, skills) = card
+                    .split_first()
+                    .map_or(("", &[][..]), |(n, s)| (n.as_str(), s));
+                write!(f, "ok   {} ({place}): agent \"{name}\"", self.name)?;
+                match skills.len() {
+                    0 => write!(f, ", no skills"),
+                    _ => write!(f, ", skills: {}", skills.join(", ")),
+                }
+            }
             Ok(models) => {
                 write!(f, "ok   {} ({place}): ", self.name)?;
                 match models.len() {

@@ -99,13 +99,24 @@ pub struct MarkerForm {
 ///
 /// The request starts when the stream is first polled (inside the caller's runtime).
 pub fn start(job: StreamJob, cancel: CancellationToken) -> LlmStream {
+    drive(move |tx| run(job, tx), cancel)
+}
+
+/// A stream of what `work` sends on the channel it is given, ending promptly when `cancel` fires
+/// (the work is aborted). The work starts when the stream is first polled.
+pub fn drive<F, Fut>(work: F, cancel: CancellationToken) -> LlmStream
+where
+    F: FnOnce(Emit) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (tx, rx) = mpsc::unbounded_channel();
     let token = cancel.clone();
+    let work = work(tx);
     let work = async move {
         tokio::select! {
             biased;
             _ = token.cancelled() => {}
-            _ = run(job, tx) => {}
+            _ = work => {}
         }
     };
     Box::pin(Driven {
@@ -116,7 +127,7 @@ pub fn start(job: StreamJob, cancel: CancellationToken) -> LlmStream {
     })
 }
 
-type Emit = mpsc::UnboundedSender<Result<LlmEvent, LlmError>>;
+pub type Emit = mpsc::UnboundedSender<Result<LlmEvent, LlmError>>;
 
 /// A stream fed by a task it spawns on first poll and aborts when dropped. The task also watches
 /// the cancellation token itself, so the connection closes when the token fires even if nobody

@@ -21,6 +21,7 @@
 pub mod events;
 pub mod llm_fake;
 pub mod local;
+pub mod peers;
 pub mod server;
 pub mod session;
 pub mod wire;

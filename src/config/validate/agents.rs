@@ -3,7 +3,7 @@
 //! name defined backends and a model; a `budget` is not empty.
 
 use super::{Finding, Names, is_valid_agent_name};
-use crate::config::schema::AgentConfig;
+use crate::config::schema::{ABSENT, AgentConfig};
 use crate::config::spans::{KeyPath, Part};
 
 pub(super) fn check_agent(
@@ -23,8 +23,34 @@ pub(super) fn check_agent(
             .hint("use 1 to 64 letters, digits, '_' or '-'; agent names become tool names"),
         );
     }
-    check_backend(&path.key("backend"), &a.backend, names, out);
-    if a.model.trim().is_empty() {
+    if remote_problems(path, a, out) {
+        // A remote agent's backend and model are derived from its URL.
+    } else if a.backend == ABSENT || a.model == ABSENT {
+        // A key pruned from this agent (say `modle = …`) already speaks for the missing one.
+        let pruned = names
+            .broken
+            .removed
+            .iter()
+            .any(|p| p.0.starts_with(&path.0));
+        for (key, missing) in [
+            ("backend", a.backend == ABSENT),
+            ("model", a.model == ABSENT),
+        ] {
+            if missing && !pruned {
+                out.push(
+                    Finding::error(
+                        path.key(key),
+                        Part::Key,
+                        format!("missing required key `{key}`"),
+                    )
+                    .hint("an agent names a backend and a model, or is remote: a2a = \"URL\""),
+                );
+            }
+        }
+    } else {
+        check_backend(&path.key("backend"), &a.backend, names, out);
+    }
+    if a.a2a.is_none() && a.model.trim().is_empty() {
         out.push(Finding::error(
             path.key("model"),
             Part::Value,
@@ -102,3 +128,41 @@ const COLOUR_NAMES: &[&str] = &[
     "lightcyan",
     "white",
 ];
+
+/// Rules for a remote agent (`a2a = "URL"`, `bearer_token_env`); true when the agent is remote
+/// (its derived backend needs no further checks).
+fn remote_problems(path: &KeyPath, a: &AgentConfig, out: &mut Vec<Finding>) -> bool {
+    let Some(url) = &a.a2a else {
+        if a.bearer_token_env.is_some() {
+            out.push(
+                Finding::error(
+                    path.key("bearer_token_env"),
+                    Part::Key,
+                    "`bearer_token_env` is only for remote agents (`a2a = \"URL\"`)",
+                )
+                .hint("a backend's key goes in [backends.NAME] api_key_env"),
+            );
+        }
+        return false;
+    };
+    if let Some(problem) = super::backends::url_problem(url) {
+        out.push(
+            Finding::error(path.key("a2a"), Part::Value, problem)
+                .hint("write the A2A server's base URL, such as \"http://127.0.0.1:9999\""),
+        );
+    }
+    if !a
+        .backend
+        .starts_with(crate::config::schema::A2A_BACKEND_PREFIX)
+    {
+        out.push(
+            Finding::error(
+                path.key("backend"),
+                Part::Key,
+                "a remote agent (`a2a`) has no `backend`",
+            )
+            .hint("remove `backend` (and `model`): the remote agent answers for itself"),
+        );
+    }
+    true
+}

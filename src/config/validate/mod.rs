@@ -67,6 +67,9 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
         hints_left: std::cell::Cell::new(super::structure::MAX_PROBLEMS),
     };
     for (name, backend) in &config.backends {
+        if name.starts_with(crate::config::schema::A2A_BACKEND_PREFIX) {
+            continue; // derived from a remote agent, checked with it
+        }
         backends::check_backend(&KeyPath::of(&["backends", name]), backend, &mut out);
     }
     for (name, agent) in &config.agents {

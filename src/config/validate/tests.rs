@@ -861,3 +861,43 @@ fn a_replay_backend_needs_its_journal_and_only_it_has_one() {
         vec![]
     );
 }
+
+#[test]
+fn a_remote_agent_needs_no_backend_and_gets_a_derived_one() {
+    let extra = "\n[agents.r]\na2a = \"http://127.0.0.1:9999\"\nbearer_token_env = \"T\"\n\
+                 [teams.t]\npattern = \"group_chat\"\nmembers = [\"a\", \"r\"]\n";
+    assert!(errors(extra).is_empty(), "{:#?}", errors(extra));
+    let text = format!("{BASE}{extra}");
+    let config = diagnose(&text, Path::new("t.toml")).config.unwrap();
+    let r = &config.agents["r"];
+    assert_eq!((r.backend.as_str(), r.model.as_str()), ("a2a:r", "a2a"));
+    let b = &config.backends["a2a:r"];
+    assert_eq!(b.kind, crate::config::BackendKind::A2a);
+    assert_eq!(b.base_url.as_deref(), Some("http://127.0.0.1:9999"));
+    assert_eq!(b.api_key_env.as_deref(), Some("T"));
+}
+
+#[test]
+fn a_remote_agent_with_a_bad_url_or_a_backend_is_an_error() {
+    let team = "[teams.t]\npattern = \"single\"\nmembers = [\"r\"]\n";
+    let bad = format!("\n[agents.r]\na2a = \"not a url\"\n{team}");
+    one_error(&bad, "agents.r.a2a", "");
+    let both =
+        format!("\n[agents.r]\na2a = \"http://h:1\"\nbackend = \"local\"\nmodel = \"m\"\n{team}");
+    let d = one_error(&both, "agents.r.backend", "has no `backend`");
+    assert!(d.hint.unwrap().contains("remove `backend`"));
+    let token = format!(
+        "\n[agents.r]\nbackend = \"local\"\nmodel = \"m\"\nbearer_token_env = \"T\"\n{team}"
+    );
+    one_error(
+        &token,
+        "agents.r.bearer_token_env",
+        "only for remote agents",
+    );
+    let neither = format!("\n[agents.r]\nmodel = \"m\"\n{team}");
+    one_error(
+        &neither,
+        "agents.r.backend",
+        "missing required key `backend`",
+    );
+}

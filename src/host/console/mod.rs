@@ -168,6 +168,7 @@ pub fn backend_label(config: &Config, team: &str) -> (String, bool) {
                 (BackendKind::Ollama, None) => format!("{name} @ 127.0.0.1:11434"),
                 (BackendKind::Openai, None) => format!("{name} @ api.openai.com"),
                 (BackendKind::Anthropic, None) => format!("{name} @ api.anthropic.com"),
+                (BackendKind::A2a, None) => format!("{name} (remote agent)"),
             }
         })
         .collect();

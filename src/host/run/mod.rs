@@ -120,7 +120,10 @@ fn prepare(args: &RunOptions) -> Result<Prepared, String> {
     }
     let config = loaded.config;
     let unattended = (!args.control).then_some(args.approve);
-    let options = bootstrap::options(unattended, None);
+    let options = LaunchOptions {
+        headless: true, // the run ends with its task: nobody answers a remote agent's question
+        ..bootstrap::options(unattended, None)
+    };
     let prices = config
         .agents
         .iter()
