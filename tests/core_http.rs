@@ -45,62 +45,6 @@ fn setup(team: TeamConfig) -> Setup {
 
 /// Run a session on `prompt` until `session_finished` and check the invariants of what it
 /// published, keys included.
-impl Setup {
-    fn new(team: TeamConfig) -> Self {
-        Setup {
-            team,
-            agents: BTreeMap::new(),
-            backends: Vec::new(),
-        }
-    }
-
-    fn backend(mut self, name: &str, server: &FakeServer, wire: Wire, extra: &str) -> Self {
-        let extra = format!("{}{extra}", key_line(wire));
-        self.backends
-            .push((name.to_string(), wire.backend(server, &extra)));
-        self
-    }
-
-    fn agent(mut self, name: &str, backend: &str, model: &str, system: &str) -> Self {
-        self.agents.insert(
-            name.to_string(),
-            AgentConfig {
-                backend: backend.into(),
-                model: model.into(),
-                system: Some(system.into()).filter(|s: &String| !s.is_empty()),
-                description: None,
-                color: None,
-                max_tokens: None,
-                temperature: None,
-                timeout_ms: None,
-                price: None,
-                a2a: None,
-                bearer_token_env: None,
-            },
-        );
-        self
-    }
-
-    fn spec(self) -> SessionSpec {
-        let providers = self
-            .backends
-            .iter()
-            .map(|(name, cfg)| (name.clone(), build_provider(name, cfg).expect("provider")))
-            .collect();
-        SessionSpec {
-            id: "http-run".into(),
-            team_name: "t".into(),
-            team: self.team,
-            agents: self.agents,
-            providers,
-            history: Vec::new(),
-            unattended: None,
-        }
-    }
-}
-
-/// Run a session on `prompt` until `session_finished` (a generous timeout only guards against
-/// hangs) and check the invariants of what it published.
 async fn run(setup: Setup, prompt: &str) -> Vec<Event> {
     let seen = run_with(setup, prompt, |_| {}).await;
     check_invariants(&seen);

@@ -140,8 +140,7 @@ pub fn base_url_of(cfg: &BackendConfig) -> String {
         BackendKind::Ollama => {
             ollama::default_base_url(std::env::var(ollama::ENV_OLLAMA_HOST).ok().as_deref())
         }
-        BackendKind::Scripted | BackendKind::Replay => String::new(),
-        BackendKind::Scripted | BackendKind::A2a => String::new(),
+        BackendKind::Scripted | BackendKind::Replay | BackendKind::A2a => String::new(),
     }
 }
 
