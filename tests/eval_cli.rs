@@ -152,6 +152,17 @@ fn accuracies_come_out_as_scripted_and_every_run_is_journaled() {
         .join(format!("data/evals/{}.json", v["eval"].as_str().unwrap()));
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(index).unwrap()).unwrap();
     assert_eq!(saved["runs"], v["runs"]);
+    // `sessions list` (and the console's /sessions) knows which eval each session belongs to.
+    let listed = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["sessions", "list", "--json"])
+        .env_remove("CONCLAVE_CONFIG")
+        .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 24);
+    assert!(rows.iter().all(|r| r["eval"] == v["eval"]), "{listed:#}");
 
     let table = eval(dir.path(), &cfg, &["--teams", "coin,solo"]);
     let text = String::from_utf8(table.stdout).unwrap();

@@ -411,7 +411,7 @@ fn read_report(path: &Path) -> Result<Report, String> {
 /// Tag the eval's sessions: its report, with every session id, in `<data dir>/evals/`. A
 /// failure is logged, not fatal: the result is still printed.
 fn save_index(report: &Report) {
-    let dir = crate::config::paths::data_dir().join("evals");
+    let dir = crate::store::evals_dir(&bootstrap::journal_dir());
     let written = crate::store::private::create_dir_all(&dir).and_then(|()| {
         let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
         std::fs::write(dir.join(format!("{}.json", report.eval)), json)

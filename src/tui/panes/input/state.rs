@@ -4,7 +4,7 @@
 use ratatui_textarea::TextArea;
 
 /// The slash commands, with what they do.
-pub const SLASH_COMMANDS: [(&str, &str); 11] = [
+pub const SLASH_COMMANDS: [(&str, &str); 12] = [
     ("/team", "switch team: /team NAME"),
     ("/agents", "list the agents"),
     ("/vote", "call a vote"),
@@ -15,6 +15,7 @@ pub const SLASH_COMMANDS: [(&str, &str); 11] = [
     ("/new", "new session with this team"),
     ("/sessions", "open recorded sessions"),
     ("/fork", "fork the session: /fork [SEQ]"),
+    ("/diff", "diff against another session: /diff ID"),
     ("/help", "show the key bindings"),
 ];
 
