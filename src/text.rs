@@ -151,6 +151,17 @@ fn is_plain(c: char) -> bool {
     !c.is_control() || c == '\n' || c == '\t'
 }
 
+/// `text` cut to at most `max` characters, ending in `…` when it was cut (`max` at least 1).
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut t: String = text.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,6 +152,17 @@ fn accuracies_come_out_as_scripted_and_every_run_is_journaled() {
         .join(format!("data/evals/{}.json", v["eval"].as_str().unwrap()));
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(index).unwrap()).unwrap();
     assert_eq!(saved["runs"], v["runs"]);
+    // `sessions list` (and the console's /sessions) knows which eval each session belongs to.
+    let listed = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args(["sessions", "list", "--json"])
+        .env_remove("CONCLAVE_CONFIG")
+        .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 24);
+    assert!(rows.iter().all(|r| r["eval"] == v["eval"]), "{listed:#}");
 
     let table = eval(dir.path(), &cfg, &["--teams", "coin,solo"]);
     let text = String::from_utf8(table.stdout).unwrap();
@@ -207,4 +218,100 @@ fn bad_usage_exits_2() {
     let empty = eval(dir.path(), &cfg, &[]);
     assert_eq!(empty.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("no tasks"));
+}
+
+/// The built-in comparison over one agent that is wrong at first and right once it has spoken
+/// (each copy in the debate words it differently: the group chat stops a discussion that
+/// repeats itself): alone and self-consistent it is always wrong, after two rounds of debate
+/// always right.
+#[test]
+fn the_builtin_comparison_gives_the_three_rows() {
+    let dir = setup();
+    std::fs::write(
+        dir.path().join("script.toml"),
+        r#"
+[[reply]]
+character = "mixed"
+turn = 1
+text = "Left to right: 33.\nANSWER: 33"
+
+[[reply]]
+character = "mixed"
+turn = 1
+text = "I also get 33.\nANSWER: 33"
+
+[[reply]]
+character = "mixed"
+turn = 1
+text = "Adding in order, 33.\nANSWER: 33"
+
+[[reply]]
+character = "mixed"
+turn = 2
+text = "Having heard the others: multiply first.\nANSWER: 21"
+
+[[reply]]
+character = "mixed"
+turn = 2
+text = "Precedence matters, so 21.\nANSWER: 21"
+
+[[reply]]
+character = "mixed"
+turn = 2
+text = "Agreed, 21.\nANSWER: 21"
+"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("b.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[backends.play]\nkind = \"scripted\"\nscript = {:?}\ntokens_per_sec = 0\n\
+             [agents.mixed]\nbackend = \"play\"\nmodel = \"mixed\"\n\
+             [teams.solo]\npattern = \"single\"\nmembers = [\"mixed\"]\n",
+            dir.path().join("script.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = eval(dir.path(), &cfg, &["--teams", "builtin", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, f64)> = v["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["team"].as_str().unwrap().to_string(),
+                t["accuracy"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("single(mixed)".to_string(), 0.0),
+            ("self-consistency(mixed)".to_string(), 0.0),
+            ("debate(mixed)".to_string(), 1.0),
+        ]
+    );
+    // Self-consistency sampled in several sessions of its own.
+    let runs = v["runs"].as_array().unwrap();
+    for task in 1..=4 {
+        let of = |team: &str| {
+            runs.iter()
+                .find(|r| r["task"] == task && r["team"] == team)
+                .unwrap()
+        };
+        let sc = of("self-consistency(mixed)");
+        let debate = of("debate(mixed)");
+        let samples = sc["samples"].as_array().unwrap().len();
+        assert!(samples > 1, "{sc}");
+        // Until the debate's tokens are spent, or at most 16 samples.
+        assert!(
+            sc["tokens"].as_u64() >= debate["tokens"].as_u64() || samples == 16,
+            "{sc} {debate}"
+        );
+    }
 }

@@ -517,6 +517,7 @@ fn summary(id: &str, team: &str) -> conclave::store::SessionSummary {
         outcome: "consensus".into(),
         forked_from: None,
         warnings: Vec::new(),
+        eval: None,
     }
 }
 
@@ -743,4 +744,55 @@ fn only_mouse_events_that_change_something_ask_for_a_frame() {
         ..at(MouseEventKind::ScrollUp)
     };
     assert!(!app.handle_mouse(outside), "not over a pane");
+}
+
+#[test]
+fn eval_runs_are_grouped_in_the_sessions_picker_and_diff_asks_the_host() {
+    use conclave::tui::Inbound;
+    let mut app = fixtures::app("debate", &fixtures::debate().events);
+    let tagged = |id: &str, eval: &str| {
+        let mut s = summary(id, "builtin-single");
+        s.eval = Some(eval.into());
+        s
+    };
+    app.receive(Inbound::Sessions(vec![
+        tagged("20261121-100003-e1c", "eval-1"),
+        summary("20261121-100002-solo", "debate"),
+        tagged("20261121-100001-e1b", "eval-1"),
+        tagged("20261121-100000-e1a", "eval-1"),
+    ]));
+    let Some(Overlay::Picker(p)) = app.overlays.last() else {
+        panic!("no picker: {:?}", app.overlays);
+    };
+    assert_eq!(
+        p.items,
+        [
+            "20261121-100003-e1c",
+            "20261121-100001-e1b",
+            "20261121-100000-e1a",
+            "20261121-100002-solo"
+        ]
+    );
+    assert!(
+        p.details[0].starts_with("eval-1 · builtin-single"),
+        "{:?}",
+        p.details
+    );
+    assert!(p.details[3].starts_with("debate · "), "{:?}", p.details);
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+
+    type_text(&mut app, "/diff 20261121-100002-solo");
+    assert_eq!(
+        enter(&mut app),
+        vec![Effect::Send(Outbound::Diff {
+            id: "20261121-100002-solo".into()
+        })]
+    );
+    type_text(&mut app, "/diff");
+    assert_eq!(enter(&mut app), Vec::new());
+    assert!(
+        last_notice(&app).starts_with("/diff ID"),
+        "{}",
+        last_notice(&app)
+    );
 }

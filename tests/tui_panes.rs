@@ -462,3 +462,48 @@ fn quit_confirm_while_agents_run() {
     });
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn sessions_picker_groups_an_eval_run() {
+    use conclave::tui::Inbound;
+    let summary = |id: &str, team: &str, eval: Option<&str>| conclave::store::SessionSummary {
+        id: id.into(),
+        path: std::path::PathBuf::from(format!("{id}.jsonl")),
+        team: team.into(),
+        pattern: conclave::config::PatternKind::Single,
+        started: fixtures::t0(),
+        messages: 1,
+        tokens_in: 10,
+        tokens_out: 20,
+        cost: None,
+        outcome: "completed".into(),
+        forked_from: None,
+        warnings: Vec::new(),
+        eval: eval.map(str::to_string),
+    };
+    let mut app = debate();
+    app.receive(Inbound::Sessions(vec![
+        summary(
+            "20261121-100003-e1cc",
+            "builtin-debate",
+            Some("eval-20261121-100000-ab12"),
+        ),
+        summary("20261121-100002-solo", "debate", None),
+        summary(
+            "20261121-100001-e1bb",
+            "builtin-single",
+            Some("eval-20261121-100000-ab12"),
+        ),
+    ]));
+    let Some(Overlay::Picker(picker)) = app.overlays.last() else {
+        panic!("no picker: {:?}", app.overlays);
+    };
+    insta::assert_snapshot!(
+        "sessions_picker_eval_80x24",
+        picker_on(&app, picker, 80, 24)
+    );
+    insta::assert_snapshot!(
+        "sessions_picker_eval_140x40",
+        picker_on(&app, picker, 140, 40)
+    );
+}

@@ -21,6 +21,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Suite {
     pub name: String,
+    /// The teams to compare when `--teams` is not given (`builtin`: the built-in comparison).
+    #[serde(default)]
+    pub teams: Vec<String>,
     #[serde(rename = "task", default)]
     pub tasks: Vec<Task>,
 }

@@ -25,6 +25,9 @@ pub struct RunResult {
     pub wall_ms: u64,
     /// The session's outcome (`completed`, `budget`, …).
     pub outcome: String,
+    /// Self-consistency: every sample's session (`session` is the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<String>,
 }
 
 /// One team's row.
@@ -215,6 +218,7 @@ mod tests {
             cost: None,
             wall_ms: 1000,
             outcome: "completed".into(),
+            samples: Vec::new(),
         }
     }
 

@@ -75,7 +75,7 @@ pub fn format_table(sessions: &[SessionSummary]) -> String {
         .map(|s| {
             [
                 s.id.clone(),
-                truncate(&s.team, TEAM_MAX),
+                crate::text::clip(&s.team, TEAM_MAX),
                 s.started.format("%Y-%m-%d %H:%M").to_string(),
                 s.messages.to_string(),
                 compact(s.tokens()),
@@ -258,16 +258,6 @@ fn compact(n: u64) -> String {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +271,7 @@ mod tests {
 
     #[test]
     fn long_team_names_are_truncated() {
-        assert_eq!(truncate("a-very-long-team-name", 10), "a-very-lo…");
-        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(crate::text::clip("a-very-long-team-name", 10), "a-very-lo…");
+        assert_eq!(crate::text::clip("short", 10), "short");
     }
 }

@@ -364,20 +364,10 @@ fn describe(event: Option<&Value>, fields: &[String]) -> String {
                 Value::String(s) => format!("{:?}", crate::view::one_line(s)),
                 other => other.to_string(),
             };
-            line.push_str(&format!(" {k}={}", clip(&v, 100)));
+            line.push_str(&format!(" {k}={}", crate::text::clip(&v, 100)));
         }
     }
     line
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,50 @@ use crate::view::{self, SummaryHead};
 
 pub use crate::view::SessionSummary;
 
+/// Where `conclave eval` keeps its runs' reports (each listing its sessions): `evals/` beside
+/// the sessions dir.
+pub fn evals_dir(sessions_dir: &Path) -> PathBuf {
+    sessions_dir.parent().unwrap_or(sessions_dir).join("evals")
+}
+
+/// Which eval run each session belongs to, from the reports in [`evals_dir`] (read as plain
+/// JSON: `eval`, and `runs` with each `session` and its `samples`). Unreadable reports are
+/// skipped: a tag is a convenience, never a reason to fail a listing.
+pub fn eval_tags(sessions_dir: &Path) -> std::collections::BTreeMap<String, String> {
+    use serde_json::Value;
+    let mut tags = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(evals_dir(sessions_dir)) else {
+        return tags;
+    };
+    for entry in entries.flatten() {
+        let Some(report) = std::fs::read_to_string(entry.path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        else {
+            continue;
+        };
+        let Some(eval) = report.get("eval").and_then(Value::as_str) else {
+            continue;
+        };
+        for run in report
+            .get("runs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let samples = run.get("samples").and_then(Value::as_array);
+            let ids = run
+                .get("session")
+                .into_iter()
+                .chain(samples.into_iter().flatten());
+            for id in ids.filter_map(Value::as_str) {
+                tags.insert(id.to_string(), eval.to_string());
+            }
+        }
+    }
+    tags
+}
+
 /// Every session in a directory, newest first, and the files that could not be read.
 #[derive(Clone, Debug, Default)]
 pub struct Listing {
@@ -32,6 +76,10 @@ pub fn list_sessions(dir: &Path) -> Result<Listing, JournalError> {
     listing
         .sessions
         .sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.id.cmp(&a.id)));
+    let tags = eval_tags(dir);
+    for s in &mut listing.sessions {
+        s.eval = tags.get(&s.id).cloned();
+    }
     Ok(listing)
 }
 

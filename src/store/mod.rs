@@ -28,7 +28,9 @@ pub use error::JournalError;
 pub use export::{to_json, to_markdown, to_text};
 pub use fork::fork;
 pub use header::{JOURNAL_KIND, JournalHeader, config_fingerprint, fnv1a64};
-pub use index::{Listing, SessionSummary, list_sessions, resolve_id, summarize};
+pub use index::{
+    Listing, SessionSummary, eval_tags, evals_dir, list_sessions, resolve_id, summarize,
+};
 pub use journal::{Journal, read_journal};
 pub use writer::{
     OpenJournal, WriterReport, spawn_appender, spawn_appender_with_acks, spawn_writer,

@@ -72,6 +72,8 @@ pub enum Outbound {
     Fork { seq: u64 },
     /// Continue the recorded session `id` (chosen in the `/sessions` picker).
     Resume { id: String },
+    /// Show where the session on screen and the recorded session `id` diverge (`/diff ID`).
+    Diff { id: String },
     /// The person quit; the console has returned or is about to.
     Quit,
 }

@@ -37,6 +37,9 @@ pub struct SessionSummary {
     pub forked_from: Option<(String, u64)>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The `conclave eval` run this session belongs to, if any (from the eval index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval: Option<String>,
 }
 
 impl SessionSummary {
@@ -94,5 +97,6 @@ pub fn summarize(
         outcome,
         forked_from: head.forked_from,
         warnings: head.warnings,
+        eval: None,
     }
 }

@@ -9,7 +9,7 @@
 //! Events reach the screen only once the journal has them (the `run` gate, [`DurableGate`]); when a
 //! journal write fails the session is left where its journal stops and the person told why.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -159,6 +159,7 @@ impl Bridge {
                     Err(e) => self.notice(format!("cannot resume {id}: {e}")),
                 }
             }
+            Outbound::Diff { id } => self.diff(&id),
             Outbound::Quit => {}
         }
     }
@@ -414,6 +415,22 @@ impl Bridge {
         }
     }
 
+    /// `/diff ID`: the session on screen against `id`, as `sessions diff` prints it, one notice
+    /// a line.
+    fn diff(&mut self, id: &str) {
+        let Some((_, path)) = self.journal_of_current() else {
+            return;
+        };
+        match diff_text(&self.dir, &path, id) {
+            Ok(text) => {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    self.notice(line.to_string());
+                }
+            }
+            Err(e) => self.notice(format!("cannot diff with {id}: {e}")),
+        }
+    }
+
     fn journal_of_current(&mut self) -> Option<(String, PathBuf)> {
         let found = self
             .current
@@ -499,5 +516,33 @@ async fn join(task: Option<&mut JoinHandle<Detected>>) -> Option<Detected> {
     match task {
         Some(t) => t.await.ok(),
         None => std::future::pending().await,
+    }
+}
+/// The diff of the journal at `current` against the session `other` names in `dir`.
+fn diff_text(dir: &Path, current: &Path, other: &str) -> Result<String, JournalError> {
+    let a = store::read_journal(current)?;
+    let b = store::read_journal(&store::resolve_id(dir, other)?)?;
+    Ok(store::diff::to_text(&store::diff::diff(&a, &b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_text_compares_the_journal_on_screen_with_a_recorded_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let a = dir.path().join("20261121-130000-f1x7.jsonl");
+        std::fs::copy(fixtures.join("every_event.jsonl"), &a).unwrap();
+        std::fs::copy(
+            fixtures.join("interrupted.jsonl"),
+            dir.path().join("20261121-120000-cut1.jsonl"),
+        )
+        .unwrap();
+        let text = diff_text(dir.path(), &a, "20261121-120000").unwrap();
+        assert!(text.contains("First divergence:"), "{text}");
+        let e = diff_text(dir.path(), &a, "nosuch").unwrap_err();
+        assert!(e.is_usage(), "{e}");
     }
 }

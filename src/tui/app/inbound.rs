@@ -29,7 +29,8 @@ impl App {
             self.note("no recorded sessions yet");
             return;
         }
-        let shown = &list[..list.len().min(MAX_LISTED_SESSIONS)];
+        let grouped = grouped_by_eval(list);
+        let shown = &grouped[..grouped.len().min(MAX_LISTED_SESSIONS)];
         let items = shown.iter().map(|s| s.id.clone()).collect();
         let details = shown.iter().map(session_detail).collect();
         let more = list.len() - shown.len();
@@ -48,10 +49,36 @@ impl App {
     }
 }
 
+/// The sessions of one `conclave eval` run side by side, where its newest one stands; the
+/// others in their order.
+fn grouped_by_eval(list: &[SessionSummary]) -> Vec<SessionSummary> {
+    let mut out: Vec<SessionSummary> = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        match &s.eval {
+            None => out.push(s.clone()),
+            Some(e) if list[..i].iter().all(|p| p.eval.as_ref() != Some(e)) => {
+                out.extend(
+                    list[i..]
+                        .iter()
+                        .filter(|x| x.eval.as_ref() == Some(e))
+                        .cloned(),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
 fn session_detail(s: &SessionSummary) -> String {
     let plural = if s.messages == 1 { "" } else { "s" };
+    let eval = s
+        .eval
+        .as_ref()
+        .map(|e| format!("{e} · "))
+        .unwrap_or_default();
     format!(
-        "{} · {} · {} message{plural} · {}",
+        "{eval}{} · {} · {} message{plural} · {}",
         s.team,
         s.outcome,
         s.messages,

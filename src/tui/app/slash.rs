@@ -141,6 +141,13 @@ impl App {
                     }
                 }
             }
+            "/diff" => match arg {
+                Some(id) => vec![Effect::Send(Outbound::Diff { id: id.to_string() })],
+                None => {
+                    self.note("/diff ID: give the session to compare with (/sessions lists them)");
+                    Vec::new()
+                }
+            },
             "/help" => {
                 self.overlays.push(Overlay::Help(0));
                 Vec::new()

@@ -89,6 +89,7 @@ fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
         false,
     ));
     lines.push(("/export /new /fork".into(), "/sessions /help".into(), false));
+    lines.push(("/diff ID".into(), "diff against a session".into(), false));
     lines
 }
 

@@ -16,6 +16,7 @@ pub const SLASH_COMMANDS: [(&str, &str); 12] = [
     ("/new", "new session with this team"),
     ("/sessions", "open recorded sessions"),
     ("/fork", "fork the session: /fork [SEQ]"),
+    ("/diff", "diff against another session: /diff ID"),
     ("/help", "show the key bindings"),
 ];
 

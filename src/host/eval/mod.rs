@@ -12,6 +12,9 @@
 //! stdout. Exit 0, or 1 when `--baseline` finds a regression (or no run could start), 2 for bad
 //! usage (unknown team, bad suite, bad config).
 
+mod builtin;
+
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,7 +37,8 @@ use crate::eval::{Suite, extract_answer, read_suite};
 pub struct EvalOptions {
     pub suite: PathBuf,
     pub config: Option<PathBuf>,
-    /// `--teams A,B`: else every team of the config but `auto`.
+    /// `--teams A,B` (`builtin` or `builtin:AGENT`: the built-in comparison): else the suite's
+    /// `teams`, else every team of the config but `auto`.
     pub teams: Vec<String>,
     pub budget_tokens: Option<u64>,
     pub repeat: u32,
@@ -91,21 +95,25 @@ fn prepare(options: &EvalOptions) -> Result<(Config, Suite, Vec<String>), String
         format!("{e}\nFix the config (`conclave check` lists every problem) and try again.")
     })?;
     let config = loaded.config;
-    let teams: Vec<String> = if options.teams.is_empty() {
+    let teams: Vec<String> = if !options.teams.is_empty() {
+        options.teams.clone()
+    } else if !suite.teams.is_empty() {
+        suite.teams.clone()
+    } else {
         config
             .teams
             .iter()
             .filter(|(name, t)| name.as_str() != "auto" && t.pattern.as_str() != "auto")
             .map(|(name, _)| name.clone())
             .collect()
-    } else {
-        options.teams.clone()
     };
     if teams.is_empty() {
         return Err("no team to evaluate: the config defines none (add one under [teams])".into());
     }
     for team in &teams {
-        if !config.teams.contains_key(team) {
+        if let Some(agent) = builtin::agent_of(team, &config) {
+            agent?;
+        } else if !config.teams.contains_key(team) {
             return Err(format!(
                 "unknown team `{team}`; the config has: {}",
                 config.teams.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -113,6 +121,12 @@ fn prepare(options: &EvalOptions) -> Result<(Config, Suite, Vec<String>), String
         }
     }
     Ok((config, suite, teams))
+}
+
+/// A row group of the eval: a team of the config, or the built-in comparison for an agent.
+enum Entry {
+    Team(String),
+    Builtin(String),
 }
 
 async fn run_all(
@@ -123,19 +137,55 @@ async fn run_all(
     eval_id: &str,
 ) -> Result<Report, String> {
     let cache = Arc::new(ProviderCache::default());
-    let total = teams.len() * suite.tasks.len() * options.repeat as usize;
+    let mut entries = Vec::new();
+    let mut labels = Vec::new();
+    for team in teams {
+        match builtin::agent_of(team, config) {
+            Some(agent) => {
+                let agent = agent?;
+                labels.extend(builtin::labels(&agent));
+                entries.push(Entry::Builtin(agent));
+            }
+            None => {
+                labels.push(team.clone());
+                entries.push(Entry::Team(team.clone()));
+            }
+        }
+    }
+    let total = labels.len() * suite.tasks.len() * options.repeat as usize;
     let mut progress = Progress::new(total);
     let mut runs = Vec::new();
-    for team in teams {
+    for entry in &entries {
+        let (config, agent) = match entry {
+            Entry::Team(_) => (config.clone(), None),
+            Entry::Builtin(agent) => (builtin::with_teams(config, agent)?, Some(agent.as_str())),
+        };
         for (i, task) in suite.tasks.iter().enumerate() {
             for _ in 0..options.repeat {
-                progress.show(runs.len(), team);
-                let mut run = run_one(config, team, &task.prompt, options.budget_tokens, &cache)
-                    .await
-                    .map_err(|e| format!("team `{team}`, task {}: {e}", i + 1))?;
-                run.task = i + 1;
-                run.correct = run.answer.as_deref().is_some_and(|a| task.accepts(a));
-                runs.push(run);
+                let at = |e: String| format!("task {}: {e}", i + 1);
+                let mut done = match (entry, agent) {
+                    (Entry::Team(team), _) => {
+                        progress.show(runs.len(), team);
+                        let sample = run_one(&config, team, &task.prompt, options, &cache).await;
+                        vec![
+                            sample
+                                .map_err(|e| at(format!("team `{team}`: {e}")))?
+                                .result,
+                        ]
+                    }
+                    (_, Some(agent)) => {
+                        progress.show(runs.len(), agent);
+                        builtin_runs(&config, agent, &task.prompt, options, &cache)
+                            .await
+                            .map_err(at)?
+                    }
+                    (Entry::Builtin(_), None) => Vec::new(),
+                };
+                for run in &mut done {
+                    run.task = i + 1;
+                    run.correct = run.answer.as_deref().is_some_and(|a| task.accepts(a));
+                }
+                runs.extend(done);
             }
         }
     }
@@ -146,11 +196,72 @@ async fn run_all(
         suite.tasks.len(),
         options.repeat,
         options.budget_tokens,
-        teams,
+        &labels,
         runs,
     );
     save_index(&report);
     Ok(report)
+}
+
+/// One task through the built-in comparison: the debate first (its tokens set the
+/// self-consistency budget), then the single agent, then the samples.
+async fn builtin_runs(
+    config: &Config,
+    agent: &str,
+    prompt: &str,
+    options: &EvalOptions,
+    cache: &Arc<ProviderCache>,
+) -> Result<Vec<RunResult>, String> {
+    let [single_label, sc_label, debate_label] = builtin::labels(agent);
+    let debate = run_one(config, builtin::DEBATE_TEAM, prompt, options, cache).await?;
+    let answers: Vec<String> = debate
+        .speeches
+        .values()
+        .filter_map(|t| extract_answer(t))
+        .collect();
+    let mut debate_run = debate.result;
+    debate_run.team = debate_label;
+    debate_run.answer = builtin::majority(&answers);
+
+    let single = run_one(config, builtin::SINGLE_TEAM, prompt, options, cache).await?;
+    let mut single_run = single.result.clone();
+    single_run.team = single_label;
+
+    // Self-consistency: samples until the debate's tokens are spent (the single run counts as
+    // the first sample).
+    let target = options
+        .budget_tokens
+        .map_or(debate_run.tokens, |b| b.min(debate_run.tokens));
+    let mut samples = vec![single.result];
+    while samples.iter().map(|s| s.tokens).sum::<u64>() < target
+        && (samples.len() as u32) < builtin::MAX_SAMPLES
+    {
+        samples.push(
+            run_one(config, builtin::SINGLE_TEAM, prompt, options, cache)
+                .await?
+                .result,
+        );
+    }
+    let answers: Vec<String> = samples.iter().filter_map(|s| s.answer.clone()).collect();
+    let sc_run = RunResult {
+        team: sc_label,
+        task: 0,
+        session: samples[0].session.clone(),
+        answer: builtin::majority(&answers),
+        correct: false,
+        tokens: samples.iter().map(|s| s.tokens).sum(),
+        cost: samples.iter().map(|s| s.cost).sum(),
+        wall_ms: samples.iter().map(|s| s.wall_ms).sum(),
+        outcome: samples[0].outcome.clone(),
+        samples: samples.iter().map(|s| s.session.clone()).collect(),
+    };
+    Ok(vec![single_run, sc_run, debate_run])
+}
+
+/// What one session gave: its result and each agent's last speech.
+struct Sample {
+    result: RunResult,
+    speeches: BTreeMap<String, String>,
 }
 
 /// One task through one team: a journaled session, followed to its end.
@@ -158,11 +269,11 @@ async fn run_one(
     config: &Config,
     team: &str,
     prompt: &str,
-    budget_tokens: Option<u64>,
+    options: &EvalOptions,
     cache: &Arc<ProviderCache>,
-) -> Result<RunResult, String> {
+) -> Result<Sample, String> {
     let mut config = config.clone();
-    if let (Some(tokens), Some(t)) = (budget_tokens, config.teams.get_mut(team)) {
+    if let (Some(tokens), Some(t)) = (options.budget_tokens, config.teams.get_mut(team)) {
         let cost = t.budget.and_then(|b| b.cost);
         t.budget = Some(Budget {
             tokens: Some(tokens),
@@ -187,15 +298,18 @@ async fn run_one(
         .map_err(|_| "the session ended before it was given the task".to_string())?;
     let mut metrics = Metrics::new(prices);
     let mut last_said: Option<String> = None;
+    let mut speeches = BTreeMap::new();
     let mut ending = None;
     while let Some(event) = launched.events.recv().await {
         metrics.apply(&event);
         match event.kind {
             EventKind::Message {
+                agent,
                 text,
                 purpose: Purpose::Speak,
                 ..
             } => {
+                speeches.insert(agent, text.clone());
                 last_said = Some(text);
             }
             EventKind::SessionFinished {
@@ -219,7 +333,7 @@ async fn run_one(
         ending.ok_or_else(|| format!("session {session} ended without finishing"))?;
     let text = final_text.or(last_said);
     let t = &metrics.totals;
-    Ok(RunResult {
+    let result = RunResult {
         team: team.to_string(),
         task: 0,
         session,
@@ -232,7 +346,9 @@ async fn run_one(
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
-    })
+        samples: Vec::new(),
+    };
+    Ok(Sample { result, speeches })
 }
 
 /// Print the report, save it as a baseline if asked, compare it with the baseline if given.
@@ -295,7 +411,7 @@ fn read_report(path: &Path) -> Result<Report, String> {
 /// Tag the eval's sessions: its report, with every session id, in `<data dir>/evals/`. A
 /// failure is logged, not fatal: the result is still printed.
 fn save_index(report: &Report) {
-    let dir = crate::config::paths::data_dir().join("evals");
+    let dir = crate::store::evals_dir(&bootstrap::journal_dir());
     let written = crate::store::private::create_dir_all(&dir).and_then(|()| {
         let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
         std::fs::write(dir.join(format!("{}.json", report.eval)), json)
