@@ -4,7 +4,7 @@
 use ratatui_textarea::TextArea;
 
 /// The slash commands, with what they do.
-pub const SLASH_COMMANDS: [(&str, &str); 12] = [
+pub const SLASH_COMMANDS: [(&str, &str); 13] = [
     ("/team", "switch team: /team NAME"),
     ("/agents", "list the agents"),
     ("/vote", "call a vote"),
