@@ -433,6 +433,23 @@ fn a_rejected_task_fails_the_turn_with_the_remotes_reason() {
     );
 }
 
+#[test]
+fn a_task_the_remote_cancels_ends_the_turn_cancelled_with_what_it_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(dir.path(), &[]);
+    let config = config(dir.path(), &peer.url, "");
+    let (_, events) = run_jsonl(
+        &config,
+        &["--team", "solo", "--prompt", "PLEASE CANCEL"],
+        &[],
+    );
+    assert!(of_type(&events, "turn_failed").is_empty(), "{events:#?}");
+    let cancelled = of_type(&events, "turn_cancelled");
+    let cancelled = cancelled.last().unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(cancelled["partial_text"], "Partly");
+    assert!(cancelled["usage"]["output"].as_u64().is_some(), "{cancelled}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_the_turn_cancels_the_remote_task() {
     use conclave::core::Command;

@@ -80,6 +80,7 @@ pub fn describe(kind: ErrorKind) -> &'static str {
         ErrorKind::Protocol => "the server broke the stream format",
         ErrorKind::BadRequest => "the server rejected the request",
         ErrorKind::Config => "configuration error",
+        ErrorKind::CancelledByPeer => "the other side cancelled the call",
     }
 }
 

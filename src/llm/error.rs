@@ -32,11 +32,14 @@ pub enum ErrorKind {
     BadRequest,
     /// A configuration problem found when building the provider (missing key env var, …).
     Config,
+    /// The other side ended the call on purpose (a remote A2A agent cancelled its task): the
+    /// turn is cancelled, not failed.
+    CancelledByPeer,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Auth,
         ErrorKind::Quota,
         ErrorKind::RateLimit,
@@ -48,6 +51,7 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::BadRequest,
         ErrorKind::Config,
+        ErrorKind::CancelledByPeer,
     ];
 
     /// The kind named `name` (its [`ErrorKind::as_str`]), if any.
@@ -69,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::Config => "config",
+            ErrorKind::CancelledByPeer => "cancelled_by_peer",
         }
     }
 }

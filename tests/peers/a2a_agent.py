@@ -10,6 +10,8 @@ What it answers (deterministic, from the last user text it was sent):
                                                   follow-up "You chose <answer>"
 - text containing "PLEASE FAIL"                -> failed, reason "remote broke"
 - text containing "PLEASE REJECT"              -> rejected, reason "not my field"
+- text containing "PLEASE CANCEL"              -> streams "Partly" then cancels the task itself,
+                                                  reason "stopped by its owner"
 - text containing "GO SLOW"                    -> streams "slow" then waits 30 s (cancel tests)
 - anything else                                -> streams "Hel" + "lo from remote" (two artifact
                                                   chunks: joined without separators)
@@ -74,6 +76,13 @@ class Remote(AgentExecutor):
         elif "PLEASE REJECT" in text:
             await up.reject(
                 new_text_message("not my field", role=Role.ROLE_AGENT,
+                                 task_id=task.id, context_id=task.context_id))
+        elif "PLEASE CANCEL" in text:
+            await up.start_work()
+            await up.add_artifact([new_text_part("Partly")], artifact_id="a1")
+            await asyncio.sleep(0.05)
+            await up.cancel(
+                new_text_message("stopped by its owner", role=Role.ROLE_AGENT,
                                  task_id=task.id, context_id=task.context_id))
         elif "PLEASE FAIL" in text:
             await up.failed(

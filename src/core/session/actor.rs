@@ -498,6 +498,12 @@ impl Actor {
                 self.after_turn(turn, live.then);
             }
             Step::Failed(error, usage) => {
+                if error.kind
+                    == crate::core::event::ErrorKind::Llm(crate::llm::ErrorKind::CancelledByPeer)
+                {
+                    self.cancelled_by_peer(turn, usage, &error);
+                    return;
+                }
                 let Err(usage) = self.fall_back(turn, &agent, &error, usage) else {
                     return;
                 };
@@ -512,6 +518,27 @@ impl Actor {
                 self.after_turn(turn, then);
             }
         }
+    }
+
+    /// The other side (a remote A2A agent) cancelled the call: the turn ends as `turn_cancelled`
+    /// with what it said so far, as if the person had cancelled it, and the reason goes to the log.
+    fn cancelled_by_peer(
+        &mut self,
+        turn: u64,
+        usage: crate::core::event::UsageInfo,
+        error: &ErrorInfo,
+    ) {
+        self.live.remove(&turn);
+        let Some(mut kind) = self.state.cancellation(turn) else {
+            return;
+        };
+        if let EventKind::TurnCancelled { usage: spent, .. } = &mut kind {
+            *spent = usage;
+        }
+        tracing::info!(turn, reason = %error.message, "the remote side cancelled the turn");
+        self.publish(kind);
+        self.queue.push_back(Input::TurnEnded { turn });
+        self.drain();
     }
 
     /// Hand the ended turn to the pattern, or, for a summary, start the turn waiting for it.

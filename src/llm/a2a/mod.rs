@@ -376,10 +376,12 @@ impl Turn {
                     "" => "no reason given".to_string(),
                     r => r.to_string(),
                 };
-                return Err(self.error(
-                    ErrorKind::BadRequest,
-                    format!("the remote agent {verb}: {reason}"),
-                ));
+                // A task the remote cancelled ends the turn as cancelled, with its reason.
+                let kind = match state {
+                    State::Canceled => ErrorKind::CancelledByPeer,
+                    _ => ErrorKind::BadRequest,
+                };
+                return Err(self.error(kind, format!("the remote agent {verb}: {reason}")));
             }
             Update::State(State::Submitted | State::Working | State::Unknown, _) => None,
         })
