@@ -80,6 +80,7 @@ fn app_with(messages: u64) -> App {
                 finish: "stop".into(),
                 purpose: Purpose::Speak,
                 tool_calls: Vec::new(),
+                continues: false,
             },
         ));
     }

@@ -13,5 +13,6 @@ pub mod host;
 pub mod llm;
 pub mod store;
 pub mod text;
+pub mod tools;
 pub mod tui;
 pub mod view;

@@ -75,6 +75,9 @@ impl Setup {
                 temperature: None,
                 timeout_ms: None,
                 price: None,
+                tools: Vec::new(),
+                tool_approval: None,
+                max_tool_rounds: None,
             },
         );
         self
@@ -94,6 +97,7 @@ impl Setup {
             providers,
             history: Vec::new(),
             unattended: None,
+            tools: None,
         }
     }
 }

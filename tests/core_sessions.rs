@@ -31,6 +31,9 @@ fn agent(name: &str) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        tools: Vec::new(),
+        tool_approval: None,
+        max_tool_rounds: None,
     }
 }
 
@@ -45,6 +48,7 @@ fn spec(team: TeamConfig, agents: &[&str], script: &str) -> SessionSpec {
         providers: BTreeMap::from([("script".to_string(), provider)]),
         history: Vec::new(),
         unattended: None,
+        tools: None,
     }
 }
 

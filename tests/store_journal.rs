@@ -72,6 +72,7 @@ fn message(seq: u64, agent: &str, turn: u64, text: &str) -> Event {
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: Vec::new(),
+            continues: false,
         },
     )
 }

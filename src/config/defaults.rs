@@ -39,6 +39,7 @@ pub fn embedded(detected: &Detected) -> Config {
             default_team: Some(DEFAULT_TEAM.to_string()),
             mouse: None,
         },
+        mcp: BTreeMap::new(),
     }
 }
 
@@ -195,6 +196,9 @@ fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
         temperature: None,
         timeout_ms: None,
         price: None,
+        tools: Vec::new(),
+        tool_approval: None,
+        max_tool_rounds: None,
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Config {
     pub keys: BTreeMap<String, BTreeMap<String, KeyBinding>>,
     #[serde(default)]
     pub ui: UiConfig,
+    /// `[mcp.NAME]`: MCP tool servers agents may use (see [`McpConfig`]).
+    #[serde(default)]
+    pub mcp: BTreeMap<String, McpConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,6 +156,40 @@ pub struct AgentConfig {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub price: Option<Price>,
+    /// MCP tools the agent may call: a whole server (`"fs"`) or one of its tools (`"fs.read_file"`).
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// How the agent's tool calls are approved; unset: read-only tools run, the others wait.
+    #[serde(default)]
+    pub tool_approval: Option<Approval>,
+    /// Model → tools → model rounds in one turn before the model must answer in text.
+    #[serde(default)]
+    pub max_tool_rounds: Option<u32>,
+}
+
+/// `[mcp.NAME]`: one MCP server, a child process over stdio (`command`) or streamable HTTP (`url`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment of the child process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The variable holding the bearer token sent to `url` (never the token itself).
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Per-call deadline (default 30000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -43,6 +43,18 @@ pub enum Command {
     Pause {},
     Resume {},
     Stop {},
+    /// Run a tool call waiting for approval (`call_id` unset: the oldest waiting call).
+    ApproveTool {
+        #[serde(default)]
+        call_id: Option<String>,
+    },
+    /// Answer a waiting tool call with a rejection the model sees.
+    RejectTool {
+        #[serde(default)]
+        call_id: Option<String>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
 
 impl Command {
@@ -66,6 +78,8 @@ impl Command {
             Command::Pause {} => "pause",
             Command::Resume {} => "resume",
             Command::Stop {} => "stop",
+            Command::ApproveTool { .. } => "approve_tool",
+            Command::RejectTool { .. } => "reject_tool",
         }
     }
 }
@@ -89,6 +103,9 @@ mod tests {
             r#"{"type":"pause"}"#,
             r#"{"type":"resume"}"#,
             r#"{"type":"stop"}"#,
+            r#"{"type":"approve_tool","call_id":"c1"}"#,
+            r#"{"type":"reject_tool","call_id":"c1","reason":"no"}"#,
+            r#"{"type":"reject_tool"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

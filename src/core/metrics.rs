@@ -282,6 +282,7 @@ mod tests {
             finish: "stop".into(),
             purpose,
             tool_calls: vec![],
+            continues: false,
         }
     }
 

@@ -37,6 +37,8 @@ pub struct SessionState {
     pub next_turn: u64,
     /// Token usage of every message so far, per agent (input, output).
     pub usage: BTreeMap<String, (u64, u64)>,
+    /// MCP tool calls by id (issue 10).
+    pub calls: calls::Calls,
 }
 
 /// One item of the conversation.
@@ -220,20 +222,31 @@ impl SessionState {
                 finish,
                 purpose,
                 tool_calls,
+                continues,
                 ..
             } => {
-                self.running.remove(turn);
-                if let Some(t) = self.turns.get_mut(turn) {
+                if *continues {
+                    // A step of the tool loop: the turn runs on with the next model call.
+                    if let Some(t) = self.turns.get_mut(turn) {
+                        t.text.clear();
+                        t.usage.0 += usage.input.unwrap_or(0);
+                        t.usage.1 += usage.output.unwrap_or(0);
+                    }
+                } else {
+                    self.running.remove(turn);
+                }
+                if let Some(t) = self.turns.get_mut(turn).filter(|_| !*continues) {
                     t.status = TurnStatus::Completed;
                     t.text = text.clone();
                     t.tool_calls = tool_calls.clone();
                     t.finish = Some(finish.clone());
-                    t.usage = (usage.input.unwrap_or(0), usage.output.unwrap_or(0));
+                    t.usage.0 += usage.input.unwrap_or(0);
+                    t.usage.1 += usage.output.unwrap_or(0);
                 }
                 let used = self.usage.entry(agent.clone()).or_default();
                 used.0 += usage.input.unwrap_or(0);
                 used.1 += usage.output.unwrap_or(0);
-                if matches!(purpose, Purpose::Speak | Purpose::Aggregate) {
+                if !*continues && matches!(purpose, Purpose::Speak | Purpose::Aggregate) {
                     self.task.messages += 1;
                 }
                 self.entries.push(Entry::Agent {
@@ -279,14 +292,18 @@ impl SessionState {
                 name,
                 content,
                 is_error,
-            } => self.entries.push(Entry::ToolResult {
+                ..
+            } => {
+                self.calls.apply(&event.kind);
+                self.entries.push(Entry::ToolResult {
                 agent: agent.clone(),
                 turn: *turn,
                 call_id: call_id.clone(),
                 name: name.clone(),
                 content: content.clone(),
                 is_error: *is_error,
-            }),
+                });
+            }
             EventKind::SpeakerSelected { agent, by, .. } => {
                 self.task.next_speaker = Some((agent.clone(), *by));
                 self.task.select_attempts = 0;
@@ -379,6 +396,23 @@ impl SessionState {
             EventKind::Paused { .. } => self.paused = true,
             EventKind::Resumed { .. } => self.paused = false,
             EventKind::Error { .. } => {}
+            EventKind::ToolCall { .. }
+            | EventKind::ToolApprovalRequested { .. }
+            | EventKind::ToolApproved { .. }
+            | EventKind::ToolRejected { .. } => self.calls.apply(&event.kind),
+            EventKind::ToolInterrupted { call_id } => {
+                self.calls.apply(&event.kind);
+                if let Some(c) = self.calls.get(call_id) {
+                    self.entries.push(Entry::ToolResult {
+                        agent: c.agent.clone(),
+                        turn: c.turn,
+                        call_id: call_id.clone(),
+                        name: c.name.clone(),
+                        content: calls::INTERRUPTED.into(),
+                        is_error: true,
+                    });
+                }
+            }
             EventKind::SessionFinished {
                 outcome,
                 final_text,
@@ -514,6 +548,7 @@ impl SessionState {
     }
 }
 
+pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
 

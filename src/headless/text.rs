@@ -74,6 +74,7 @@ fn prefix(mark: Mark) -> &'static str {
         Mark::Handoff => "=> ",
         Mark::HandBack => "<= ",
         Mark::Control => "-- ",
+        Mark::Tool => "# ",
         _ => "",
     }
 }
@@ -140,6 +141,7 @@ mod tests {
             finish: "length".into(),
             purpose: Purpose::Speak,
             tool_calls: vec![],
+            continues: false,
         }));
         assert_eq!(
             lines,
@@ -162,6 +164,7 @@ mod tests {
             finish: "tool_calls".into(),
             purpose: Purpose::Vote,
             tool_calls: vec![],
+            continues: false,
         });
         assert!(p.lines(&vote_call).is_empty());
     }
@@ -186,6 +189,7 @@ mod tests {
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: vec![],
+            continues: false,
         }));
         assert_eq!(
             usage_line(&m, Some(2345)),

@@ -237,6 +237,9 @@ mod tests {
                     input: 1.0,
                     output: 2.0,
                 }),
+                tools: Vec::new(),
+                tool_approval: None,
+                max_tool_rounds: None,
             },
         );
         c

@@ -282,7 +282,14 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             p.body = final_text.clone().filter(|t| !t.trim().is_empty());
             p
         }
-        K::TurnStarted { .. } | K::Token { .. } | K::ToolResult { .. } => Parts::hidden(),
+        K::ToolResult { server: None, .. } => Parts::hidden(),
+        K::TurnStarted { .. } | K::Token { .. } => Parts::hidden(),
+        K::ToolCall { .. }
+        | K::ToolApprovalRequested { .. }
+        | K::ToolApproved { .. }
+        | K::ToolRejected { .. }
+        | K::ToolInterrupted { .. }
+        | K::ToolResult { .. } => super::tools::describe(&event.kind, state),
     }
 }
 

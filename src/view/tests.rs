@@ -62,6 +62,7 @@ fn message(agent: &str, turn: u64, text: &str, purpose: Purpose) -> EventKind {
         finish: "stop".into(),
         purpose,
         tool_calls: vec![],
+        continues: false,
     }
 }
 

@@ -116,6 +116,7 @@ impl Script {
             finish: "stop".into(),
             purpose: Purpose::Speak,
             tool_calls: Vec::new(),
+            continues: false,
         })
     }
 
@@ -155,6 +156,9 @@ pub fn config() -> Config {
         temperature: None,
         timeout_ms: None,
         price,
+        tools: Vec::new(),
+        tool_approval: None,
+        max_tool_rounds: None,
     };
     let p = Some(Price {
         input: 0.15,

@@ -143,6 +143,8 @@ pub fn answer(
             name: c.name.clone(),
             content: content.to_string(),
             is_error,
+            server: None,
+            ms: None,
         })
     })
     .into_iter()

@@ -82,6 +82,9 @@ impl Sim {
                         temperature: None,
                         timeout_ms: None,
                         price: None,
+                        tools: Vec::new(),
+                        tool_approval: None,
+                        max_tool_rounds: None,
                     },
                 )
             })
@@ -288,6 +291,7 @@ impl Sim {
             finish: r.finish.into(),
             purpose,
             tool_calls: r.calls,
+            continues: false,
         });
         let mark = self.mark;
         self.input(Input::TurnEnded { turn });

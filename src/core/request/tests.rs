@@ -26,6 +26,9 @@ fn agent(system: Option<&str>) -> AgentConfig {
         temperature: Some(0.5),
         timeout_ms: None,
         price: None,
+        tools: Vec::new(),
+        tool_approval: None,
+        max_tool_rounds: None,
     }
 }
 

@@ -7,6 +7,11 @@
 //! should see; [`Live::message`] turns the record into the turn's `message` event (usage, time to
 //! first token, latency). A deadline (`timeout_ms` of the turn, else of the agent) ends the turn
 //! as `turn_failed` kind `timeout`.
+//!
+//! Tools: a turn of an agent with MCP tools first asks the [`Hub`] for the agent's tools (the
+//! pump does, before the request goes out: [`TurnMsg::Offered`]) and offers them beside the
+//! turn's own; when the model answers with calls of them, the actor answers the calls and
+//! [`Live::restart`]s the same turn with the reply and the results appended (see `tool_loop`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::core::event::{ErrorInfo, EventKind, Purpose, ToolCallInfo, UsageInfo};
 use crate::core::patterns::TurnSpec;
 use crate::llm::{
-    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, Usage,
+    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, ToolSpec, Usage,
 };
+use crate::tools::{Hub, Offered};
 
 /// What a running turn's pump tells the actor.
 pub(super) enum TurnMsg {
@@ -27,6 +33,41 @@ pub(super) enum TurnMsg {
     /// The stream ended without `Finished`.
     Ended,
     Timeout(u64),
+    /// The agent's MCP tools for this model call, and the servers that could not serve.
+    Offered(Vec<Offered>, Vec<String>),
+}
+
+/// The MCP side of a turn: where its tools come from and how far its tool loop got.
+pub(super) struct TurnTools {
+    pub hub: Arc<Hub>,
+    /// The agent's `tools` selections.
+    pub selections: Vec<String>,
+    pub offered: Vec<Offered>,
+    /// Model calls answered with tool results so far.
+    pub rounds: u32,
+    /// Calls of the current step still without a result.
+    pub outstanding: Vec<String>,
+    /// Server errors already shown (each once per turn).
+    pub warned: bool,
+    /// The reply being answered: its text and every call it made.
+    pub reply: (String, Vec<ToolCall>),
+    /// `max_tool_rounds` was reached: the next model call must answer in text.
+    pub last_round: bool,
+}
+
+impl TurnTools {
+    pub fn new(hub: Arc<Hub>, selections: Vec<String>) -> TurnTools {
+        TurnTools {
+            hub,
+            selections,
+            offered: Vec::new(),
+            rounds: 0,
+            outstanding: Vec::new(),
+            warned: false,
+            reply: (String::new(), Vec::new()),
+            last_round: false,
+        }
+    }
 }
 
 /// What a message from the pump means for the session.
@@ -41,6 +82,8 @@ pub(super) enum Step {
     Finished(FinishReason),
     /// The turn failed for good.
     Failed(ErrorInfo),
+    /// These MCP servers could not list their tools (the turn goes on without them).
+    ToolsUnavailable(Vec<String>),
 }
 
 /// A turn whose stream is being read.
@@ -52,6 +95,12 @@ pub(super) struct Live {
     usage: Usage,
     /// For a `summarize` turn: the turn that waits for the summary.
     pub(super) then: Option<TurnSpec>,
+    /// The request of the current model call (without the MCP tools the pump adds).
+    pub(super) request: ChatRequest,
+    pub(super) deadline_ms: Option<u64>,
+    pub(super) tools: Option<TurnTools>,
+    /// Ends the tool calls of the turn (a child of each step's token is cancelled with it).
+    pub(super) calls_cancel: CancellationToken,
 }
 
 impl Live {
@@ -61,10 +110,21 @@ impl Live {
         request: ChatRequest,
         deadline_ms: Option<u64>,
         then: Option<TurnSpec>,
+        tools: Option<TurnTools>,
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) -> Live {
         let cancel = CancellationToken::new();
-        tokio::spawn(pump(provider, request, cancel.clone(), deadline_ms, send));
+        let source = tools
+            .as_ref()
+            .map(|t| (t.hub.clone(), t.selections.clone()));
+        tokio::spawn(pump(
+            provider,
+            request.clone(),
+            source,
+            cancel.clone(),
+            deadline_ms,
+            send,
+        ));
         Live {
             cancel,
             started: Instant::now(),
@@ -72,12 +132,51 @@ impl Live {
             tool_calls: Vec::new(),
             usage: Usage::default(),
             then,
+            request,
+            deadline_ms,
+            tools,
+            calls_cancel: CancellationToken::new(),
         }
     }
 
-    /// Stop reading: the pump returns and drops the stream, closing its connection.
+    /// The next model call of the same turn (tool loop): `request` already carries the reply and
+    /// its results; the record starts afresh for the new reply.
+    pub(super) fn restart(
+        &mut self,
+        provider: Arc<dyn Provider>,
+        request: ChatRequest,
+        send: impl Fn(TurnMsg) + Send + Sync + 'static,
+    ) {
+        self.cancel = CancellationToken::new();
+        let source = self
+            .tools
+            .as_ref()
+            .map(|t| (t.hub.clone(), t.selections.clone()));
+        tokio::spawn(pump(
+            provider,
+            request.clone(),
+            source,
+            self.cancel.clone(),
+            self.deadline_ms,
+            send,
+        ));
+        self.request = request;
+        self.started = Instant::now();
+        self.first_token = None;
+        self.tool_calls.clear();
+        self.usage = Usage::default();
+    }
+
+    /// The tool calls of the reply just finished.
+    pub(super) fn tool_calls(&self) -> &[ToolCall] {
+        &self.tool_calls
+    }
+
+    /// Stop reading: the pump returns and drops the stream, closing its connection; running
+    /// tool calls are abandoned.
     pub(super) fn cancel(&self) {
         self.cancel.cancel();
+        self.calls_cancel.cancel();
     }
 
     /// Fold `msg` into the record. `agent` names the turn's agent in error messages.
@@ -103,6 +202,17 @@ impl Live {
                 kind: ErrorKind::Protocol.into(),
                 message: format!("the stream of {agent} ended before the reply was finished"),
             }),
+            TurnMsg::Offered(offered, errors) => {
+                let Some(tools) = self.tools.as_mut() else {
+                    return Step::Quiet;
+                };
+                tools.offered = offered;
+                if errors.is_empty() || tools.warned {
+                    return Step::Quiet;
+                }
+                tools.warned = true;
+                Step::ToolsUnavailable(errors)
+            }
             TurnMsg::Timeout(ms) => {
                 self.cancel.cancel();
                 Step::Failed(ErrorInfo {
@@ -123,6 +233,7 @@ impl Live {
         text: String,
         purpose: Purpose,
         reason: &FinishReason,
+        continues: bool,
     ) -> EventKind {
         let now = Instant::now();
         EventKind::Message {
@@ -148,6 +259,7 @@ impl Live {
                     arguments: c.arguments.clone(),
                 })
                 .collect(),
+            continues,
         }
     }
 }
@@ -163,11 +275,28 @@ fn info(error: &LlmError) -> ErrorInfo {
 /// Returning drops the stream, which closes its connection.
 async fn pump(
     provider: Arc<dyn Provider>,
-    request: ChatRequest,
+    mut request: ChatRequest,
+    tools: Option<(Arc<Hub>, Vec<String>)>,
     cancel: CancellationToken,
     deadline_ms: Option<u64>,
     send: impl Fn(TurnMsg),
 ) {
+    if let Some((hub, selections)) = tools {
+        let listed = tokio::select! {
+            _ = cancel.cancelled() => return,
+            listed = hub.offered(&selections) => listed,
+        };
+        let (offered, errors) = listed;
+        request.tools.extend(offered.iter().map(|o| ToolSpec {
+            name: o.name.clone(),
+            description: o.description.clone(),
+            parameters: o.schema.clone(),
+        }));
+        send(TurnMsg::Offered(
+            offered,
+            errors.iter().map(ToString::to_string).collect(),
+        ));
+    }
     let mut stream = provider.stream(request, cancel.clone());
     let read = async {
         while let Some(item) = stream.next().await {

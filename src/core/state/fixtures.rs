@@ -63,6 +63,7 @@ pub fn said(
             finish: "stop".into(),
             purpose,
             tool_calls: calls,
+            continues: false,
         },
     );
 }

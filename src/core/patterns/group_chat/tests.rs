@@ -258,6 +258,7 @@ fn resumed_after_the_last_ballot_before_the_tally_counts_it() {
                 name: "cast_vote".into(),
                 arguments: json!({"choice": "disagree", "reason": "no"}).to_string(),
             }],
+            continues: false,
         },
     });
     sim.log = log;
