@@ -118,6 +118,8 @@ pub struct Server {
     config: McpConfig,
     slot: tokio::sync::Mutex<Slot>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// The task reading the child's stderr (awaited briefly after a failure for its last lines).
+    stderr_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Server {
@@ -127,6 +129,7 @@ impl Server {
             config,
             slot: tokio::sync::Mutex::new(Slot::Idle),
             stderr: Arc::new(Mutex::new(VecDeque::new())),
+            stderr_task: Mutex::new(None),
         }
     }
 
@@ -225,6 +228,7 @@ impl Server {
                 let closed = matches!(&*slot, Slot::Up(up) if up.service.is_transport_closed())
                     || matches!(e, rmcp::ServiceError::TransportClosed);
                 if closed {
+                    self.settle_stderr().await;
                     Err(self.failed(&mut slot, format!("it stopped during the call of {tool}: {e}")))
                 } else {
                     Err(self.error(format!("the call of {tool} failed: {e}")))
@@ -268,7 +272,10 @@ impl Server {
                 *slot = Slot::Up(up);
                 Ok(())
             }
-            Ok(Err(message)) => Err(self.down(slot, failures, message)),
+            Ok(Err(message)) => {
+                self.settle_stderr().await;
+                Err(self.down(slot, failures, message))
+            }
             Err(_) => Err(self.down(
                 slot,
                 failures,
@@ -309,6 +316,9 @@ impl Server {
     }
 
     async fn start(&self) -> Result<Up, String> {
+        if let Ok(mut ring) = self.stderr.lock() {
+            ring.clear();
+        }
         let stale = Arc::new(AtomicBool::new(false));
         let handler = Handler {
             stale: stale.clone(),
@@ -372,10 +382,18 @@ impl Server {
         })
     }
 
+    /// Give the stderr reader a moment to take in the last lines of a child that died.
+    async fn settle_stderr(&self) {
+        let task = self.stderr_task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+    }
+
     fn read_stderr(&self, stderr: tokio::process::ChildStderr) {
         let ring = self.stderr.clone();
         let name = self.name.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 tracing::info!(server = %name, "stderr: {line}");
@@ -387,6 +405,9 @@ impl Server {
                 }
             }
         });
+        if let Ok(mut slot) = self.stderr_task.lock() {
+            *slot = Some(task);
+        }
     }
 }
 
