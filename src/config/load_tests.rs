@@ -7,7 +7,7 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use super::*;
 use crate::config::schema::{
-    AgentConfig, BackendConfig, Budget, Consensus, Price, Step, TeamConfig, UiConfig,
+    AgentConfig, BackendConfig, Budget, Consensus, Price, Step, TeamConfig, UiConfig, McpConfig,
 };
 
 const EXAMPLE: &str = include_str!("../../config.example.toml");
@@ -128,7 +128,7 @@ fn the_inline_api_key_warning_shows_whatever_else_is_wrong() {
 
 #[test]
 fn example_documents_every_key_of_the_schema() {
-    let tables: [(&str, &[&str]); 8] = [
+    let tables: [(&str, &[&str]); 9] = [
         ("backends", fields_of::<BackendConfig>()),
         ("agents", fields_of::<AgentConfig>()),
         ("teams", fields_of::<TeamConfig>()),
@@ -137,6 +137,7 @@ fn example_documents_every_key_of_the_schema() {
         ("consensus", fields_of::<Consensus>()),
         ("steps", fields_of::<Step>()),
         ("ui", fields_of::<UiConfig>()),
+        ("mcp", fields_of::<McpConfig>()),
     ];
     for (table, fields) in tables {
         assert!(!fields.is_empty(), "{table}");

@@ -8,6 +8,7 @@
 mod agents;
 pub mod backends;
 pub mod files;
+mod mcp;
 mod patterns;
 mod teams;
 
@@ -81,6 +82,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
         teams::check_team(&KeyPath::of(&["teams", name]), team, &names, &mut out);
     }
     check_ui(config, &names, &mut out);
+    mcp::check_mcp(config, &names, &mut out);
     check_numbers(config, &mut out);
     out
 }
