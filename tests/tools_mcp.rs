@@ -478,3 +478,49 @@ async fn after_a_crash_the_running_call_is_interrupted_and_a_repeat_waits_for_th
     let ran = std::fs::read_to_string(&path).unwrap();
     assert!(ran.lines().count() <= 1, "the write was not re-run without approval: {ran:?}");
 }
+
+#[test]
+fn check_starts_every_server_lists_its_tools_and_names_the_one_that_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    let toml = format!(
+        r#"[backends.demo]
+kind = "scripted"
+[agents.reader]
+backend = "demo"
+model = "reader"
+tools = ["fault.echo"]
+[teams.t]
+pattern = "single"
+members = ["reader"]
+[mcp.fault]
+command = "{}"
+[mcp.broken]
+command = "/nonexistent/mcp-server"
+"#,
+        fault_server().display()
+    );
+    std::fs::write(&config, toml).unwrap();
+    let run = |offline: bool| {
+        let mut args = vec!["check", "--config", config.to_str().unwrap()];
+        if offline {
+            args.push("--offline");
+        }
+        std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .args(args)
+            .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let out = run(false);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("ok   mcp fault"), "{text}");
+    assert!(text.contains("echo (read-only) — reader"), "{text}");
+    assert!(text.contains("write_note\n"), "writing tools are not marked: {text}");
+    assert!(text.contains("FAIL mcp broken") && text.contains("/nonexistent/mcp-server"), "{text}");
+    assert!(text.contains("1 of 2 MCP servers started"), "{text}");
+    let offline = run(true);
+    assert_eq!(offline.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&offline.stdout).contains("mcp"));
+}

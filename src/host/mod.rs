@@ -19,6 +19,7 @@
 
 pub mod bootstrap;
 pub mod check;
+pub mod check_tools;
 pub mod console;
 pub mod init;
 pub mod launch;

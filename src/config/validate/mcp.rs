@@ -29,6 +29,20 @@ pub(super) fn check_mcp(config: &Config, names: &Names<'_>, out: &mut Vec<Findin
                 },
             );
         }
+        let no_tools = config
+            .backends
+            .get(&a.backend)
+            .is_some_and(|b| b.tools == Some(false));
+        if no_tools && !a.tools.is_empty() {
+            out.push(
+                Finding::warning(
+                    path.key("tools"),
+                    Part::Key,
+                    format!("backend '{}' has tools = false: this agent gets no MCP tools", a.backend),
+                )
+                .hint("use a backend whose models take tools, or remove `tools`"),
+            );
+        }
         if a.max_tool_rounds == Some(0) {
             out.push(
                 Finding::error(
