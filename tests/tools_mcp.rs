@@ -524,3 +524,78 @@ command = "/nonexistent/mcp-server"
     assert_eq!(offline.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&offline.stdout).contains("mcp"));
 }
+
+/// `conclave run` with the scripted backend: the journal-format JSONL passes the contract
+/// checker's field list, the text output shows the call and its result, and `--approve reject`
+/// answers a writing call without running it.
+#[test]
+fn conclave_run_shows_tool_calls_and_follows_approve() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    let script = dir.path().join("script.toml");
+    std::fs::write(
+        &script,
+        r#"[[reply]]
+character = "reader"
+turn = 1
+text = "Checking."
+tools = [{ name = "fault__echo", arguments = { text = "ping" } }, { name = "fault__write_note", arguments = { text = "x" } }]
+[[reply]]
+character = "reader"
+turn = 2
+text = "The server said ping."
+"#,
+    )
+    .unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[backends.demo]
+kind = "scripted"
+script = "{}"
+tokens_per_sec = 0
+[agents.reader]
+backend = "demo"
+model = "reader"
+tools = ["fault"]
+[teams.t]
+pattern = "single"
+members = ["reader"]
+[mcp.fault]
+command = "{}"
+env = {{ FAULT_NOTES_FILE = "{}" }}
+"#,
+            script.display(),
+            fault_server().display(),
+            notes.display()
+        ),
+    )
+    .unwrap();
+    let run = |events: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .args(["run", "--team", "t", "--prompt", "ping it", "--approve", "reject"])
+            .args(["--events", events, "--config", config.to_str().unwrap()])
+            .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let out = run("jsonl");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let kinds: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |t: &str| kinds.iter().filter(|k| k["type"] == t).count();
+    assert_eq!(of("tool_call"), 2, "{stdout}");
+    assert_eq!(of("tool_result"), 2);
+    assert_eq!(of("tool_rejected"), 1);
+    assert!(kinds.iter().any(|k| k["type"] == "tool_result" && k["content"] == "echo: ping"));
+    assert!(!notes.exists(), "--approve reject: the write never ran");
+    let text = String::from_utf8_lossy(&run("text").stdout).into_owned();
+    assert!(text.contains("reader calls fault.echo {\"text\":\"ping\"}"), "{text}");
+    assert!(text.contains("fault.echo returned (10 bytes"), "{text}");
+    assert!(text.contains("fault.write_note rejected by policy"), "{text}");
+    assert!(text.contains("The server said ping."), "{text}");
+}
