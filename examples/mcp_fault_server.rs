@@ -1,6 +1,6 @@
 //! An MCP server over stdio for the tool tests (rmcp's server feature): well-behaved tools and
 //! faults on request. Tools: `echo {text}` and `slow {ms}` (read-only), `write_note {text}`
-//! (writes: appends to `$FAULT_NOTES_FILE`), `crash` (writes to stderr, then exits mid-call),
+//! (writes: appends to `$FAULT_NOTES_FILE`), `slow_write {ms, text}` (the same after a wait), `crash` (writes to stderr, then exits mid-call),
 //! `fail` (a JSON-RPC error instead of a result), `big {bytes}` (a long result), `grow` (adds the
 //! tool `late` and sends `notifications/tools/list_changed`). `FAULT_START=exit` makes it exit
 //! before answering `initialize`. Not part of conclave: a test helper.
@@ -56,6 +56,7 @@ impl ServerHandler for Fault {
             tool("echo", "Say the text back.", json!({"text": {"type": "string"}}), true),
             tool("slow", "Answer after ms milliseconds.", json!({"ms": {"type": "integer"}}), true),
             tool("write_note", "Append a note to the notes file.", json!({"text": {"type": "string"}}), false),
+            tool("slow_write", "Wait ms, then append text to the notes file.", json!({"ms": {"type": "integer"}, "text": {"type": "string"}}), false),
             tool("crash", "Exit in the middle of the call.", json!({}), false),
             tool("fail", "Answer with a protocol error.", json!({}), true),
             tool("big", "Answer with a long text.", json!({"bytes": {"type": "integer"}}), true),
@@ -81,7 +82,11 @@ impl ServerHandler for Fault {
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 text(format!("slept {ms} ms"))
             }
-            "write_note" => {
+            "slow_write" | "write_note" => {
+                if request.name.as_ref() == "slow_write" {
+                    let ms = args["ms"].as_u64().unwrap_or(1000);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
                 let line = args["text"].as_str().unwrap_or("").to_string();
                 if let Ok(path) = std::env::var("FAULT_NOTES_FILE") {
                     use std::io::Write;

@@ -599,3 +599,106 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
     assert!(text.contains("fault.write_note rejected by policy"), "{text}");
     assert!(text.contains("The server said ping."), "{text}");
 }
+
+/// kill -9 during a writing call, then resume: the call is `tool_interrupted`, and the same call
+/// asked again is not run without approval (here `--approve reject`), although the agent's
+/// `tool_approval` is `auto`.
+#[test]
+fn kill_9_during_a_write_then_resume_does_not_run_it_again_without_approval() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    let script = dir.path().join("script.toml");
+    std::fs::write(
+        &script,
+        r#"[[reply]]
+character = "writer"
+turn = 1
+tools = [{ name = "fault__slow_write", arguments = { ms = 3000, text = "w" } }]
+[[reply]]
+character = "writer"
+turn = 2
+tools = [{ name = "fault__slow_write", arguments = { ms = 3000, text = "w" } }]
+[[reply]]
+character = "writer"
+turn = 3
+text = "Left it alone."
+"#,
+    )
+    .unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[backends.demo]
+kind = "scripted"
+script = "{}"
+tokens_per_sec = 0
+[agents.writer]
+backend = "demo"
+model = "writer"
+tools = ["fault"]
+tool_approval = "auto"
+[teams.t]
+pattern = "single"
+members = ["writer"]
+[mcp.fault]
+command = "{}"
+env = {{ FAULT_NOTES_FILE = "{}" }}
+"#,
+            script.display(),
+            fault_server().display(),
+            notes.display()
+        ),
+    )
+    .unwrap();
+    let conclave = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_conclave"));
+        c.env("CONCLAVE_DATA_DIR", dir.path().join("data"));
+        c.args(["--config", config.to_str().unwrap()]);
+        c
+    };
+    let mut first = conclave()
+        .args(["run", "--team", "t", "--prompt", "write", "--events", "jsonl"])
+        .args(["--control", "jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut session = String::new();
+    let lines = std::io::BufReader::new(first.stdout.take().unwrap()).lines();
+    for line in lines {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        session = v["session"].as_str().unwrap().to_string();
+        if v["type"] == "tool_approved" {
+            break;
+        }
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    let written_before = std::fs::read_to_string(&notes).unwrap_or_default();
+    let out = conclave()
+        .args(["run", "--resume", &session, "--events", "jsonl", "--approve", "reject"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|e| e["type"] == "tool_interrupted"), "{stdout}");
+    assert!(
+        events.iter().any(|e| e["type"] == "tool_rejected" && e["by"] == "policy"),
+        "the repeat waited for a person and --approve reject answered: {stdout}"
+    );
+    assert!(!events.iter().any(|e| e["type"] == "tool_approved"), "{stdout}");
+    assert!(stdout.contains("Left it alone."), "{stdout}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap_or_default(),
+        written_before,
+        "nothing was written after the resume"
+    );
+}
