@@ -36,9 +36,8 @@ fn bench() -> Result<(), String> {
         .iter()
         .map(|p| root.join(p).join("examples/mcp_fault_server"))
         .find(|p| p.exists());
-    let server = server.ok_or(
-        "build the fault server first: cargo build --release --example mcp_fault_server",
-    )?;
+    let server = server
+        .ok_or("build the fault server first: cargo build --release --example mcp_fault_server")?;
     let hub = Hub::new(&BTreeMap::from([(
         "fault".to_string(),
         McpConfig {

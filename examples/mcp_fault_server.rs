@@ -53,13 +53,38 @@ impl ServerHandler for Fault {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let mut tools = vec![
-            tool("echo", "Say the text back.", json!({"text": {"type": "string"}}), true),
-            tool("slow", "Answer after ms milliseconds.", json!({"ms": {"type": "integer"}}), true),
-            tool("write_note", "Append a note to the notes file.", json!({"text": {"type": "string"}}), false),
-            tool("slow_write", "Wait ms, then append text to the notes file.", json!({"ms": {"type": "integer"}, "text": {"type": "string"}}), false),
+            tool(
+                "echo",
+                "Say the text back.",
+                json!({"text": {"type": "string"}}),
+                true,
+            ),
+            tool(
+                "slow",
+                "Answer after ms milliseconds.",
+                json!({"ms": {"type": "integer"}}),
+                true,
+            ),
+            tool(
+                "write_note",
+                "Append a note to the notes file.",
+                json!({"text": {"type": "string"}}),
+                false,
+            ),
+            tool(
+                "slow_write",
+                "Wait ms, then append text to the notes file.",
+                json!({"ms": {"type": "integer"}, "text": {"type": "string"}}),
+                false,
+            ),
             tool("crash", "Exit in the middle of the call.", json!({}), false),
             tool("fail", "Answer with a protocol error.", json!({}), true),
-            tool("big", "Answer with a long text.", json!({"bytes": {"type": "integer"}}), true),
+            tool(
+                "big",
+                "Answer with a long text.",
+                json!({"bytes": {"type": "integer"}}),
+                true,
+            ),
             tool("grow", "Add the tool late.", json!({}), false),
         ];
         if self.grown.load(Ordering::SeqCst) {
@@ -103,7 +128,10 @@ impl ServerHandler for Fault {
                 eprintln!("fault server: crashing on purpose");
                 std::process::exit(3);
             }
-            "fail" => Err(ErrorData::internal_error("the fail tool always fails", None)),
+            "fail" => Err(ErrorData::internal_error(
+                "the fail tool always fails",
+                None,
+            )),
             "big" => text("x".repeat(args["bytes"].as_u64().unwrap_or(100_000) as usize)),
             "grow" => {
                 self.grown.store(true, Ordering::SeqCst);

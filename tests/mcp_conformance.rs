@@ -143,12 +143,21 @@ async fn an_agent_reads_a_real_file_through_the_reference_filesystem_server() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     std::fs::write(root.join("hello.txt"), "the answer is 42\n").unwrap();
-    let hub = hub_of("fs", node_server("server-filesystem", &[root.to_str().unwrap()]));
+    let hub = hub_of(
+        "fs",
+        node_server("server-filesystem", &[root.to_str().unwrap()]),
+    );
     let (offered, errors) = hub.offered(&["fs".into()]).await;
     assert!(errors.is_empty(), "{errors:?}");
     let read = offered.iter().find(|o| o.tool == "read_text_file").unwrap();
     assert!(read.read_only, "the reference server marks reads read-only");
-    assert!(!offered.iter().find(|o| o.tool == "write_file").unwrap().read_only);
+    assert!(
+        !offered
+            .iter()
+            .find(|o| o.tool == "write_file")
+            .unwrap()
+            .read_only
+    );
 
     let server = FakeServer::start().await;
     let replies = ByRequest::install(&server, &[Wire::OpenAi]);
@@ -158,10 +167,20 @@ async fn an_agent_reads_a_real_file_through_the_reference_filesystem_server() {
         None,
         Wire::OpenAi.reply(&Turn::default().tool("r1", "fs__read_text_file", &args)),
     );
-    replies.add("agent", None, Wire::OpenAi.reply(&Turn::text(["It says 42."])));
+    replies.add(
+        "agent",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["It says 42."])),
+    );
     let events = session(&server, hub, &["fs"], None, |_| unreachable!()).await;
-    assert_eq!(results(&events)["r1"], ("the answer is 42\n".to_string(), false));
-    assert_eq!(finished(&events), (Outcome::Completed, Some("It says 42.".into())));
+    assert_eq!(
+        results(&events)["r1"],
+        ("the answer is 42\n".to_string(), false)
+    );
+    assert_eq!(
+        finished(&events),
+        (Outcome::Completed, Some("It says 42.".into()))
+    );
     let second = Wire::OpenAi.requests(&server)[1].json().to_string();
     assert!(second.contains("the answer is 42"), "{second}");
 }
@@ -171,7 +190,10 @@ async fn the_everything_server_lists_and_answers() {
     let hub = hub_of("every", node_server("server-everything", &["stdio"]));
     let (offered, errors) = hub.offered(&["every".into()]).await;
     assert!(errors.is_empty(), "{errors:?}");
-    assert!(offered.iter().any(|o| o.name == "every__echo"), "{offered:?}");
+    assert!(
+        offered.iter().any(|o| o.name == "every__echo"),
+        "{offered:?}"
+    );
     let mut args = serde_json::Map::new();
     args.insert("message".into(), json!("conformance"));
     let out = hub
@@ -215,7 +237,10 @@ async fn notes_server() -> Notes {
         .spawn()
         .unwrap();
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -271,7 +296,11 @@ async fn a_python_sdk_server_over_http_runs_reads_and_waits_for_writes() {
         assert_eq!(got["a"], ("buy milk".to_string(), false), "{got:?}");
         let written = notes.dir.path().join("done");
         if approve {
-            assert_eq!(got["b"], ("wrote 4 bytes to done".to_string(), false), "{got:?}");
+            assert_eq!(
+                got["b"],
+                ("wrote 4 bytes to done".to_string(), false),
+                "{got:?}"
+            );
             assert_eq!(std::fs::read_to_string(written).unwrap(), "milk");
         } else {
             assert!(got["b"].1 && got["b"].0.contains("not today"), "{got:?}");

@@ -26,7 +26,7 @@ use conclave::core::session::{Session, SessionHandle, SessionSpec};
 use conclave::core::{Command, Event};
 use conclave::llm::build_provider;
 use conclave::tools::{Hub, ToolError};
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::events::{check_invariants, finished};
 use support::llm_fake::{ByRequest, Wire};
 use support::{FakeServer, Turn};
@@ -75,11 +75,22 @@ async fn lists_tools_with_read_only_hints_and_calls_one() {
     let echo = offered.iter().find(|o| o.tool == "echo").unwrap();
     assert_eq!(echo.name, "fault__echo");
     assert!(echo.read_only);
-    assert!(!offered.iter().find(|o| o.tool == "write_note").unwrap().read_only);
+    assert!(
+        !offered
+            .iter()
+            .find(|o| o.tool == "write_note")
+            .unwrap()
+            .read_only
+    );
     let (only, _) = hub.offered(&["fault.echo".into()]).await;
     assert_eq!(only.len(), 1);
     let out = hub
-        .call("fault", "echo", args(r#"{"text":"hi"}"#), CancellationToken::new())
+        .call(
+            "fault",
+            "echo",
+            args(r#"{"text":"hi"}"#),
+            CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(out.text, "echo: hi");
@@ -88,7 +99,10 @@ async fn lists_tools_with_read_only_hints_and_calls_one() {
         .call("fault", "fail", args("{}"), CancellationToken::new())
         .await
         .unwrap();
-    assert!(failed.is_error && failed.text.contains("always fails"), "{failed:?}");
+    assert!(
+        failed.is_error && failed.text.contains("always fails"),
+        "{failed:?}"
+    );
     hub.shutdown().await;
 }
 
@@ -97,14 +111,24 @@ async fn a_slow_call_times_out_and_the_server_goes_on() {
     let hub = hub(fault_config(&[], Some(300)));
     let started = std::time::Instant::now();
     let err = hub
-        .call("fault", "slow", args(r#"{"ms":5000}"#), CancellationToken::new())
+        .call(
+            "fault",
+            "slow",
+            args(r#"{"ms":5000}"#),
+            CancellationToken::new(),
+        )
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(matches!(err, ToolError::Timeout { ms: 300, .. }), "{err}");
     assert!(err.to_string().contains("timeout_ms"), "{err}");
     let out = hub
-        .call("fault", "echo", args(r#"{"text":"still here"}"#), CancellationToken::new())
+        .call(
+            "fault",
+            "echo",
+            args(r#"{"text":"still here"}"#),
+            CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(out.text, "echo: still here");
@@ -120,7 +144,10 @@ async fn a_crash_mid_call_names_the_server_and_its_stderr_then_it_restarts_after
         .to_string();
     assert!(err.contains("MCP server 'fault'"), "{err}");
     assert!(err.contains("mcp_fault_server"), "names the command: {err}");
-    assert!(err.contains("crashing on purpose"), "shows its stderr: {err}");
+    assert!(
+        err.contains("crashing on purpose"),
+        "shows its stderr: {err}"
+    );
     let soon = hub
         .call("fault", "echo", args("{}"), CancellationToken::new())
         .await
@@ -128,7 +155,12 @@ async fn a_crash_mid_call_names_the_server_and_its_stderr_then_it_restarts_after
     assert!(matches!(soon, ToolError::Backoff { .. }), "{soon}");
     tokio::time::sleep(Duration::from_millis(700)).await;
     let out = hub
-        .call("fault", "echo", args(r#"{"text":"back"}"#), CancellationToken::new())
+        .call(
+            "fault",
+            "echo",
+            args(r#"{"text":"back"}"#),
+            CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(out.text, "echo: back");
@@ -140,7 +172,10 @@ async fn a_server_that_does_not_start_is_a_readable_error() {
     let (offered, errors) = hub.offered(&["fault".into()]).await;
     assert!(offered.is_empty());
     let text = errors[0].to_string();
-    assert!(text.contains("'fault'") && text.contains("refusing to start"), "{text}");
+    assert!(
+        text.contains("'fault'") && text.contains("refusing to start"),
+        "{text}"
+    );
     let missing = Hub::new(&BTreeMap::from([(
         "nope".to_string(),
         McpConfig {
@@ -149,8 +184,15 @@ async fn a_server_that_does_not_start_is_a_readable_error() {
         },
     )]));
     let (_, errors) = missing.offered(&["nope".into(), "ghost".into()]).await;
-    assert!(errors[0].to_string().contains("could not start it"), "{errors:?}");
-    assert!(errors[1].to_string().contains("no MCP server named 'ghost'"));
+    assert!(
+        errors[0].to_string().contains("could not start it"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1]
+            .to_string()
+            .contains("no MCP server named 'ghost'")
+    );
 }
 
 #[tokio::test]
@@ -282,8 +324,19 @@ async fn the_tool_loop_runs_on_every_wire_and_the_answer_uses_the_result() {
             None,
             wire.reply(&Turn::text(["Let me look."]).tool("c1", "fault__echo", r#"{"text":"hi"}"#)),
         );
-        replies.add("reader", None, wire.reply(&Turn::text(["The tool said: echo: hi"])));
-        let run = start(&server, wire, hub(fault_config(&[], None)), None, None, Vec::new());
+        replies.add(
+            "reader",
+            None,
+            wire.reply(&Turn::text(["The tool said: echo: hi"])),
+        );
+        let run = start(
+            &server,
+            wire,
+            hub(fault_config(&[], None)),
+            None,
+            None,
+            Vec::new(),
+        );
         send(&run, "use the tool");
         let events = run.finish().await;
         let t = types(&events);
@@ -305,9 +358,15 @@ async fn the_tool_loop_runs_on_every_wire_and_the_answer_uses_the_result() {
         let sent = wire.requests(&server);
         assert_eq!(sent.len(), 2, "{wire:?}");
         let first = sent[0].json().to_string();
-        assert!(first.contains("fault__echo"), "the tool is offered: {first}");
+        assert!(
+            first.contains("fault__echo"),
+            "the tool is offered: {first}"
+        );
         let second = sent[1].json().to_string();
-        assert!(second.contains("echo: hi"), "{wire:?}: the result reaches the model: {second}");
+        assert!(
+            second.contains("echo: hi"),
+            "{wire:?}: the result reaches the model: {second}"
+        );
     }
 }
 
@@ -318,24 +377,38 @@ async fn unknown_tools_and_bad_arguments_are_answered_as_errors_and_the_loop_goe
     replies.add(
         "reader",
         None,
-        Wire::OpenAi.reply(
-            &Turn::default()
-                .tool("c1", "fault__nope", "{}")
-                .tool("c2", "fault__echo", "{not json"),
-        ),
+        Wire::OpenAi.reply(&Turn::default().tool("c1", "fault__nope", "{}").tool(
+            "c2",
+            "fault__echo",
+            "{not json",
+        )),
     );
     replies.add("reader", None, Wire::OpenAi.reply(&Turn::text(["Sorry."])));
-    let run = start(&server, Wire::OpenAi, hub(fault_config(&[], None)), None, None, Vec::new());
+    let run = start(
+        &server,
+        Wire::OpenAi,
+        hub(fault_config(&[], None)),
+        None,
+        None,
+        Vec::new(),
+    );
     send(&run, "go");
     let events = run.finish().await;
     let errors: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::ToolResult { content, is_error: true, .. } => Some(content.clone()),
+            EventKind::ToolResult {
+                content,
+                is_error: true,
+                ..
+            } => Some(content.clone()),
             _ => None,
         })
         .collect();
-    assert!(errors[0].contains("no tool named fault__nope"), "{errors:?}");
+    assert!(
+        errors[0].contains("no tool named fault__nope"),
+        "{errors:?}"
+    );
     assert!(errors[1].contains("not valid JSON"), "{errors:?}");
     assert_eq!(finished(&events).0, Outcome::Completed);
 }
@@ -350,7 +423,11 @@ async fn a_writing_tool_waits_for_the_person_approve_runs_it_reject_answers_the_
         replies.add(
             "reader",
             None,
-            Wire::OpenAi.reply(&Turn::default().tool("w1", "fault__write_note", r#"{"text":"hello"}"#)),
+            Wire::OpenAi.reply(&Turn::default().tool(
+                "w1",
+                "fault__write_note",
+                r#"{"text":"hello"}"#,
+            )),
         );
         replies.add("reader", None, Wire::OpenAi.reply(&Turn::text(["Done."])));
         let hub = hub(fault_config(&[("FAULT_NOTES_FILE", &path)], None));
@@ -359,19 +436,36 @@ async fn a_writing_tool_waits_for_the_person_approve_runs_it_reject_answers_the_
         let asked = run
             .until(|k| matches!(k, EventKind::ToolApprovalRequested { .. }))
             .await;
-        assert!(matches!(asked, EventKind::ToolApprovalRequested { window_ms: None, .. }));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "", "nothing ran before approval");
+        assert!(matches!(
+            asked,
+            EventKind::ToolApprovalRequested {
+                window_ms: None,
+                ..
+            }
+        ));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "",
+            "nothing ran before approval"
+        );
         let cmd = if approve {
-            Command::ApproveTool { call_id: Some("w1".into()) }
+            Command::ApproveTool {
+                call_id: Some("w1".into()),
+            }
         } else {
-            Command::RejectTool { call_id: None, reason: Some("not now".into()) }
+            Command::RejectTool {
+                call_id: None,
+                reason: Some("not now".into()),
+            }
         };
         run.handle.send(cmd).unwrap();
         let events = run.finish().await;
         let result = events
             .iter()
             .find_map(|e| match &e.kind {
-                EventKind::ToolResult { content, is_error, .. } => Some((content.clone(), *is_error)),
+                EventKind::ToolResult {
+                    content, is_error, ..
+                } => Some((content.clone(), *is_error)),
                 _ => None,
             })
             .unwrap();
@@ -407,7 +501,9 @@ async fn unattended_runs_follow_approve_and_a_bad_approve_command_is_an_error_ev
         Vec::new(),
     );
     run.handle
-        .send(Command::ApproveTool { call_id: Some("nope".into()) })
+        .send(Command::ApproveTool {
+            call_id: Some("nope".into()),
+        })
         .unwrap();
     send(&run, "write");
     let events = run.finish().await;
@@ -452,7 +548,11 @@ async fn after_a_crash_the_running_call_is_interrupted_and_a_repeat_waits_for_th
         None,
         Wire::OpenAi.reply(&Turn::default().tool("w2", "fault__write_note", r#"{"text":"once"}"#)),
     );
-    replies.add("reader", None, Wire::OpenAi.reply(&Turn::text(["Left it."])));
+    replies.add(
+        "reader",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Left it."])),
+    );
     let mut second = start(
         &server,
         Wire::OpenAi,
@@ -464,19 +564,30 @@ async fn after_a_crash_the_running_call_is_interrupted_and_a_repeat_waits_for_th
     let interrupted = second
         .until(|k| matches!(k, EventKind::ToolInterrupted { .. }))
         .await;
-    assert_eq!(interrupted, EventKind::ToolInterrupted { call_id: "w1".into() });
+    assert_eq!(
+        interrupted,
+        EventKind::ToolInterrupted {
+            call_id: "w1".into()
+        }
+    );
     second
         .until(|k| matches!(k, EventKind::ToolApprovalRequested { call_id, .. } if call_id == "w2"))
         .await;
     second
         .handle
-        .send(Command::RejectTool { call_id: Some("w2".into()), reason: None })
+        .send(Command::RejectTool {
+            call_id: Some("w2".into()),
+            reason: None,
+        })
         .unwrap();
     second
         .until(|k| matches!(k, EventKind::SessionFinished { .. }))
         .await;
     let ran = std::fs::read_to_string(&path).unwrap();
-    assert!(ran.lines().count() <= 1, "the write was not re-run without approval: {ran:?}");
+    assert!(
+        ran.lines().count() <= 1,
+        "the write was not re-run without approval: {ran:?}"
+    );
 }
 
 #[test]
@@ -517,8 +628,14 @@ command = "/nonexistent/mcp-server"
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("ok   mcp fault"), "{text}");
     assert!(text.contains("echo (read-only) — reader"), "{text}");
-    assert!(text.contains("write_note\n"), "writing tools are not marked: {text}");
-    assert!(text.contains("FAIL mcp broken") && text.contains("/nonexistent/mcp-server"), "{text}");
+    assert!(
+        text.contains("write_note\n"),
+        "writing tools are not marked: {text}"
+    );
+    assert!(
+        text.contains("FAIL mcp broken") && text.contains("/nonexistent/mcp-server"),
+        "{text}"
+    );
     assert!(text.contains("1 of 2 MCP servers started"), "{text}");
     let offline = run(true);
     assert_eq!(offline.status.code(), Some(0));
@@ -574,7 +691,15 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
     .unwrap();
     let run = |events: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
-            .args(["run", "--team", "t", "--prompt", "ping it", "--approve", "reject"])
+            .args([
+                "run",
+                "--team",
+                "t",
+                "--prompt",
+                "ping it",
+                "--approve",
+                "reject",
+            ])
             .args(["--events", events, "--config", config.to_str().unwrap()])
             .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
             .output()
@@ -582,7 +707,12 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
     };
     let out = run("jsonl");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let kinds: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -591,12 +721,22 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
     assert_eq!(of("tool_call"), 2, "{stdout}");
     assert_eq!(of("tool_result"), 2);
     assert_eq!(of("tool_rejected"), 1);
-    assert!(kinds.iter().any(|k| k["type"] == "tool_result" && k["content"] == "echo: ping"));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k["type"] == "tool_result" && k["content"] == "echo: ping")
+    );
     assert!(!notes.exists(), "--approve reject: the write never ran");
     let text = String::from_utf8_lossy(&run("text").stdout).into_owned();
-    assert!(text.contains("reader calls fault.echo {\"text\":\"ping\"}"), "{text}");
+    assert!(
+        text.contains("reader calls fault.echo {\"text\":\"ping\"}"),
+        "{text}"
+    );
     assert!(text.contains("fault.echo returned (10 bytes"), "{text}");
-    assert!(text.contains("fault.write_note rejected by policy"), "{text}");
+    assert!(
+        text.contains("fault.write_note rejected by policy"),
+        "{text}"
+    );
     assert!(text.contains("The server said ping."), "{text}");
 }
 
@@ -659,7 +799,9 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
         c
     };
     let mut first = conclave()
-        .args(["run", "--team", "t", "--prompt", "write", "--events", "jsonl"])
+        .args([
+            "run", "--team", "t", "--prompt", "write", "--events", "jsonl",
+        ])
         .args(["--control", "jsonl"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -679,21 +821,42 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
     std::thread::sleep(Duration::from_millis(3500));
     let written_before = std::fs::read_to_string(&notes).unwrap_or_default();
     let out = conclave()
-        .args(["run", "--resume", &session, "--events", "jsonl", "--approve", "reject"])
+        .args([
+            "run",
+            "--resume",
+            &session,
+            "--events",
+            "jsonl",
+            "--approve",
+            "reject",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(events.iter().any(|e| e["type"] == "tool_interrupted"), "{stdout}");
     assert!(
-        events.iter().any(|e| e["type"] == "tool_rejected" && e["by"] == "policy"),
+        events.iter().any(|e| e["type"] == "tool_interrupted"),
+        "{stdout}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "tool_rejected" && e["by"] == "policy"),
         "the repeat waited for a person and --approve reject answered: {stdout}"
     );
-    assert!(!events.iter().any(|e| e["type"] == "tool_approved"), "{stdout}");
+    assert!(
+        !events.iter().any(|e| e["type"] == "tool_approved"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Left it alone."), "{stdout}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
@@ -701,4 +864,59 @@ env = {{ FAULT_NOTES_FILE = "{}" }}
         written_before,
         "nothing was written after the resume"
     );
+}
+
+/// The built-in default's `research` team on the offline demo: its agent lists the current
+/// directory through the built-in read-only file tools, and the answer follows the result.
+#[test]
+fn the_offline_demo_research_team_shows_a_real_tool_call() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("findme.txt"), "x").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args([
+            "run",
+            "--team",
+            "research",
+            "--prompt",
+            "what is here?",
+            "--events",
+            "jsonl",
+        ])
+        .current_dir(dir.path())
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("CONCLAVE_CONFIG")
+        .env("OLLAMA_HOST", "127.0.0.1:1")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let call = events.iter().find(|e| e["type"] == "tool_call").unwrap();
+    assert_eq!(
+        (&call["server"], &call["tool"]),
+        (&json!("files"), &json!("list_directory"))
+    );
+    let result = events.iter().find(|e| e["type"] == "tool_result").unwrap();
+    assert!(
+        result["content"].as_str().unwrap().contains("findme.txt"),
+        "{result}"
+    );
+    assert_eq!(result["is_error"], false);
+    let done = events
+        .iter()
+        .find(|e| e["type"] == "session_finished")
+        .unwrap();
+    assert_eq!(done["outcome"], "completed");
 }

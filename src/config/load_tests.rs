@@ -7,7 +7,7 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use super::*;
 use crate::config::schema::{
-    AgentConfig, BackendConfig, Budget, Consensus, Price, Step, TeamConfig, UiConfig, McpConfig,
+    AgentConfig, BackendConfig, Budget, Consensus, McpConfig, Price, Step, TeamConfig, UiConfig,
 };
 
 const EXAMPLE: &str = include_str!("../../config.example.toml");

@@ -167,6 +167,9 @@ pub struct AgentConfig {
     pub max_tool_rounds: Option<u32>,
 }
 
+/// The one built-in tool server (`builtin = "files"`).
+pub const BUILTIN_FILES: &str = "files";
+
 /// `[mcp.NAME]`: one MCP server, a child process over stdio (`command`) or streamable HTTP (`url`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +193,9 @@ pub struct McpConfig {
     /// Per-call deadline (default 30000).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// A server built into conclave instead: `"files"` (read-only file tools over `cwd`).
+    #[serde(default)]
+    pub builtin: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

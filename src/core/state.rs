@@ -296,12 +296,12 @@ impl SessionState {
             } => {
                 self.calls.apply(&event.kind);
                 self.entries.push(Entry::ToolResult {
-                agent: agent.clone(),
-                turn: *turn,
-                call_id: call_id.clone(),
-                name: name.clone(),
-                content: content.clone(),
-                is_error: *is_error,
+                    agent: agent.clone(),
+                    turn: *turn,
+                    call_id: call_id.clone(),
+                    name: name.clone(),
+                    content: content.clone(),
+                    is_error: *is_error,
                 });
             }
             EventKind::SpeakerSelected { agent, by, .. } => {

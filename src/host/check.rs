@@ -25,7 +25,11 @@ pub fn run(explicit: Option<&Path>, offline: bool) -> Exit {
     }
     let backends = report_backends(&config, &mut out);
     let tools = super::check_tools::report_tools(&config, &mut out);
-    if backends == Exit::Ok { tools } else { backends }
+    if backends == Exit::Ok {
+        tools
+    } else {
+        backends
+    }
 }
 
 /// Reach every backend at once and print one block per backend: `ok …: N models: …` or

@@ -33,7 +33,10 @@ fn block_text(block: &Value) -> String {
             .unwrap_or("")
             .to_string(),
         "image" | "audio" => {
-            let size = block.get("data").and_then(Value::as_str).map_or(0, str::len);
+            let size = block
+                .get("data")
+                .and_then(Value::as_str)
+                .map_or(0, str::len);
             format!("[{kind} {mime}, {size} bytes of base64 not shown]")
         }
         "resource" => match block.pointer("/resource/text").and_then(Value::as_str) {
@@ -88,7 +91,10 @@ mod tests {
             flatten(&r),
             "hello\n[image image/png, 4 bytes of base64 not shown]\nbody\n[link file:///b]\n{\"type\":\"mystery\",\"x\":1}"
         );
-        assert_eq!(flatten(&json!({"structuredContent": {"a": 1}})), "{\"a\":1}");
+        assert_eq!(
+            flatten(&json!({"structuredContent": {"a": 1}})),
+            "{\"a\":1}"
+        );
         assert_eq!(flatten(&json!({})), "");
     }
 
@@ -96,6 +102,9 @@ mod tests {
     fn truncates_on_a_char_boundary_with_a_note() {
         assert_eq!(truncate("short".into(), 10), "short");
         let t = truncate("ééééé".into(), 3);
-        assert!(t.starts_with("é\n[result truncated: showing 2 of 10 bytes]"), "{t}");
+        assert!(
+            t.starts_with("é\n[result truncated: showing 2 of 10 bytes]"),
+            "{t}"
+        );
     }
 }

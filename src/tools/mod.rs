@@ -9,6 +9,7 @@
 //! [`server`]. This layer knows nothing about sessions, approval or events: `core` decides when a
 //! call may run and records it.
 
+pub mod builtin;
 pub mod content;
 pub mod names;
 pub mod server;
@@ -33,10 +34,19 @@ pub enum ToolError {
         /// The last lines of a stdio server's stderr.
         stderr: Vec<String>,
     },
-    #[error("MCP server '{server}': {tool} did not answer within {ms} ms (timeout_ms of [mcp.{server}])")]
-    Timeout { server: String, tool: String, ms: u64 },
+    #[error(
+        "MCP server '{server}': {tool} did not answer within {ms} ms (timeout_ms of [mcp.{server}])"
+    )]
+    Timeout {
+        server: String,
+        tool: String,
+        ms: u64,
+    },
     #[error("{error} (it is tried again in {retry_ms} ms)")]
-    Backoff { error: Box<ToolError>, retry_ms: u64 },
+    Backoff {
+        error: Box<ToolError>,
+        retry_ms: u64,
+    },
     #[error("no MCP server named '{0}': add [mcp.{0}] or fix the agent's tools")]
     Unknown(String),
 }
@@ -46,7 +56,10 @@ fn tail(stderr: &[String]) -> String {
         String::new()
     } else {
         let start = stderr.len().saturating_sub(5);
-        format!("; its stderr ended with:\n  {}", stderr[start..].join("\n  "))
+        format!(
+            "; its stderr ended with:\n  {}",
+            stderr[start..].join("\n  ")
+        )
     }
 }
 

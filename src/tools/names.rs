@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(names[0], "a_b__t");
         assert_eq!(names[1], "a_b__t_2");
         assert_ne!(names[2], names[3]);
-        assert!(names.iter().all(|n| n.len() <= MAX_NAME
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')));
+        assert!(names.iter().all(|n| {
+            n.len() <= MAX_NAME
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        }));
     }
 }

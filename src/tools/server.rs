@@ -11,6 +11,7 @@
 //! URL and what to do: never a hang (calls have a deadline, starts too) and never a panic.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,8 +65,8 @@ struct Handler {
 
 impl ClientHandler for Handler {
     fn get_info(&self) -> ClientConfig {
-        let mut info = ClientConfig::default()
-            .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE);
+        let mut info =
+            ClientConfig::default().with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE);
         info.client_info = Implementation::new("conclave", env!("CARGO_PKG_VERSION"));
         info
     }
@@ -116,6 +117,8 @@ enum Slot {
 pub struct Server {
     name: String,
     config: McpConfig,
+    /// `builtin = "files"`: answered in-process.
+    files: Option<super::builtin::Files>,
     slot: tokio::sync::Mutex<Slot>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     /// The task reading the child's stderr (awaited briefly after a failure for its last lines).
@@ -124,8 +127,12 @@ pub struct Server {
 
 impl Server {
     pub fn new(name: &str, config: McpConfig) -> Server {
+        let files = (config.builtin.as_deref() == Some(super::builtin::FILES)).then(|| {
+            super::builtin::Files::new(config.cwd.clone().unwrap_or_else(|| PathBuf::from(".")))
+        });
         Server {
             name: name.to_string(),
+            files,
             config,
             slot: tokio::sync::Mutex::new(Slot::Idle),
             stderr: Arc::new(Mutex::new(VecDeque::new())),
@@ -139,6 +146,9 @@ impl Server {
 
     /// The command line or URL, as shown in errors (never a token).
     pub fn target(&self) -> String {
+        if let Some(files) = &self.files {
+            return format!("built-in files over {}", files.root().display());
+        }
         match (&self.config.command, &self.config.url) {
             (Some(cmd), _) => std::iter::once(cmd.as_str())
                 .chain(self.config.args.iter().map(String::as_str))
@@ -157,6 +167,9 @@ impl Server {
 
     /// The server's tools, starting it (or listing again after `list_changed`) when needed.
     pub async fn tools(&self) -> Result<Vec<ToolInfo>, ToolError> {
+        if self.files.is_some() {
+            return Ok(super::builtin::Files::tools());
+        }
         let mut slot = self.slot.lock().await;
         self.ensure(&mut slot).await?;
         match &mut *slot {
@@ -192,6 +205,9 @@ impl Server {
         arguments: serde_json::Map<String, Value>,
         cancel: CancellationToken,
     ) -> Result<CallOutput, ToolError> {
+        if let Some(files) = &self.files {
+            return Ok(files.call(tool, &arguments));
+        }
         let peer = {
             let mut slot = self.slot.lock().await;
             self.ensure(&mut slot).await?;
@@ -229,7 +245,10 @@ impl Server {
                     || matches!(e, rmcp::ServiceError::TransportClosed);
                 if closed {
                     self.settle_stderr().await;
-                    Err(self.failed(&mut slot, format!("it stopped during the call of {tool}: {e}")))
+                    Err(self.failed(
+                        &mut slot,
+                        format!("it stopped during the call of {tool}: {e}"),
+                    ))
                 } else {
                     Err(self.error(format!("the call of {tool} failed: {e}")))
                 }
@@ -349,9 +368,8 @@ impl Server {
             (None, Some(url)) => {
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.clone());
                 if let Some(var) = &self.config.bearer_token_env {
-                    let token = std::env::var(var).map_err(|_| {
-                        format!("bearer_token_env names {var}, which is not set")
-                    })?;
+                    let token = std::env::var(var)
+                        .map_err(|_| format!("bearer_token_env names {var}, which is not set"))?;
                     config = config.auth_header(token);
                 }
                 let mut headers = std::collections::HashMap::new();

@@ -75,7 +75,10 @@ pub fn describe(kind: &EventKind, state: &SessionState) -> Parts {
             p
         }
         EventKind::ToolRejected {
-            call_id, by, reason, ..
+            call_id,
+            by,
+            reason,
+            ..
         } => line(Tone::Bad)
             .word(subject(state, call_id))
             .verb("rejected")

@@ -38,7 +38,10 @@ pub(super) fn check_mcp(config: &Config, names: &Names<'_>, out: &mut Vec<Findin
                 Finding::warning(
                     path.key("tools"),
                     Part::Key,
-                    format!("backend '{}' has tools = false: this agent gets no MCP tools", a.backend),
+                    format!(
+                        "backend '{}' has tools = false: this agent gets no MCP tools",
+                        a.backend
+                    ),
                 )
                 .hint("use a backend whose models take tools, or remove `tools`"),
             );
@@ -57,13 +60,45 @@ pub(super) fn check_mcp(config: &Config, names: &Names<'_>, out: &mut Vec<Findin
 }
 
 fn check_server(path: &KeyPath, s: &McpConfig, out: &mut Vec<Finding>) {
+    if let Some(builtin) = &s.builtin {
+        if builtin != crate::config::schema::BUILTIN_FILES {
+            out.push(
+                Finding::error(
+                    path.key("builtin"),
+                    Part::Value,
+                    format!("no built-in server '{builtin}'"),
+                )
+                .hint("the built-in server is \"files\" (read-only file tools over cwd)"),
+            );
+        }
+        if s.command.is_some() || s.url.is_some() {
+            out.push(
+                Finding::error(
+                    path.key("builtin"),
+                    Part::Key,
+                    "`builtin` with `command` or `url`",
+                )
+                .hint("a server is built in, a child process (command) or HTTP (url): one of them"),
+            );
+        }
+        return;
+    }
     match (&s.command, &s.url) {
         (Some(_), Some(_)) => out.push(
-            Finding::error(path.key("url"), Part::Key, "both `command` and `url` are set")
-                .hint("a server is a child process over stdio (command) or streamable HTTP (url)"),
+            Finding::error(
+                path.key("url"),
+                Part::Key,
+                "both `command` and `url` are set",
+            )
+            .hint("a server is a child process over stdio (command) or streamable HTTP (url)"),
         ),
         (None, None) => out.push(
-            Finding::error(path.clone(), Part::Key, "neither `command` nor `url` is set").hint(
+            Finding::error(
+                path.clone(),
+                Part::Key,
+                "neither `command` nor `url` is set",
+            )
+            .hint(
                 "add command = \"npx\" (with args) for a stdio server, or url = \"http://…/mcp\"",
             ),
         ),
@@ -135,18 +170,30 @@ mod tests {
 
     #[test]
     fn a_server_is_a_command_or_a_url_and_agents_name_configured_servers() {
-        let base = "[backends.b]\nkind = \"scripted\"\n[agents.a]\nbackend = \"b\"\nmodel = \"m\"\n";
-        assert!(problems(&format!(
-            "{base}tools = [\"fs\", \"fs.read\"]\n[mcp.fs]\ncommand = \"npx\"\n"
-        ))
-        .is_empty());
-        let p = problems(&format!("{base}tools = [\"fz.read\"]\n[mcp.fs]\ncommand = \"npx\"\n"));
-        assert!(p.iter().any(|p| p.contains("no MCP server named 'fz'")), "{p:?}");
-        let p = problems(&format!("{base}[mcp.x]\ncommand = \"a\"\nurl = \"http://h/mcp\"\n"));
+        let base =
+            "[backends.b]\nkind = \"scripted\"\n[agents.a]\nbackend = \"b\"\nmodel = \"m\"\n";
+        assert!(
+            problems(&format!(
+                "{base}tools = [\"fs\", \"fs.read\"]\n[mcp.fs]\ncommand = \"npx\"\n"
+            ))
+            .is_empty()
+        );
+        let p = problems(&format!(
+            "{base}tools = [\"fz.read\"]\n[mcp.fs]\ncommand = \"npx\"\n"
+        ));
+        assert!(
+            p.iter().any(|p| p.contains("no MCP server named 'fz'")),
+            "{p:?}"
+        );
+        let p = problems(&format!(
+            "{base}[mcp.x]\ncommand = \"a\"\nurl = \"http://h/mcp\"\n"
+        ));
         assert!(p.iter().any(|p| p.contains("both")), "{p:?}");
         let p = problems(&format!("{base}[mcp.x]\nargs = []\n"));
         assert!(p.iter().any(|p| p.contains("neither")), "{p:?}");
-        let p = problems(&format!("{base}[mcp.x]\nurl = \"ftp://h\"\nbearer_token_env = \"T\"\n"));
+        let p = problems(&format!(
+            "{base}[mcp.x]\nurl = \"ftp://h\"\nbearer_token_env = \"T\"\n"
+        ));
         assert!(p.iter().any(|p| p.contains("not http")), "{p:?}");
         let p = problems(&format!("{base}max_tool_rounds = 0\n"));
         assert!(p.iter().any(|p| p.contains("at least 1")), "{p:?}");

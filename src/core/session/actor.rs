@@ -82,8 +82,14 @@ pub(super) fn spawn(spec: SessionSpec, subscribers: Subscribers) -> UnboundedSen
 
 /// The actor's own inbox: its turns' pumps and its timers.
 enum Internal {
-    Turn { turn: u64, msg: TurnMsg },
-    Timer { name: String, generation: u64 },
+    Turn {
+        turn: u64,
+        msg: TurnMsg,
+    },
+    Timer {
+        name: String,
+        generation: u64,
+    },
     /// An MCP call of `turn` ended.
     ToolDone {
         turn: u64,
@@ -392,7 +398,10 @@ impl Actor {
             return;
         };
         live.cancel();
-        self.answer_outstanding(&live, "cancelled: the turn was cancelled before the call ended");
+        self.answer_outstanding(
+            &live,
+            "cancelled: the turn was cancelled before the call ended",
+        );
         let Some(kind) = self.state.cancellation(turn) else {
             return;
         };

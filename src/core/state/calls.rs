@@ -213,16 +213,25 @@ mod tests {
         assert_eq!(gate(None, true, false, None), Gate::Run);
         assert!(matches!(
             gate(None, false, false, None),
-            Gate::Ask { approval: Approval::Confirm, window_ms: None }
+            Gate::Ask {
+                approval: Approval::Confirm,
+                window_ms: None
+            }
         ));
         assert_eq!(gate(Some(A::Auto), false, false, None), Gate::Run);
         assert!(matches!(
             gate(Some(A::Confirm), true, false, None),
-            Gate::Ask { approval: Approval::Confirm, .. }
+            Gate::Ask {
+                approval: Approval::Confirm,
+                ..
+            }
         ));
         assert!(matches!(
             gate(Some(A::Window), false, false, None),
-            Gate::Ask { approval: Approval::Window, window_ms: Some(DEFAULT_WINDOW_MS) }
+            Gate::Ask {
+                approval: Approval::Window,
+                window_ms: Some(DEFAULT_WINDOW_MS)
+            }
         ));
     }
 
@@ -235,10 +244,16 @@ mod tests {
         assert_eq!(gate(None, true, false, reject), Gate::Run);
         assert!(matches!(
             gate(Some(A::Auto), false, true, None),
-            Gate::Ask { approval: Approval::Confirm, .. }
+            Gate::Ask {
+                approval: Approval::Confirm,
+                ..
+            }
         ));
         assert_eq!(gate(Some(A::Auto), true, true, None), Gate::Run);
-        assert!(matches!(gate(Some(A::Auto), false, true, reject), Gate::Reject(_)));
+        assert!(matches!(
+            gate(Some(A::Auto), false, true, reject),
+            Gate::Reject(_)
+        ));
     }
 
     #[test]
@@ -259,14 +274,19 @@ mod tests {
             approval: Approval::Confirm,
             window_ms: None,
         });
-        assert_eq!(c.waiting().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["c2"]);
+        assert_eq!(
+            c.waiting().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+            ["c2"]
+        );
         c.apply(&EventKind::ToolApproved {
             call_id: "c1".into(),
             by: BY_POLICY.into(),
             reason: None,
         });
         assert_eq!(c.unanswered(), ["c1", "c2"]);
-        c.apply(&EventKind::ToolInterrupted { call_id: "c1".into() });
+        c.apply(&EventKind::ToolInterrupted {
+            call_id: "c1".into(),
+        });
         assert!(c.repeats_interrupted("fs", "write", r#"{"x":1}"#));
         assert!(!c.repeats_interrupted("fs", "write", r#"{"x":2}"#));
         assert_eq!(c.unanswered(), ["c2"]);

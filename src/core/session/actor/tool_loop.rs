@@ -18,8 +18,8 @@ use crate::core::command::Command;
 use crate::core::event::{Approval, EventKind, FinishReason, Purpose};
 use crate::core::patterns::{TurnSpec, UnattendedApproval};
 use crate::core::session::turn::{Live, TurnTools};
-use crate::core::state::calls::{self, BY_PERSON, BY_POLICY, CallStatus, Gate};
 use crate::core::state::Entry;
+use crate::core::state::calls::{self, BY_PERSON, BY_POLICY, CallStatus, Gate};
 use crate::llm::{ChatMessage, ToolCall, ToolChoice};
 use crate::tools::content::{MAX_RESULT_BYTES, truncate};
 
@@ -49,7 +49,11 @@ impl Actor {
             Command::ApproveTool { call_id } => (call_id.clone(), None),
             Command::RejectTool { call_id, reason } => (
                 call_id.clone(),
-                Some(reason.clone().unwrap_or_else(|| "rejected by the person".into())),
+                Some(
+                    reason
+                        .clone()
+                        .unwrap_or_else(|| "rejected by the person".into()),
+                ),
             ),
             _ => return Some(cmd),
         };
@@ -87,7 +91,12 @@ impl Actor {
 
     /// Nobody is present any more: what waits follows `--approve`.
     pub(super) fn settle_waiting_calls(&mut self) {
-        let waiting: Vec<String> = self.state.calls.waiting().map(|(id, _)| id.clone()).collect();
+        let waiting: Vec<String> = self
+            .state
+            .calls
+            .waiting()
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in waiting {
             self.cancel_window(&id);
             match self.ctx.unattended {
@@ -293,7 +302,12 @@ impl Actor {
             by: by.to_string(),
             reason: reason.clone(),
         });
-        self.answer(call_id, format!("rejected by the {by}: {reason}"), true, None);
+        self.answer(
+            call_id,
+            format!("rejected by the {by}: {reason}"),
+            true,
+            None,
+        );
         if let Some(turn) = self.state.calls.get(call_id).map(|c| c.turn) {
             self.maybe_continue(turn);
         }
