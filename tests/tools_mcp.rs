@@ -642,6 +642,40 @@ command = "/nonexistent/mcp-server"
     assert!(!String::from_utf8_lossy(&offline.stdout).contains("mcp"));
 }
 
+/// A config in `dir`: the scripted backend playing `script` instantly, one agent `agent` (with
+/// `extra` agent lines) on the fault server (notes in `notes`), a single team `t`.
+fn scripted_config(dir: &std::path::Path, agent: &str, extra: &str, script: &str) -> PathBuf {
+    let script_path = dir.join("script.toml");
+    std::fs::write(&script_path, script).unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[backends.demo]
+kind = "scripted"
+script = "{}"
+tokens_per_sec = 0
+[agents.{agent}]
+backend = "demo"
+model = "{agent}"
+tools = ["fault"]
+{extra}
+[teams.t]
+pattern = "single"
+members = ["{agent}"]
+[mcp.fault]
+command = "{}"
+env = {{ FAULT_NOTES_FILE = "{}" }}
+"#,
+            script_path.display(),
+            fault_server().display(),
+            dir.join("notes.txt").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// `conclave run` with the scripted backend: the journal-format JSONL passes the contract
 /// checker's field list, the text output shows the call and its result, and `--approve reject`
 /// answers a writing call without running it.
@@ -649,9 +683,10 @@ command = "/nonexistent/mcp-server"
 fn conclave_run_shows_tool_calls_and_follows_approve() {
     let dir = tempfile::tempdir().unwrap();
     let notes = dir.path().join("notes.txt");
-    let script = dir.path().join("script.toml");
-    std::fs::write(
-        &script,
+    let config = scripted_config(
+        dir.path(),
+        "reader",
+        "",
         r#"[[reply]]
 character = "reader"
 turn = 1
@@ -662,33 +697,7 @@ character = "reader"
 turn = 2
 text = "The server said ping."
 "#,
-    )
-    .unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[backends.demo]
-kind = "scripted"
-script = "{}"
-tokens_per_sec = 0
-[agents.reader]
-backend = "demo"
-model = "reader"
-tools = ["fault"]
-[teams.t]
-pattern = "single"
-members = ["reader"]
-[mcp.fault]
-command = "{}"
-env = {{ FAULT_NOTES_FILE = "{}" }}
-"#,
-            script.display(),
-            fault_server().display(),
-            notes.display()
-        ),
-    )
-    .unwrap();
+    );
     let run = |events: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
             .args([
@@ -748,9 +757,10 @@ fn kill_9_during_a_write_then_resume_does_not_run_it_again_without_approval() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let notes = dir.path().join("notes.txt");
-    let script = dir.path().join("script.toml");
-    std::fs::write(
-        &script,
+    let config = scripted_config(
+        dir.path(),
+        "writer",
+        "tool_approval = \"auto\"",
         r#"[[reply]]
 character = "writer"
 turn = 1
@@ -764,34 +774,7 @@ character = "writer"
 turn = 3
 text = "Left it alone."
 "#,
-    )
-    .unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[backends.demo]
-kind = "scripted"
-script = "{}"
-tokens_per_sec = 0
-[agents.writer]
-backend = "demo"
-model = "writer"
-tools = ["fault"]
-tool_approval = "auto"
-[teams.t]
-pattern = "single"
-members = ["writer"]
-[mcp.fault]
-command = "{}"
-env = {{ FAULT_NOTES_FILE = "{}" }}
-"#,
-            script.display(),
-            fault_server().display(),
-            notes.display()
-        ),
-    )
-    .unwrap();
+    );
     let conclave = || {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_conclave"));
         c.env("CONCLAVE_DATA_DIR", dir.path().join("data"));

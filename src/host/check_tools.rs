@@ -15,15 +15,9 @@ pub fn report_tools(config: &Config, out: &mut dyn Write) -> Exit {
     if config.mcp.is_empty() {
         return Exit::Ok;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::bootstrap::runtime("conclave check") {
         Ok(rt) => rt,
-        Err(e) => {
-            let _ = writeln!(out, "conclave check: cannot start the async runtime: {e}");
-            return Exit::Failed;
-        }
+        Err(exit) => return exit,
     };
     let hub = Hub::new(&config.mcp);
     let reports = runtime.block_on(async {
