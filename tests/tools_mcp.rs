@@ -642,6 +642,22 @@ command = "/nonexistent/mcp-server"
     assert!(!String::from_utf8_lossy(&offline.stdout).contains("mcp"));
 }
 
+/// A run's standard output and its JSONL events; the run must have exited 0.
+fn jsonl_events(out: &std::process::Output) -> (String, Vec<Value>) {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (stdout, events)
+}
+
 /// A config in `dir`: the scripted backend playing `script` instantly, one agent `agent` (with
 /// `extra` agent lines) on the fault server (notes in `notes`), a single team `t`.
 fn scripted_config(dir: &std::path::Path, agent: &str, extra: &str, script: &str) -> PathBuf {
@@ -715,17 +731,7 @@ text = "The server said ping."
             .unwrap()
     };
     let out = run("jsonl");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kinds: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (stdout, kinds) = jsonl_events(&out);
     let of = |t: &str| kinds.iter().filter(|k| k["type"] == t).count();
     assert_eq!(of("tool_call"), 2, "{stdout}");
     assert_eq!(of("tool_result"), 2);
@@ -815,17 +821,7 @@ text = "Left it alone."
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (stdout, events) = jsonl_events(&out);
     assert!(
         events.iter().any(|e| e["type"] == "tool_interrupted"),
         "{stdout}"
@@ -875,17 +871,7 @@ fn the_offline_demo_research_team_shows_a_real_tool_call() {
         .env("CONCLAVE_DATA_DIR", dir.path().join("data"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (_, events) = jsonl_events(&out);
     let call = events.iter().find(|e| e["type"] == "tool_call").unwrap();
     assert_eq!(
         (&call["server"], &call["tool"]),

@@ -466,12 +466,7 @@ impl Actor {
                 let Some(live) = self.live.remove(&turn) else {
                     return;
                 };
-                let (text, purpose) = self
-                    .state
-                    .turns
-                    .get(&turn)
-                    .map(|t| (t.text.clone(), t.purpose))
-                    .unwrap_or_default();
+                let (text, purpose) = self.reply_of(turn);
                 let message = live.message(agent, turn, text, purpose, &reason, false);
                 self.publish(message);
                 self.after_turn(turn, live.then);
@@ -487,6 +482,15 @@ impl Actor {
                 self.after_turn(turn, then);
             }
         }
+    }
+
+    /// The text streamed so far by `turn`'s current model call, and the turn's purpose.
+    fn reply_of(&self, turn: u64) -> (String, crate::core::event::Purpose) {
+        self.state
+            .turns
+            .get(&turn)
+            .map(|t| (t.text.clone(), t.purpose))
+            .unwrap_or_default()
     }
 
     /// Hand the ended turn to the pattern, or, for a summary, start the turn waiting for it.

@@ -154,12 +154,7 @@ impl Actor {
             .unwrap_or(DEFAULT_MAX_TOOL_ROUNDS);
         let over = tools.rounds >= max_rounds;
         let offered = tools.offered.clone();
-        let (text, purpose) = self
-            .state
-            .turns
-            .get(&turn)
-            .map(|t| (t.text.clone(), t.purpose))
-            .unwrap_or_default();
+        let (text, purpose) = self.reply_of(turn);
         let message = live.message(agent.to_string(), turn, text.clone(), purpose, reason, true);
         self.publish(message);
         let mut outstanding = Vec::new();
