@@ -889,3 +889,56 @@ fn the_offline_demo_research_team_shows_a_real_tool_call() {
         .unwrap();
     assert_eq!(done["outcome"], "completed");
 }
+
+#[tokio::test]
+async fn a_window_approval_runs_the_call_when_it_ends_and_cancel_turn_answers_a_waiting_call() {
+    let notes = tempfile::NamedTempFile::new().unwrap();
+    let path = notes.path().display().to_string();
+    for cancel in [false, true] {
+        let server = FakeServer::start().await;
+        let replies = ByRequest::install(&server, &[Wire::OpenAi]);
+        replies.add(
+            "reader",
+            None,
+            Wire::OpenAi.reply(&Turn::default().tool("w", "fault__write_note", r#"{"text":"n"}"#)),
+        );
+        replies.add("reader", None, Wire::OpenAi.reply(&Turn::text(["Ok."])));
+        let approval = if cancel { None } else { Some(Approval::Window) };
+        let hub = hub(fault_config(&[("FAULT_NOTES_FILE", &path)], None));
+        let mut run = start(&server, Wire::OpenAi, hub, approval, None, Vec::new());
+        send(&run, "note it");
+        let asked = run
+            .until(|k| matches!(k, EventKind::ToolApprovalRequested { .. }))
+            .await;
+        if cancel {
+            run.handle
+                .send(Command::CancelTurn { agent: None })
+                .unwrap();
+            let events = run.finish().await;
+            assert!(events.iter().any(|e| matches!(&e.kind,
+                EventKind::ToolResult { is_error: true, content, .. } if content.starts_with("cancelled"))));
+            assert!(
+                events
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::TurnCancelled { .. }))
+            );
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                "n\n",
+                "only the window run wrote"
+            );
+        } else {
+            assert!(matches!(
+                asked,
+                EventKind::ToolApprovalRequested {
+                    window_ms: Some(5000),
+                    ..
+                }
+            ));
+            let events = run.finish().await;
+            assert!(events.iter().any(|e| matches!(&e.kind,
+                EventKind::ToolApproved { by, .. } if by == "policy")));
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "n\n");
+        }
+    }
+}
