@@ -89,6 +89,7 @@ impl Setup {
             providers,
             history: Vec::new(),
             unattended: None,
+            tools: None,
         }
     }
 }

@@ -79,6 +79,7 @@ impl Setup {
             providers,
             history: Vec::new(),
             unattended: None,
+            tools: None,
         }
     }
 }

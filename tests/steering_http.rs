@@ -47,6 +47,7 @@ impl Live {
             )]),
             history: Vec::new(),
             unattended: None,
+            tools: None,
         };
         let mut session = Session::new(spec).expect("valid spec");
         let events = session.subscribe();
@@ -180,10 +181,15 @@ async fn a_held_window_waits_and_a_speaking_holder_can_be_redirected() {
         finished(&live.seen),
         (Outcome::Completed, Some("Tech here: fixed.".into()))
     );
-    let billing_at = Wire::OpenAi
-        .requests(&server)
+    // Among every request (the context-window probes too), billing's chat request.
+    let billing_at = server
+        .requests()
         .iter()
-        .position(|r| r.json()["model"] == "billing-model")
+        .position(|r| {
+            r.path == Wire::OpenAi.path()
+                && serde_json::from_slice::<serde_json::Value>(&r.body)
+                    .is_ok_and(|b| b["model"] == "billing-model")
+        })
         .unwrap();
     assert!(
         server

@@ -387,6 +387,7 @@ mod tests {
             purpose,
             tool_calls: vec![],
             served_by: None,
+            continues: false,
         }
     }
 

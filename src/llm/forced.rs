@@ -135,7 +135,10 @@ impl Watch {
             }
             Some(Ok(LlmEvent::Finished(reason))) => {
                 let said = self.held.iter().any(|t| !t.trim().is_empty());
-                if self.watching() && said {
+                // A reply of one word is an answer the core reads leniently (a candidate's name
+                // for a pick, `agree` for a vote: `core::tools::bare_word`), not prose that
+                // ignored the tool: it passes through, and the core judges it.
+                if self.watching() && said && !one_word(&self.held.concat()) {
                     self.switch("answered in text instead of calling the tool it was asked for");
                     return;
                 }
@@ -179,6 +182,12 @@ impl Watch {
         }
         self.current = fallback();
     }
+}
+
+/// Whether `text` is a single word, surrounding markdown and punctuation aside (`**skeptic**.`).
+fn one_word(text: &str) -> bool {
+    let t = text.trim_matches(|c: char| c.is_whitespace() || "*`'\".,;:!>_#".contains(c));
+    !t.is_empty() && !t.contains(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -262,6 +271,14 @@ mod tests {
         assert_eq!(got[1], text("VOTE: agree: fine"));
         assert_eq!(got[2], fin());
         assert_eq!(got.len(), 3, "the ignored text is dropped");
+    }
+
+    #[tokio::test]
+    async fn a_one_word_answer_passes_for_the_core_to_read() {
+        let markers = Markers::default();
+        let got = run(vec![text("**sk"), text("eptic**."), fin()], &markers).await;
+        assert_eq!(got, vec![text("**sk"), text("eptic**."), fin()]);
+        assert!(!markers.on());
     }
 
     #[tokio::test]
