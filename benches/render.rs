@@ -93,6 +93,7 @@ fn app_with(messages: u64) -> App {
                 purpose: Purpose::Speak,
                 tool_calls: Vec::new(),
                 served_by: None,
+                continues: false,
             },
         ));
     }

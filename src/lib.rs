@@ -17,5 +17,6 @@ pub mod llm;
 pub mod store;
 pub mod telemetry;
 pub mod text;
+pub mod tools;
 pub mod tui;
 pub mod view;

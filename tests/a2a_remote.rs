@@ -214,6 +214,7 @@ impl Live {
             providers: [(backend.clone(), provider)].into_iter().collect(),
             history: Vec::new(),
             unattended: None,
+            tools: None,
         })
         .unwrap();
         let events = session.subscribe();
@@ -447,7 +448,10 @@ fn a_task_the_remote_cancels_ends_the_turn_cancelled_with_what_it_said() {
     let cancelled = of_type(&events, "turn_cancelled");
     let cancelled = cancelled.last().unwrap_or_else(|| panic!("{events:#?}"));
     assert_eq!(cancelled["partial_text"], "Partly");
-    assert!(cancelled["usage"]["output"].as_u64().is_some(), "{cancelled}");
+    assert!(
+        cancelled["usage"]["output"].as_u64().is_some(),
+        "{cancelled}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,7 @@ fn spec(team: TeamConfig, agents: &[&str], script: &str) -> SessionSpec {
         providers: BTreeMap::from([("script".to_string(), provider)]),
         history: Vec::new(),
         unattended: None,
+        tools: None,
     }
 }
 

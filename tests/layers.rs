@@ -3,7 +3,7 @@
 //! module it is written in to the module it names, and no arrow may point up.
 //!
 //! Mental model: each top-level module has a rank,
-//! `text < config < llm < core < view < {store, tui, headless, telemetry} < host < cli < (main.rs, lib.rs)`;
+//! `text < config < llm < tools < core < view < {store, tui, headless, telemetry, eval} < host < cli < (main.rs, lib.rs)`;
 //! a module may name modules of a lower rank only (modules of one rank do not name each other),
 //! and a few arrows the ranks allow are refused by name (`store` never needs `llm`). Comments,
 //! doc comments and string literals are not code and are skipped; test code is checked like any
@@ -18,17 +18,18 @@ const RANKS: &[(&str, u8)] = &[
     ("text", 0),
     ("config", 1),
     ("llm", 2),
-    ("core", 3),
-    ("view", 4),
-    ("store", 5),
-    ("tui", 5),
-    ("headless", 5),
+    ("tools", 3),
+    ("core", 4),
+    ("view", 5),
+    ("store", 6),
+    ("tui", 6),
+    ("headless", 6),
     // One more subscriber to the event stream (DESIGN section 1): reads core's events and
     // config's `[telemetry]`, sends spans over its own HTTP client.
-    ("telemetry", 5),
-    ("eval", 5),
-    ("host", 6),
-    ("cli", 7),
+    ("telemetry", 6),
+    ("eval", 6),
+    ("host", 7),
+    ("cli", 8),
 ];
 
 /// Arrows the ranks allow but the design refuses, with the reason.

@@ -53,6 +53,7 @@ fn spec(backend: BackendConfig) -> SessionSpec {
         providers: [("local".to_string(), provider)].into(),
         history: Vec::new(),
         unattended: None,
+        tools: None,
     }
 }
 

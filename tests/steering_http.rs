@@ -47,6 +47,7 @@ impl Live {
             )]),
             history: Vec::new(),
             unattended: None,
+            tools: None,
         };
         let mut session = Session::new(spec).expect("valid spec");
         let events = session.subscribe();

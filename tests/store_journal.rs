@@ -74,6 +74,7 @@ fn message(seq: u64, agent: &str, turn: u64, text: &str) -> Event {
             purpose: Purpose::Speak,
             tool_calls: Vec::new(),
             served_by: None,
+            continues: false,
         },
     )
 }

@@ -240,6 +240,7 @@ fn ledger_app() -> App {
             purpose,
             tool_calls: Vec::new(),
             served_by: None,
+            continues: false,
         });
     };
     hidden(&mut s, "judge", 1, Purpose::SelectSpeaker);

@@ -2,15 +2,16 @@
 //!
 //! One backend, chosen by detection (`ollama`, `openai`, `anthropic` or the scripted `demo`), and
 //! the same cast of agents and teams on top of it: a debate, a support desk with handoffs, a
-//! PM → architect → developer → QA pipeline, a judged best-of and a first-success fan-out. The
+//! PM → architect → developer → QA pipeline, a judged best-of, a first-success fan-out and a
+//! researcher who reads the current directory through the built-in read-only file tools. The
 //! backend and agent names are fixed: the built-in demo script is written against them.
 
 use std::collections::BTreeMap;
 
 use super::detect::{Detected, DetectedKind, ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY};
 use super::schema::{
-    AgentConfig, Approval, BackendConfig, BackendKind, Config, Consensus, SpeakerSelection, Step,
-    Strategy, TeamConfig, UiConfig,
+    AgentConfig, Approval, BUILTIN_FILES, BackendConfig, BackendKind, Config, Consensus, McpConfig,
+    SpeakerSelection, Step, Strategy, TeamConfig, UiConfig,
 };
 use crate::config::PatternKind;
 
@@ -22,13 +23,16 @@ pub const DEMO_TOKENS_PER_SEC: f64 = 40.0;
 /// The built-in configuration for what detection found.
 pub fn embedded(detected: &Detected) -> Config {
     let (backend_name, backend, model) = backend_for(detected);
-    let agents = AGENTS
+    let mut agents: BTreeMap<String, AgentConfig> = AGENTS
         .iter()
         .map(|a| {
             let model = model.clone().unwrap_or_else(|| a.name.to_string());
             (a.name.to_string(), agent(a, backend_name, model))
         })
         .collect();
+    if let Some(researcher) = agents.get_mut(RESEARCHER) {
+        researcher.tools = vec![BUILTIN_FILES.to_string()];
+    }
     Config {
         backends: BTreeMap::from([(backend_name.to_string(), backend)]),
         agents,
@@ -40,8 +44,18 @@ pub fn embedded(detected: &Detected) -> Config {
             mouse: None,
         },
         telemetry: Default::default(),
+        mcp: BTreeMap::from([(
+            BUILTIN_FILES.to_string(),
+            McpConfig {
+                builtin: Some(BUILTIN_FILES.to_string()),
+                ..McpConfig::default()
+            },
+        )]),
     }
 }
+
+/// The agent of the `research` team, the one with (read-only) tools.
+const RESEARCHER: &str = "researcher";
 
 /// Backend name, backend, and the model every agent uses (`None`: each agent's own name, for
 /// the scripted demo).
@@ -90,7 +104,15 @@ struct AgentSpec {
     system: &'static str,
 }
 
-const AGENTS: [AgentSpec; 11] = [
+const AGENTS: [AgentSpec; 12] = [
+    AgentSpec {
+        name: RESEARCHER,
+        description: "Answers questions about the files in the current directory",
+        color: "light_cyan",
+        system: "You are a careful researcher. Answer questions about the files in the current \
+                 directory: list and read them with your tools before you answer, and quote \
+                 what you found. You cannot change any file.",
+    },
     AgentSpec {
         name: "optimist",
         description: "Argues for the proposal and looks for what could go right",
@@ -247,7 +269,12 @@ fn teams() -> BTreeMap<String, TeamConfig> {
     fanout.members = names(&DEBATERS);
     fanout.strategy = Some(Strategy::FirstSuccess);
 
+    let mut research = TeamConfig::new(PatternKind::Single);
+    research.description = Some("A researcher that reads the current directory".into());
+    research.members = names(&[RESEARCHER]);
+
     BTreeMap::from([
+        ("research".to_string(), research),
         ("debate".to_string(), debate),
         ("support".to_string(), support),
         ("pipeline".to_string(), pipeline),

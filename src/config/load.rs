@@ -260,6 +260,9 @@ pub fn adopt_builtin_cast(config: &mut Config, detected: &detect::Detected) {
     config.backends = builtin.backends;
     config.agents = builtin.agents;
     config.teams = builtin.teams;
+    for (name, server) in builtin.mcp {
+        config.mcp.entry(name).or_insert(server);
+    }
     if config.ui.default_team.is_none() {
         config.ui.default_team = builtin.ui.default_team;
     }

@@ -7,8 +7,8 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use super::*;
 use crate::config::schema::{
-    AgentConfig, BackendConfig, Budget, Consensus, Price, Step, TeamConfig, TelemetryConfig,
-    UiConfig,
+    AgentConfig, BackendConfig, Budget, Consensus, McpConfig, Price, Step, TeamConfig,
+    TelemetryConfig, UiConfig,
 };
 
 const EXAMPLE: &str = include_str!("../../config.example.toml");
@@ -129,7 +129,7 @@ fn the_inline_api_key_warning_shows_whatever_else_is_wrong() {
 
 #[test]
 fn example_documents_every_key_of_the_schema() {
-    let tables: [(&str, &[&str]); 9] = [
+    let tables: [(&str, &[&str]); 10] = [
         ("backends", fields_of::<BackendConfig>()),
         ("agents", fields_of::<AgentConfig>()),
         ("teams", fields_of::<TeamConfig>()),
@@ -139,6 +139,7 @@ fn example_documents_every_key_of_the_schema() {
         ("steps", fields_of::<Step>()),
         ("ui", fields_of::<UiConfig>()),
         ("telemetry", fields_of::<TelemetryConfig>()),
+        ("mcp", fields_of::<McpConfig>()),
     ];
     for (table, fields) in tables {
         assert!(!fields.is_empty(), "{table}");

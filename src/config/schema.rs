@@ -30,6 +30,9 @@ pub struct Config {
     /// `[telemetry]`: OpenTelemetry traces of every session (DESIGN section 5).
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    /// `[mcp.NAME]`: MCP tool servers agents may use (see [`McpConfig`]).
+    #[serde(default)]
+    pub mcp: BTreeMap<String, McpConfig>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -198,6 +201,15 @@ pub struct AgentConfig {
     /// A remote agent's bearer token: the name of the environment variable holding it.
     #[serde(default)]
     pub bearer_token_env: Option<String>,
+    /// MCP tools the agent may call: a whole server (`"fs"`) or one of its tools (`"fs.read_file"`).
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// How the agent's tool calls are approved; unset: read-only tools run, the others wait.
+    #[serde(default)]
+    pub tool_approval: Option<Approval>,
+    /// Model → tools → model rounds in one turn before the model must answer in text.
+    #[serde(default)]
+    pub max_tool_rounds: Option<u32>,
 }
 
 /// One entry of an agent's `fallback` list: `{ backend = "openai", model = "gpt-4o-mini" }`,
@@ -209,6 +221,37 @@ pub struct FallbackModel {
     pub model: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+}
+
+/// The one built-in tool server (`builtin = "files"`).
+pub const BUILTIN_FILES: &str = "files";
+
+/// `[mcp.NAME]`: one MCP server, a child process over stdio (`command`) or streamable HTTP (`url`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment of the child process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The variable holding the bearer token sent to `url` (never the token itself).
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Per-call deadline (default 30000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// A server built into conclave instead: `"files"` (read-only file tools over `cwd`).
+    #[serde(default)]
+    pub builtin: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,6 +50,18 @@ pub enum Command {
     CancelQueued {
         id: String,
     },
+    /// Run a tool call waiting for approval (`call_id` unset: the oldest waiting call).
+    ApproveTool {
+        #[serde(default)]
+        call_id: Option<String>,
+    },
+    /// Answer a waiting tool call with a rejection the model sees.
+    RejectTool {
+        #[serde(default)]
+        call_id: Option<String>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
 
 impl Command {
@@ -75,6 +87,8 @@ impl Command {
             Command::Stop {} => "stop",
             Command::HoldHandoff {} => "hold_handoff",
             Command::CancelQueued { .. } => "cancel_queued",
+            Command::ApproveTool { .. } => "approve_tool",
+            Command::RejectTool { .. } => "reject_tool",
         }
     }
 }
@@ -100,6 +114,9 @@ mod tests {
             r#"{"type":"stop"}"#,
             r#"{"type":"hold_handoff"}"#,
             r#"{"type":"cancel_queued","id":"q1"}"#,
+            r#"{"type":"approve_tool","call_id":"c1"}"#,
+            r#"{"type":"reject_tool","call_id":"c1","reason":"no"}"#,
+            r#"{"type":"reject_tool"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

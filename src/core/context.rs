@@ -231,6 +231,8 @@ mod tests {
                 name: "transfer_to_billing".into(),
                 content: "ok".into(),
                 is_error: false,
+                server: None,
+                ms: None,
             },
         );
         said(&mut s, "billing", 1, Purpose::Speak, "refunded", vec![]);

@@ -195,6 +195,10 @@ pub enum EventKind {
         /// The fallback model that served this call, when it was not the agent's own (additive).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         served_by: Option<Box<ModelRef>>,
+        /// The turn goes on: this reply's MCP tool calls are answered and the model is asked
+        /// again (a step of the tool loop, not the turn's answer). Additive.
+        #[serde(default, skip_serializing_if = "is_false")]
+        continues: bool,
     },
     TurnFailed {
         agent: String,
@@ -224,6 +228,11 @@ pub enum EventKind {
         name: String,
         content: String,
         is_error: bool,
+        /// For an MCP call: the server that ran it and how long it took. Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ms: Option<u64>,
     },
     SpeakerSelected {
         agent: String,
@@ -347,6 +356,39 @@ pub enum EventKind {
         text: String,
         to: Option<String>,
     },
+    // --- MCP tools (issue 10) ---
+    /// An MCP tool the model asked for (`arguments`: the raw JSON text the model wrote).
+    ToolCall {
+        agent: String,
+        turn: u64,
+        call_id: String,
+        server: String,
+        tool: String,
+        arguments: String,
+    },
+    /// The call waits for the person (`confirm`), or runs when `window_ms` pass unless rejected.
+    ToolApprovalRequested {
+        call_id: String,
+        approval: Approval,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_ms: Option<u64>,
+    },
+    /// `by`: `person`, `policy` or `guard`.
+    ToolApproved {
+        call_id: String,
+        by: Actor,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    ToolRejected {
+        call_id: String,
+        by: Actor,
+        reason: String,
+    },
+    /// The call was running when the process died: not re-run unless read-only or approved.
+    ToolInterrupted {
+        call_id: String,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -386,6 +428,11 @@ impl EventKind {
             EventKind::HandoffHeld { .. } => "handoff_held",
             EventKind::MessageQueued { .. } => "message_queued",
             EventKind::QueuedCancelled { .. } => "queued_cancelled",
+            EventKind::ToolCall { .. } => "tool_call",
+            EventKind::ToolApprovalRequested { .. } => "tool_approval_requested",
+            EventKind::ToolApproved { .. } => "tool_approved",
+            EventKind::ToolRejected { .. } => "tool_rejected",
+            EventKind::ToolInterrupted { .. } => "tool_interrupted",
         }
     }
 }

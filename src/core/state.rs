@@ -42,6 +42,8 @@ pub struct SessionState {
     pub queued: Vec<Queued>,
     /// `message_queued` events so far (ids are `q<count>`).
     pub queued_count: u32,
+    /// MCP tool calls by id (issue 10).
+    pub calls: calls::Calls,
 }
 
 /// A message waiting for the next boundary of the pattern (`message_queued`).
@@ -241,17 +243,25 @@ impl SessionState {
                 finish,
                 purpose,
                 tool_calls,
+                continues,
                 ..
             } => {
-                self.running.remove(turn);
-                if let Some(t) = self.turns.get_mut(turn) {
+                if *continues {
+                    // A step of the tool loop: the turn runs on with the next model call.
+                    if let Some(t) = self.turns.get_mut(turn) {
+                        t.text.clear();
+                    }
+                } else {
+                    self.running.remove(turn);
+                }
+                if let Some(t) = self.turns.get_mut(turn).filter(|_| !*continues) {
                     t.status = TurnStatus::Completed;
                     t.text = text.clone();
                     t.tool_calls = tool_calls.clone();
                     t.finish = Some(finish.clone());
                 }
                 self.spend(agent, *turn, usage);
-                if matches!(purpose, Purpose::Speak | Purpose::Aggregate) {
+                if !*continues && matches!(purpose, Purpose::Speak | Purpose::Aggregate) {
                     self.task.messages += 1;
                 }
                 self.entries.push(Entry::Agent {
@@ -303,14 +313,18 @@ impl SessionState {
                 name,
                 content,
                 is_error,
-            } => self.entries.push(Entry::ToolResult {
-                agent: agent.clone(),
-                turn: *turn,
-                call_id: call_id.clone(),
-                name: name.clone(),
-                content: content.clone(),
-                is_error: *is_error,
-            }),
+                ..
+            } => {
+                self.calls.apply(&event.kind);
+                self.entries.push(Entry::ToolResult {
+                    agent: agent.clone(),
+                    turn: *turn,
+                    call_id: call_id.clone(),
+                    name: name.clone(),
+                    content: content.clone(),
+                    is_error: *is_error,
+                });
+            }
             EventKind::SpeakerSelected { agent, by, .. } => {
                 self.task.next_speaker = Some((agent.clone(), *by));
                 self.task.select_attempts = 0;
@@ -408,6 +422,23 @@ impl SessionState {
             EventKind::Resumed { .. } => self.paused = false,
             EventKind::Error { .. } => {}
             EventKind::TurnWaiting { .. } | EventKind::TurnNotice { .. } => {}
+            EventKind::ToolCall { .. }
+            | EventKind::ToolApprovalRequested { .. }
+            | EventKind::ToolApproved { .. }
+            | EventKind::ToolRejected { .. } => self.calls.apply(&event.kind),
+            EventKind::ToolInterrupted { call_id } => {
+                self.calls.apply(&event.kind);
+                if let Some(c) = self.calls.get(call_id) {
+                    self.entries.push(Entry::ToolResult {
+                        agent: c.agent.clone(),
+                        turn: c.turn,
+                        call_id: call_id.clone(),
+                        name: c.name.clone(),
+                        content: calls::INTERRUPTED.into(),
+                        is_error: true,
+                    });
+                }
+            }
             EventKind::SessionFinished {
                 outcome,
                 final_text,
@@ -578,6 +609,7 @@ impl SessionState {
     }
 }
 
+pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
 

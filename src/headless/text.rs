@@ -74,6 +74,7 @@ fn prefix(mark: Mark) -> &'static str {
         Mark::Handoff => "=> ",
         Mark::HandBack => "<= ",
         Mark::Control => "-- ",
+        Mark::Tool => "# ",
         _ => "",
     }
 }
@@ -143,6 +144,7 @@ mod tests {
             purpose: Purpose::Speak,
             tool_calls: vec![],
             served_by: None,
+            continues: false,
         }));
         assert_eq!(
             lines,
@@ -166,6 +168,7 @@ mod tests {
             purpose: Purpose::Vote,
             tool_calls: vec![],
             served_by: None,
+            continues: false,
         });
         assert!(p.lines(&vote_call).is_empty());
     }
@@ -192,6 +195,7 @@ mod tests {
             purpose: Purpose::Speak,
             tool_calls: vec![],
             served_by: None,
+            continues: false,
         }));
         assert_eq!(
             usage_line(&m, Some(2345)),

@@ -23,7 +23,13 @@ pub fn run(explicit: Option<&Path>, offline: bool) -> Exit {
     if offline {
         return Exit::Ok;
     }
-    report_backends(&config, &mut out)
+    let backends = report_backends(&config, &mut out);
+    let tools = super::check_tools::report_tools(&config, &mut out);
+    if backends == Exit::Ok {
+        tools
+    } else {
+        backends
+    }
 }
 
 /// Reach every backend at once and print one block per backend: `ok …: N models: …` or

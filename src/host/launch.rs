@@ -26,6 +26,18 @@ use crate::core::session::{
 use crate::llm::LlmError;
 use crate::store::{Journal, JournalError, JournalHeader, OpenJournal, WriterReport};
 
+/// The MCP servers of the session: the front end's shared hub (kept in its provider cache), else
+/// one of its own; `None` without `[mcp]` tables.
+fn tool_hub(config: &Config, options: &LaunchOptions) -> Option<Arc<crate::tools::Hub>> {
+    if config.mcp.is_empty() {
+        return None;
+    }
+    Some(match &options.providers {
+        Some(cache) => cache.tools(&config.mcp),
+        None => Arc::new(crate::tools::Hub::new(&config.mcp)),
+    })
+}
+
 /// How to launch.
 #[derive(Clone, Debug, Default)]
 pub struct LaunchOptions {
@@ -144,6 +156,7 @@ pub fn launch(
         team,
         history: Vec::new(),
         unattended: options.unattended,
+        tools: tool_hub(config, options),
     };
     let mut session = Session::new(spec).map_err(|e| unrecorded(e.into()))?;
     let events = session.subscribe();
@@ -255,6 +268,7 @@ pub fn resume(
         team,
         history: journal.events.clone(),
         unattended: options.unattended,
+        tools: tool_hub(config, options),
     };
     let opened = match &options.journal_dir {
         Some(_) => Some(OpenJournal::append(&journal.path)?),

@@ -22,6 +22,7 @@
 
 pub mod bootstrap;
 pub mod check;
+pub mod check_tools;
 pub mod console;
 pub mod eval;
 pub mod init;

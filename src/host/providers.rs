@@ -59,12 +59,39 @@ pub fn providers_for(
 #[derive(Default)]
 pub struct ProviderCache {
     built: std::sync::Mutex<BTreeMap<String, Built>>,
+    /// The front end's MCP servers, with the `[mcp]` config they were built from.
+    tools: std::sync::Mutex<Option<SharedHub>>,
 }
+
+type SharedHub = (
+    BTreeMap<String, crate::config::McpConfig>,
+    Arc<crate::tools::Hub>,
+);
 
 /// A cached provider and the config it was built from.
 type Built = (BackendConfig, Arc<dyn Provider>);
 
 impl ProviderCache {
+    /// The MCP servers of `mcp`: the shared hub while the config is unchanged (servers are
+    /// started once per front end), a new one after it changed.
+    pub fn tools(
+        &self,
+        mcp: &BTreeMap<String, crate::config::McpConfig>,
+    ) -> Arc<crate::tools::Hub> {
+        let mut shared = match self.tools.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((cfg, hub)) = shared.as_ref()
+            && cfg == mcp
+        {
+            return hub.clone();
+        }
+        let hub = Arc::new(crate::tools::Hub::new(mcp));
+        *shared = Some((mcp.clone(), hub.clone()));
+        hub
+    }
+
     /// The provider of `[backends.name]`: the cached one while its config is unchanged.
     pub fn get(&self, name: &str, cfg: &BackendConfig) -> Result<Arc<dyn Provider>, LlmError> {
         if matches!(cfg.kind, BackendKind::Scripted | BackendKind::Replay) {

@@ -176,6 +176,7 @@ mod tests {
                     purpose: Default::default(),
                     tool_calls: Vec::new(),
                     served_by: None,
+                    continues: false,
                 },
             ),
             event(

@@ -311,6 +311,11 @@ pub fn build_client(connect: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A client on the shared TLS configuration for MCP servers over streamable HTTP (`tools`).
+pub fn shared_client() -> Result<reqwest::Client, String> {
+    build_client(DEFAULT_CONNECT_TIMEOUT)
+}
+
 /// Redirects are followed within the origin (scheme, host, port) of the request only. Every
 /// request carries the key (`Authorization`, `x-api-key`, or a header of the config's `headers`)
 /// and reqwest drops only the first of those on a cross-origin hop, so such a redirect is not

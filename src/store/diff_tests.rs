@@ -83,6 +83,7 @@ fn message(agent: &str, text: &str, latency_ms: u64) -> EventKind {
         purpose: Purpose::Speak,
         tool_calls: Vec::new(),
         served_by: None,
+        continues: false,
     }
 }
 

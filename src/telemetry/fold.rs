@@ -155,8 +155,18 @@ impl TraceFold {
                 latency_ms,
                 finish,
                 tool_calls,
+                continues,
                 ..
             } => {
+                if *continues {
+                    // A step of an MCP tool loop: the turn (and its spans) goes on; the step's
+                    // tokens still count in the task's totals.
+                    if let Some(task) = &mut self.task {
+                        task.input_tokens += usage.input.unwrap_or(0);
+                        task.output_tokens += usage.output.unwrap_or(0);
+                    }
+                    return out;
+                }
                 let mut extra: Attributes = vec![("conclave.latency_ms", (*latency_ms).into())];
                 if let Some(ms) = ttft_ms {
                     extra.push(("conclave.ttft_ms", (*ms).into()));

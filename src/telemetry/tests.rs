@@ -85,6 +85,7 @@ fn message(agent: &str, turn: u64, text: &str, purpose: Purpose) -> EventKind {
         purpose,
         tool_calls: Vec::new(),
         served_by: None,
+        continues: false,
     }
 }
 

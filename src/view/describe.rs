@@ -284,7 +284,8 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             p.body = final_text.clone().filter(|t| !t.trim().is_empty());
             p
         }
-        K::TurnStarted { .. } | K::Token { .. } | K::ToolResult { .. } => Parts::hidden(),
+        K::ToolResult { server: None, .. } => Parts::hidden(),
+        K::TurnStarted { .. } | K::Token { .. } => Parts::hidden(),
         K::TurnWaiting { agent, backend, .. } => {
             Parts::new(Shape::Line, Mark::Control, Tone::Muted)
                 .who(agent)
@@ -332,6 +333,12 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             .verb("took back")
             .word(id.as_str())
             .detail(text),
+        K::ToolCall { .. }
+        | K::ToolApprovalRequested { .. }
+        | K::ToolApproved { .. }
+        | K::ToolRejected { .. }
+        | K::ToolInterrupted { .. }
+        | K::ToolResult { .. } => super::tools::describe(&event.kind, state),
     }
 }
 

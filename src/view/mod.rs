@@ -24,6 +24,7 @@ pub mod describe;
 pub mod handoffs;
 pub mod parts;
 pub mod summary;
+pub mod tools;
 
 #[cfg(test)]
 mod tests;

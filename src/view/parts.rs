@@ -60,6 +60,8 @@ pub enum Mark {
     Error,
     /// The session finished.
     End,
+    /// An MCP tool call: asked, waiting, approved, rejected, answered or interrupted.
+    Tool,
 }
 
 /// The part one piece of a phrase plays, so a front end can style it.

@@ -65,6 +65,7 @@ fn message(agent: &str, turn: u64, text: &str, purpose: Purpose) -> EventKind {
         purpose,
         tool_calls: vec![],
         served_by: None,
+        continues: false,
     }
 }
 

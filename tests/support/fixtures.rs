@@ -120,6 +120,7 @@ impl Script {
             purpose: Purpose::Speak,
             tool_calls: Vec::new(),
             served_by: None,
+            continues: false,
         })
     }
 

@@ -82,6 +82,7 @@ impl Setup {
             providers,
             history: Vec::new(),
             unattended: None,
+            tools: None,
         }
     }
 }

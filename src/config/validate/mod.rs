@@ -8,6 +8,7 @@
 mod agents;
 pub mod backends;
 pub mod files;
+mod mcp;
 mod patterns;
 mod teams;
 mod telemetry;
@@ -86,6 +87,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
     }
     check_ui(config, &names, &mut out);
     telemetry::check_telemetry(&config.telemetry, &mut out);
+    mcp::check_mcp(config, &names, &mut out);
     check_numbers(config, &mut out);
     out
 }

@@ -34,6 +34,7 @@ fn msg(
         purpose,
         tool_calls: vec![],
         served_by: None,
+        continues: false,
     }
 }
 

@@ -194,6 +194,8 @@ pub fn answer(
             name: c.name.clone(),
             content: content.to_string(),
             is_error,
+            server: None,
+            ms: None,
         })
     })
     .into_iter()

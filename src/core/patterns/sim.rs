@@ -284,6 +284,7 @@ impl Sim {
             purpose,
             tool_calls: r.calls,
             served_by: None,
+            continues: false,
         });
         let mark = self.mark;
         self.input(Input::TurnEnded { turn });

@@ -11,6 +11,7 @@
 //! to carry an unfinished task on ([`Pattern::resume`]); `seq` continues after the history's last.
 //! Going unattended rebuilds the pattern with the `--approve` policy and asks it to go on (a
 //! paused session is resumed first); the actor acknowledges with [`Settled`] once done.
+//! MCP tool calls (approval, running them, answering the model, resume) are `tool_loop`'s.
 //! The actor ends after `stop` (a running task finishes `cancelled`), or when every handle is
 //! dropped (streams are dropped and nothing more is recorded); then every event stream ends too.
 //!
@@ -42,6 +43,9 @@ use crate::core::patterns::{self, Ctx, Effect, Input, Pattern, TurnSpec, Unatten
 use crate::core::request;
 use crate::core::state::SessionState;
 use crate::llm::{ErrorKind, Provider};
+use crate::tools::Hub;
+
+mod tool_loop;
 
 /// What a [`SessionHandle`](super::SessionHandle) sends the actor.
 pub(super) enum ToActor {
@@ -86,6 +90,7 @@ pub(super) fn spawn(spec: SessionSpec, subscribers: Subscribers) -> UnboundedSen
         timer_generation: 0,
         internal: internal_tx,
         queue: VecDeque::new(),
+        hub: spec.tools,
     };
     tokio::spawn(actor.run(spec.history, commands_rx, internal_rx));
     commands_tx
@@ -93,8 +98,21 @@ pub(super) fn spawn(spec: SessionSpec, subscribers: Subscribers) -> UnboundedSen
 
 /// The actor's own inbox: its turns' pumps and its timers.
 enum Internal {
-    Turn { turn: u64, msg: TurnMsg },
-    Timer { name: String, generation: u64 },
+    Turn {
+        turn: u64,
+        msg: TurnMsg,
+    },
+    Timer {
+        name: String,
+        generation: u64,
+    },
+    /// An MCP call of `turn` ended.
+    ToolDone {
+        turn: u64,
+        call_id: String,
+        output: Result<crate::tools::CallOutput, String>,
+        ms: u64,
+    },
 }
 
 struct Actor {
@@ -112,6 +130,8 @@ struct Actor {
     queue: VecDeque<Input>,
     /// The ledger, folded from the same events: what budgets are checked against.
     metrics: Metrics,
+    /// The front end's MCP servers (`None`: no `[mcp]` configured).
+    hub: Option<Arc<Hub>>,
 }
 
 impl Actor {
@@ -127,6 +147,9 @@ impl Actor {
                 cmd = commands.recv() => match cmd {
                     Some(ToActor::Command(cmd)) => {
                         let stop = matches!(cmd, Command::Stop {});
+                        let Some(cmd) = self.tool_command(cmd) else {
+                            continue;
+                        };
                         self.feed(Input::Command(cmd));
                         if stop {
                             break true;
@@ -191,6 +214,7 @@ impl Actor {
         }
         // A journal cut off mid-task: its turns died with the old process. Close them as
         // interrupted (their partial text kept), then let the pattern carry the task on.
+        self.interrupt_calls();
         let interrupted = self.state.running_turns();
         for &turn in &interrupted {
             if let Some(kind) = self.state.cancellation(turn) {
@@ -250,6 +274,7 @@ impl Actor {
         }
         self.ctx.unattended = Some(policy);
         self.pattern = patterns::build(self.ctx.clone());
+        self.settle_waiting_calls();
         let input = if self.state.paused {
             Input::Command(Command::Resume {})
         } else {
@@ -400,12 +425,12 @@ impl Actor {
             let _ = tx.send(Internal::Turn { turn, msg });
         };
         let deadline = spec.timeout_ms.or(agent.timeout_ms);
-        let keep = !agent.fallback.is_empty();
         let fit = FitTo {
             window: agent.context_window,
             task: self.state.task.prompt.clone(),
         };
-        let live = Live::start(provider, (request, fit), deadline, then, keep, send);
+        let tools = self.turn_tools(&agent, &spec, provider.supports_tools());
+        let live = Live::start(provider, (request, fit), deadline, then, tools, send);
         self.live.insert(turn, live);
     }
 
@@ -424,6 +449,10 @@ impl Actor {
             return;
         };
         live.cancel();
+        self.answer_outstanding(
+            &live,
+            "cancelled: the turn was cancelled before the call ended",
+        );
         let Some(mut kind) = self.state.cancellation(turn) else {
             return;
         };
@@ -448,10 +477,20 @@ impl Actor {
                     .is_some_and(|(g, _)| *g == generation)
                 {
                     self.timers.remove(&name);
+                    if let Some(call_id) = name.strip_prefix(tool_loop::WINDOW_TIMER) {
+                        self.window_ended(call_id.to_string());
+                        return;
+                    }
                     self.feed(Input::Timer(name));
                 }
             }
             Internal::Turn { turn, msg } => self.on_turn(turn, msg),
+            Internal::ToolDone {
+                turn,
+                call_id,
+                output,
+                ms,
+            } => self.tool_done(turn, call_id, output, ms),
         }
     }
 
@@ -483,17 +522,23 @@ impl Actor {
                 will_retry: true,
                 usage,
             }),
+            Step::ToolsUnavailable(errors) => {
+                for message in errors {
+                    self.publish(EventKind::Error {
+                        message,
+                        command: None,
+                    });
+                }
+            }
             Step::Finished(reason) => {
+                if self.tool_step(turn, &agent, &reason) {
+                    return;
+                }
                 let Some(live) = self.live.remove(&turn) else {
                     return;
                 };
-                let (text, purpose) = self
-                    .state
-                    .turns
-                    .get(&turn)
-                    .map(|t| (t.text.clone(), t.purpose))
-                    .unwrap_or_default();
-                let message = live.message(agent, turn, text, purpose, &reason);
+                let (text, purpose) = self.reply_of(turn);
+                let message = live.message(agent, turn, text, purpose, &reason, false);
                 self.publish(message);
                 self.after_turn(turn, live.then);
             }
@@ -539,6 +584,15 @@ impl Actor {
         self.publish(kind);
         self.queue.push_back(Input::TurnEnded { turn });
         self.drain();
+    }
+
+    /// The text streamed so far by `turn`'s current model call, and the turn's purpose.
+    fn reply_of(&self, turn: u64) -> (String, crate::core::event::Purpose) {
+        self.state
+            .turns
+            .get(&turn)
+            .map(|t| (t.text.clone(), t.purpose))
+            .unwrap_or_default()
     }
 
     /// Hand the ended turn to the pattern, or, for a summary, start the turn waiting for it.

@@ -39,6 +39,8 @@ pub struct SessionSpec {
     pub history: Vec<Event>,
     /// `None`: a person is present; `Some(Auto|Reject)`: headless `--approve`.
     pub unattended: Option<UnattendedApproval>,
+    /// The front end's MCP servers, shared by its sessions (`None`: no tools).
+    pub tools: Option<Arc<crate::tools::Hub>>,
 }
 
 /// Events of one session, in `seq` order, none missing.

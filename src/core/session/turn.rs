@@ -15,6 +15,13 @@
 //! `turn_failed` or `turn_cancelled`: the counts the server reported, and where it reported
 //! none, the estimate of [`crate::llm::estimate`] (marked `estimated`): input from the request
 //! (unless nothing came back, which servers do not bill), output from the text received.
+//!
+//! Tools: a turn of an agent with MCP tools first asks the [`Hub`] for the agent's tools (the
+//! pump does, before the request goes out: [`TurnMsg::Offered`]) and offers them beside the
+//! turn's own; when the model answers with calls of them, the actor answers the calls and
+//! [`Live::next_step`]s the same turn with the reply and the results appended (see `tool_loop`).
+//! Each model call of the loop is metered on its own (its `message` with `continues`), and a
+//! fallback model restarted mid-loop keeps the turn's tools.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,8 +32,10 @@ use tokio_util::sync::CancellationToken;
 use crate::core::event::{ErrorInfo, EventKind, ModelRef, Purpose, ToolCallInfo, UsageInfo};
 use crate::core::patterns::TurnSpec;
 use crate::llm::{
-    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, Usage, estimate,
+    ChatRequest, ErrorKind, FinishReason, LlmError, LlmEvent, Provider, ToolCall, ToolSpec, Usage,
+    estimate,
 };
+use crate::tools::{Hub, Offered};
 
 /// What a running turn's pump tells the actor.
 pub(super) enum TurnMsg {
@@ -37,6 +46,48 @@ pub(super) enum TurnMsg {
     Timeout(u64),
     /// A line for the transcript about the request (`context_trimmed`).
     Notice(&'static str, String),
+    /// The request as it goes out after fitting (sent only when it was trimmed).
+    Fitted(ChatRequest),
+    /// The agent's MCP tools for this model call, and the servers that could not serve.
+    Offered(Vec<Offered>, Vec<String>),
+}
+
+/// The MCP side of a turn: where its tools come from and how far its tool loop got.
+pub(super) struct TurnTools {
+    pub hub: Arc<Hub>,
+    /// The agent's `tools` selections.
+    pub selections: Vec<String>,
+    pub offered: Vec<Offered>,
+    /// Model calls answered with tool results so far.
+    pub rounds: u32,
+    /// Calls of the current step still without a result.
+    pub outstanding: Vec<String>,
+    /// Server errors already shown (each once per turn).
+    pub warned: bool,
+    /// The reply being answered: its text and every call it made.
+    pub reply: (String, Vec<ToolCall>),
+    /// `max_tool_rounds` was reached: the next model call must answer in text.
+    pub last_round: bool,
+}
+
+impl TurnTools {
+    pub fn new(hub: Arc<Hub>, selections: Vec<String>) -> TurnTools {
+        TurnTools {
+            hub,
+            selections,
+            offered: Vec::new(),
+            rounds: 0,
+            outstanding: Vec::new(),
+            warned: false,
+            reply: (String::new(), Vec::new()),
+            last_round: false,
+        }
+    }
+
+    /// Where the pump gets the tools it offers.
+    fn source(&self) -> (Arc<Hub>, Vec<String>) {
+        (self.hub.clone(), self.selections.clone())
+    }
 }
 
 /// How a turn's request is fitted to its model's context window before it goes out.
@@ -63,6 +114,8 @@ pub(super) enum Step {
     Waiting(String),
     /// A line for the transcript (`kind`, text).
     Notice(&'static str, String),
+    /// These MCP servers could not list their tools (the turn goes on without them).
+    ToolsUnavailable(Vec<String>),
 }
 
 /// A turn whose stream is being read.
@@ -78,12 +131,20 @@ pub(super) struct Live {
     received: String,
     /// For a `summarize` turn: the turn that waits for the summary.
     pub(super) then: Option<TurnSpec>,
-    /// The request as sent, kept only when the agent has `fallback` models to ask the same.
-    pub(super) request: Option<ChatRequest>,
+    /// The request of the current model call as sent (fitted, without the MCP tools the pump
+    /// adds): kept for a `fallback` model to be asked the same, and for the tool loop's next step.
+    pub(super) request: ChatRequest,
     /// The fallback model serving this turn, when it is not the agent's own.
     pub(super) served_by: Option<ModelRef>,
     /// How many of the agent's `fallback` entries were tried.
     pub(super) fallbacks_tried: usize,
+    pub(super) deadline_ms: Option<u64>,
+    pub(super) tools: Option<TurnTools>,
+    /// Ends the tool calls of the turn (a child of each step's token is cancelled with it).
+    pub(super) calls_cancel: CancellationToken,
+    /// The last model call was paid for (its `message` published) and the turn waits for its
+    /// tool calls: nothing more to count until the next call starts.
+    between_calls: bool,
 }
 
 impl Live {
@@ -93,17 +154,17 @@ impl Live {
         (request, fit): (ChatRequest, FitTo),
         deadline_ms: Option<u64>,
         then: Option<TurnSpec>,
-        keep_request: bool,
+        tools: Option<TurnTools>,
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) -> Live {
         let cancel = CancellationToken::new();
         let input_estimate = estimate::input_tokens(&request);
-        let kept = keep_request.then(|| request.clone());
-        let fitted = fit_to(provider.clone(), request, fit, cancel.clone(), send);
+        let fitted = fit_to(provider.clone(), request.clone(), fit, cancel.clone(), send);
         let token = cancel.clone();
+        let source = tools.as_ref().map(TurnTools::source);
         tokio::spawn(async move {
             if let Some((request, send)) = fitted.await {
-                pump(provider, request, token, deadline_ms, send).await;
+                pump(provider, request, source, token, deadline_ms, send).await;
             }
         });
         Live {
@@ -115,15 +176,26 @@ impl Live {
             input_estimate,
             received: String::new(),
             then,
-            request: kept,
+            request,
             served_by: None,
             fallbacks_tried: 0,
+            deadline_ms,
+            tools,
+            calls_cancel: CancellationToken::new(),
+            between_calls: false,
         }
     }
 
     /// What this call cost so far: the server's counts, estimated where it reported none.
     /// `text` is the text received; `completed`: the reply finished (its input was surely read).
     pub(super) fn spent(&self, text: &str, completed: bool) -> UsageInfo {
+        if self.between_calls {
+            return UsageInfo {
+                input: Some(0),
+                output: Some(0),
+                estimated: false,
+            };
+        }
         let tool_chars: usize = self.tool_calls.iter().map(|c| c.arguments.len()).sum();
         let answered = completed || !text.is_empty() || tool_chars > 0;
         let input = self
@@ -141,9 +213,22 @@ impl Live {
         }
     }
 
-    /// Stop reading: the pump returns and drops the stream, closing its connection.
+    /// The tool calls of the reply just finished.
+    pub(super) fn tool_calls(&self) -> &[ToolCall] {
+        &self.tool_calls
+    }
+
+    /// The reply just finished was published (a `message` that `continues`, with its usage):
+    /// until the next step starts, the turn costs nothing more.
+    pub(super) fn paid(&mut self) {
+        self.between_calls = true;
+    }
+
+    /// Stop reading: the pump returns and drops the stream, closing its connection; running
+    /// tool calls are abandoned.
     pub(super) fn cancel(&self) {
         self.cancel.cancel();
+        self.calls_cancel.cancel();
     }
 
     /// Fold `msg` into the record. `agent` names the turn's agent in error messages.
@@ -187,6 +272,22 @@ impl Live {
                 self.spent(&self.received, false),
             ),
             TurnMsg::Notice(kind, text) => Step::Notice(kind, text),
+            TurnMsg::Fitted(request) => {
+                self.input_estimate = estimate::input_tokens(&request);
+                self.request = request;
+                Step::Quiet
+            }
+            TurnMsg::Offered(offered, errors) => {
+                let Some(tools) = self.tools.as_mut() else {
+                    return Step::Quiet;
+                };
+                tools.offered = offered;
+                if errors.is_empty() || tools.warned {
+                    return Step::Quiet;
+                }
+                tools.warned = true;
+                Step::ToolsUnavailable(errors)
+            }
             TurnMsg::Timeout(ms) => {
                 self.cancel.cancel();
                 Step::Failed(
@@ -210,6 +311,7 @@ impl Live {
         text: String,
         purpose: Purpose,
         reason: &FinishReason,
+        continues: bool,
     ) -> EventKind {
         let now = Instant::now();
         let usage = self.spent(&text, true);
@@ -234,16 +336,17 @@ impl Live {
                 })
                 .collect(),
             served_by: self.served_by.clone().map(Box::new),
+            continues,
         }
     }
 
     /// Start the same request again on `provider` (a fallback model): a new stream, the
-    /// reply so far forgotten (the failed attempt was already counted).
+    /// reply so far forgotten (the failed attempt was already counted); the turn's MCP tools
+    /// are offered again.
     pub(super) fn restart(
         &mut self,
         provider: Arc<dyn Provider>,
         request: ChatRequest,
-        deadline_ms: Option<u64>,
         send: impl Fn(TurnMsg) + Send + Sync + 'static,
     ) {
         self.cancel.cancel();
@@ -253,14 +356,29 @@ impl Live {
         self.tool_calls.clear();
         self.usage = Usage::default();
         self.received.clear();
+        self.between_calls = false;
+        let source = self.tools.as_ref().map(TurnTools::source);
         tokio::spawn(pump(
             provider,
             request.clone(),
+            source,
             self.cancel.clone(),
-            deadline_ms,
+            self.deadline_ms,
             send,
         ));
-        self.request = Some(request);
+        self.request = request;
+    }
+
+    /// The next model call of the same turn (tool loop): `request` already carries the reply and
+    /// its results; the record starts afresh for the new reply (its latency too).
+    pub(super) fn next_step(
+        &mut self,
+        provider: Arc<dyn Provider>,
+        request: ChatRequest,
+        send: impl Fn(TurnMsg) + Send + Sync + 'static,
+    ) {
+        self.restart(provider, request, send);
+        self.started = Instant::now();
     }
 }
 
@@ -291,6 +409,7 @@ async fn fit_to<S: Fn(TurnMsg)>(
         && let Some(trimmed) = crate::core::request::fit(&mut request, window, &fit.task)
     {
         send(TurnMsg::Notice("context_trimmed", trimmed.notice()));
+        send(TurnMsg::Fitted(request.clone()));
     }
     Some((request, send))
 }
@@ -299,11 +418,28 @@ async fn fit_to<S: Fn(TurnMsg)>(
 /// Returning drops the stream, which closes its connection.
 async fn pump(
     provider: Arc<dyn Provider>,
-    request: ChatRequest,
+    mut request: ChatRequest,
+    tools: Option<(Arc<Hub>, Vec<String>)>,
     cancel: CancellationToken,
     deadline_ms: Option<u64>,
     send: impl Fn(TurnMsg),
 ) {
+    if let Some((hub, selections)) = tools {
+        let listed = tokio::select! {
+            _ = cancel.cancelled() => return,
+            listed = hub.offered(&selections) => listed,
+        };
+        let (offered, errors) = listed;
+        request.tools.extend(offered.iter().map(|o| ToolSpec {
+            name: o.name.clone(),
+            description: o.description.clone(),
+            parameters: o.schema.clone(),
+        }));
+        send(TurnMsg::Offered(
+            offered,
+            errors.iter().map(ToString::to_string).collect(),
+        ));
+    }
     let mut stream = provider.stream(request, cancel.clone());
     let read = async {
         while let Some(item) = stream.next().await {

@@ -65,6 +65,7 @@ pub fn said(
             purpose,
             tool_calls: calls,
             served_by: None,
+            continues: false,
         },
     );
 }

@@ -247,6 +247,7 @@ fn glyph(parts: &Parts, theme: &Theme) -> (&'static str, Color) {
         Mark::Control if parts.tone == Tone::Good => ("▶ ", tone),
         Mark::Control => ("‖ ", tone),
         Mark::Error => ("! ", theme.error),
+        Mark::Tool => ("⚙ ", tone),
         Mark::User | Mark::Agent | Mark::None => ("", tone),
     }
 }

@@ -189,6 +189,12 @@ impl AgentView {
         }
     }
 
+    /// A reply of a tool loop ended and the turn goes on (its tool calls are answered, then the
+    /// model is asked again): the next reply streams afresh; the transcript keeps this one.
+    pub fn step(&mut self) {
+        self.live = None;
+    }
+
     /// The turn ended with `text` (a finished answer, a partial one, or an error message).
     pub fn finish(&mut self, turn: u64, text: &str, kind: BlockKind, purpose: Purpose) {
         self.live = None;
@@ -227,5 +233,27 @@ mod tests {
         assert_eq!(live.lines, ["Hello", "world", ""]);
         assert_eq!(live.tail, "tail\u{1b}[31m");
         assert_eq!(live.text(), "Hello\nworld\n\ntail");
+    }
+
+    #[test]
+    fn a_tool_loop_turn_is_one_block_and_each_reply_streams_afresh() {
+        let mut a = AgentView::new(AgentInfo {
+            name: "r".into(),
+            backend: "b".into(),
+            model: "m".into(),
+            color: None,
+            price: None,
+            ..Default::default()
+        });
+        a.start(3, None, Purpose::Speak);
+        a.token(3, "Let me look.");
+        a.step();
+        a.token(3, "Found it.");
+        assert_eq!(
+            a.live.as_ref().map(LiveTurn::text).as_deref(),
+            Some("Found it.")
+        );
+        a.finish(3, "Found it.", BlockKind::Answer, Purpose::Speak);
+        assert_eq!(a.blocks, [3]);
     }
 }

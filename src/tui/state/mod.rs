@@ -248,6 +248,11 @@ impl SessionView {
             EventKind::Token { agent, turn, text } => self.agent_mut(agent).token(*turn, text),
             EventKind::Message {
                 agent,
+                continues: true,
+                ..
+            } => self.agent_mut(agent).step(),
+            EventKind::Message {
+                agent,
                 turn,
                 text,
                 purpose,

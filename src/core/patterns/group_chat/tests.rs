@@ -259,6 +259,7 @@ fn resumed_after_the_last_ballot_before_the_tally_counts_it() {
                 arguments: json!({"choice": "disagree", "reason": "no"}).to_string(),
             }],
             served_by: None,
+            continues: false,
         },
     });
     sim.log = log;

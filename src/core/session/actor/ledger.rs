@@ -90,6 +90,40 @@ impl Actor {
         }
     }
 
+    /// The next model call of a running turn's tool loop, refused by the budgets: the team's
+    /// ends the task (`budget`; the turn is cancelled with it), the agent's fails the turn
+    /// (`budget`) and the pattern carries on as after any failure.
+    pub(super) fn refuse_step(&mut self, turn: u64, agent: &str, refusal: budget::Refusal) {
+        if refusal.scope == budget::Scope::Team && self.state.task.active {
+            self.publish(EventKind::Error {
+                message: refusal.message,
+                command: None,
+            });
+            let final_text = self.state.last_answer().map(|(_, t)| t.to_string());
+            self.perform(Effect::Finish {
+                outcome: Outcome::Budget,
+                final_text,
+            });
+            return;
+        }
+        let then = self.live.remove(&turn).and_then(|l| l.then);
+        self.publish(EventKind::TurnFailed {
+            agent: agent.to_string(),
+            turn,
+            error: ErrorInfo {
+                kind: "budget".into(),
+                message: refusal.message,
+            },
+            will_retry: false,
+            usage: UsageInfo {
+                input: Some(0),
+                output: Some(0),
+                estimated: false,
+            },
+        });
+        self.after_turn(turn, then);
+    }
+
     /// Go on with `agent`'s next `fallback` model after `error`, if it has one and the error is
     /// one a different backend can help with: the failed attempt is recorded (`turn_failed`
     /// with `will_retry`, its `usage`), then `backend_fallback`, and the same request goes to the
@@ -123,9 +157,7 @@ impl Actor {
             backend: next.backend.clone(),
             model: next.model.clone(),
         };
-        let Some(mut request) = live.request.clone() else {
-            return Err(usage);
-        };
+        let mut request = live.request.clone();
         request.model = next.model.clone();
         let tx = self.internal.clone();
         let send = move |msg| {
@@ -148,7 +180,7 @@ impl Actor {
         if let Some(live) = self.live.get_mut(&turn) {
             live.fallbacks_tried = tried + 1;
             live.served_by = Some(to);
-            live.restart(provider, request, cfg.timeout_ms, send);
+            live.restart(provider, request, send);
         }
         Ok(())
     }
