@@ -48,7 +48,30 @@ pub struct TraceFold {
     agents: BTreeMap<String, (String, String)>,
     task: Option<OpenTask>,
     turns: BTreeMap<u64, OpenTurn>,
+    /// MCP tool calls asked for and not yet answered, by call id.
+    tools: BTreeMap<String, OpenTool>,
     last: Option<(String, DateTime<Utc>)>,
+}
+
+/// An MCP tool call between its `tool_call` and its result (or rejection).
+#[derive(Debug)]
+struct OpenTool {
+    /// The `seq` of its `tool_call` (its span's id).
+    seq: u64,
+    agent: String,
+    turn: u64,
+    server: String,
+    tool: String,
+    arguments: String,
+    start: DateTime<Utc>,
+}
+
+/// How a tool call ended, as far as its span cares.
+struct ToolEnd<'a> {
+    at: DateTime<Utc>,
+    result: Option<&'a str>,
+    status: Status,
+    extra: Attributes,
 }
 
 #[derive(Debug)]
@@ -189,11 +212,12 @@ impl TraceFold {
                 turn,
                 error,
                 will_retry,
+                usage,
                 ..
             } => {
                 let end = TurnEnd {
                     at: e.ts,
-                    usage: UsageInfo::default(),
+                    usage: *usage,
                     finish: None,
                     reply: None,
                     status: Status::Error(error.message.clone()),
@@ -205,11 +229,14 @@ impl TraceFold {
                 out.extend(self.close_turn(&e.session, *turn, end));
             }
             EventKind::TurnCancelled {
-                turn, partial_text, ..
+                turn,
+                partial_text,
+                usage,
+                ..
             } => {
                 let end = TurnEnd {
                     at: e.ts,
-                    usage: UsageInfo::default(),
+                    usage: *usage,
                     finish: None,
                     reply: Some(partial_text),
                     status: Status::Unset,
@@ -217,10 +244,81 @@ impl TraceFold {
                 };
                 out.extend(self.close_turn(&e.session, *turn, end));
             }
+            EventKind::ToolCall {
+                agent,
+                turn,
+                call_id,
+                server,
+                tool,
+                arguments,
+            } => {
+                let open = OpenTool {
+                    seq: e.seq,
+                    agent: agent.clone(),
+                    turn: *turn,
+                    server: server.clone(),
+                    tool: tool.clone(),
+                    arguments: arguments.clone(),
+                    start: e.ts,
+                };
+                self.tools.insert(call_id.clone(), open);
+            }
+            EventKind::ToolResult {
+                call_id,
+                content,
+                is_error,
+                server: Some(_),
+                ms,
+                ..
+            } => {
+                let mut extra: Attributes = Vec::new();
+                if let Some(ms) = ms {
+                    extra.push(("conclave.tool.ms", (*ms).into()));
+                }
+                let status = if *is_error {
+                    extra.push(("error.type", "tool_error".into()));
+                    Status::Error(first_line(content))
+                } else {
+                    Status::Ok
+                };
+                let end = ToolEnd {
+                    at: e.ts,
+                    result: Some(content),
+                    status,
+                    extra,
+                };
+                out.extend(self.close_tool(&e.session, call_id, end));
+            }
+            EventKind::ToolRejected {
+                call_id,
+                by,
+                reason,
+            } => {
+                let end = ToolEnd {
+                    at: e.ts,
+                    result: None,
+                    status: Status::Error(format!("rejected: {reason}")),
+                    extra: vec![
+                        ("error.type", "rejected".into()),
+                        ("conclave.by", by.as_str().into()),
+                    ],
+                };
+                out.extend(self.close_tool(&e.session, call_id, end));
+            }
+            EventKind::ToolInterrupted { call_id } => {
+                let end = ToolEnd {
+                    at: e.ts,
+                    result: None,
+                    status: Status::Unset,
+                    extra: vec![("conclave.interrupted", true.into())],
+                };
+                out.extend(self.close_tool(&e.session, call_id, end));
+            }
             EventKind::SessionFinished {
                 outcome,
                 final_text,
             } => {
+                out.extend(self.close_tools(&e.session, e.ts));
                 out.extend(self.close_turns(&e.session, e.ts));
                 out.extend(self.close_task(
                     &e.session,
@@ -245,9 +343,71 @@ impl TraceFold {
         let Some((session, at)) = self.last.clone() else {
             return Vec::new();
         };
-        let mut out = self.close_turns(&session, at);
+        let mut out = self.close_tools(&session, at);
+        out.extend(self.close_turns(&session, at));
         out.extend(self.close_task(&session, at, None, None));
         out
+    }
+
+    /// Tool calls still open at `at` end as interrupted.
+    fn close_tools(&mut self, session: &str, at: DateTime<Utc>) -> Vec<SpanRecord> {
+        let open: Vec<String> = self.tools.keys().cloned().collect();
+        open.iter()
+            .flat_map(|call_id| {
+                let end = ToolEnd {
+                    at,
+                    result: None,
+                    status: Status::Unset,
+                    extra: vec![("conclave.interrupted", true.into())],
+                };
+                self.close_tool(session, call_id, end)
+            })
+            .collect()
+    }
+
+    /// The `execute_tool {tool}` span of `call_id` ended by `end`, under its turn's
+    /// `invoke_agent` span (the root for a hidden call).
+    fn close_tool(&mut self, session: &str, call_id: &str, end: ToolEnd<'_>) -> Option<SpanRecord> {
+        let open = self.tools.remove(call_id)?;
+        let task = self.task.as_ref()?;
+        let conversational = self
+            .turns
+            .get(&open.turn)
+            .is_none_or(|t| matches!(t.purpose, Purpose::Speak | Purpose::Aggregate));
+        let parent = if conversational {
+            span_id(session, "agent", open.turn)
+        } else {
+            task.span
+        };
+        let mut attributes: Attributes = vec![
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", open.tool.as_str().into()),
+            ("gen_ai.tool.call.id", call_id.into()),
+            ("gen_ai.tool.type", "function".into()),
+            ("gen_ai.agent.name", open.agent.as_str().into()),
+            ("gen_ai.conversation.id", session.into()),
+            ("conclave.server", open.server.as_str().into()),
+            ("conclave.turn", open.turn.into()),
+        ];
+        attributes.extend(end.extra);
+        if self.options.capture_content {
+            attributes.push(("gen_ai.tool.call.arguments", open.arguments.into()));
+            if let Some(result) = end.result {
+                attributes.push(("gen_ai.tool.call.result", result.into()));
+            }
+        }
+        Some(SpanRecord {
+            trace_id: task.trace,
+            span_id: span_id(session, "tool", open.seq),
+            parent: Some(parent),
+            name: format!("execute_tool {}", open.tool),
+            kind: Kind::Internal,
+            start: open.start,
+            end: end.at,
+            attributes,
+            events: Vec::new(),
+            status: end.status,
+        })
     }
 
     fn open_task(&mut self, e: &Event) {
@@ -475,4 +635,14 @@ fn output_messages(text: &str, finish: Option<&str>) -> Value {
         "finish_reason": finish.unwrap_or("stop"),
     }]);
     Value::Str(msg.to_string())
+}
+
+/// The first line of `text`, at most 200 characters: an error status's description.
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
 }

@@ -360,3 +360,58 @@ fn grpc_takes_the_base_url_as_it_is_and_refuses_tls() {
     assert!(matches!(e, TelemetryError::GrpcTls), "{e}");
     assert!(e.to_string().contains("http/protobuf"), "{e}");
 }
+
+fn tool_call(call_id: &str, tool: &str) -> EventKind {
+    EventKind::ToolCall {
+        agent: "optimist".into(),
+        turn: 0,
+        call_id: call_id.into(),
+        server: "fs".into(),
+        tool: tool.into(),
+        arguments: r#"{"path":"notes.md"}"#.into(),
+    }
+}
+
+#[test]
+fn each_mcp_call_is_an_execute_tool_span_under_its_agent_turn() {
+    let spans = spans_of(
+        &events(vec![
+            started(),
+            user("read my notes"),
+            turn("optimist", 0, Purpose::Speak),
+            tool_call("c1", "read_file"),
+            EventKind::ToolResult {
+                agent: "optimist".into(),
+                turn: 0,
+                call_id: "c1".into(),
+                name: "fs__read_file".into(),
+                content: "# Notes\nship it".into(),
+                is_error: false,
+                server: Some("fs".into()),
+                ms: Some(7),
+            },
+            tool_call("c2", "write_file"),
+            EventKind::ToolRejected {
+                call_id: "c2".into(),
+                by: crate::core::event::Actor::from("user"),
+                reason: "not now".into(),
+            },
+            message("optimist", 0, "Your notes say ship it.", Purpose::Speak),
+            finished(Outcome::Completed),
+        ]),
+        options(),
+    );
+    let agent = named(&spans, "invoke_agent optimist");
+    let read = named(&spans, "execute_tool read_file");
+    let write = named(&spans, "execute_tool write_file");
+    assert_eq!(read.parent, Some(agent.span_id));
+    assert_eq!(write.parent, Some(agent.span_id));
+    assert_eq!(str_attr(read, "gen_ai.operation.name"), "execute_tool");
+    assert_eq!(str_attr(read, "gen_ai.tool.call.id"), "c1");
+    assert_eq!(str_attr(read, "conclave.server"), "fs");
+    assert_eq!(read.status, Status::Ok);
+    assert_eq!(read.end - read.start, Duration::seconds(1));
+    assert!(read.attribute("gen_ai.tool.call.arguments").is_none());
+    assert_eq!(str_attr(write, "error.type"), "rejected");
+    assert!(matches!(&write.status, Status::Error(m) if m.contains("not now")));
+}
