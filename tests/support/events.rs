@@ -75,6 +75,16 @@ pub async fn until_finished(events: &mut EventStream, seen: &mut Vec<Event>) {
 /// Start `spec`, send `prompt`, and return every event up to `session_finished`, checked with
 /// [`check_invariants`].
 pub async fn run_to_end(spec: SessionSpec, prompt: &str) -> Vec<Event> {
+    run_observed(spec, prompt, |_| {}).await
+}
+
+/// [`run_to_end`], with `on_event` seeing every event as it comes (a generous timeout only
+/// guards against hangs).
+pub async fn run_observed(
+    spec: SessionSpec,
+    prompt: &str,
+    mut on_event: impl FnMut(&Event),
+) -> Vec<Event> {
     let mut session = Session::new(spec).expect("valid spec");
     let mut events = session.subscribe();
     let handle = session.start();
@@ -85,7 +95,19 @@ pub async fn run_to_end(spec: SessionSpec, prompt: &str) -> Vec<Event> {
         })
         .expect("session is running");
     let mut seen = Vec::new();
-    until_finished(&mut events, &mut seen).await;
+    let wait = async {
+        while let Some(e) = events.recv().await {
+            on_event(&e);
+            let done = matches!(e.kind, EventKind::SessionFinished { .. });
+            seen.push(e);
+            if done {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("the session finishes within 30 s");
     check_invariants(&seen);
     seen
 }

@@ -89,30 +89,6 @@ impl Setup {
 
 /// Run `prompt` until `session_finished` (a generous timeout only guards against hangs);
 /// `on_event` sees every event as it comes. The invariants of the stream are checked.
-pub async fn run_with(setup: Setup, prompt: &str, mut on_event: impl FnMut(&Event)) -> Vec<Event> {
-    let mut session = Session::new(setup.spec()).expect("valid spec");
-    let mut events = session.subscribe();
-    let handle = session.start();
-    handle
-        .send(Command::Send {
-            text: prompt.into(),
-            to: None,
-        })
-        .expect("running");
-    let mut seen = Vec::new();
-    let wait = async {
-        while let Some(e) = events.recv().await {
-            on_event(&e);
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            seen.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("the session finishes within 30 s");
-    super::events::check_invariants(&seen);
-    seen
+pub async fn run_with(setup: Setup, prompt: &str, on_event: impl FnMut(&Event)) -> Vec<Event> {
+    super::events::run_observed(setup.spec(), prompt, on_event).await
 }
