@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use conclave::config::{AgentConfig, Approval, TeamConfig};
-use conclave::core::event::{EventKind, Outcome, PatternKind};
+use conclave::core::event::{ContextMessage, EventKind, Outcome, PatternKind};
 use conclave::core::session::{EventStream, Session, SessionHandle, SessionSpec};
 use conclave::core::{Command, Event};
 use conclave::llm::build_provider;
@@ -28,11 +28,26 @@ struct Live {
 impl Live {
     /// `team` with each `(agent, model)` on one OpenAI backend at `server`.
     fn start(server: &FakeServer, team: TeamConfig, agents: &[(&str, &str)]) -> Live {
+        Live::start_from(server, team, agents, false, Vec::new())
+    }
+
+    /// `start`, each agent with a system prompt `You are <agent>.` when `system`, resuming
+    /// `history` (a journal) when it is not empty.
+    fn start_from(
+        server: &FakeServer,
+        team: TeamConfig,
+        agents: &[(&str, &str)],
+        system: bool,
+        history: Vec<Event>,
+    ) -> Live {
         let backend = Wire::OpenAi.backend(server, "max_retries = 0\n");
         let agents: BTreeMap<String, AgentConfig> = agents
             .iter()
             .map(|(name, model)| {
-                let text = format!("backend = \"oa\"\nmodel = \"{model}\"\n");
+                let mut text = format!("backend = \"oa\"\nmodel = \"{model}\"\n");
+                if system {
+                    text.push_str(&format!("system = \"You are {name}.\"\n"));
+                }
                 (name.to_string(), toml::from_str(&text).expect("agent TOML"))
             })
             .collect();
@@ -45,7 +60,7 @@ impl Live {
                 "oa".to_string(),
                 build_provider("oa", &backend).expect("provider"),
             )]),
-            history: Vec::new(),
+            history,
             unattended: None,
             tools: None,
         };
@@ -361,4 +376,183 @@ async fn a_pipeline_queues_messages_for_the_next_step_and_reruns_an_addressed_on
     let pm_again = requests_of(&server, "pm-model")[1]["messages"].to_string();
     assert!(pm_again.contains("mind the budget"), "{pm_again}");
     assert!(pm_again.contains("again"), "{pm_again}");
+}
+
+/// The edited context of a pending handoff (issue 12 item 3) for the tests below: billing is to
+/// receive only these two messages.
+fn edited() -> Vec<ContextMessage> {
+    vec![
+        ContextMessage {
+            role: "user".into(),
+            text: "Customer 42 was charged twice for invoice 7.".into(),
+        },
+        ContextMessage {
+            role: "assistant".into(),
+            text: "Noted, refund pending.".into(),
+        },
+    ]
+}
+
+/// The `(role, content)` of each message of an OpenAI request body.
+fn roles_and_texts(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().to_string(),
+                m["content"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Triage transfers to billing under `confirm`; billing answers and the task ends.
+fn edit_replies(server: &FakeServer) {
+    let replies = ByRequest::install(server, &[Wire::OpenAi]);
+    let triage = Turn::text(["Passing you on."]).tool(
+        "call_t1",
+        "transfer_to_billing",
+        r#"{"reason":"double charge"}"#,
+    );
+    replies.add("triage-model", None, Wire::OpenAi.reply(&triage));
+    replies.add(
+        "billing-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Refund sent."])),
+    );
+}
+
+/// Item 3: `edit_context` while a handoff waits is an error before it and a `context_edited`
+/// event during it; the target's first request carries exactly the edited messages after its
+/// own system prompt, and nothing of the conversation it would otherwise have seen.
+#[tokio::test]
+async fn an_edited_context_is_what_the_handoff_target_receives() {
+    let server = FakeServer::start().await;
+    edit_replies(&server);
+    let mut live = Live::start_from(
+        &server,
+        support_team(Approval::Confirm, 0),
+        &SUPPORT,
+        true,
+        Vec::new(),
+    );
+    live.send(Command::EditContext { messages: edited() });
+    let err = live.until(|k| matches!(k, EventKind::Error { .. })).await;
+    let EventKind::Error { message, .. } = err.kind else {
+        unreachable!()
+    };
+    assert!(message.contains("no handoff is waiting"), "{message}");
+    live.send(Command::Send {
+        text: "I was charged twice".into(),
+        to: None,
+    });
+    live.until(|k| matches!(k, EventKind::HandoffRequested { .. }))
+        .await;
+    live.send(Command::EditContext {
+        messages: vec![ContextMessage {
+            role: "tool".into(),
+            text: "x".into(),
+        }],
+    });
+    live.until(|k| matches!(k, EventKind::Error { message, .. } if message.contains("role")))
+        .await;
+    live.send(Command::EditContext { messages: edited() });
+    let e = live
+        .until(|k| matches!(k, EventKind::ContextEdited { .. }))
+        .await;
+    assert_eq!(
+        e.kind,
+        EventKind::ContextEdited {
+            handoff: "h1".into(),
+            agent: "billing".into(),
+            by: "user".into(),
+            messages: edited(),
+        }
+    );
+    assert_eq!(requests_of(&server, "billing-model").len(), 0);
+    live.send(Command::ApproveHandoff {});
+    live.until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    check_invariants(&live.seen);
+    assert_eq!(
+        finished(&live.seen),
+        (Outcome::Completed, Some("Refund sent.".into()))
+    );
+    let billing = requests_of(&server, "billing-model");
+    assert_eq!(billing.len(), 1);
+    assert_eq!(
+        roles_and_texts(&billing[0]),
+        vec![
+            ("system".to_string(), "You are billing.".to_string()),
+            (
+                "user".to_string(),
+                "Customer 42 was charged twice for invoice 7.".to_string()
+            ),
+            (
+                "assistant".to_string(),
+                "Noted, refund pending.".to_string()
+            ),
+        ]
+    );
+}
+
+/// Item 3, resumed: the journal up to `context_edited` is replayed into a new session (the
+/// process died while the handoff waited); approving there sends billing the edited messages.
+#[tokio::test]
+async fn an_edited_context_is_replayed_on_resume() {
+    let server = FakeServer::start().await;
+    edit_replies(&server);
+    let mut first = Live::start_from(
+        &server,
+        support_team(Approval::Confirm, 0),
+        &SUPPORT,
+        true,
+        Vec::new(),
+    );
+    first.send(Command::Send {
+        text: "I was charged twice".into(),
+        to: None,
+    });
+    first
+        .until(|k| matches!(k, EventKind::HandoffRequested { .. }))
+        .await;
+    first.send(Command::EditContext { messages: edited() });
+    first
+        .until(|k| matches!(k, EventKind::ContextEdited { .. }))
+        .await;
+    let journal = first.seen.clone();
+    drop(first);
+
+    let mut resumed = Live::start_from(
+        &server,
+        support_team(Approval::Confirm, 0),
+        &SUPPORT,
+        true,
+        journal,
+    );
+    resumed.send(Command::ApproveHandoff {});
+    resumed
+        .until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    let billing = requests_of(&server, "billing-model");
+    assert_eq!(billing.len(), 1);
+    let sent = roles_and_texts(&billing[0]);
+    assert_eq!(
+        sent[0],
+        ("system".to_string(), "You are billing.".to_string())
+    );
+    assert_eq!(
+        &sent[1..],
+        &edited()
+            .into_iter()
+            .map(|m| (m.role, m.text))
+            .collect::<Vec<_>>()[..]
+    );
+    assert!(
+        !billing[0].to_string().contains("I was charged twice"),
+        "{}",
+        billing[0]
+    );
 }

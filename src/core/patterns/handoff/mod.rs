@@ -173,6 +173,7 @@ impl Handoff {
             Command::CancelHandoff {} => self.cancel(state, &cmd),
             Command::RedirectHandoff { to } => self.redirect(state, &cmd, to),
             Command::HoldHandoff {} => self.hold(state, &cmd),
+            Command::EditContext { messages } => self.edit_context(state, &cmd, messages),
             Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
             Command::Stop {} => common::stop(state),
             Command::Pause {} => common::pause(state, &cmd),
