@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use conclave::config::{AgentConfig, Approval, TeamConfig};
 use conclave::core::event::{ContextMessage, EventKind, Outcome, PatternKind};
+use conclave::core::patterns::{Ctx, pending_request};
 use conclave::core::session::{EventStream, Session, SessionHandle, SessionSpec};
+use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
 use conclave::llm::build_provider;
 use support::events::{check_invariants, finished};
@@ -41,16 +43,7 @@ impl Live {
         history: Vec<Event>,
     ) -> Live {
         let backend = Wire::OpenAi.backend(server, "max_retries = 0\n");
-        let agents: BTreeMap<String, AgentConfig> = agents
-            .iter()
-            .map(|(name, model)| {
-                let mut text = format!("backend = \"oa\"\nmodel = \"{model}\"\n");
-                if system {
-                    text.push_str(&format!("system = \"You are {name}.\"\n"));
-                }
-                (name.to_string(), toml::from_str(&text).expect("agent TOML"))
-            })
-            .collect();
+        let agents = agent_configs(agents, system);
         let spec = SessionSpec {
             id: "steer-run".into(),
             team_name: "t".into(),
@@ -106,6 +99,21 @@ impl Live {
     fn kinds(&self) -> Vec<&'static str> {
         self.seen.iter().map(|e| e.kind.type_name()).collect()
     }
+}
+
+/// Each `(agent, model)` on the OpenAI backend `oa`, with a system prompt `You are <agent>.`
+/// when `system`.
+fn agent_configs(agents: &[(&str, &str)], system: bool) -> BTreeMap<String, AgentConfig> {
+    agents
+        .iter()
+        .map(|(name, model)| {
+            let mut text = format!("backend = \"oa\"\nmodel = \"{model}\"\n");
+            if system {
+                text.push_str(&format!("system = \"You are {name}.\"\n"));
+            }
+            (name.to_string(), toml::from_str(&text).expect("agent TOML"))
+        })
+        .collect()
 }
 
 fn support_team(approval: Approval, window_ms: u64) -> TeamConfig {
@@ -555,4 +563,67 @@ async fn an_edited_context_is_replayed_on_resume() {
         "{}",
         billing[0]
     );
+}
+
+/// Item 3, preview: what `pending_request` shows for a waiting handoff, without an edit and
+/// after one, is the request the target then sends: same system prompt, same messages in order.
+#[tokio::test]
+async fn the_preview_of_a_pending_handoff_is_the_request_the_target_sends() {
+    let unedited = preview_then_send(false).await;
+    assert!(
+        unedited
+            .iter()
+            .any(|(_, t)| t.contains("triage handed the conversation over")),
+        "{unedited:?}"
+    );
+    assert!(
+        unedited
+            .iter()
+            .any(|(_, t)| t.contains("I was charged twice")),
+        "{unedited:?}"
+    );
+    let edited_sent = preview_then_send(true).await;
+    assert_eq!(edited_sent.len(), 3, "{edited_sent:?}");
+    assert_ne!(unedited, edited_sent);
+}
+
+/// Run the handoff to billing, edited when `edit`; assert the preview taken just before the
+/// approval equals billing's request body and return it.
+async fn preview_then_send(edit: bool) -> Vec<(String, String)> {
+    let server = FakeServer::start().await;
+    edit_replies(&server);
+    let team = support_team(Approval::Confirm, 0);
+    let mut live = Live::start_from(&server, team.clone(), &SUPPORT, true, Vec::new());
+    live.send(Command::Send {
+        text: "I was charged twice".into(),
+        to: None,
+    });
+    live.until(|k| matches!(k, EventKind::HandoffRequested { .. }))
+        .await;
+    if edit {
+        live.send(Command::EditContext { messages: edited() });
+        live.until(|k| matches!(k, EventKind::ContextEdited { .. }))
+            .await;
+    }
+    let ctx = Ctx {
+        team,
+        agents: agent_configs(&SUPPORT, true),
+        unattended: None,
+    };
+    let state = SessionState::replay(&live.seen);
+    let request = pending_request(&ctx, &state, true).expect("a handoff waits");
+    let mut shown = vec![(
+        "system".to_string(),
+        request.system.clone().unwrap_or_default(),
+    )];
+    shown.extend(request.messages.iter().map(|m| {
+        let m = ContextMessage::from_chat(m);
+        (m.role, m.text)
+    }));
+    live.send(Command::ApproveHandoff {});
+    live.until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    let billing = requests_of(&server, "billing-model");
+    assert_eq!(roles_and_texts(&billing[0]), shown);
+    shown
 }
