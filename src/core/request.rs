@@ -99,8 +99,11 @@ fn max_tokens(agent: &AgentConfig, spec: &TurnSpec) -> Option<u32> {
 /// The `summarize` turn to run before `spec` when its context is a summary and there is a
 /// conversation to summarize; `None` when `spec` can run as it is.
 pub fn summarize_first(state: &SessionState, spec: &TurnSpec) -> Option<TurnSpec> {
+    // An edited context (`context_edited`) replaces the conversation: nothing to summarize.
+    let edited = spec.purpose == Purpose::Speak && state.edited_context(&spec.agent).is_some();
     let wants_summary = spec.context == ContextMode::Summary
         && spec.purpose != Purpose::Summarize
+        && !edited
         && !state.entries.is_empty();
     wants_summary.then(|| TurnSpec {
         agent: spec.agent.clone(),
