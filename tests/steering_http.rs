@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use conclave::config::{AgentConfig, Approval, TeamConfig};
-use conclave::core::event::{EventKind, Outcome, PatternKind};
+use conclave::core::event::{ContextMessage, EventKind, Outcome, PatternKind};
+use conclave::core::patterns::{Ctx, pending_request};
 use conclave::core::session::{EventStream, Session, SessionHandle, SessionSpec};
+use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
 use conclave::llm::build_provider;
 use support::events::{check_invariants, finished};
@@ -28,14 +30,20 @@ struct Live {
 impl Live {
     /// `team` with each `(agent, model)` on one OpenAI backend at `server`.
     fn start(server: &FakeServer, team: TeamConfig, agents: &[(&str, &str)]) -> Live {
+        Live::start_from(server, team, agents, false, Vec::new())
+    }
+
+    /// `start`, each agent with a system prompt `You are <agent>.` when `system`, resuming
+    /// `history` (a journal) when it is not empty.
+    fn start_from(
+        server: &FakeServer,
+        team: TeamConfig,
+        agents: &[(&str, &str)],
+        system: bool,
+        history: Vec<Event>,
+    ) -> Live {
         let backend = Wire::OpenAi.backend(server, "max_retries = 0\n");
-        let agents: BTreeMap<String, AgentConfig> = agents
-            .iter()
-            .map(|(name, model)| {
-                let text = format!("backend = \"oa\"\nmodel = \"{model}\"\n");
-                (name.to_string(), toml::from_str(&text).expect("agent TOML"))
-            })
-            .collect();
+        let agents = agent_configs(agents, system);
         let spec = SessionSpec {
             id: "steer-run".into(),
             team_name: "t".into(),
@@ -45,7 +53,7 @@ impl Live {
                 "oa".to_string(),
                 build_provider("oa", &backend).expect("provider"),
             )]),
-            history: Vec::new(),
+            history,
             unattended: None,
             tools: None,
         };
@@ -91,6 +99,21 @@ impl Live {
     fn kinds(&self) -> Vec<&'static str> {
         self.seen.iter().map(|e| e.kind.type_name()).collect()
     }
+}
+
+/// Each `(agent, model)` on the OpenAI backend `oa`, with a system prompt `You are <agent>.`
+/// when `system`.
+fn agent_configs(agents: &[(&str, &str)], system: bool) -> BTreeMap<String, AgentConfig> {
+    agents
+        .iter()
+        .map(|(name, model)| {
+            let mut text = format!("backend = \"oa\"\nmodel = \"{model}\"\n");
+            if system {
+                text.push_str(&format!("system = \"You are {name}.\"\n"));
+            }
+            (name.to_string(), toml::from_str(&text).expect("agent TOML"))
+        })
+        .collect()
 }
 
 fn support_team(approval: Approval, window_ms: u64) -> TeamConfig {
@@ -361,4 +384,246 @@ async fn a_pipeline_queues_messages_for_the_next_step_and_reruns_an_addressed_on
     let pm_again = requests_of(&server, "pm-model")[1]["messages"].to_string();
     assert!(pm_again.contains("mind the budget"), "{pm_again}");
     assert!(pm_again.contains("again"), "{pm_again}");
+}
+
+/// The edited context of a pending handoff (issue 12 item 3) for the tests below: billing is to
+/// receive only these two messages.
+fn edited() -> Vec<ContextMessage> {
+    vec![
+        ContextMessage {
+            role: "user".into(),
+            text: "Customer 42 was charged twice for invoice 7.".into(),
+        },
+        ContextMessage {
+            role: "assistant".into(),
+            text: "Noted, refund pending.".into(),
+        },
+    ]
+}
+
+/// The `(role, content)` of each message of an OpenAI request body.
+fn roles_and_texts(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().to_string(),
+                m["content"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Triage transfers to billing under `confirm`; billing answers and the task ends.
+fn edit_replies(server: &FakeServer) {
+    let replies = ByRequest::install(server, &[Wire::OpenAi]);
+    let triage = Turn::text(["Passing you on."]).tool(
+        "call_t1",
+        "transfer_to_billing",
+        r#"{"reason":"double charge"}"#,
+    );
+    replies.add("triage-model", None, Wire::OpenAi.reply(&triage));
+    replies.add(
+        "billing-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Refund sent."])),
+    );
+}
+
+/// Item 3: `edit_context` while a handoff waits is an error before it and a `context_edited`
+/// event during it; the target's first request carries exactly the edited messages after its
+/// own system prompt, and nothing of the conversation it would otherwise have seen.
+#[tokio::test]
+async fn an_edited_context_is_what_the_handoff_target_receives() {
+    let server = FakeServer::start().await;
+    edit_replies(&server);
+    let mut live = Live::start_from(
+        &server,
+        support_team(Approval::Confirm, 0),
+        &SUPPORT,
+        true,
+        Vec::new(),
+    );
+    live.send(Command::EditContext { messages: edited() });
+    let err = live.until(|k| matches!(k, EventKind::Error { .. })).await;
+    let EventKind::Error { message, .. } = err.kind else {
+        unreachable!()
+    };
+    assert!(message.contains("no handoff is waiting"), "{message}");
+    live.send(Command::Send {
+        text: "I was charged twice".into(),
+        to: None,
+    });
+    live.until(|k| matches!(k, EventKind::HandoffRequested { .. }))
+        .await;
+    live.send(Command::EditContext {
+        messages: vec![ContextMessage {
+            role: "tool".into(),
+            text: "x".into(),
+        }],
+    });
+    live.until(|k| matches!(k, EventKind::Error { message, .. } if message.contains("role")))
+        .await;
+    live.send(Command::EditContext { messages: edited() });
+    let e = live
+        .until(|k| matches!(k, EventKind::ContextEdited { .. }))
+        .await;
+    assert_eq!(
+        e.kind,
+        EventKind::ContextEdited {
+            handoff: "h1".into(),
+            agent: "billing".into(),
+            by: "user".into(),
+            messages: edited(),
+        }
+    );
+    assert_eq!(requests_of(&server, "billing-model").len(), 0);
+    live.send(Command::ApproveHandoff {});
+    live.until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    check_invariants(&live.seen);
+    assert_eq!(
+        finished(&live.seen),
+        (Outcome::Completed, Some("Refund sent.".into()))
+    );
+    let billing = requests_of(&server, "billing-model");
+    assert_eq!(billing.len(), 1);
+    assert_eq!(
+        roles_and_texts(&billing[0]),
+        vec![
+            ("system".to_string(), "You are billing.".to_string()),
+            (
+                "user".to_string(),
+                "Customer 42 was charged twice for invoice 7.".to_string()
+            ),
+            (
+                "assistant".to_string(),
+                "Noted, refund pending.".to_string()
+            ),
+        ]
+    );
+}
+
+/// Item 3, resumed: the journal up to `context_edited` is replayed into a new session (the
+/// process died while the handoff waited); approving there sends billing the edited messages.
+#[tokio::test]
+async fn an_edited_context_is_replayed_on_resume() {
+    let server = FakeServer::start().await;
+    edit_replies(&server);
+    let mut first = Live::start_from(
+        &server,
+        support_team(Approval::Confirm, 0),
+        &SUPPORT,
+        true,
+        Vec::new(),
+    );
+    first.send(Command::Send {
+        text: "I was charged twice".into(),
+        to: None,
+    });
+    first
+        .until(|k| matches!(k, EventKind::HandoffRequested { .. }))
+        .await;
+    first.send(Command::EditContext { messages: edited() });
+    first
+        .until(|k| matches!(k, EventKind::ContextEdited { .. }))
+        .await;
+    let journal = first.seen.clone();
+    drop(first);
+
+    let mut resumed = Live::start_from(
+        &server,
+        support_team(Approval::Confirm, 0),
+        &SUPPORT,
+        true,
+        journal,
+    );
+    resumed.send(Command::ApproveHandoff {});
+    resumed
+        .until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    let billing = requests_of(&server, "billing-model");
+    assert_eq!(billing.len(), 1);
+    let sent = roles_and_texts(&billing[0]);
+    assert_eq!(
+        sent[0],
+        ("system".to_string(), "You are billing.".to_string())
+    );
+    assert_eq!(
+        &sent[1..],
+        &edited()
+            .into_iter()
+            .map(|m| (m.role, m.text))
+            .collect::<Vec<_>>()[..]
+    );
+    assert!(
+        !billing[0].to_string().contains("I was charged twice"),
+        "{}",
+        billing[0]
+    );
+}
+
+/// Item 3, preview: what `pending_request` shows for a waiting handoff, without an edit and
+/// after one, is the request the target then sends: same system prompt, same messages in order.
+#[tokio::test]
+async fn the_preview_of_a_pending_handoff_is_the_request_the_target_sends() {
+    let unedited = preview_then_send(false).await;
+    assert!(
+        unedited
+            .iter()
+            .any(|(_, t)| t.contains("triage handed the conversation over")),
+        "{unedited:?}"
+    );
+    assert!(
+        unedited
+            .iter()
+            .any(|(_, t)| t.contains("I was charged twice")),
+        "{unedited:?}"
+    );
+    let edited_sent = preview_then_send(true).await;
+    assert_eq!(edited_sent.len(), 3, "{edited_sent:?}");
+    assert_ne!(unedited, edited_sent);
+}
+
+/// Run the handoff to billing, edited when `edit`; assert the preview taken just before the
+/// approval equals billing's request body and return it.
+async fn preview_then_send(edit: bool) -> Vec<(String, String)> {
+    let server = FakeServer::start().await;
+    edit_replies(&server);
+    let team = support_team(Approval::Confirm, 0);
+    let mut live = Live::start_from(&server, team.clone(), &SUPPORT, true, Vec::new());
+    live.send(Command::Send {
+        text: "I was charged twice".into(),
+        to: None,
+    });
+    live.until(|k| matches!(k, EventKind::HandoffRequested { .. }))
+        .await;
+    if edit {
+        live.send(Command::EditContext { messages: edited() });
+        live.until(|k| matches!(k, EventKind::ContextEdited { .. }))
+            .await;
+    }
+    let ctx = Ctx {
+        team,
+        agents: agent_configs(&SUPPORT, true),
+        unattended: None,
+    };
+    let state = SessionState::replay(&live.seen);
+    let request = pending_request(&ctx, &state, true).expect("a handoff waits");
+    let mut shown = vec![(
+        "system".to_string(),
+        request.system.clone().unwrap_or_default(),
+    )];
+    shown.extend(request.messages.iter().map(|m| {
+        let m = ContextMessage::from_chat(m);
+        (m.role, m.text)
+    }));
+    live.send(Command::ApproveHandoff {});
+    live.until(|k| matches!(k, EventKind::SessionFinished { .. }))
+        .await;
+    let billing = requests_of(&server, "billing-model");
+    assert_eq!(roles_and_texts(&billing[0]), shown);
+    shown
 }

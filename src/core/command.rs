@@ -46,6 +46,11 @@ pub enum Command {
     // Steering (issue 12).
     /// Stop a pending handoff's approval window from counting while the person decides.
     HoldHandoff {},
+    /// Replace what the pending handoff's target receives in its first request (its messages;
+    /// the system prompt stays).
+    EditContext {
+        messages: Vec<crate::core::event::ContextMessage>,
+    },
     /// Take back a queued message (`message_queued`) before it is delivered.
     CancelQueued {
         id: String,
@@ -86,6 +91,7 @@ impl Command {
             Command::Resume {} => "resume",
             Command::Stop {} => "stop",
             Command::HoldHandoff {} => "hold_handoff",
+            Command::EditContext { .. } => "edit_context",
             Command::CancelQueued { .. } => "cancel_queued",
             Command::ApproveTool { .. } => "approve_tool",
             Command::RejectTool { .. } => "reject_tool",
@@ -113,6 +119,7 @@ mod tests {
             r#"{"type":"resume"}"#,
             r#"{"type":"stop"}"#,
             r#"{"type":"hold_handoff"}"#,
+            r#"{"type":"edit_context","messages":[{"role":"user","text":"only this"}]}"#,
             r#"{"type":"cancel_queued","id":"q1"}"#,
             r#"{"type":"approve_tool","call_id":"c1"}"#,
             r#"{"type":"reject_tool","call_id":"c1","reason":"no"}"#,

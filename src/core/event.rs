@@ -149,6 +149,49 @@ pub enum Outcome {
 /// Serialized as a plain string: [`USER`], `"auto"`, `"system"`, or an agent name.
 pub type Actor = String;
 
+/// One message of an edited context (`context_edited`, `edit_context`): `role` is `user` or
+/// `assistant`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextMessage {
+    pub role: String,
+    pub text: String,
+}
+
+impl ContextMessage {
+    /// The roles a request's messages can have in an edited context.
+    pub const ROLES: [&'static str; 2] = ["user", "assistant"];
+
+    /// `message` as the person sees and edits it (a tool result reads as a `user` message,
+    /// the way it reaches a model that continues from it).
+    pub fn from_chat(message: &crate::llm::ChatMessage) -> ContextMessage {
+        use crate::llm::ChatMessage as M;
+        let (role, text) = match message {
+            M::User { text } => ("user", text.clone()),
+            M::Assistant { text, .. } => ("assistant", text.clone()),
+            M::ToolResult { name, content, .. } => ("user", format!("[{name}] {content}")),
+        };
+        ContextMessage {
+            role: role.into(),
+            text,
+        }
+    }
+
+    /// The request message this stands for.
+    pub fn to_chat(&self) -> crate::llm::ChatMessage {
+        if self.role == "assistant" {
+            crate::llm::ChatMessage::Assistant {
+                text: self.text.clone(),
+                tool_calls: Vec::new(),
+            }
+        } else {
+            crate::llm::ChatMessage::User {
+                text: self.text.clone(),
+            }
+        }
+    }
+}
+
 /// The payload of an event, tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -344,6 +387,14 @@ pub enum EventKind {
         id: String,
         by: Actor,
     },
+    /// The person edited what the pending handoff `handoff`'s target `agent` receives:
+    /// `messages` replace the messages of its first request (the system prompt is unchanged).
+    ContextEdited {
+        handoff: String,
+        agent: String,
+        by: Actor,
+        messages: Vec<ContextMessage>,
+    },
     /// A message typed while agents work, waiting for the next boundary of the pattern.
     MessageQueued {
         id: String,
@@ -426,6 +477,7 @@ impl EventKind {
             EventKind::TurnNotice { .. } => "turn_notice",
             EventKind::BackendFallback { .. } => "backend_fallback",
             EventKind::HandoffHeld { .. } => "handoff_held",
+            EventKind::ContextEdited { .. } => "context_edited",
             EventKind::MessageQueued { .. } => "message_queued",
             EventKind::QueuedCancelled { .. } => "queued_cancelled",
             EventKind::ToolCall { .. } => "tool_call",

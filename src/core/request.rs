@@ -4,7 +4,8 @@
 //! The messages are the conversation as the agent sees it under the turn's context mode
 //! ([`context::messages`]: `full`, `last_n`, `none`), or, once a summary exists, the summary and
 //! the current prompt ([`context::from_summary`]); the turn's instructions come last as a `user`
-//! message. Summary chaining: a `summary` turn is preceded by a `summarize` turn of the same agent
+//! message. A handoff's target whose context the person edited (`context_edited`) gets the
+//! edited messages instead of all that, once ([`SessionState::edited_context`]). Summary chaining: a `summary` turn is preceded by a `summarize` turn of the same agent
 //! ([`summarize_first`]); when that ends, [`chain_summary`] hands its text to the waiting turn, or
 //! falls back to the full conversation if it failed. Tools: a backend that takes tool definitions
 //! gets the turn's tools and its forced `tool_choice`; one that does not gets no tools, and the
@@ -12,7 +13,7 @@
 
 use crate::config::{AgentConfig, ContextMode, TeamConfig};
 use crate::core::context;
-use crate::core::event::Purpose;
+use crate::core::event::{ContextMessage, Purpose};
 use crate::core::patterns::TurnSpec;
 use crate::core::state::{SessionState, TurnStatus};
 use crate::core::tools;
@@ -29,15 +30,25 @@ pub fn build(
     summary: Option<&str>,
     supports_tools: bool,
 ) -> ChatRequest {
-    let mut messages = match summary {
-        Some(s) => context::from_summary(state, s),
-        None => context::messages(state, team, &spec.agent, spec.context),
+    let edited = state
+        .edited_context(&spec.agent)
+        .filter(|_| spec.purpose == Purpose::Speak);
+    let messages = match edited {
+        // The person's edit (`context_edited`) is the whole of what the target receives.
+        Some(edited) => edited.iter().map(ContextMessage::to_chat).collect(),
+        None => {
+            let mut messages = match summary {
+                Some(s) => context::from_summary(state, s),
+                None => context::messages(state, team, &spec.agent, spec.context),
+            };
+            if let Some(instructions) = &spec.instructions {
+                messages.push(ChatMessage::User {
+                    text: instructions.clone(),
+                });
+            }
+            messages
+        }
     };
-    if let Some(instructions) = &spec.instructions {
-        messages.push(ChatMessage::User {
-            text: instructions.clone(),
-        });
-    }
     let with_markers = || {
         let markers: Vec<String> = spec.tools.iter().map(tools::marker_instructions).collect();
         let markers = markers.join("\n");
@@ -88,8 +99,11 @@ fn max_tokens(agent: &AgentConfig, spec: &TurnSpec) -> Option<u32> {
 /// The `summarize` turn to run before `spec` when its context is a summary and there is a
 /// conversation to summarize; `None` when `spec` can run as it is.
 pub fn summarize_first(state: &SessionState, spec: &TurnSpec) -> Option<TurnSpec> {
+    // An edited context (`context_edited`) replaces the conversation: nothing to summarize.
+    let edited = spec.purpose == Purpose::Speak && state.edited_context(&spec.agent).is_some();
     let wants_summary = spec.context == ContextMode::Summary
         && spec.purpose != Purpose::Summarize
+        && !edited
         && !state.entries.is_empty();
     wants_summary.then(|| TurnSpec {
         agent: spec.agent.clone(),

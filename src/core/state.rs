@@ -157,6 +157,17 @@ pub struct HandoffState {
     pub rejected: Option<PendingHandoff>,
     /// Handoff requests so far (ids are `h<count>`).
     pub requested: u32,
+    /// The person's edit of what a handoff's target receives (`context_edited`): it replaces
+    /// the messages of the target's speak turns once the handoff is accepted, until one of them
+    /// completes; dropped when the handoff goes elsewhere (rejected, cancelled, redirected).
+    pub edited: Option<EditedContext>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EditedContext {
+    pub handoff: String,
+    pub agent: String,
+    pub messages: Vec<crate::core::event::ContextMessage>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -246,6 +257,18 @@ impl SessionState {
                 continues,
                 ..
             } => {
+                if !*continues
+                    && *purpose == Purpose::Speak
+                    && self.handoff.pending.is_none()
+                    && self
+                        .handoff
+                        .edited
+                        .as_ref()
+                        .is_some_and(|e| &e.agent == agent)
+                {
+                    // The edited context was used: later turns see the conversation again.
+                    self.handoff.edited = None;
+                }
                 if *continues {
                     // A step of the tool loop: the turn runs on with the next model call.
                     if let Some(t) = self.turns.get_mut(turn) {
@@ -338,6 +361,7 @@ impl SessionState {
                 ..
             } => {
                 self.handoff.requested += 1;
+                self.handoff.edited = None;
                 self.handoff.pending = Some(PendingHandoff {
                     id: id.clone(),
                     from: from.clone(),
@@ -360,11 +384,13 @@ impl SessionState {
                 }
             }
             EventKind::HandoffRejected { id, .. } => {
+                self.drop_edit(id);
                 if let Some(p) = self.handoff.pending.take_if(|p| &p.id == id) {
                     self.handoff.rejected = Some(p);
                 }
             }
             EventKind::HandoffRedirected { id, to, .. } => {
+                self.drop_edit(id);
                 if let Some(p) = self.handoff.pending.as_mut().filter(|p| &p.id == id) {
                     p.to = to.clone();
                 } else if let Some(link) = self.handoff.chain.iter_mut().find(|l| &l.id == id) {
@@ -373,6 +399,7 @@ impl SessionState {
                 }
             }
             EventKind::HandoffCancelled { id, .. } => {
+                self.drop_edit(id);
                 if self.handoff.pending.as_ref().is_some_and(|p| &p.id == id) {
                     self.handoff.pending = None;
                 } else {
@@ -445,6 +472,7 @@ impl SessionState {
             } => {
                 self.task.active = false;
                 self.handoff.pending = None;
+                self.handoff.edited = None;
                 self.finished = Some(Finished {
                     outcome: *outcome,
                     final_text: final_text.clone(),
@@ -460,12 +488,45 @@ impl SessionState {
                 });
             }
             EventKind::QueuedCancelled { id, .. } => self.queued.retain(|m| &m.id != id),
+            EventKind::ContextEdited {
+                handoff,
+                agent,
+                messages,
+                ..
+            } => {
+                self.handoff.edited = Some(EditedContext {
+                    handoff: handoff.clone(),
+                    agent: agent.clone(),
+                    messages: messages.clone(),
+                });
+            }
             EventKind::HandoffHeld { id, .. } => {
                 if let Some(p) = self.handoff.pending.as_mut().filter(|p| &p.id == id) {
                     p.held = true;
                 }
             }
         }
+    }
+
+    /// Forget the edited context of handoff `id` (it no longer goes where it was edited for).
+    fn drop_edit(&mut self, id: &str) {
+        if self
+            .handoff
+            .edited
+            .as_ref()
+            .is_some_and(|e| e.handoff == id)
+        {
+            self.handoff.edited = None;
+        }
+    }
+
+    /// The edited messages `agent`'s next speak turn receives instead of its context: set by
+    /// `context_edited` and used once the handoff to `agent` is accepted.
+    pub fn edited_context(&self, agent: &str) -> Option<&[crate::core::event::ContextMessage]> {
+        let e = self.handoff.edited.as_ref()?;
+        let accepted = self.handoff.pending.is_none()
+            && self.handoff.chain.last().is_some_and(|l| l.id == e.handoff);
+        (accepted && e.agent == agent).then_some(e.messages.as_slice())
     }
 
     /// Fold a whole journal.

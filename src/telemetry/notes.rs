@@ -141,6 +141,20 @@ pub(super) fn note_of(kind: &EventKind, capture: bool) -> Option<(&'static str, 
                 ("conclave.by", by.as_str().into()),
             ],
         )),
+        EventKind::ContextEdited {
+            handoff,
+            agent,
+            by,
+            messages,
+        } => Some((
+            "context_edited",
+            vec![
+                ("conclave.handoff.id", handoff.as_str().into()),
+                ("conclave.agent", agent.as_str().into()),
+                ("conclave.by", by.as_str().into()),
+                ("conclave.messages", (messages.len() as u64).into()),
+            ],
+        )),
         EventKind::MessageQueued { id, to, .. } | EventKind::QueuedCancelled { id, to, .. } => {
             let mut attrs = vec![("conclave.queued.id", id.as_str().into())];
             if let Some(to) = to {

@@ -318,6 +318,21 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             .verb("held by")
             .name(by)
             .word("(the window waits for a decision)"),
+        K::ContextEdited {
+            handoff: id,
+            agent,
+            by,
+            messages,
+        } => {
+            let n = messages.len();
+            handoff(state, id, Tone::Warn)
+                .verb("context edited by")
+                .name(by)
+                .word(format!(
+                    "({agent} receives {n} message{})",
+                    if n == 1 { "" } else { "s" }
+                ))
+        }
         K::MessageQueued { id, text, to } => {
             let mut p = Parts::new(Shape::Line, Mark::User, Tone::Warn)
                 .who(YOU)

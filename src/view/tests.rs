@@ -486,3 +486,30 @@ fn the_tally_is_the_round_being_voted_on_and_a_new_session_starts_afresh() {
     assert_eq!(view.tally(), None);
     assert_eq!(view.state.next_seq, 1);
 }
+
+#[test]
+fn an_edited_context_names_the_handoff_and_what_its_target_receives() {
+    let lines = lines(vec![
+        EventKind::HandoffRequested {
+            id: "h1".into(),
+            from: "triage".into(),
+            to: "billing".into(),
+            reason: "refund".into(),
+            approval: Some("confirm".into()),
+            window_ms: None,
+        },
+        EventKind::ContextEdited {
+            handoff: "h1".into(),
+            agent: "billing".into(),
+            by: "user".into(),
+            messages: vec![crate::core::event::ContextMessage {
+                role: "user".into(),
+                text: "only this".into(),
+            }],
+        },
+    ]);
+    assert_eq!(
+        lines[1],
+        "handoff triage -> billing context edited by user (billing receives 1 message)"
+    );
+}

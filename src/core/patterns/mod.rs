@@ -33,7 +33,7 @@ use crate::core::state::SessionState;
 use crate::llm::{ToolChoice, ToolSpec};
 
 pub use common::{command_error, stop};
-pub use handoff::{allowed_targets, redirect_targets};
+pub use handoff::{allowed_targets, pending_request, redirect_targets};
 
 /// What a pattern reacts to.
 #[derive(Clone, Debug, PartialEq)]

@@ -279,3 +279,71 @@ fn a_forced_choice_without_tools_is_not_sent() {
     let r = build(&s, &team(), &agent(None), &spec, None, true);
     assert_eq!(r.tool_choice, ToolChoice::Auto);
 }
+
+#[test]
+fn an_edited_context_replaces_the_conversation_of_the_accepted_target_only() {
+    let mut s = conversation();
+    push(
+        &mut s,
+        EventKind::HandoffRequested {
+            id: "h1".into(),
+            from: "critic".into(),
+            to: "writer".into(),
+            reason: "your turn".into(),
+            approval: Some("confirm".into()),
+            window_ms: None,
+        },
+    );
+    push(
+        &mut s,
+        EventKind::ContextEdited {
+            handoff: "h1".into(),
+            agent: "writer".into(),
+            by: "user".into(),
+            messages: vec![
+                crate::core::event::ContextMessage {
+                    role: "user".into(),
+                    text: "edited ask".into(),
+                },
+                crate::core::event::ContextMessage {
+                    role: "assistant".into(),
+                    text: "edited answer".into(),
+                },
+            ],
+        },
+    );
+    let mut told = spec(ContextMode::Summary);
+    told.instructions = Some("critic handed over".into());
+    // Still pending: the ordinary context.
+    let pending = build(&s, &team(), &agent(Some("Be brief.")), &told, None, true);
+    assert!(
+        !pending.messages.contains(&user("edited ask")),
+        "{:?}",
+        pending.messages
+    );
+    assert!(summarize_first(&s, &told).is_some());
+    push(
+        &mut s,
+        EventKind::HandoffAccepted {
+            id: "h1".into(),
+            reason: "approved".into(),
+        },
+    );
+    assert_eq!(summarize_first(&s, &told), None, "nothing to summarize");
+    let r = build(&s, &team(), &agent(Some("Be brief.")), &told, None, true);
+    assert_eq!(r.system.as_deref(), Some("Be brief."));
+    assert_eq!(
+        r.messages,
+        vec![
+            user("edited ask"),
+            ChatMessage::Assistant {
+                text: "edited answer".into(),
+                tool_calls: Vec::new()
+            }
+        ]
+    );
+    let mut other = told.clone();
+    other.agent = "critic".into();
+    let r = build(&s, &team(), &agent(None), &other, None, true);
+    assert_ne!(r.messages.first(), Some(&user("edited ask")));
+}

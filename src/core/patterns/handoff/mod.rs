@@ -173,6 +173,7 @@ impl Handoff {
             Command::CancelHandoff {} => self.cancel(state, &cmd),
             Command::RedirectHandoff { to } => self.redirect(state, &cmd, to),
             Command::HoldHandoff {} => self.hold(state, &cmd),
+            Command::EditContext { messages } => self.edit_context(state, &cmd, messages),
             Command::CancelTurn { agent } => common::cancel_turn(state, &cmd, agent.as_deref()),
             Command::Stop {} => common::stop(state),
             Command::Pause {} => common::pause(state, &cmd),
@@ -389,6 +390,48 @@ impl Pattern for Handoff {
             None => vec![self.turn(&holder, &state.handoff.chain, None)],
         }
     }
+}
+
+/// Exactly the request the pending handoff's target would send if the handoff were accepted
+/// now (`None`: no handoff waits, or its target is not configured): the acceptance's events
+/// are folded into a copy of `state` and the target's first turn is built by [`request::build`],
+/// the code the session runs, so an edited context (`context_edited`) shows as it will be sent.
+/// Only the fitting to the model's context window, done when the turn runs, is left out.
+pub fn pending_request(
+    ctx: &Ctx,
+    state: &SessionState,
+    supports_tools: bool,
+) -> Option<crate::llm::ChatRequest> {
+    let handoff = Handoff::new(ctx.clone());
+    let r = handoff.pending(state)?;
+    let agent = ctx.agents.get(&r.to)?;
+    let mut sim = state.clone();
+    let mut spec = None;
+    for effect in handoff.accept(&r, "preview") {
+        match effect {
+            Effect::Emit(kind) => {
+                let event = crate::core::event::Event {
+                    v: crate::core::event::SCHEMA_VERSION,
+                    seq: sim.next_seq,
+                    ts: chrono::Utc::now(),
+                    session: sim.session.clone(),
+                    kind,
+                };
+                sim.apply(&event);
+            }
+            Effect::StartTurn(s) => spec = Some(s),
+            _ => {}
+        }
+    }
+    let spec = spec?;
+    Some(crate::core::request::build(
+        &sim,
+        &ctx.team,
+        agent,
+        &spec,
+        None,
+        supports_tools,
+    ))
 }
 
 /// Whom `agent` may hand off to: the one list the core checks transfers and redirects against

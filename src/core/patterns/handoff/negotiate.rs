@@ -11,7 +11,7 @@ use super::{
 };
 use crate::config::Approval;
 use crate::core::command::Command;
-use crate::core::event::{EventKind, Outcome, Purpose, ToolCallInfo, USER};
+use crate::core::event::{ContextMessage, EventKind, Outcome, Purpose, ToolCallInfo, USER};
 use crate::core::patterns::common::{answer, command_error};
 use crate::core::patterns::{Effect, UnattendedApproval};
 use crate::core::state::{SessionState, TurnStatus};
@@ -170,6 +170,40 @@ impl Handoff {
                 by: USER.into(),
             }),
         ]
+    }
+
+    /// `edit_context`: what the pending handoff's target receives instead of its context and
+    /// instructions, once accepted (`context_edited`; a later edit replaces an earlier one).
+    pub(super) fn edit_context(
+        &self,
+        state: &SessionState,
+        cmd: &Command,
+        messages: &[ContextMessage],
+    ) -> Vec<Effect> {
+        let Some(p) = state.handoff.pending.as_ref() else {
+            return vec![command_error(cmd, "no handoff is waiting for approval")];
+        };
+        if messages.is_empty() {
+            return vec![command_error(
+                cmd,
+                "an edited context needs at least one message",
+            )];
+        }
+        if let Some(m) = messages
+            .iter()
+            .find(|m| !ContextMessage::ROLES.contains(&m.role.as_str()))
+        {
+            return vec![command_error(
+                cmd,
+                format!("role {:?} is not one of user, assistant", m.role),
+            )];
+        }
+        vec![Effect::Emit(EventKind::ContextEdited {
+            handoff: p.id.clone(),
+            agent: p.to.clone(),
+            by: USER.into(),
+            messages: messages.to_vec(),
+        })]
     }
 
     pub(super) fn redirect(&self, state: &SessionState, cmd: &Command, to: &str) -> Vec<Effect> {

@@ -652,3 +652,50 @@ fn pause_holds_the_holders_reply_until_resume() {
     sim.command(Command::Resume {});
     assert!(sim.last_error().is_some_and(|e| e.contains("not paused")));
 }
+
+fn edit(text: &str) -> Command {
+    Command::EditContext {
+        messages: vec![crate::core::event::ContextMessage {
+            role: "user".into(),
+            text: text.into(),
+        }],
+    }
+}
+
+#[test]
+fn an_edit_follows_its_handoff_to_the_target_and_no_further() {
+    let mut sim = support(Approval::Confirm);
+    sim.send("help");
+    sim.command(edit("early"));
+    assert!(sim.last_error().is_some_and(|e| e.contains("no handoff")));
+    sim.complete("triage", transfer("billing"));
+    sim.command(Command::EditContext { messages: vec![] });
+    assert!(sim.last_error().is_some_and(|e| e.contains("at least one")));
+    sim.command(edit("only this"));
+    assert!(has(&sim, |e| matches!(
+        e,
+        EventKind::ContextEdited { handoff, agent, by, messages }
+            if handoff == "h1" && agent == "billing" && by == "user" && messages.len() == 1
+    )));
+    // Not used while the handoff waits; once accepted, only by the target it was made for.
+    assert!(sim.state.edited_context("billing").is_none());
+    sim.command(Command::ApproveHandoff {});
+    let used = sim.state.edited_context("billing").map(<[_]>::to_vec);
+    assert_eq!(
+        used.map(|m| m[0].text.clone()).as_deref(),
+        Some("only this")
+    );
+    assert!(sim.state.edited_context("triage").is_none());
+    // Its first reply uses it up.
+    sim.complete("billing", reply("Done."));
+    assert!(sim.state.handoff.edited.is_none());
+
+    // A redirect drops the edit: the new target gets its ordinary context.
+    let mut sim = support(Approval::Confirm);
+    sim.send("help");
+    sim.complete("triage", transfer("billing"));
+    sim.command(edit("for billing"));
+    sim.command(Command::RedirectHandoff { to: "tech".into() });
+    assert!(sim.state.handoff.edited.is_none());
+    assert!(sim.state.edited_context("tech").is_none());
+}
