@@ -93,7 +93,11 @@ pub fn usage_line(m: &Metrics, run_ms: Option<u64>) -> String {
     if let Some(cost) = m.totals.cost {
         line.push_str(&format!(", ${cost:.4}"));
     }
-    line.push_str(&format!(", {} model calls", m.totals.turns));
+    let calls = m.totals.turns;
+    line.push_str(&format!(
+        ", {calls} model call{}",
+        if calls == 1 { "" } else { "s" }
+    ));
     if let Some(ms) = run_ms {
         line.push_str(&format!(", {:.1} s", ms as f64 / 1000.0));
     }
