@@ -119,21 +119,9 @@ fn config(dir: &Path, url: &str, extra: &str) -> PathBuf {
     let script = dir.join("script.toml");
     std::fs::write(&script, SCRIPT).unwrap();
     let path = dir.join("config.toml");
+    let play = support::scripted::play_config(&script, &["triage", "optimist"]);
     let text = format!(
-        r#"
-[backends.play]
-kind = "scripted"
-script = {script:?}
-tokens_per_sec = 0
-
-[agents.triage]
-backend = "play"
-model = "triage"
-
-[agents.optimist]
-backend = "play"
-model = "optimist"
-
+        r#"{play}
 [agents.remote]
 a2a = "{url}"
 {extra}
@@ -154,8 +142,7 @@ members = ["optimist", "remote"]
 speaker_selection = "round_robin"
 max_rounds = 1
 consensus = {{ threshold = 0.6 }}
-"#,
-        script = script.display().to_string()
+"#
     );
     std::fs::write(&path, text).unwrap();
     path

@@ -5,6 +5,9 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/scripted.rs"]
+mod scripted;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -95,41 +98,14 @@ fn fixture() -> Fixture {
     let script = dir.path().join("script.toml");
     std::fs::write(&script, SCRIPT).unwrap();
     let config = dir.path().join("config.toml");
+    let play = scripted::play_config(
+        &script,
+        &[
+            "optimist", "skeptic", "triage", "billing", "tech", "jester", "clown",
+        ],
+    );
     let text = format!(
-        r#"
-[backends.play]
-kind = "scripted"
-script = {script:?}
-tokens_per_sec = 0
-
-[agents.optimist]
-backend = "play"
-model = "optimist"
-
-[agents.skeptic]
-backend = "play"
-model = "skeptic"
-
-[agents.triage]
-backend = "play"
-model = "triage"
-
-[agents.billing]
-backend = "play"
-model = "billing"
-
-[agents.tech]
-backend = "play"
-model = "tech"
-
-[agents.jester]
-backend = "play"
-model = "jester"
-
-[agents.clown]
-backend = "play"
-model = "clown"
-
+        r#"{play}
 [teams.pranks]
 pattern = "group_chat"
 members = ["jester", "clown"]
@@ -172,8 +148,7 @@ members = ["triage", "billing", "tech"]
 entry = "triage"
 handoffs = {{ triage = ["billing", "tech"], billing = ["triage"], tech = ["triage"] }}
 approval = "auto"
-"#,
-        script = script.display().to_string()
+"#
     );
     std::fs::write(&config, text).unwrap();
     Fixture { _dir: dir, config }

@@ -8,6 +8,9 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/scripted.rs"]
+mod scripted;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -121,33 +124,12 @@ impl Fixture {
             dir,
         };
         fx.script(script);
+        let play = scripted::play_config(
+            &fx.script_path(),
+            &["optimist", "skeptic", "triage", "billing", "solo"],
+        );
         let text = format!(
-            r#"
-[backends.play]
-kind = "scripted"
-script = {script:?}
-tokens_per_sec = 0
-
-[agents.optimist]
-backend = "play"
-model = "optimist"
-
-[agents.skeptic]
-backend = "play"
-model = "skeptic"
-
-[agents.triage]
-backend = "play"
-model = "triage"
-
-[agents.billing]
-backend = "play"
-model = "billing"
-
-[agents.solo]
-backend = "play"
-model = "solo"
-
+            r#"{play}
 [teams.debate]
 pattern = "group_chat"
 members = ["optimist", "skeptic"]
@@ -165,8 +147,7 @@ approval = "auto"
 [teams.solo]
 pattern = "single"
 members = ["solo"]
-"#,
-            script = fx.script_path().display().to_string()
+"#
         );
         std::fs::write(&fx.config, text).unwrap();
         fx

@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/scripted.rs"]
+mod scripted;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -66,26 +69,9 @@ fn fixture(endpoint: &str, capture: bool) -> Fixture {
     let script = dir.path().join("script.toml");
     std::fs::write(&script, SCRIPT).unwrap();
     let config = dir.path().join("config.toml");
+    let play = scripted::play_config(&script, &["optimist", "skeptic", "triage", "billing"]);
     let text = format!(
-        r#"
-[backends.play]
-kind = "scripted"
-script = {script:?}
-tokens_per_sec = 0
-
-[agents.optimist]
-backend = "play"
-model = "optimist"
-[agents.skeptic]
-backend = "play"
-model = "skeptic"
-[agents.triage]
-backend = "play"
-model = "triage"
-[agents.billing]
-backend = "play"
-model = "billing"
-
+        r#"{play}
 [teams.debate]
 pattern = "group_chat"
 members = ["optimist", "skeptic"]
@@ -104,7 +90,6 @@ approval = "auto"
 {endpoint}
 capture_content = {capture}
 "#,
-        script = script.display().to_string(),
         endpoint = if endpoint.is_empty() {
             String::new()
         } else {

@@ -22,6 +22,7 @@ pub mod events;
 pub mod llm_fake;
 pub mod local;
 pub mod peers;
+pub mod scripted;
 pub mod server;
 pub mod session;
 pub mod wire;
