@@ -76,6 +76,8 @@ pub enum Outbound {
     Diff { id: String },
     /// The person quit; the console has returned or is about to.
     Quit,
+    /// List the MCP servers and their tools (`/tools`), answered with [`Inbound::Tools`].
+    ListTools,
 }
 
 /// What the host tells the console.
@@ -93,6 +95,8 @@ pub enum Inbound {
     Sessions(Vec<SessionSummary>),
     /// The session now runs on another backend (background detection found one).
     Backend { label: String, is_demo: bool },
+    /// The MCP servers with their tools or why they failed, answering [`Outbound::ListTools`].
+    Tools(Vec<crate::tools::ServerListing>),
 }
 
 /// How the console ended.

@@ -46,6 +46,10 @@ impl App {
                 (Action::PickerClose, "close"),
             ],
             Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+            Context::Reason => vec![
+                (Action::ReasonSubmit, "reject"),
+                (Action::ReasonCancel, "keep it waiting"),
+            ],
             Context::Completion => vec![
                 (Action::Complete, "complete"),
                 (Action::CompletionNext, "next"),
@@ -54,7 +58,18 @@ impl App {
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
-                if s.handoff().pending().is_some() {
+                // A tool call waiting for the person comes first: its turn is stopped on it.
+                let waiting = s.view.calls.waiting(&s.view.state).len();
+                if waiting > 0 {
+                    v.extend([
+                        (Action::ApproveHandoff, "approve call"),
+                        (Action::RejectHandoff, "reject call"),
+                    ]);
+                    if waiting > 1 {
+                        v.push((Action::SelectCallNext, "next call"));
+                    }
+                    v.push((Action::ToggleCall, "unfold"));
+                } else if s.handoff().pending().is_some() {
                     v.extend([
                         (Action::ApproveHandoff, "approve"),
                         (Action::RejectHandoff, "reject"),
@@ -80,6 +95,9 @@ impl App {
                     if !v.iter().any(|(a, _)| *a == action) {
                         v.push((action, label));
                     }
+                }
+                if waiting == 0 && self.call_to_toggle().is_some() {
+                    v.push((Action::ToggleCall, "unfold call"));
                 }
                 v.extend([
                     (Action::FocusNext, "focus"),

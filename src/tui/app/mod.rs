@@ -5,6 +5,7 @@
 //! the reducer and snapshot tests drive. `App` knows the panes; no pane knows `App`.
 
 pub mod actions;
+pub mod calls;
 pub mod hints;
 pub mod inbound;
 pub mod slash;
@@ -153,6 +154,8 @@ impl App {
                 Overlay::Help(_) => Context::Help,
                 Overlay::Picker(_) => Context::Picker,
                 Overlay::Confirm(_) => Context::Confirm,
+                Overlay::Reason(_) => Context::Reason,
+                Overlay::Tools(..) => Context::Help,
             };
             return match self.keymap.lookup(ctx, &key) {
                 Some(action) => self.perform(action),
@@ -161,7 +164,10 @@ impl App {
                     self.overlays.pop();
                     Vec::new()
                 }
-                None => Vec::new(),
+                None => {
+                    self.edit_reason(&key);
+                    Vec::new()
+                }
             };
         }
         if self.input.completion.is_some()
@@ -186,6 +192,7 @@ impl App {
     /// Bracketed paste: the text goes into the input as is, newlines included.
     pub fn handle_paste(&mut self, text: &str) {
         if !self.overlays.is_empty() {
+            self.paste_reason(text);
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -261,7 +268,7 @@ impl App {
     pub fn scroll_focused(&mut self, by: ScrollBy) {
         let colors = self.agent_colors();
         self.panes
-            .scroll_focused(by, &self.session, &self.theme, &colors);
+            .scroll_focused(by, &self.session, (&self.theme, self.now), &colors);
     }
 
     /// Agent names, in session order.
@@ -279,6 +286,8 @@ impl App {
             Some(Overlay::Help(_)) => Context::Help,
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
+            Some(Overlay::Reason(_)) => Context::Reason,
+            Some(Overlay::Tools(..)) => Context::Help,
             None if self.input.completion.is_some() => Context::Completion,
             None => Context::Global,
         }

@@ -25,16 +25,19 @@ pub enum Context {
     Picker,
     Confirm,
     Help,
+    /// The reason prompt of a tool-call rejection.
+    Reason,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::Input,
         Context::Completion,
         Context::Picker,
         Context::Confirm,
         Context::Help,
+        Context::Reason,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Context {
             Context::Picker => "picker",
             Context::Confirm => "confirm",
             Context::Help => "help",
+            Context::Reason => "reason",
         }
     }
 
@@ -89,8 +93,8 @@ actions! {
     Quit "quit" Global ["ctrl+q"] "quit (asks first)";
     Suspend "suspend" Global ["ctrl+z"] "suspend to the shell (`fg` comes back)";
     Help "help" Global ["f1", "alt+h"] "show this help";
-    ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the pending handoff";
-    RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the pending handoff";
+    ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the waiting tool call, else the pending handoff";
+    RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the waiting tool call (asks why), else the pending handoff";
     CancelHandoff "cancel_handoff" Global ["ctrl+x"] "cancel the pending or active handoff";
     RedirectHandoff "redirect_handoff" Global ["ctrl+o"] "redirect the handoff to another agent";
     CancelTurn "cancel_turn" Global ["ctrl+k"] "cancel the focused agent's turn";
@@ -123,6 +127,12 @@ actions! {
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
+    // Tool calls (issue 10 item 6).
+    SelectCallPrev "select_call_prev" Global ["alt+up"] "choose the previous tool call (the waiting ones first)";
+    SelectCallNext "select_call_next" Global ["alt+down"] "choose the next tool call (the waiting ones first)";
+    ToggleCall "toggle_call" Global ["alt+e"] "unfold / fold the chosen tool call (Enter on an empty input too)";
+    ReasonSubmit "reason_submit" Reason ["enter"] "reject the call with the reason typed (none is fine)";
+    ReasonCancel "reason_cancel" Reason ["esc"] "do not reject: the call keeps waiting";
 }
 
 impl Action {

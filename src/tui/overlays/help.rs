@@ -71,7 +71,8 @@ fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
             Context::Completion => "Completion popup",
             Context::Picker => "Pickers",
             Context::Confirm => "Questions",
-            Context::Help => "This help",
+            Context::Help => "This help and /tools",
+            Context::Reason => "Reason for a rejection",
         };
         if !lines.is_empty() {
             lines.push((String::new(), String::new(), false));
@@ -90,6 +91,11 @@ fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
     ));
     lines.push(("/export /new /fork".into(), "/sessions /help".into(), false));
     lines.push(("/diff ID".into(), "diff against a session".into(), false));
+    lines.push((
+        "/tools".into(),
+        "MCP servers, tools, who may use them".into(),
+        false,
+    ));
     lines
 }
 

@@ -5,6 +5,8 @@
 pub mod confirm;
 pub mod help;
 pub mod picker;
+pub mod reason;
+pub mod tools;
 
 use ratatui::layout::Rect;
 
@@ -60,6 +62,10 @@ pub enum Overlay {
     Help(u16),
     Picker(Picker),
     Confirm(ConfirmKind),
+    /// Why a tool call is rejected (issue 10).
+    Reason(reason::ReasonPrompt),
+    /// `/tools`, scrolled down by this many rows.
+    Tools(Box<tools::ToolsReport>, u16),
 }
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it).
