@@ -1,0 +1,183 @@
+//! Tool calls in the real `conclave` console in a pseudo-terminal (issue 10 item 6): an agent
+//! calls a tool that waits for the person (`tool_approval = "confirm"` on the built-in files
+//! server), the call shows in its pane and in the approval panel, and the person decides it by
+//! key: approved, the call runs and the answer completes; rejected with a reason typed in the
+//! prompt, the reason reaches the model (the fake server records the next request).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/home.rs"]
+mod home;
+#[path = "support/pty.rs"]
+mod pty;
+#[allow(dead_code)]
+#[path = "support/server.rs"]
+mod server;
+#[allow(dead_code)]
+#[path = "support/wire.rs"]
+mod wire;
+
+use std::path::PathBuf;
+
+use home::{Home, LONG};
+use pty::{Key, Pty};
+
+/// The built-in files server, and `agent` with its tools waiting for the person.
+fn tools_config(agent: &str, backend: &str, model: &str) -> String {
+    format!(
+        r#"
+[mcp.files]
+builtin = "files"
+
+[agents.{agent}]
+backend = "{backend}"
+model = "{model}"
+tools = ["files"]
+tool_approval = "confirm"
+
+[teams.tooled]
+pattern = "single"
+members = ["{agent}"]
+"#
+    )
+}
+
+fn quit(term: &mut Pty) {
+    term.send_key(Key::Ctrl('q')).unwrap();
+    term.wait_for("Quit conclave?", LONG).unwrap();
+    term.send_text("y").unwrap();
+    assert_eq!(term.wait_exit(LONG).unwrap(), 0, "{}", term.screen());
+    assert!(term.is_restored(), "{}", term.screen());
+}
+
+fn journal(home: &Home) -> String {
+    let dir = home.data().join("sessions");
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    std::fs::read_to_string(&found[0]).unwrap()
+}
+
+/// Wait until `pred` holds for the screen.
+fn wait_until(term: &Pty, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let s = term.screen();
+        if pred(&s) {
+            return s;
+        }
+        assert!(start.elapsed() < LONG, "never saw {what}:\n{s}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_waiting_tool_call_is_approved_by_key_and_the_answer_completes() {
+    let home = Home::new();
+    let mut config = std::fs::read_to_string(home.config()).unwrap();
+    config.push_str(&tools_config("researcher", "demo", "researcher"));
+    std::fs::write(home.config(), config).unwrap();
+    std::fs::write(home.path().join("notes.txt"), "a file to list\n").unwrap();
+    let mut term = home.spawn(&["--team", "tooled"], true);
+    term.wait_for("team tooled", LONG).unwrap();
+    term.send_text("What is in this directory?").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // The scripted researcher lists the directory: the call waits in its pane and the panel.
+    let screen = term.wait_for("Tool call waits", LONG).unwrap();
+    assert!(screen.contains("waiting for you"), "{screen}");
+    assert!(screen.contains("files.list_directory"), "{screen}");
+    assert!(screen.contains("^Y approve"), "{screen}");
+    assert!(
+        !screen.contains("I listed the current directory"),
+        "{screen}"
+    );
+    term.send_key(Key::Ctrl('y')).unwrap();
+    let screen = term
+        .wait_for("I listed the current directory", LONG)
+        .unwrap();
+    assert!(screen.contains("✓ files.list_directory"), "{screen}");
+    assert!(!screen.contains("Tool call waits"), "{screen}");
+    // Enter on the empty input unfolds the call: the listing shows in the pane.
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("notes.txt", LONG).unwrap();
+    quit(&mut term);
+    let journal = journal(&home);
+    assert!(
+        journal.contains(r#""type":"tool_approval_requested""#),
+        "{journal}"
+    );
+    assert!(
+        journal.contains(r#""type":"tool_approved","call_id":"#)
+            && journal.contains(r#""by":"person""#),
+        "{journal}"
+    );
+    assert!(journal.contains("notes.txt"), "the result is journaled");
+}
+
+#[test]
+fn a_tool_call_rejected_by_key_sends_the_typed_reason_to_the_model() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fake = runtime.block_on(server::FakeServer::start());
+    let path = "/v1/chat/completions";
+    let call = wire::Turn::default()
+        .tool("call_1", "files__read_file", r#"{"path":"secret.txt"}"#)
+        .usage(20, 5);
+    fake.push(path, server::Reply::sse(wire::openai_events(&call)));
+    let answer = wire::Turn::text(["Understood, ", "I will not read it."]).usage(30, 6);
+    fake.push(path, server::Reply::sse(wire::openai_events(&answer)));
+    let home = Home::new();
+    let mut config = std::fs::read_to_string(home.config()).unwrap();
+    config.push_str(&format!(
+        "\n[backends.fake]\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_env = \"CONCLAVE_TOOLS_TEST_KEY\"\nmax_retries = 0\n",
+        fake.url()
+    ));
+    config.push_str(&tools_config("writer", "fake", "fake-model"));
+    std::fs::write(home.config(), config).unwrap();
+    let mut term = home.spawn_env(
+        &["--team", "tooled"],
+        true,
+        &[("CONCLAVE_TOOLS_TEST_KEY", "sk-test-not-a-real-key")],
+    );
+    term.wait_for("team tooled", LONG).unwrap();
+    term.send_text("Read secret.txt").unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("Tool call waits", LONG).unwrap();
+    term.send_key(Key::Ctrl('n')).unwrap();
+    term.wait_for("Reject the tool call", LONG).unwrap();
+    term.send_text("that file is private").unwrap();
+    term.wait_for("> that file is private", LONG).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    let screen = term.wait_for("I will not read it.", LONG).unwrap();
+    assert!(screen.contains("✗ files.read_file"), "{screen}");
+    wait_until(&term, "the turn to end", |s| !s.contains("Tool call waits"));
+    quit(&mut term);
+    let requests: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .collect();
+    assert_eq!(
+        requests.len(),
+        2,
+        "one call, then the answer after the rejection"
+    );
+    let second = String::from_utf8_lossy(&requests[1].body).to_string();
+    assert!(
+        second.contains("rejected by the person: that file is private"),
+        "the model is told why: {second}"
+    );
+    let journal = journal(&home);
+    assert!(
+        journal.contains(r#""type":"tool_rejected""#) && journal.contains("that file is private"),
+        "{journal}"
+    );
+    assert!(!journal.contains(r#""type":"tool_approved""#), "{journal}");
+    drop(runtime);
+}
