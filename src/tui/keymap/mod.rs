@@ -93,8 +93,8 @@ actions! {
     Quit "quit" Global ["ctrl+q"] "quit (asks first)";
     Suspend "suspend" Global ["ctrl+z"] "suspend to the shell (`fg` comes back)";
     Help "help" Global ["f1", "alt+h"] "show this help";
-    ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the waiting tool call, else the pending handoff";
-    RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the waiting tool call (asks why), else the pending handoff";
+    ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the waiting tool call or handoff";
+    RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the waiting tool call or handoff";
     CancelHandoff "cancel_handoff" Global ["ctrl+x"] "cancel the pending or active handoff";
     RedirectHandoff "redirect_handoff" Global ["ctrl+o"] "redirect the handoff to another agent";
     CancelTurn "cancel_turn" Global ["ctrl+k"] "cancel the focused agent's turn";
@@ -128,11 +128,11 @@ actions! {
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
     // Tool calls (issue 10 item 6).
-    SelectCallPrev "select_call_prev" Global ["alt+up"] "choose the previous tool call (the waiting ones first)";
-    SelectCallNext "select_call_next" Global ["alt+down"] "choose the next tool call (the waiting ones first)";
-    ToggleCall "toggle_call" Global ["alt+e"] "unfold / fold the chosen tool call (Enter on an empty input too)";
-    ReasonSubmit "reason_submit" Reason ["enter"] "reject the call with the reason typed (none is fine)";
-    ReasonCancel "reason_cancel" Reason ["esc"] "do not reject: the call keeps waiting";
+    SelectCallPrev "select_call_prev" Global ["alt+up"] "choose the previous tool call";
+    SelectCallNext "select_call_next" Global ["alt+down"] "choose the next tool call";
+    ToggleCall "toggle_call" Global ["alt+e"] "unfold / fold the chosen tool call";
+    ReasonSubmit "reason_submit" Reason ["enter"] "reject with the reason typed (or none)";
+    ReasonCancel "reason_cancel" Reason ["esc"] "keep the call waiting";
 }
 
 impl Action {
