@@ -16,8 +16,6 @@ mod server;
 #[path = "support/wire.rs"]
 mod wire;
 
-use std::path::PathBuf;
-
 use home::{Home, LONG};
 use pty::{Key, Pty};
 
@@ -47,18 +45,6 @@ fn quit(term: &mut Pty) {
     term.send_text("y").unwrap();
     assert_eq!(term.wait_exit(LONG).unwrap(), 0, "{}", term.screen());
     assert!(term.is_restored(), "{}", term.screen());
-}
-
-fn journal(home: &Home) -> String {
-    let dir = home.data().join("sessions");
-    let found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    std::fs::read_to_string(&found[0]).unwrap()
 }
 
 /// Wait until `pred` holds for the screen.
@@ -104,7 +90,7 @@ fn a_waiting_tool_call_is_approved_by_key_and_the_answer_completes() {
     term.send_key(Key::Enter).unwrap();
     term.wait_for("notes.txt", LONG).unwrap();
     quit(&mut term);
-    let journal = journal(&home);
+    let journal = home.journal();
     assert!(
         journal.contains(r#""type":"tool_approval_requested""#),
         "{journal}"
@@ -173,7 +159,7 @@ fn a_tool_call_rejected_by_key_sends_the_typed_reason_to_the_model() {
         second.contains("rejected by the person: that file is private"),
         "the model is told why: {second}"
     );
-    let journal = journal(&home);
+    let journal = home.journal();
     assert!(
         journal.contains(r#""type":"tool_rejected""#) && journal.contains("that file is private"),
         "{journal}"

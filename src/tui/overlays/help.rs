@@ -29,19 +29,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, keymap: &Keymap, theme: &Theme,
     let scrollable = per_col > rows;
     let max_scroll = per_col.saturating_sub(rows);
     let scroll = usize::from(scroll).min(max_scroll);
-    let mut block = theme
-        .popup(theme.accent)
-        .title(Span::styled(
-            " Keys ",
-            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        ))
-        .title_bottom(
-            Line::styled(
-                format!(" {} closes ", keymap.keys_display(Action::HelpClose)),
-                theme.dim_style(),
-            )
-            .right_aligned(),
-        );
+    let mut block = super::info_block(" Keys ", keymap, theme);
     if scrollable {
         let hint = format!(" {}/{} ↓↑ ", scroll + rows.min(per_col), per_col);
         block = block.title_bottom(Line::styled(hint, theme.dim_style()).left_aligned());

@@ -68,6 +68,33 @@ pub enum Overlay {
     Tools(Box<tools::ToolsReport>, u16),
 }
 
+/// The frame of an information overlay (the help, `/tools`): `title` on top, the close keys at
+/// the bottom right.
+pub fn info_block(
+    title: &'static str,
+    keymap: &super::keymap::Keymap,
+    theme: &super::theme::Theme,
+) -> ratatui::widgets::Block<'static> {
+    use ratatui::style::{Modifier, Style};
+    use ratatui::text::{Line, Span};
+    theme
+        .popup(theme.accent)
+        .title(Span::styled(
+            title,
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        ))
+        .title_bottom(
+            Line::styled(
+                format!(
+                    " {} closes ",
+                    keymap.keys_display(super::keymap::Action::HelpClose)
+                ),
+                theme.dim_style(),
+            )
+            .right_aligned(),
+        )
+}
+
 /// A `width`×`height` rectangle centred in `area` (clamped to it).
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);

@@ -10,7 +10,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::super::keymap::{Action, Keymap};
+use super::super::keymap::Keymap;
 use super::super::sanitize::clean_line;
 use super::super::theme::Theme;
 use super::super::wrap::wrap_line;
@@ -192,19 +192,7 @@ pub fn render(
     let rect = centered(area, width, height);
     let max_scroll = (lines.len() as u16).saturating_sub(rows.saturating_sub(2));
     let scroll = scroll.min(max_scroll);
-    let block = theme
-        .popup(theme.accent)
-        .title(Span::styled(
-            " Tools ",
-            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        ))
-        .title_bottom(
-            Line::styled(
-                format!(" {} closes ", keymap.keys_display(Action::HelpClose)),
-                theme.dim_style(),
-            )
-            .right_aligned(),
-        );
+    let block = super::info_block(" Tools ", keymap, theme);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
 }

@@ -415,22 +415,30 @@ mod tests {
         })
     }
 
+    /// The rows of `agent`'s first cell in `pane` at `width`, with no turns or calls.
+    fn first_rows(pane: &mut AgentPane, agent: &AgentView, width: u16) -> Vec<Line<'static>> {
+        let theme = Theme::dark();
+        let turns = Turns::new();
+        let view = crate::view::View::default();
+        let focus = super::super::calls::CallFocus::default();
+        let look = CallsLook {
+            view: &view,
+            focus: &focus,
+            now: chrono::Utc::now(),
+        };
+        let (mut cells, _) = pane.cells(agent, &turns, &look, &theme);
+        cells.rows(0, width).to_vec()
+    }
+
     #[test]
     fn live_turn_lays_out_completed_lines_once_and_the_tail_raw() {
-        let theme = Theme::dark();
         let mut agent = agent_a();
         let mut pane = AgentPane::default();
         let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {
-            let turns = Turns::new();
-            let view = crate::view::View::default();
-            let focus = super::super::calls::CallFocus::default();
-            let look = CallsLook {
-                view: &view,
-                focus: &focus,
-                now: chrono::Utc::now(),
-            };
-            let (mut cells, _) = pane.cells(agent, &turns, &look, &theme);
-            cells.rows(0, 40).iter().map(|l| l.to_string()).collect()
+            first_rows(pane, agent, 40)
+                .iter()
+                .map(|l| l.to_string())
+                .collect()
         };
         agent.start(1, None, Purpose::Speak);
         agent.token(1, "# Title\nsome **bold");
@@ -452,20 +460,8 @@ mod tests {
 
     #[test]
     fn a_growing_tail_lays_out_as_a_fresh_pane_would() {
-        let theme = Theme::dark();
         let mut agent = agent_a();
-        let rows = |pane: &mut AgentPane, agent: &AgentView, width: u16| -> Vec<Line<'static>> {
-            let turns = Turns::new();
-            let view = crate::view::View::default();
-            let focus = super::super::calls::CallFocus::default();
-            let look = CallsLook {
-                view: &view,
-                focus: &focus,
-                now: chrono::Utc::now(),
-            };
-            let (mut cells, _) = pane.cells(agent, &turns, &look, &theme);
-            cells.rows(0, width).to_vec()
-        };
+        let rows = first_rows;
         let mut pane = AgentPane::default();
         agent.start(1, None, Purpose::Speak);
         let pieces = [
