@@ -65,6 +65,10 @@ fn a_waiting_tool_call_is_approved_by_key_and_the_answer_completes() {
     let home = Home::new();
     let mut config = std::fs::read_to_string(home.config()).unwrap();
     config.push_str(&tools_config("researcher", "demo", "researcher"));
+    // A server that cannot start, for /tools to report with its stderr.
+    config.push_str(
+        "\n[mcp.broken]\ncommand = \"sh\"\nargs = [\"-c\", \"echo no-such-module >&2; exit 3\"]\n",
+    );
     std::fs::write(home.config(), config).unwrap();
     std::fs::write(home.path().join("notes.txt"), "a file to list\n").unwrap();
     let mut term = home.spawn(&["--team", "tooled"], true);
@@ -89,6 +93,24 @@ fn a_waiting_tool_call_is_approved_by_key_and_the_answer_completes() {
     // Enter on the empty input unfolds the call: the listing shows in the pane.
     term.send_key(Key::Enter).unwrap();
     term.wait_for("notes.txt", LONG).unwrap();
+    // /tools asks the running hub: the files server with its tools and who may use them, and
+    // the broken one with why and its stderr.
+    term.send_text("/tools").unwrap();
+    term.wait_for("/tools", LONG).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    let screen = term.wait_for("no-such-module", LONG).unwrap();
+    assert!(screen.contains("files  running · 2 tools"), "{screen}");
+    assert!(
+        screen.contains("list_directory  read-only  researcher"),
+        "{screen}"
+    );
+    assert!(screen.contains("broken  failed · sh -c"), "{screen}");
+    assert!(
+        screen.contains("approval confirm: every call waits for you"),
+        "{screen}"
+    );
+    term.send_key(Key::Esc).unwrap();
+    wait_until(&term, "/tools to close", |s| !s.contains("no-such-module"));
     quit(&mut term);
     let journal = home.journal();
     assert!(
