@@ -130,6 +130,20 @@ fn the_whole_screen_with_calls_waiting() {
 }
 
 #[test]
+fn a_zoomed_pane_keeps_the_waiting_calls_in_sight() {
+    let mut app = app();
+    app.panes.pin(Focus::Agent(0));
+    press(&mut app, KeyCode::Char('f'), KeyModifiers::CONTROL);
+    assert!(app.panes.zoom);
+    let shown = screen(80, 24, |f| draw(f, &mut app));
+    insta::assert_snapshot!("tools_zoomed_80x24", shown);
+    assert!(
+        shown.contains("2 tool calls wait") && shown.contains("researcher · qwen2.5"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn the_approval_panel_lists_the_waiting_calls_with_the_chosen_ones_arguments() {
     let mut app = app();
     app.panes.calls.selected = Some("c5".into());

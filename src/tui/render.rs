@@ -112,8 +112,13 @@ pub fn strip_colors(buf: &mut Buffer) {
 
 fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentColors) {
     if app.panes.zoom {
+        // A waiting tool call stays in sight above the zoomed pane.
+        let calls_h = calls_height(app, body.width).min(body.height / 2);
+        let [calls_area, pane] =
+            Layout::vertical([Constraint::Length(calls_h), Constraint::Fill(1)]).areas(body);
+        draw_calls(frame, calls_area, app, colors);
         let focus = app.panes.focus;
-        draw_pane(frame, body, app, colors, focus);
+        draw_pane(frame, pane, app, colors, focus);
         return;
     }
     let show_handoff = app.session.pattern() == Some(PatternKind::Handoff)

@@ -18,7 +18,8 @@ use ratatui::text::{Line, Span};
 
 use super::super::sanitize::strip_controls;
 use super::super::theme::Theme;
-use super::super::wrap::{truncate, width_of, wrap_line};
+use super::super::wrap::{truncate, width_of};
+use super::wrap_indented;
 use crate::core::state::calls::CallStatus;
 use crate::view::tools::{FOLD, fold, size};
 use crate::view::{CallView, View};
@@ -287,8 +288,8 @@ fn push_cut(
     let clean = strip_controls(text);
     let lines: Vec<&str> = clean.lines().collect();
     for l in lines.iter().take(max) {
-        let line = Line::styled(format!("      {}", l.replace('\t', "    ")), style);
-        rows.extend(wrap_line(&line, width));
+        let line = Line::styled(l.replace('\t', "    "), style);
+        rows.extend(wrap_indented(&[line], width, 6));
     }
     if lines.len() > max {
         let more = lines.len() - max;

@@ -18,6 +18,7 @@ use super::super::theme::Theme;
 use super::super::wrap::{truncate, width_of, wrap_line};
 use super::AgentColors;
 use super::calls::squeeze;
+use super::wrap_indented;
 use crate::view::CallView;
 use crate::view::tools::{FOLD, fold};
 
@@ -73,7 +74,7 @@ fn argument_rows(arguments: &str, width: u16, style: Style) -> Vec<Line<'static>
     let text = strip_controls(&pretty(arguments));
     let mut rows: Vec<Line<'static>> = text
         .lines()
-        .flat_map(|l| wrap_line(&Line::styled(format!("    {l}"), style), width))
+        .flat_map(|l| wrap_indented(&[Line::styled(l.to_string(), style)], width, 4))
         .collect();
     if rows.len() > MAX_ARG_ROWS {
         rows.truncate(MAX_ARG_ROWS - 1);
