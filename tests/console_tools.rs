@@ -76,39 +76,40 @@ fn a_waiting_tool_call_is_approved_by_key_and_the_answer_completes() {
     term.send_text("What is in this directory?").unwrap();
     term.send_key(Key::Enter).unwrap();
     // The scripted researcher lists the directory: the call waits in its pane and the panel.
-    let screen = term.wait_for("Tool call waits", LONG).unwrap();
-    assert!(screen.contains("waiting for you"), "{screen}");
-    assert!(screen.contains("files.list_directory"), "{screen}");
-    assert!(screen.contains("^Y approve"), "{screen}");
+    // (Each check waits for the whole screen: a frame may be read half drawn.)
+    let screen = wait_until(&term, "the waiting call", |s| {
+        s.contains("Tool call waits")
+            && s.contains("waiting for you")
+            && s.contains("files.list_directory")
+            && s.contains("^Y approve")
+    });
     assert!(
         !screen.contains("I listed the current directory"),
         "{screen}"
     );
     term.send_key(Key::Ctrl('y')).unwrap();
-    let screen = term
-        .wait_for("I listed the current directory", LONG)
-        .unwrap();
-    assert!(screen.contains("✓ files.list_directory"), "{screen}");
-    assert!(!screen.contains("Tool call waits"), "{screen}");
-    // Enter on the empty input unfolds the call: the listing shows in the pane.
+    wait_until(&term, "the call done and the answer", |s| {
+        s.contains("I listed the current directory")
+            && s.contains("✓ files.list_directory")
+            && !s.contains("Tool call waits")
+    });
+    // Enter on the empty input unfolds the call: its arguments and the listing show in the pane.
     term.send_key(Key::Enter).unwrap();
-    term.wait_for("notes.txt", LONG).unwrap();
+    wait_until(&term, "the unfolded call", |s| {
+        s.contains("    arguments") && s.contains("    result") && s.contains("\"path\": \".\"")
+    });
     // /tools asks the running hub: the files server with its tools and who may use them, and
     // the broken one with why and its stderr.
     term.send_text("/tools").unwrap();
     term.wait_for("/tools", LONG).unwrap();
     term.send_key(Key::Enter).unwrap();
-    let screen = term.wait_for("no-such-module", LONG).unwrap();
-    assert!(screen.contains("files  running · 2 tools"), "{screen}");
-    assert!(
-        screen.contains("list_directory  read-only  researcher"),
-        "{screen}"
-    );
-    assert!(screen.contains("broken  failed · sh -c"), "{screen}");
-    assert!(
-        screen.contains("approval confirm: every call waits for you"),
-        "{screen}"
-    );
+    wait_until(&term, "/tools", |s| {
+        s.contains("no-such-module")
+            && s.contains("files  running · 2 tools")
+            && s.contains("list_directory  read-only  researcher")
+            && s.contains("broken  failed · sh -c")
+            && s.contains("approval confirm: every call waits for you")
+    });
     term.send_key(Key::Esc).unwrap();
     wait_until(&term, "/tools to close", |s| !s.contains("no-such-module"));
     quit(&mut term);
@@ -162,9 +163,11 @@ fn a_tool_call_rejected_by_key_sends_the_typed_reason_to_the_model() {
     term.send_text("that file is private").unwrap();
     term.wait_for("> that file is private", LONG).unwrap();
     term.send_key(Key::Enter).unwrap();
-    let screen = term.wait_for("I will not read it.", LONG).unwrap();
-    assert!(screen.contains("✗ files.read_file"), "{screen}");
-    wait_until(&term, "the turn to end", |s| !s.contains("Tool call waits"));
+    wait_until(&term, "the rejected call and the answer", |s| {
+        s.contains("I will not read it.")
+            && s.contains("✗ files.read_file")
+            && !s.contains("Tool call waits")
+    });
     quit(&mut term);
     let requests: Vec<_> = fake
         .requests()
