@@ -239,3 +239,7 @@ fn target_name(target: ReplayTarget) -> &'static str {
         ReplayTarget::Vote => "vote",
     }
 }
+
+#[cfg(test)]
+#[path = "player_tests.rs"]
+mod tests;
