@@ -156,12 +156,12 @@ impl App {
             (Action::ReplayNextVote, "vote"),
             (Action::ReplayBack, "back"),
             (Action::ReplayForward, "fwd"),
+            (Action::ReplayQuit, "quit"),
+            (Action::Help, "help"),
             (Action::ReplaySeek, "go to seq"),
             (Action::ReplayFaster, "faster"),
             (Action::ReplaySlower, "slower"),
             (Action::FocusNext, "focus"),
-            (Action::Help, "help"),
-            (Action::ReplayQuit, "quit"),
         ]
     }
 }
