@@ -99,3 +99,66 @@ async fn sleep_until(at: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::{Event, EventKind, SCHEMA_VERSION};
+    use crate::tui::replay::ReplayControl;
+
+    fn events(n: u64, gap_ms: i64) -> Vec<Event> {
+        let t0 = chrono::DateTime::<chrono::Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        (0..n)
+            .map(|seq| Event {
+                v: SCHEMA_VERSION,
+                seq,
+                ts: t0 + chrono::Duration::milliseconds(seq as i64 * gap_ms),
+                session: "s".into(),
+                kind: EventKind::Paused { by: "user".into() },
+            })
+            .collect()
+    }
+
+    fn seqs(inbounds: &[Inbound]) -> Vec<u64> {
+        inbounds
+            .iter()
+            .filter_map(|i| match i {
+                Inbound::Event(e) => Some(e.seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_driver_plays_at_the_pace_and_answers_the_console() {
+        let (in_tx, mut in_rx) = unbounded_channel();
+        let (out_tx, out_rx) = unbounded_channel();
+        let driver = tokio::spawn(drive(
+            Player::new("s", events(4, 1_000), Some(1.0)),
+            in_tx,
+            out_rx,
+        ));
+        let mut got = Vec::new();
+        // The first event at once, the next one a (virtual) second later.
+        while seqs(&got).len() < 2 || !matches!(got.last(), Some(Inbound::ReplayStatus(_))) {
+            got.push(in_rx.recv().await.unwrap());
+        }
+        assert_eq!(seqs(&got), vec![0, 1]);
+        out_tx
+            .send(Outbound::Replay(ReplayControl::Seek(0)))
+            .unwrap();
+        let mut after = Vec::new();
+        loop {
+            let i = in_rx.recv().await.unwrap();
+            let done = matches!(i, Inbound::ReplayStatus(_));
+            after.push(i);
+            if done {
+                break;
+            }
+        }
+        assert_eq!(after[0], Inbound::ReplayRestart);
+        assert_eq!(seqs(&after), vec![0]);
+        out_tx.send(Outbound::Quit).unwrap();
+        driver.await.unwrap();
+    }
+}
