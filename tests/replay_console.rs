@@ -107,7 +107,26 @@ async fn record(config: &Config, team: &str, prompt: &str) -> (Vec<Event>, Vec<E
         writer.await.unwrap().unwrap();
     }
     let journal = conclave::store::read_journal(&path).unwrap();
-    (live, journal.events)
+    (steady(live), steady(journal.events))
+}
+
+/// The run's wall-clock figures made fixed (each event 10 ms after the one before by seq, every
+/// call 1 s long), the same way on both sides, so the snapshots are stable.
+fn steady(mut events: Vec<Event>) -> Vec<Event> {
+    let t0 = chrono::DateTime::<chrono::Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+    for e in &mut events {
+        e.ts = t0 + chrono::Duration::milliseconds(10 * e.seq as i64);
+        if let EventKind::Message {
+            latency_ms,
+            ttft_ms,
+            ..
+        } = &mut e.kind
+        {
+            *latency_ms = 1_000;
+            *ttft_ms = Some(100);
+        }
+    }
+    events
 }
 
 /// Fold what `player` plays into `app`, as the replay console's driver sends it.
@@ -265,5 +284,63 @@ async fn seeking_back_shows_the_screen_of_playing_up_to_that_event() {
     insta::assert_snapshot!(
         "replay_support_paused_at_handoff_80x24",
         rows(&mut replay, 80, 24).join("\n")
+    );
+}
+
+#[test]
+fn replay_keys_become_player_requests_and_nothing_reaches_the_agents() {
+    use conclave::tui::Outbound;
+    use conclave::tui::app::Effect;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let key = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    let ask = |c: ReplayControl| vec![Effect::Send(Outbound::Replay(c))];
+    let config = demo();
+    let mut app = console(&config, "debate");
+    app.receive(Inbound::ReplayStatus(
+        Player::new("s", Vec::new(), Some(1.0)).status(),
+    ));
+    assert_eq!(app.handle_key(key(' ')), ask(ReplayControl::Toggle));
+    assert_eq!(app.handle_key(key('n')), ask(ReplayControl::Step));
+    assert_eq!(
+        app.handle_key(key('v')),
+        ask(ReplayControl::Next(ReplayTarget::Vote))
+    );
+    // A count typed first: the seek keys take it, once.
+    assert!(app.handle_key(key('1')).is_empty());
+    assert!(app.handle_key(key('2')).is_empty());
+    assert_eq!(app.replay.as_ref().unwrap().count, Some(12));
+    assert_eq!(app.handle_key(key('b')), ask(ReplayControl::Back(12)));
+    assert_eq!(
+        app.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE)),
+        ask(ReplayControl::Forward(10))
+    );
+    assert!(app.handle_key(key('4')).is_empty());
+    assert_eq!(app.handle_key(key('g')), ask(ReplayControl::Seek(4)));
+    assert_eq!(app.handle_key(key('g')), ask(ReplayControl::Seek(0)));
+    // Steering keys send nothing and say why; typing and pasting go nowhere.
+    let vote = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL);
+    assert!(app.handle_key(vote).is_empty());
+    assert!(
+        app.replay
+            .as_ref()
+            .unwrap()
+            .refused
+            .as_deref()
+            .unwrap()
+            .contains("sends nothing"),
+        "{:?}",
+        app.replay
+    );
+    assert!(app.handle_key(key('x')).is_empty());
+    app.handle_paste("hello");
+    assert!(app.input.is_empty());
+    // Ctrl+C asks before quitting; q quits at once.
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.handle_key(ctrl_c).is_empty());
+    assert_eq!(app.overlays.len(), 1);
+    app.overlays.clear();
+    assert_eq!(
+        app.handle_key(key('q')),
+        vec![Effect::Send(Outbound::Quit), Effect::Quit]
     );
 }
