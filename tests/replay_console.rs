@@ -6,7 +6,9 @@
 //! playing up to that event shows, and the replay bar and `seq` label snapshots.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+#[allow(dead_code)]
+#[path = "support/events.rs"]
+mod events;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -88,18 +90,7 @@ async fn record(config: &Config, team: &str, prompt: &str) -> (Vec<Event>, Vec<E
         })
         .unwrap();
     let mut live = Vec::new();
-    let wait = async {
-        while let Some(e) = launched.events.recv().await {
-            let done = matches!(e.kind, EventKind::SessionFinished { .. });
-            live.push(e);
-            if done {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), wait)
-        .await
-        .expect("the demo session finishes");
+    events::until_finished(&mut launched.events, &mut live).await;
     let path = launched.journal_path.clone().unwrap();
     drop(launched.handle);
     drop(launched.events);
@@ -343,4 +334,20 @@ fn replay_keys_become_player_requests_and_nothing_reaches_the_agents() {
         app.handle_key(key('q')),
         vec![Effect::Send(Outbound::Quit), Effect::Quit]
     );
+}
+
+#[test]
+fn help_in_a_replay_lists_the_replay_keys_first() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let config = demo();
+    let mut app = console(&config, "debate");
+    app.receive(Inbound::ReplayStatus(
+        Player::new("s", Vec::new(), Some(1.0)).status(),
+    ));
+    app.handle_key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = rows(&mut app, w, h).join("\n");
+        assert!(screen.contains("Replay (type digits for N)"), "{screen}");
+        insta::assert_snapshot!(format!("replay_help_{w}x{h}"), screen);
+    }
 }

@@ -16,34 +16,15 @@ use home::{Home, LONG};
 use pty::{Pty, TIMEOUT};
 use serde_json::Value;
 
-/// The demo agents answering at once, with a vote after every round.
-const CONFIG: &str = r#"
-[backends.demo]
-kind = "scripted"
-tokens_per_sec = 0
-
-[agents.optimist]
-backend = "demo"
-model = "optimist"
-[agents.skeptic]
-backend = "demo"
-model = "skeptic"
-[agents.pragmatist]
-backend = "demo"
-model = "pragmatist"
-
-[teams.debate]
-pattern = "group_chat"
-members = ["optimist", "skeptic", "pragmatist"]
-speaker_selection = "round_robin"
-max_rounds = 4
-consensus = { threshold = 0.67, every_round = true }
-"#;
-
 /// Record a debate with the real binary; returns the journal's path.
 fn record(home: &Home) -> PathBuf {
+    // The home's demo team, answering at once, with a vote after every round.
+    let text = std::fs::read_to_string(home.config())
+        .unwrap()
+        .replace("tokens_per_sec = 40", "tokens_per_sec = 0")
+        .replace("every_round = false", "every_round = true");
     let config = home.path().join("replay.toml");
-    std::fs::write(&config, CONFIG).unwrap();
+    std::fs::write(&config, text).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_conclave"))
         .args(["--config", config.to_str().unwrap()])
         .args([

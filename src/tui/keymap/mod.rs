@@ -129,14 +129,14 @@ actions! {
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
-    ReplayToggle "toggle_play" Replay ["space"] "pause / play the replay (from the start at the end)";
+    ReplayToggle "toggle_play" Replay ["space"] "pause / play (at the end: from the start)";
     ReplayStep "step" Replay [".", "n"] "play one more event (pauses)";
     ReplayNextTurn "next_turn" Replay ["t"] "jump to the next turn";
     ReplayNextHandoff "next_handoff" Replay ["h"] "jump to the next handoff";
     ReplayNextVote "next_vote" Replay ["v"] "jump to the next vote";
     ReplayBack "back" Replay ["left", "b"] "back N events (type N first; 10 if none)";
     ReplayForward "forward" Replay ["right", "f"] "forward N events (type N first; 10 if none)";
-    ReplaySeek "seek" Replay ["g", "enter"] "go to event seq N (type N first; the first if none)";
+    ReplaySeek "seek" Replay ["g", "enter"] "go to seq N (type N first; none: the first)";
     ReplayEnd "end" Replay ["end", "e"] "go to the last event";
     ReplayFaster "faster" Replay ["]", "="] "play faster (fastest: all at once)";
     ReplaySlower "slower" Replay ["[", "-"] "play slower";
