@@ -162,6 +162,8 @@ impl Bridge {
             Outbound::Diff { id } => self.diff(&id),
             Outbound::ListTools => self.list_tools(),
             Outbound::Quit => {}
+            // Only a replay console has a player to ask.
+            Outbound::Replay(_) => {}
         }
     }
 

@@ -131,6 +131,18 @@ impl App {
                     return vec![Effect::Send(Outbound::Quit), Effect::Quit];
                 }
             }
+            Action::ReplayToggle
+            | Action::ReplayStep
+            | Action::ReplayNextTurn
+            | Action::ReplayNextHandoff
+            | Action::ReplayNextVote
+            | Action::ReplayBack
+            | Action::ReplayForward
+            | Action::ReplaySeek
+            | Action::ReplayEnd
+            | Action::ReplayFaster
+            | Action::ReplaySlower
+            | Action::ReplayQuit => return self.replay_action(action),
             // Tool calls (issue 10 item 6).
             Action::SelectCallPrev => self.choose_call(true),
             Action::SelectCallNext => self.choose_call(false),

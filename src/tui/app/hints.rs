@@ -46,6 +46,7 @@ impl App {
                 (Action::PickerClose, "close"),
             ],
             Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+            Context::Replay => self.replay_hints(),
             Context::Reason => vec![
                 (Action::ReasonSubmit, "reject"),
                 (Action::ReasonCancel, "keep it waiting"),

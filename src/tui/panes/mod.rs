@@ -8,6 +8,7 @@ pub mod calls;
 pub mod handoff;
 pub mod input;
 pub mod metrics;
+pub mod replay;
 pub mod status;
 pub mod steering;
 pub mod tool_approval;
