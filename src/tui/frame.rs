@@ -165,7 +165,11 @@ mod tests {
             key.request();
         });
         scheduler.next_frame().await;
-        assert_eq!(second.elapsed(), MIN_FRAME_INTERVAL, "a key: 60 fps again");
+        let waited = second.elapsed();
+        assert!(
+            waited >= MIN_FRAME_INTERVAL && waited < MIN_FRAME_INTERVAL * 2,
+            "a key: 60 fps again, waited {waited:?}"
+        );
         assert!(!scheduler.is_pending());
     }
 }
