@@ -14,7 +14,7 @@ exits, /proc/PID/stat for one that stays (a console in a pseudo-terminal).
                                                         the console streaming (scripted backend)
     python3 benches/cli.py aichat --aichat PATH [--words 2000 --rate 200]
                                                         one agent, same stream: conclave vs aichat
-    python3 benches/cli.py peers [--python PY] [--sessions 20 --rounds 10 --chain 4]
+    python3 benches/cli.py peers [--python PY] [--sessions 20 --rounds 10 --chain 8]
                                                         the group chat and the handoff chain in
                                                         conclave, AutoGen and the Agents SDK (makes
                                                         target/bench-peers/venv unless --python)
@@ -460,10 +460,14 @@ def peers(a):
         for name, stem in PEERS:
             theirs, _ = python_peer(a, server.url, f"{stem}_groupchat.py", a.sessions, a.rounds)
             print(f"  {name:<24} {theirs:.4f} ms   = {theirs / per_turn:.0f}x conclave")
+        # A chain is a few turns: the chain of one and the whole chain are alternated, many times
+        # each, so that both medians see the same load.
         chain_cpu(a, server.url, d, a.chain)
-        base = statistics.median(chain_cpu(a, server.url, d, 1) for _ in range(5))
-        ours = [chain_cpu(a, server.url, d, a.chain) for _ in range(a.sessions)]
-        per_turn = (statistics.median(ours) - base) / (a.chain - 1)
+        base, ours = [], []
+        for _ in range(5 * a.sessions):
+            base.append(chain_cpu(a, server.url, d, 1))
+            ours.append(chain_cpu(a, server.url, d, a.chain))
+        per_turn = (statistics.median(ours) - statistics.median(base)) / (a.chain - 1)
         print(f"handoff chain of {a.chain} agents (each hands over to the next, the last answers), "
               f"same server: CPU per turn")
         print(f"  conclave (whole `conclave run` processes, marginal) {per_turn:.4f} ms")
@@ -498,7 +502,7 @@ def main():
                    "script makes target/bench-peers/venv)")
     s.add_argument("--sessions", type=int, default=20)
     s.add_argument("--rounds", type=int, default=10)
-    s.add_argument("--chain", type=int, default=4, help="agents in the handoff chain")
+    s.add_argument("--chain", type=int, default=8, help="agents in the handoff chain (at most 8, the default max_depth)")
     a = p.parse_args()
     {"cold": cold, "history": history, "stream": stream, "aichat": aichat, "peers": peers}[a.what](a)
 
