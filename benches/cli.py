@@ -305,11 +305,14 @@ def chat_config(d, url, rounds):
     return http_config(d, url, team)
 
 
-def chat_cpu(a, url, d, rounds):
-    cfg = chat_config(d, url, rounds)
+def team_cpu(a, d, cfg, team, prompt):
+    """CPU of one whole `conclave run` of `team` in config `cfg`."""
     env = dict(os.environ, CONCLAVE_DATA_DIR=os.path.join(d, "data"))
-    return run(a.exe, ["run", "--config", cfg, "--team", "chat", "--prompt",
-                       "Should we rewrite the billing service in Rust?", "--events", "jsonl"], env)
+    return run(a.exe, ["run", "--config", cfg, "--team", team, "--prompt", prompt, "--events", "jsonl"], env)
+
+
+def chat_cpu(a, url, d, rounds):
+    return team_cpu(a, d, chat_config(d, url, rounds), "chat", "Should we rewrite the billing service in Rust?")
 
 
 def history(a):
@@ -405,10 +408,7 @@ def chain_config(d, url, length):
 
 
 def chain_cpu(a, url, d, length):
-    cfg = chain_config(d, url, length)
-    env = dict(os.environ, CONCLAVE_DATA_DIR=os.path.join(d, "data"))
-    return run(a.exe, ["run", "--config", cfg, "--team", "chain", "--prompt",
-                       "I was charged twice for my subscription this month.", "--events", "jsonl"], env)
+    return team_cpu(a, d, chain_config(d, url, length), "chain", "I was charged twice for my subscription this month.")
 
 
 def peers_python():
