@@ -14,8 +14,10 @@ exits, /proc/PID/stat for one that stays (a console in a pseudo-terminal).
                                                         the console streaming (scripted backend)
     python3 benches/cli.py aichat --aichat PATH [--words 2000 --rate 200]
                                                         one agent, same stream: conclave vs aichat
-    python3 benches/cli.py peers --python VENV/bin/python [--sessions 20 --rounds 10]
-                                                        the group chat in conclave, AutoGen, Agents SDK
+    python3 benches/cli.py peers [--python PY] [--sessions 20 --rounds 10 --chain 8]
+                                                        the group chat and the handoff chain in
+                                                        conclave, AutoGen and the Agents SDK (makes
+                                                        target/bench-peers/venv unless --python)
 
 `--exe` names the binary (default target/release/conclave: build it with `cargo build --release`).
 """
@@ -89,11 +91,55 @@ class Server:
                     buf += got
                 body, buf = buf[:length], buf[length:]
                 stream = b'"stream":true' in body or b'"stream": true' in body
-                self._answer(conn, stream, self._text())
+                transfer = self._transfer(body)
+                if transfer:
+                    self._call(conn, stream, transfer)
+                else:
+                    self._answer(conn, stream, self._text())
         except OSError:
             return
         finally:
             conn.close()
+
+    @staticmethod
+    def _transfer(body):
+        """The first `transfer_to_*` tool the request offers (a handoff chain's next hop), if any."""
+        if b"transfer_to_" not in body:
+            return None
+        for tool in json.loads(body).get("tools") or []:
+            name = (tool.get("function") or {}).get("name", "")
+            if name.startswith("transfer_to_"):
+                return name
+        return None
+
+    def _call(self, conn, stream, name):
+        """Answer with one call of the tool `name` (a handoff), streamed or not as asked."""
+        args = json.dumps({"reason": "the next specialist takes it from here"})
+        call = {"id": f"call_{self.count}", "type": "function", "function": {"name": name, "arguments": args}}
+        self.count += 1
+        usage = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
+        head = {"id": "x", "object": "chat.completion", "created": 0, "model": "gpt-4o"}
+        if not stream:
+            body = json.dumps(dict(head, choices=[{
+                "index": 0, "finish_reason": "tool_calls",
+                "message": {"role": "assistant", "content": None, "tool_calls": [call]}}],
+                usage=usage)).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            return
+        head["object"] = "chat.completion.chunk"
+        first = dict(call, index=0, function={"name": name, "arguments": ""})
+        chunks = [
+            dict(head, choices=[{"index": 0, "delta": {"role": "assistant", "tool_calls": [first]},
+                                 "finish_reason": None}]),
+            dict(head, choices=[{"index": 0, "delta": {"tool_calls": [
+                {"index": 0, "function": {"arguments": args}}]}, "finish_reason": None}]),
+            dict(head, choices=[{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+            dict(head, choices=[], usage=usage),
+        ]
+        body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
 
     def _answer(self, conn, stream, text):
         words = text.split()
@@ -259,11 +305,14 @@ def chat_config(d, url, rounds):
     return http_config(d, url, team)
 
 
-def chat_cpu(a, url, d, rounds):
-    cfg = chat_config(d, url, rounds)
+def team_cpu(a, d, cfg, team, prompt):
+    """CPU of one whole `conclave run` of `team` in config `cfg`."""
     env = dict(os.environ, CONCLAVE_DATA_DIR=os.path.join(d, "data"))
-    return run(a.exe, ["run", "--config", cfg, "--team", "chat", "--prompt",
-                       "Should we rewrite the billing service in Rust?", "--events", "jsonl"], env)
+    return run(a.exe, ["run", "--config", cfg, "--team", team, "--prompt", prompt, "--events", "jsonl"], env)
+
+
+def chat_cpu(a, url, d, rounds):
+    return team_cpu(a, d, chat_config(d, url, rounds), "chat", "Should we rewrite the billing service in Rust?")
 
 
 def history(a):
@@ -347,26 +396,85 @@ def aichat(a):
         print(f"conclave / aichat CPU, median of {a.repeat}: {ratio:.2f} (budget: no more than aichat)")
 
 
+def chain_config(d, url, length):
+    names = [f"desk{k}" for k in range(1, length + 1)]
+    hops = ", ".join(f'{a} = ["{b}"]' for a, b in zip(names, names[1:]))
+    team = (f'[teams.chain]\npattern = "handoff"\nmembers = {json.dumps(names)}\nentry = "desk1"\n'
+            f'handoffs = {{ {hops} }}\napproval = "auto"\n\n')
+    for name in names:
+        team += (f'[agents.{name}]\nbackend = "local"\nmodel = "gpt-4o"\n'
+                 f'system = "You are {name} of a support desk. Hand over when it is not yours."\n\n')
+    return http_config(d, url, team)
+
+
+def chain_cpu(a, url, d, length):
+    return team_cpu(a, d, chain_config(d, url, length), "chain", "I was charged twice for my subscription this month.")
+
+
+def peers_python():
+    """target/bench-peers/venv with the pins of benches/peers/requirements.txt, made (or remade
+    when the pins change) on first use; the same venv benches/peers/compare.sh makes."""
+    base = os.path.join(ROOT, "target", "bench-peers")
+    venv, stamp = os.path.join(base, "venv"), os.path.join(base, "stamp")
+    with open(os.path.join(ROOT, "benches", "peers", "requirements.txt"), "rb") as f:
+        import hashlib
+        want = hashlib.sha256(f.read()).hexdigest() + "  -\n"
+    python = os.path.join(venv, "bin", "python")
+    have = open(stamp).read() if os.path.exists(stamp) else ""
+    if not os.access(python, os.X_OK) or have != want:
+        print(f"making {venv} from benches/peers/requirements.txt", file=sys.stderr)
+        subprocess.run(["rm", "-rf", venv], check=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check",
+                        "-r", os.path.join(ROOT, "benches", "peers", "requirements.txt")], check=True)
+        write(stamp, want)
+    return python
+
+
+def python_peer(a, url, script, sessions, rounds):
+    out = subprocess.run([a.python, os.path.join(ROOT, "benches", "peers", script),
+                          "--base-url", url, "--sessions", str(sessions), "--rounds", str(rounds)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{script} failed: {out.stderr[-2000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return res["cpu_s"] * 1000 / max(1, res["turns"]), res["turns"]
+
+
+PEERS = [("AutoGen 0.7.5", "autogen"), ("OpenAI Agents SDK 0.24", "agents_sdk")]
+
+
 def peers(a):
+    a.python = a.python or peers_python()
     server = Server()
     with tempfile.TemporaryDirectory() as d:
+        # Whole processes: the marginal cost of the turns past the first round (or the first agent
+        # of the chain), start-up and that first round left out as the Python side leaves out its
+        # imports and warm-up session.
         chat_cpu(a, server.url, d, a.rounds)
         base = statistics.median(chat_cpu(a, server.url, d, 1) for _ in range(5))
         ours = [chat_cpu(a, server.url, d, a.rounds) for _ in range(a.sessions)]
-        # Whole processes: the marginal cost of rounds 2..R, start-up and the first round left out
-        # as the Python side leaves out its imports and warm-up session.
         per_turn = (statistics.median(ours) - base) / (4 * (a.rounds - 1))
-        print(f"4-agent group chat, {a.rounds} rounds, same server: CPU per turn")
+        print(f"4-agent round-robin group chat, {a.rounds} rounds, same server: CPU per turn")
         print(f"  conclave (whole `conclave run` processes, marginal) {per_turn:.4f} ms")
-        for name, script in [("AutoGen 0.7.5", "autogen_groupchat.py"),
-                             ("OpenAI Agents SDK 0.24", "agents_sdk_groupchat.py")]:
-            out = subprocess.run([a.python, os.path.join(ROOT, "benches", "peers", script),
-                                  "--base-url", server.url, "--sessions", str(a.sessions),
-                                  "--rounds", str(a.rounds)], capture_output=True, text=True)
-            if out.returncode != 0:
-                sys.exit(f"{script} failed: {out.stderr[-2000:]}")
-            res = json.loads(out.stdout.strip().splitlines()[-1])
-            theirs = res["cpu_s"] * 1000 / max(1, res["turns"])
+        for name, stem in PEERS:
+            theirs, _ = python_peer(a, server.url, f"{stem}_groupchat.py", a.sessions, a.rounds)
+            print(f"  {name:<24} {theirs:.4f} ms   = {theirs / per_turn:.0f}x conclave")
+        # A chain is a few turns: the chain of one and the whole chain are alternated, many times
+        # each, so that both medians see the same load.
+        chain_cpu(a, server.url, d, a.chain)
+        base, ours = [], []
+        for _ in range(5 * a.sessions):
+            base.append(chain_cpu(a, server.url, d, 1))
+            ours.append(chain_cpu(a, server.url, d, a.chain))
+        per_turn = (statistics.median(ours) - statistics.median(base)) / (a.chain - 1)
+        print(f"handoff chain of {a.chain} agents (each hands over to the next, the last answers), "
+              f"same server: CPU per turn")
+        print(f"  conclave (whole `conclave run` processes, marginal) {per_turn:.4f} ms")
+        for name, stem in PEERS:
+            theirs, turns = python_peer(a, server.url, f"{stem}_handoff.py", a.sessions, a.chain)
+            if turns != a.sessions * a.chain:
+                sys.exit(f"{stem}_handoff.py made {turns} model calls, not {a.sessions * a.chain}")
             print(f"  {name:<24} {theirs:.4f} ms   = {theirs / per_turn:.0f}x conclave")
 
 
@@ -390,9 +498,11 @@ def main():
     s.add_argument("--rate", type=float, default=200.0)
     s.add_argument("--repeat", type=int, default=3)
     s = sub.add_parser("peers")
-    s.add_argument("--python", required=True)
+    s.add_argument("--python", help="a Python with benches/peers/requirements.txt (default: the "
+                   "script makes target/bench-peers/venv)")
     s.add_argument("--sessions", type=int, default=20)
     s.add_argument("--rounds", type=int, default=10)
+    s.add_argument("--chain", type=int, default=8, help="agents in the handoff chain (at most 8, the default max_depth)")
     a = p.parse_args()
     {"cold": cold, "history": history, "stream": stream, "aichat": aichat, "peers": peers}[a.what](a)
 

@@ -1,8 +1,8 @@
 //! The one bootstrap every front end shares: the tokio runtime its sessions run on, where their
 //! journals go, and how a front end waits for a session's journal when it leaves the session.
 //!
-//! Mental model: [`runtime`] once when a front end starts (the console; `conclave run` takes the
-//! single-threaded [`headless_runtime`]);
+//! Mental model: [`runtime`] once when a front end starts (the console and `conclave run`, which
+//! drive one session at a time, take the single-threaded [`single_thread_runtime`]);
 //! [`check_recordable`] before it starts anything (a session that cannot be recorded is refused
 //! up front, exit 1); [`options`] for each launch (journaled into [`journal_dir`]); [`settle`] when
 //! a session is left, bounded by [`JOURNAL_GRACE`] so a slow disk never hangs an exit. How a failed journal is reported is the front end's choice.
@@ -22,8 +22,9 @@ use crate::store::{JournalError, WriterReport};
 /// How long leaving a session waits for its journal to be written out.
 pub const JOURNAL_GRACE: Duration = Duration::from_secs(10);
 
-/// The runtime a front end runs its sessions on: two workers, IO and timers. When it cannot be
-/// built, says so on stderr after `who` (`conclave`, `conclave run`) and the front end fails.
+/// The runtime a front end with many sessions at once runs them on (serve, eval, exports, checks):
+/// two workers, IO and timers. When it cannot be built, says so on stderr after `who` (`conclave
+/// serve`, `conclave eval`) and the front end fails.
 pub fn runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -35,11 +36,13 @@ pub fn runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
-/// The runtime of a headless front end (`conclave run`): one thread for the session, its provider
-/// streams, the printer and the journal (file IO still goes to tokio's blocking pool). One
-/// session never needs two workers, and starting and waking them cost a short run a good part of
-/// its CPU. Fails like [`runtime`].
-pub fn headless_runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
+/// The runtime of a front end with one session at a time (`conclave run`, the console): one
+/// thread for the session, its provider streams, the printer or the TUI and the journal (file IO
+/// still goes to tokio's blocking pool). One session never needs two workers: starting them cost
+/// a short run a good part of its CPU, and handing each streamed token from one worker to the
+/// other (provider, session, journal, console) cost a streaming console a third of its CPU in
+/// wake-ups. Fails like [`runtime`].
+pub fn single_thread_runtime(who: &str) -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,8 +4,8 @@
 //! stops, SIGCONT takes the terminal back and redraws it all.
 //!
 //! Events are folded into the `App` as they come (draining whatever else is queued) and only
-//! request a frame; frames are drawn inside a synchronized update so the terminal shows them
-//! whole. When nothing happens the loop sleeps: no timer, no redraw, no output.
+//! request a frame, at the output pace (20 fps; input keeps 60, see `frame`); frames are drawn
+//! inside a synchronized update so the terminal shows them whole. When nothing happens the loop sleeps: no timer, no redraw, no output.
 
 use std::time::Duration;
 
@@ -103,7 +103,7 @@ async fn run_in(
                         app.note("the console's host is gone; quit with Ctrl+Q");
                     }
                 }
-                frames.request();
+                frames.request_output();
             }
             _ = tokio::time::sleep(tick.unwrap_or(Duration::from_secs(3600))), if tick.is_some() => {
                 frames.request();

@@ -99,7 +99,7 @@ pub fn run(options: &ConsoleOptions) -> Exit {
         );
         return Exit::Usage;
     }
-    let runtime = match bootstrap::runtime("conclave") {
+    let runtime = match bootstrap::single_thread_runtime("conclave") {
         Ok(rt) => rt,
         Err(exit) => return exit,
     };

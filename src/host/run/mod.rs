@@ -86,7 +86,7 @@ pub fn run(options: RunOptions) -> Exit {
         eprintln!("conclave run: {e}");
         return Exit::Failed;
     }
-    match bootstrap::headless_runtime("conclave run") {
+    match bootstrap::single_thread_runtime("conclave run") {
         Ok(runtime) => runtime.block_on(drive::drive(options, prepared)),
         Err(exit) => exit,
     }
