@@ -53,6 +53,7 @@ impl App {
                 self.note("no handoff to cancel");
             }
             Action::RedirectHandoff => return self.open_redirect_picker(),
+            Action::RouteTask => return self.open_route_picker(),
             Action::CancelTurn => return self.cancel_focused_turn(),
             Action::TogglePause => {
                 if self.session.paused() {
@@ -260,6 +261,7 @@ impl App {
                 Vec::new()
             }
             PickerPurpose::Session => vec![Effect::Send(Outbound::Resume { id: choice })],
+            PickerPurpose::Route => send(Command::Route { team: choice }),
         }
     }
 
@@ -280,6 +282,6 @@ impl App {
     }
 }
 
-fn send(command: Command) -> Vec<Effect> {
+pub(super) fn send(command: Command) -> Vec<Effect> {
     vec![Effect::Send(Outbound::Command(command))]
 }

@@ -24,6 +24,7 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
             (Action::TogglePause, "pause"),
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
+        Some(PatternKind::Auto) => v.push((Action::RouteTask, "pick team")),
         _ => {}
     }
     v.push((Action::CancelTurn, "cancel turn"));
@@ -54,6 +55,9 @@ impl App {
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
+                if s.view.state.routes.pending().is_some() {
+                    v.push((Action::RouteTask, "pick team"));
+                }
                 if s.handoff().pending().is_some() {
                     v.extend([
                         (Action::ApproveHandoff, "approve"),

@@ -123,6 +123,8 @@ actions! {
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
+    // Auto routing (issue 11).
+    RouteTask "route_task" Global ["alt+r"] "pick another team for the task (auto teams)";
 }
 
 impl Action {

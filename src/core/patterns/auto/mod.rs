@@ -37,6 +37,9 @@ pub struct Auto {
     depth: usize,
     /// The routed team's pattern, built on first use (a cache: patterns keep no state).
     routed: Option<(String, Box<dyn Pattern>)>,
+    /// The `task.first_turn` the routed team was last started on, so it is started once (a
+    /// pattern that goes on with `Continue` from its start, a group chat, is not started again).
+    started_on: Option<u64>,
 }
 
 impl Auto {
@@ -49,6 +52,7 @@ impl Auto {
             ctx,
             depth,
             routed: None,
+            started_on: None,
         }
     }
 
@@ -83,7 +87,7 @@ impl Auto {
         self.routed.as_mut().map(|(_, p)| p)
     }
 
-    fn ask_router(&self, error: Option<&str>) -> Effect {
+    fn ask_router(&self, state: &SessionState, error: Option<&str>) -> Effect {
         let roster: Vec<String> = self
             .teams()
             .iter()
@@ -101,7 +105,8 @@ impl Auto {
             })
             .collect();
         let mut text = format!(
-            "Pick the team that should take this task among: {}. Call route_task.",
+            "The task: {}\n\nPick the team that should take this task among: {}. Call route_task.",
+            state.task.prompt,
             roster.join(", ")
         );
         if let Some(e) = error {
@@ -158,7 +163,7 @@ impl Auto {
                 "{} did not pick a team ({why}); asking again",
                 t.agent
             )));
-            out.push(self.ask_router(Some(&why)));
+            out.push(self.ask_router(state, Some(&why)));
             return out;
         }
         let message = format!("{} could not pick a team twice: {why}", t.agent);
@@ -280,7 +285,8 @@ impl Auto {
         match input {
             Input::Command(cmd) => match &cmd {
                 Command::Send { text, to } if !state.task.active => {
-                    vec![common::user_message(text, to.clone()), self.ask_router(None)]
+                    // The task is folded before the router is asked about it.
+                    vec![common::user_message(text, to.clone()), Effect::Continue]
                 }
                 Command::Send { text, to } => vec![common::queue(state, text, to.clone())],
                 Command::Route { team } => self.person_routes(state, &cmd, team),
@@ -329,7 +335,7 @@ impl Auto {
                 Some(turn) if state.turns[&turn].purpose == Purpose::Router => {
                     self.on_router_ended(state, turn)
                 }
-                _ => vec![self.ask_router(None)],
+                _ => vec![self.ask_router(state, None)],
             },
         }
     }
@@ -355,7 +361,10 @@ impl Pattern for Auto {
         };
         // Routed: the team's pattern decides. It starts on the task the first time it is asked
         // to go on after the route settled (the fold started the task afresh for it).
-        let fresh = state.task.active && state.task_turns().next().is_none() && !state.paused;
+        let fresh = state.task.active
+            && state.task_turns().next().is_none()
+            && !state.paused
+            && self.started_on != Some(state.task.first_turn);
         let routes_again = self
             .ctx
             .team
@@ -370,20 +379,27 @@ impl Pattern for Auto {
                 format!("no route waits for a decision: the session goes on as {team}"),
             )];
         }
+        let start = fresh && input == Input::Continue;
+        if start {
+            self.started_on = Some(state.task.first_turn);
+        }
         let Some(routed) = self.routed(&team) else {
             return vec![error(format!(
                 "the routed team '{team}' is not configured any more"
             ))];
         };
-        match input {
-            Input::Continue if fresh => routed.resume(state, &[], 0),
-            input => routed.on(state, input),
+        if start {
+            return routed.resume(state, &[], 0);
         }
+        routed.on(state, input)
     }
 
     fn resume(&mut self, state: &SessionState, interrupted: &[u64], elapsed_ms: u64) -> Vec<Effect> {
         match self.route(state).cloned() {
-            Some(r) if r.settled => match self.routed(&r.team) {
+            Some(r) if r.settled => match {
+                self.started_on = Some(state.task.first_turn);
+                self.routed(&r.team)
+            } {
                 Some(routed) => routed.resume(state, interrupted, elapsed_ms),
                 None => vec![error(format!(
                     "the routed team '{}' is not configured any more",
@@ -401,7 +417,7 @@ impl Pattern for Auto {
                 {
                     self.on_router_ended(state, turn)
                 }
-                _ => vec![self.ask_router(None)],
+                _ => vec![self.ask_router(state, None)],
             },
         }
     }

@@ -243,3 +243,44 @@ fn an_auto_team_routed_to_another_routes_again_one_level_down() {
     sim.complete("s", reply("done"));
     assert_eq!(sim.finished(), Some((Outcome::Completed, Some("done".into()))));
 }
+
+#[test]
+fn routed_to_a_handoff_desk_unattended() {
+    let mut sim = Sim::new(PatternKind::Auto, &[], |t| {
+        t.router = Some("router".into());
+        t.teams = vec!["desk".into()];
+        t.approval = Some(Approval::Window);
+        let mut desk = team(PatternKind::Handoff, &["triage", "billing"]);
+        desk.entry = Some("triage".into());
+        desk.approval = Some(Approval::Window);
+        desk.handoffs = BTreeMap::from([("triage".to_string(), vec!["billing".to_string()])]);
+        t.resolved = BTreeMap::from([("desk".to_string(), desk)]);
+    })
+    .unattended(UnattendedApproval::Auto);
+    sim.send("refund");
+    sim.complete("router", route("desk"));
+    assert_eq!(sim.running_agents(), ["triage"]);
+}
+
+#[test]
+fn routed_to_a_group_chat_it_is_started_once() {
+    let mut sim = Sim::new(PatternKind::Auto, &[], |t| {
+        t.router = Some("router".into());
+        t.teams = vec!["debate".into()];
+        let mut debate = team(PatternKind::GroupChat, &["pro", "con"]);
+        debate.max_rounds = Some(1);
+        t.resolved = BTreeMap::from([("debate".to_string(), debate)]);
+    });
+    sim.send("tabs or spaces?");
+    assert!(
+        sim.spec_of("router")
+            .instructions
+            .as_deref()
+            .is_some_and(|i| i.contains("The task: tabs or spaces?"))
+    );
+    sim.complete("router", route("debate"));
+    assert_eq!(sim.running_agents(), ["pro"]);
+    sim.complete("pro", reply("tabs"));
+    sim.complete("con", reply("spaces"));
+    assert_eq!(sim.finished().map(|f| f.0), Some(Outcome::MaxRounds));
+}
