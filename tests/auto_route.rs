@@ -95,8 +95,11 @@ teams = ["chat", "duo"]
             "route_task",
             &format!(r#"{{"team":"{team}","reason":"it fits"}}"#),
         );
-        self.replies
-            .add("router-model", Some("route_task"), Wire::OpenAi.reply(&pick));
+        self.replies.add(
+            "router-model",
+            Some("route_task"),
+            Wire::OpenAi.reply(&pick),
+        );
     }
 
     fn says(&self, agent: &str, text: &str) {
@@ -229,11 +232,23 @@ fn the_router_picks_a_team_and_that_team_answers() {
     fx.says("pro", "Do it.");
     fx.says("con", "Not yet.");
     let out = fx
-        .run(&["--team", "ask", "--events", "jsonl", "--prompt", "tabs or spaces?"])
+        .run(&[
+            "--team",
+            "ask",
+            "--events",
+            "jsonl",
+            "--prompt",
+            "tabs or spaces?",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -241,7 +256,11 @@ fn the_router_picks_a_team_and_that_team_answers() {
         .collect();
     let started = &events[0];
     assert_eq!(started["pattern"], "auto");
-    assert_eq!(started["agents"].as_array().unwrap().len(), 1, "only the router at first");
+    assert_eq!(
+        started["agents"].as_array().unwrap().len(),
+        1,
+        "only the router at first"
+    );
     let routed = of_type(&events, "routed");
     assert_eq!(routed.len(), 1);
     assert_eq!(routed[0]["team"], "duo");
@@ -304,7 +323,10 @@ fn a_control_route_line_within_the_window_picks_another_team() {
     assert_eq!(code, 0, "{:?}", types(&events));
     assert_eq!(speakers(&events), ["solo"]);
     assert_eq!(events.last().unwrap()["final"], "Spaces, always.");
-    assert!(fx.requests_of("pro").is_empty(), "the router's pick never ran");
+    assert!(
+        fx.requests_of("pro").is_empty(),
+        "the router's pick never ran"
+    );
 }
 
 #[test]
@@ -342,13 +364,22 @@ fn killed_after_the_route_it_resumes_as_the_routed_team() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let resumed: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(of_type(&resumed, "routed").iter().all(|e| e["seq"].as_u64() < turn["seq"].as_u64()));
+    assert!(
+        of_type(&resumed, "routed")
+            .iter()
+            .all(|e| e["seq"].as_u64() < turn["seq"].as_u64())
+    );
     let after: Vec<Value> = resumed
         .iter()
         .filter(|e| e["seq"].as_u64() > turn["seq"].as_u64())
@@ -357,5 +388,9 @@ fn killed_after_the_route_it_resumes_as_the_routed_team() {
     assert!(of_type(&after, "routed").is_empty(), "{:?}", types(&after));
     assert_eq!(speakers(&after), ["pro", "con"]);
     assert_eq!(after.last().unwrap()["outcome"], "completed");
-    assert_eq!(fx.requests_of("router").len(), 1, "the router is not asked again");
+    assert_eq!(
+        fx.requests_of("router").len(),
+        1,
+        "the router is not asked again"
+    );
 }

@@ -290,7 +290,9 @@ fn teams() -> BTreeMap<String, TeamConfig> {
     let mut ask = TeamConfig::new(PatternKind::Auto);
     ask.description = Some("Describe the task; a router picks the team that fits".into());
     ask.router = Some(ROUTER.into());
-    ask.teams = names(&["debate", "support", "pipeline", "review", "fanout", "research"]);
+    ask.teams = names(&[
+        "debate", "support", "pipeline", "review", "fanout", "research",
+    ]);
     ask.approval = Some(Approval::Window);
     ask.approval_window_ms = Some(5_000);
 

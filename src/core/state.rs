@@ -688,9 +688,9 @@ impl SessionState {
 }
 
 pub mod calls;
-pub mod route;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod route;
 
 #[cfg(test)]
 mod tests {

@@ -335,7 +335,8 @@ fn resolve_routes(config: &Config, team: &mut TeamConfig, path: &mut Vec<String>
     if team.pattern != crate::config::PatternKind::Auto {
         return;
     }
-    team.teams.retain(|t| config.teams.contains_key(t) && !path.contains(t));
+    team.teams
+        .retain(|t| config.teams.contains_key(t) && !path.contains(t));
     for name in team.teams.clone() {
         let Some(mut routed) = config.teams.get(&name).cloned() else {
             continue;

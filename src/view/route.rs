@@ -23,9 +23,10 @@ pub fn describe(kind: &EventKind, state: &SessionState) -> Parts {
                 RoutedBy::Person => YOU.to_string(),
             };
             let waits = match (approval, window_ms) {
-                (Some(Approval::Window), Some(ms)) => {
-                    Some(format!("(another team can be picked for {}s)", ms.div_ceil(1000)))
-                }
+                (Some(Approval::Window), Some(ms)) => Some(format!(
+                    "(another team can be picked for {}s)",
+                    ms.div_ceil(1000)
+                )),
                 (Some(Approval::Confirm), _) => Some("(waits for your confirmation)".into()),
                 _ => None,
             };

@@ -121,7 +121,13 @@ pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
         ],
         PatternKind::BestOf => vec!["members", "judge", "rubric", "timeout_ms"],
         PatternKind::Auto => {
-            return vec!["router", "teams", "approval", "approval_window_ms", "budget"];
+            return vec![
+                "router",
+                "teams",
+                "approval",
+                "approval_window_ms",
+                "budget",
+            ];
         }
     };
     options.extend(CONTEXT_OPTIONS);

@@ -9,7 +9,12 @@ use crate::config::PatternKind;
 use crate::config::schema::{Approval, TeamConfig};
 use crate::config::spans::{KeyPath, Part};
 
-pub(super) fn check_auto(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out: &mut Vec<Finding>) {
+pub(super) fn check_auto(
+    path: &KeyPath,
+    t: &TeamConfig,
+    names: &Names<'_>,
+    out: &mut Vec<Finding>,
+) {
     match &t.router {
         None => out.push(
             Finding::error(path.key("router"), Part::Key, "an auto team needs a router")
@@ -26,8 +31,12 @@ pub(super) fn check_auto(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out:
         .map(|(k, _)| k.as_str());
     if t.teams.is_empty() {
         out.push(
-            Finding::error(path.key("teams"), Part::Key, "an auto team needs teams to pick from")
-                .hint("list them: teams = [\"debate\", \"support\"]"),
+            Finding::error(
+                path.key("teams"),
+                Part::Key,
+                "an auto team needs teams to pick from",
+            )
+            .hint("list them: teams = [\"debate\", \"support\"]"),
         );
     }
     let mut seen = BTreeSet::new();

@@ -136,9 +136,10 @@ impl Session {
         {
             return Err(SessionError::InvalidTeam {
                 team: team.clone(),
-                message: "an auto team needs a router and teams to route to: add router = \"AGENT\" \
+                message:
+                    "an auto team needs a router and teams to route to: add router = \"AGENT\" \
                           and teams = [\"TEAM\", …] naming defined teams"
-                    .into(),
+                        .into(),
             });
         }
         Ok(Session {

@@ -5,7 +5,9 @@
 
 use serde_json::json;
 
-use super::{Malformed, bare_word, decisive_args, marker, reason_field, split_once_trim, str_field};
+use super::{
+    Malformed, bare_word, decisive_args, marker, reason_field, split_once_trim, str_field,
+};
 use crate::core::event::ToolCallInfo;
 use crate::llm::ToolSpec;
 use crate::llm::vocab::{ROUTE_MARKER, ROUTE_TASK};
@@ -95,7 +97,11 @@ mod tests {
 
     #[test]
     fn reads_the_tool_the_marker_and_a_bare_name() {
-        let (c, r) = parse_route("", &[call(r#"{"team":"support","reason":"a bug"}"#)], &teams());
+        let (c, r) = parse_route(
+            "",
+            &[call(r#"{"team":"support","reason":"a bug"}"#)],
+            &teams(),
+        );
         assert!(c.is_some());
         assert_eq!(r, Ok(("support".into(), "a bug".into())));
         let (_, r) = parse_route("ok\nROUTE: Debate: two sides", &[], &teams());

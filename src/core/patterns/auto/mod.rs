@@ -137,7 +137,9 @@ impl Auto {
             TurnStatus::Failed => t
                 .error
                 .as_ref()
-                .map_or("the router's turn failed".to_string(), |e| e.message.clone()),
+                .map_or("the router's turn failed".to_string(), |e| {
+                    e.message.clone()
+                }),
             TurnStatus::Completed => {
                 let (call, parsed) = tools::parse_route(&t.text, &t.tool_calls, self.teams());
                 out.extend(answer_others(&t.agent, turn, &t.tool_calls, call.as_ref()));
@@ -191,7 +193,10 @@ impl Auto {
     }
 
     fn window_ms(&self) -> u64 {
-        self.ctx.team.approval_window_ms.unwrap_or(DEFAULT_WINDOW_MS)
+        self.ctx
+            .team
+            .approval_window_ms
+            .unwrap_or(DEFAULT_WINDOW_MS)
     }
 
     /// What settles a pending pick of `team` now, if anything: `auto`, `--approve`, or the
@@ -249,10 +254,16 @@ impl Auto {
                 "no route waits for a decision: a team can be picked within the approval window",
             )];
         }
-        let Ok(team) = tools::parse_route(team, &[], self.teams()).1.map(|(t, _)| t) else {
+        let Ok(team) = tools::parse_route(team, &[], self.teams())
+            .1
+            .map(|(t, _)| t)
+        else {
             return vec![command_error(
                 cmd,
-                format!("unknown team '{team}': choose one of {}", self.teams().join(", ")),
+                format!(
+                    "unknown team '{team}': choose one of {}",
+                    self.teams().join(", ")
+                ),
             )];
         };
         let mut out = vec![
@@ -394,7 +405,12 @@ impl Pattern for Auto {
         routed.on(state, input)
     }
 
-    fn resume(&mut self, state: &SessionState, interrupted: &[u64], elapsed_ms: u64) -> Vec<Effect> {
+    fn resume(
+        &mut self,
+        state: &SessionState,
+        interrupted: &[u64],
+        elapsed_ms: u64,
+    ) -> Vec<Effect> {
         match self.route(state).cloned() {
             Some(r) if r.settled => match {
                 self.started_on = Some(state.task.first_turn);
@@ -412,8 +428,7 @@ impl Pattern for Auto {
             }
             None => match common::last_ended(state) {
                 Some(turn)
-                    if interrupted.is_empty()
-                        && state.turns[&turn].purpose == Purpose::Router =>
+                    if interrupted.is_empty() && state.turns[&turn].purpose == Purpose::Router =>
                 {
                     self.on_router_ended(state, turn)
                 }

@@ -25,7 +25,10 @@ fn ask(approval: Approval) -> Sim {
         t.approval_window_ms = Some(1500);
         t.resolved = BTreeMap::from([
             ("solo".to_string(), team(PatternKind::Single, &["s"])),
-            ("duo".to_string(), team(PatternKind::Sequential, &["a", "b"])),
+            (
+                "duo".to_string(),
+                team(PatternKind::Sequential, &["a", "b"]),
+            ),
         ]);
     })
 }
@@ -69,12 +72,18 @@ fn the_router_picks_and_the_routed_team_takes_the_task() {
     );
     sim.complete("router", route("duo"));
     assert_eq!(routed(&sim), [("duo".to_string(), RoutedBy::Router)]);
-    assert_eq!(announced(&sim), [("duo".to_string(), vec!["a".into(), "b".into()])]);
+    assert_eq!(
+        announced(&sim),
+        [("duo".to_string(), vec!["a".into(), "b".into()])]
+    );
     assert_eq!(sim.state.routes.active(), Some("duo"));
     assert_eq!(sim.running_agents(), ["a"]);
     sim.complete("a", reply("spec"));
     sim.complete("b", reply("code"));
-    assert_eq!(sim.finished(), Some((Outcome::Completed, Some("code".into()))));
+    assert_eq!(
+        sim.finished(),
+        Some((Outcome::Completed, Some("code".into())))
+    );
     // The session goes on as the routed team: the next task is the pipeline's at once.
     sim.send("again");
     assert_eq!(sim.running_agents(), ["a"]);
@@ -100,7 +109,11 @@ fn a_malformed_answer_is_asked_again_then_the_task_fails_clearly() {
     sim.send("hi");
     sim.complete("router", route("chess"));
     assert!(sim.last_error().is_some_and(|e| e.contains("asking again")));
-    let again = sim.spec_of("router").instructions.clone().unwrap_or_default();
+    let again = sim
+        .spec_of("router")
+        .instructions
+        .clone()
+        .unwrap_or_default();
     assert!(again.contains("unknown team 'chess'"), "{again}");
     sim.complete("router", reply("I would rather not say"));
     let (outcome, text) = sim.finished().expect("finished");
@@ -121,10 +134,16 @@ fn within_the_window_the_person_picks_another_team() {
     sim.complete("router", route("duo"));
     assert!(sim.timers.contains(&timer_name(0)));
     assert_eq!(sim.timer_ms[&timer_name(0)], 1500);
-    assert!(sim.running_agents().is_empty(), "nothing runs while the pick waits");
+    assert!(
+        sim.running_agents().is_empty(),
+        "nothing runs while the pick waits"
+    );
     assert!(announced(&sim).is_empty());
     sim.command(Command::HoldRoute {});
-    assert!(!sim.timers.contains(&timer_name(0)), "held: the window stops");
+    assert!(
+        !sim.timers.contains(&timer_name(0)),
+        "held: the window stops"
+    );
     assert!(sim.state.routes.pending().is_some_and(|r| r.held));
     sim.command(Command::Route {
         team: "chess".into(),
@@ -143,7 +162,10 @@ fn within_the_window_the_person_picks_another_team() {
     assert_eq!(announced(&sim), [("solo".to_string(), vec!["s".into()])]);
     assert_eq!(sim.running_agents(), ["s"]);
     sim.command(Command::Route { team: "duo".into() });
-    assert!(sim.last_error().is_some_and(|e| e.contains("no route waits")));
+    assert!(
+        sim.last_error()
+            .is_some_and(|e| e.contains("no route waits"))
+    );
 }
 
 #[test]
@@ -185,16 +207,29 @@ fn resume_rebuilds_the_routed_team_or_the_pending_window() {
     sim.complete("a", reply("spec"));
     sim.stream("b", "co");
     sim.restart(0);
-    assert_eq!(sim.running_agents(), ["b"], "the routed pipeline goes on where it was");
+    assert_eq!(
+        sim.running_agents(),
+        ["b"],
+        "the routed pipeline goes on where it was"
+    );
     sim.complete("b", reply("code"));
-    assert_eq!(sim.finished(), Some((Outcome::Completed, Some("code".into()))));
-    assert_eq!(sim.state.turns.values().filter(|t| t.agent == "a").count(), 1);
+    assert_eq!(
+        sim.finished(),
+        Some((Outcome::Completed, Some("code".into())))
+    );
+    assert_eq!(
+        sim.state.turns.values().filter(|t| t.agent == "a").count(),
+        1
+    );
 
     let mut sim = ask(Approval::Window);
     sim.send("hi");
     sim.complete("router", route("duo"));
     sim.restart(0);
-    assert!(sim.timers.contains(&timer_name(0)), "the window is armed again");
+    assert!(
+        sim.timers.contains(&timer_name(0)),
+        "the window is armed again"
+    );
     sim.timer(&timer_name(0));
     assert_eq!(sim.running_agents(), ["a"]);
 
@@ -202,7 +237,11 @@ fn resume_rebuilds_the_routed_team_or_the_pending_window() {
     sim.send("hi");
     sim.stream("router", "so");
     sim.restart(0);
-    assert_eq!(sim.running_agents(), ["router"], "an interrupted router is asked again");
+    assert_eq!(
+        sim.running_agents(),
+        ["router"],
+        "an interrupted router is asked again"
+    );
 }
 
 #[test]
@@ -241,7 +280,10 @@ fn an_auto_team_routed_to_another_routes_again_one_level_down() {
     let active = crate::core::patterns::active_team(&sim.ctx.team, &sim.state);
     assert_eq!(active.members, ["s"]);
     sim.complete("s", reply("done"));
-    assert_eq!(sim.finished(), Some((Outcome::Completed, Some("done".into()))));
+    assert_eq!(
+        sim.finished(),
+        Some((Outcome::Completed, Some("done".into())))
+    );
 }
 
 #[test]

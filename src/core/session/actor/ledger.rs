@@ -24,9 +24,11 @@ impl Actor {
         request: &ChatRequest,
     ) -> Option<budget::Refusal> {
         // An auto team's own budget covers the whole session; without one, the routed team's.
-        let team_budget = self.ctx.team.budget.or_else(|| {
-            crate::core::patterns::active_team(&self.ctx.team, &self.state).budget
-        });
+        let team_budget = self
+            .ctx
+            .team
+            .budget
+            .or_else(|| crate::core::patterns::active_team(&self.ctx.team, &self.state).budget);
         if team_budget.is_none() && agent.budget.is_none() {
             return None;
         }
