@@ -357,7 +357,8 @@ approval_window_ms = 3000
     std::fs::write(home.config(), config).unwrap();
     let mut term = home.spawn(&["--team", "ask"], true);
     term.wait_for("team ask", LONG).unwrap();
-    term.send_text("Should we rewrite billing in Rust?").unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
     term.send_key(Key::Enter).unwrap();
     // The demo router sends a question with two sides to the debate; the footer offers the picker.
     term.wait_for("routed the task to debate", LONG).unwrap();
@@ -378,5 +379,8 @@ approval_window_ms = 3000
         journal.contains(r#""type":"routed","team":"support","by":"person""#),
         "{journal}"
     );
-    assert!(!journal.contains(r#""type":"agents_announced","team":"debate""#), "{journal}");
+    assert!(
+        !journal.contains(r#""type":"agents_announced","team":"debate""#),
+        "{journal}"
+    );
 }
