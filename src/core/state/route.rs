@@ -63,13 +63,12 @@ impl Routes {
                     p.held = true;
                 }
             }
-            EventKind::AgentsAnnounced { team, .. } => match self.pending_mut() {
-                Some(p) => {
+            EventKind::AgentsAnnounced { team, .. } => {
+                if let Some(p) = self.pending_mut() {
                     p.team = team.clone();
                     p.settled = true;
                 }
-                None => {}
-            },
+            }
             _ => return false,
         }
         true

@@ -412,16 +412,16 @@ impl Pattern for Auto {
         elapsed_ms: u64,
     ) -> Vec<Effect> {
         match self.route(state).cloned() {
-            Some(r) if r.settled => match {
+            Some(r) if r.settled => {
                 self.started_on = Some(state.task.first_turn);
-                self.routed(&r.team)
-            } {
-                Some(routed) => routed.resume(state, interrupted, elapsed_ms),
-                None => vec![error(format!(
-                    "the routed team '{}' is not configured any more",
-                    r.team
-                ))],
-            },
+                match self.routed(&r.team) {
+                    Some(routed) => routed.resume(state, interrupted, elapsed_ms),
+                    None => vec![error(format!(
+                        "the routed team '{}' is not configured any more",
+                        r.team
+                    ))],
+                }
+            }
             Some(r) => {
                 let approval = r.approval.as_ref().map_or(Approval::Auto, config_approval);
                 self.decide(state, &r.team, approval, r.held)
