@@ -173,7 +173,7 @@ impl App {
             return Vec::new();
         };
         let (from, to) = (t.from.clone(), t.to.clone());
-        let allowed = match self.config.teams.get(self.session.team()) {
+        let allowed = match self.config.teams.get(self.session.active_team()) {
             Some(team) => redirect_targets(team, &from, &to),
             None => Vec::new(),
         };

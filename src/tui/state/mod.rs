@@ -119,6 +119,15 @@ impl SessionView {
         self.budget = self.budget.or(t.budget);
     }
 
+    /// The team the session goes on as: the team an auto team routed to, else [`Self::team`].
+    pub fn active_team(&self) -> &str {
+        self.view
+            .state
+            .routes
+            .active()
+            .unwrap_or_else(|| self.team())
+    }
+
     /// The team on screen: the session's, or the one the console opened with.
     pub fn team(&self) -> &str {
         if self.started() {
