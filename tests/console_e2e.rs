@@ -332,3 +332,55 @@ fn an_ollama_found_in_the_background_replaces_the_demo_before_anything_is_sent()
         "nothing but the probe reached the server"
     );
 }
+
+/// Issue 11 item 6: an auto team's router picks a team; within the approval window the person
+/// opens the route picker (which holds the window) and sends the task to another team, whose
+/// agents then join and answer.
+#[test]
+fn the_person_overrides_the_route_with_the_picker() {
+    let home = Home::new();
+    let mut config = std::fs::read_to_string(home.config()).unwrap();
+    config.push_str(
+        r#"
+[agents.router]
+backend = "demo"
+model = "router"
+
+[teams.ask]
+pattern = "auto"
+router = "router"
+teams = ["debate", "support"]
+approval = "window"
+approval_window_ms = 3000
+"#,
+    );
+    std::fs::write(home.config(), config).unwrap();
+    let mut term = home.spawn(&["--team", "ask"], true);
+    term.wait_for("team ask", LONG).unwrap();
+    term.send_text("Should we rewrite billing in Rust?")
+        .unwrap();
+    term.send_key(Key::Enter).unwrap();
+    // The demo router sends a question with two sides to the debate; the footer offers the picker.
+    term.wait_for("routed the task to debate", LONG).unwrap();
+    term.send_key(Key::Alt('r')).unwrap();
+    term.wait_for("Route the task to", LONG).unwrap();
+    // Held: twice the window passes and the router's pick still waits for the person.
+    std::thread::sleep(Duration::from_millis(6000));
+    let screen = term.screen();
+    assert!(!screen.contains("team debate takes over"), "{screen}");
+    term.send_key(Key::Down).unwrap();
+    term.send_key(Key::Enter).unwrap();
+    term.wait_for("team support takes over", LONG).unwrap();
+    term.wait_for("triage → billing", LONG).unwrap();
+    quit(&mut term);
+    let journal = std::fs::read_to_string(&journals(&home)[0]).unwrap();
+    assert!(journal.contains(r#""type":"route_held""#), "{journal}");
+    assert!(
+        journal.contains(r#""type":"routed","team":"support","by":"person""#),
+        "{journal}"
+    );
+    assert!(
+        !journal.contains(r#""type":"agents_announced","team":"debate""#),
+        "{journal}"
+    );
+}

@@ -146,3 +146,83 @@ fn demo_label_and_empty_start() {
         app
     });
 }
+
+// --- Auto routing (issue 11) ---
+
+/// An auto team `ask` whose router sent the task to `debate`, the pick waiting in its window.
+fn ask_routed(settled: bool) -> conclave::tui::App {
+    use conclave::core::event::{AgentInfo, EventKind, PatternKind, Purpose, RoutedBy, UsageInfo};
+    let mut s = fixtures::Script::new("s-ask");
+    s.start("ask", PatternKind::Auto, &[("router", "llama3.2")]);
+    s.user("Should we ship the release on Friday?", None);
+    s.push(EventKind::TurnStarted {
+        agent: "router".into(),
+        turn: 0,
+        round: None,
+        purpose: Purpose::Router,
+    });
+    s.push(EventKind::Message {
+        agent: "router".into(),
+        turn: 0,
+        text: String::new(),
+        usage: UsageInfo {
+            input: Some(240),
+            output: Some(18),
+            estimated: false,
+        },
+        ttft_ms: Some(150),
+        latency_ms: 600,
+        finish: "tool_calls".into(),
+        purpose: Purpose::Router,
+        tool_calls: Vec::new(),
+        served_by: None,
+        continues: false,
+    });
+    s.push(EventKind::Routed {
+        team: "debate".into(),
+        by: RoutedBy::Router,
+        reason: "a question with two sides is best argued out".into(),
+        approval: Some("window".into()),
+        window_ms: Some(5000),
+    });
+    if settled {
+        let agent = |name: &str| AgentInfo {
+            name: name.into(),
+            backend: "local".into(),
+            model: "llama3.2".into(),
+            color: None,
+            price: None,
+            fallback: Vec::new(),
+        };
+        s.push(EventKind::AgentsAnnounced {
+            team: "debate".into(),
+            agents: vec![agent("optimist"), agent("skeptic"), agent("judge")],
+        });
+        s.say(
+            "optimist",
+            1,
+            Some(1),
+            "Friday is fine: the release is small.",
+        );
+    }
+    let mut app = fixtures::app("ask", &s.events);
+    let mut ask = conclave::config::TeamConfig::new(PatternKind::Auto);
+    ask.router = Some("router".into());
+    ask.teams = vec!["debate".into(), "support".into()];
+    app.config.teams.insert("ask".into(), ask);
+    app
+}
+
+#[test]
+fn route_picker() {
+    snap_all("route_picker", || {
+        let mut app = ask_routed(false);
+        app.handle_key(key(KeyCode::Char('r'), KeyModifiers::ALT));
+        app
+    });
+}
+
+#[test]
+fn routed_team_takes_over() {
+    snap_all("routed_team_takes_over", || ask_routed(true));
+}

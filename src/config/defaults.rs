@@ -3,7 +3,8 @@
 //! One backend, chosen by detection (`ollama`, `openai`, `anthropic` or the scripted `demo`), and
 //! the same cast of agents and teams on top of it: a debate, a support desk with handoffs, a
 //! PM → architect → developer → QA pipeline, a judged best-of, a first-success fan-out and a
-//! researcher who reads the current directory through the built-in read-only file tools. The
+//! researcher who reads the current directory through the built-in read-only file tools, and
+//! `ask`, whose router picks one of those teams for each task. The
 //! backend and agent names are fixed: the built-in demo script is written against them.
 
 use std::collections::BTreeMap;
@@ -104,7 +105,7 @@ struct AgentSpec {
     system: &'static str,
 }
 
-const AGENTS: [AgentSpec; 12] = [
+const AGENTS: [AgentSpec; 13] = [
     AgentSpec {
         name: RESEARCHER,
         description: "Answers questions about the files in the current directory",
@@ -198,7 +199,19 @@ const AGENTS: [AgentSpec; 12] = [
         system: "You are an impartial judge. Score each candidate answer from 0 to 10 against \
                  the rubric, give one sentence of reasons per score, and do not favour length.",
     },
+    // Auto routing (issue 11).
+    AgentSpec {
+        name: ROUTER,
+        description: "Reads a task and picks the team that should take it",
+        color: "gray",
+        system: "You route tasks to teams. Read the task and pick the one team best suited to \
+                 it from the list you are given, with a one-sentence reason. Do not answer the \
+                 task yourself.",
+    },
 ];
+
+/// The agent of the `ask` team, the one that picks a team.
+const ROUTER: &str = "router";
 
 fn agent(spec: &AgentSpec, backend: &str, model: String) -> AgentConfig {
     AgentConfig {
@@ -273,7 +286,18 @@ fn teams() -> BTreeMap<String, TeamConfig> {
     research.description = Some("A researcher that reads the current directory".into());
     research.members = names(&[RESEARCHER]);
 
+    // Auto routing (issue 11): the router picks one of the other teams for each task.
+    let mut ask = TeamConfig::new(PatternKind::Auto);
+    ask.description = Some("Describe the task; a router picks the team that fits".into());
+    ask.router = Some(ROUTER.into());
+    ask.teams = names(&[
+        "debate", "support", "pipeline", "review", "fanout", "research",
+    ]);
+    ask.approval = Some(Approval::Window);
+    ask.approval_window_ms = Some(5_000);
+
     BTreeMap::from([
+        ("ask".to_string(), ask),
         ("research".to_string(), research),
         ("debate".to_string(), debate),
         ("support".to_string(), support),
@@ -331,7 +355,7 @@ mod tests {
         assert_eq!(demo.backends["demo"].kind, BackendKind::Scripted);
         assert_eq!(demo.backends["demo"].tokens_per_sec, Some(40.0));
         assert_eq!(demo.agents["skeptic"].model, "skeptic");
-        for team in ["debate", "support", "pipeline", "review", "fanout"] {
+        for team in ["debate", "support", "pipeline", "review", "fanout", "ask"] {
             assert!(demo.teams.contains_key(team), "{team}");
         }
         let ollama = embedded(&all_kinds()[1]);

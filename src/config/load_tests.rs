@@ -19,7 +19,7 @@ fn example_checks_with_no_errors_and_no_warnings() {
     assert_eq!(report.diagnostics, vec![]);
     let config = report.config.unwrap();
     for team in [
-        "chat", "debate", "support", "pipeline", "fanout", "panel", "review",
+        "chat", "debate", "support", "pipeline", "fanout", "panel", "review", "ask",
     ] {
         assert!(config.teams.contains_key(team), "{team}");
     }
@@ -150,6 +150,78 @@ fn example_documents_every_key_of_the_schema() {
             );
         }
     }
+}
+
+#[test]
+fn an_auto_teams_router_and_teams_are_checked_with_their_line() {
+    let text = r#"
+[backends.b]
+kind = "scripted"
+
+[agents.a]
+backend = "b"
+model = "m"
+
+[teams.solo]
+pattern = "single"
+members = ["a"]
+
+[teams.ask]
+pattern = "auto"
+router = "ghost"
+teams = ["solo", "ask", "sollo", "solo", "loop"]
+
+[teams.loop]
+pattern = "auto"
+router = "a"
+teams = ["ask"]
+
+[teams.bare]
+pattern = "auto"
+"#;
+    let report = diagnose(text, Path::new("c.toml"));
+    let at = |path: &str| -> Vec<(usize, String)> {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.path == path)
+            .map(|d| (d.line, d.message.clone()))
+            .collect()
+    };
+    assert_eq!(at("teams.ask.router")[0].0, 15);
+    assert!(
+        at("teams.ask.router")[0]
+            .1
+            .contains("no agent named 'ghost'")
+    );
+    let teams: Vec<String> = (1..5)
+        .flat_map(|i| at(&format!("teams.ask.teams[{i}]")))
+        .map(|(line, m)| format!("{line}: {m}"))
+        .collect();
+    assert!(
+        teams
+            .iter()
+            .any(|m| m.starts_with("16: ") && m.contains("cannot route to itself")),
+        "{teams:?}"
+    );
+    assert!(
+        teams.iter().any(|m| m.contains("no team named 'sollo'")),
+        "{teams:?}"
+    );
+    assert!(
+        teams.iter().any(|m| m.contains("'solo' is listed twice")),
+        "{teams:?}"
+    );
+    assert!(
+        teams.iter().any(|m| m.contains("comes back to 'ask'")),
+        "{teams:?}"
+    );
+    assert!(at("teams.bare.router")[0].1.contains("needs a router"));
+    assert!(at("teams.bare.teams")[0].1.contains("needs teams"));
+    assert!(
+        at("teams.bare.members").is_empty(),
+        "an auto team has no members of its own"
+    );
 }
 
 #[test]

@@ -16,6 +16,9 @@ pub enum PatternKind {
     Handoff,
     GroupChat,
     BestOf,
+    // Auto routing (issue 11).
+    /// A router agent picks which of `teams` takes the task (DESIGN section 2, auto).
+    Auto,
 }
 
 impl PatternKind {
@@ -27,6 +30,7 @@ impl PatternKind {
             PatternKind::Handoff => "handoff",
             PatternKind::GroupChat => "group_chat",
             PatternKind::BestOf => "best_of",
+            PatternKind::Auto => "auto",
         }
     }
 }

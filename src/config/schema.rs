@@ -411,6 +411,18 @@ pub struct TeamConfig {
     /// What the judge scores against.
     #[serde(default)]
     pub rubric: Option<String>,
+
+    // --- auto (issue 11) ---
+    /// The agent that picks the team for a task (`route_task`).
+    #[serde(default)]
+    pub router: Option<String>,
+    /// The teams the router picks from.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Derived at launch, never read from a file: the configs of `teams` by name (members
+    /// derived, each auto team with its own `resolved`), so the session can go on as any of them.
+    #[serde(skip)]
+    pub resolved: BTreeMap<String, TeamConfig>,
 }
 
 impl Config {
@@ -510,6 +522,9 @@ impl TeamConfig {
             consensus: None,
             judge: None,
             rubric: None,
+            router: None,
+            teams: Vec::new(),
+            resolved: BTreeMap::new(),
         }
     }
 }

@@ -67,6 +67,14 @@ pub enum Command {
         #[serde(default)]
         reason: Option<String>,
     },
+    // Auto routing (issue 11).
+    /// Within a pending route's approval window: the team that takes the task instead (or the
+    /// router's pick, confirmed).
+    Route {
+        team: String,
+    },
+    /// Stop a pending route's approval window from counting while the person decides.
+    HoldRoute {},
 }
 
 impl Command {
@@ -95,6 +103,8 @@ impl Command {
             Command::CancelQueued { .. } => "cancel_queued",
             Command::ApproveTool { .. } => "approve_tool",
             Command::RejectTool { .. } => "reject_tool",
+            Command::Route { .. } => "route",
+            Command::HoldRoute {} => "hold_route",
         }
     }
 }
@@ -124,6 +134,8 @@ mod tests {
             r#"{"type":"approve_tool","call_id":"c1"}"#,
             r#"{"type":"reject_tool","call_id":"c1","reason":"no"}"#,
             r#"{"type":"reject_tool"}"#,
+            r#"{"type":"route","team":"debate"}"#,
+            r#"{"type":"hold_route"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

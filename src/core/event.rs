@@ -45,6 +45,9 @@ pub enum Purpose {
     Judge,
     Summarize,
     Aggregate,
+    // Auto routing (issue 11).
+    /// An auto team's router picking the team (`route_task`).
+    Router,
 }
 
 /// An agent as announced at session start.
@@ -440,6 +443,37 @@ pub enum EventKind {
     ToolInterrupted {
         call_id: String,
     },
+    // --- auto routing (issue 11) ---
+    /// The team that takes the task: picked by the router, or by the person within the
+    /// approval window. `approval`/`window_ms` (additive): how the router's pick is decided.
+    Routed {
+        team: String,
+        by: RoutedBy,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<Approval>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_ms: Option<u64>,
+    },
+    /// The pending route's approval window stopped counting: the person is deciding (additive).
+    RouteHeld {
+        by: Actor,
+    },
+    /// The routed team takes over the task (additive): from here on the session goes on as
+    /// `team`; `agents` are its agents not announced before (by `session_started` or an earlier
+    /// `agents_announced`).
+    AgentsAnnounced {
+        team: String,
+        agents: Vec<AgentInfo>,
+    },
+}
+
+/// Who picked the team of a `routed` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutedBy {
+    Router,
+    Person,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -485,6 +519,9 @@ impl EventKind {
             EventKind::ToolApproved { .. } => "tool_approved",
             EventKind::ToolRejected { .. } => "tool_rejected",
             EventKind::ToolInterrupted { .. } => "tool_interrupted",
+            EventKind::Routed { .. } => "routed",
+            EventKind::RouteHeld { .. } => "route_held",
+            EventKind::AgentsAnnounced { .. } => "agents_announced",
         }
     }
 }

@@ -129,7 +129,8 @@ impl Metrics {
         self.started.get_or_insert(e.ts);
         self.last_event = Some(e.ts);
         match &e.kind {
-            EventKind::SessionStarted { agents, .. } => {
+            EventKind::SessionStarted { agents, .. }
+            | EventKind::AgentsAnnounced { agents, .. } => {
                 for a in agents {
                     self.agents.entry(a.name.clone()).or_default();
                     if let Some(price) = a.price {

@@ -44,6 +44,8 @@ pub struct SessionState {
     pub queued_count: u32,
     /// MCP tool calls by id (issue 10).
     pub calls: calls::Calls,
+    /// The teams an auto team routed to (issue 11).
+    pub routes: route::Routes,
 }
 
 /// A message waiting for the next boundary of the pattern (`message_queued`).
@@ -505,6 +507,21 @@ impl SessionState {
                     p.held = true;
                 }
             }
+            // Auto routing (issue 11).
+            EventKind::Routed { .. } | EventKind::RouteHeld { .. } => {
+                self.routes.apply(&event.kind);
+            }
+            EventKind::AgentsAnnounced { agents, .. } => {
+                self.routes.apply(&event.kind);
+                for a in agents {
+                    if !self.agents.iter().any(|k| k.name == a.name) {
+                        self.agents.push(a.clone());
+                    }
+                }
+                // The routed team takes the task over as if it had just been sent: the
+                // router's turns are not its turns.
+                self.task.first_turn = self.next_turn;
+            }
         }
     }
 
@@ -673,6 +690,7 @@ impl SessionState {
 pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod route;
 
 #[cfg(test)]
 mod tests {

@@ -14,8 +14,10 @@
 //! `agent`, the scores) is whole; the reason of such an answer is marked [`TRUNCATED`].
 //! [`answer_floor`] is the least `max_tokens` a forced call gets, so the answer fits.
 
+mod route;
 mod salvage;
 
+pub use route::{parse_route, route_tool};
 pub use salvage::{Salvaged, salvage};
 
 use serde_json::{Value, json};
@@ -162,6 +164,8 @@ pub fn marker_instructions(tool: &ToolSpec) -> String {
         format!("Answer with one line `{VOTE_MARKER} <agree|disagree|abstain>: <reason>`.")
     } else if name == SELECT_SPEAKER {
         format!("Answer with one line `{NEXT_MARKER} <agent>: <reason>`.")
+    } else if name == crate::llm::vocab::ROUTE_TASK {
+        route::marker_instructions()
     } else if name == SUBMIT_SCORES {
         format!("Answer with one line per candidate `{SCORE_MARKER} <agent>: <0-10>: <reason>`.")
     } else {

@@ -324,7 +324,29 @@ pub fn team_of(config: &Config, name: &str) -> Result<TeamConfig, LaunchError> {
             teams: config.teams.keys().cloned().collect(),
         })?;
     team.derive_members();
+    resolve_routes(config, &mut team, &mut vec![name.to_string()]);
     Ok(team)
+}
+
+/// Give an auto team the configs of the teams it routes to (`resolved`), recursively; `path`
+/// (the teams on the way) stops a cycle `conclave check` reports. Unknown names are left out: the
+/// router is offered only the teams that exist.
+fn resolve_routes(config: &Config, team: &mut TeamConfig, path: &mut Vec<String>) {
+    if team.pattern != crate::config::PatternKind::Auto {
+        return;
+    }
+    team.teams
+        .retain(|t| config.teams.contains_key(t) && !path.contains(t));
+    for name in team.teams.clone() {
+        let Some(mut routed) = config.teams.get(&name).cloned() else {
+            continue;
+        };
+        routed.derive_members();
+        path.push(name.clone());
+        resolve_routes(config, &mut routed, path);
+        path.pop();
+        team.resolved.insert(name, routed);
+    }
 }
 
 fn unknown_team(team: &str, teams: &[String]) -> String {

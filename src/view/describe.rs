@@ -354,6 +354,10 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
         | K::ToolRejected { .. }
         | K::ToolInterrupted { .. }
         | K::ToolResult { .. } => super::tools::describe(&event.kind, state),
+        // Auto routing (issue 11).
+        K::Routed { .. } | K::RouteHeld { .. } | K::AgentsAnnounced { .. } => {
+            super::route::describe(&event.kind, state)
+        }
     }
 }
 

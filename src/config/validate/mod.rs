@@ -10,6 +10,7 @@ pub mod backends;
 pub mod files;
 mod mcp;
 mod patterns;
+mod routes;
 mod teams;
 mod telemetry;
 
@@ -119,6 +120,15 @@ pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
             "consensus",
         ],
         PatternKind::BestOf => vec!["members", "judge", "rubric", "timeout_ms"],
+        PatternKind::Auto => {
+            return vec![
+                "router",
+                "teams",
+                "approval",
+                "approval_window_ms",
+                "budget",
+            ];
+        }
     };
     options.extend(CONTEXT_OPTIONS);
     options.push("budget");

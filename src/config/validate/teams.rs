@@ -31,6 +31,7 @@ pub(super) fn check_team(
         PatternKind::Handoff => patterns::check_handoff(path, t, &members, names, out),
         PatternKind::GroupChat => patterns::check_group_chat(path, t, names, out),
         PatternKind::BestOf => patterns::check_best_of(path, t, names, out),
+        PatternKind::Auto => super::routes::check_auto(path, t, names, out),
     }
 }
 
@@ -85,7 +86,8 @@ fn check_members(path: &KeyPath, t: &TeamConfig, names: &Names<'_>, out: &mut Ve
         );
     }
     let has_steps = pipeline && !t.steps.is_empty();
-    if t.members.is_empty() && !has_steps {
+    // An auto team has no members of its own: its router picks one of its teams.
+    if t.members.is_empty() && !has_steps && t.pattern != PatternKind::Auto {
         let what = if pipeline {
             "members or steps"
         } else {

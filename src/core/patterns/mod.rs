@@ -11,6 +11,7 @@
 //! one would; [`Pattern::resume`] then picks up a task the previous process left unfinished. Commands that make no sense in the current state are answered with an `error` event
 //! carrying the command; the session goes on.
 
+mod auto;
 mod best_of;
 mod common;
 mod concurrent;
@@ -32,6 +33,7 @@ use crate::core::event::{EventKind, Outcome, PatternKind, Purpose};
 use crate::core::state::SessionState;
 use crate::llm::{ToolChoice, ToolSpec};
 
+pub use auto::{DEFAULT_WINDOW_MS as ROUTE_WINDOW_MS, active_team};
 pub use common::{command_error, stop};
 pub use handoff::{allowed_targets, pending_request, redirect_targets};
 
@@ -159,6 +161,8 @@ pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
         PatternKind::Handoff => Box::new(handoff::Handoff::new(ctx)),
         PatternKind::GroupChat => Box::new(group_chat::GroupChat::new(ctx)),
         PatternKind::BestOf => Box::new(best_of::BestOf::new(ctx)),
+        // Routing queues what is sent meanwhile itself; the routed team's pattern is wrapped.
+        PatternKind::Auto => return Box::new(auto::Auto::new(ctx)),
     };
     Box::new(queue::Queueing::new(&queueing, inner))
 }
@@ -176,7 +180,50 @@ pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
     out.extend(team.manager.clone());
     out.extend(team.aggregator.clone());
     out.extend(team.judge.clone());
+    out.extend(team.router.clone());
+    for routed in team.resolved.values() {
+        out.extend(referenced_agents(routed));
+    }
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|a| seen.insert(a.clone()));
     out
+}
+
+/// The agents a session of `team` announces in `session_started` (or, routed to, in
+/// `agents_announced`): those it references, but of an auto team only its router (the routed
+/// team's are announced once it takes over).
+pub fn announced_agents(team: &TeamConfig) -> Vec<String> {
+    if team.pattern == PatternKind::Auto {
+        return team.router.clone().into_iter().collect();
+    }
+    referenced_agents(team)
+}
+
+/// `names` as announced: backend, model, colour and prices from their config (unknown names
+/// are left out).
+pub fn agent_infos(
+    agents: &BTreeMap<String, AgentConfig>,
+    names: &[String],
+) -> Vec<crate::core::event::AgentInfo> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let a = agents.get(name)?;
+            Some(crate::core::event::AgentInfo {
+                backend: a.backend.clone(),
+                model: a.model.clone(),
+                color: a.color.clone(),
+                price: a.price,
+                name: name.clone(),
+                fallback: a
+                    .fallback
+                    .iter()
+                    .map(|f| crate::config::FallbackModel {
+                        price: f.price.or(a.price),
+                        ..f.clone()
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }

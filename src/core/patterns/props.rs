@@ -51,13 +51,16 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Pause {}),
         Just(Command::Resume {}),
         Just(Command::Stop {}),
+        prop_oneof![Just("x"), Just("y"), Just("z")]
+            .prop_map(|t| Command::Route { team: t.into() }),
+        Just(Command::HoldRoute {}),
     ]
 }
 
 pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => command().prop_map(Step::Command),
-        6 => (0usize..4, 0u8..10).prop_map(|(i, k)| Step::Complete(i, k)),
+        6 => (0usize..4, 0u8..12).prop_map(|(i, k)| Step::Complete(i, k)),
         1 => (0usize..4).prop_map(Step::Fail),
         1 => (0usize..4).prop_map(Step::Stream),
         1 => Just(Step::Timer),
@@ -102,6 +105,19 @@ pub(crate) fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
         PatternKind::BestOf => t.judge = Some("m".into()),
         PatternKind::Single => t.members.truncate(1),
         PatternKind::Sequential => {}
+        // Auto routing (issue 11): routes to a single agent or a handoff desk.
+        PatternKind::Auto => {
+            t.router = Some("m".into());
+            t.teams = vec!["x".into(), "y".into()];
+            t.approval =
+                Some([Approval::Auto, Approval::Confirm, Approval::Window][variant as usize % 3]);
+            let mut x = TeamConfig::new(PatternKind::Single);
+            x.members = vec!["a".into()];
+            let mut y = TeamConfig::new(PatternKind::Handoff);
+            y.members = AGENTS.iter().map(|a| a.to_string()).collect();
+            team(PatternKind::Handoff, &mut y, variant);
+            t.resolved = [("x".to_string(), x), ("y".to_string(), y)].into();
+        }
     }
 }
 
@@ -120,6 +136,8 @@ fn answer(agent: &str, k: u8) -> Reply {
             json!({"scores": [{"agent": agent, "score": 5, "reason": "r"}]}),
         ),
         8 => reply("same words"),
+        9 => tool("", "route_task", json!({"team": "y", "reason": "r"})),
+        10 => reply("x"),
         _ => tool("", "transfer_to_a", json!({"reason": "r"})),
     }
 }
@@ -171,6 +189,7 @@ pub(crate) fn pattern_kind() -> impl Strategy<Value = PatternKind> {
         Just(PatternKind::Handoff),
         Just(PatternKind::GroupChat),
         Just(PatternKind::BestOf),
+        Just(PatternKind::Auto),
     ]
 }
 

@@ -37,7 +37,7 @@ use super::fanout::Subscribers;
 use super::handle::{SessionSpec, Settled};
 use super::turn::{FitTo, Live, Step, TurnMsg};
 use crate::core::command::Command;
-use crate::core::event::{AgentInfo, ErrorInfo, Event, EventKind, Outcome, SCHEMA_VERSION};
+use crate::core::event::{ErrorInfo, Event, EventKind, Outcome, SCHEMA_VERSION};
 use crate::core::metrics::Metrics;
 use crate::core::patterns::{self, Ctx, Effect, Input, Pattern, TurnSpec, UnattendedApproval};
 use crate::core::request;
@@ -184,27 +184,8 @@ impl Actor {
             self.metrics.apply(e);
         }
         if history.is_empty() {
-            let agents = patterns::referenced_agents(&self.ctx.team)
-                .into_iter()
-                .filter_map(|name| {
-                    let a = self.ctx.agents.get(&name)?;
-                    Some(AgentInfo {
-                        backend: a.backend.clone(),
-                        model: a.model.clone(),
-                        color: a.color.clone(),
-                        price: a.price,
-                        name,
-                        fallback: a
-                            .fallback
-                            .iter()
-                            .map(|f| crate::config::FallbackModel {
-                                price: f.price.or(a.price),
-                                ..f.clone()
-                            })
-                            .collect(),
-                    })
-                })
-                .collect();
+            let names = patterns::announced_agents(&self.ctx.team);
+            let agents = patterns::agent_infos(&self.ctx.agents, &names);
             self.publish(EventKind::SessionStarted {
                 team: self.team_name.clone(),
                 pattern: self.ctx.team.pattern,
@@ -409,7 +390,7 @@ impl Actor {
         };
         let request = request::build(
             &self.state,
-            &self.ctx.team,
+            patterns::active_team(&self.ctx.team, &self.state),
             &agent,
             &spec,
             summary.as_deref(),

@@ -112,7 +112,7 @@ impl Session {
             }
         }
         let needs_members = match spec.team.pattern {
-            PatternKind::Handoff => false,
+            PatternKind::Handoff | PatternKind::Auto => false,
             PatternKind::Sequential => spec.team.steps.is_empty(),
             _ => true,
         };
@@ -129,6 +129,17 @@ impl Session {
             return Err(SessionError::InvalidTeam {
                 team: team.clone(),
                 message: "a handoff team needs `entry` or `members`".into(),
+            });
+        }
+        if spec.team.pattern == PatternKind::Auto
+            && (spec.team.router.is_none() || spec.team.resolved.is_empty())
+        {
+            return Err(SessionError::InvalidTeam {
+                team: team.clone(),
+                message:
+                    "an auto team needs a router and teams to route to: add router = \"AGENT\" \
+                          and teams = [\"TEAM\", …] naming defined teams"
+                        .into(),
             });
         }
         Ok(Session {

@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::schema::BackendConfig;
 use crate::llm::vocab::{
-    CAST_VOTE, COMPLETE_HANDOFF, SELECT_SPEAKER, SUBMIT_SCORES, SUMMARIZE_MARKER,
+    CAST_VOTE, COMPLETE_HANDOFF, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_SCORES, SUMMARIZE_MARKER,
 };
 use crate::llm::{
     ChatMessage, ChatRequest, ErrorKind, FinishReason, LlmError, LlmStream, Provider, ToolCall,
@@ -349,32 +349,49 @@ fn default_reply(
             String::new(),
             call(serde_json::json!({"summary": format!("{character} handled the request")})),
         ),
+        ROUTE_TASK => {
+            let first = enum_of(request, on, "team")
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            (
+                String::new(),
+                call(serde_json::json!({"team": first, "reason": "the first team listed"})),
+            )
+        }
         _ => (String::new(), call(serde_json::json!({}))),
     }
 }
 
 /// The values of the first `agent` property's `enum` in the named tool's JSON Schema.
 fn agent_enum(request: &ChatRequest, tool: &str) -> Vec<String> {
-    fn find(v: &serde_json::Value) -> Option<Vec<String>> {
-        let obj = v.as_object()?;
-        if let Some(list) = obj
-            .get("properties")
-            .and_then(|p| p.get("agent"))
-            .and_then(|a| a.get("enum"))
-            .and_then(|e| e.as_array())
-        {
-            return Some(
-                list.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
-            );
-        }
-        obj.values().find_map(find)
-    }
+    enum_of(request, tool, "agent")
+}
+
+/// The values of the first `property`'s `enum` in the named tool's JSON Schema.
+fn enum_of(request: &ChatRequest, tool: &str, property: &str) -> Vec<String> {
+    let find = |v: &serde_json::Value| find_enum(v, property);
     request
         .tools
         .iter()
         .find(|t| t.name == tool)
         .and_then(|t| find(&t.parameters))
         .unwrap_or_default()
+}
+
+fn find_enum(v: &serde_json::Value, property: &str) -> Option<Vec<String>> {
+    let obj = v.as_object()?;
+    if let Some(list) = obj
+        .get("properties")
+        .and_then(|p| p.get(property))
+        .and_then(|a| a.get("enum"))
+        .and_then(|e| e.as_array())
+    {
+        return Some(
+            list.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+        );
+    }
+    obj.values().find_map(|v| find_enum(v, property))
 }

@@ -60,6 +60,7 @@ impl App {
                 self.note("no handoff to cancel");
             }
             Action::RedirectHandoff => return self.open_redirect_picker(),
+            Action::RouteTask => return self.open_route_picker(),
             Action::CancelTurn => return self.cancel_focused_turn(),
             Action::TogglePause => {
                 if self.session.paused() {
@@ -196,7 +197,7 @@ impl App {
             return Vec::new();
         };
         let (from, to) = (t.from.clone(), t.to.clone());
-        let allowed = match self.config.teams.get(self.session.team()) {
+        let allowed = match self.config.teams.get(self.session.active_team()) {
             Some(team) => redirect_targets(team, &from, &to),
             None => Vec::new(),
         };
@@ -284,6 +285,7 @@ impl App {
                 Vec::new()
             }
             PickerPurpose::Session => vec![Effect::Send(Outbound::Resume { id: choice })],
+            PickerPurpose::Route => send(Command::Route { team: choice }),
         }
     }
 
@@ -304,6 +306,6 @@ impl App {
     }
 }
 
-fn send(command: Command) -> Vec<Effect> {
+pub(super) fn send(command: Command) -> Vec<Effect> {
     vec![Effect::Send(Outbound::Command(command))]
 }

@@ -24,6 +24,7 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
             (Action::TogglePause, "pause"),
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
+        Some(PatternKind::Auto) => v.push((Action::RouteTask, "pick team")),
         _ => {}
     }
     v.push((Action::CancelTurn, "cancel turn"));
@@ -59,6 +60,9 @@ impl App {
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
+                if s.view.state.routes.pending().is_some() {
+                    v.push((Action::RouteTask, "pick team"));
+                }
                 // A tool call waiting for the person comes first: its turn is stopped on it.
                 let waiting = s.view.calls.waiting(&s.view.state).len();
                 if waiting > 0 {

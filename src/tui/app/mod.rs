@@ -9,6 +9,7 @@ pub mod calls;
 pub mod hints;
 pub mod inbound;
 pub mod replay;
+pub mod route;
 pub mod slash;
 
 use chrono::{DateTime, Utc};
@@ -125,6 +126,9 @@ impl App {
     pub fn apply(&mut self, event: &Event) {
         let started = matches!(event.kind, EventKind::SessionStarted { .. });
         self.session.apply(event);
+        if let EventKind::AgentsAnnounced { team, .. } = &event.kind {
+            self.session.routed_to(&self.config, team);
+        }
         if started {
             // The session may run another team than the one the console opened with.
             self.session.set_team_figures(&self.config);

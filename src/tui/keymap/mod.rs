@@ -151,6 +151,8 @@ actions! {
     ToggleCall "toggle_call" Global ["alt+e"] "unfold / fold the chosen tool call";
     ReasonSubmit "reason_submit" Reason ["enter"] "reject with the reason typed (or none)";
     ReasonCancel "reason_cancel" Reason ["esc"] "keep the call waiting";
+    // Auto routing (issue 11).
+    RouteTask "route_task" Global ["alt+r"] "pick another team for the task (auto teams)";
 }
 
 impl Action {

@@ -20,6 +20,8 @@ pub enum PickerPurpose {
     Agent,
     /// Resume the chosen recorded session (`/sessions`).
     Session,
+    /// Route the task to the chosen team (an auto team's pending route, issue 11).
+    Route,
 }
 
 /// A list to choose from.

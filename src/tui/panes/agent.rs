@@ -111,6 +111,7 @@ impl AgentPane {
                     Some(Purpose::Judge) => "judging…",
                     Some(Purpose::SelectSpeaker) => "choosing…",
                     Some(Purpose::Summarize) => "summarizing…",
+                    Some(Purpose::Router) => "routing…",
                     _ => "speaking…",
                 },
                 Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),

@@ -112,6 +112,26 @@ impl SessionView {
         self.agent_budgets = agent_budgets(config);
     }
 
+    /// An auto team's routed `team` took over (issue 11): the pattern, entry agent and budget
+    /// the console reads are that team's from now on.
+    pub fn routed_to(&mut self, config: &Config, team: &str) {
+        let Some(t) = config.teams.get(team) else {
+            return;
+        };
+        self.pattern = Some(t.pattern);
+        self.entry_agent = t.entry.clone();
+        self.budget = self.budget.or(t.budget);
+    }
+
+    /// The team the session goes on as: the team an auto team routed to, else [`Self::team`].
+    pub fn active_team(&self) -> &str {
+        self.view
+            .state
+            .routes
+            .active()
+            .unwrap_or_else(|| self.team())
+    }
+
     /// The team on screen: the session's, or the one the console opened with.
     pub fn team(&self) -> &str {
         if self.started() {
@@ -122,6 +142,10 @@ impl SessionView {
     }
 
     pub fn pattern(&self) -> Option<PatternKind> {
+        if self.view.state.routes.active().is_some() {
+            // Routed: the team that took over (set by `routed_to`).
+            return self.pattern;
+        }
         self.view.state.pattern.or(self.pattern)
     }
 
@@ -196,7 +220,7 @@ impl SessionView {
             RunState::Approval
         } else if self.is_running() {
             RunState::Running
-        } else if self.handoff().pending().is_some() {
+        } else if self.handoff().pending().is_some() || self.view.state.routes.pending().is_some() {
             RunState::Approval
         } else if self.started() {
             RunState::Idle
@@ -242,6 +266,14 @@ impl SessionView {
             self.transcript.clear();
             self.entry_seqs.clear();
             self.started_at = Some(event.ts);
+        }
+        if let EventKind::AgentsAnnounced { agents, .. } = &event.kind {
+            // A routed team took over (issue 11): its agents get their panes.
+            for a in agents {
+                if self.agent_index(&a.name).is_none() {
+                    self.agents.push(AgentView::new(a.clone()));
+                }
+            }
         }
         let parts = self.view.push(event);
         if let Some(entry) = Entry::of(parts) {

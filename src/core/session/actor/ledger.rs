@@ -23,7 +23,13 @@ impl Actor {
         agent: &AgentConfig,
         request: &ChatRequest,
     ) -> Option<budget::Refusal> {
-        if self.ctx.team.budget.is_none() && agent.budget.is_none() {
+        // An auto team's own budget covers the whole session; without one, the routed team's.
+        let team_budget = self
+            .ctx
+            .team
+            .budget
+            .or_else(|| crate::core::patterns::active_team(&self.ctx.team, &self.state).budget);
+        if team_budget.is_none() && agent.budget.is_none() {
             return None;
         }
         let call = budget::Call {
@@ -34,7 +40,7 @@ impl Actor {
         };
         budget::check(
             &self.metrics,
-            self.ctx.team.budget.as_ref(),
+            team_budget.as_ref(),
             agent.budget.as_ref(),
             call,
         )
