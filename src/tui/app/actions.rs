@@ -124,6 +124,18 @@ impl App {
                     return vec![Effect::Send(Outbound::Quit), Effect::Quit];
                 }
             }
+            // Context preview (issue 12 item 3).
+            Action::PreviewContext
+            | Action::PreviewUp
+            | Action::PreviewDown
+            | Action::PreviewPageUp
+            | Action::PreviewPageDown
+            | Action::PreviewEdit
+            | Action::PreviewDelete
+            | Action::PreviewApprove
+            | Action::PreviewClose
+            | Action::PreviewEditKeep
+            | Action::PreviewEditDrop => return self.preview_action(action),
         }
         Vec::new()
     }

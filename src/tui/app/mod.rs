@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod hints;
 pub mod inbound;
+pub mod preview;
 pub mod slash;
 
 use chrono::{DateTime, Utc};
@@ -61,6 +62,9 @@ pub struct App {
     pub pane_rects: Vec<(Focus, Rect)>,
     /// Warnings from loading the theme and key bindings, shown in the transcript at start.
     pub warnings: Vec<String>,
+    /// The editor of the context preview's message being edited (beside the overlay, which is
+    /// plain data).
+    pub preview_editor: Option<ratatui_textarea::TextArea<'static>>,
 }
 
 impl App {
@@ -92,6 +96,7 @@ impl App {
             now,
             pane_rects: Vec::new(),
             warnings: Vec::new(),
+            preview_editor: None,
         };
         if setup.history.is_empty() {
             let demo = if app.is_demo {
@@ -141,6 +146,7 @@ impl App {
         {
             self.panes.focus = Focus::Agent(i);
         }
+        self.follow_preview(event);
     }
 
     /// Handle one key press.
@@ -153,12 +159,23 @@ impl App {
                 Overlay::Help(_) => Context::Help,
                 Overlay::Picker(_) => Context::Picker,
                 Overlay::Confirm(_) => Context::Confirm,
+                Overlay::Preview(_) => self.preview_context(),
             };
             return match self.keymap.lookup(ctx, &key) {
                 Some(action) => self.perform(action),
-                // Ctrl+C closes whatever overlay does not bind it itself.
+                // Ctrl+C closes whatever overlay does not bind it itself (in the preview's
+                // editor: drops the edit).
                 None if self.keymap.lookup(Context::Global, &key) == Some(Action::Interrupt) => {
+                    match ctx {
+                        Context::PreviewEdit => return self.perform(Action::PreviewEditDrop),
+                        Context::Preview => return self.perform(Action::PreviewClose),
+                        _ => {}
+                    }
                     self.overlays.pop();
+                    Vec::new()
+                }
+                None if ctx == Context::PreviewEdit => {
+                    self.preview_type(key);
                     Vec::new()
                 }
                 None => Vec::new(),
@@ -185,6 +202,10 @@ impl App {
 
     /// Bracketed paste: the text goes into the input as is, newlines included.
     pub fn handle_paste(&mut self, text: &str) {
+        if self.context() == Context::PreviewEdit {
+            self.preview_paste(text);
+            return;
+        }
         if !self.overlays.is_empty() {
             return;
         }
@@ -279,6 +300,7 @@ impl App {
             Some(Overlay::Help(_)) => Context::Help,
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
+            Some(Overlay::Preview(_)) => self.preview_context(),
             None if self.input.completion.is_some() => Context::Completion,
             None => Context::Global,
         }

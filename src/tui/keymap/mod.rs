@@ -25,16 +25,23 @@ pub enum Context {
     Picker,
     Confirm,
     Help,
+    // Context preview (issue 12 item 3).
+    /// The context preview overlay: what a pending handoff's target will receive.
+    Preview,
+    /// Editing one message of the context preview (other keys are typed into the editor).
+    PreviewEdit,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::Input,
         Context::Completion,
         Context::Picker,
         Context::Confirm,
         Context::Help,
+        Context::Preview,
+        Context::PreviewEdit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +52,8 @@ impl Context {
             Context::Picker => "picker",
             Context::Confirm => "confirm",
             Context::Help => "help",
+            Context::Preview => "preview",
+            Context::PreviewEdit => "preview_edit",
         }
     }
 
@@ -123,6 +132,18 @@ actions! {
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
+    // Context preview (issue 12 item 3).
+    PreviewContext "preview_context" Global ["ctrl+e"] "preview and edit the handoff target's context";
+    PreviewUp "preview_up" Preview ["up", "k"] "previous message";
+    PreviewDown "preview_down" Preview ["down", "j"] "next message";
+    PreviewPageUp "preview_page_up" Preview ["pageup"] "scroll up a page";
+    PreviewPageDown "preview_page_down" Preview ["pagedown"] "scroll down a page";
+    PreviewEdit "preview_edit" Preview ["e", "enter"] "edit the message's text";
+    PreviewDelete "preview_delete" Preview ["d", "delete"] "delete the message (again: keep it)";
+    PreviewApprove "preview_approve" Preview ["ctrl+y", "a"] "approve the handoff with this context";
+    PreviewClose "preview_close" Preview ["esc", "q"] "back, edits dropped (the handoff stays held)";
+    PreviewEditKeep "preview_edit_keep" PreviewEdit ["ctrl+s"] "keep the edited text";
+    PreviewEditDrop "preview_edit_drop" PreviewEdit ["esc"] "drop this edit";
 }
 
 impl Action {

@@ -72,6 +72,8 @@ fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
             Context::Picker => "Pickers",
             Context::Confirm => "Questions",
             Context::Help => "This help",
+            Context::Preview => "Context preview",
+            Context::PreviewEdit => "Editing a previewed message",
         };
         if !lines.is_empty() {
             lines.push((String::new(), String::new(), false));

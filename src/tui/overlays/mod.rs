@@ -1,10 +1,11 @@
-//! Overlays drawn above the main screen: help, pickers, confirmations. The overlay stack lives
+//! Overlays drawn above the main screen: help, pickers, confirmations, the context preview. The overlay stack lives
 //! in the `App` (the top one receives the keys); each overlay is plain data here, drawn by its
 //! module from that data, the theme and the keymap, never from the `App`.
 
 pub mod confirm;
 pub mod help;
 pub mod picker;
+pub mod preview;
 
 use ratatui::layout::Rect;
 
@@ -60,6 +61,8 @@ pub enum Overlay {
     Help(u16),
     Picker(Picker),
     Confirm(ConfirmKind),
+    /// What a pending handoff's target will receive, editable (its editor is `App::preview_editor`).
+    Preview(Box<preview::ContextPreview>),
 }
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it).
