@@ -168,7 +168,9 @@ fn preview_edit_delete_and_approve_reach_the_handoff_target() {
         )
     );
     assert!(
-        sent[1].1.starts_with("triage handed the conversation over to you"),
+        sent[1]
+            .1
+            .starts_with("triage handed the conversation over to you"),
         "{sent:?}"
     );
 

@@ -347,3 +347,18 @@ fn held_event(app: &App) -> conclave::core::Event {
         },
     )
 }
+
+#[test]
+fn tiny_screens_draw_without_panicking() {
+    for (w, h) in [(1, 1), (20, 6), (40, 10)] {
+        let mut app = long_request_app();
+        ctrl(&mut app, 'e');
+        screen(&mut app, w, h);
+        select(&mut app, 11);
+        key(&mut app, 'e');
+        screen(&mut app, w, h);
+        press(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+        press(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+        screen(&mut app, w, h);
+    }
+}
