@@ -17,8 +17,8 @@ use std::time::Duration;
 use home::{Home, LONG};
 use pty::{Key, Pty};
 use serde_json::Value;
-use support::llm_fake::{ByRequest, Wire};
-use support::{FakeServer, Turn};
+use support::FakeServer;
+use support::llm_fake::{edit_replies, requests_of, role_pairs, roles_and_texts};
 
 /// The home's config with triage and billing on the fake server and the support team's
 /// handoffs in a 3-second window.
@@ -67,21 +67,6 @@ fn journal(home: &Home) -> Vec<Value> {
         .collect()
 }
 
-/// (role, text) of each message of an OpenAI request body.
-fn messages(body: &Value) -> Vec<(String, String)> {
-    body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap_or_default().to_string(),
-                m["content"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn preview_edit_delete_and_approve_reach_the_handoff_target() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -90,18 +75,7 @@ fn preview_edit_delete_and_approve_reach_the_handoff_target() {
         .build()
         .unwrap();
     let server = runtime.block_on(FakeServer::start());
-    let replies = ByRequest::install(&server, &[Wire::OpenAi]);
-    let triage = Turn::text(["Passing you on."]).tool(
-        "call_t1",
-        "transfer_to_billing",
-        r#"{"reason":"double charge"}"#,
-    );
-    replies.add("triage-model", None, Wire::OpenAi.reply(&triage));
-    replies.add(
-        "billing-model",
-        None,
-        Wire::OpenAi.reply(&Turn::text(["Refund sent."])),
-    );
+    edit_replies(&server);
     let home = Home::new();
     configure(&home, &server);
 
@@ -148,17 +122,7 @@ fn preview_edit_delete_and_approve_reach_the_handoff_target() {
     let e = &events[edited];
     assert_eq!(e["agent"], "billing");
     assert_eq!(e["by"], "user");
-    let sent: Vec<(String, String)> = e["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap().to_string(),
-                m["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let sent = role_pairs(&e["messages"], "text");
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert_eq!(
         sent[0],
@@ -174,16 +138,11 @@ fn preview_edit_delete_and_approve_reach_the_handoff_target() {
         "{sent:?}"
     );
 
-    let billing: Vec<Value> = Wire::OpenAi
-        .requests(&server)
-        .iter()
-        .map(|r| r.json())
-        .filter(|b| b["model"] == "billing-model")
-        .collect();
+    let billing = requests_of(&server, "billing-model");
     assert_eq!(billing.len(), 1, "one request from billing");
     let mut expected = vec![("system".to_string(), "You are billing.".to_string())];
     expected.extend(sent);
-    assert_eq!(messages(&billing[0]), expected);
+    assert_eq!(roles_and_texts(&billing[0]), expected);
     assert!(
         !billing[0].to_string().contains("Passing you on."),
         "the deleted message did not reach billing"

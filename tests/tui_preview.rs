@@ -7,6 +7,8 @@
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
+use fixtures::last_notice;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -102,15 +104,6 @@ fn sent(effects: Vec<Effect>) -> Vec<Command> {
             _ => None,
         })
         .collect()
-}
-
-fn last_notice(app: &App) -> String {
-    app.session
-        .transcript
-        .iter()
-        .rev()
-        .find_map(|e| e.notice().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn is_open(app: &App) -> bool {
