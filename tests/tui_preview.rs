@@ -355,3 +355,24 @@ fn tiny_screens_draw_without_panicking() {
         screen(&mut app, w, h);
     }
 }
+
+#[test]
+fn a_summary_edge_says_the_target_gets_a_summary_unless_edited() {
+    let mut app = long_request_app();
+    app.config.teams.get_mut("support").unwrap().context =
+        Some(conclave::config::ContextMode::Summary);
+    ctrl(&mut app, 'e');
+    let Some(Overlay::Preview(p)) = app.overlays.last() else {
+        panic!("open")
+    };
+    let note = p.note.clone().unwrap_or_default();
+    assert!(note.contains("billing receives a summary"), "{note}");
+    assert!(screen(&mut app, 80, 24).contains("passes a summary"));
+    // Without a summary edge there is nothing to say.
+    let mut app = long_request_app();
+    ctrl(&mut app, 'e');
+    let Some(Overlay::Preview(p)) = app.overlays.last() else {
+        panic!("open")
+    };
+    assert_eq!(p.note, None);
+}

@@ -11,7 +11,8 @@
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
-use crate::config::Config;
+use crate::config::{Config, ContextMode};
+use crate::core::context::mode_for;
 use crate::core::event::{Event, EventKind};
 use crate::core::patterns::{Ctx, pending_request};
 use crate::tui::Outbound;
@@ -175,12 +176,18 @@ impl App {
         };
         let tools = supports_tools(&self.config, &pending.to);
         let request = pending_request(&ctx, &self.session.view.state, tools)?;
-        Some(ContextPreview::new(
-            &pending.id,
-            &pending.from,
-            &pending.to,
-            &request,
-        ))
+        let mut preview = ContextPreview::new(&pending.id, &pending.from, &pending.to, &request);
+        let edited = (self.session.view.state.handoff.edited.as_ref())
+            .is_some_and(|e| e.handoff == pending.id);
+        if mode_for(&ctx.team, Some(&pending.from), &pending.to) == ContextMode::Summary && !edited
+        {
+            preview.note = Some(format!(
+                "{} → {} passes a summary: unless you edit, {} receives a summary of these \
+                 messages (one model call when you approve) instead of them.",
+                pending.from, pending.to, pending.to
+            ));
+        }
+        Some(preview)
     }
 
     fn open_preview_state(&self) -> Option<&ContextPreview> {

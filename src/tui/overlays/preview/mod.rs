@@ -127,6 +127,8 @@ pub struct ContextPreview {
     pub viewport: usize,
     /// A word for the person about the last key (why a message cannot be deleted).
     pub flash: Option<String>,
+    /// What the person should know about this request before reading it (a summary edge).
+    pub note: Option<String>,
 }
 
 impl ContextPreview {
@@ -151,6 +153,7 @@ impl ContextPreview {
             layout: Vec::new(),
             viewport: 0,
             flash: None,
+            note: None,
         }
     }
 

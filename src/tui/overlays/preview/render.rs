@@ -168,6 +168,10 @@ fn layout(
             dim,
         ),
     ])];
+    if let Some(note) = &preview.note {
+        let style = Style::new().fg(theme.warning);
+        lines.splice(0..0, body(note, width, "", style));
+    }
     match preview.system.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(system) => lines.extend(body(system, width, "  ", dim)),
         None => lines.push(Line::styled("  (none)", dim)),
