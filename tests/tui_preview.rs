@@ -376,3 +376,12 @@ fn a_summary_edge_says_the_target_gets_a_summary_unless_edited() {
     };
     assert_eq!(p.note, None);
 }
+
+#[test]
+fn a_short_request_takes_only_the_rows_it_needs() {
+    for (w, h) in SIZES {
+        let mut app = fixtures::app("support", &fixtures::support_pending().events);
+        ctrl(&mut app, 'e');
+        insta::assert_snapshot!(format!("preview_short_{w}x{h}"), screen(&mut app, w, h));
+    }
+}

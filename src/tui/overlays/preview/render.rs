@@ -26,6 +26,8 @@ pub const MAX_WIDTH: u16 = 110;
 const MIN_MARGIN: u16 = 30;
 /// Rows of a message's text shown in the editor at most (it scrolls beyond).
 const MAX_EDITOR_ROWS: u16 = 10;
+/// The popup is never shorter than this (when the screen allows).
+const MIN_HEIGHT: u16 = 12;
 
 /// What the preview is drawn with besides its own state.
 #[derive(Clone, Copy)]
@@ -57,12 +59,17 @@ pub fn render(
     } else {
         MAX_WIDTH
     };
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y,
-        width,
-        height: area.height,
+    // As tall as the request and its editor want (a short one leaves the screen around it),
+    // centred in `area`.
+    let lines = layout(preview, width.saturating_sub(2), theme, colors);
+    let editor_rows = match &editor {
+        Some(ta) if preview.editing => (ta.lines().len() as u16).clamp(3, MAX_EDITOR_ROWS) + 2,
+        _ => 0,
     };
+    let wanted = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2 + editor_rows);
+    let rect = super::super::centered(area, width, wanted.max(MIN_HEIGHT));
     let bold = |c: Color| Style::new().fg(c).add_modifier(Modifier::BOLD);
     let window = if held { " · held" } else { "" };
     let title = format!(
@@ -103,17 +110,13 @@ pub fn render(
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
-    let (list_area, editor_area) = match &editor {
-        Some(ta) if preview.editing => {
-            let wanted = (ta.lines().len() as u16).clamp(3, MAX_EDITOR_ROWS) + 2;
-            let h = wanted.min(inner.height / 2).max(3);
-            let [l, e] =
-                Layout::vertical([Constraint::Fill(1), Constraint::Length(h)]).areas(inner);
-            (l, Some(e))
-        }
-        _ => (inner, None),
+    let (list_area, editor_area) = if editor_rows > 0 {
+        let h = editor_rows.min(inner.height / 2).max(3);
+        let [l, e] = Layout::vertical([Constraint::Fill(1), Constraint::Length(h)]).areas(inner);
+        (l, Some(e))
+    } else {
+        (inner, None)
     };
-    let lines = layout(preview, list_area.width, theme, colors);
     scroll_into_view(preview, usize::from(list_area.height), lines.len());
     let shown: Vec<Line<'static>> = lines
         .into_iter()
@@ -206,6 +209,9 @@ fn layout(
     }
     if preview.messages.is_empty() {
         lines.push(Line::styled("(no messages)", dim));
+    } else {
+        // No blank row after the last message.
+        lines.pop();
     }
     preview.layout = spans;
     lines
