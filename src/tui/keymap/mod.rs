@@ -1,6 +1,7 @@
 //! Key bindings: named actions per context, separate from the keys that trigger them.
 //!
-//! Contexts are checked from the innermost out: an open overlay (`help`, `picker`, `confirm`)
+//! Contexts are checked from the innermost out: an open overlay (`help`, `picker`, `confirm`,
+//! the context preview's `preview`, or `preview_edit` while one of its messages is edited)
 //! sees keys first and alone; otherwise the slash/@ `completion` popup (when shown), then
 //! `global`, then `input`; keys no action claims are typed into the input box. Defaults live in
 //! [`defaults`]; `[keys.<context>] <action> = "ctrl+r"` (or a list) replaces an action's keys.

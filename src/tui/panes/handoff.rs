@@ -1,5 +1,6 @@
 //! The handoff panel: who holds control and for how long, the pending request with the countdown
-//! of its approval window and the keys that decide it, and the chain of transfers.
+//! of its approval window (or `held`), the keys that decide it and the one that previews what its
+//! target will receive, and the chain of transfers.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
