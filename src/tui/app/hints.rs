@@ -46,6 +46,7 @@ impl App {
                 (Action::PickerClose, "close"),
             ],
             Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+            Context::Replay => self.replay_hints(),
             // Context preview (issue 12 item 3).
             Context::Preview => vec![
                 (Action::PreviewApprove, "approve"),

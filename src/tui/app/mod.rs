@@ -8,6 +8,7 @@ pub mod actions;
 pub mod hints;
 pub mod inbound;
 pub mod preview;
+pub mod replay;
 pub mod slash;
 
 use chrono::{DateTime, Utc};
@@ -62,6 +63,8 @@ pub struct App {
     pub pane_rects: Vec<(Focus, Rect)>,
     /// Warnings from loading the theme and key bindings, shown in the transcript at start.
     pub warnings: Vec<String>,
+    /// Set when the console plays a recorded session (`conclave replay`).
+    pub replay: Option<replay::ReplayBar>,
     /// The editor of the context preview's message being edited (beside the overlay, which is
     /// plain data).
     pub preview_editor: Option<ratatui_textarea::TextArea<'static>>,
@@ -96,6 +99,7 @@ impl App {
             now,
             pane_rects: Vec::new(),
             warnings: Vec::new(),
+            replay: None,
             preview_editor: None,
         };
         if setup.history.is_empty() {
@@ -181,6 +185,9 @@ impl App {
                 None => Vec::new(),
             };
         }
+        if self.is_replay() {
+            return self.handle_replay_key(key);
+        }
         if self.input.completion.is_some()
             && let Some(action) = self.keymap.lookup(Context::Completion, &key)
         {
@@ -206,7 +213,7 @@ impl App {
             self.preview_paste(text);
             return;
         }
-        if !self.overlays.is_empty() {
+        if !self.overlays.is_empty() || self.is_replay() {
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -301,6 +308,7 @@ impl App {
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
             Some(Overlay::Preview(_)) => self.preview_context(),
+            None if self.is_replay() => Context::Replay,
             None if self.input.completion.is_some() => Context::Completion,
             None => Context::Global,
         }

@@ -3,7 +3,9 @@
 //! Contexts are checked from the innermost out: an open overlay (`help`, `picker`, `confirm`,
 //! the context preview's `preview`, or `preview_edit` while one of its messages is edited)
 //! sees keys first and alone; otherwise the slash/@ `completion` popup (when shown), then
-//! `global`, then `input`; keys no action claims are typed into the input box. Defaults live in
+//! `global`, then `input`; keys no action claims are typed into the input box. A console that
+//! plays a recorded session (`conclave replay`) has no input box: `replay` comes before
+//! `global` there, and digits typed are the count (N) of its seek keys. Defaults live in
 //! [`defaults`]; `[keys.<context>] <action> = "ctrl+r"` (or a list) replaces an action's keys.
 //! The help overlay, the footer hints and the README table are all generated from this map.
 
@@ -26,6 +28,8 @@ pub enum Context {
     Picker,
     Confirm,
     Help,
+    /// `conclave replay` in the console: consulted before `global`, instead of `input`.
+    Replay,
     // Context preview (issue 12 item 3).
     /// The context preview overlay: what a pending handoff's target will receive.
     Preview,
@@ -34,13 +38,14 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 9] = [
         Context::Global,
         Context::Input,
         Context::Completion,
         Context::Picker,
         Context::Confirm,
         Context::Help,
+        Context::Replay,
         Context::Preview,
         Context::PreviewEdit,
     ];
@@ -53,6 +58,7 @@ impl Context {
             Context::Picker => "picker",
             Context::Confirm => "confirm",
             Context::Help => "help",
+            Context::Replay => "replay",
             Context::Preview => "preview",
             Context::PreviewEdit => "preview_edit",
         }
@@ -133,6 +139,18 @@ actions! {
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
+    ReplayToggle "toggle_play" Replay ["space"] "pause / play (at the end: from the start)";
+    ReplayStep "step" Replay [".", "n"] "play one more event (pauses)";
+    ReplayNextTurn "next_turn" Replay ["t"] "jump to the next turn";
+    ReplayNextHandoff "next_handoff" Replay ["h"] "jump to the next handoff";
+    ReplayNextVote "next_vote" Replay ["v"] "jump to the next vote";
+    ReplayBack "back" Replay ["left", "b"] "back N events (type N first; 10 if none)";
+    ReplayForward "forward" Replay ["right", "f"] "forward N events (type N first; 10 if none)";
+    ReplaySeek "seek" Replay ["g", "enter"] "go to seq N (type N first; none: the first)";
+    ReplayEnd "end" Replay ["end", "e"] "go to the last event";
+    ReplayFaster "faster" Replay ["]", "="] "play faster (fastest: all at once)";
+    ReplaySlower "slower" Replay ["[", "-"] "play slower";
+    ReplayQuit "quit_replay" Replay ["q"] "quit the replay";
     // Context preview (issue 12 item 3).
     PreviewContext "preview_context" Global ["ctrl+e"] "preview and edit the handoff target's context";
     PreviewUp "preview_up" Preview ["up", "k"] "previous message";
@@ -230,8 +248,8 @@ impl Keymap {
         self.keys(action).first().map(Key::short)
     }
 
-    /// Pairs of actions whose keys clash: in the same context, or a `global` key hiding an
-    /// `input` one (global is consulted first).
+    /// Pairs of actions whose keys clash: in the same context, a `global` key hiding an
+    /// `input` one (global is consulted first), or a `replay` key hiding a `global` one.
     pub fn collisions(&self) -> Vec<(Action, Action, Key)> {
         let mut out = Vec::new();
         let entries: Vec<(Action, Key)> = self
@@ -248,7 +266,10 @@ impl Keymap {
                 let clash = ca == cb
                     || matches!(
                         (ca, cb),
-                        (Context::Global, Context::Input) | (Context::Input, Context::Global)
+                        (Context::Global, Context::Input)
+                            | (Context::Input, Context::Global)
+                            | (Context::Global, Context::Replay)
+                            | (Context::Replay, Context::Global)
                     );
                 if clash {
                     out.push((*a, *b, *ka));
