@@ -51,19 +51,6 @@ fn assert_shell_mode(term: &Pty) {
     .unwrap_or_else(|e| panic!("{e}\nstill on: {:?}", term.modes()));
 }
 
-/// The one journal of `home`.
-fn journal(home: &Home) -> String {
-    let dir = home.data().join("sessions");
-    let found: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    std::fs::read_to_string(&found[0]).unwrap()
-}
-
 /// Start the demo debate, let the optimist speak, send `signal`: the console exits `code`, the
 /// terminal is given back, and the session resumes where it was.
 fn a_terminating_signal_gives_the_terminal_back(signal: &str, code: u32) {
@@ -80,7 +67,7 @@ fn a_terminating_signal_gives_the_terminal_back(signal: &str, code: u32) {
     assert_shell_mode(&term);
 
     // Suspended, as quitting leaves it: on disk with its task, not finished.
-    let journal = journal(&home);
+    let journal = home.journal();
     assert!(journal.contains(TASK), "{journal}");
     assert!(journal.contains("Ambitious?"), "{journal}");
     assert!(!journal.contains("\"session_finished\""), "{journal}");
@@ -180,7 +167,7 @@ fn sigtstp_and_ctrl_z_give_the_shell_its_terminal_and_fg_takes_it_back() {
     term.wait_for("status=0", LONG).unwrap();
     term.send_text("exit\r").unwrap();
     assert_eq!(term.wait_exit(LONG).unwrap(), 0);
-    assert!(journal(&home).contains(TASK));
+    assert!(home.journal().contains(TASK));
 }
 
 /// A terminal closed under the console (a window shut): its far side goes away, here the inner
@@ -211,7 +198,7 @@ fn a_closed_terminal_leaves_the_session_settled() {
         .filter(|e| e.path().extension().is_some_and(|x| x == "lock"))
         .collect();
     assert!(locks.is_empty(), "the session was not settled: {locks:?}");
-    let journal = journal(&home);
+    let journal = home.journal();
     assert!(journal.contains("Ambitious?"), "{journal}");
     let log = std::fs::read_to_string(home.data().join("conclave.log")).unwrap();
     assert!(!log.contains("panicked"), "{log}");

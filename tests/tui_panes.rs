@@ -13,6 +13,7 @@ use ratatui::{Frame, Terminal};
 use conclave::tui::App;
 use conclave::tui::overlays::{self, ConfirmKind, Overlay, Picker, PickerPurpose};
 use conclave::tui::panes::agent::{AgentLook, AgentPane};
+use conclave::tui::panes::calls::CallsLook;
 use conclave::tui::panes::handoff::{self, HandoffLook};
 use conclave::tui::panes::status::{self, StatusLine};
 use conclave::tui::panes::transcript::TranscriptPane;
@@ -55,8 +56,13 @@ fn agent_pane_waiting(
     };
     let mut pane = AgentPane::default();
     let turns = &app.session.view.state.turns;
+    let calls = CallsLook {
+        view: &app.session.view,
+        focus: &app.panes.calls,
+        now: app.now,
+    };
     screen(w, h, |f| {
-        pane.render(f, f.area(), (agent, turns), look, &app.theme)
+        pane.render(f, f.area(), (agent, turns, &calls), look, &app.theme)
     })
 }
 

@@ -21,28 +21,26 @@ pub fn report_tools(config: &Config, out: &mut dyn Write) -> Exit {
     };
     let hub = Hub::new(&config.mcp);
     let reports = runtime.block_on(async {
-        let listed =
-            futures_util::future::join_all(hub.servers().map(|s| async move { s.tools().await }))
-                .await;
+        let listed = hub.list_all().await;
         hub.shutdown().await;
         listed
     });
     let mut failed = 0;
-    for (server, listed) in hub.servers().zip(&reports) {
-        match listed {
+    for server in &reports {
+        match &server.tools {
             Ok(tools) => {
                 let _ = writeln!(
                     out,
                     "ok   mcp {} ({}): {} tools",
-                    server.name(),
-                    server.target(),
+                    server.name,
+                    server.target,
                     tools.len()
                 );
                 for t in tools {
                     let agents: Vec<&str> = config
                         .agents
                         .iter()
-                        .filter(|(_, a)| selected(&a.tools, server.name(), &t.name))
+                        .filter(|(_, a)| selected(&a.tools, &server.name, &t.name))
                         .map(|(n, _)| n.as_str())
                         .collect();
                     let _ = writeln!(
@@ -60,7 +58,7 @@ pub fn report_tools(config: &Config, out: &mut dyn Write) -> Exit {
             }
             Err(e) => {
                 failed += 1;
-                let _ = writeln!(out, "FAIL mcp {}: {e}", server.name());
+                let _ = writeln!(out, "FAIL mcp {}: {e}", server.name);
             }
         }
     }

@@ -63,6 +63,42 @@ fn tail(stderr: &[String]) -> String {
     }
 }
 
+impl ToolError {
+    /// What went wrong without the stderr tail, and the last lines of a stdio server's stderr
+    /// (for a screen that shows them apart).
+    pub fn parts(&self) -> (String, Vec<String>) {
+        match self {
+            ToolError::Server {
+                server,
+                target,
+                message,
+                stderr,
+            } => (
+                format!("MCP server '{server}' ({target}): {message}"),
+                stderr[stderr.len().saturating_sub(5)..].to_vec(),
+            ),
+            ToolError::Backoff { error, retry_ms } => {
+                let (message, stderr) = error.parts();
+                (
+                    format!("{message} (it is tried again in {retry_ms} ms)"),
+                    stderr,
+                )
+            }
+            other => (other.to_string(), Vec::new()),
+        }
+    }
+}
+
+/// One server as `conclave check` and the console's `/tools` list it: its tools, or why it
+/// could not list them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerListing {
+    pub name: String,
+    /// The command line or URL (never a token).
+    pub target: String,
+    pub tools: Result<Vec<ToolInfo>, ToolError>,
+}
+
 /// One tool as one agent is offered it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Offered {
@@ -141,6 +177,18 @@ impl Hub {
             })
             .collect();
         (offered, errors)
+    }
+
+    /// Every server with its tools, each started (at once) if it is not running yet.
+    pub async fn list_all(&self) -> Vec<ServerListing> {
+        futures_util::future::join_all(self.servers.values().map(|s| async move {
+            ServerListing {
+                name: s.name().to_string(),
+                target: s.target(),
+                tools: s.tools().await,
+            }
+        }))
+        .await
     }
 
     /// Call `tool` of `server` with `arguments` (a JSON object).

@@ -79,6 +79,8 @@ pub enum Outbound {
     Quit,
     /// A request for the player of a recorded session (`conclave replay`).
     Replay(replay::ReplayControl),
+    /// List the MCP servers and their tools (`/tools`), answered with [`Inbound::Tools`].
+    ListTools,
 }
 
 /// What the host tells the console.
@@ -101,6 +103,8 @@ pub enum Inbound {
     /// Where the player of a recorded session stands; the first one makes this a replay
     /// console (see [`replay`]).
     ReplayStatus(replay::ReplayStatus),
+    /// The MCP servers with their tools or why they failed, answering [`Outbound::ListTools`].
+    Tools(Vec<crate::tools::ServerListing>),
 }
 
 /// How the console ended.

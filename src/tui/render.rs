@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! status bar                                               (1 row)
-//! ┌ agent ┐┌ agent ┐┌ agent ┐   │ handoff panel
+//! ┌ agent ┐┌ agent ┐┌ agent ┐   │ tool calls waiting (only while one waits)
+//! │       ││       ││       │   │ handoff panel
 //! │       ││       ││       │   │ metrics panel
 //! └───────┘└───────┘└───────┘   │ steering panel (keys of the pattern)
 //! transcript (full width)
@@ -29,9 +30,12 @@ use super::app::App;
 use super::app::hints::steering_actions;
 use super::overlays::{self, Overlay};
 use super::panes::agent::AgentLook;
+use super::panes::calls::CallsLook;
 use super::panes::handoff::HandoffLook;
 use super::panes::status::StatusLine;
-use super::panes::{AgentColors, Focus, handoff, input, metrics, replay, status, steering};
+use super::panes::{
+    AgentColors, Focus, handoff, input, metrics, replay, status, steering, tool_approval,
+};
 use crate::core::event::PatternKind;
 
 /// Fewer rows than this (two keys and the borders) and the steering panel is left out.
@@ -91,6 +95,13 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
             let running = app.session.is_running();
             overlays::confirm::render(frame, area, *k, running, keymap, theme)
         }
+        Some(Overlay::Reason(p)) => {
+            let left = app.reason_countdown(p);
+            overlays::reason::render(frame, area, p, left.as_deref(), keymap, theme)
+        }
+        Some(Overlay::Tools(report, scroll)) => {
+            overlays::tools::render(frame, area, report, *scroll, keymap, theme)
+        }
         Some(Overlay::Preview(_)) => draw_preview(frame, status_area, footer, app, &colors),
         None => {}
     }
@@ -132,8 +143,13 @@ pub fn strip_colors(buf: &mut Buffer) {
 
 fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentColors) {
     if app.panes.zoom {
+        // A waiting tool call stays in sight above the zoomed pane.
+        let calls_h = calls_height(app, body.width).min(body.height / 2);
+        let [calls_area, pane] =
+            Layout::vertical([Constraint::Length(calls_h), Constraint::Fill(1)]).areas(body);
+        draw_calls(frame, calls_area, app, colors);
         let focus = app.panes.focus;
-        draw_pane(frame, body, app, colors, focus);
+        draw_pane(frame, pane, app, colors, focus);
         return;
     }
     let show_handoff = app.session.pattern() == Some(PatternKind::Handoff)
@@ -146,11 +162,17 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         } else {
             0
         };
+        let calls_h = calls_height(app, side_w);
         if n == 0 {
             let [main, side] =
                 Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(body);
-            let [handoff_area, metrics_area] =
-                Layout::vertical([Constraint::Length(handoff_h), Constraint::Fill(1)]).areas(side);
+            let [calls_area, handoff_area, metrics_area] = Layout::vertical([
+                Constraint::Length(calls_h),
+                Constraint::Length(handoff_h),
+                Constraint::Fill(1),
+            ])
+            .areas(side);
+            draw_calls(frame, calls_area, app, colors);
             if show_handoff {
                 draw_handoff(frame, handoff_area, app, colors);
             }
@@ -165,12 +187,18 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         let steer = steering_actions(app.session.pattern());
         let steer_h = steering::wanted_height(steer.len());
         let top_h = (body.height / 2)
-            .max(handoff_h + metrics_h)
+            .max(calls_h + handoff_h + metrics_h)
             .min(body.height.saturating_sub(MIN_TRANSCRIPT_HEIGHT));
         let [top, trans] =
             Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(body);
         let [agents, side] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_w)]).areas(top);
+        // A waiting tool call stops its turn: its panel goes first.
+        let calls_h = calls_h.min(top_h);
+        let [calls_area, side] =
+            Layout::vertical([Constraint::Length(calls_h), Constraint::Fill(1)]).areas(side);
+        draw_calls(frame, calls_area, app, colors);
+        let top_h = top_h - calls_h;
         let handoff_h = handoff_h.min(top_h);
         let metrics_h = metrics_h.min(top_h - handoff_h);
         // The steering panel takes the rows left over, clipped to the keys that act now when it
@@ -212,8 +240,10 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
     } else {
         (body.height * 35 / 100).max(MIN_PANE_HEIGHT)
     };
-    let [agents, handoff_area, trans, summary] = Layout::vertical([
+    let calls_h = calls_height(app, body.width).min(body.height / 3);
+    let [agents, calls_area, handoff_area, trans, summary] = Layout::vertical([
         Constraint::Length(agents_h),
+        Constraint::Length(calls_h),
         Constraint::Length(handoff_h),
         Constraint::Fill(1),
         Constraint::Length(1),
@@ -222,6 +252,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
     if n > 0 {
         draw_tabs(frame, agents, app, colors);
     }
+    draw_calls(frame, calls_area, app, colors);
     if show_handoff {
         draw_handoff(frame, handoff_area, app, colors);
     }
@@ -231,6 +262,25 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         app.theme.dim_style(),
     );
     frame.render_widget(Paragraph::new(line), summary);
+}
+
+/// Rows of the tool-call approval panel at `width` (none while no call waits).
+fn calls_height(app: &App, width: u16) -> u16 {
+    let view = &app.session.view;
+    let waiting = view.calls.waiting(&view.state);
+    let chosen = app.panes.calls.selected.as_deref();
+    tool_approval::wanted_height(&waiting, chosen, width, &app.keymap)
+}
+
+fn draw_calls(frame: &mut Frame<'_>, area: Rect, app: &App, colors: &AgentColors) {
+    let view = &app.session.view;
+    let waiting = view.calls.waiting(&view.state);
+    if waiting.is_empty() || area.height == 0 {
+        return;
+    }
+    let chosen = app.panes.calls.selected.as_deref();
+    let (now, keymap, theme) = (app.now, &app.keymap, &app.theme);
+    tool_approval::render(frame, area, &waiting, chosen, now, keymap, theme, colors);
 }
 
 fn draw_handoff(frame: &mut Frame<'_>, area: Rect, app: &App, colors: &AgentColors) {
@@ -296,7 +346,12 @@ fn draw_agent(
             .map(crate::llm::http::first_token_wait),
     };
     let turns = &app.session.view.state.turns;
-    pane.render(frame, area, (agent, turns), look, &app.theme);
+    let calls = CallsLook {
+        view: &app.session.view,
+        focus: &app.panes.calls,
+        now: app.now,
+    };
+    pane.render(frame, area, (agent, turns, &calls), look, &app.theme);
 }
 
 fn draw_agents(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {

@@ -18,9 +18,11 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::app::{App, Effect};
 use super::frame::FrameScheduler;
+use super::panes::calls::SPINNER_MS;
 use super::signals::{self, Caught, Signals};
 use super::terminal::{self, Term};
 use super::{Ended, Inbound, Outbound, osc52, render};
+use crate::core::state::calls::CallStatus;
 
 /// Run `app` in the terminal until the person quits, a terminating signal arrives or the
 /// terminal is gone (a read or write fails: a hangup).
@@ -188,6 +190,24 @@ fn tick_interval(app: &App) -> Option<Duration> {
         .is_some_and(|l| l > 0)
     {
         return Some(Duration::from_millis(100));
+    }
+    // A tool call's spinner, or the countdown of one waiting in a window.
+    let view = &app.session.view;
+    let now = Utc::now();
+    let calls_move =
+        view.calls
+            .waiting(&view.state)
+            .iter()
+            .any(|c| c.window_left_ms(now).is_some_and(|l| l > 0))
+            || app.session.agents.iter().any(|a| {
+                a.calls.iter().rev().take(8).any(|(_, id)| {
+                    view.state.calls.get(id).is_some_and(|c| {
+                        matches!(c.status, CallStatus::Asked | CallStatus::Running)
+                    })
+                })
+            });
+    if calls_move && app.session.finished().is_none() {
+        return Some(Duration::from_millis(SPINNER_MS as u64));
     }
     (app.session.is_running() && app.session.finished().is_none()).then(|| Duration::from_secs(1))
 }

@@ -40,6 +40,7 @@ pub use describe::{YOU, describe, edge, outcome_name, vote_verb};
 pub use handoffs::{Handoffs, Transfer, TransferState};
 pub use parts::{Mark, Parts, Piece, Role, Shape, Tone, one_line};
 pub use summary::{SessionSummary, SummaryHead, summarize};
+pub use tools::{CallView, ToolCalls};
 
 /// Core's folds plus what a screen needs on top of them.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +54,8 @@ pub struct View {
     pub scores: Vec<(String, f64, String)>,
     /// The last non-empty final answer of the session.
     pub final_text: Option<String>,
+    /// What a screen shows of MCP calls beside core's records (wait, result, rejection).
+    pub calls: tools::ToolCalls,
     /// Prices known outside the events, kept for the fresh ledger of a new session.
     prices: BTreeMap<String, Price>,
 }
@@ -86,6 +89,7 @@ impl View {
         }
         self.state.apply(event);
         self.handoffs.apply(event);
+        self.calls.apply(event);
         self.metrics.apply(event);
         match &event.kind {
             EventKind::CandidateScored {

@@ -173,6 +173,14 @@ pub fn config() -> Config {
         .insert("billing".into(), agent("llama3.2", None, None));
     c.agents
         .insert("tech".into(), agent("qwen2.5-coder", None, None));
+    // Agents with MCP tools (the `tools` fixture): read-only files by default, notes confirmed.
+    let mut researcher = agent("qwen2.5", Some("magenta"), None);
+    researcher.tools = vec!["files".into()];
+    c.agents.insert("researcher".into(), researcher);
+    let mut writer = agent("llama3.2", Some("blue"), None);
+    writer.tools = vec!["notes".into(), "files.read_file".into()];
+    writer.tool_approval = Some(Approval::Confirm);
+    c.agents.insert("writer".into(), writer);
     let mut debate = TeamConfig::new(PatternKind::GroupChat);
     debate.members = vec!["optimist".into(), "skeptic".into(), "judge".into()];
     debate.speaker_selection = Some(SpeakerSelection::RoundRobin);
@@ -224,6 +232,119 @@ pub fn app(team: &str, events: &[Event]) -> App {
     }
     app.now = events.last().map(|e| e.ts).unwrap_or_else(t0);
     app
+}
+
+impl Script {
+    /// A reply of a tool loop that asked for tools: the turn goes on.
+    pub fn step(&mut self, agent: &str, turn: u64, text: &str) -> &mut Script {
+        self.tokens(agent, turn, text);
+        self.message(agent, turn, text);
+        if let Some(EventKind::Message { continues, .. }) =
+            self.events.last_mut().map(|e| &mut e.kind)
+        {
+            *continues = true;
+        }
+        self
+    }
+
+    pub fn call(
+        &mut self,
+        agent: &str,
+        turn: u64,
+        id: &str,
+        tool: &str,
+        args: &str,
+    ) -> &mut Script {
+        let (server, tool) = tool.split_once('.').unwrap();
+        self.push(EventKind::ToolCall {
+            agent: agent.into(),
+            turn,
+            call_id: id.into(),
+            server: server.into(),
+            tool: tool.into(),
+            arguments: args.into(),
+        })
+    }
+
+    pub fn approved(&mut self, id: &str, by: &str) -> &mut Script {
+        self.push(EventKind::ToolApproved {
+            call_id: id.into(),
+            by: by.into(),
+            reason: None,
+        })
+    }
+
+    pub fn waits(&mut self, id: &str, window_ms: Option<u64>) -> &mut Script {
+        self.push(EventKind::ToolApprovalRequested {
+            call_id: id.into(),
+            approval: if window_ms.is_some() {
+                conclave::core::event::Approval::Window
+            } else {
+                conclave::core::event::Approval::Confirm
+            },
+            window_ms,
+        })
+    }
+
+    pub fn result(
+        &mut self,
+        agent: &str,
+        turn: u64,
+        id: &str,
+        (server, content, is_error, ms): (&str, &str, bool, u64),
+    ) -> &mut Script {
+        self.push(EventKind::ToolResult {
+            agent: agent.into(),
+            turn,
+            call_id: id.into(),
+            name: format!("{server}__tool"),
+            content: content.into(),
+            is_error,
+            server: Some(server.into()),
+            ms: Some(ms),
+        })
+    }
+}
+
+/// A research session with MCP calls in every state: the researcher's read is done (its
+/// result has many lines), a listing failed and another runs; the writer's note waits for the
+/// person (confirm) and a delete waits in a window.
+pub fn tools() -> Script {
+    let mut s = Script::new("s-tools");
+    let readme = (1..=40)
+        .map(|i| format!("line {i} of the README: conclave is a console for agent teams"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    s.start(
+        "research",
+        PatternKind::Concurrent,
+        &[("researcher", "qwen2.5"), ("writer", "llama3.2")],
+    )
+    .user("What does the README say? Keep a note of it.", None)
+    .say("researcher", 1, None, "Earlier: nothing to read yet.")
+    .turn("researcher", 2, None)
+    .step("researcher", 2, "Let me read it.")
+    .call("researcher", 2, "c1", "files.read_file", r#"{"path":"README.md"}"#)
+    .approved("c1", "policy")
+    .result("researcher", 2, "c1", ("files", &readme, false, 12))
+    .call("researcher", 2, "c2", "files.list_directory", r#"{"path":"missing/"}"#)
+    .approved("c2", "policy")
+    .result("researcher", 2, "c2", ("files", "error -32602: no such directory: missing/", true, 3))
+    .call("researcher", 2, "c3", "files.list_directory", r#"{"path":"."}"#)
+    .approved("c3", "policy")
+    .turn("writer", 3, None)
+    .step("writer", 3, "I will keep a note.")
+    .call(
+        "writer",
+        3,
+        "c4",
+        "notes.write_note",
+        r#"{"title":"README","body":"conclave is a console for agent teams; it runs debates, handoffs and tools."}"#,
+    )
+    .waits("c4", None)
+    .call("writer", 3, "c5", "notes.delete_note", r#"{"title":"old"}"#)
+    .waits("c5", Some(5000));
+    s
 }
 
 pub fn debate() -> Script {

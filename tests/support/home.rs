@@ -79,6 +79,18 @@ impl Home {
         self.path().join("data")
     }
 
+    /// The text of this home's one journal (fails when there is not exactly one).
+    pub fn journal(&self) -> String {
+        let found: Vec<PathBuf> = std::fs::read_dir(self.data().join("sessions"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        std::fs::read_to_string(&found[0]).unwrap()
+    }
+
     /// Start the console with `args` (no --config: with `with_config` false).
     pub fn spawn(&self, args: &[&str], with_config: bool) -> Pty {
         self.spawn_env(args, with_config, &[])

@@ -160,10 +160,25 @@ impl Bridge {
                 }
             }
             Outbound::Diff { id } => self.diff(&id),
+            Outbound::ListTools => self.list_tools(),
             Outbound::Quit => {}
             // Only a replay console has a player to ask.
             Outbound::Replay(_) => {}
         }
+    }
+
+    /// `/tools`: list the shared hub's servers (starting those not running yet) in the
+    /// background, so a slow server never holds up the session, and send the console the list.
+    fn list_tools(&self) {
+        if self.config.mcp.is_empty() {
+            self.send(Inbound::Tools(Vec::new()));
+            return;
+        }
+        let hub = self.providers.tools(&self.config.mcp);
+        let to_console = self.to_console.clone();
+        tokio::spawn(async move {
+            let _ = to_console.send(Inbound::Tools(hub.list_all().await));
+        });
     }
 
     fn command(&mut self, command: Command) {

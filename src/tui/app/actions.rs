@@ -24,13 +24,20 @@ impl App {
             Action::Suspend => return vec![Effect::Suspend],
             Action::Help => self.overlays.push(Overlay::Help(0)),
             Action::HelpUp | Action::HelpDown => {
-                if let Some(Overlay::Help(scroll)) = self.overlays.last_mut() {
+                if let Some(Overlay::Help(scroll) | Overlay::Tools(_, scroll)) =
+                    self.overlays.last_mut()
+                {
                     *scroll = if action == Action::HelpUp {
                         scroll.saturating_sub(3)
                     } else {
                         scroll.saturating_add(3)
                     };
                 }
+            }
+            Action::ApproveHandoff | Action::RejectHandoff
+                if let Some(call_id) = self.chosen_waiting_call() =>
+            {
+                return self.decide_call(action, call_id);
             }
             Action::ApproveHandoff => {
                 if self.session.handoff().pending().is_some() {
@@ -136,6 +143,11 @@ impl App {
             | Action::ReplayFaster
             | Action::ReplaySlower
             | Action::ReplayQuit => return self.replay_action(action),
+            // Tool calls (issue 10 item 6).
+            Action::SelectCallPrev => self.choose_call(true),
+            Action::SelectCallNext => self.choose_call(false),
+            Action::ToggleCall => self.toggle_call(),
+            Action::ReasonSubmit | Action::ReasonCancel => return self.reason_action(action),
             // Context preview (issue 12 item 3).
             Action::PreviewContext
             | Action::PreviewUp

@@ -47,6 +47,10 @@ impl App {
             ],
             Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
             Context::Replay => self.replay_hints(),
+            Context::Reason => vec![
+                (Action::ReasonSubmit, "reject"),
+                (Action::ReasonCancel, "keep it waiting"),
+            ],
             // Context preview (issue 12 item 3).
             Context::Preview => vec![
                 (Action::PreviewApprove, "approve"),
@@ -68,7 +72,18 @@ impl App {
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
-                if s.handoff().pending().is_some() {
+                // A tool call waiting for the person comes first: its turn is stopped on it.
+                let waiting = s.view.calls.waiting(&s.view.state).len();
+                if waiting > 0 {
+                    v.extend([
+                        (Action::ApproveHandoff, "approve call"),
+                        (Action::RejectHandoff, "reject call"),
+                    ]);
+                    if waiting > 1 {
+                        v.push((Action::SelectCallNext, "next call"));
+                    }
+                    v.push((Action::ToggleCall, "unfold"));
+                } else if s.handoff().pending().is_some() {
                     // Short labels: all five fit in the footer at 80 columns.
                     v.extend([
                         (Action::ApproveHandoff, "approve"),
@@ -96,6 +111,9 @@ impl App {
                     if !v.iter().any(|(a, _)| *a == action) {
                         v.push((action, label));
                     }
+                }
+                if waiting == 0 && self.call_to_toggle().is_some() {
+                    v.push((Action::ToggleCall, "unfold call"));
                 }
                 v.extend([
                     (Action::FocusNext, "focus"),

@@ -16,6 +16,7 @@ impl App {
             Inbound::Event(e) => self.apply(&e),
             Inbound::Notice(text) => self.note(text),
             Inbound::Sessions(list) => self.open_sessions_picker(&list),
+            Inbound::Tools(listing) => self.open_tools(&listing),
             Inbound::Backend { label, is_demo } => {
                 self.note(format!("Backend: {label}."));
                 self.backend_label = label;

@@ -5,6 +5,7 @@
 //! the reducer and snapshot tests drive. `App` knows the panes; no pane knows `App`.
 
 pub mod actions;
+pub mod calls;
 pub mod hints;
 pub mod inbound;
 pub mod preview;
@@ -163,6 +164,8 @@ impl App {
                 Overlay::Help(_) => Context::Help,
                 Overlay::Picker(_) => Context::Picker,
                 Overlay::Confirm(_) => Context::Confirm,
+                Overlay::Reason(_) => Context::Reason,
+                Overlay::Tools(..) => Context::Help,
                 Overlay::Preview(_) => self.preview_context(),
             };
             return match self.keymap.lookup(ctx, &key) {
@@ -182,7 +185,10 @@ impl App {
                     self.preview_type(key);
                     Vec::new()
                 }
-                None => Vec::new(),
+                None => {
+                    self.edit_reason(&key);
+                    Vec::new()
+                }
             };
         }
         if self.is_replay() {
@@ -214,6 +220,7 @@ impl App {
             return;
         }
         if !self.overlays.is_empty() || self.is_replay() {
+            self.paste_reason(text);
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -289,7 +296,7 @@ impl App {
     pub fn scroll_focused(&mut self, by: ScrollBy) {
         let colors = self.agent_colors();
         self.panes
-            .scroll_focused(by, &self.session, &self.theme, &colors);
+            .scroll_focused(by, &self.session, (&self.theme, self.now), &colors);
     }
 
     /// Agent names, in session order.
@@ -309,6 +316,8 @@ impl App {
             Some(Overlay::Confirm(_)) => Context::Confirm,
             Some(Overlay::Preview(_)) => self.preview_context(),
             None if self.is_replay() => Context::Replay,
+            Some(Overlay::Reason(_)) => Context::Reason,
+            Some(Overlay::Tools(..)) => Context::Help,
             None if self.input.completion.is_some() => Context::Completion,
             None => Context::Global,
         }

@@ -12,6 +12,10 @@ impl App {
         let text = self.input.text();
         let trimmed = text.trim();
         if trimmed.is_empty() {
+            // Enter on an empty input unfolds the focused agent's chosen (or newest) tool call.
+            if self.panes.focused_agent().is_some() && self.call_to_toggle().is_some() {
+                self.toggle_call();
+            }
             return Vec::new();
         }
         if trimmed.starts_with('/') {
@@ -148,6 +152,7 @@ impl App {
                     Vec::new()
                 }
             },
+            "/tools" => vec![Effect::Send(Outbound::ListTools)],
             "/help" => {
                 self.overlays.push(Overlay::Help(0));
                 Vec::new()

@@ -30,6 +30,8 @@ pub enum Context {
     Help,
     /// `conclave replay` in the console: consulted before `global`, instead of `input`.
     Replay,
+    /// The reason prompt of a tool-call rejection.
+    Reason,
     // Context preview (issue 12 item 3).
     /// The context preview overlay: what a pending handoff's target will receive.
     Preview,
@@ -38,7 +40,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 9] = [
+    pub const ALL: [Context; 10] = [
         Context::Global,
         Context::Input,
         Context::Completion,
@@ -46,6 +48,7 @@ impl Context {
         Context::Confirm,
         Context::Help,
         Context::Replay,
+        Context::Reason,
         Context::Preview,
         Context::PreviewEdit,
     ];
@@ -59,6 +62,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Help => "help",
             Context::Replay => "replay",
+            Context::Reason => "reason",
             Context::Preview => "preview",
             Context::PreviewEdit => "preview_edit",
         }
@@ -105,8 +109,8 @@ actions! {
     Quit "quit" Global ["ctrl+q"] "quit (asks first)";
     Suspend "suspend" Global ["ctrl+z"] "suspend to the shell (`fg` comes back)";
     Help "help" Global ["f1", "alt+h"] "show this help";
-    ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the pending handoff";
-    RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the pending handoff";
+    ApproveHandoff "approve_handoff" Global ["ctrl+y"] "approve the waiting tool call or handoff";
+    RejectHandoff "reject_handoff" Global ["ctrl+n"] "reject the waiting tool call or handoff";
     CancelHandoff "cancel_handoff" Global ["ctrl+x"] "cancel the pending or active handoff";
     RedirectHandoff "redirect_handoff" Global ["ctrl+o"] "redirect the handoff to another agent";
     CancelTurn "cancel_turn" Global ["ctrl+k"] "cancel the focused agent's turn";
@@ -151,6 +155,12 @@ actions! {
     ReplayFaster "faster" Replay ["]", "="] "play faster (fastest: all at once)";
     ReplaySlower "slower" Replay ["[", "-"] "play slower";
     ReplayQuit "quit_replay" Replay ["q"] "quit the replay";
+    // Tool calls (issue 10 item 6).
+    SelectCallPrev "select_call_prev" Global ["alt+up"] "choose the previous tool call";
+    SelectCallNext "select_call_next" Global ["alt+down"] "choose the next tool call";
+    ToggleCall "toggle_call" Global ["alt+e"] "unfold / fold the chosen tool call";
+    ReasonSubmit "reason_submit" Reason ["enter"] "reject with the reason typed (or none)";
+    ReasonCancel "reason_cancel" Reason ["esc"] "keep the call waiting";
     // Context preview (issue 12 item 3).
     PreviewContext "preview_context" Global ["ctrl+e"] "preview and edit the handoff target's context";
     PreviewUp "preview_up" Preview ["up", "k"] "previous message";

@@ -42,19 +42,7 @@ pub fn render_for(
     let scrollable = per_col > rows;
     let max_scroll = per_col.saturating_sub(rows);
     let scroll = usize::from(scroll).min(max_scroll);
-    let mut block = theme
-        .popup(theme.accent)
-        .title(Span::styled(
-            " Keys ",
-            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        ))
-        .title_bottom(
-            Line::styled(
-                format!(" {} closes ", keymap.keys_display(Action::HelpClose)),
-                theme.dim_style(),
-            )
-            .right_aligned(),
-        );
+    let mut block = super::info_block(" Keys ", keymap, theme);
     if scrollable {
         let hint = format!(" {}/{} ↓↑ ", scroll + rows.min(per_col), per_col);
         block = block.title_bottom(Line::styled(hint, theme.dim_style()).left_aligned());
@@ -86,8 +74,9 @@ fn content(keymap: &Keymap, replay: bool) -> Vec<(String, String, bool)> {
             Context::Completion => "Completion popup",
             Context::Picker => "Pickers",
             Context::Confirm => "Questions",
-            Context::Help => "This help",
+            Context::Help => "This help and /tools",
             Context::Replay => "Replay (type digits for N)",
+            Context::Reason => "Reason for a rejection",
             Context::Preview => "Context preview",
             Context::PreviewEdit => "Editing a previewed message",
         };
@@ -108,6 +97,11 @@ fn content(keymap: &Keymap, replay: bool) -> Vec<(String, String, bool)> {
     ));
     lines.push(("/export /new /fork".into(), "/sessions /help".into(), false));
     lines.push(("/diff ID".into(), "diff against a session".into(), false));
+    lines.push((
+        "/tools".into(),
+        "MCP servers, tools, who may use them".into(),
+        false,
+    ));
     lines
 }
 

@@ -1,4 +1,5 @@
-//! Overlays drawn above the main screen: help, pickers, confirmations, the context preview. The overlay stack lives
+//! Overlays drawn above the main screen: help, pickers, confirmations, the context preview. The
+//! overlay stack lives
 //! in the `App` (the top one receives the keys); each overlay is plain data here, drawn by its
 //! module from that data, the theme and the keymap, never from the `App`.
 
@@ -6,6 +7,8 @@ pub mod confirm;
 pub mod help;
 pub mod picker;
 pub mod preview;
+pub mod reason;
+pub mod tools;
 
 use ratatui::layout::Rect;
 
@@ -61,8 +64,39 @@ pub enum Overlay {
     Help(u16),
     Picker(Picker),
     Confirm(ConfirmKind),
+    /// Why a tool call is rejected (issue 10).
+    Reason(reason::ReasonPrompt),
+    /// `/tools`, scrolled down by this many rows.
+    Tools(Box<tools::ToolsReport>, u16),
     /// What a pending handoff's target will receive, editable (its editor is `App::preview_editor`).
     Preview(Box<preview::ContextPreview>),
+}
+
+/// The frame of an information overlay (the help, `/tools`): `title` on top, the close keys at
+/// the bottom right.
+pub fn info_block(
+    title: &'static str,
+    keymap: &super::keymap::Keymap,
+    theme: &super::theme::Theme,
+) -> ratatui::widgets::Block<'static> {
+    use ratatui::style::{Modifier, Style};
+    use ratatui::text::{Line, Span};
+    theme
+        .popup(theme.accent)
+        .title(Span::styled(
+            title,
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        ))
+        .title_bottom(
+            Line::styled(
+                format!(
+                    " {} closes ",
+                    keymap.keys_display(super::keymap::Action::HelpClose)
+                ),
+                theme.dim_style(),
+            )
+            .right_aligned(),
+        )
 }
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it).

@@ -20,13 +20,15 @@ use super::super::markdown::MdStyler;
 use super::super::sanitize::strip_controls;
 use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::agents::{
-    AgentStatus, AgentView, Block as TurnBlock, BlockKind, LiveTurn,
+    AgentStatus, AgentView, Block as TurnBlock, BlockKind, LiveTurn, PaneCell,
 };
 use super::super::theme::Theme;
 use super::super::wrap::{Wrapper, wrap_line};
+use super::calls::{CallCache, CallsLook};
 use super::{scrolled_hint, wrap_hanging, wrap_indented};
 use crate::core::event::Purpose;
 use crate::core::state::TurnRecord;
+use crate::core::state::calls::CallStatus;
 use crate::text::Sanitizer;
 
 /// Core's record of every turn of the session, where a finished block's text lives.
@@ -38,6 +40,8 @@ pub struct AgentPane {
     pub scroll: ScrollState,
     blocks: CellCaches,
     live: LiveLayout,
+    /// The rows of each of the agent's MCP calls, by call.
+    calls: Vec<CallCache>,
 }
 
 /// How the agent pane shows itself this frame.
@@ -65,7 +69,7 @@ impl AgentPane {
         &mut self,
         frame: &mut Frame<'_>,
         area: Rect,
-        (agent, turns): (&AgentView, &Turns),
+        (agent, turns, calls): (&AgentView, &Turns, &CallsLook<'_>),
         look: AgentLook,
         theme: &Theme,
     ) {
@@ -76,8 +80,20 @@ impl AgentPane {
             status,
             wait,
         } = look;
+        // Between the replies of a tool loop the turn waits on its calls.
+        let calling = agent.calls.iter().rev().take(8).find_map(|(_, id)| {
+            match calls.view.state.calls.get(id)?.status {
+                CallStatus::Waiting => Some("waiting for you"),
+                CallStatus::Asked | CallStatus::Running => Some("calling a tool…"),
+                _ => None,
+            }
+        });
         let status = match status {
             AgentStatus::Idle => Span::styled("idle", theme.dim_style()),
+            AgentStatus::Thinking if calling.is_some() && agent.live.is_none() => Span::styled(
+                calling.unwrap_or_default(),
+                Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
+            ),
             AgentStatus::Thinking => Span::styled(
                 match (
                     agent.live.as_ref().and_then(|l| l.waiting_for.as_ref()),
@@ -140,7 +156,7 @@ impl AgentPane {
         }
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let (mut cells, st) = self.cells(agent, turns, theme);
+        let (mut cells, st) = self.cells(agent, turns, calls, theme);
         let mut lines = scroll::visible(&mut cells, st, inner.width, inner.height);
         if lines.is_empty() {
             lines.push(Line::styled("(no answers yet)", theme.dim_style()));
@@ -149,23 +165,43 @@ impl AgentPane {
     }
 
     /// Scroll through `agent`'s blocks.
-    pub fn scroll(&mut self, by: ScrollBy, agent: &AgentView, turns: &Turns, theme: &Theme) {
-        let (mut cells, st) = self.cells(agent, turns, theme);
+    pub fn scroll(
+        &mut self,
+        by: ScrollBy,
+        (agent, turns, calls): (&AgentView, &Turns, &CallsLook<'_>),
+        theme: &Theme,
+    ) {
+        let (mut cells, st) = self.cells(agent, turns, calls, theme);
         scroll::scroll_by(&mut cells, st, by);
+    }
+
+    /// Show cell `index` at the top of the pane (a chosen call), unless the pane follows its
+    /// end and the cell is on screen there anyway: the view follows again once nothing is below.
+    pub fn reveal(&mut self, index: usize) {
+        self.scroll.pos = scroll::Scroll::At {
+            cell: index,
+            row: 0,
+        };
     }
 
     fn cells<'a>(
         &'a mut self,
         agent: &'a AgentView,
         turns: &'a Turns,
+        calls: &'a CallsLook<'a>,
         theme: &'a Theme,
     ) -> (AgentCells<'a>, &'a mut ScrollState) {
         self.blocks.fit(agent.blocks.len());
+        self.calls.truncate(agent.calls.len());
+        self.calls
+            .resize_with(agent.calls.len(), CallCache::default);
         let cells = AgentCells {
             agent,
             turns,
             blocks: &mut self.blocks,
             live: &mut self.live,
+            calls: &mut self.calls,
+            look: calls,
             theme,
         };
         (cells, &mut self.scroll)
@@ -178,27 +214,60 @@ struct AgentCells<'a> {
     turns: &'a Turns,
     blocks: &'a mut CellCaches,
     live: &'a mut LiveLayout,
+    calls: &'a mut Vec<CallCache>,
+    look: &'a CallsLook<'a>,
     theme: &'a Theme,
 }
 
 impl Cells for AgentCells<'_> {
     fn count(&self) -> usize {
-        self.agent.blocks.len() + usize::from(self.agent.live.is_some())
+        self.agent.cell_count()
     }
 
     fn rows(&mut self, index: usize, width: u16) -> &[Line<'static>] {
         let theme = self.theme;
-        if let Some(&turn) = self.agent.blocks.get(index) {
-            let Some(block) = TurnBlock::of(self.turns, turn) else {
-                return &[];
-            };
-            return self
-                .blocks
-                .cell(index)
-                .get_or(width, || layout_block(block, width, theme));
-        }
-        match &self.agent.live {
-            Some(live) => self.live.rows(live, width, theme),
+        match self.agent.cell(index) {
+            Some(PaneCell::Block(i)) => {
+                let Some(block) = self
+                    .agent
+                    .blocks
+                    .get(i)
+                    .and_then(|&turn| TurnBlock::of(self.turns, turn))
+                else {
+                    return &[];
+                };
+                self.blocks
+                    .cell(i)
+                    .get_or(width, || layout_block(block, width, theme))
+            }
+            Some(PaneCell::Call(k)) => {
+                let look = self.look;
+                let Some(call) = self
+                    .agent
+                    .calls
+                    .get(k)
+                    .and_then(|(_, id)| look.view.calls.get(&look.view.state, id))
+                else {
+                    return &[];
+                };
+                // The first of a run of calls of one turn opens with the turn's rule.
+                let header = k == 0
+                    || self.agent.call_cell(k - 1).map(|c| c + 1) != self.agent.call_cell(k)
+                    || self
+                        .agent
+                        .calls
+                        .get(k - 1)
+                        .and_then(|(_, id)| look.view.state.calls.get(id).map(|c| c.turn))
+                        != Some(call.record.turn);
+                match self.calls.get_mut(k) {
+                    Some(cache) => cache.rows(call, header, look, width, theme),
+                    None => &[],
+                }
+            }
+            Some(PaneCell::Live) => match &self.agent.live {
+                Some(live) => self.live.rows(live, width, theme),
+                None => &[],
+            },
             None => &[],
         }
     }
@@ -346,15 +415,30 @@ mod tests {
         })
     }
 
+    /// The rows of `agent`'s first cell in `pane` at `width`, with no turns or calls.
+    fn first_rows(pane: &mut AgentPane, agent: &AgentView, width: u16) -> Vec<Line<'static>> {
+        let theme = Theme::dark();
+        let turns = Turns::new();
+        let view = crate::view::View::default();
+        let focus = super::super::calls::CallFocus::default();
+        let look = CallsLook {
+            view: &view,
+            focus: &focus,
+            now: chrono::Utc::now(),
+        };
+        let (mut cells, _) = pane.cells(agent, &turns, &look, &theme);
+        cells.rows(0, width).to_vec()
+    }
+
     #[test]
     fn live_turn_lays_out_completed_lines_once_and_the_tail_raw() {
-        let theme = Theme::dark();
         let mut agent = agent_a();
         let mut pane = AgentPane::default();
         let rows = |pane: &mut AgentPane, agent: &AgentView| -> Vec<String> {
-            let turns = Turns::new();
-            let (mut cells, _) = pane.cells(agent, &turns, &theme);
-            cells.rows(0, 40).iter().map(|l| l.to_string()).collect()
+            first_rows(pane, agent, 40)
+                .iter()
+                .map(|l| l.to_string())
+                .collect()
         };
         agent.start(1, None, Purpose::Speak);
         agent.token(1, "# Title\nsome **bold");
@@ -376,13 +460,8 @@ mod tests {
 
     #[test]
     fn a_growing_tail_lays_out_as_a_fresh_pane_would() {
-        let theme = Theme::dark();
         let mut agent = agent_a();
-        let rows = |pane: &mut AgentPane, agent: &AgentView, width: u16| -> Vec<Line<'static>> {
-            let turns = Turns::new();
-            let (mut cells, _) = pane.cells(agent, &turns, &theme);
-            cells.rows(0, width).to_vec()
-        };
+        let rows = first_rows;
         let mut pane = AgentPane::default();
         agent.start(1, None, Purpose::Speak);
         let pieces = [

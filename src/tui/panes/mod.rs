@@ -4,12 +4,14 @@
 //! focus cycles over the agent panes, then the transcript.
 
 pub mod agent;
+pub mod calls;
 pub mod handoff;
 pub mod input;
 pub mod metrics;
 pub mod replay;
 pub mod status;
 pub mod steering;
+pub mod tool_approval;
 pub mod transcript;
 
 use std::collections::BTreeMap;
@@ -40,6 +42,8 @@ pub struct PaneState {
     pub pinned: bool,
     pub agents: Vec<AgentPane>,
     pub transcript: TranscriptPane,
+    /// The chosen MCP call and the unfolded ones.
+    pub calls: calls::CallFocus,
 }
 
 /// What a pane looks like from outside: focus, zoom and scroll positions, not its caches.
@@ -53,6 +57,7 @@ impl Default for PaneState {
             pinned: false,
             agents: Vec::new(),
             transcript: TranscriptPane::default(),
+            calls: calls::CallFocus::default(),
         }
     }
 }
@@ -137,13 +142,19 @@ impl PaneState {
         &mut self,
         by: ScrollBy,
         session: &SessionView,
-        theme: &Theme,
+        (theme, now): (&Theme, chrono::DateTime<chrono::Utc>),
         colors: &AgentColors,
     ) {
         match self.focus {
             Focus::Agent(i) => {
+                let look = calls::CallsLook {
+                    view: &session.view,
+                    focus: &self.calls,
+                    now,
+                };
                 if let (Some(pane), Some(agent)) = (self.agents.get_mut(i), session.agents.get(i)) {
-                    pane.scroll(by, agent, &session.view.state.turns, theme);
+                    let turns = &session.view.state.turns;
+                    pane.scroll(by, (agent, turns, &look), theme);
                 }
             }
             Focus::Transcript => self

@@ -113,6 +113,20 @@ pub struct AgentView {
     pub live: Option<LiveTurn>,
     /// How many live turns were started (see [`LiveTurn::epoch`]).
     epochs: u64,
+    /// The agent's MCP calls in the order asked: (how many blocks came before it, call id). The
+    /// pane shows each as a cell of its own between the blocks (see [`AgentView::cell`]).
+    pub calls: Vec<(usize, String)>,
+}
+
+/// What one cell of an agent's pane is, in the order they came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaneCell {
+    /// `blocks[i]`.
+    Block(usize),
+    /// `calls[i]`.
+    Call(usize),
+    /// The live turn (always last).
+    Live,
 }
 
 impl AgentView {
@@ -123,7 +137,52 @@ impl AgentView {
             blocks: Vec::new(),
             live: None,
             epochs: 0,
+            calls: Vec::new(),
         }
+    }
+
+    /// The agent asked for MCP call `id`.
+    pub fn call(&mut self, id: &str) {
+        self.calls.push((self.blocks.len(), id.to_string()));
+    }
+
+    /// How many cells the pane has: blocks, calls, and the live turn.
+    pub fn cell_count(&self) -> usize {
+        self.blocks.len() + self.calls.len() + usize::from(self.live.is_some())
+    }
+
+    /// What cell `index` is. Cells are only appended, so an index always names the same cell:
+    /// call `k` asked after `at` blocks is cell `at + k`.
+    pub fn cell(&self, index: usize) -> Option<PaneCell> {
+        // Call k sits at cell `at + k`, which grows with k: binary search for the calls before.
+        let (mut lo, mut hi) = (0, self.calls.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.calls[mid].0 + mid < index {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let calls_before = lo;
+        if let Some((at, _)) = self.calls.get(calls_before)
+            && at + calls_before == index
+        {
+            return Some(PaneCell::Call(calls_before));
+        }
+        let block = index - calls_before;
+        if block < self.blocks.len() {
+            Some(PaneCell::Block(block))
+        } else if block == self.blocks.len() && self.live.is_some() {
+            Some(PaneCell::Live)
+        } else {
+            None
+        }
+    }
+
+    /// The cell index of call `k`.
+    pub fn call_cell(&self, k: usize) -> Option<usize> {
+        self.calls.get(k).map(|(at, _)| at + k)
     }
 
     pub fn name(&self) -> &str {
@@ -255,5 +314,34 @@ mod tests {
         );
         a.finish(3, "Found it.", BlockKind::Answer, Purpose::Speak);
         assert_eq!(a.blocks, [3]);
+    }
+
+    #[test]
+    fn calls_are_cells_between_the_blocks_in_the_order_they_came() {
+        let mut a = AgentView::new(AgentInfo::default());
+        a.start(1, None, Purpose::Speak);
+        a.finish(1, "one", BlockKind::Answer, Purpose::Speak);
+        a.start(2, None, Purpose::Speak);
+        a.step();
+        a.call("c1");
+        a.call("c2");
+        a.token(2, "done");
+        assert_eq!(a.cell_count(), 4);
+        let cells: Vec<_> = (0..5).map(|i| a.cell(i)).collect();
+        assert_eq!(
+            cells,
+            [
+                Some(PaneCell::Block(0)),
+                Some(PaneCell::Call(0)),
+                Some(PaneCell::Call(1)),
+                Some(PaneCell::Live),
+                None
+            ]
+        );
+        a.finish(2, "done", BlockKind::Answer, Purpose::Speak);
+        a.call("c3");
+        assert_eq!(a.cell(3), Some(PaneCell::Block(1)));
+        assert_eq!(a.cell(4), Some(PaneCell::Call(2)));
+        assert_eq!(a.call_cell(2), Some(4));
     }
 }

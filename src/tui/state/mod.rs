@@ -34,7 +34,7 @@ pub enum RunState {
     /// Started, nothing streaming: the session waits for the person or the next step.
     Idle,
     Running,
-    /// A handoff waits for approval (or for its window to run out).
+    /// A handoff or a tool call waits for approval (or for its window to run out).
     Approval,
     Paused,
     Finished(Outcome),
@@ -192,6 +192,8 @@ impl SessionView {
             RunState::Finished(o)
         } else if self.paused() {
             RunState::Paused
+        } else if self.view.state.calls.waiting().next().is_some() {
+            RunState::Approval
         } else if self.is_running() {
             RunState::Running
         } else if self.handoff().pending().is_some() {
@@ -299,6 +301,7 @@ impl SessionView {
                 turn,
                 backend,
             } => self.agent_mut(agent).waiting(*turn, backend),
+            EventKind::ToolCall { agent, call_id, .. } => self.agent_mut(agent).call(call_id),
             // Nothing streams once the session is over.
             EventKind::SessionFinished { .. } => self.agents.iter_mut().for_each(|a| a.live = None),
             _ => {}

@@ -4,7 +4,7 @@
 use ratatui_textarea::TextArea;
 
 /// The slash commands, with what they do.
-pub const SLASH_COMMANDS: [(&str, &str); 13] = [
+pub const SLASH_COMMANDS: [(&str, &str); 14] = [
     ("/team", "switch team: /team NAME"),
     ("/agents", "list the agents"),
     ("/vote", "call a vote"),
@@ -18,6 +18,7 @@ pub const SLASH_COMMANDS: [(&str, &str); 13] = [
     ("/fork", "fork the session: /fork [SEQ]"),
     ("/diff", "diff against another session: /diff ID"),
     ("/help", "show the key bindings"),
+    ("/tools", "MCP servers, their tools, who may use them"),
 ];
 
 /// The completion popup.
