@@ -17,7 +17,7 @@ use conclave::core::state::SessionState;
 use conclave::core::{Command, Event};
 use conclave::llm::build_provider;
 use support::events::{check_invariants, finished};
-use support::llm_fake::{ByRequest, Wire};
+use support::llm_fake::{ByRequest, Wire, edit_replies, requests_of, roles_and_texts};
 use support::{FakeServer, Reply, Step, Turn};
 
 /// A running session with what it has published so far.
@@ -134,15 +134,6 @@ const SUPPORT: [(&str, &str); 3] = [
     ("billing", "billing-model"),
     ("tech", "tech-model"),
 ];
-
-fn requests_of(server: &FakeServer, model: &str) -> Vec<serde_json::Value> {
-    Wire::OpenAi
-        .requests(server)
-        .iter()
-        .map(|r| r.json())
-        .filter(|b| b["model"] == model)
-        .collect()
-}
 
 /// Item 1: a held window never runs out; the person decides long after it would have, then
 /// redirects the accepted handoff while its holder streams (the stream is closed, the partial
@@ -399,37 +390,6 @@ fn edited() -> Vec<ContextMessage> {
             text: "Noted, refund pending.".into(),
         },
     ]
-}
-
-/// The `(role, content)` of each message of an OpenAI request body.
-fn roles_and_texts(body: &serde_json::Value) -> Vec<(String, String)> {
-    body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap_or_default().to_string(),
-                m["content"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// Triage transfers to billing under `confirm`; billing answers and the task ends.
-fn edit_replies(server: &FakeServer) {
-    let replies = ByRequest::install(server, &[Wire::OpenAi]);
-    let triage = Turn::text(["Passing you on."]).tool(
-        "call_t1",
-        "transfer_to_billing",
-        r#"{"reason":"double charge"}"#,
-    );
-    replies.add("triage-model", None, Wire::OpenAi.reply(&triage));
-    replies.add(
-        "billing-model",
-        None,
-        Wire::OpenAi.reply(&Turn::text(["Refund sent."])),
-    );
 }
 
 /// Item 3: `edit_context` while a handoff waits is an error before it and a `context_edited`

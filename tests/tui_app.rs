@@ -4,6 +4,8 @@
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
+use fixtures::last_notice;
+
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -41,15 +43,6 @@ fn enter(app: &mut App) -> Vec<Effect> {
 
 fn command(c: Command) -> Vec<Effect> {
     vec![Effect::Send(Outbound::Command(c))]
-}
-
-fn last_notice(app: &App) -> String {
-    app.session
-        .transcript
-        .iter()
-        .rev()
-        .find_map(|e| e.notice().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[test]

@@ -102,10 +102,33 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         Some(Overlay::Tools(report, scroll)) => {
             overlays::tools::render(frame, area, report, *scroll, keymap, theme)
         }
+        Some(Overlay::Preview(_)) => draw_preview(frame, status_area, footer, app, &colors),
         None => {}
     }
     if app.no_color {
         strip_colors(frame.buffer_mut());
+    }
+}
+
+/// The context preview, between the status bar and the footer.
+fn draw_preview(
+    frame: &mut Frame<'_>,
+    status: Rect,
+    footer: Rect,
+    app: &mut App,
+    colors: &AgentColors,
+) {
+    let top = status.y + status.height;
+    let area = Rect::new(status.x, top, status.width, footer.y.saturating_sub(top));
+    let held = app.session.handoff().pending().is_some_and(|t| t.held);
+    let look = overlays::preview::render::PreviewLook {
+        held,
+        keymap: &app.keymap,
+        theme: &app.theme,
+        colors,
+    };
+    if let Some(Overlay::Preview(p)) = app.overlays.last_mut() {
+        overlays::preview::render::render(frame, area, p, app.preview_editor.as_mut(), look);
     }
 }
 

@@ -208,6 +208,16 @@ pub fn config() -> Config {
     c
 }
 
+/// The newest console note in `app`'s transcript (empty when there is none).
+pub fn last_notice(app: &App) -> String {
+    app.session
+        .transcript
+        .iter()
+        .rev()
+        .find_map(|e| e.notice().map(str::to_string))
+        .unwrap_or_default()
+}
+
 pub fn app(team: &str, events: &[Event]) -> App {
     let setup = ConsoleSetup {
         config: config(),

@@ -196,3 +196,53 @@ pub fn offered_tools(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The OpenAI request bodies `server` received for `model`, in arrival order.
+pub fn requests_of(server: &FakeServer, model: &str) -> Vec<Value> {
+    Wire::OpenAi
+        .requests(server)
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["model"] == model)
+        .collect()
+}
+
+/// The `(role, content)` of each message of an OpenAI request body.
+pub fn roles_and_texts(body: &Value) -> Vec<(String, String)> {
+    role_pairs(&body["messages"], "content")
+}
+
+/// `(role, field)` of each object of the array `list` (request messages, `context_edited`'s
+/// `messages` with `"text"`).
+pub fn role_pairs(list: &Value, field: &str) -> Vec<(String, String)> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|m| {
+                    (
+                        m["role"].as_str().unwrap_or_default().to_string(),
+                        m[field].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The support handoff of the context-edit tests: `triage-model` says "Passing you on." and
+/// transfers to billing (reason "double charge"); `billing-model` answers "Refund sent.".
+pub fn edit_replies(server: &FakeServer) {
+    let replies = ByRequest::install(server, &[Wire::OpenAi]);
+    let triage = Turn::text(["Passing you on."]).tool(
+        "call_t1",
+        "transfer_to_billing",
+        r#"{"reason":"double charge"}"#,
+    );
+    replies.add("triage-model", None, Wire::OpenAi.reply(&triage));
+    replies.add(
+        "billing-model",
+        None,
+        Wire::OpenAi.reply(&Turn::text(["Refund sent."])),
+    );
+}

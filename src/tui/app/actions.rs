@@ -149,6 +149,18 @@ impl App {
             Action::SelectCallNext => self.choose_call(false),
             Action::ToggleCall => self.toggle_call(),
             Action::ReasonSubmit | Action::ReasonCancel => return self.reason_action(action),
+            // Context preview (issue 12 item 3).
+            Action::PreviewContext
+            | Action::PreviewUp
+            | Action::PreviewDown
+            | Action::PreviewPageUp
+            | Action::PreviewPageDown
+            | Action::PreviewEdit
+            | Action::PreviewDelete
+            | Action::PreviewApprove
+            | Action::PreviewClose
+            | Action::PreviewEditKeep
+            | Action::PreviewEditDrop => return self.preview_action(action),
         }
         Vec::new()
     }

@@ -52,6 +52,19 @@ impl App {
                 (Action::ReasonSubmit, "reject"),
                 (Action::ReasonCancel, "keep it waiting"),
             ],
+            // Context preview (issue 12 item 3).
+            Context::Preview => vec![
+                (Action::PreviewApprove, "approve"),
+                (Action::PreviewEdit, "edit"),
+                (Action::PreviewDelete, "delete"),
+                (Action::PreviewDown, "next"),
+                (Action::PreviewUp, "previous"),
+                (Action::PreviewClose, "back"),
+            ],
+            Context::PreviewEdit => vec![
+                (Action::PreviewEditKeep, "keep the text"),
+                (Action::PreviewEditDrop, "drop the edit"),
+            ],
             Context::Completion => vec![
                 (Action::Complete, "complete"),
                 (Action::CompletionNext, "next"),
@@ -75,11 +88,13 @@ impl App {
                     }
                     v.push((Action::ToggleCall, "unfold"));
                 } else if s.handoff().pending().is_some() {
+                    // Short labels: all five fit in the footer at 80 columns.
                     v.extend([
                         (Action::ApproveHandoff, "approve"),
                         (Action::RejectHandoff, "reject"),
+                        (Action::PreviewContext, "preview"),
                         (Action::RedirectHandoff, "redirect"),
-                        (Action::CancelHandoff, "cancel handoff"),
+                        (Action::CancelHandoff, "cancel"),
                     ]);
                 } else if s.handoff().current().is_some() {
                     v.extend([

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod calls;
 pub mod hints;
 pub mod inbound;
+pub mod preview;
 pub mod replay;
 pub mod route;
 pub mod slash;
@@ -66,6 +67,9 @@ pub struct App {
     pub warnings: Vec<String>,
     /// Set when the console plays a recorded session (`conclave replay`).
     pub replay: Option<replay::ReplayBar>,
+    /// The editor of the context preview's message being edited (beside the overlay, which is
+    /// plain data).
+    pub preview_editor: Option<ratatui_textarea::TextArea<'static>>,
 }
 
 impl App {
@@ -98,6 +102,7 @@ impl App {
             pane_rects: Vec::new(),
             warnings: Vec::new(),
             replay: None,
+            preview_editor: None,
         };
         if setup.history.is_empty() {
             let demo = if app.is_demo {
@@ -150,6 +155,7 @@ impl App {
         {
             self.panes.focus = Focus::Agent(i);
         }
+        self.follow_preview(event);
     }
 
     /// Handle one key press.
@@ -164,12 +170,23 @@ impl App {
                 Overlay::Confirm(_) => Context::Confirm,
                 Overlay::Reason(_) => Context::Reason,
                 Overlay::Tools(..) => Context::Help,
+                Overlay::Preview(_) => self.preview_context(),
             };
             return match self.keymap.lookup(ctx, &key) {
                 Some(action) => self.perform(action),
-                // Ctrl+C closes whatever overlay does not bind it itself.
+                // Ctrl+C closes whatever overlay does not bind it itself (in the preview's
+                // editor: drops the edit).
                 None if self.keymap.lookup(Context::Global, &key) == Some(Action::Interrupt) => {
+                    match ctx {
+                        Context::PreviewEdit => return self.perform(Action::PreviewEditDrop),
+                        Context::Preview => return self.perform(Action::PreviewClose),
+                        _ => {}
+                    }
                     self.overlays.pop();
+                    Vec::new()
+                }
+                None if ctx == Context::PreviewEdit => {
+                    self.preview_type(key);
                     Vec::new()
                 }
                 None => {
@@ -202,6 +219,10 @@ impl App {
 
     /// Bracketed paste: the text goes into the input as is, newlines included.
     pub fn handle_paste(&mut self, text: &str) {
+        if self.context() == Context::PreviewEdit {
+            self.preview_paste(text);
+            return;
+        }
         if !self.overlays.is_empty() || self.is_replay() {
             self.paste_reason(text);
             return;
@@ -297,6 +318,7 @@ impl App {
             Some(Overlay::Help(_)) => Context::Help,
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
+            Some(Overlay::Preview(_)) => self.preview_context(),
             None if self.is_replay() => Context::Replay,
             Some(Overlay::Reason(_)) => Context::Reason,
             Some(Overlay::Tools(..)) => Context::Help,

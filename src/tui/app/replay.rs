@@ -66,7 +66,8 @@ impl App {
             | Action::CancelTurn
             | Action::TogglePause
             | Action::PickSpeaker
-            | Action::CallVote => {
+            | Action::CallVote
+            | Action::PreviewContext => {
                 if let Some(bar) = &mut self.replay {
                     bar.refused = Some(format!(
                         "{}: a replay sends nothing to the agents",

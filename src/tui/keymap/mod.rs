@@ -1,6 +1,7 @@
 //! Key bindings: named actions per context, separate from the keys that trigger them.
 //!
-//! Contexts are checked from the innermost out: an open overlay (`help`, `picker`, `confirm`)
+//! Contexts are checked from the innermost out: an open overlay (`help`, `picker`, `confirm`,
+//! the context preview's `preview`, or `preview_edit` while one of its messages is edited)
 //! sees keys first and alone; otherwise the slash/@ `completion` popup (when shown), then
 //! `global`, then `input`; keys no action claims are typed into the input box. A console that
 //! plays a recorded session (`conclave replay`) has no input box: `replay` comes before
@@ -31,10 +32,15 @@ pub enum Context {
     Replay,
     /// The reason prompt of a tool-call rejection.
     Reason,
+    // Context preview (issue 12 item 3).
+    /// The context preview overlay: what a pending handoff's target will receive.
+    Preview,
+    /// Editing one message of the context preview (other keys are typed into the editor).
+    PreviewEdit,
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 10] = [
         Context::Global,
         Context::Input,
         Context::Completion,
@@ -43,6 +49,8 @@ impl Context {
         Context::Help,
         Context::Replay,
         Context::Reason,
+        Context::Preview,
+        Context::PreviewEdit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +63,8 @@ impl Context {
             Context::Help => "help",
             Context::Replay => "replay",
             Context::Reason => "reason",
+            Context::Preview => "preview",
+            Context::PreviewEdit => "preview_edit",
         }
     }
 
@@ -153,6 +163,18 @@ actions! {
     ReasonCancel "reason_cancel" Reason ["esc"] "keep the call waiting";
     // Auto routing (issue 11).
     RouteTask "route_task" Global ["alt+r"] "pick another team for the task (auto teams)";
+    // Context preview (issue 12 item 3).
+    PreviewContext "preview_context" Global ["ctrl+e"] "preview and edit the handoff target's context";
+    PreviewUp "preview_up" Preview ["up", "k"] "previous message";
+    PreviewDown "preview_down" Preview ["down", "j"] "next message";
+    PreviewPageUp "preview_page_up" Preview ["pageup"] "scroll up a page";
+    PreviewPageDown "preview_page_down" Preview ["pagedown"] "scroll down a page";
+    PreviewEdit "preview_edit" Preview ["e", "enter"] "edit the message's text";
+    PreviewDelete "preview_delete" Preview ["d", "delete"] "delete the message (again: keep it)";
+    PreviewApprove "preview_approve" Preview ["ctrl+y", "a"] "approve the handoff with this context";
+    PreviewClose "preview_close" Preview ["esc", "q"] "back, edits dropped (the handoff stays held)";
+    PreviewEditKeep "preview_edit_keep" PreviewEdit ["ctrl+s"] "keep the edited text";
+    PreviewEditDrop "preview_edit_drop" PreviewEdit ["esc"] "drop this edit";
 }
 
 impl Action {

@@ -77,6 +77,8 @@ fn content(keymap: &Keymap, replay: bool) -> Vec<(String, String, bool)> {
             Context::Help => "This help and /tools",
             Context::Replay => "Replay (type digits for N)",
             Context::Reason => "Reason for a rejection",
+            Context::Preview => "Context preview",
+            Context::PreviewEdit => "Editing a previewed message",
         };
         if !lines.is_empty() {
             lines.push((String::new(), String::new(), false));

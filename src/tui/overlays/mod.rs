@@ -1,10 +1,12 @@
-//! Overlays drawn above the main screen: help, pickers, confirmations. The overlay stack lives
+//! Overlays drawn above the main screen: help, pickers, confirmations, the context preview. The
+//! overlay stack lives
 //! in the `App` (the top one receives the keys); each overlay is plain data here, drawn by its
 //! module from that data, the theme and the keymap, never from the `App`.
 
 pub mod confirm;
 pub mod help;
 pub mod picker;
+pub mod preview;
 pub mod reason;
 pub mod tools;
 
@@ -68,6 +70,8 @@ pub enum Overlay {
     Reason(reason::ReasonPrompt),
     /// `/tools`, scrolled down by this many rows.
     Tools(Box<tools::ToolsReport>, u16),
+    /// What a pending handoff's target will receive, editable (its editor is `App::preview_editor`).
+    Preview(Box<preview::ContextPreview>),
 }
 
 /// The frame of an information overlay (the help, `/tools`): `title` on top, the close keys at

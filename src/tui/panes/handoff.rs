@@ -1,5 +1,6 @@
 //! The handoff panel: who holds control and for how long, the pending request with the countdown
-//! of its approval window and the keys that decide it, and the chain of transfers.
+//! of its approval window (or `held`), the keys that decide it and the one that previews what its
+//! target will receive, and the chain of transfers.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -19,7 +20,7 @@ use crate::view::{Handoffs, TransferState};
 /// Rows the panel wants for its content (borders included).
 pub fn wanted_height(h: &Handoffs) -> u16 {
     let chain = (h.transfers.len().min(MAX_TRANSFERS) as u16 * 2).max(1);
-    let pending = u16::from(h.pending().is_some()) * 3;
+    let pending = u16::from(h.pending().is_some()) * 4;
     3 + pending + chain
 }
 
@@ -106,18 +107,20 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, h: &Handoffs, look: HandoffLook
             )),
         }
         lines.push(Line::from(spans));
-        for pair in [
-            [
+        let rows: [&[(Action, &str)]; 3] = [
+            &[
                 (Action::ApproveHandoff, "approve"),
                 (Action::RejectHandoff, "reject"),
             ],
-            [
+            &[
                 (Action::RedirectHandoff, "redirect"),
                 (Action::CancelHandoff, "cancel"),
             ],
-        ] {
+            &[(Action::PreviewContext, "preview the request")],
+        ];
+        for pair in rows {
             let mut keys = vec![Span::raw("  ")];
-            for (action, label) in pair {
+            for &(action, label) in pair {
                 if let Some(k) = km.hint(action) {
                     keys.push(Span::styled(
                         k,
