@@ -411,6 +411,12 @@ pub struct TeamConfig {
     /// What the judge scores against.
     #[serde(default)]
     pub rubric: Option<String>,
+
+    // --- guards (every pattern; issue 10 item 4) ---
+    /// The agent asked (`guard_verdict`) before a handoff is accepted, an MCP tool call runs or
+    /// the final answer is given; a denial blocks that step.
+    #[serde(default)]
+    pub guard: Option<String>,
 }
 
 impl Config {
@@ -510,6 +516,7 @@ impl TeamConfig {
             consensus: None,
             judge: None,
             rubric: None,
+            guard: None,
         }
     }
 }

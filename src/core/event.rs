@@ -45,6 +45,9 @@ pub enum Purpose {
     Judge,
     Summarize,
     Aggregate,
+    // Guards (issue 10 item 4).
+    /// A team's guard deciding whether a handoff, a tool call or the final answer may go ahead.
+    Guard,
 }
 
 /// An agent as announced at session start.
@@ -440,6 +443,54 @@ pub enum EventKind {
     ToolInterrupted {
         call_id: String,
     },
+    // --- Guards (issue 10 item 4) ---
+    /// The team's guard is asked whether what crosses `boundary` may go ahead; its call is the
+    /// `guard` turn that follows at once. Additive to DESIGN section 3 (a second one with the same
+    /// `id` asks again after a malformed verdict). `id`: the handoff id, the tool call id, or
+    /// `final:<first turn of the task>`; `agent`: whose step it is; `subject`: one line naming it;
+    /// `content`: what crosses (the handoff reason, the call's arguments, the final text);
+    /// `outcome`: for the final answer, the outcome the task finishes with once it is allowed.
+    GuardAsked {
+        guard: String,
+        boundary: Boundary,
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        subject: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<Outcome>,
+    },
+    /// The guard denied it (or gave no usable verdict: fail closed): the step was blocked.
+    /// `id` (additive) is the `guard_asked` id.
+    GuardTripped {
+        guard: String,
+        boundary: Boundary,
+        subject: String,
+        reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        id: String,
+    },
+}
+
+/// Where a guard stands (`guard_asked`, `guard_tripped`): before a handoff is accepted, before
+/// an MCP tool call runs, before the final answer is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Boundary {
+    Handoff,
+    Tool,
+    Final,
+}
+
+impl Boundary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Boundary::Handoff => "handoff",
+            Boundary::Tool => "tool",
+            Boundary::Final => "final",
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -485,6 +536,8 @@ impl EventKind {
             EventKind::ToolApproved { .. } => "tool_approved",
             EventKind::ToolRejected { .. } => "tool_rejected",
             EventKind::ToolInterrupted { .. } => "tool_interrupted",
+            EventKind::GuardAsked { .. } => "guard_asked",
+            EventKind::GuardTripped { .. } => "guard_tripped",
         }
     }
 }

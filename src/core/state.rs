@@ -44,6 +44,8 @@ pub struct SessionState {
     pub queued_count: u32,
     /// MCP tool calls by id (issue 10).
     pub calls: calls::Calls,
+    /// What the team's guard was asked, and whether each step still waits for it (issue 10.4).
+    pub guards: guards::Guards,
 }
 
 /// A message waiting for the next boundary of the pattern (`message_queued`).
@@ -197,6 +199,7 @@ impl SessionState {
         if self.session.is_empty() {
             self.session = event.session.clone();
         }
+        self.guards.apply(&event.kind);
         match &event.kind {
             EventKind::SessionStarted {
                 team,
@@ -505,6 +508,8 @@ impl SessionState {
                     p.held = true;
                 }
             }
+            // Guards (issue 10.4): folded by `guards` above.
+            EventKind::GuardAsked { .. } | EventKind::GuardTripped { .. } => {}
         }
     }
 
@@ -673,6 +678,7 @@ impl SessionState {
 pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod guards;
 
 #[cfg(test)]
 mod tests {

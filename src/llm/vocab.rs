@@ -29,6 +29,12 @@ pub const NEXT_MARKER: &str = "NEXT:";
 /// Text marker for one score: `SCORE: <agent>: <0-10>: <reason>`.
 pub const SCORE_MARKER: &str = "SCORE:";
 
+// Guards (issue 10 item 4).
+/// The tool a team's guard answers with: `{allow, reason}`.
+pub const GUARD_VERDICT: &str = "guard_verdict";
+/// Text marker for a guard's verdict: `GUARD: <allow|deny>: <reason>`.
+pub const GUARD_MARKER: &str = "GUARD:";
+
 /// A summarize request is one whose system prompt or last message starts with this word
 /// (case-insensitive, after leading whitespace); the session builds its summary requests so.
 pub const SUMMARIZE_MARKER: &str = "Summarize";

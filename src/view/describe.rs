@@ -354,6 +354,9 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
         | K::ToolRejected { .. }
         | K::ToolInterrupted { .. }
         | K::ToolResult { .. } => super::tools::describe(&event.kind, state),
+        K::GuardAsked { .. } | K::GuardTripped { .. } => {
+            super::guards::describe(&event.kind, state)
+        }
     }
 }
 

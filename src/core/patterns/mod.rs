@@ -15,6 +15,7 @@ mod best_of;
 mod common;
 mod concurrent;
 mod group_chat;
+pub mod guard;
 mod handoff;
 #[cfg(test)]
 pub(crate) mod props;
@@ -160,6 +161,8 @@ pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
         PatternKind::GroupChat => Box::new(group_chat::GroupChat::new(ctx)),
         PatternKind::BestOf => Box::new(best_of::BestOf::new(ctx)),
     };
+    // A guarded team's final answers wait for its guard (issue 10.4).
+    let inner = guard::Guarded::wrap(&queueing, inner);
     Box::new(queue::Queueing::new(&queueing, inner))
 }
 
@@ -176,6 +179,7 @@ pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
     out.extend(team.manager.clone());
     out.extend(team.aggregator.clone());
     out.extend(team.judge.clone());
+    out.extend(team.guard.clone());
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|a| seen.insert(a.clone()));
     out

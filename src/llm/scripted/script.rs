@@ -6,7 +6,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::llm::vocab::{CAST_VOTE, COMPLETE_HANDOFF, SELECT_SPEAKER, SUBMIT_SCORES};
+use crate::llm::vocab::{
+    CAST_VOTE, COMPLETE_HANDOFF, GUARD_VERDICT, SELECT_SPEAKER, SUBMIT_SCORES,
+};
 use crate::llm::{ErrorKind, FinishReason, LlmError};
 
 /// The occasion of an ordinary conversational turn.
@@ -15,13 +17,15 @@ pub const SPEAK: &str = "speak";
 pub const SUMMARIZE: &str = "summarize";
 
 /// The occasions a reply can be written for: speaking, summarizing, or one forced tool.
-pub const OCCASIONS: [&str; 6] = [
+pub const OCCASIONS: [&str; 7] = [
     SPEAK,
     CAST_VOTE,
     SELECT_SPEAKER,
     SUBMIT_SCORES,
     COMPLETE_HANDOFF,
     SUMMARIZE,
+    // Guards (issue 10.4).
+    GUARD_VERDICT,
 ];
 
 #[derive(Clone, Debug)]

@@ -156,7 +156,7 @@ impl Handoff {
             Command::ApproveHandoff {} => match self.pending(state) {
                 Some(r) => {
                     let mut out = vec![Effect::CancelTimer(timer_name(&r.id))];
-                    out.extend(self.accept(&r, "approved by the person"));
+                    out.extend(self.accept(state, &r, "approved by the person"));
                     out
                 }
                 None => vec![command_error(&cmd, "no handoff is waiting for approval")],
@@ -186,6 +186,9 @@ impl Handoff {
         let Some(t) = common::ended(state, turn) else {
             return Vec::new();
         };
+        if t.purpose == Purpose::Guard {
+            return self.on_guard(state, turn);
+        }
         let holder = self.holder(state);
         // A summary turn reaches the pattern only when cancelled: the holder's turn with it.
         if t.agent != holder || !matches!(t.purpose, Purpose::Speak | Purpose::Summarize) {
@@ -345,7 +348,7 @@ impl Pattern for Handoff {
             Input::TurnEnded { turn } => self.on_turn_ended(state, turn),
             Input::Timer(name) => match self.pending(state) {
                 Some(r) if timer_name(&r.id) == name && !is_held(state) => {
-                    self.accept(&r, "approval window ran out")
+                    self.accept(state, &r, "approval window ran out")
                 }
                 _ => Vec::new(),
             },
@@ -407,7 +410,7 @@ pub fn pending_request(
     let agent = ctx.agents.get(&r.to)?;
     let mut sim = state.clone();
     let mut spec = None;
-    for effect in handoff.accept(&r, "preview") {
+    for effect in handoff.accepted(&r, "preview") {
         match effect {
             Effect::Emit(kind) => {
                 let event = crate::core::event::Event {
