@@ -118,7 +118,13 @@ impl Guards {
             | EventKind::HandoffRejected { id, .. }
             | EventKind::HandoffCancelled { id, .. }
             | EventKind::HandoffRedirected { id, .. } => self.close(Boundary::Handoff, id),
-            EventKind::ToolResult { call_id, .. }
+            // Only an MCP call's result (`server` set) ends its step: the ids of orchestration
+            // calls (a guard's own `guard_verdict`) come from other replies.
+            EventKind::ToolResult {
+                call_id,
+                server: Some(_),
+                ..
+            }
             | EventKind::ToolRejected { call_id, .. }
             | EventKind::ToolInterrupted { call_id } => self.close(Boundary::Tool, call_id),
             EventKind::SessionFinished { .. } => {

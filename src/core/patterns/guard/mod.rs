@@ -29,9 +29,10 @@ use serde_json::{Value, json};
 
 use crate::config::ContextMode;
 use crate::core::event::{Boundary, EventKind, Purpose, ToolCallInfo};
+use crate::core::patterns::common;
 use crate::core::patterns::{Ctx, Effect, TurnSpec};
 use crate::core::state::guards::{Asked, Crossing};
-use crate::core::state::{SessionState, TurnStatus};
+use crate::core::state::{Entry, SessionState, TurnStatus};
 use crate::core::tools::{Malformed, bare_word, decisive_args, reason_field};
 use crate::llm::ToolSpec;
 use crate::llm::vocab::{GUARD_MARKER, GUARD_VERDICT};
@@ -203,6 +204,34 @@ pub fn decide(state: &SessionState, asked: &Asked) -> Decision {
     } else {
         Decision::Ask(Some(unusable))
     }
+}
+
+/// The `tool_result`s answering the calls of the guard's last reply about `asked` once
+/// `decision` is made from it (each call answered once, so its conversation stays whole).
+pub fn answer_calls(state: &SessionState, asked: &Asked, decision: &Decision) -> Vec<Effect> {
+    let (content, is_error) = match decision {
+        Decision::Allow(_) => ("allowed".to_string(), false),
+        Decision::Deny(why) => (format!("denied: {why}"), false),
+        Decision::Ask(Some(note)) => (note.clone(), true),
+        Decision::Ask(None) | Decision::Wait => return Vec::new(),
+    };
+    let Some((turn, t)) = asked
+        .turns
+        .last()
+        .and_then(|turn| Some((*turn, state.turns.get(turn)?)))
+    else {
+        return Vec::new();
+    };
+    let answered = |id: &str| {
+        state.entries.iter().any(|e| {
+            matches!(e, Entry::ToolResult { turn: at, call_id, .. } if *at == turn && call_id == id)
+        })
+    };
+    t.tool_calls
+        .iter()
+        .filter(|c| !answered(&c.id))
+        .flat_map(|c| common::answer(&t.agent, turn, Some(c), &content, is_error))
+        .collect()
 }
 
 /// `guard_asked` and the guard's turn for `crossing` (`note`: why it is asked again).

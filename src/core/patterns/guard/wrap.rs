@@ -11,7 +11,7 @@
 //! for) keeps its outcome but gives no final text: a guarded team never gives an unchecked one.
 //! A handoff's question is the wrapped `handoff` pattern's to act on; a tool call's the actor's.
 
-use super::{Decision, ask, decide, tripped};
+use super::{Decision, answer_calls, ask, decide, tripped};
 use crate::core::command::Command;
 use crate::core::event::{Boundary, Outcome};
 use crate::core::patterns::common::{self, command_error};
@@ -69,7 +69,9 @@ impl Guarded {
     /// The guard's answer about the final answer `asked` (or how it goes on).
     fn settle(&self, state: &SessionState, asked: &Asked) -> Vec<Effect> {
         let c = &asked.crossing;
-        match decide(state, asked) {
+        let decision = decide(state, asked);
+        let mut out = answer_calls(state, asked, &decision);
+        out.extend(match decision {
             Decision::Wait => Vec::new(),
             Decision::Ask(note) => ask(&self.ctx, &asked.guard, c, note.as_deref()),
             Decision::Allow(_) => vec![Effect::Finish {
@@ -83,7 +85,8 @@ impl Guarded {
                     final_text: None,
                 },
             ],
-        }
+        });
+        out
     }
 
     /// An input while the final answer waits for the guard.

@@ -51,7 +51,9 @@ impl Handoff {
         let Some(r) = self.pending(state).filter(|r| r.id == asked.crossing.id) else {
             return Vec::new();
         };
-        match guard::decide(state, asked) {
+        let decision = guard::decide(state, asked);
+        let mut out = guard::answer_calls(state, asked, &decision);
+        out.extend(match decision {
             Decision::Wait => Vec::new(),
             Decision::Ask(note) => {
                 guard::ask(&self.ctx, &asked.guard, &asked.crossing, note.as_deref())
@@ -66,7 +68,8 @@ impl Handoff {
                 ));
                 out
             }
-        }
+        });
+        out
     }
 
     /// `handoff_accepted`, the answer to the call that asked for it, and the target's turn.

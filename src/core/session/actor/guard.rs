@@ -58,7 +58,11 @@ impl Actor {
             return true;
         }
         let id = asked.crossing.id.clone();
-        match guard::decide(&self.state, &asked) {
+        let decision = guard::decide(&self.state, &asked);
+        for effect in guard::answer_calls(&self.state, &asked, &decision) {
+            self.perform(effect);
+        }
+        match decision {
             Decision::Wait => {}
             Decision::Ask(note) => {
                 for effect in guard::ask(&self.ctx, &asked.guard, &asked.crossing, note.as_deref())
