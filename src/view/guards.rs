@@ -31,7 +31,7 @@ pub fn describe(kind: &EventKind, _state: &SessionState) -> Parts {
                 .who(guard)
                 .verb("checks")
                 .target(subject)
-                .detail_sep(" ", &fold(content, FOLD));
+                .detail(&fold(content, FOLD));
             p.routine = true;
             p
         }
@@ -96,7 +96,7 @@ mod tests {
         assert!(p.routine);
         assert_eq!(
             p.plain("->"),
-            "compliance checks fault.write_note called by reader {\"text\": \"hi\"}"
+            "compliance checks fault.write_note called by reader: {\"text\": \"hi\"}"
         );
     }
 }

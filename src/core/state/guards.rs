@@ -36,6 +36,8 @@ pub struct Asked {
     pub turns: Vec<u64>,
     /// Not yet settled: its step waits for the verdict.
     pub open: bool,
+    /// The guard blocked the step (`guard_tripped`), with this reason.
+    pub tripped: Option<String>,
 }
 
 /// Every question of the session, oldest first.
@@ -68,6 +70,11 @@ impl Guards {
             .find(|a| a.open && a.crossing.boundary == Boundary::Final)
     }
 
+    /// The newest step the guard blocked.
+    pub fn last_trip(&self) -> Option<&Asked> {
+        self.asks.iter().rev().find(|a| a.tripped.is_some())
+    }
+
     /// Fold one event (every event passes here: the steps' own ends close their questions).
     pub fn apply(&mut self, kind: &EventKind) {
         match kind {
@@ -98,6 +105,7 @@ impl Guards {
                             },
                             turns: Vec::new(),
                             open: true,
+                            tripped: None,
                         });
                         self.asks.len() - 1
                     }
@@ -113,7 +121,21 @@ impl Guards {
                     ask.turns.push(*turn);
                 }
             }
-            EventKind::GuardTripped { boundary, id, .. } => self.close(*boundary, id),
+            EventKind::GuardTripped {
+                boundary,
+                id,
+                reason,
+                ..
+            } => {
+                if let Some(ask) =
+                    self.asks.iter_mut().rev().find(|a| {
+                        a.open && a.crossing.boundary == *boundary && &a.crossing.id == id
+                    })
+                {
+                    ask.tripped = Some(reason.clone());
+                }
+                self.close(*boundary, id);
+            }
             EventKind::HandoffAccepted { id, .. }
             | EventKind::HandoffRejected { id, .. }
             | EventKind::HandoffCancelled { id, .. }

@@ -266,8 +266,13 @@ pub fn turn(ctx: &Ctx, guard: &str, crossing: &Crossing, note: Option<&str>) -> 
     {
         text.push_str(&format!("\n\n{agent}'s instructions: {system}"));
     }
+    let what = match crossing.boundary {
+        Boundary::Handoff => "the reason given",
+        Boundary::Tool => "its arguments",
+        Boundary::Final => "the answer",
+    };
     text.push_str(&format!(
-        "\n\n{}:\n{}\n\nDecide whether it may go ahead: call {GUARD_VERDICT} with allow true or false.",
+        "\n\n{}, {what}:\n{}\n\nDecide whether it may go ahead: call {GUARD_VERDICT} with allow true or false.",
         crossing.subject, crossing.content
     ));
     if let Some(note) = note {
@@ -298,7 +303,7 @@ pub fn handoff(id: &str, from: &str, to: &str, reason: &str) -> Crossing {
         id: id.to_string(),
         agent: Some(from.to_string()),
         subject: format!("handoff {id}: {from} → {to}"),
-        content: format!("Reason given: {reason}"),
+        content: reason.to_string(),
         outcome: None,
     }
 }
@@ -310,7 +315,7 @@ pub fn tool(call_id: &str, agent: &str, server: &str, tool: &str, arguments: &st
         id: call_id.to_string(),
         agent: Some(agent.to_string()),
         subject: format!("{server}.{tool} called by {agent}"),
-        content: format!("Arguments: {arguments}"),
+        content: arguments.to_string(),
         outcome: None,
     }
 }

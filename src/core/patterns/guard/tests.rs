@@ -112,7 +112,7 @@ fn the_guard_turn_forces_the_verdict_and_shows_what_crosses_and_the_team() {
     for wanted in [
         "answers customers",
         "handoff h1: writer → billing",
-        "Reason given: card issue",
+        "writer → billing, the reason given:\ncard issue",
         "could not be used (no verdict found)",
     ] {
         assert!(text.contains(wanted), "{wanted}: {text}");
