@@ -15,6 +15,9 @@
 //! person's messages go to the holder: one sent while it answers is queued and answered by the
 //! holder next. Pause holds the holder's reply until resume (a running turn finishes first).
 //!
+//! A team with a `guard` asks it before a transfer is accepted (`negotiate::accept`, after the
+//! approval); its denial rejects the transfer, which then falls back as any rejection does.
+//!
 //! Resumed after the process died mid-task: the holder keeps control and answers again when its
 //! turn was cut off; a handoff waiting in its approval window gets the whole window again.
 //!

@@ -8,7 +8,8 @@
 //! truncated with a note). Once every call of the reply has its result the same turn asks the
 //! model again with the reply and the results appended, until it answers without MCP calls:
 //! only then does the pattern hear that the turn ended. A cancelled turn answers its open calls
-//! as cancelled; on resume, calls without a result become `tool_interrupted`.
+//! as cancelled; on resume, calls without a result become `tool_interrupted`. On a guarded team
+//! an approved call asks the guard before it runs (`guard`).
 
 use std::time::Instant;
 
