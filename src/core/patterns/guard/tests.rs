@@ -435,3 +435,95 @@ fn a_tool_call_is_asked_about_once_and_passes_once_allowed() {
     open.team.guard = None;
     assert_eq!(check(&open, &sim.state, c), Check::Pass(None));
 }
+
+/// Ask about `c` in `sim` and let the guard answer `text` / `calls` (a completed turn).
+fn answer_about(sim: &mut Sim, c: &Crossing, text: &str, calls: Vec<ToolCallInfo>) -> Decision {
+    let ctx = sim.ctx.clone();
+    let Check::Ask(effects) = check(&ctx, &sim.state, c.clone()) else {
+        panic!("asks");
+    };
+    for e in effects {
+        match e {
+            Effect::Emit(kind) => sim.emit(kind),
+            Effect::StartTurn(spec) => {
+                let turn = sim.state.next_turn;
+                sim.emit(EventKind::TurnStarted {
+                    agent: spec.agent,
+                    turn,
+                    round: None,
+                    purpose: spec.purpose,
+                });
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let turn = sim.turn_of("compliance");
+    sim.emit(EventKind::Message {
+        agent: "compliance".into(),
+        turn,
+        text: text.into(),
+        usage: Default::default(),
+        ttft_ms: None,
+        latency_ms: 0,
+        finish: "stop".into(),
+        purpose: Purpose::Guard,
+        tool_calls: calls,
+        served_by: None,
+        continues: false,
+    });
+    let asked = sim.state.guards.of_turn(turn).unwrap().clone();
+    decide(&sim.state, &asked)
+}
+
+#[test]
+fn a_tool_call_is_denied_or_asked_again_then_denied_fail_closed() {
+    let mut sim = single();
+    let c = tool("c1", "writer", "fs", "delete", r#"{"path":"/"}"#);
+    assert_eq!(
+        answer_about(
+            &mut sim,
+            &c,
+            "",
+            calls(
+                GUARD_VERDICT,
+                r#"{"allow":false,"reason":"deletes everything"}"#
+            )
+        ),
+        Decision::Deny("deletes everything".into())
+    );
+    let mut sim = single();
+    let first = answer_about(&mut sim, &c, "no idea", vec![]);
+    assert!(
+        matches!(&first, Decision::Ask(Some(n)) if n.contains("no verdict found")),
+        "{first:?}"
+    );
+    let asked = sim.state.guards.get(Boundary::Tool, "c1").unwrap().clone();
+    assert_eq!(
+        answer_calls(&sim.state, &asked, &first),
+        Vec::new(),
+        "a text answer has no call to answer"
+    );
+    let second = answer_about(&mut sim, &c, "still no idea", vec![]);
+    assert!(
+        matches!(&second, Decision::Deny(r) if r.starts_with("fail closed: no usable verdict after 2 asks")),
+        "{second:?}"
+    );
+    // The call's end closes the question; a guard's own verdict call result does not.
+    sim.emit(EventKind::ToolResult {
+        agent: "compliance".into(),
+        turn: 0,
+        call_id: "c1".into(),
+        name: GUARD_VERDICT.into(),
+        content: "allowed".into(),
+        is_error: false,
+        server: None,
+        ms: None,
+    });
+    assert!(sim.state.guards.get(Boundary::Tool, "c1").unwrap().open);
+    sim.emit(EventKind::ToolRejected {
+        call_id: "c1".into(),
+        by: "guard".into(),
+        reason: "no".into(),
+    });
+    assert!(!sim.state.guards.get(Boundary::Tool, "c1").unwrap().open);
+}
