@@ -87,7 +87,7 @@ fn trips(events: &[Event]) -> Vec<(Boundary, String, String)> {
                 subject,
                 reason,
                 ..
-            } => Some((*boundary, subject.clone(), reason.clone())),
+            } => Some((boundary.clone(), subject.clone(), reason.clone())),
             _ => None,
         })
         .collect()

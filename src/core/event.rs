@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 mod fields;
 
 pub use crate::llm::FinishReason;
-pub use fields::{Approval, ErrorKind, USER};
+pub use fields::{Approval, Boundary, ErrorKind, USER};
 
 /// The `v` of every event this build writes. A journal with a larger `v` is refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -471,26 +471,6 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         id: String,
     },
-}
-
-/// Where a guard stands (`guard_asked`, `guard_tripped`): before a handoff is accepted, before
-/// an MCP tool call runs, before the final answer is given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Boundary {
-    Handoff,
-    Tool,
-    Final,
-}
-
-impl Boundary {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Boundary::Handoff => "handoff",
-            Boundary::Tool => "tool",
-            Boundary::Final => "final",
-        }
-    }
 }
 
 fn is_false(b: &bool) -> bool {

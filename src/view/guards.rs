@@ -10,11 +10,12 @@ use super::parts::{Mark, Parts, Shape, Tone};
 use super::tools::{FOLD, fold};
 
 /// What a denial at `boundary` did to its step, for the transcript and the status.
-pub fn blocked(boundary: Boundary) -> &'static str {
+pub fn blocked(boundary: &Boundary) -> &'static str {
     match boundary {
         Boundary::Handoff => "the handoff is rejected",
         Boundary::Tool => "the call is not run",
         Boundary::Final => "the final answer is withheld",
+        Boundary::Other(_) => "the step is blocked",
     }
 }
 
@@ -46,7 +47,7 @@ pub fn describe(kind: &EventKind, _state: &SessionState) -> Parts {
                 .who(guard)
                 .verb("blocked")
                 .target(subject)
-                .word(format!("({})", blocked(*boundary)))
+                .word(format!("({})", blocked(boundary)))
                 .detail(reason);
             p.status = Some(format!("blocked by the guard {guard}"));
             p

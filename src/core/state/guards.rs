@@ -50,11 +50,11 @@ pub struct Guards {
 
 impl Guards {
     /// The newest question about step `id` of `boundary`.
-    pub fn get(&self, boundary: Boundary, id: &str) -> Option<&Asked> {
+    pub fn get(&self, boundary: &Boundary, id: &str) -> Option<&Asked> {
         self.asks
             .iter()
             .rev()
-            .find(|a| a.crossing.boundary == boundary && a.crossing.id == id)
+            .find(|a| &a.crossing.boundary == boundary && a.crossing.id == id)
     }
 
     /// The question `turn` of the guard answers.
@@ -96,7 +96,7 @@ impl Guards {
                         self.asks.push(Asked {
                             guard: guard.clone(),
                             crossing: Crossing {
-                                boundary: *boundary,
+                                boundary: boundary.clone(),
                                 id: id.clone(),
                                 agent: agent.clone(),
                                 subject: subject.clone(),
@@ -134,12 +134,12 @@ impl Guards {
                 {
                     ask.tripped = Some(reason.clone());
                 }
-                self.close(*boundary, id);
+                self.close(boundary, id);
             }
             EventKind::HandoffAccepted { id, .. }
             | EventKind::HandoffRejected { id, .. }
             | EventKind::HandoffCancelled { id, .. }
-            | EventKind::HandoffRedirected { id, .. } => self.close(Boundary::Handoff, id),
+            | EventKind::HandoffRedirected { id, .. } => self.close(&Boundary::Handoff, id),
             // Only an MCP call's result (`server` set) ends its step: the ids of orchestration
             // calls (a guard's own `guard_verdict`) come from other replies.
             EventKind::ToolResult {
@@ -148,7 +148,7 @@ impl Guards {
                 ..
             }
             | EventKind::ToolRejected { call_id, .. }
-            | EventKind::ToolInterrupted { call_id } => self.close(Boundary::Tool, call_id),
+            | EventKind::ToolInterrupted { call_id } => self.close(&Boundary::Tool, call_id),
             EventKind::SessionFinished { .. } => {
                 for ask in &mut self.asks {
                     ask.open = false;
@@ -158,9 +158,9 @@ impl Guards {
         }
     }
 
-    fn close(&mut self, boundary: Boundary, id: &str) {
+    fn close(&mut self, boundary: &Boundary, id: &str) {
         for ask in &mut self.asks {
-            if ask.crossing.boundary == boundary && ask.crossing.id == id {
+            if &ask.crossing.boundary == boundary && ask.crossing.id == id {
                 ask.open = false;
             }
         }

@@ -212,6 +212,7 @@ impl SessionView {
             crate::core::event::Boundary::Handoff => "handoff",
             crate::core::event::Boundary::Tool => "tool call",
             crate::core::event::Boundary::Final => "final answer",
+            crate::core::event::Boundary::Other(_) => "step",
         };
         Some(format!("{} blocked the {step}", trip.guard))
     }

@@ -162,7 +162,7 @@ pub fn check(ctx: &Ctx, state: &SessionState, crossing: Crossing) -> Check {
     };
     let asked = state
         .guards
-        .get(crossing.boundary, &crossing.id)
+        .get(&crossing.boundary, &crossing.id)
         .filter(|a| a.crossing == crossing);
     let Some(asked) = asked else {
         return Check::Ask(ask(ctx, &guard, &crossing, None));
@@ -239,7 +239,7 @@ pub fn ask(ctx: &Ctx, guard: &str, crossing: &Crossing, note: Option<&str>) -> V
     vec![
         Effect::Emit(EventKind::GuardAsked {
             guard: guard.to_string(),
-            boundary: crossing.boundary,
+            boundary: crossing.boundary.clone(),
             id: crossing.id.clone(),
             agent: crossing.agent.clone(),
             subject: crossing.subject.clone(),
@@ -260,6 +260,7 @@ pub fn turn(ctx: &Ctx, guard: &str, crossing: &Crossing, note: Option<&str>) -> 
         Boundary::Handoff => ". An agent wants to hand the conversation over to another agent.",
         Boundary::Tool => ". An agent wants to run a tool.",
         Boundary::Final => ". The team is about to give its final answer to the person.",
+        Boundary::Other(_) => ". An agent wants to take a step.",
     });
     if let Some(agent) = &crossing.agent
         && let Some(system) = ctx.agents.get(agent).and_then(|a| a.system.as_deref())
@@ -270,6 +271,7 @@ pub fn turn(ctx: &Ctx, guard: &str, crossing: &Crossing, note: Option<&str>) -> 
         Boundary::Handoff => "the reason given",
         Boundary::Tool => "its arguments",
         Boundary::Final => "the answer",
+        Boundary::Other(_) => "what it carries",
     };
     text.push_str(&format!(
         "\n\n{}, {what}:\n{}\n\nDecide whether it may go ahead: call {GUARD_VERDICT} with allow true or false.",
@@ -289,7 +291,7 @@ pub fn turn(ctx: &Ctx, guard: &str, crossing: &Crossing, note: Option<&str>) -> 
 pub fn tripped(guard: &str, crossing: &Crossing, reason: &str) -> Effect {
     Effect::Emit(EventKind::GuardTripped {
         guard: guard.to_string(),
-        boundary: crossing.boundary,
+        boundary: crossing.boundary.clone(),
         subject: crossing.subject.clone(),
         reason: reason.to_string(),
         id: crossing.id.clone(),

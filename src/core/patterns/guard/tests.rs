@@ -497,7 +497,7 @@ fn a_tool_call_is_denied_or_asked_again_then_denied_fail_closed() {
         matches!(&first, Decision::Ask(Some(n)) if n.contains("no verdict found")),
         "{first:?}"
     );
-    let asked = sim.state.guards.get(Boundary::Tool, "c1").unwrap().clone();
+    let asked = sim.state.guards.get(&Boundary::Tool, "c1").unwrap().clone();
     assert_eq!(
         answer_calls(&sim.state, &asked, &first),
         Vec::new(),
@@ -519,11 +519,11 @@ fn a_tool_call_is_denied_or_asked_again_then_denied_fail_closed() {
         server: None,
         ms: None,
     });
-    assert!(sim.state.guards.get(Boundary::Tool, "c1").unwrap().open);
+    assert!(sim.state.guards.get(&Boundary::Tool, "c1").unwrap().open);
     sim.emit(EventKind::ToolRejected {
         call_id: "c1".into(),
         by: "guard".into(),
         reason: "no".into(),
     });
-    assert!(!sim.state.guards.get(Boundary::Tool, "c1").unwrap().open);
+    assert!(!sim.state.guards.get(&Boundary::Tool, "c1").unwrap().open);
 }
