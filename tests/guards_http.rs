@@ -282,15 +282,7 @@ async fn a_malformed_verdict_is_asked_once_more_then_the_guard_fails_closed() {
 }
 
 fn fault_server() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join("examples").join("mcp_fault_server");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --example mcp_fault_server` (cargo test builds it)",
-        path.display()
-    );
-    path
+    support::mcp_fault_server()
 }
 
 #[tokio::test]

@@ -267,19 +267,12 @@ fn a_resumed_session_reads_a_given_verdict_and_asks_again_after_an_interrupted_o
     sim.complete("writer", reply("Hello."));
     let turn = sim.turn_of("compliance");
     let at = sim.log.len();
-    sim.emit(EventKind::Message {
-        agent: "compliance".into(),
+    guard_says(
+        &mut sim,
         turn,
-        text: String::new(),
-        usage: Default::default(),
-        ttft_ms: None,
-        latency_ms: 0,
-        finish: "stop".into(),
-        purpose: Purpose::Guard,
-        tool_calls: calls(GUARD_VERDICT, r#"{"allow":false,"reason":"no"}"#),
-        served_by: None,
-        continues: false,
-    });
+        "",
+        calls(GUARD_VERDICT, r#"{"allow":false,"reason":"no"}"#),
+    );
     assert_eq!(sim.log.len(), at + 1);
     sim.restart(0);
     assert_eq!(asked_count(&sim), 1, "not asked again");
@@ -383,61 +376,8 @@ fn a_rejected_handoff_ignores_the_late_verdict() {
 
 // --- tool calls (the actor's boundary; decisions here) -------------------------------------
 
-#[test]
-fn a_tool_call_is_asked_about_once_and_passes_once_allowed() {
-    let mut sim = single();
-    let ctx = sim.ctx.clone();
-    let c = tool("c1", "writer", "fs", "write_file", r#"{"path":"a"}"#);
-    let Check::Ask(effects) = check(&ctx, &sim.state, c.clone()) else {
-        panic!("asks first");
-    };
-    for e in effects {
-        match e {
-            Effect::Emit(kind) => sim.emit(kind),
-            Effect::StartTurn(spec) => {
-                let turn = sim.state.next_turn;
-                sim.emit(EventKind::TurnStarted {
-                    agent: spec.agent,
-                    turn,
-                    round: None,
-                    purpose: spec.purpose,
-                });
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(check(&ctx, &sim.state, c.clone()), Check::Wait);
-    let turn = sim.turn_of("compliance");
-    let asked = sim.state.guards.of_turn(turn).unwrap().clone();
-    assert_eq!(asked.crossing.subject, "fs.write_file called by writer");
-    sim.emit(EventKind::Message {
-        agent: "compliance".into(),
-        turn,
-        text: "GUARD: allow: harmless".into(),
-        usage: Default::default(),
-        ttft_ms: None,
-        latency_ms: 0,
-        finish: "stop".into(),
-        purpose: Purpose::Guard,
-        tool_calls: Vec::new(),
-        served_by: None,
-        continues: false,
-    });
-    assert_eq!(
-        check(&ctx, &sim.state, c.clone()),
-        Check::Pass(Some("harmless".into()))
-    );
-    // The same call with other arguments is another question.
-    let other = tool("c1", "writer", "fs", "write_file", r#"{"path":"b"}"#);
-    assert!(matches!(check(&ctx, &sim.state, other), Check::Ask(_)));
-    // Without a guard everything passes.
-    let mut open = ctx.clone();
-    open.team.guard = None;
-    assert_eq!(check(&open, &sim.state, c), Check::Pass(None));
-}
-
-/// Ask about `c` in `sim` and let the guard answer `text` / `calls` (a completed turn).
-fn answer_about(sim: &mut Sim, c: &Crossing, text: &str, calls: Vec<ToolCallInfo>) -> Decision {
+/// Perform what `check` asks for `c` (its `guard_asked` and the guard's turn); the turn's id.
+fn ask_about(sim: &mut Sim, c: &Crossing) -> u64 {
     let ctx = sim.ctx.clone();
     let Check::Ask(effects) = check(&ctx, &sim.state, c.clone()) else {
         panic!("asks");
@@ -457,7 +397,11 @@ fn answer_about(sim: &mut Sim, c: &Crossing, text: &str, calls: Vec<ToolCallInfo
             other => panic!("{other:?}"),
         }
     }
-    let turn = sim.turn_of("compliance");
+    sim.turn_of("compliance")
+}
+
+/// The guard's turn `turn` completes with `text` and `calls`.
+fn guard_says(sim: &mut Sim, turn: u64, text: &str, calls: Vec<ToolCallInfo>) {
     sim.emit(EventKind::Message {
         agent: "compliance".into(),
         turn,
@@ -471,8 +415,37 @@ fn answer_about(sim: &mut Sim, c: &Crossing, text: &str, calls: Vec<ToolCallInfo
         served_by: None,
         continues: false,
     });
+}
+
+/// Ask about `c` and let the guard answer; what its answers add up to.
+fn answer_about(sim: &mut Sim, c: &Crossing, text: &str, calls: Vec<ToolCallInfo>) -> Decision {
+    let turn = ask_about(sim, c);
+    guard_says(sim, turn, text, calls);
     let asked = sim.state.guards.of_turn(turn).unwrap().clone();
     decide(&sim.state, &asked)
+}
+
+#[test]
+fn a_tool_call_is_asked_about_once_and_passes_once_allowed() {
+    let mut sim = single();
+    let ctx = sim.ctx.clone();
+    let c = tool("c1", "writer", "fs", "write_file", r#"{"path":"a"}"#);
+    let turn = ask_about(&mut sim, &c);
+    assert_eq!(check(&ctx, &sim.state, c.clone()), Check::Wait);
+    let asked = sim.state.guards.of_turn(turn).unwrap().clone();
+    assert_eq!(asked.crossing.subject, "fs.write_file called by writer");
+    guard_says(&mut sim, turn, "GUARD: allow: harmless", Vec::new());
+    assert_eq!(
+        check(&ctx, &sim.state, c.clone()),
+        Check::Pass(Some("harmless".into()))
+    );
+    // The same call with other arguments is another question.
+    let other = tool("c1", "writer", "fs", "write_file", r#"{"path":"b"}"#);
+    assert!(matches!(check(&ctx, &sim.state, other), Check::Ask(_)));
+    // Without a guard everything passes.
+    let mut open = ctx.clone();
+    open.team.guard = None;
+    assert_eq!(check(&open, &sim.state, c), Check::Pass(None));
 }
 
 #[test]
