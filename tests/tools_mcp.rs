@@ -33,15 +33,7 @@ use support::{FakeServer, Reply, Turn};
 use tokio_util::sync::CancellationToken;
 
 fn fault_server() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join("examples").join("mcp_fault_server");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --example mcp_fault_server` (cargo test builds it)",
-        path.display()
-    );
-    path
+    support::mcp_fault_server()
 }
 
 fn fault_config(env: &[(&str, &str)], timeout_ms: Option<u64>) -> McpConfig {

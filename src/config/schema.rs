@@ -423,6 +423,11 @@ pub struct TeamConfig {
     /// derived, each auto team with its own `resolved`), so the session can go on as any of them.
     #[serde(skip)]
     pub resolved: BTreeMap<String, TeamConfig>,
+    // --- guards (every pattern; issue 10 item 4) ---
+    /// The agent asked (`guard_verdict`) before a handoff is accepted, an MCP tool call runs or
+    /// the final answer is given; a denial blocks that step.
+    #[serde(default)]
+    pub guard: Option<String>,
 }
 
 impl Config {
@@ -525,6 +530,7 @@ impl TeamConfig {
             router: None,
             teams: Vec::new(),
             resolved: BTreeMap::new(),
+            guard: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 mod fields;
 
 pub use crate::llm::FinishReason;
-pub use fields::{Approval, ErrorKind, USER};
+pub use fields::{Approval, Boundary, ErrorKind, USER};
 
 /// The `v` of every event this build writes. A journal with a larger `v` is refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -48,6 +48,9 @@ pub enum Purpose {
     // Auto routing (issue 11).
     /// An auto team's router picking the team (`route_task`).
     Router,
+    // Guards (issue 10 item 4).
+    /// A team's guard deciding whether a handoff, a tool call or the final answer may go ahead.
+    Guard,
 }
 
 /// An agent as announced at session start.
@@ -466,6 +469,34 @@ pub enum EventKind {
         team: String,
         agents: Vec<AgentInfo>,
     },
+    // --- Guards (issue 10 item 4) ---
+    /// The team's guard is asked whether what crosses `boundary` may go ahead; its call is the
+    /// `guard` turn that follows at once. Additive to DESIGN section 3 (a second one with the same
+    /// `id` asks again after a malformed verdict). `id`: the handoff id, the tool call id, or
+    /// `final:<first turn of the task>`; `agent`: whose step it is; `subject`: one line naming it;
+    /// `content`: what crosses (the handoff reason, the call's arguments, the final text);
+    /// `outcome`: for the final answer, the outcome the task finishes with once it is allowed.
+    GuardAsked {
+        guard: String,
+        boundary: Boundary,
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        subject: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<Outcome>,
+    },
+    /// The guard denied it (or gave no usable verdict: fail closed): the step was blocked.
+    /// `id` (additive) is the `guard_asked` id.
+    GuardTripped {
+        guard: String,
+        boundary: Boundary,
+        subject: String,
+        reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        id: String,
+    },
 }
 
 /// Who picked the team of a `routed` event.
@@ -522,6 +553,8 @@ impl EventKind {
             EventKind::Routed { .. } => "routed",
             EventKind::RouteHeld { .. } => "route_held",
             EventKind::AgentsAnnounced { .. } => "agents_announced",
+            EventKind::GuardAsked { .. } => "guard_asked",
+            EventKind::GuardTripped { .. } => "guard_tripped",
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct SessionState {
     pub calls: calls::Calls,
     /// The teams an auto team routed to (issue 11).
     pub routes: route::Routes,
+    /// What the team's guard was asked, and whether each step still waits for it (issue 10.4).
+    pub guards: guards::Guards,
 }
 
 /// A message waiting for the next boundary of the pattern (`message_queued`).
@@ -199,6 +201,7 @@ impl SessionState {
         if self.session.is_empty() {
             self.session = event.session.clone();
         }
+        self.guards.apply(&event.kind);
         match &event.kind {
             EventKind::SessionStarted {
                 team,
@@ -522,6 +525,8 @@ impl SessionState {
                 // router's turns are not its turns.
                 self.task.first_turn = self.next_turn;
             }
+            // Guards (issue 10.4): folded by `guards` above.
+            EventKind::GuardAsked { .. } | EventKind::GuardTripped { .. } => {}
         }
     }
 
@@ -690,6 +695,7 @@ impl SessionState {
 pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod guards;
 pub mod route;
 
 #[cfg(test)]

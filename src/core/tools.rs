@@ -168,6 +168,8 @@ pub fn marker_instructions(tool: &ToolSpec) -> String {
         route::marker_instructions()
     } else if name == SUBMIT_SCORES {
         format!("Answer with one line per candidate `{SCORE_MARKER} <agent>: <0-10>: <reason>`.")
+    } else if name == crate::llm::vocab::GUARD_VERDICT {
+        crate::core::patterns::guard::marker_instructions()
     } else {
         String::new()
     }

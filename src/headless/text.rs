@@ -75,6 +75,7 @@ fn prefix(mark: Mark) -> &'static str {
         Mark::HandBack => "<= ",
         Mark::Control => "-- ",
         Mark::Tool => "# ",
+        Mark::Guard => "!! ",
         _ => "",
     }
 }

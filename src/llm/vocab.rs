@@ -34,6 +34,11 @@ pub const SCORE_MARKER: &str = "SCORE:";
 
 /// Text marker for a route: `ROUTE: <team>: <reason>` (issue 11).
 pub const ROUTE_MARKER: &str = "ROUTE:";
+// Guards (issue 10 item 4).
+/// The tool a team's guard answers with: `{allow, reason}`.
+pub const GUARD_VERDICT: &str = "guard_verdict";
+/// Text marker for a guard's verdict: `GUARD: <allow|deny>: <reason>`.
+pub const GUARD_MARKER: &str = "GUARD:";
 
 /// A summarize request is one whose system prompt or last message starts with this word
 /// (case-insensitive, after leading whitespace); the session builds its summary requests so.

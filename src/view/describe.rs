@@ -358,6 +358,9 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
         K::Routed { .. } | K::RouteHeld { .. } | K::AgentsAnnounced { .. } => {
             super::route::describe(&event.kind, state)
         }
+        K::GuardAsked { .. } | K::GuardTripped { .. } => {
+            super::guards::describe(&event.kind, state)
+        }
     }
 }
 

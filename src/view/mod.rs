@@ -21,6 +21,7 @@
 //! belong to the front end; words belong here. `view` imports `config` and `core` only.
 
 pub mod describe;
+pub mod guards;
 pub mod handoffs;
 pub mod parts;
 pub mod route;

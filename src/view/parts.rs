@@ -62,6 +62,8 @@ pub enum Mark {
     End,
     /// An MCP tool call: asked, waiting, approved, rejected, answered or interrupted.
     Tool,
+    /// A guard checked a step or blocked it (issue 10 item 4).
+    Guard,
 }
 
 /// The part one piece of a phrase plays, so a front end can style it.

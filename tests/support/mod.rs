@@ -91,3 +91,16 @@ pub fn text_of(events: &[LlmEvent]) -> String {
         })
         .collect()
 }
+
+/// The in-repo MCP fault server (`examples/mcp_fault_server.rs`), built by `cargo test`.
+pub fn mcp_fault_server() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join("examples").join("mcp_fault_server");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --example mcp_fault_server` (cargo test builds it)",
+        path.display()
+    );
+    path
+}

@@ -97,7 +97,7 @@ pub fn validate_with(config: &Config, broken: &Broken) -> Vec<Finding> {
 /// `description`.
 pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
     let mut options = match pattern {
-        PatternKind::Single => return vec!["members", "budget"],
+        PatternKind::Single => return vec!["members", "budget", "guard"],
         PatternKind::Sequential => vec!["members", "steps"],
         PatternKind::Concurrent => vec!["members", "strategy", "aggregator", "timeout_ms"],
         PatternKind::Handoff => vec![
@@ -132,6 +132,7 @@ pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
     };
     options.extend(CONTEXT_OPTIONS);
     options.push("budget");
+    options.push("guard");
     options
 }
 

@@ -19,6 +19,11 @@ pub(super) fn check_team(
     let members = team_agents(t);
     check_context(path, t, &members, names, out);
     patterns::check_budget(path, t.budget, names, out);
+    if let Some(guard) = &t.guard
+        && !names.has_agent(guard)
+    {
+        out.push(names.undefined_agent(path.key("guard"), guard));
+    }
     match t.pattern {
         PatternKind::Single | PatternKind::Sequential => {}
         PatternKind::Concurrent => {

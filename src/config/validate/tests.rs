@@ -901,3 +901,19 @@ fn a_remote_agent_with_a_bad_url_or_a_backend_is_an_error() {
         "missing required key `backend`",
     );
 }
+
+// Guards (issue 10.4).
+#[test]
+fn a_guard_names_a_defined_agent_on_every_pattern() {
+    for team in [
+        "\n[teams.t]\npattern = \"single\"\nmembers = [\"a\"]\nguard = \"c\"\n",
+        "\n[teams.t]\npattern = \"group_chat\"\nmembers = [\"a\", \"b\"]\nguard = \"c\"\n",
+        "\n[teams.t]\npattern = \"handoff\"\nentry = \"a\"\nhandoffs = { a = [\"b\"] }\nguard = \"c\"\n",
+    ] {
+        assert!(errors(team).is_empty(), "{team}: {:#?}", errors(team));
+    }
+    let extra = "\n[teams.t]\npattern = \"single\"\nmembers = [\"a\"]\nguard = \"cc\"\n";
+    let d = one_error(extra, "teams.t.guard", "no agent named 'cc'");
+    assert_eq!(d.hint.as_deref(), Some("did you mean 'c'?"));
+    assert_eq!(d.line, line_of(extra, "guard = "));
+}

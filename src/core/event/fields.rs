@@ -147,6 +147,42 @@ macro_rules! wire_name {
 wire_name!(Approval);
 wire_name!(ErrorKind);
 
+/// Where a guard stands (`guard_asked.boundary`, `guard_tripped.boundary`): before a handoff is
+/// accepted, before an MCP tool call runs, before the final answer is given (issue 10.4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Boundary {
+    Handoff,
+    Tool,
+    Final,
+    /// A name this build does not know, kept as read.
+    Other(String),
+}
+
+impl Boundary {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Boundary::Handoff => "handoff",
+            Boundary::Tool => "tool",
+            Boundary::Final => "final",
+            Boundary::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Boundary {
+    fn from(s: &str) -> Self {
+        match s {
+            "handoff" => Boundary::Handoff,
+            "tool" => Boundary::Tool,
+            "final" => Boundary::Final,
+            other => Boundary::Other(other.to_string()),
+        }
+    }
+}
+
+wire_name!(Boundary);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +214,14 @@ mod tests {
             ErrorKind::from("gremlins"),
             ErrorKind::Other("gremlins".into())
         );
+        // Guards (issue 10.4).
+        for name in ["handoff", "tool", "final", "plan"] {
+            let b: Boundary = serde_json::from_str(&format!("\"{name}\"")).unwrap();
+            assert_eq!(b, name);
+            assert_eq!(serde_json::to_string(&b).unwrap(), format!("\"{name}\""));
+        }
+        assert_eq!(Boundary::from("final"), Boundary::Final);
+        assert_eq!(Boundary::from("plan"), Boundary::Other("plan".into()));
     }
 
     #[test]

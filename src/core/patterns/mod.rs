@@ -16,6 +16,7 @@ mod best_of;
 mod common;
 mod concurrent;
 mod group_chat;
+pub mod guard;
 mod handoff;
 #[cfg(test)]
 pub(crate) mod props;
@@ -164,6 +165,8 @@ pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
         // Routing queues what is sent meanwhile itself; the routed team's pattern is wrapped.
         PatternKind::Auto => return Box::new(auto::Auto::new(ctx)),
     };
+    // A guarded team's final answers wait for its guard (issue 10.4).
+    let inner = guard::Guarded::wrap(&queueing, inner);
     Box::new(queue::Queueing::new(&queueing, inner))
 }
 
@@ -184,6 +187,7 @@ pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
     for routed in team.resolved.values() {
         out.extend(referenced_agents(routed));
     }
+    out.extend(team.guard.clone());
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|a| seen.insert(a.clone()));
     out

@@ -46,6 +46,8 @@ use crate::llm::{ErrorKind, Provider};
 use crate::tools::Hub;
 
 mod tool_loop;
+// Guards at the tool boundary (issue 10.4).
+mod guard;
 
 /// What a [`SessionHandle`](super::SessionHandle) sends the actor.
 pub(super) enum ToActor {
@@ -271,6 +273,11 @@ impl Actor {
 
     fn drain(&mut self) {
         while let Some(input) = self.queue.pop_front() {
+            if let Input::TurnEnded { turn } = input
+                && self.tool_guard_ended(turn)
+            {
+                continue;
+            }
             let effects = self.pattern.on(&self.state, input);
             for effect in effects {
                 self.perform(effect);

@@ -20,6 +20,8 @@ pub const DEFAULT_WINDOW_MS: u64 = 5000;
 /// Who decided an approval or rejection.
 pub const BY_PERSON: &str = "person";
 pub const BY_POLICY: &str = "policy";
+/// The team's guard (issue 10.4).
+pub const BY_GUARD: &str = "guard";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallStatus {

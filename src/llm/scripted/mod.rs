@@ -12,7 +12,7 @@
 //! (`turn` > `contains` > exact character > `"*"`); within a tier the first reply not used yet is
 //! taken, and once all are used the last one repeats. With no match at all a generic default
 //! answers (a short line naming the character, an `agree` vote, the first candidate, a 7 for
-//! everyone). The reply streams word by word at `tokens_per_sec` (0 = instant; each word through
+//! everyone, a guard's `allow`). The reply streams word by word at `tokens_per_sec` (0 = instant; each word through
 //! [`crate::text::Sanitizer`] like every provider's text), then its tool
 //! calls, then `Usage` (input ≈ request characters / 4, output = words) and `Finished`.
 //! Consumption state lives in the provider, shared by every session that uses it; `turn` is read
@@ -36,7 +36,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::schema::BackendConfig;
 use crate::llm::vocab::{
-    CAST_VOTE, COMPLETE_HANDOFF, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_SCORES, SUMMARIZE_MARKER,
+    CAST_VOTE, COMPLETE_HANDOFF, GUARD_VERDICT, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_SCORES,
+    SUMMARIZE_MARKER,
 };
 use crate::llm::{
     ChatMessage, ChatRequest, ErrorKind, FinishReason, LlmError, LlmStream, Provider, ToolCall,
@@ -359,6 +360,12 @@ fn default_reply(
                 call(serde_json::json!({"team": first, "reason": "the first team listed"})),
             )
         }
+        GUARD_VERDICT => (
+            String::new(),
+            call(
+                serde_json::json!({"allow": true, "reason": format!("{character} sees nothing against it")}),
+            ),
+        ),
         _ => (String::new(), call(serde_json::json!({}))),
     }
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::llm::vocab::{CAST_VOTE, COMPLETE_HANDOFF, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_SCORES};
+use crate::llm::vocab::{
+    CAST_VOTE, COMPLETE_HANDOFF, GUARD_VERDICT, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_SCORES,
+};
 use crate::llm::{ErrorKind, FinishReason, LlmError};
 
 /// The occasion of an ordinary conversational turn.
@@ -15,7 +17,7 @@ pub const SPEAK: &str = "speak";
 pub const SUMMARIZE: &str = "summarize";
 
 /// The occasions a reply can be written for: speaking, summarizing, or one forced tool.
-pub const OCCASIONS: [&str; 7] = [
+pub const OCCASIONS: [&str; 8] = [
     SPEAK,
     CAST_VOTE,
     SELECT_SPEAKER,
@@ -23,6 +25,8 @@ pub const OCCASIONS: [&str; 7] = [
     COMPLETE_HANDOFF,
     SUMMARIZE,
     ROUTE_TASK,
+    // Guards (issue 10.4).
+    GUARD_VERDICT,
 ];
 
 #[derive(Clone, Debug)]

@@ -93,6 +93,15 @@ pub fn render_status(
             vec![Span::styled(format!(" {shown}"), base.fg(theme.dim))],
         ));
     }
+    if let Some(blocked) = session.guard_blocked() {
+        segments.push((
+            6,
+            vec![Span::styled(
+                format!(" ⚑ {blocked}"),
+                base.fg(theme.error).add_modifier(Modifier::BOLD),
+            )],
+        ));
+    }
     if let Some(r) = session.round() {
         segments.push((4, vec![Span::styled(format!(" round {r}"), base)]));
     }

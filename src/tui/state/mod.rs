@@ -229,6 +229,24 @@ impl SessionView {
         }
     }
 
+    /// What the guard blocked in the current (or just finished) task, for the status bar:
+    /// `<guard> blocked the <step>` (issue 10.4).
+    pub fn guard_blocked(&self) -> Option<String> {
+        let state = &self.view.state;
+        let trip = state.guards.last_trip()?;
+        let first = trip.turns.first().copied().unwrap_or(0);
+        if first < state.task.first_turn {
+            return None;
+        }
+        let step = match trip.crossing.boundary {
+            crate::core::event::Boundary::Handoff => "handoff",
+            crate::core::event::Boundary::Tool => "tool call",
+            crate::core::event::Boundary::Final => "final answer",
+            crate::core::event::Boundary::Other(_) => "step",
+        };
+        Some(format!("{} blocked the {step}", trip.guard))
+    }
+
     /// Whether a task was given and has not finished yet.
     pub fn task_open(&self) -> bool {
         self.started() && self.view.state.task.active

@@ -15,6 +15,9 @@
 //! person's messages go to the holder: one sent while it answers is queued and answered by the
 //! holder next. Pause holds the holder's reply until resume (a running turn finishes first).
 //!
+//! A team with a `guard` asks it before a transfer is accepted (`negotiate::accept`, after the
+//! approval); its denial rejects the transfer, which then falls back as any rejection does.
+//!
 //! Resumed after the process died mid-task: the holder keeps control and answers again when its
 //! turn was cut off; a handoff waiting in its approval window gets the whole window again.
 //!
@@ -156,7 +159,7 @@ impl Handoff {
             Command::ApproveHandoff {} => match self.pending(state) {
                 Some(r) => {
                     let mut out = vec![Effect::CancelTimer(timer_name(&r.id))];
-                    out.extend(self.accept(&r, "approved by the person"));
+                    out.extend(self.accept(state, &r, "approved by the person"));
                     out
                 }
                 None => vec![command_error(&cmd, "no handoff is waiting for approval")],
@@ -186,6 +189,9 @@ impl Handoff {
         let Some(t) = common::ended(state, turn) else {
             return Vec::new();
         };
+        if t.purpose == Purpose::Guard {
+            return self.on_guard(state, turn);
+        }
         let holder = self.holder(state);
         // A summary turn reaches the pattern only when cancelled: the holder's turn with it.
         if t.agent != holder || !matches!(t.purpose, Purpose::Speak | Purpose::Summarize) {
@@ -345,7 +351,7 @@ impl Pattern for Handoff {
             Input::TurnEnded { turn } => self.on_turn_ended(state, turn),
             Input::Timer(name) => match self.pending(state) {
                 Some(r) if timer_name(&r.id) == name && !is_held(state) => {
-                    self.accept(&r, "approval window ran out")
+                    self.accept(state, &r, "approval window ran out")
                 }
                 _ => Vec::new(),
             },
@@ -407,7 +413,7 @@ pub fn pending_request(
     let agent = ctx.agents.get(&r.to)?;
     let mut sim = state.clone();
     let mut spec = None;
-    for effect in handoff.accept(&r, "preview") {
+    for effect in handoff.accepted(&r, "preview") {
         match effect {
             Effect::Emit(kind) => {
                 let event = crate::core::event::Event {

@@ -17,8 +17,63 @@ use crate::core::patterns::{Effect, UnattendedApproval};
 use crate::core::state::{SessionState, TurnStatus};
 use crate::core::tools;
 
+use crate::core::event::Boundary;
+use crate::core::patterns::Ctx;
+use crate::core::patterns::guard::{self, Check, Decision};
+
+/// The reason of a handoff the guard allowed.
+fn allowed_by(ctx: &Ctx, why: &str) -> String {
+    let guard = ctx.team.guard.as_deref().unwrap_or("guard");
+    format!("the guard {guard} allowed it: {why}")
+}
+
 impl Handoff {
-    pub(super) fn accept(&self, r: &Request, reason: &str) -> Vec<Effect> {
+    /// Accept `r`, once the team's guard (if any) allows it: until then, ask it (a second
+    /// approval while it decides changes nothing).
+    pub(super) fn accept(&self, state: &SessionState, r: &Request, reason: &str) -> Vec<Effect> {
+        let crossing = guard::handoff(&r.id, &r.from, &r.to, &r.reason);
+        match guard::check(&self.ctx, state, crossing) {
+            Check::Pass(None) => self.accepted(r, reason),
+            Check::Pass(Some(why)) => self.accepted(r, &allowed_by(&self.ctx, &why)),
+            Check::Ask(effects) => effects,
+            Check::Wait | Check::Denied(_) => Vec::new(),
+        }
+    }
+
+    /// The guard's turn `turn` about a handoff ended: accept, reject (and fall back), or ask
+    /// it again.
+    pub(super) fn on_guard(&self, state: &SessionState, turn: u64) -> Vec<Effect> {
+        let Some(asked) = state.guards.of_turn(turn).filter(|a| {
+            a.open && a.crossing.boundary == Boundary::Handoff && a.turns.last() == Some(&turn)
+        }) else {
+            return Vec::new();
+        };
+        let Some(r) = self.pending(state).filter(|r| r.id == asked.crossing.id) else {
+            return Vec::new();
+        };
+        let decision = guard::decide(state, asked);
+        let mut out = guard::answer_calls(state, asked, &decision);
+        out.extend(match decision {
+            Decision::Wait => Vec::new(),
+            Decision::Ask(note) => {
+                guard::ask(&self.ctx, &asked.guard, &asked.crossing, note.as_deref())
+            }
+            Decision::Allow(why) => self.accepted(&r, &allowed_by(&self.ctx, &why)),
+            Decision::Deny(why) => {
+                let mut out = vec![guard::tripped(&asked.guard, &asked.crossing, &why)];
+                out.extend(self.reject(
+                    state,
+                    &r,
+                    &format!("blocked by the guard {}: {why}", asked.guard),
+                ));
+                out
+            }
+        });
+        out
+    }
+
+    /// `handoff_accepted`, the answer to the call that asked for it, and the target's turn.
+    pub(super) fn accepted(&self, r: &Request, reason: &str) -> Vec<Effect> {
         let mut out = vec![Effect::Emit(EventKind::HandoffAccepted {
             id: r.id.clone(),
             reason: reason.to_string(),
@@ -241,7 +296,7 @@ impl Handoff {
                 to: to.to_string(),
                 ..r
             };
-            out.extend(self.accept(&r, "redirected by the person"));
+            out.extend(self.accept(state, &r, "redirected by the person"));
             return out;
         }
         let Some(top) = state.handoff.chain.last() else {
@@ -345,13 +400,13 @@ impl Handoff {
     pub(super) fn settle(&self, state: &SessionState, r: &Request) -> Option<Vec<Effect>> {
         let approval = self.ctx.team.approval.unwrap_or_default();
         match (approval, self.ctx.unattended) {
-            (Approval::Auto, _) => Some(self.accept(r, "auto")),
+            (Approval::Auto, _) => Some(self.accept(state, r, "auto")),
             (_, Some(UnattendedApproval::Auto)) => {
                 let mut out = Vec::new();
                 if approval == Approval::Window {
                     out.push(Effect::CancelTimer(timer_name(&r.id)));
                 }
-                out.extend(self.accept(r, "approved by --approve auto"));
+                out.extend(self.accept(state, r, "approved by --approve auto"));
                 Some(out)
             }
             (_, Some(UnattendedApproval::Reject)) => {

@@ -57,6 +57,15 @@ impl Actor {
                 .is_some_and(|f| f.outcome == Outcome::Budget)
     }
 
+    /// The last answer, given as the final text of a task the budget ended: none for a guarded
+    /// team, whose guard cannot be asked once nothing more may be spent (issue 10.4).
+    fn unguarded_answer(&self) -> Option<String> {
+        if self.ctx.team.guard.is_some() {
+            return None;
+        }
+        self.state.last_answer().map(|(_, t)| t.to_string())
+    }
+
     /// A call the budgets refused: the team's ends the task (`budget`), the agent's fails the
     /// turn (`budget`) and the pattern carries on as after any failure.
     pub(super) fn refuse(&mut self, turn: u64, spec: TurnSpec, refusal: budget::Refusal) {
@@ -69,7 +78,7 @@ impl Actor {
                     message: refusal.message,
                     command: None,
                 });
-                let final_text = self.state.last_answer().map(|(_, t)| t.to_string());
+                let final_text = self.unguarded_answer();
                 self.perform(Effect::Finish {
                     outcome: Outcome::Budget,
                     final_text,
@@ -105,7 +114,7 @@ impl Actor {
                 message: refusal.message,
                 command: None,
             });
-            let final_text = self.state.last_answer().map(|(_, t)| t.to_string());
+            let final_text = self.unguarded_answer();
             self.perform(Effect::Finish {
                 outcome: Outcome::Budget,
                 final_text,

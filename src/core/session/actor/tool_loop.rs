@@ -8,7 +8,8 @@
 //! truncated with a note). Once every call of the reply has its result the same turn asks the
 //! model again with the reply and the results appended, until it answers without MCP calls:
 //! only then does the pattern hear that the turn ended. A cancelled turn answers its open calls
-//! as cancelled; on resume, calls without a result become `tool_interrupted`.
+//! as cancelled; on resume, calls without a result become `tool_interrupted`. On a guarded team
+//! an approved call asks the guard before it runs (`guard`).
 
 use std::time::Instant;
 
@@ -295,7 +296,7 @@ impl Actor {
         }
     }
 
-    fn reject(&mut self, call_id: &str, by: &str, reason: String) {
+    pub(super) fn reject(&mut self, call_id: &str, by: &str, reason: String) {
         self.publish(EventKind::ToolRejected {
             call_id: call_id.to_string(),
             by: by.to_string(),
@@ -344,8 +345,12 @@ impl Actor {
         });
     }
 
-    /// Run an approved call on the hub; its end comes back as [`Internal::ToolDone`].
-    fn run_call(&mut self, turn: u64, call_id: &str) {
+    /// Run an approved call on the hub, once the team's guard allows it (see `guard`); its end
+    /// comes back as [`Internal::ToolDone`].
+    pub(super) fn run_call(&mut self, turn: u64, call_id: &str) {
+        if self.guard_holds(call_id) {
+            return;
+        }
         let (Some(call), Some(hub)) = (self.state.calls.get(call_id).cloned(), self.hub.clone())
         else {
             return;
