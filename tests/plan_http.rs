@@ -113,8 +113,7 @@ async fn two_independent_tasks_stream_at_the_same_time() {
     let ship = server
         .requests()
         .into_iter()
-        .filter(|r| r.json()["model"] == "dev-model")
-        .last()
+        .rfind(|r| r.json()["model"] == "dev-model")
         .unwrap()
         .json()
         .to_string();
