@@ -24,6 +24,8 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
             (Action::TogglePause, "pause"),
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
+        // Plans (issue 11): pause holds new tasks.
+        Some(PatternKind::Plan) => v.push((Action::TogglePause, "pause")),
         _ => {}
     }
     v.push((Action::CancelTurn, "cancel turn"));
