@@ -124,6 +124,18 @@ impl App {
                     return vec![Effect::Send(Outbound::Quit), Effect::Quit];
                 }
             }
+            Action::ReplayToggle
+            | Action::ReplayStep
+            | Action::ReplayNextTurn
+            | Action::ReplayNextHandoff
+            | Action::ReplayNextVote
+            | Action::ReplayBack
+            | Action::ReplayForward
+            | Action::ReplaySeek
+            | Action::ReplayEnd
+            | Action::ReplayFaster
+            | Action::ReplaySlower
+            | Action::ReplayQuit => return self.replay_action(action),
         }
         Vec::new()
     }

@@ -48,6 +48,7 @@ impl App {
                 (Action::PickerClose, "close"),
             ],
             Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+            Context::Replay => self.replay_hints(),
             Context::Completion => vec![
                 (Action::Complete, "complete"),
                 (Action::CompletionNext, "next"),

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod handoff;
 pub mod input;
 pub mod metrics;
+pub mod replay;
 pub mod status;
 pub mod steering;
 pub mod transcript;
