@@ -126,7 +126,7 @@ fn machine_run() -> Duration {
         unattended: None,
     });
     let mut state = SessionState::default();
-    let mut emit = |state: &mut SessionState, kind: EventKind| {
+    let emit = |state: &mut SessionState, kind: EventKind| {
         let e = Event {
             v: 1,
             seq: state.next_seq,
@@ -178,6 +178,7 @@ fn machine_run() -> Duration {
         let Some((turn, agent, forced)) = pending.pop_front() else {
             break;
         };
+        let purpose = state.turns[&turn].purpose;
         let tool_calls = if forced {
             vec![conclave::core::event::ToolCallInfo {
                 id: "c".into(),
@@ -197,7 +198,7 @@ fn machine_run() -> Duration {
                 ttft_ms: None,
                 latency_ms: 0,
                 finish: FinishReason::Stop,
-                purpose: state.turns[&turn].purpose,
+                purpose,
                 tool_calls,
                 served_by: None,
                 continues: false,

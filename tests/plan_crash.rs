@@ -10,12 +10,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{FakeServer, Reply, Step, Turn, wire};
+use support::{FakeServer, Reply, Turn, wire};
 
 /// Only to avoid hanging forever if something is broken; never a speed assertion.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -24,15 +24,7 @@ const PIECES: usize = 8;
 const PIECE_GAP: Duration = Duration::from_millis(25);
 
 fn slow_reply() -> Reply {
-    let pieces: Vec<String> = (0..PIECES).map(|i| format!("word{i} ")).collect();
-    let events = wire::openai_events(&Turn::text(pieces).usage(20, PIECES as u64));
-    let mut reply = Reply::sse(Vec::<String>::new());
-    for event in events {
-        reply = reply
-            .then(Step::Write(event.into_bytes()))
-            .then(Step::Sleep(PIECE_GAP));
-    }
-    reply
+    support::crash::slow_reply(PIECES, PIECE_GAP)
 }
 
 fn plan_reply() -> Reply {
@@ -74,18 +66,7 @@ max_parallel = 2
 }
 
 fn conclave(config: &Path, data: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conclave"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CONCLAVE_CONFIG")
-        .env("CONCLAVE_DATA_DIR", data)
-        .env("CONCLAVE_CRASH_TEST_KEY", "sk-test-not-a-real-key")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    support::crash::conclave_run(config, data, args)
 }
 
 /// Run the plan, SIGKILL it `delay` after its first task started.

@@ -3,7 +3,7 @@
 //! (core's [`task_lines`]), so the text output, the transcript and the export show the graph. Pure, like
 //! [`super::describe`]; the state before the event gives a task's agent.
 
-use crate::core::event::{Approval, EventKind};
+use crate::core::event::EventKind;
 use crate::core::state::SessionState;
 use crate::core::state::plan::task_lines;
 
@@ -27,18 +27,11 @@ pub fn describe(kind: &EventKind, state: &SessionState) -> Parts {
             approval,
             window_ms,
         } => {
-            let wait = match (approval, window_ms) {
-                (Some(Approval::Confirm), _) => Some("[awaiting approval]".to_string()),
-                (Some(Approval::Window), Some(ms)) => {
-                    Some(format!("[runs in {ms} ms unless edited or rejected]"))
-                }
-                _ => None,
-            };
-            let tone = if wait.is_some() {
-                Tone::Warn
-            } else {
-                Tone::Normal
-            };
+            let (wait, tone) = super::describe::awaiting(
+                approval.as_ref(),
+                *window_ms,
+                "to edit or reject before it runs",
+            );
             let mut p = line(tone)
                 .who(by)
                 .verb("proposes")
