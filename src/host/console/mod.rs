@@ -264,11 +264,11 @@ mod tests {
         let err = pick_team(&config, Some("nope")).unwrap_err();
         assert!(err.contains("unknown team 'nope'"), "{err}");
         assert!(
-            err.contains("debate, fanout, pipeline, research, review, support"),
+            err.contains("build, debate, fanout, pipeline, research, review, support"),
             "{err}"
         );
         config.ui.default_team = None;
-        assert_eq!(pick_team(&config, None).unwrap(), "debate");
+        assert_eq!(pick_team(&config, None).unwrap(), "build");
         config.ui.default_team = Some("gone".into());
         assert!(
             pick_team(&config, None)
