@@ -136,6 +136,14 @@ fn machine_run() -> Duration {
         };
         state.apply(&e);
     };
+    emit(
+        &mut state,
+        EventKind::SessionStarted {
+            team: "plan".into(),
+            pattern: PatternKind::Plan,
+            agents: Vec::new(),
+        },
+    );
     let mut pending: VecDeque<(u64, String, bool)> = VecDeque::new();
     let mut queue = VecDeque::from([Input::Command(Command::Send {
         text: "build it".into(),
