@@ -11,12 +11,12 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{FakeServer, Reply, Step, Turn, wire};
+use support::{FakeServer, Reply};
 
 /// Only to avoid hanging forever if something is broken; never a speed assertion.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -27,15 +27,7 @@ const PIECE_GAP: Duration = Duration::from_millis(25);
 
 /// The reply of every request: `PIECES` words, one every `PIECE_GAP`.
 fn slow_reply() -> Reply {
-    let pieces: Vec<String> = (0..PIECES).map(|i| format!("word{i} ")).collect();
-    let events = wire::openai_events(&Turn::text(pieces).usage(20, PIECES as u64));
-    let mut reply = Reply::sse(Vec::<String>::new());
-    for event in events {
-        reply = reply
-            .then(Step::Write(event.into_bytes()))
-            .then(Step::Sleep(PIECE_GAP));
-    }
-    reply
+    support::crash::slow_reply(PIECES, PIECE_GAP)
 }
 
 fn full_text() -> String {
@@ -67,18 +59,7 @@ members = ["pm", "dev", "qa"]
 }
 
 fn conclave(config: &Path, data: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conclave"));
-    cmd.arg("run")
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CONCLAVE_CONFIG")
-        .env("CONCLAVE_DATA_DIR", data)
-        .env("CONCLAVE_CRASH_TEST_KEY", "sk-test-not-a-real-key")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    support::crash::conclave_run(config, data, args)
 }
 
 /// Run one session, SIGKILL it `delay` after its first turn started; the lines it printed.

@@ -19,6 +19,8 @@ pub enum PatternKind {
     // Auto routing (issue 11).
     /// A router agent picks which of `teams` takes the task (DESIGN section 2, auto).
     Auto,
+    // Plans (issue 11).
+    Plan,
 }
 
 impl PatternKind {
@@ -31,6 +33,7 @@ impl PatternKind {
             PatternKind::GroupChat => "group_chat",
             PatternKind::BestOf => "best_of",
             PatternKind::Auto => "auto",
+            PatternKind::Plan => "plan",
         }
     }
 }

@@ -75,6 +75,20 @@ pub enum Command {
     },
     /// Stop a pending route's approval window from counting while the person decides.
     HoldRoute {},
+    // Plans (issue 11).
+    /// Run the plan under review.
+    ApprovePlan {},
+    /// Send the plan under review back to the planner with `reason`.
+    RejectPlan {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Replace the plan under review with `tasks` (a new version, reviewed again).
+    EditPlan {
+        tasks: Vec<crate::core::event::PlanTask>,
+    },
+    /// Stop the plan review window from counting while the person decides.
+    HoldPlan {},
 }
 
 impl Command {
@@ -105,6 +119,10 @@ impl Command {
             Command::RejectTool { .. } => "reject_tool",
             Command::Route { .. } => "route",
             Command::HoldRoute {} => "hold_route",
+            Command::ApprovePlan {} => "approve_plan",
+            Command::RejectPlan { .. } => "reject_plan",
+            Command::EditPlan { .. } => "edit_plan",
+            Command::HoldPlan {} => "hold_plan",
         }
     }
 }
@@ -136,6 +154,10 @@ mod tests {
             r#"{"type":"reject_tool"}"#,
             r#"{"type":"route","team":"debate"}"#,
             r#"{"type":"hold_route"}"#,
+            r#"{"type":"approve_plan"}"#,
+            r#"{"type":"reject_plan","reason":"split the tests"}"#,
+            r#"{"type":"edit_plan","tasks":[{"id":"a","agent":"dev","instructions":"x","depends_on":[]}]}"#,
+            r#"{"type":"hold_plan"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

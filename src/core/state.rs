@@ -48,6 +48,8 @@ pub struct SessionState {
     pub routes: route::Routes,
     /// What the team's guard was asked, and whether each step still waits for it (issue 10.4).
     pub guards: guards::Guards,
+    /// The plan of the current prompt in a plan team (issue 11): versions, review, task runs.
+    pub plan: plan::PlanState,
 }
 
 /// A message waiting for the next boundary of the pattern (`message_queued`).
@@ -231,6 +233,10 @@ impl SessionState {
                     };
                     self.finished = None;
                     self.paused = false;
+                    self.plan = plan::PlanState::default();
+                    if self.pattern == Some(PatternKind::Plan) {
+                        self.plan.phase = plan::PlanPhase::Planning;
+                    }
                 } else if self.task.active {
                     self.task.heard_until = Some(self.next_turn);
                 }
@@ -245,7 +251,10 @@ impl SessionState {
                 turn,
                 round,
                 purpose,
-            } => self.turn_started(agent, *turn, *round, *purpose),
+            } => {
+                self.turn_started(agent, *turn, *round, *purpose);
+                self.plan.apply(&event.kind, event.ts, &self.turns);
+            }
             EventKind::Token { turn, text, .. } => {
                 if let Some(t) = self.turns.get_mut(turn) {
                     t.text.push_str(text);
@@ -475,6 +484,7 @@ impl SessionState {
                 outcome,
                 final_text,
             } => {
+                self.plan.apply(&event.kind, event.ts, &self.turns);
                 self.task.active = false;
                 self.handoff.pending = None;
                 self.handoff.edited = None;
@@ -527,6 +537,18 @@ impl SessionState {
             }
             // Guards (issue 10.4): folded by `guards` above.
             EventKind::GuardAsked { .. } | EventKind::GuardTripped { .. } => {}
+            // Plans (issue 11).
+            EventKind::PlanProposed { .. }
+            | EventKind::PlanEdited { .. }
+            | EventKind::PlanApproved { .. }
+            | EventKind::PlanRejected { .. }
+            | EventKind::PlanHeld { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskFinished { .. }
+            | EventKind::TaskSkipped { .. }
+            | EventKind::CompensationStarted { .. }
+            | EventKind::CompensationFinished { .. }
+            | EventKind::Replanned { .. } => self.plan.apply(&event.kind, event.ts, &self.turns),
         }
     }
 
@@ -696,6 +718,7 @@ pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod guards;
+pub mod plan;
 pub mod route;
 
 #[cfg(test)]

@@ -14,9 +14,11 @@
 //! `agent`, the scores) is whole; the reason of such an answer is marked [`TRUNCATED`].
 //! [`answer_floor`] is the least `max_tokens` a forced call gets, so the answer fits.
 
+mod plan;
 mod route;
 mod salvage;
 
+pub use plan::{parse_plan, plan_tool};
 pub use route::{parse_route, route_tool};
 pub use salvage::{Salvaged, salvage};
 
@@ -170,6 +172,8 @@ pub fn marker_instructions(tool: &ToolSpec) -> String {
         format!("Answer with one line per candidate `{SCORE_MARKER} <agent>: <0-10>: <reason>`.")
     } else if name == crate::llm::vocab::GUARD_VERDICT {
         crate::core::patterns::guard::marker_instructions()
+    } else if name == crate::llm::vocab::SUBMIT_PLAN {
+        plan::plan_marker_instructions()
     } else {
         String::new()
     }
@@ -452,6 +456,9 @@ pub fn answer_floor(tool: &crate::llm::ToolSpec) -> u32 {
         .map_or(1, Vec::len) as u32;
     if tool.name == SUBMIT_SCORES {
         128 + 96 * candidates
+    } else if tool.name == crate::llm::vocab::SUBMIT_PLAN {
+        // A whole plan: tasks with their instructions.
+        1024
     } else {
         256
     }

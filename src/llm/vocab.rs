@@ -20,6 +20,8 @@ pub const SUBMIT_SCORES: &str = "submit_scores";
 
 /// The tool an auto team's router picks the team for a task with (issue 11).
 pub const ROUTE_TASK: &str = "route_task";
+/// The tool a plan team's planner submits its plan with (issue 11).
+pub const SUBMIT_PLAN: &str = "submit_plan";
 
 /// Text marker for a transfer: `HANDOFF: <agent>: <reason>`.
 pub const HANDOFF_MARKER: &str = "HANDOFF:";
@@ -39,6 +41,8 @@ pub const ROUTE_MARKER: &str = "ROUTE:";
 pub const GUARD_VERDICT: &str = "guard_verdict";
 /// Text marker for a guard's verdict: `GUARD: <allow|deny>: <reason>`.
 pub const GUARD_MARKER: &str = "GUARD:";
+/// Text marker for a plan: `PLAN: <json>` (`{"tasks": [...]}` or the array alone).
+pub const PLAN_MARKER: &str = "PLAN:";
 
 /// A summarize request is one whose system prompt or last message starts with this word
 /// (case-insensitive, after leading whitespace); the session builds its summary requests so.

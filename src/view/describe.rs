@@ -57,10 +57,14 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             purpose,
             ..
         } => {
+            let task = state
+                .plan
+                .task_of_turn(*turn)
+                .map(|t| format!("(task {})", t.id()));
             let label = match purpose {
-                Purpose::Speak => None,
+                Purpose::Speak => task.as_deref(),
                 Purpose::Summarize => Some("(summary)"),
-                Purpose::Aggregate => Some("(synthesis)"),
+                Purpose::Aggregate | Purpose::Synthesize => Some("(synthesis)"),
                 _ => return Parts::hidden(),
             };
             if text.trim().is_empty() {
@@ -135,18 +139,7 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             window_ms,
             ..
         } => {
-            let wait = match (approval, window_ms) {
-                (Some(Approval::Confirm), _) => Some("[awaiting approval]".to_string()),
-                (Some(Approval::Window), Some(ms)) => {
-                    Some(format!("[{ms} ms to cancel or redirect]"))
-                }
-                _ => None,
-            };
-            let tone = if wait.is_some() {
-                Tone::Warn
-            } else {
-                Tone::Normal
-            };
+            let (wait, tone) = awaiting(approval.as_ref(), *window_ms, "to cancel or redirect");
             let p = Parts::new(Shape::Line, Mark::Handoff, tone)
                 .word("handoff")
                 .who(from)
@@ -361,7 +354,39 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
         K::GuardAsked { .. } | K::GuardTripped { .. } => {
             super::guards::describe(&event.kind, state)
         }
+        // Plans (issue 11).
+        K::PlanProposed { .. }
+        | K::PlanEdited { .. }
+        | K::PlanApproved { .. }
+        | K::PlanRejected { .. }
+        | K::PlanHeld { .. }
+        | K::TaskStarted { .. }
+        | K::TaskFinished { .. }
+        | K::TaskSkipped { .. }
+        | K::CompensationStarted { .. }
+        | K::CompensationFinished { .. }
+        | K::Replanned { .. } => super::plans::describe(&event.kind, state),
     }
+}
+
+/// What a request waiting for the person says (`[awaiting approval]`, `[3000 ms to …]`) and
+/// its tone: `then` says what the window is for.
+pub(super) fn awaiting(
+    approval: Option<&Approval>,
+    window_ms: Option<u64>,
+    then: &str,
+) -> (Option<String>, Tone) {
+    let wait = match (approval, window_ms) {
+        (Some(Approval::Confirm), _) => Some("[awaiting approval]".to_string()),
+        (Some(Approval::Window), Some(ms)) => Some(format!("[{ms} ms {then}]")),
+        _ => None,
+    };
+    let tone = if wait.is_some() {
+        Tone::Warn
+    } else {
+        Tone::Normal
+    };
+    (wait, tone)
 }
 
 /// How the person is named in every narration.

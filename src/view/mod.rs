@@ -24,6 +24,7 @@ pub mod describe;
 pub mod guards;
 pub mod handoffs;
 pub mod parts;
+pub mod plans;
 pub mod route;
 pub mod summary;
 pub mod tools;

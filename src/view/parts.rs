@@ -64,6 +64,9 @@ pub enum Mark {
     Tool,
     /// A guard checked a step or blocked it (issue 10 item 4).
     Guard,
+    /// A plan was proposed, edited, decided or replanned, or one of its tasks started, ended,
+    /// was skipped or compensated (issue 11).
+    Plan,
 }
 
 /// The part one piece of a phrase plays, so a front end can style it.

@@ -37,6 +37,7 @@ pub(super) fn check_team(
         PatternKind::GroupChat => patterns::check_group_chat(path, t, names, out),
         PatternKind::BestOf => patterns::check_best_of(path, t, names, out),
         PatternKind::Auto => super::routes::check_auto(path, t, names, out),
+        PatternKind::Plan => patterns::check_plan(path, t, names, out),
     }
 }
 

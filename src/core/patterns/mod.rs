@@ -18,6 +18,7 @@ mod concurrent;
 mod group_chat;
 pub mod guard;
 mod handoff;
+mod plan;
 #[cfg(test)]
 pub(crate) mod props;
 mod queue;
@@ -164,6 +165,7 @@ pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
         PatternKind::BestOf => Box::new(best_of::BestOf::new(ctx)),
         // Routing queues what is sent meanwhile itself; the routed team's pattern is wrapped.
         PatternKind::Auto => return Box::new(auto::Auto::new(ctx)),
+        PatternKind::Plan => Box::new(plan::Plan::new(ctx)),
     };
     // A guarded team's final answers wait for its guard (issue 10.4).
     let inner = guard::Guarded::wrap(&queueing, inner);
@@ -171,7 +173,7 @@ pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
 }
 
 /// Every agent a team needs: members, steps, entry, handoff targets and fallbacks, manager,
-/// aggregator, judge. Used to check a session's spec before it starts.
+/// aggregator, judge, planner. Used to check a session's spec before it starts.
 pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
     let mut out: Vec<String> = team.members.clone();
     out.extend(team.steps.iter().map(|s| s.agent.clone()));
@@ -188,6 +190,7 @@ pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
         out.extend(referenced_agents(routed));
     }
     out.extend(team.guard.clone());
+    out.extend(team.planner.clone());
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|a| seen.insert(a.clone()));
     out

@@ -9,7 +9,9 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::config::{Approval, Consensus, SpeakerSelection, Strategy as FanOut, TeamConfig};
+use crate::config::{
+    Approval, Consensus, OnFailure, SpeakerSelection, Strategy as FanOut, TeamConfig,
+};
 use crate::core::command::Command;
 use crate::core::event::{EventKind, PatternKind};
 use crate::core::patterns::Input;
@@ -54,13 +56,16 @@ fn command() -> impl Strategy<Value = Command> {
         prop_oneof![Just("x"), Just("y"), Just("z")]
             .prop_map(|t| Command::Route { team: t.into() }),
         Just(Command::HoldRoute {}),
+        Just(Command::ApprovePlan {}),
+        Just(Command::RejectPlan { reason: None }),
+        Just(Command::HoldPlan {}),
     ]
 }
 
 pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => command().prop_map(Step::Command),
-        6 => (0usize..4, 0u8..12).prop_map(|(i, k)| Step::Complete(i, k)),
+        6 => (0usize..4, 0u8..13).prop_map(|(i, k)| Step::Complete(i, k)),
         1 => (0usize..4).prop_map(Step::Fail),
         1 => (0usize..4).prop_map(Step::Stream),
         1 => Just(Step::Timer),
@@ -118,6 +123,16 @@ pub(crate) fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
             team(PatternKind::Handoff, &mut y, variant);
             t.resolved = [("x".to_string(), x), ("y".to_string(), y)].into();
         }
+        PatternKind::Plan => {
+            t.planner = Some("m".into());
+            t.approval =
+                Some([Approval::Auto, Approval::Confirm, Approval::Window][variant as usize % 3]);
+            t.on_failure = Some(
+                [OnFailure::Replan, OnFailure::Compensate, OnFailure::Stop][variant as usize % 3],
+            );
+            t.max_parallel = Some(1 + u32::from(variant % 2));
+            t.time_limit_s = Some(60);
+        }
     }
 }
 
@@ -138,6 +153,15 @@ fn answer(agent: &str, k: u8) -> Reply {
         8 => reply("same words"),
         9 => tool("", "route_task", json!({"team": "y", "reason": "r"})),
         10 => reply("x"),
+        11 => tool(
+            "",
+            "submit_plan",
+            json!({"tasks": [
+                {"id": "x", "agent": "a", "instructions": "i", "depends_on": [], "compensation": "u"},
+                {"id": "y", "agent": "b", "instructions": "i", "depends_on": ["x"]},
+                {"id": "z", "agent": "c", "instructions": "i", "depends_on": []}
+            ]}),
+        ),
         _ => tool("", "transfer_to_a", json!({"reason": "r"})),
     }
 }
@@ -190,6 +214,7 @@ pub(crate) fn pattern_kind() -> impl Strategy<Value = PatternKind> {
         Just(PatternKind::GroupChat),
         Just(PatternKind::BestOf),
         Just(PatternKind::Auto),
+        Just(PatternKind::Plan),
     ]
 }
 

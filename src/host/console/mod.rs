@@ -264,7 +264,7 @@ mod tests {
         let err = pick_team(&config, Some("nope")).unwrap_err();
         assert!(err.contains("unknown team 'nope'"), "{err}");
         assert!(
-            err.contains("ask, debate, fanout, pipeline, research, review, support"),
+            err.contains("ask, build, debate, fanout, pipeline, research, review, support"),
             "{err}"
         );
         config.ui.default_team = None;

@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::llm::vocab::{
-    CAST_VOTE, COMPLETE_HANDOFF, GUARD_VERDICT, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_SCORES,
+    CAST_VOTE, COMPLETE_HANDOFF, GUARD_VERDICT, ROUTE_TASK, SELECT_SPEAKER, SUBMIT_PLAN,
+    SUBMIT_SCORES,
 };
 use crate::llm::{ErrorKind, FinishReason, LlmError};
 
@@ -17,7 +18,7 @@ pub const SPEAK: &str = "speak";
 pub const SUMMARIZE: &str = "summarize";
 
 /// The occasions a reply can be written for: speaking, summarizing, or one forced tool.
-pub const OCCASIONS: [&str; 8] = [
+pub const OCCASIONS: [&str; 9] = [
     SPEAK,
     CAST_VOTE,
     SELECT_SPEAKER,
@@ -27,6 +28,7 @@ pub const OCCASIONS: [&str; 8] = [
     ROUTE_TASK,
     // Guards (issue 10.4).
     GUARD_VERDICT,
+    SUBMIT_PLAN,
 ];
 
 #[derive(Clone, Debug)]

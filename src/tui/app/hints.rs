@@ -25,6 +25,8 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
         Some(PatternKind::Auto) => v.push((Action::RouteTask, "pick team")),
+        // Plans (issue 11): pause holds new tasks.
+        Some(PatternKind::Plan) => v.push((Action::TogglePause, "pause")),
         _ => {}
     }
     v.push((Action::CancelTurn, "cancel turn"));

@@ -249,6 +249,7 @@ fn glyph(parts: &Parts, theme: &Theme) -> (&'static str, Color) {
         Mark::Error => ("! ", theme.error),
         Mark::Tool => ("⚙ ", tone),
         Mark::Guard => ("⚑ ", tone),
+        Mark::Plan => ("▦ ", tone),
         Mark::User | Mark::Agent | Mark::None => ("", tone),
     }
 }
