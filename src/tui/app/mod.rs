@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod hints;
 pub mod inbound;
+pub mod plan;
 pub mod slash;
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use crate::core::event::Event;
 use crate::core::event::{EventKind, Purpose};
 
 use super::keymap::{Action, Context, Keymap};
-use super::overlays::Overlay;
+use super::overlays::{Overlay, plan_edit};
 use super::panes::input::InputState;
 use super::panes::{AgentColors, Focus, PaneState};
 use super::scroll::ScrollBy;
@@ -124,6 +125,9 @@ impl App {
             // The session may run another team than the one the console opened with.
             self.session.set_team_figures(&self.config);
             self.panes.reset(self.session.agents.len());
+            if self.session.is_plan() {
+                self.panes.plan = Some(super::panes::plan::PlanPane::default());
+            }
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {
                 self.session.notice(w);
@@ -141,6 +145,7 @@ impl App {
         {
             self.panes.focus = Focus::Agent(i);
         }
+        self.on_plan_event(event);
     }
 
     /// Handle one key press.
@@ -153,15 +158,23 @@ impl App {
                 Overlay::Help(_) => Context::Help,
                 Overlay::Picker(_) => Context::Picker,
                 Overlay::Confirm(_) => Context::Confirm,
+                Overlay::PlanEdit(editor) => editor.context(),
             };
+            let plan_edit = matches!(top, Overlay::PlanEdit(_));
             return match self.keymap.lookup(ctx, &key) {
                 Some(action) => self.perform(action),
                 // Ctrl+C closes whatever overlay does not bind it itself.
                 None if self.keymap.lookup(Context::Global, &key) == Some(Action::Interrupt) => {
+                    if plan_edit {
+                        return self.perform(Action::Interrupt);
+                    }
                     self.overlays.pop();
                     Vec::new()
                 }
-                None => Vec::new(),
+                None => {
+                    self.plan_type(plan_edit::Input::Key(key));
+                    Vec::new()
+                }
             };
         }
         if self.input.completion.is_some()
@@ -170,6 +183,11 @@ impl App {
             return self.perform(action);
         }
         if let Some(action) = self.keymap.lookup(Context::Global, &key) {
+            return self.perform(action);
+        }
+        if self.plan_pane_keys()
+            && let Some(action) = self.keymap.lookup(Context::Plan, &key)
+        {
             return self.perform(action);
         }
         if let Some(action) = self.keymap.lookup(Context::Input, &key)
@@ -186,6 +204,7 @@ impl App {
     /// Bracketed paste: the text goes into the input as is, newlines included.
     pub fn handle_paste(&mut self, text: &str) {
         if !self.overlays.is_empty() {
+            self.plan_type(plan_edit::Input::Paste(text.to_string()));
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -279,6 +298,7 @@ impl App {
             Some(Overlay::Help(_)) => Context::Help,
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
+            Some(Overlay::PlanEdit(editor)) => editor.context(),
             None if self.input.completion.is_some() => Context::Completion,
             None => Context::Global,
         }

@@ -72,6 +72,9 @@ fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
             Context::Picker => "Pickers",
             Context::Confirm => "Questions",
             Context::Help => "This help",
+            Context::Plan => "Plan pane",
+            Context::PlanEdit => "Plan review",
+            Context::PlanText => "Plan review text",
         };
         if !lines.is_empty() {
             lines.push((String::new(), String::new(), false));

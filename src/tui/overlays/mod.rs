@@ -5,6 +5,7 @@
 pub mod confirm;
 pub mod help;
 pub mod picker;
+pub mod plan_edit;
 
 use ratatui::layout::Rect;
 
@@ -60,6 +61,8 @@ pub enum Overlay {
     Help(u16),
     Picker(Picker),
     Confirm(ConfirmKind),
+    /// The plan review editor (issue 11).
+    PlanEdit(Box<plan_edit::PlanEditor>),
 }
 
 /// A `width`×`height` rectangle centred in `area` (clamped to it).

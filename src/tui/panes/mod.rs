@@ -7,6 +7,7 @@ pub mod agent;
 pub mod handoff;
 pub mod input;
 pub mod metrics;
+pub mod plan;
 pub mod status;
 pub mod steering;
 pub mod transcript;
@@ -28,6 +29,8 @@ use transcript::TranscriptPane;
 pub enum Focus {
     Agent(usize),
     Transcript,
+    /// The Plan pane of a plan team.
+    Plan,
 }
 
 /// The panes with their own state, the focus and the zoom.
@@ -39,6 +42,8 @@ pub struct PaneState {
     pub pinned: bool,
     pub agents: Vec<AgentPane>,
     pub transcript: TranscriptPane,
+    /// The Plan pane, for plan teams (it joins the focus cycle, first).
+    pub plan: Option<plan::PlanPane>,
 }
 
 /// What a pane looks like from outside: focus, zoom and scroll positions, not its caches.
@@ -52,6 +57,7 @@ impl Default for PaneState {
             pinned: false,
             agents: Vec::new(),
             transcript: TranscriptPane::default(),
+            plan: None,
         }
     }
 }
@@ -80,21 +86,26 @@ impl PaneState {
     pub fn focus_next(&mut self) {
         self.pinned = true;
         let n = self.agents.len();
+        let plan = self.plan.is_some();
         self.focus = match self.focus {
             Focus::Agent(i) if i + 1 < n => Focus::Agent(i + 1),
             Focus::Agent(_) => Focus::Transcript,
-            Focus::Transcript if n > 0 => Focus::Agent(0),
-            Focus::Transcript => Focus::Transcript,
+            Focus::Transcript if plan => Focus::Plan,
+            Focus::Transcript | Focus::Plan if n > 0 => Focus::Agent(0),
+            Focus::Transcript | Focus::Plan => Focus::Transcript,
         };
     }
 
     pub fn focus_prev(&mut self) {
         self.pinned = true;
         let n = self.agents.len();
+        let plan = self.plan.is_some();
         self.focus = match self.focus {
-            Focus::Agent(0) => Focus::Transcript,
+            Focus::Agent(0) if plan => Focus::Plan,
+            Focus::Agent(0) | Focus::Plan => Focus::Transcript,
             Focus::Agent(i) => Focus::Agent(i - 1),
             Focus::Transcript if n > 0 => Focus::Agent(n - 1),
+            Focus::Transcript if plan => Focus::Plan,
             Focus::Transcript => Focus::Transcript,
         };
     }
@@ -108,7 +119,7 @@ impl PaneState {
     pub fn focused_agent(&self) -> Option<usize> {
         match self.focus {
             Focus::Agent(i) => Some(i),
-            Focus::Transcript => None,
+            Focus::Transcript | Focus::Plan => None,
         }
     }
 
@@ -128,6 +139,7 @@ impl PaneState {
         match self.focus {
             Focus::Agent(i) => self.agents.get_mut(i).map(|a| &mut a.scroll),
             Focus::Transcript => Some(&mut self.transcript.scroll),
+            Focus::Plan => None,
         }
     }
 
@@ -148,6 +160,11 @@ impl PaneState {
             Focus::Transcript => self
                 .transcript
                 .scroll(by, &session.transcript, theme, colors),
+            Focus::Plan => {
+                if let Some(pane) = &mut self.plan {
+                    pane.scroll(by, &session.plan_board());
+                }
+            }
         }
     }
 }

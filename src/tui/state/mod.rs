@@ -11,6 +11,7 @@
 //! begins with one).
 
 pub mod agents;
+pub mod plan;
 pub mod transcript;
 
 use std::collections::BTreeMap;
