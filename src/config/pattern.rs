@@ -16,6 +16,8 @@ pub enum PatternKind {
     Handoff,
     GroupChat,
     BestOf,
+    // Plans (issue 11).
+    Plan,
 }
 
 impl PatternKind {
@@ -27,6 +29,7 @@ impl PatternKind {
             PatternKind::Handoff => "handoff",
             PatternKind::GroupChat => "group_chat",
             PatternKind::BestOf => "best_of",
+            PatternKind::Plan => "plan",
         }
     }
 }

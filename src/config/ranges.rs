@@ -120,6 +120,9 @@ fn team(key: &str) -> Option<NumRange> {
         "max_rounds" => whole(1, 10_000),
         "max_messages" => whole(1, 100_000),
         "time_limit_s" => whole(1, 7 * 24 * 3600),
+        // plan (issue 11)
+        "max_parallel" => whole(1, 64),
+        "max_replans" => whole(0, 20),
         _ => return None,
     })
 }

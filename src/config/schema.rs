@@ -411,6 +411,35 @@ pub struct TeamConfig {
     /// What the judge scores against.
     #[serde(default)]
     pub rubric: Option<String>,
+
+    // --- plan (issue 11; `approval` / `approval_window_ms` above apply to the plan review) ---
+    /// The agent that writes the plan and the final answer (may be outside `members`).
+    #[serde(default)]
+    pub planner: Option<String>,
+    /// At most this many tasks run at once (default 3).
+    #[serde(default)]
+    pub max_parallel: Option<u32>,
+    /// What happens when a task still fails after its retry (default `replan`).
+    #[serde(default)]
+    pub on_failure: Option<OnFailure>,
+    /// How many times the planner may replan one task (default 2).
+    #[serde(default)]
+    pub max_replans: Option<u32>,
+}
+
+/// A plan team's answer to a task that failed after its retry (`on_failure`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// The planner gets the plan, the outputs so far and the failure, and submits a new version
+    /// of the unfinished part (up to `max_replans` times).
+    #[default]
+    Replan,
+    /// A saga: the compensation instructions of the completed tasks run, newest first; the plan
+    /// ends `failed`.
+    Compensate,
+    /// The failed task's dependents are skipped; the plan ends `failed`.
+    Stop,
 }
 
 impl Config {
@@ -510,6 +539,10 @@ impl TeamConfig {
             consensus: None,
             judge: None,
             rubric: None,
+            planner: None,
+            max_parallel: None,
+            on_failure: None,
+            max_replans: None,
         }
     }
 }

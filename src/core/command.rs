@@ -67,6 +67,20 @@ pub enum Command {
         #[serde(default)]
         reason: Option<String>,
     },
+    // Plans (issue 11).
+    /// Run the plan under review.
+    ApprovePlan {},
+    /// Send the plan under review back to the planner with `reason`.
+    RejectPlan {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Replace the plan under review with `tasks` (a new version, reviewed again).
+    EditPlan {
+        tasks: Vec<crate::core::event::PlanTask>,
+    },
+    /// Stop the plan review window from counting while the person decides.
+    HoldPlan {},
 }
 
 impl Command {
@@ -95,6 +109,10 @@ impl Command {
             Command::CancelQueued { .. } => "cancel_queued",
             Command::ApproveTool { .. } => "approve_tool",
             Command::RejectTool { .. } => "reject_tool",
+            Command::ApprovePlan {} => "approve_plan",
+            Command::RejectPlan { .. } => "reject_plan",
+            Command::EditPlan { .. } => "edit_plan",
+            Command::HoldPlan {} => "hold_plan",
         }
     }
 }
@@ -124,6 +142,10 @@ mod tests {
             r#"{"type":"approve_tool","call_id":"c1"}"#,
             r#"{"type":"reject_tool","call_id":"c1","reason":"no"}"#,
             r#"{"type":"reject_tool"}"#,
+            r#"{"type":"approve_plan"}"#,
+            r#"{"type":"reject_plan","reason":"split the tests"}"#,
+            r#"{"type":"edit_plan","tasks":[{"id":"a","agent":"dev","instructions":"x","depends_on":[]}]}"#,
+            r#"{"type":"hold_plan"}"#,
         ];
         for line in lines {
             let c = Command::parse_line(line).unwrap();

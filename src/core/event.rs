@@ -45,6 +45,11 @@ pub enum Purpose {
     Judge,
     Summarize,
     Aggregate,
+    // Plans (issue 11).
+    /// The planner writing (or rewriting) the plan: answers `submit_plan`.
+    Planner,
+    /// The planner writing the final answer from the task outputs.
+    Synthesize,
 }
 
 /// An agent as announced at session start.
@@ -190,6 +195,21 @@ impl ContextMessage {
             }
         }
     }
+}
+
+/// One task of a plan (`plan_proposed`, `plan_edited`, `submit_plan`, `edit_plan`): `agent`
+/// runs `instructions` once every task in `depends_on` finished; `compensation` is what undoes
+/// it when a later task fails under `on_failure = "compensate"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanTask {
+    pub id: String,
+    pub agent: String,
+    pub instructions: String,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub compensation: Option<String>,
 }
 
 /// The payload of an event, tagged by `type`.
@@ -440,6 +460,79 @@ pub enum EventKind {
     ToolInterrupted {
         call_id: String,
     },
+    // --- Plans (issue 11) ---
+    /// The planner's plan, version `version` (1, then one more per replan or edit). `approval`
+    /// and `window_ms` (additive) say how it is reviewed: `auto` runs it at once, `confirm` waits
+    /// for `approve_plan` / `reject_plan`, `window` runs it when `window_ms` pass.
+    PlanProposed {
+        version: u32,
+        tasks: Vec<PlanTask>,
+        by: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<Approval>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_ms: Option<u64>,
+    },
+    /// The person changed the plan under review: `tasks` is the whole new version.
+    PlanEdited {
+        version: u32,
+        tasks: Vec<PlanTask>,
+        by: Actor,
+    },
+    PlanApproved {
+        version: u32,
+        by: Actor,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// The plan goes back to the planner with `reason`.
+    PlanRejected {
+        version: u32,
+        by: Actor,
+        reason: String,
+    },
+    /// The plan's review window stopped counting: the person is deciding (additive to DESIGN).
+    PlanHeld {
+        version: u32,
+        by: Actor,
+    },
+    /// `agent` works on `task` in `turn`; `attempt` counts from 1.
+    TaskStarted {
+        task: String,
+        agent: String,
+        turn: u64,
+        attempt: u32,
+    },
+    /// The task's turn ended: `ok`, or failed with `error` (its output is the turn's message).
+    TaskFinished {
+        task: String,
+        agent: String,
+        ok: bool,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    /// The task will not run: `because` is the failed (or skipped) task it depends on.
+    TaskSkipped {
+        task: String,
+        because: String,
+    },
+    /// The compensation of a completed task runs in `turn` (additive field) after a failure.
+    CompensationStarted {
+        task: String,
+        agent: String,
+        #[serde(default)]
+        turn: u64,
+    },
+    CompensationFinished {
+        task: String,
+        agent: String,
+        ok: bool,
+    },
+    /// The planner replaced the unfinished part of the plan: version `version` follows.
+    Replanned {
+        version: u32,
+        reason: String,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -485,6 +578,17 @@ impl EventKind {
             EventKind::ToolApproved { .. } => "tool_approved",
             EventKind::ToolRejected { .. } => "tool_rejected",
             EventKind::ToolInterrupted { .. } => "tool_interrupted",
+            EventKind::PlanProposed { .. } => "plan_proposed",
+            EventKind::PlanEdited { .. } => "plan_edited",
+            EventKind::PlanApproved { .. } => "plan_approved",
+            EventKind::PlanRejected { .. } => "plan_rejected",
+            EventKind::PlanHeld { .. } => "plan_held",
+            EventKind::TaskStarted { .. } => "task_started",
+            EventKind::TaskFinished { .. } => "task_finished",
+            EventKind::TaskSkipped { .. } => "task_skipped",
+            EventKind::CompensationStarted { .. } => "compensation_started",
+            EventKind::CompensationFinished { .. } => "compensation_finished",
+            EventKind::Replanned { .. } => "replanned",
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct SessionState {
     pub queued_count: u32,
     /// MCP tool calls by id (issue 10).
     pub calls: calls::Calls,
+    /// The plan of the current prompt in a plan team (issue 11): versions, review, task runs.
+    pub plan: plan::PlanState,
 }
 
 /// A message waiting for the next boundary of the pattern (`message_queued`).
@@ -226,6 +228,10 @@ impl SessionState {
                     };
                     self.finished = None;
                     self.paused = false;
+                    self.plan = plan::PlanState::default();
+                    if self.pattern == Some(PatternKind::Plan) {
+                        self.plan.phase = plan::PlanPhase::Planning;
+                    }
                 } else if self.task.active {
                     self.task.heard_until = Some(self.next_turn);
                 }
@@ -240,7 +246,10 @@ impl SessionState {
                 turn,
                 round,
                 purpose,
-            } => self.turn_started(agent, *turn, *round, *purpose),
+            } => {
+                self.turn_started(agent, *turn, *round, *purpose);
+                self.plan.apply(&event.kind, event.ts, &self.turns);
+            }
             EventKind::Token { turn, text, .. } => {
                 if let Some(t) = self.turns.get_mut(turn) {
                     t.text.push_str(text);
@@ -470,6 +479,7 @@ impl SessionState {
                 outcome,
                 final_text,
             } => {
+                self.plan.apply(&event.kind, event.ts, &self.turns);
                 self.task.active = false;
                 self.handoff.pending = None;
                 self.handoff.edited = None;
@@ -505,6 +515,18 @@ impl SessionState {
                     p.held = true;
                 }
             }
+            // Plans (issue 11).
+            EventKind::PlanProposed { .. }
+            | EventKind::PlanEdited { .. }
+            | EventKind::PlanApproved { .. }
+            | EventKind::PlanRejected { .. }
+            | EventKind::PlanHeld { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskFinished { .. }
+            | EventKind::TaskSkipped { .. }
+            | EventKind::CompensationStarted { .. }
+            | EventKind::CompensationFinished { .. }
+            | EventKind::Replanned { .. } => self.plan.apply(&event.kind, event.ts, &self.turns),
         }
     }
 
@@ -673,6 +695,7 @@ impl SessionState {
 pub mod calls;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod plan;
 
 #[cfg(test)]
 mod tests {

@@ -58,6 +58,9 @@ fn render(p: &Parts) -> Vec<String> {
             if p.mark == Mark::End && !body.is_empty() {
                 out.extend(block("final answer", body));
             }
+            if p.mark == Mark::Plan && !body.is_empty() {
+                out.extend(body.lines().map(|l| format!("   {l}")));
+            }
             out
         }
     }
@@ -75,6 +78,7 @@ fn prefix(mark: Mark) -> &'static str {
         Mark::HandBack => "<= ",
         Mark::Control => "-- ",
         Mark::Tool => "# ",
+        Mark::Plan => "[] ",
         _ => "",
     }
 }

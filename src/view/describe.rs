@@ -57,10 +57,14 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
             purpose,
             ..
         } => {
+            let task = state
+                .plan
+                .task_of_turn(*turn)
+                .map(|t| format!("(task {})", t.id()));
             let label = match purpose {
-                Purpose::Speak => None,
+                Purpose::Speak => task.as_deref(),
                 Purpose::Summarize => Some("(summary)"),
-                Purpose::Aggregate => Some("(synthesis)"),
+                Purpose::Aggregate | Purpose::Synthesize => Some("(synthesis)"),
                 _ => return Parts::hidden(),
             };
             if text.trim().is_empty() {
@@ -354,6 +358,18 @@ pub fn describe(event: &Event, state: &SessionState) -> Parts {
         | K::ToolRejected { .. }
         | K::ToolInterrupted { .. }
         | K::ToolResult { .. } => super::tools::describe(&event.kind, state),
+        // Plans (issue 11).
+        K::PlanProposed { .. }
+        | K::PlanEdited { .. }
+        | K::PlanApproved { .. }
+        | K::PlanRejected { .. }
+        | K::PlanHeld { .. }
+        | K::TaskStarted { .. }
+        | K::TaskFinished { .. }
+        | K::TaskSkipped { .. }
+        | K::CompensationStarted { .. }
+        | K::CompensationFinished { .. }
+        | K::Replanned { .. } => super::plans::describe(&event.kind, state),
     }
 }
 

@@ -23,6 +23,7 @@
 pub mod describe;
 pub mod handoffs;
 pub mod parts;
+pub mod plans;
 pub mod summary;
 pub mod tools;
 

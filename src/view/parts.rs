@@ -62,6 +62,9 @@ pub enum Mark {
     End,
     /// An MCP tool call: asked, waiting, approved, rejected, answered or interrupted.
     Tool,
+    /// A plan was proposed, edited, decided or replanned, or one of its tasks started, ended,
+    /// was skipped or compensated (issue 11).
+    Plan,
 }
 
 /// The part one piece of a phrase plays, so a front end can style it.

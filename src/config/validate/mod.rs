@@ -119,6 +119,16 @@ pub fn pattern_options(pattern: PatternKind) -> Vec<&'static str> {
             "consensus",
         ],
         PatternKind::BestOf => vec!["members", "judge", "rubric", "timeout_ms"],
+        PatternKind::Plan => vec![
+            "members",
+            "planner",
+            "approval",
+            "approval_window_ms",
+            "max_parallel",
+            "on_failure",
+            "max_replans",
+            "time_limit_s",
+        ],
     };
     options.extend(CONTEXT_OPTIONS);
     options.push("budget");

@@ -1,5 +1,5 @@
 //! Rules of particular patterns: handoff routes and approval, group-chat speaker selection and
-//! termination limits, the best-of judge (numbers are checked against `ranges`).
+//! termination limits, the best-of judge, the plan's planner (numbers are checked against `ranges`).
 
 use std::collections::BTreeMap;
 
@@ -29,6 +29,11 @@ pub(super) fn check_handoff(
     for (table, map) in [("handoffs", &t.handoffs), ("fallback", &t.fallback)] {
         check_routes(&path.key(table), table, map, members, names, out);
     }
+    check_window(path, t, out);
+}
+
+/// `approval_window_ms` only counts under `approval = "window"` (handoffs and plan reviews).
+fn check_window(path: &KeyPath, t: &TeamConfig, out: &mut Vec<Finding>) {
     if t.approval_window_ms.is_some() && t.approval != Some(Approval::Window) {
         out.push(
             Finding::warning(
@@ -161,4 +166,26 @@ pub(super) fn check_best_of(
         ),
         Some(_) => {}
     }
+}
+
+/// A plan team needs a defined planner (issue 11); its members are checked with every team's.
+pub(super) fn check_plan(
+    path: &KeyPath,
+    t: &TeamConfig,
+    names: &Names<'_>,
+    out: &mut Vec<Finding>,
+) {
+    match &t.planner {
+        None => out.push(
+            Finding::error(
+                path.key("planner"),
+                Part::Key,
+                "a plan team needs a planner",
+            )
+            .hint("add planner = \"AGENT\"; it writes the plan and the final answer"),
+        ),
+        Some(p) if !names.has_agent(p) => out.push(names.undefined_agent(path.key("planner"), p)),
+        Some(_) => {}
+    }
+    check_window(path, t, out);
 }

@@ -31,6 +31,7 @@ pub(super) fn check_team(
         PatternKind::Handoff => patterns::check_handoff(path, t, &members, names, out),
         PatternKind::GroupChat => patterns::check_group_chat(path, t, names, out),
         PatternKind::BestOf => patterns::check_best_of(path, t, names, out),
+        PatternKind::Plan => patterns::check_plan(path, t, names, out),
     }
 }
 

@@ -16,6 +16,7 @@ mod common;
 mod concurrent;
 mod group_chat;
 mod handoff;
+mod plan;
 #[cfg(test)]
 pub(crate) mod props;
 mod queue;
@@ -159,12 +160,13 @@ pub fn build(ctx: Ctx) -> Box<dyn Pattern> {
         PatternKind::Handoff => Box::new(handoff::Handoff::new(ctx)),
         PatternKind::GroupChat => Box::new(group_chat::GroupChat::new(ctx)),
         PatternKind::BestOf => Box::new(best_of::BestOf::new(ctx)),
+        PatternKind::Plan => Box::new(plan::Plan::new(ctx)),
     };
     Box::new(queue::Queueing::new(&queueing, inner))
 }
 
 /// Every agent a team needs: members, steps, entry, handoff targets and fallbacks, manager,
-/// aggregator, judge. Used to check a session's spec before it starts.
+/// aggregator, judge, planner. Used to check a session's spec before it starts.
 pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
     let mut out: Vec<String> = team.members.clone();
     out.extend(team.steps.iter().map(|s| s.agent.clone()));
@@ -176,6 +178,7 @@ pub fn referenced_agents(team: &TeamConfig) -> Vec<String> {
     out.extend(team.manager.clone());
     out.extend(team.aggregator.clone());
     out.extend(team.judge.clone());
+    out.extend(team.planner.clone());
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|a| seen.insert(a.clone()));
     out

@@ -102,6 +102,7 @@ pub(crate) fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
         PatternKind::BestOf => t.judge = Some("m".into()),
         PatternKind::Single => t.members.truncate(1),
         PatternKind::Sequential => {}
+        PatternKind::Plan => t.planner = Some("m".into()),
     }
 }
 

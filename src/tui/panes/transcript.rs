@@ -248,6 +248,7 @@ fn glyph(parts: &Parts, theme: &Theme) -> (&'static str, Color) {
         Mark::Control => ("‖ ", tone),
         Mark::Error => ("! ", theme.error),
         Mark::Tool => ("⚙ ", tone),
+        Mark::Plan => ("▦ ", tone),
         Mark::User | Mark::Agent | Mark::None => ("", tone),
     }
 }
