@@ -30,8 +30,8 @@ use super::app::hints::steering_actions;
 use super::overlays::{self, Overlay};
 use super::panes::agent::AgentLook;
 use super::panes::handoff::HandoffLook;
-use super::panes::status::StatusLine;
 use super::panes::plan::{self, PlanLook};
+use super::panes::status::StatusLine;
 use super::panes::{AgentColors, Focus, handoff, input, metrics, status, steering};
 use crate::core::event::PatternKind;
 
@@ -124,7 +124,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
     // (wide) or under the agent tabs (small).
     let show_plan = app.panes.plan.is_some();
     let panel_h = if show_plan {
-        plan::wanted_height(&app.session.plan_board())
+        plan::wanted_height(app.session.plan())
     } else if show_handoff {
         handoff::wanted_height(app.session.handoff())
     } else {
@@ -229,8 +229,7 @@ fn draw_panel(
 }
 
 fn draw_plan(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {
-    let board = app.session.plan_board();
-    let planner = app.session.planner();
+    let planner = app.session.planner().map(str::to_string);
     let look = PlanLook {
         focused: app.panes.focus == Focus::Plan,
         now: app.now,
@@ -241,7 +240,7 @@ fn draw_plan(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentCol
         colors,
     };
     if let Some(pane) = &mut app.panes.plan {
-        pane.render(frame, area, &board, look);
+        pane.render(frame, area, &app.session.view.state.plan, look);
     }
 }
 

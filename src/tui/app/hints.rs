@@ -26,6 +26,10 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
             (Action::TogglePause, "pause"),
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
+        Some(PatternKind::Plan) => v.extend([
+            (Action::OpenPlan, "review plan"),
+            (Action::TogglePause, "pause"),
+        ]),
         _ => {}
     }
     v.push((Action::CancelTurn, "cancel turn"));
@@ -60,9 +64,6 @@ impl App {
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
-                if self.session.plan_review().is_some() {
-                    v.push((Action::OpenPlan, "review plan"));
-                }
                 if self.plan_pane_keys() {
                     v.extend([
                         (Action::PlanOpenTask, "task output"),

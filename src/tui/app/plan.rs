@@ -10,9 +10,9 @@ use super::super::keymap::Action;
 use super::super::overlays::Overlay;
 use super::super::overlays::plan_edit::{DraftTask, Input, PlanEditor, Step};
 use super::super::panes::Focus;
-use super::super::state::plan::TaskStatus;
 use super::super::scroll::Scroll;
 use super::{App, Effect};
+use crate::core::state::plan::TaskStatus;
 use crate::tui::Outbound;
 
 impl App {
@@ -38,19 +38,24 @@ impl App {
                 Action::Interrupt => Input::Close,
                 _ => return None,
             };
-            let step = editor.on(input);
             // The person is deciding: the window stops counting (an editor that opened by
-            // itself lets it count until the first key).
-            let mut out = self.hold_plan();
+            // itself lets it count until the first key; closing it is no decision).
+            let deciding = !matches!(input, Input::Close);
+            let step = editor.on(input);
+            let mut out = if deciding {
+                self.hold_plan()
+            } else {
+                Vec::new()
+            };
             out.extend(self.plan_step(step));
             return Some(out);
         }
         match action {
             Action::OpenPlan => Some(self.open_plan_editor(true)),
             Action::PlanTaskUp | Action::PlanTaskDown => {
-                let board = self.session.plan_board();
+                let delta = if action == Action::PlanTaskUp { -1 } else { 1 };
                 if let Some(pane) = &mut self.panes.plan {
-                    pane.move_by(if action == Action::PlanTaskUp { -1 } else { 1 }, &board);
+                    pane.move_by(delta, self.session.plan());
                 }
                 Some(Vec::new())
             }
@@ -76,6 +81,19 @@ impl App {
     /// Whether the Plan pane takes the plan keys now: it has the focus and the input is empty.
     pub(super) fn plan_pane_keys(&self) -> bool {
         self.panes.focus == Focus::Plan && self.panes.plan.is_some() && self.input.is_empty()
+    }
+
+    /// `hold_plan` when the review's window still counts and no hold was asked for yet.
+    fn hold_plan(&mut self) -> Vec<Effect> {
+        let counting = self.session.plan_review().is_some_and(|r| r.is_counting());
+        let Some(Overlay::PlanEdit(editor)) = self.overlays.last_mut() else {
+            return Vec::new();
+        };
+        if !counting || editor.hold_asked {
+            return Vec::new();
+        }
+        editor.hold_asked = true;
+        vec![Effect::Send(Outbound::Command(Command::HoldPlan {}))]
     }
 
     fn plan_step(&mut self, step: Step) -> Vec<Effect> {
@@ -124,11 +142,10 @@ impl App {
         let Some(review) = self.session.plan_review() else {
             return false;
         };
-        self.overlays
-            .retain(|o| !matches!(o, Overlay::PlanEdit(_)));
+        self.overlays.retain(|o| !matches!(o, Overlay::PlanEdit(_)));
         let tasks = review.tasks.iter().map(from_plan_task).collect();
         let members = self.plan_members();
-        let editor = PlanEditor::new(review.version, &review.by, tasks, members);
+        let editor = PlanEditor::new(review.version, review.by, tasks, members);
         self.overlays.push(Overlay::PlanEdit(Box::new(editor)));
         true
     }
@@ -154,8 +171,7 @@ impl App {
             | EventKind::SessionStarted { .. }
                 if open.is_some() =>
             {
-                self.overlays
-                    .retain(|o| !matches!(o, Overlay::PlanEdit(_)));
+                self.overlays.retain(|o| !matches!(o, Overlay::PlanEdit(_)));
             }
             _ => {}
         }
@@ -164,22 +180,26 @@ impl App {
     /// Focus the selected task's agent, zoomed, scrolled to the task's turn (following it while
     /// it streams).
     fn open_task_output(&mut self) {
-        let board = self.session.plan_board();
-        let Some(task) = self.panes.plan.as_ref().and_then(|p| p.selected_task(&board)) else {
+        let plan = self.session.plan();
+        let Some(task) = self.panes.plan.as_ref().and_then(|p| p.selected_task(plan)) else {
             self.note("no task to open");
             return;
         };
-        let Some(i) = self.session.agent_index(&task.agent) else {
-            self.note(format!("{} has no pane", task.agent));
+        let (id, agent, turn) = (task.id().to_string(), task.spec.agent.clone(), task.turn);
+        let Some(i) = self.session.agent_index(&agent) else {
+            self.note(format!("{agent} has no pane"));
             return;
         };
-        let Some(turn) = task.turn else {
-            self.note(format!("{} has not started yet", task.id));
+        let Some(turn) = turn else {
+            self.note(format!("{id} has not started yet"));
             return;
         };
         self.panes.pin(Focus::Agent(i));
         self.panes.zoom = true;
-        let block = self.session.agents[i].blocks.iter().position(|b| *b == turn);
+        let block = self.session.agents[i]
+            .blocks
+            .iter()
+            .position(|b| *b == turn);
         if let Some(pane) = self.panes.agents.get_mut(i) {
             pane.scroll.pos = match block {
                 Some(cell) => Scroll::At { cell, row: 0 },
@@ -190,15 +210,21 @@ impl App {
 
     /// The agent of the selected task when that task is running.
     pub(super) fn selected_task_running_agent(&self) -> Option<String> {
-        let board = self.session.plan_board();
-        let task = self.panes.plan.as_ref()?.selected_task(&board)?;
-        (task.status == TaskStatus::Running).then(|| task.agent.clone())
+        let task = self
+            .panes
+            .plan
+            .as_ref()?
+            .selected_task(self.session.plan())?;
+        (task.status == TaskStatus::Running).then(|| task.spec.agent.clone())
     }
 
     /// The output of the selected task (its latest turn's text so far).
     pub(super) fn selected_task_output(&self) -> Option<String> {
-        let board = self.session.plan_board();
-        let task = self.panes.plan.as_ref()?.selected_task(&board)?;
+        let task = self
+            .panes
+            .plan
+            .as_ref()?
+            .selected_task(self.session.plan())?;
         let turn = self.session.view.state.turns.get(&task.turn?)?;
         (!turn.text.is_empty()).then(|| turn.text.clone())
     }

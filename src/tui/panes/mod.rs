@@ -162,7 +162,7 @@ impl PaneState {
                 .scroll(by, &session.transcript, theme, colors),
             Focus::Plan => {
                 if let Some(pane) = &mut self.plan {
-                    pane.scroll(by, &session.plan_board());
+                    pane.scroll(by, session.plan());
                 }
             }
         }

@@ -9,7 +9,7 @@
 //! width: the id column takes what the longest indented id needs (at most 40 % of the row), the
 //! agent column its longest name, the rest goes to "waits for".
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -19,15 +19,16 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use super::super::keymap::{Action, Keymap};
 use super::super::sanitize::strip_controls;
 use super::super::scroll::ScrollBy;
-use super::super::state::plan::{PlanBoard, PlanStage, TaskRow, TaskStatus};
+use super::super::state::plan::{is_settled, phase_label, progress, tree};
 use super::super::theme::Theme;
 use super::super::wrap::{truncate, width_of};
 use super::AgentColors;
 use super::handoff::clock;
+use crate::core::state::plan::{PlanPhase, PlanState, TaskRun, TaskStatus};
 
 /// Rows the pane wants: one per task, the header row and the borders.
-pub fn wanted_height(board: &PlanBoard) -> u16 {
-    (board.tasks.len().max(1) as u16).saturating_add(3)
+pub fn wanted_height(plan: &PlanState) -> u16 {
+    (plan.tasks.len().max(1) as u16).saturating_add(3)
 }
 
 /// The glyph of a status, as the other panes mark the same states.
@@ -56,7 +57,7 @@ pub fn status_color(status: TaskStatus, theme: &Theme) -> Color {
 /// The pane's own state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlanPane {
-    /// The selected task, by position in [`PlanBoard::tree`] order.
+    /// The selected task, by position in [`tree`] order.
     pub selected: usize,
     /// The first task row shown.
     pub offset: usize,
@@ -80,9 +81,9 @@ pub struct PlanLook<'a> {
 }
 
 impl PlanPane {
-    /// Move the selection by `delta` rows within `board`.
-    pub fn move_by(&mut self, delta: isize, board: &PlanBoard) {
-        let n = board.tasks.len();
+    /// Move the selection by `delta` rows within `plan`.
+    pub fn move_by(&mut self, delta: isize, plan: &PlanState) {
+        let n = plan.tasks.len();
         if n == 0 {
             self.selected = 0;
             return;
@@ -91,7 +92,7 @@ impl PlanPane {
     }
 
     /// Page or wheel through the tasks: the selection moves.
-    pub fn scroll(&mut self, by: ScrollBy, board: &PlanBoard) {
+    pub fn scroll(&mut self, by: ScrollBy, plan: &PlanState) {
         let page = (self.rows.max(2) - 1) as isize;
         let delta = match by {
             ScrollBy::Up(n) => -(n as isize),
@@ -99,18 +100,18 @@ impl PlanPane {
             ScrollBy::Page(true) => -page,
             ScrollBy::Page(false) => page,
         };
-        self.move_by(delta, board);
+        self.move_by(delta, plan);
     }
 
     /// The selected task.
-    pub fn selected_task<'a>(&self, board: &'a PlanBoard) -> Option<&'a TaskRow> {
-        let tree = board.tree();
+    pub fn selected_task<'a>(&self, plan: &'a PlanState) -> Option<&'a TaskRun> {
+        let tree = tree(&plan.tasks);
         let (i, _) = tree.get(self.selected.min(tree.len().saturating_sub(1)))?;
-        board.tasks.get(*i)
+        plan.tasks.get(*i)
     }
 
-    /// Draw `board` in `area`.
-    pub fn render(&mut self, frame: &mut Frame<'_>, area: Rect, board: &PlanBoard, look: PlanLook) {
+    /// Draw `plan` in `area`.
+    pub fn render(&mut self, frame: &mut Frame<'_>, area: Rect, plan: &PlanState, look: PlanLook) {
         let PlanLook {
             focused,
             now,
@@ -120,30 +121,31 @@ impl PlanPane {
             theme,
             colors,
         } = look;
-        let (settled, total) = board.progress();
+        let (settled, total) = progress(plan);
+        let version = plan.latest().map_or(0, |v| v.version);
         let mut title = vec![Span::styled(
             " Plan",
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
         )];
-        if board.version > 0 {
+        if version > 0 {
             title.push(Span::styled(
-                format!(" v{}", board.version),
+                format!(" v{version}"),
                 Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
             ));
         }
         title.push(Span::raw(" "));
-        let stage_color = match board.stage {
-            PlanStage::Proposed | PlanStage::Rejected => theme.warning,
-            PlanStage::Running => theme.speaking,
-            PlanStage::Finished => theme.success,
-            PlanStage::Planning => theme.dim,
+        let stage_color = match plan.phase {
+            PlanPhase::Review | PlanPhase::Compensating => theme.warning,
+            PlanPhase::Running | PlanPhase::Synthesizing => theme.speaking,
+            PlanPhase::Done => theme.success,
+            PlanPhase::Planning | PlanPhase::Idle => theme.dim,
         };
-        let mut stage = board.stage.label().to_string();
-        if let Some(left) = window_left_ms.filter(|_| board.stage == PlanStage::Proposed) {
+        let mut stage = phase_label(plan.phase).to_string();
+        if let Some(left) = window_left_ms.filter(|_| plan.phase == PlanPhase::Review) {
             stage = format!("{stage} · {:.1}s left", left as f64 / 1000.0);
         }
-        if board.stage != PlanStage::Planning && total > 0 {
-            stage = format!("{stage} · {settled}/{total}");
+        if !matches!(plan.phase, PlanPhase::Planning | PlanPhase::Review) && total > 0 {
+            stage = format!("{stage} · {settled}/{total} settled");
         }
         let mut block = Block::default()
             .borders(Borders::ALL)
@@ -154,7 +156,7 @@ impl PlanPane {
             })
             .border_style(Style::new().fg(if focused {
                 theme.border_focused
-            } else if board.stage == PlanStage::Proposed {
+            } else if plan.phase == PlanPhase::Review {
                 theme.speaking
             } else {
                 theme.border
@@ -168,7 +170,7 @@ impl PlanPane {
                 ])
                 .right_aligned(),
             );
-        if focused && !board.is_empty() {
+        if focused && !plan.tasks.is_empty() {
             let hint = [
                 (Action::PlanTaskUp, "↑"),
                 (Action::PlanTaskDown, "↓"),
@@ -182,44 +184,40 @@ impl PlanPane {
         }
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        if board.is_empty() {
-            let text = match planner {
-                Some(p) if board.stage == PlanStage::Planning => {
-                    format!("no plan yet: {p} plans the task you type")
-                }
-                _ => "no plan yet".to_string(),
+        if plan.tasks.is_empty() {
+            let text = match (planner, plan.phase) {
+                (Some(p), PlanPhase::Planning) => format!("{p} is writing the plan…"),
+                (Some(p), _) => format!("no plan yet: {p} plans the task you type"),
+                (None, _) => "no plan yet".to_string(),
             };
-            frame.render_widget(
-                Paragraph::new(Line::styled(text, theme.dim_style())),
-                inner,
-            );
+            frame.render_widget(Paragraph::new(Line::styled(text, theme.dim_style())), inner);
             return;
         }
-        let lines = self.lines(board, inner, now, theme, colors, focused);
+        let lines = self.lines(plan, inner, now, theme, colors, focused);
         frame.render_widget(Paragraph::new(lines), inner);
     }
 
     fn lines(
         &mut self,
-        board: &PlanBoard,
+        plan: &PlanState,
         inner: Rect,
         now: DateTime<Utc>,
         theme: &Theme,
         colors: &AgentColors,
         focused: bool,
     ) -> Vec<Line<'static>> {
-        let tree = board.tree();
+        let tree = tree(&plan.tasks);
         let w = usize::from(inner.width);
         let id_w = tree
             .iter()
-            .map(|(i, d)| width_of(&board.tasks[*i].id) + 2 * d.min(&4))
+            .map(|(i, d)| width_of(plan.tasks[*i].id()) + 2 * d.min(&4))
             .max()
             .unwrap_or(2)
             .clamp(4, (w * 2 / 5).max(4));
-        let agent_w = board
+        let agent_w = plan
             .tasks
             .iter()
-            .map(|t| width_of(&t.agent))
+            .map(|t| width_of(&t.spec.agent))
             .max()
             .unwrap_or(5)
             .clamp(5, 14);
@@ -235,8 +233,13 @@ impl PlanPane {
             header.push_str(&format!(" {:<11}", "status"));
         }
         header.push_str(&format!(" {:>6}  waits for", "time"));
-        let mut lines = vec![Line::styled(truncate(&header, w), dim)];
-        let rows = usize::from(inner.height).saturating_sub(1);
+        // The header only when every task still has a row.
+        let with_header = usize::from(inner.height) > tree.len();
+        let mut lines = Vec::new();
+        if with_header {
+            lines.push(Line::styled(truncate(&header, w), dim));
+        }
+        let rows = usize::from(inner.height).saturating_sub(usize::from(with_header));
         self.rows = rows;
         self.selected = self.selected.min(tree.len().saturating_sub(1));
         if self.selected < self.offset {
@@ -246,12 +249,15 @@ impl PlanPane {
         }
         self.offset = self.offset.min(tree.len().saturating_sub(rows.max(1)));
         for (pos, (i, depth)) in tree.iter().enumerate().skip(self.offset).take(rows) {
-            let t = &board.tasks[*i];
+            let t = &plan.tasks[*i];
             let color = status_color(t.status, theme);
             let indent = "  ".repeat((*depth).min(4));
-            let id = truncate(&format!("{indent}{}", strip_controls(&t.id)), id_w);
-            let time = t.elapsed(now).map(clock).unwrap_or_default();
-            let waits = board.waits_for(t);
+            let id = truncate(&format!("{indent}{}", strip_controls(t.id())), id_w);
+            let time = t
+                .elapsed_ms(now)
+                .map(|ms| clock(TimeDelta::milliseconds(ms as i64)))
+                .unwrap_or_default();
+            let waits = plan.waits_for(t.id());
             let waits = if t.status == TaskStatus::Waiting && !waits.is_empty() {
                 format!("← {}", waits.join(", "))
             } else {
@@ -264,15 +270,15 @@ impl PlanPane {
                     Style::new().fg(theme.text).add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(
-                    format!("{:<agent_w$}", truncate(&t.agent, agent_w)),
-                    Style::new().fg(colors.of(&t.agent)),
+                    format!("{:<agent_w$}", truncate(&t.spec.agent, agent_w)),
+                    Style::new().fg(colors.of(&t.spec.agent)),
                 ),
             ];
             if status_w > 0 {
-                let label = if t.attempt > 1 && !t.status.is_settled() {
-                    format!("{} #{}", t.status.label(), t.attempt)
+                let label = if t.attempts > 1 && !is_settled(t.status) {
+                    format!("{} #{}", t.status.as_str(), t.attempts)
                 } else {
-                    t.status.label().to_string()
+                    t.status.as_str().to_string()
                 };
                 spans.push(Span::styled(
                     format!(" {:<11}", truncate(&label, 11)),

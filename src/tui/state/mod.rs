@@ -75,6 +75,8 @@ pub struct SessionView {
     pattern: Option<PatternKind>,
     /// Handoff entry agent from the config, the holder before any transfer.
     entry_agent: Option<String>,
+    /// A plan team's planner, from the config.
+    planner: Option<String>,
 }
 
 impl SessionView {
@@ -98,6 +100,7 @@ impl SessionView {
             team: team.to_string(),
             pattern: team_cfg.map(|t| t.pattern),
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
+            planner: team_cfg.and_then(|t| t.planner.clone()),
         }
     }
 
@@ -107,6 +110,7 @@ impl SessionView {
         self.budget = config.teams.get(&team).and_then(|t| t.budget);
         self.forecast = forecast_of(config, &team);
         self.agent_budgets = agent_budgets(config);
+        self.planner = config.teams.get(&team).and_then(|t| t.planner.clone());
     }
 
     /// The team on screen: the session's, or the one the console opened with.

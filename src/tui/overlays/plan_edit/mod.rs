@@ -66,9 +66,13 @@ impl Eq for TextBox {}
 pub enum Mode {
     Table,
     /// Choosing the selected task's agent: the cursor in the member list.
-    Reassign { cursor: usize },
+    Reassign {
+        cursor: usize,
+    },
     /// Ticking the selected task's dependencies: the cursor in the list of the other tasks.
-    Depends { cursor: usize },
+    Depends {
+        cursor: usize,
+    },
     Instructions(TextBox),
     Reject(TextBox),
 }
@@ -103,8 +107,12 @@ pub enum Step {
     /// Close; the plan stays pending.
     Close,
     /// Approve the plan; `edited` holds the tasks to send as `edit_plan` first.
-    Approve { edited: Option<Vec<DraftTask>> },
-    Reject { reason: String },
+    Approve {
+        edited: Option<Vec<DraftTask>>,
+    },
+    Reject {
+        reason: String,
+    },
 }
 
 /// The reason sent when the person rejects without writing one.
@@ -128,6 +136,8 @@ pub struct PlanEditor {
     pub mode: Mode,
     /// Feedback on the last input (a refused edge, an empty plan), until the next one.
     pub note: Option<String>,
+    /// The App asked the session to hold the review window (once is enough).
+    pub hold_asked: bool,
 }
 
 impl PlanEditor {
@@ -141,6 +151,7 @@ impl PlanEditor {
             selected: 0,
             mode: Mode::Table,
             note: None,
+            hold_asked: false,
         }
     }
 
@@ -166,7 +177,10 @@ impl PlanEditor {
     /// The other tasks, the candidates for the selected task's dependencies.
     pub fn dependency_candidates(&self) -> Vec<&DraftTask> {
         let me = self.tasks.get(self.selected).map(|t| t.id.as_str());
-        self.tasks.iter().filter(|t| Some(t.id.as_str()) != me).collect()
+        self.tasks
+            .iter()
+            .filter(|t| Some(t.id.as_str()) != me)
+            .collect()
     }
 
     /// Whether `candidate` already (transitively) depends on `task`, so that making `task`
@@ -320,7 +334,11 @@ impl PlanEditor {
     }
 
     fn toggle_dependency(&mut self, cursor: usize) {
-        let Some(other) = self.dependency_candidates().get(cursor).map(|t| t.id.clone()) else {
+        let Some(other) = self
+            .dependency_candidates()
+            .get(cursor)
+            .map(|t| t.id.clone())
+        else {
             return;
         };
         let Some(me) = self.tasks.get(self.selected).map(|t| t.id.clone()) else {
@@ -343,7 +361,8 @@ impl PlanEditor {
             Input::Done => {
                 let new = text.text();
                 if new.trim().is_empty() {
-                    self.note = Some("instructions cannot be empty (Esc keeps the old ones)".into());
+                    self.note =
+                        Some("instructions cannot be empty (Esc keeps the old ones)".into());
                     self.mode = Mode::Instructions(text);
                     return;
                 }
@@ -388,7 +407,8 @@ fn type_into(text: &mut TextBox, input: Input) {
         }
         Input::Paste(s) => {
             let s = s.replace("\r\n", "\n").replace('\r', "\n");
-            text.0.insert_str(super::super::sanitize::strip_controls(&s));
+            text.0
+                .insert_str(super::super::sanitize::strip_controls(&s));
         }
         Input::Newline => text.0.insert_newline(),
         _ => {}

@@ -76,14 +76,17 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, look: Edit
         ..
     } = look;
     let width = area.width.saturating_sub(2).min(MAX_WIDTH);
-    let height = area.height.saturating_sub(2);
+    let height = wanted_height(editor, width.saturating_sub(2)).min(area.height.saturating_sub(2));
     let rect = centered(area, width, height);
     let keys: Vec<Span<'static>> = mode_actions(editor)
         .into_iter()
         .filter_map(|(a, label)| {
             let k = keymap.hint(a)?;
             Some([
-                Span::styled(k, Style::new().fg(theme.accent).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    k,
+                    Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(format!(" {label}  "), theme.dim_style()),
             ])
         })
@@ -93,7 +96,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, look: Edit
     let block = theme
         .popup(theme.accent)
         .title(Span::styled(
-            format!(" Review plan v{} from {}{edited} ", editor.version, editor.by),
+            format!(
+                " Review plan v{} from {}{edited} ",
+                editor.version, editor.by
+            ),
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
         ))
         .title(
@@ -107,7 +113,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, look: Edit
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
-    let table_h = (editor.tasks.len().max(1) as u16 + 1).min(inner.height.saturating_sub(4));
+    let table_h = table_height(editor).min(inner.height.saturating_sub(4));
     let note_h = u16::from(editor.note.is_some());
     let [table, detail, note] = Layout::vertical([
         Constraint::Length(table_h),
@@ -119,11 +125,21 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, look: Edit
     match &editor.mode {
         Mode::Instructions(text) => {
             let id = editor.tasks.get(editor.selected).map_or("", |t| &t.id);
-            draw_text(frame, detail, text, &format!(" Instructions of {id} "), theme);
+            draw_text(
+                frame,
+                detail,
+                text,
+                &format!(" Instructions of {id} "),
+                theme,
+            );
         }
-        Mode::Reject(text) => {
-            draw_text(frame, detail, text, " Why reject? The planner reads this ", theme)
-        }
+        Mode::Reject(text) => draw_text(
+            frame,
+            detail,
+            text,
+            " Why reject? The planner reads this ",
+            theme,
+        ),
         _ => draw_detail(frame, detail, editor, theme),
     }
     if let Some(n) = &editor.note {
@@ -140,6 +156,35 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, look: Edit
         Mode::Depends { cursor } => draw_depends(frame, rect, editor, cursor, look),
         _ => {}
     }
+}
+
+/// Rows of the table: the header and a row per task (one for the empty note).
+fn table_height(editor: &PlanEditor) -> u16 {
+    editor.tasks.len().max(1) as u16 + 1
+}
+
+/// Rows the editor wants at inner width `width`: the table, the detail section (the selected
+/// task's instructions, or a text area of at least 5 rows), the note and the borders.
+fn wanted_height(editor: &PlanEditor, width: u16) -> u16 {
+    let detail = match &editor.mode {
+        Mode::Instructions(t) | Mode::Reject(t) => (t.0.lines().len() as u16 + 1).max(5),
+        _ => editor.tasks.get(editor.selected).map_or(1, |t| {
+            let text = strip_controls(&t.instructions);
+            let rows: usize = text
+                .lines()
+                .map(|l| wrap_line(&Line::raw(l.to_string()), width).len())
+                .sum();
+            rows as u16 + u16::from(t.compensation.is_some())
+        }),
+    };
+    // Room for the lists that open over the editor.
+    let list = match editor.mode {
+        Mode::Reassign { .. } => editor.members.len() as u16 + 2,
+        Mode::Depends { .. } => editor.tasks.len() as u16 + 1,
+        _ => 0,
+    };
+    let body = table_height(editor) + 1 + detail.max(3) + u16::from(editor.note.is_some());
+    body.max(list) + 2
 }
 
 fn draw_table(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, look: EditLook<'_>) {
@@ -236,7 +281,10 @@ fn draw_detail(frame: &mut Frame<'_>, area: Rect, editor: &PlanEditor, theme: &T
     frame.render_widget(block, area);
     let mut lines: Vec<Line<'static>> = Vec::new();
     for l in strip_controls(&t.instructions).lines() {
-        lines.extend(wrap_line(&Line::styled(l.to_string(), theme.text_style()), inner.width));
+        lines.extend(wrap_line(
+            &Line::styled(l.to_string(), theme.text_style()),
+            inner.width,
+        ));
     }
     if let Some(c) = t.compensation.as_deref().filter(|c| !c.is_empty()) {
         let c = format!("undo: {}", strip_controls(c));
@@ -256,7 +304,14 @@ fn draw_text(frame: &mut Frame<'_>, area: Rect, text: &TextBox, title: &str, the
 }
 
 /// A list popup over the editor.
-fn draw_list(frame: &mut Frame<'_>, over: Rect, title: String, items: Vec<ListItem<'static>>, cursor: usize, theme: &Theme) {
+fn draw_list(
+    frame: &mut Frame<'_>,
+    over: Rect,
+    title: String,
+    items: Vec<ListItem<'static>>,
+    cursor: usize,
+    theme: &Theme,
+) {
     let w = (width_of(&title) as u16 + 4).max(40);
     let rect = centered(over, w, items.len() as u16 + 2);
     let list = List::new(items)
@@ -271,7 +326,13 @@ fn draw_list(frame: &mut Frame<'_>, over: Rect, title: String, items: Vec<ListIt
     frame.render_stateful_widget(list, rect, &mut state);
 }
 
-fn draw_members(frame: &mut Frame<'_>, over: Rect, editor: &PlanEditor, cursor: usize, look: EditLook<'_>) {
+fn draw_members(
+    frame: &mut Frame<'_>,
+    over: Rect,
+    editor: &PlanEditor,
+    cursor: usize,
+    look: EditLook<'_>,
+) {
     let EditLook { theme, colors, .. } = look;
     let Some(t) = editor.tasks.get(editor.selected) else {
         return;
@@ -290,10 +351,23 @@ fn draw_members(frame: &mut Frame<'_>, over: Rect, editor: &PlanEditor, cursor: 
             ListItem::new(Line::from(spans))
         })
         .collect();
-    draw_list(frame, over, format!(" Give {} to… ", t.id), items, cursor, theme);
+    draw_list(
+        frame,
+        over,
+        format!(" Give {} to… ", t.id),
+        items,
+        cursor,
+        theme,
+    );
 }
 
-fn draw_depends(frame: &mut Frame<'_>, over: Rect, editor: &PlanEditor, cursor: usize, look: EditLook<'_>) {
+fn draw_depends(
+    frame: &mut Frame<'_>,
+    over: Rect,
+    editor: &PlanEditor,
+    cursor: usize,
+    look: EditLook<'_>,
+) {
     let theme = look.theme;
     let Some(me) = editor.tasks.get(editor.selected) else {
         return;
@@ -305,7 +379,11 @@ fn draw_depends(frame: &mut Frame<'_>, over: Rect, editor: &PlanEditor, cursor: 
             let ticked = me.depends_on.contains(&c.id);
             let cycle = !ticked && editor.reaches(&c.id, &me.id);
             let mark = if ticked { "[x]" } else { "[ ]" };
-            let style = if cycle { theme.dim_style() } else { theme.text_style() };
+            let style = if cycle {
+                theme.dim_style()
+            } else {
+                theme.text_style()
+            };
             let mut spans = vec![Span::styled(format!(" {mark} {}", c.id), style)];
             if cycle {
                 spans.push(Span::styled("  (waits for it: cycle)", theme.dim_style()));
@@ -313,5 +391,12 @@ fn draw_depends(frame: &mut Frame<'_>, over: Rect, editor: &PlanEditor, cursor: 
             ListItem::new(Line::from(spans))
         })
         .collect();
-    draw_list(frame, over, format!(" {} depends on… ", me.id), items, cursor, theme);
+    draw_list(
+        frame,
+        over,
+        format!(" {} depends on… ", me.id),
+        items,
+        cursor,
+        theme,
+    );
 }

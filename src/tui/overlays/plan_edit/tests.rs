@@ -31,7 +31,10 @@ fn editor() -> PlanEditor {
 
 fn typed(ed: &mut PlanEditor, text: &str) {
     for c in text.chars() {
-        ed.on(Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        ed.on(Input::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
     }
 }
 
@@ -55,7 +58,10 @@ fn reassigning_picks_a_member_and_the_approval_carries_the_edit() {
     assert_eq!(ed.on(Input::Select), Step::Stay);
     assert_eq!(ed.mode, Mode::Table);
     assert_eq!(ed.tasks[1].agent, "qa");
-    let Step::Approve { edited: Some(tasks) } = ed.on(Input::Approve) else {
+    let Step::Approve {
+        edited: Some(tasks),
+    } = ed.on(Input::Approve)
+    else {
         panic!("the edit must go with the approval")
     };
     assert_eq!(tasks[1].agent, "qa");
@@ -97,7 +103,12 @@ fn an_empty_plan_cannot_be_approved_but_can_be_rejected() {
     }
     assert!(ed.tasks.is_empty());
     assert_eq!(ed.on(Input::Approve), Step::Stay);
-    assert!(ed.note.as_deref().unwrap_or("").contains("at least one task"));
+    assert!(
+        ed.note
+            .as_deref()
+            .unwrap_or("")
+            .contains("at least one task")
+    );
     // Deleting with nothing left is a note, not a panic.
     ed.on(Input::Delete);
     ed.on(Input::Reassign);
@@ -138,7 +149,11 @@ fn dependencies_are_ticked_and_unticked_and_a_cycle_is_refused() {
     ed.on(Input::Down);
     ed.on(Input::Select);
     assert_eq!(ed.tasks[2].depends_on, ["build"]);
-    assert!(ed.note.as_deref().unwrap_or("").contains("cycle"), "{:?}", ed.note);
+    assert!(
+        ed.note.as_deref().unwrap_or("").contains("cycle"),
+        "{:?}",
+        ed.note
+    );
     assert_eq!(ed.mode, Mode::Depends { cursor: 2 });
     ed.on(Input::Back);
     assert_eq!(ed.mode, Mode::Table);
