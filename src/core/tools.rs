@@ -14,8 +14,10 @@
 //! `agent`, the scores) is whole; the reason of such an answer is marked [`TRUNCATED`].
 //! [`answer_floor`] is the least `max_tokens` a forced call gets, so the answer fits.
 
+mod plan;
 mod salvage;
 
+pub use plan::{parse_plan, plan_tool};
 pub use salvage::{Salvaged, salvage};
 
 use serde_json::{Value, json};
@@ -164,6 +166,8 @@ pub fn marker_instructions(tool: &ToolSpec) -> String {
         format!("Answer with one line `{NEXT_MARKER} <agent>: <reason>`.")
     } else if name == SUBMIT_SCORES {
         format!("Answer with one line per candidate `{SCORE_MARKER} <agent>: <0-10>: <reason>`.")
+    } else if name == crate::llm::vocab::SUBMIT_PLAN {
+        plan::plan_marker_instructions()
     } else {
         String::new()
     }
@@ -446,6 +450,9 @@ pub fn answer_floor(tool: &crate::llm::ToolSpec) -> u32 {
         .map_or(1, Vec::len) as u32;
     if tool.name == SUBMIT_SCORES {
         128 + 96 * candidates
+    } else if tool.name == crate::llm::vocab::SUBMIT_PLAN {
+        // A whole plan: tasks with their instructions.
+        1024
     } else {
         256
     }

@@ -18,6 +18,9 @@ pub const SELECT_SPEAKER: &str = "select_speaker";
 /// The tool a best-of judge scores the candidates with.
 pub const SUBMIT_SCORES: &str = "submit_scores";
 
+/// The tool a plan team's planner submits its plan with (issue 11).
+pub const SUBMIT_PLAN: &str = "submit_plan";
+
 /// Text marker for a transfer: `HANDOFF: <agent>: <reason>`.
 pub const HANDOFF_MARKER: &str = "HANDOFF:";
 /// Text marker for completing a handoff: `DONE: <summary>`.
@@ -28,6 +31,9 @@ pub const VOTE_MARKER: &str = "VOTE:";
 pub const NEXT_MARKER: &str = "NEXT:";
 /// Text marker for one score: `SCORE: <agent>: <0-10>: <reason>`.
 pub const SCORE_MARKER: &str = "SCORE:";
+
+/// Text marker for a plan: `PLAN: <json>` (`{"tasks": [...]}` or the array alone).
+pub const PLAN_MARKER: &str = "PLAN:";
 
 /// A summarize request is one whose system prompt or last message starts with this word
 /// (case-insensitive, after leading whitespace); the session builds its summary requests so.

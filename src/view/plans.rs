@@ -1,34 +1,16 @@
 //! What plan events say (issue 11): the `describe` of `plan_proposed` … `replanned`, one line
 //! each; a proposed or edited plan also carries its tasks as the body, one task a line
-//! ([`task_lines`]), so the text output, the transcript and the export show the graph. Pure, like
+//! (core's [`task_lines`]), so the text output, the transcript and the export show the graph. Pure, like
 //! [`super::describe`]; the state before the event gives a task's agent.
 
-use crate::core::event::{Approval, EventKind, PlanTask};
+use crate::core::event::{Approval, EventKind};
 use crate::core::state::SessionState;
+use crate::core::state::plan::task_lines;
 
 use super::parts::{Mark, Parts, Shape, Tone};
-use super::tools::{FOLD, fold};
 
 fn line(tone: Tone) -> Parts {
     Parts::new(Shape::Line, Mark::Plan, tone)
-}
-
-/// One line per task: `id · agent · instructions (after a, b) [undo: …]`.
-pub fn task_lines(tasks: &[PlanTask]) -> String {
-    tasks
-        .iter()
-        .map(|t| {
-            let mut s = format!("{} · {} · {}", t.id, t.agent, fold(&t.instructions, FOLD));
-            if !t.depends_on.is_empty() {
-                s.push_str(&format!(" (after {})", t.depends_on.join(", ")));
-            }
-            if let Some(c) = &t.compensation {
-                s.push_str(&format!(" [undo: {}]", fold(c, FOLD / 2)));
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn count(n: usize) -> String {

@@ -9,7 +9,9 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::config::{Approval, Consensus, SpeakerSelection, Strategy as FanOut, TeamConfig};
+use crate::config::{
+    Approval, Consensus, OnFailure, SpeakerSelection, Strategy as FanOut, TeamConfig,
+};
 use crate::core::command::Command;
 use crate::core::event::{EventKind, PatternKind};
 use crate::core::patterns::Input;
@@ -51,13 +53,16 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Pause {}),
         Just(Command::Resume {}),
         Just(Command::Stop {}),
+        Just(Command::ApprovePlan {}),
+        Just(Command::RejectPlan { reason: None }),
+        Just(Command::HoldPlan {}),
     ]
 }
 
 pub(crate) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => command().prop_map(Step::Command),
-        6 => (0usize..4, 0u8..10).prop_map(|(i, k)| Step::Complete(i, k)),
+        6 => (0usize..4, 0u8..11).prop_map(|(i, k)| Step::Complete(i, k)),
         1 => (0usize..4).prop_map(Step::Fail),
         1 => (0usize..4).prop_map(Step::Stream),
         1 => Just(Step::Timer),
@@ -102,7 +107,16 @@ pub(crate) fn team(kind: PatternKind, t: &mut TeamConfig, variant: u8) {
         PatternKind::BestOf => t.judge = Some("m".into()),
         PatternKind::Single => t.members.truncate(1),
         PatternKind::Sequential => {}
-        PatternKind::Plan => t.planner = Some("m".into()),
+        PatternKind::Plan => {
+            t.planner = Some("m".into());
+            t.approval =
+                Some([Approval::Auto, Approval::Confirm, Approval::Window][variant as usize % 3]);
+            t.on_failure = Some(
+                [OnFailure::Replan, OnFailure::Compensate, OnFailure::Stop][variant as usize % 3],
+            );
+            t.max_parallel = Some(1 + u32::from(variant % 2));
+            t.time_limit_s = Some(60);
+        }
     }
 }
 
@@ -121,6 +135,15 @@ fn answer(agent: &str, k: u8) -> Reply {
             json!({"scores": [{"agent": agent, "score": 5, "reason": "r"}]}),
         ),
         8 => reply("same words"),
+        9 => tool(
+            "",
+            "submit_plan",
+            json!({"tasks": [
+                {"id": "x", "agent": "a", "instructions": "i", "depends_on": [], "compensation": "u"},
+                {"id": "y", "agent": "b", "instructions": "i", "depends_on": ["x"]},
+                {"id": "z", "agent": "c", "instructions": "i", "depends_on": []}
+            ]}),
+        ),
         _ => tool("", "transfer_to_a", json!({"reason": "r"})),
     }
 }
@@ -172,6 +195,7 @@ pub(crate) fn pattern_kind() -> impl Strategy<Value = PatternKind> {
         Just(PatternKind::Handoff),
         Just(PatternKind::GroupChat),
         Just(PatternKind::BestOf),
+        Just(PatternKind::Plan),
     ]
 }
 

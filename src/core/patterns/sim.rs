@@ -267,6 +267,13 @@ impl Sim {
 
     pub fn complete(&mut self, agent: &str, r: Reply) {
         let turn = self.turn_of(agent);
+        self.complete_turn(turn, r);
+    }
+
+    /// Complete running turn `turn` (when an agent runs several turns at once).
+    pub fn complete_turn(&mut self, turn: u64, r: Reply) {
+        let agent = self.state.turns[&turn].agent.clone();
+        let agent = agent.as_str();
         let purpose = self.state.turns[&turn].purpose;
         self.mark = self.log.len();
         self.emit(EventKind::Message {
@@ -293,6 +300,13 @@ impl Sim {
 
     pub fn fail(&mut self, agent: &str, kind: &str) {
         let turn = self.turn_of(agent);
+        self.fail_turn(turn, kind);
+    }
+
+    /// Fail running turn `turn` (when an agent runs several turns at once).
+    pub fn fail_turn(&mut self, turn: u64, kind: &str) {
+        let agent = self.state.turns[&turn].agent.clone();
+        let agent = agent.as_str();
         self.mark = self.log.len();
         self.emit(EventKind::TurnFailed {
             agent: agent.into(),

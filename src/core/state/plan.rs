@@ -141,6 +141,8 @@ pub struct TaskRun {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub compensation: Option<CompensationRun>,
+    /// 1 for the first task of the plan to finish, 2 for the next… (compensations run newest first).
+    pub done_order: Option<u32>,
 }
 
 impl TaskRun {
@@ -157,6 +159,7 @@ impl TaskRun {
             started_at: None,
             ended_at: None,
             compensation: None,
+            done_order: None,
         }
     }
 
@@ -196,6 +199,8 @@ pub struct PlanState {
     pub replan_reason: Option<String>,
     /// The synthesize turn, once started.
     pub synthesis_turn: Option<u64>,
+    /// Tasks finished so far (gives each its `done_order`).
+    pub done_count: u32,
 }
 
 impl PlanState {
@@ -336,15 +341,20 @@ impl PlanState {
             EventKind::TaskFinished {
                 task, ok, error, ..
             } => {
-                if let Some(t) = self.task_mut(task) {
+                let order = self.done_count + 1;
+                if let Some(t) = self.tasks.iter_mut().find(|t| &t.spec.id == task) {
                     t.ended_at = Some(ts);
                     if *ok {
+                        t.done_order = Some(order);
                         t.status = TaskStatus::Done;
                         t.error = None;
                         t.output = t.turn.and_then(|n| turns.get(&n)).map(|r| r.text.clone());
                     } else {
                         t.status = TaskStatus::Failed;
                         t.error = error.clone();
+                    }
+                    if *ok {
+                        self.done_count = order;
                     }
                 }
             }
@@ -431,6 +441,26 @@ impl PlanState {
             .collect();
         self.tasks.extend(fresh);
     }
+}
+
+/// One line per task, as the planner, the text output and the export show a plan:
+/// `id · agent · instructions (after a, b) [undo: …]`.
+pub fn task_lines(tasks: &[PlanTask]) -> String {
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    tasks
+        .iter()
+        .map(|t| {
+            let mut s = format!("{} · {} · {}", t.id, t.agent, flat(&t.instructions));
+            if !t.depends_on.is_empty() {
+                s.push_str(&format!(" (after {})", t.depends_on.join(", ")));
+            }
+            if let Some(c) = &t.compensation {
+                s.push_str(&format!(" [undo: {}]", flat(c)));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! Mental model: the script is a list of `[[reply]]` tables. A request is classified by its
 //! *character* (the request's `model`, which for the demo is the agent's name) and its *occasion*
 //! `on`: the forced tool's name when `tool_choice = Tool(name)` (`cast_vote`, `select_speaker`,
-//! `submit_scores`, `complete_handoff`, …), `summarize` when the system prompt or the last message
+//! `submit_scores`, `complete_handoff`, `submit_plan`, …), `summarize` when the system prompt or the last message
 //! starts with [`SUMMARIZE_MARKER`], else `speak`. Among the replies that match (same `on`,
 //! `character` equal or `"*"`, optional `contains` found in the last user message, optional
 //! `turn` equal to 1 + the number of the character's own earlier replies (`assistant` messages)
@@ -12,7 +12,7 @@
 //! (`turn` > `contains` > exact character > `"*"`); within a tier the first reply not used yet is
 //! taken, and once all are used the last one repeats. With no match at all a generic default
 //! answers (a short line naming the character, an `agree` vote, the first candidate, a 7 for
-//! everyone). The reply streams word by word at `tokens_per_sec` (0 = instant; each word through
+//! everyone, one independent task per member for a plan). The reply streams word by word at `tokens_per_sec` (0 = instant; each word through
 //! [`crate::text::Sanitizer`] like every provider's text), then its tool
 //! calls, then `Usage` (input ≈ request characters / 4, output = words) and `Finished`.
 //! Consumption state lives in the provider, shared by every session that uses it; `turn` is read
@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::schema::BackendConfig;
 use crate::llm::vocab::{
-    CAST_VOTE, COMPLETE_HANDOFF, SELECT_SPEAKER, SUBMIT_SCORES, SUMMARIZE_MARKER,
+    CAST_VOTE, COMPLETE_HANDOFF, SELECT_SPEAKER, SUBMIT_PLAN, SUBMIT_SCORES, SUMMARIZE_MARKER,
 };
 use crate::llm::{
     ChatMessage, ChatRequest, ErrorKind, FinishReason, LlmError, LlmStream, Provider, ToolCall,
@@ -349,6 +349,18 @@ fn default_reply(
             String::new(),
             call(serde_json::json!({"summary": format!("{character} handled the request")})),
         ),
+        // One independent task per member the plan may use.
+        SUBMIT_PLAN => {
+            let tasks: Vec<serde_json::Value> = agent_enum(request, on)
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    serde_json::json!({"id": format!("t{}", i + 1), "agent": a,
+                        "instructions": format!("{a}: handle your part of the request"), "depends_on": []})
+                })
+                .collect();
+            (String::new(), call(serde_json::json!({ "tasks": tasks })))
+        }
         _ => (String::new(), call(serde_json::json!({}))),
     }
 }

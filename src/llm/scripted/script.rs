@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::llm::vocab::{CAST_VOTE, COMPLETE_HANDOFF, SELECT_SPEAKER, SUBMIT_SCORES};
+use crate::llm::vocab::{CAST_VOTE, COMPLETE_HANDOFF, SELECT_SPEAKER, SUBMIT_PLAN, SUBMIT_SCORES};
 use crate::llm::{ErrorKind, FinishReason, LlmError};
 
 /// The occasion of an ordinary conversational turn.
@@ -15,13 +15,14 @@ pub const SPEAK: &str = "speak";
 pub const SUMMARIZE: &str = "summarize";
 
 /// The occasions a reply can be written for: speaking, summarizing, or one forced tool.
-pub const OCCASIONS: [&str; 6] = [
+pub const OCCASIONS: [&str; 7] = [
     SPEAK,
     CAST_VOTE,
     SELECT_SPEAKER,
     SUBMIT_SCORES,
     COMPLETE_HANDOFF,
     SUMMARIZE,
+    SUBMIT_PLAN,
 ];
 
 #[derive(Clone, Debug)]
