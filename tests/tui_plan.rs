@@ -457,3 +457,36 @@ fn tab_cycles_through_the_plan_pane() {
     app.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
     assert_eq!(app.panes.focus, Focus::Plan);
 }
+
+#[test]
+fn the_persons_own_edit_does_not_reopen_the_editor_but_one_from_elsewhere_does() {
+    let mut script = proposed(Approval::Confirm);
+    let mut app = app_with(config(Approval::Confirm), &script.events);
+    app.handle_key(ch('d'));
+    let out = sent(&app.handle_key(ch('y')));
+    assert_eq!(out.len(), 2, "{out:?}");
+    // The session answers the edit, then the approval: the editor stays closed throughout.
+    let mut edited = tasks();
+    edited.remove(0);
+    script.push(EventKind::PlanEdited {
+        version: 2,
+        tasks: edited.clone(),
+        by: "user".into(),
+    });
+    app.apply(script.events.last().unwrap());
+    assert!(!editor_open(&app));
+    // Another review: an edit from a script while the person looks shows the new version.
+    let mut script = proposed(Approval::Confirm);
+    let mut app = app_with(config(Approval::Confirm), &script.events);
+    script.push(EventKind::PlanEdited {
+        version: 2,
+        tasks: edited,
+        by: "user".into(),
+    });
+    app.apply(script.events.last().unwrap());
+    let Some(Overlay::PlanEdit(editor)) = app.overlays.last() else {
+        panic!("the editor shows the edited version")
+    };
+    assert_eq!(editor.version, 2);
+    assert_eq!(editor.tasks.len(), 3);
+}

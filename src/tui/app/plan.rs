@@ -159,11 +159,13 @@ impl App {
             _ => None,
         });
         match &event.kind {
-            EventKind::PlanProposed { .. } | EventKind::PlanEdited { .. } => {
-                let review = self.session.plan_review().map(|r| r.version);
-                if review.is_some() && review != open {
-                    self.show_plan_editor();
-                }
+            EventKind::PlanProposed { .. } => {
+                self.show_plan_editor();
+            }
+            // Edited elsewhere while the person reviews: the editor shows the new version. (The
+            // person's own edit closed the editor; its approval follows.)
+            EventKind::PlanEdited { version, .. } if open.is_some_and(|v| v != *version) => {
+                self.show_plan_editor();
             }
             EventKind::PlanApproved { .. }
             | EventKind::PlanRejected { .. }
