@@ -490,3 +490,86 @@ fn the_persons_own_edit_does_not_reopen_the_editor_but_one_from_elsewhere_does()
     assert_eq!(editor.version, 2);
     assert_eq!(editor.tasks.len(), 3);
 }
+
+#[test]
+fn a_finished_plan_keeps_the_planners_answer_in_its_pane() {
+    let mut s = running();
+    for (id, agent, turn, text) in [
+        ("port", "developer", 3, "Invoices ported."),
+        ("docs", "architect", 4, "Notes written."),
+    ] {
+        s.message(agent, turn, text);
+        s.push(EventKind::TaskFinished {
+            task: id.into(),
+            agent: agent.into(),
+            ok: true,
+            error: None,
+        });
+    }
+    s.push(EventKind::TaskStarted {
+        task: "verify".into(),
+        agent: "qa".into(),
+        turn: 5,
+        attempt: 1,
+    });
+    s.push(EventKind::TurnStarted {
+        agent: "qa".into(),
+        turn: 5,
+        round: None,
+        purpose: Purpose::Speak,
+    });
+    s.push(EventKind::TurnFailed {
+        agent: "qa".into(),
+        turn: 5,
+        error: event::ErrorInfo {
+            kind: "server".into(),
+            message: "HTTP 500".into(),
+        },
+        will_retry: false,
+        usage: UsageInfo::default(),
+    });
+    s.push(EventKind::TaskFinished {
+        task: "verify".into(),
+        agent: "qa".into(),
+        ok: false,
+        error: Some("HTTP 500".into()),
+    });
+    s.push(EventKind::TurnStarted {
+        agent: "pm".into(),
+        turn: 6,
+        round: None,
+        purpose: Purpose::Synthesize,
+    });
+    let answer = "Billing runs on Rust; verification failed and needs a rerun.";
+    s.push(EventKind::Message {
+        agent: "pm".into(),
+        turn: 6,
+        text: answer.into(),
+        usage: UsageInfo {
+            input: Some(700),
+            output: Some(20),
+            estimated: false,
+        },
+        ttft_ms: Some(150),
+        latency_ms: 900,
+        finish: "stop".into(),
+        purpose: Purpose::Synthesize,
+        tool_calls: Vec::new(),
+        served_by: None,
+        continues: false,
+    });
+    s.push(EventKind::SessionFinished {
+        outcome: event::Outcome::Completed,
+        final_text: Some(answer.into()),
+    });
+    let mut app = app_with(config(Approval::Confirm), &s.events);
+    let shown = screen(&mut app, 120, 40);
+    let pm_pane = shown
+        .lines()
+        .filter(|l| l.starts_with("\"│"))
+        .any(|l| l.contains("Billing runs on Rust"));
+    assert!(pm_pane, "{shown}");
+    assert!(shown.contains("finished · 4/4 settled"), "{shown}");
+    assert!(shown.contains("✗     verify"), "{shown}");
+    insta::assert_snapshot!("plan_finished_120x40", shown);
+}

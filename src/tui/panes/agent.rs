@@ -95,6 +95,8 @@ impl AgentPane {
                     Some(Purpose::Judge) => "judging…",
                     Some(Purpose::SelectSpeaker) => "choosing…",
                     Some(Purpose::Summarize) => "summarizing…",
+                    Some(Purpose::Planner) => "planning…",
+                    Some(Purpose::Synthesize) => "writing the answer…",
                     _ => "speaking…",
                 },
                 Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),
