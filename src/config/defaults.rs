@@ -3,7 +3,8 @@
 //! One backend, chosen by detection (`ollama`, `openai`, `anthropic` or the scripted `demo`), and
 //! the same cast of agents and teams on top of it: a debate, a support desk with handoffs, a
 //! PM → architect → developer → QA pipeline, a judged best-of, a first-success fan-out and a
-//! researcher who reads the current directory through the built-in read-only file tools. The
+//! researcher who reads the current directory through the built-in read-only file tools, and a
+//! `build` plan (pm plans for architect, developer and qa; two tasks run in parallel). The
 //! backend and agent names are fixed: the built-in demo script is written against them.
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use super::detect::{Detected, DetectedKind, ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY};
 use super::schema::{
     AgentConfig, Approval, BUILTIN_FILES, BackendConfig, BackendKind, Config, Consensus, McpConfig,
-    SpeakerSelection, Step, Strategy, TeamConfig, UiConfig,
+    OnFailure, SpeakerSelection, Step, Strategy, TeamConfig, UiConfig,
 };
 use crate::config::PatternKind;
 
@@ -269,6 +270,17 @@ fn teams() -> BTreeMap<String, TeamConfig> {
     fanout.members = names(&DEBATERS);
     fanout.strategy = Some(Strategy::FirstSuccess);
 
+    let mut build = TeamConfig::new(PatternKind::Plan);
+    build.description =
+        Some("A plan run in parallel: pm plans for architect, developer and qa".into());
+    build.planner = Some("pm".into());
+    build.members = names(&["architect", "developer", "qa"]);
+    build.approval = Some(Approval::Window);
+    build.approval_window_ms = Some(10_000);
+    build.max_parallel = Some(3);
+    build.on_failure = Some(OnFailure::Replan);
+    build.max_replans = Some(2);
+
     let mut research = TeamConfig::new(PatternKind::Single);
     research.description = Some("A researcher that reads the current directory".into());
     research.members = names(&[RESEARCHER]);
@@ -280,6 +292,7 @@ fn teams() -> BTreeMap<String, TeamConfig> {
         ("pipeline".to_string(), pipeline),
         ("review".to_string(), review),
         ("fanout".to_string(), fanout),
+        ("build".to_string(), build),
     ])
 }
 
@@ -331,7 +344,7 @@ mod tests {
         assert_eq!(demo.backends["demo"].kind, BackendKind::Scripted);
         assert_eq!(demo.backends["demo"].tokens_per_sec, Some(40.0));
         assert_eq!(demo.agents["skeptic"].model, "skeptic");
-        for team in ["debate", "support", "pipeline", "review", "fanout"] {
+        for team in ["debate", "support", "pipeline", "review", "fanout", "build"] {
             assert!(demo.teams.contains_key(team), "{team}");
         }
         let ollama = embedded(&all_kinds()[1]);
