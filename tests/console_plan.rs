@@ -1,8 +1,9 @@
 //! The plan review by keys, end to end (issue 11 item 2): the real `conclave` binary in a
-//! pseudo-terminal, a plan team on the offline scripted backend. The planner proposes a plan
-//! (one task per member), the review editor opens by itself, the person deletes a task and
-//! gives another to a different member, approves, and the run goes on with the edited plan:
-//! the journal shows the edit, the approval of the edited version, and only its tasks run.
+//! pseudo-terminal, a plan team on the offline scripted backend. The planner proposes the demo
+//! plan (design and tests in parallel, then build), the review editor opens by itself, the person
+//! deletes a task and gives another to a different member, approves, and the run goes on with
+//! the edited plan: the journal shows the edit, the approval of the edited version, and only its
+//! tasks run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/home.rs"]
@@ -13,9 +14,8 @@ mod pty;
 use home::{Home, LONG};
 use pty::Key;
 
-/// The plan team on the home's scripted backend: the planner's `submit_plan` is the scripted
-/// default (t1 architect, t2 developer, t3 qa, independent), the members answer from the demo
-/// script.
+/// The plan team on the home's scripted backend (the demo script): pm plans `design`
+/// (architect) and `tests` (qa), then `build` (developer) after both; confirm review.
 const PLAN_TEAM: &str = r#"
 [agents.pm]
 backend = "demo"
@@ -56,20 +56,20 @@ fn a_plan_is_edited_by_keys_approved_and_run_as_edited() {
     term.send_text("Rewrite billing in Rust").unwrap();
     term.send_key(Key::Enter).unwrap();
     // The proposal opens the review editor.
-    let screen = term.wait_for("Review plan v1 from pm", LONG).unwrap();
-    assert!(screen.contains("t3"), "{screen}");
-    // Delete t2 (the developer's task).
+    term.wait_for("Review plan v1 from pm", LONG).unwrap();
+    term.wait_for("design, tests", LONG).unwrap();
+    // Delete `tests` (qa's task): `build` loses that edge.
     term.send_key(Key::Down).unwrap();
     term.send_text("d").unwrap();
-    term.wait_for("deleted t2", LONG).unwrap();
-    // The selection is on t3 now: give it to the developer (the list opens on qa).
+    term.wait_for("deleted tests", LONG).unwrap();
+    // The selection is on `build` now: give it to qa (the list opens on the developer).
     term.send_text("a").unwrap();
-    term.wait_for("Give t3 to", LONG).unwrap();
-    term.send_key(Key::Up).unwrap();
+    term.wait_for("Give build to", LONG).unwrap();
+    term.send_key(Key::Down).unwrap();
     term.send_key(Key::Enter).unwrap();
     term.wait_for("edited", LONG).unwrap();
     term.send_text("y").unwrap();
-    // The edited plan runs: t1 and t3, then the planner's synthesis; the Plan pane shows it.
+    // The edited plan runs: design, then build, then the planner's answer.
     let screen = term.wait_for("finished: completed", LONG).unwrap();
     assert!(!screen.contains("Review plan"), "{screen}");
     term.send_key(Key::Ctrl('q')).unwrap();
@@ -94,7 +94,8 @@ fn a_plan_is_edited_by_keys_approved_and_run_as_edited() {
         .iter()
         .map(|t| (t["id"].as_str().unwrap(), t["agent"].as_str().unwrap()))
         .collect();
-    assert_eq!(ids, [("t1", "architect"), ("t3", "developer")]);
+    assert_eq!(ids, [("design", "architect"), ("build", "qa")]);
+    assert_eq!(tasks[1]["depends_on"], serde_json::json!(["design"]));
     let version = edited[0]["version"].clone();
     let approved: Vec<_> = of("plan_approved").collect();
     assert_eq!(approved.len(), 1, "{events:#?}");
@@ -103,7 +104,7 @@ fn a_plan_is_edited_by_keys_approved_and_run_as_edited() {
         .map(|e| (e["task"].as_str().unwrap(), e["agent"].as_str().unwrap()))
         .collect();
     started.sort();
-    assert_eq!(started, [("t1", "architect"), ("t3", "developer")]);
+    assert_eq!(started, [("build", "qa"), ("design", "architect")]);
     let finished = of("session_finished").last().expect("finished");
     assert_eq!(finished["outcome"], "completed");
 }

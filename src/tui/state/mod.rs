@@ -35,7 +35,7 @@ pub enum RunState {
     /// Started, nothing streaming: the session waits for the person or the next step.
     Idle,
     Running,
-    /// A handoff waits for approval (or for its window to run out).
+    /// A handoff or a plan waits for approval (or for its window to run out).
     Approval,
     Paused,
     Finished(Outcome),
@@ -195,7 +195,7 @@ impl SessionView {
             RunState::Paused
         } else if self.is_running() {
             RunState::Running
-        } else if self.handoff().pending().is_some() {
+        } else if self.handoff().pending().is_some() || self.plan_review().is_some() {
             RunState::Approval
         } else if self.started() {
             RunState::Idle
