@@ -18,7 +18,11 @@ impl Plan {
     /// `plan_proposed` for a valid plan, then what its approval policy does at once.
     pub(super) fn propose(&self, state: &SessionState, tasks: Vec<PlanTask>) -> Vec<Effect> {
         let version = state.plan.next_version();
-        let approval = self.approval();
+        // Nobody to review it: the policy decides at once.
+        let approval = match self.ctx.unattended {
+            Some(_) => Approval::Auto,
+            None => self.approval(),
+        };
         let window_ms = (approval == Approval::Window).then(|| self.window_ms());
         let mut out = vec![Effect::Emit(EventKind::PlanProposed {
             version,
