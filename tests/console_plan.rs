@@ -105,6 +105,6 @@ fn a_plan_is_edited_by_keys_approved_and_run_as_edited() {
         .collect();
     started.sort();
     assert_eq!(started, [("build", "qa"), ("design", "architect")]);
-    let finished = of("session_finished").last().expect("finished");
+    let finished = of("session_finished").next_back().expect("finished");
     assert_eq!(finished["outcome"], "completed");
 }

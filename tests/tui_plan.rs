@@ -18,8 +18,7 @@ use conclave::core::event::{self, EventKind, PatternKind, PlanTask, Purpose, Usa
 use conclave::tui::app::Effect;
 use conclave::tui::overlays::Overlay;
 use conclave::tui::panes::Focus;
-use conclave::tui::theme::Theme;
-use conclave::tui::{App, ConsoleSetup, Outbound};
+use conclave::tui::{App, Outbound};
 use fixtures::Script;
 
 const AGENTS: [&str; 4] = ["pm", "architect", "developer", "qa"];
@@ -47,19 +46,7 @@ fn config(approval: Approval) -> Config {
 }
 
 fn app_with(config: Config, events: &[conclave::core::event::Event]) -> App {
-    let setup = ConsoleSetup {
-        config,
-        team: "build".into(),
-        backend_label: "ollama @ 127.0.0.1:11434".into(),
-        is_demo: false,
-        history: Vec::new(),
-    };
-    let mut app = App::with_theme(setup, Theme::dark(), Vec::new());
-    for e in events {
-        app.apply(e);
-    }
-    app.now = events.last().map(|e| e.ts).unwrap_or_else(fixtures::t0);
-    app
+    fixtures::app_with(config, "build", events)
 }
 
 fn task(id: &str, agent: &str, instructions: &str, deps: &[&str]) -> PlanTask {

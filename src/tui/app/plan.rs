@@ -12,7 +12,7 @@ use super::super::overlays::plan_edit::{DraftTask, Input, PlanEditor, Step};
 use super::super::panes::Focus;
 use super::super::scroll::Scroll;
 use super::{App, Effect};
-use crate::core::state::plan::TaskStatus;
+use crate::core::state::plan::{TaskRun, TaskStatus};
 use crate::tui::Outbound;
 
 impl App {
@@ -182,8 +182,7 @@ impl App {
     /// Focus the selected task's agent, zoomed, scrolled to the task's turn (following it while
     /// it streams).
     fn open_task_output(&mut self) {
-        let plan = self.session.plan();
-        let Some(task) = self.panes.plan.as_ref().and_then(|p| p.selected_task(plan)) else {
+        let Some(task) = self.selected_task() else {
             self.note("no task to open");
             return;
         };
@@ -210,23 +209,20 @@ impl App {
         }
     }
 
+    /// The task selected in the Plan pane.
+    fn selected_task(&self) -> Option<&TaskRun> {
+        self.panes.plan.as_ref()?.selected_task(self.session.plan())
+    }
+
     /// The agent of the selected task when that task is running.
     pub(super) fn selected_task_running_agent(&self) -> Option<String> {
-        let task = self
-            .panes
-            .plan
-            .as_ref()?
-            .selected_task(self.session.plan())?;
+        let task = self.selected_task()?;
         (task.status == TaskStatus::Running).then(|| task.spec.agent.clone())
     }
 
     /// The output of the selected task (its latest turn's text so far).
     pub(super) fn selected_task_output(&self) -> Option<String> {
-        let task = self
-            .panes
-            .plan
-            .as_ref()?
-            .selected_task(self.session.plan())?;
+        let task = self.selected_task()?;
         let turn = self.session.view.state.turns.get(&task.turn?)?;
         (!turn.text.is_empty()).then(|| turn.text.clone())
     }

@@ -14,8 +14,9 @@ pub mod transcript;
 
 use std::collections::BTreeMap;
 
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::scroll::{ScrollBy, ScrollState};
 use super::state::SessionView;
@@ -167,6 +168,22 @@ impl PaneState {
             }
         }
     }
+}
+
+/// The frame of a pane that takes the focus: double when focused, else rounded in `border`.
+pub fn focus_frame(focused: bool, border: Color, theme: &Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Double
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(Style::new().fg(if focused {
+            theme.border_focused
+        } else {
+            border
+        }))
 }
 
 /// The note at the bottom of a pane that is not following its end.

@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::super::keymap::{Action, Keymap};
 use super::super::sanitize::strip_controls;
@@ -22,8 +22,8 @@ use super::super::scroll::ScrollBy;
 use super::super::state::plan::{is_settled, phase_label, progress, tree};
 use super::super::theme::Theme;
 use super::super::wrap::{truncate, width_of};
-use super::AgentColors;
 use super::handoff::clock;
+use super::{AgentColors, focus_frame};
 use crate::core::state::plan::{PlanPhase, PlanState, TaskRun, TaskStatus};
 
 /// Rows the pane wants: one per task, the header row and the borders.
@@ -147,20 +147,12 @@ impl PlanPane {
         if !matches!(plan.phase, PlanPhase::Planning | PlanPhase::Review) && total > 0 {
             stage = format!("{stage} · {settled}/{total} settled");
         }
-        let mut block = Block::default()
-            .borders(Borders::ALL)
-            .border_type(if focused {
-                BorderType::Double
-            } else {
-                BorderType::Rounded
-            })
-            .border_style(Style::new().fg(if focused {
-                theme.border_focused
-            } else if plan.phase == PlanPhase::Review {
-                theme.speaking
-            } else {
-                theme.border
-            }))
+        let border = if plan.phase == PlanPhase::Review {
+            theme.speaking
+        } else {
+            theme.border
+        };
+        let mut block = focus_frame(focused, border, theme)
             .title(Line::from(title))
             .title(
                 Line::from(vec![
