@@ -105,9 +105,11 @@ pub struct ReplayArgs {
     /// Print everything at once.
     #[arg(long)]
     pub instant: bool,
-    /// How to print events: readable lines with each event's seq in a margin, or JSONL.
-    #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
-    pub events: EventsFormat,
+    /// Print the events instead of playing them in the console: readable lines with each
+    /// event's seq in a margin, or JSONL (the default when standard output is not a terminal
+    /// is text).
+    #[arg(long, value_enum)]
+    pub events: Option<EventsFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -264,11 +266,12 @@ pub fn dispatch(cli: Cli) -> u8 {
         }),
         Some(Cmd::Replay(args)) => host::replay::run(&host::replay::ReplayOptions {
             id: args.id,
-            events: match args.events {
+            events: args.events.map(|e| match e {
                 EventsFormat::Text => crate::headless::Format::Text,
                 EventsFormat::Jsonl => crate::headless::Format::Jsonl,
-            },
+            }),
             speed: (!args.instant).then_some(args.speed),
+            config: cli.config.clone(),
         }),
         Some(Cmd::Serve(args)) => host::serve::run(host::serve::ServeOptions {
             config: cli.config,

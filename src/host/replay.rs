@@ -9,8 +9,15 @@
 //! readable lines from the view, with the `seq` of each event in a left margin so that
 //! `conclave sessions fork ID --at SEQ` can be typed from what is on screen, and the usage line
 //! at the end.
+//!
+//! With no `--events` on a terminal, the session plays in the console instead ([`console`]): the
+//! same panes, fed by a [`player::Player`] of the journal that can pause, step, jump and seek.
 
-use std::io::Write;
+pub mod console;
+pub mod player;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -28,10 +35,12 @@ pub const MAX_GAP: Duration = Duration::from_secs(5);
 pub struct ReplayOptions {
     /// A session id, a unique prefix, or `last`.
     pub id: String,
-    /// How the events are printed.
-    pub events: Format,
+    /// How the events are printed; `None`: in the console on a terminal, else as text.
+    pub events: Option<Format>,
     /// `None`: `--instant`; else the playback speed (1.0 = as recorded).
     pub speed: Option<f64>,
+    /// `--config`: the console's look and keys (no backend of it is used).
+    pub config: Option<PathBuf>,
 }
 
 /// Play a session back on stdout.
@@ -56,6 +65,19 @@ pub fn run(options: &ReplayOptions) -> Exit {
     };
     for warning in &journal.warnings {
         eprintln!("conclave: {}: {warning}", journal.path.display());
+    }
+    if options.events.is_none() && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+    {
+        return match crate::config::load::load(options.config.as_deref()) {
+            Ok(loaded) => console::run(loaded.config, journal, options.speed),
+            Err(e) => {
+                eprintln!("conclave: {e}");
+                eprintln!(
+                    "The console takes its keys and theme from the config: fix it, or use --events text."
+                );
+                Exit::Usage
+            }
+        };
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -97,7 +119,7 @@ pub fn play<W: Write>(
         }
         previous = Some(event.ts);
         metrics.apply(event);
-        match options.events {
+        match options.events.unwrap_or(Format::Text) {
             Format::Jsonl => {
                 let line = serde_json::to_string(event).map_err(std::io::Error::other)?;
                 writeln!(out, "{line}")?;
@@ -113,7 +135,7 @@ pub fn play<W: Write>(
             }
         }
     }
-    if options.events == Format::Text {
+    if options.events.unwrap_or(Format::Text) == Format::Text {
         let span = match (events.first(), events.last()) {
             (Some(a), Some(b)) => Some((b.ts - a.ts).num_milliseconds().max(0) as u64),
             _ => None,
@@ -193,8 +215,9 @@ mod tests {
     fn options(events: Format, speed: Option<f64>) -> ReplayOptions {
         ReplayOptions {
             id: "s".into(),
-            events,
+            events: Some(events),
             speed,
+            config: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Rendering a journal for people and programs: `show` (plain text transcript), `export --format
-//! md` (Markdown with agents, conversation, handoffs, votes, scores, metrics and the final answer)
+//! md` (Markdown with agents, conversation, handoffs, votes, the plan, scores, metrics and the
+//! final answer)
 //! and `export --format json` (the full event array).
 //!
 //! Mental model: the journal is folded once through the [`View`]; the words of every event come
@@ -8,6 +9,8 @@
 //! headings with their text (a cancelled turn too, and at the end any turn that never finished,
 //! marked `interrupted`), everything else as one-line notes; each entry carries the `seq` of its
 //! event (a left margin in `show`, a code span in Markdown) so a fork point can be read off.
+
+mod plan;
 
 use std::fmt::Write;
 
@@ -70,6 +73,7 @@ pub fn to_markdown(journal: &Journal) -> String {
             }
         }
     }
+    plan::push_plan(&mut out, &view.state.plan);
     if !view.scores.is_empty() {
         out.push_str("\n## Scores\n\n| agent | score | reason |\n|---|---|---|\n");
         for (agent, score, reason) in &view.scores {

@@ -25,6 +25,7 @@ pub mod osc52;
 pub mod overlays;
 pub mod panes;
 pub mod render;
+pub mod replay;
 pub mod run_loop;
 pub mod sanitize;
 pub mod scroll;
@@ -76,6 +77,8 @@ pub enum Outbound {
     Diff { id: String },
     /// The person quit; the console has returned or is about to.
     Quit,
+    /// A request for the player of a recorded session (`conclave replay`).
+    Replay(replay::ReplayControl),
 }
 
 /// What the host tells the console.
@@ -93,6 +96,11 @@ pub enum Inbound {
     Sessions(Vec<SessionSummary>),
     /// The session now runs on another backend (background detection found one).
     Backend { label: String, is_demo: bool },
+    /// A replay seeks back: the view starts empty, the events up to the target follow.
+    ReplayRestart,
+    /// Where the player of a recorded session stands; the first one makes this a replay
+    /// console (see [`replay`]).
+    ReplayStatus(replay::ReplayStatus),
 }
 
 /// How the console ended.
@@ -116,5 +124,19 @@ pub async fn run_console(
 ) -> anyhow::Result<Ended> {
     let mut app = App::new(setup);
     app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    run_loop::run(app, events, out).await
+}
+
+/// Run the console as the player of a recorded session: the replay bar instead of the input box,
+/// the `replay` keys, nothing sent to agents. The host plays the events in (see [`replay`]).
+pub async fn run_replay_console(
+    setup: ConsoleSetup,
+    status: replay::ReplayStatus,
+    events: UnboundedReceiver<Inbound>,
+    out: UnboundedSender<Outbound>,
+) -> anyhow::Result<Ended> {
+    let mut app = App::new(setup);
+    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    app.receive(Inbound::ReplayStatus(status));
     run_loop::run(app, events, out).await
 }

@@ -32,7 +32,7 @@ use super::panes::agent::AgentLook;
 use super::panes::handoff::HandoffLook;
 use super::panes::plan::{self, PlanLook};
 use super::panes::status::StatusLine;
-use super::panes::{AgentColors, Focus, handoff, input, metrics, status, steering};
+use super::panes::{AgentColors, Focus, handoff, input, metrics, replay, status, steering};
 use crate::core::event::PatternKind;
 
 /// Fewer rows than this (two keys and the borders) and the steering panel is left out.
@@ -66,19 +66,25 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     draw_body(frame, body, app, &colors);
     let target = app.input_target();
     let overlay_open = !app.overlays.is_empty();
-    input::render(
-        frame,
-        input_area,
-        &mut app.input,
-        &target,
-        overlay_open,
-        &app.theme,
-    );
+    match &app.replay {
+        // A replay sends nothing: its bar stands where the input box is.
+        Some(bar) => replay::render(frame, input_area, bar, &app.theme),
+        None => input::render(
+            frame,
+            input_area,
+            &mut app.input,
+            &target,
+            overlay_open,
+            &app.theme,
+        ),
+    }
     let hints = app.hint_actions();
     status::render_footer(frame, footer, &hints, &app.keymap, &app.theme);
     let (keymap, theme) = (&app.keymap, &app.theme);
     match app.overlays.last() {
-        Some(Overlay::Help(scroll)) => overlays::help::render(frame, area, keymap, theme, *scroll),
+        Some(Overlay::Help(scroll)) => {
+            overlays::help::render_for(frame, area, keymap, theme, *scroll, app.replay.is_some())
+        }
         Some(Overlay::Picker(p)) => {
             overlays::picker::render(frame, area, p, &colors, keymap, theme)
         }
@@ -269,6 +275,11 @@ fn draw_pane(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentCol
                 &app.theme,
                 colors,
             );
+            if app.is_replay()
+                && let Some(seq) = app.focused_seq()
+            {
+                replay::render_seq_label(frame, area, seq, &app.theme);
+            }
         }
         Focus::Plan => draw_plan(frame, area, app, colors),
     }

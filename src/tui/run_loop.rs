@@ -60,7 +60,7 @@ async fn run_in(
         let tick = tick_interval(&app);
         tokio::select! {
             _ = scheduler.next_frame() => {
-                app.now = Utc::now();
+                app.now = app.clock(Utc::now());
                 draw(terminal, &mut app)?;
             }
             term = input.next() => {

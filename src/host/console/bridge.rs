@@ -161,6 +161,8 @@ impl Bridge {
             }
             Outbound::Diff { id } => self.diff(&id),
             Outbound::Quit => {}
+            // Only a replay console has a player to ask.
+            Outbound::Replay(_) => {}
         }
     }
 

@@ -144,6 +144,18 @@ impl App {
             | Action::TextDone
             | Action::TextNewline
             | Action::TextCancel => {}
+            Action::ReplayToggle
+            | Action::ReplayStep
+            | Action::ReplayNextTurn
+            | Action::ReplayNextHandoff
+            | Action::ReplayNextVote
+            | Action::ReplayBack
+            | Action::ReplayForward
+            | Action::ReplaySeek
+            | Action::ReplayEnd
+            | Action::ReplayFaster
+            | Action::ReplaySlower
+            | Action::ReplayQuit => return self.replay_action(action),
         }
         Vec::new()
     }

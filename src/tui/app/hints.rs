@@ -26,6 +26,7 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
             (Action::TogglePause, "pause"),
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
+        // Plans (issue 11): the review editor's key; pause holds new tasks.
         Some(PatternKind::Plan) => v.extend([
             (Action::OpenPlan, "review plan"),
             (Action::TogglePause, "pause"),
@@ -55,6 +56,7 @@ impl App {
                 (Action::PickerClose, "close"),
             ],
             Context::Confirm => vec![(Action::ConfirmYes, "yes"), (Action::ConfirmNo, "no")],
+            Context::Replay => self.replay_hints(),
             Context::Completion => vec![
                 (Action::Complete, "complete"),
                 (Action::CompletionNext, "next"),

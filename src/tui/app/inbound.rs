@@ -21,6 +21,8 @@ impl App {
                 self.backend_label = label;
                 self.is_demo = is_demo;
             }
+            Inbound::ReplayRestart => self.replay_restart(),
+            Inbound::ReplayStatus(status) => self.replay_status(status),
         }
     }
 

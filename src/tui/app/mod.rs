@@ -8,6 +8,7 @@ pub mod actions;
 pub mod hints;
 pub mod inbound;
 pub mod plan;
+pub mod replay;
 pub mod slash;
 
 use chrono::{DateTime, Utc};
@@ -62,6 +63,8 @@ pub struct App {
     pub pane_rects: Vec<(Focus, Rect)>,
     /// Warnings from loading the theme and key bindings, shown in the transcript at start.
     pub warnings: Vec<String>,
+    /// Set when the console plays a recorded session (`conclave replay`).
+    pub replay: Option<replay::ReplayBar>,
 }
 
 impl App {
@@ -93,6 +96,7 @@ impl App {
             now,
             pane_rects: Vec::new(),
             warnings: Vec::new(),
+            replay: None,
         };
         if setup.history.is_empty() {
             let demo = if app.is_demo {
@@ -177,6 +181,9 @@ impl App {
                 }
             };
         }
+        if self.is_replay() {
+            return self.handle_replay_key(key);
+        }
         if self.input.completion.is_some()
             && let Some(action) = self.keymap.lookup(Context::Completion, &key)
         {
@@ -203,7 +210,7 @@ impl App {
 
     /// Bracketed paste: the text goes into the input as is, newlines included.
     pub fn handle_paste(&mut self, text: &str) {
-        if !self.overlays.is_empty() {
+        if !self.overlays.is_empty() || self.is_replay() {
             self.plan_type(plan_edit::Input::Paste(text.to_string()));
             return;
         }
@@ -299,6 +306,7 @@ impl App {
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
             Some(Overlay::PlanEdit(editor)) => editor.context(),
+            None if self.is_replay() => Context::Replay,
             None if self.input.completion.is_some() => Context::Completion,
             None => Context::Global,
         }

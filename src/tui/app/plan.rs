@@ -154,6 +154,10 @@ impl App {
     /// counts until the person's first key there); close it when the plan it shows is decided
     /// without it.
     pub(super) fn on_plan_event(&mut self, event: &Event) {
+        // A replay shows the plan; nobody reviews it.
+        if self.is_replay() {
+            return;
+        }
         let open = self.overlays.iter().find_map(|o| match o {
             Overlay::PlanEdit(e) => Some(e.version),
             _ => None,

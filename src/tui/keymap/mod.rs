@@ -2,7 +2,9 @@
 //!
 //! Contexts are checked from the innermost out: an open overlay (`help`, `picker`, `confirm`)
 //! sees keys first and alone; otherwise the slash/@ `completion` popup (when shown), then
-//! `global`, then `input`; keys no action claims are typed into the input box. Defaults live in
+//! `global`, then `input`; keys no action claims are typed into the input box. A console that
+//! plays a recorded session (`conclave replay`) has no input box: `replay` comes before
+//! `global` there, and digits typed are the count (N) of its seek keys. Defaults live in
 //! [`defaults`]; `[keys.<context>] <action> = "ctrl+r"` (or a list) replaces an action's keys.
 //! The help overlay, the footer hints and the README table are all generated from this map.
 
@@ -29,10 +31,12 @@ pub enum Context {
     Plan,
     PlanEdit,
     PlanText,
+    /// `conclave replay` in the console: consulted before `global`, instead of `input`.
+    Replay,
 }
 
 impl Context {
-    pub const ALL: [Context; 9] = [
+    pub const ALL: [Context; 10] = [
         Context::Global,
         Context::Input,
         Context::Completion,
@@ -42,6 +46,7 @@ impl Context {
         Context::Plan,
         Context::PlanEdit,
         Context::PlanText,
+        Context::Replay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +60,7 @@ impl Context {
             Context::Plan => "plan",
             Context::PlanEdit => "plan_edit",
             Context::PlanText => "plan_text",
+            Context::Replay => "replay",
         }
     }
 
@@ -150,6 +156,18 @@ actions! {
     TextDone "done" PlanText ["enter"] "keep the text (a reason: reject with it)";
     TextNewline "newline" PlanText ["alt+enter", "shift+enter", "ctrl+j"] "new line";
     TextCancel "cancel" PlanText ["esc"] "drop the change";
+    ReplayToggle "toggle_play" Replay ["space"] "pause / play (at the end: from the start)";
+    ReplayStep "step" Replay [".", "n"] "play one more event (pauses)";
+    ReplayNextTurn "next_turn" Replay ["t"] "jump to the next turn";
+    ReplayNextHandoff "next_handoff" Replay ["h"] "jump to the next handoff";
+    ReplayNextVote "next_vote" Replay ["v"] "jump to the next vote";
+    ReplayBack "back" Replay ["left", "b"] "back N events (type N first; 10 if none)";
+    ReplayForward "forward" Replay ["right", "f"] "forward N events (type N first; 10 if none)";
+    ReplaySeek "seek" Replay ["g", "enter"] "go to seq N (type N first; none: the first)";
+    ReplayEnd "end" Replay ["end", "e"] "go to the last event";
+    ReplayFaster "faster" Replay ["]", "="] "play faster (fastest: all at once)";
+    ReplaySlower "slower" Replay ["[", "-"] "play slower";
+    ReplayQuit "quit_replay" Replay ["q"] "quit the replay";
 }
 
 impl Action {
@@ -235,8 +253,8 @@ impl Keymap {
         self.keys(action).first().map(Key::short)
     }
 
-    /// Pairs of actions whose keys clash: in the same context, or a `global` key hiding an
-    /// `input` one (global is consulted first).
+    /// Pairs of actions whose keys clash: in the same context, a `global` key hiding an
+    /// `input` one (global is consulted first), or a `replay` key hiding a `global` one.
     pub fn collisions(&self) -> Vec<(Action, Action, Key)> {
         let mut out = Vec::new();
         let entries: Vec<(Action, Key)> = self
@@ -253,7 +271,10 @@ impl Keymap {
                 let clash = ca == cb
                     || matches!(
                         (ca, cb),
-                        (Context::Global, Context::Input) | (Context::Input, Context::Global)
+                        (Context::Global, Context::Input)
+                            | (Context::Input, Context::Global)
+                            | (Context::Global, Context::Replay)
+                            | (Context::Replay, Context::Global)
                     );
                 if clash {
                     out.push((*a, *b, *ka));

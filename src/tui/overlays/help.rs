@@ -17,7 +17,20 @@ const COLUMN_W: u16 = 62;
 
 /// Draw the help overlay scrolled down by `scroll` rows.
 pub fn render(frame: &mut Frame<'_>, area: Rect, keymap: &Keymap, theme: &Theme, scroll: u16) {
-    let lines = content(keymap);
+    render_for(frame, area, keymap, theme, scroll, false);
+}
+
+/// Draw the help overlay; `replay`: the console plays a recorded session, so the `replay` keys
+/// come first (a live console leaves them out).
+pub fn render_for(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    keymap: &Keymap,
+    theme: &Theme,
+    scroll: u16,
+    replay: bool,
+) {
+    let lines = content(keymap, replay);
     let avail_w = area.width.saturating_sub(4).max(10);
     let rows = usize::from(area.height.saturating_sub(4).max(1));
     let max_cols = usize::from((avail_w / COLUMN_W).max(1));
@@ -62,9 +75,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, keymap: &Keymap, theme: &Theme,
 }
 
 /// (keys, description, is a section title)
-fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
+fn content(keymap: &Keymap, replay: bool) -> Vec<(String, String, bool)> {
     let mut lines = Vec::new();
-    for ctx in Context::ALL {
+    let contexts = Context::ALL.into_iter().filter(|c| *c != Context::Replay);
+    let first = replay.then_some(Context::Replay);
+    for ctx in first.into_iter().chain(contexts) {
         let title = match ctx {
             Context::Global => "Anywhere",
             Context::Input => "Input box",
@@ -75,6 +90,7 @@ fn content(keymap: &Keymap) -> Vec<(String, String, bool)> {
             Context::Plan => "Plan pane",
             Context::PlanEdit => "Plan review",
             Context::PlanText => "Plan review text",
+            Context::Replay => "Replay (type digits for N)",
         };
         if !lines.is_empty() {
             lines.push((String::new(), String::new(), false));

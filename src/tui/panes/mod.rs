@@ -8,6 +8,7 @@ pub mod handoff;
 pub mod input;
 pub mod metrics;
 pub mod plan;
+pub mod replay;
 pub mod status;
 pub mod steering;
 pub mod transcript;

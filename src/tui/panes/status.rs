@@ -169,7 +169,11 @@ pub fn render_footer(
         .iter()
         .filter_map(|&(action, label)| {
             let key = keymap.hint(action)?;
-            Some((key, label, matches!(action, Action::Help | Action::Quit)))
+            Some((
+                key,
+                label,
+                matches!(action, Action::Help | Action::Quit | Action::ReplayQuit),
+            ))
         })
         .collect();
     let width = |key: &str, label: &str| width_of(key) + width_of(label) + 3;

@@ -69,6 +69,9 @@ pub struct SessionView {
     pub agent_budgets: BTreeMap<String, Budget>,
     pub started_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
+    /// (index in `transcript`, `seq`) of each cell an event made, in order: what `/fork SEQ`
+    /// needs to know about a cell on screen.
+    pub entry_seqs: Vec<(usize, u64)>,
     /// The team the console opened with, shown until a session announces its own.
     team: String,
     /// Its pattern, from the config.
@@ -97,6 +100,7 @@ impl SessionView {
             agent_budgets: agent_budgets(config),
             started_at: None,
             last_event_at: None,
+            entry_seqs: Vec::new(),
             team: team.to_string(),
             pattern: team_cfg.map(|t| t.pattern),
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
@@ -239,10 +243,14 @@ impl SessionView {
             // The view starts afresh by itself.
             self.agents = agents.iter().cloned().map(AgentView::new).collect();
             self.transcript.clear();
+            self.entry_seqs.clear();
             self.started_at = Some(event.ts);
         }
         let parts = self.view.push(event);
-        self.transcript.extend(Entry::of(parts));
+        if let Some(entry) = Entry::of(parts) {
+            self.entry_seqs.push((self.transcript.len(), event.seq));
+            self.transcript.push(entry);
+        }
         match &event.kind {
             EventKind::TurnStarted {
                 agent,
@@ -300,6 +308,12 @@ impl SessionView {
             EventKind::SessionFinished { .. } => self.agents.iter_mut().for_each(|a| a.live = None),
             _ => {}
         }
+    }
+
+    /// The `seq` of transcript cell `index`: its event's, or for a note the event before it.
+    pub fn seq_of_entry(&self, index: usize) -> Option<u64> {
+        let after = self.entry_seqs.partition_point(|(i, _)| *i <= index);
+        after.checked_sub(1).map(|k| self.entry_seqs[k].1)
     }
 
     /// Add a console-side note to the transcript.
