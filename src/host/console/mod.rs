@@ -268,7 +268,8 @@ mod tests {
             "{err}"
         );
         config.ui.default_team = None;
-        assert_eq!(pick_team(&config, None).unwrap(), "debate");
+        // The first team by name: the built-in plan team `build` (issue 11).
+        assert_eq!(pick_team(&config, None).unwrap(), "build");
         config.ui.default_team = Some("gone".into());
         assert!(
             pick_team(&config, None)
