@@ -32,6 +32,7 @@ use super::overlays::{self, Overlay};
 use super::panes::agent::AgentLook;
 use super::panes::calls::CallsLook;
 use super::panes::handoff::HandoffLook;
+use super::panes::plan::{self, PlanLook};
 use super::panes::status::StatusLine;
 use super::panes::{
     AgentColors, Focus, handoff, input, metrics, replay, status, steering, tool_approval,
@@ -103,6 +104,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
             overlays::tools::render(frame, area, report, *scroll, keymap, theme)
         }
         Some(Overlay::Preview(_)) => draw_preview(frame, status_area, footer, app, &colors),
+        Some(Overlay::PlanEdit(editor)) => {
+            let window = app.session.plan_window_label(app.now);
+            let look = overlays::plan_edit::render::EditLook {
+                window: &window,
+                keymap,
+                theme,
+                colors: &colors,
+            };
+            overlays::plan_edit::render::render(frame, area, editor, look);
+        }
         None => {}
     }
     if app.no_color {
@@ -154,14 +165,20 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
     }
     let show_handoff = app.session.pattern() == Some(PatternKind::Handoff)
         || !app.session.handoff().transfers.is_empty();
+    // A plan team's Plan pane takes the handoff panel's place, at the top of the side column
+    // (wide) or under the agent tabs (small).
+    let show_plan = app.panes.plan.is_some();
+    let panel_h = if show_plan {
+        plan::wanted_height(app.session.plan())
+    } else if show_handoff {
+        handoff::wanted_height(app.session.handoff())
+    } else {
+        0
+    };
     let n = app.session.agents.len() as u16;
     if body.width >= 100 && body.height >= 18 {
         let side_w = (body.width * 35 / 100).clamp(40, 64);
-        let handoff_h = if show_handoff {
-            handoff::wanted_height(app.session.handoff())
-        } else {
-            0
-        };
+        let handoff_h = panel_h;
         let calls_h = calls_height(app, side_w);
         if n == 0 {
             let [main, side] =
@@ -173,9 +190,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
             ])
             .areas(side);
             draw_calls(frame, calls_area, app, colors);
-            if show_handoff {
-                draw_handoff(frame, handoff_area, app, colors);
-            }
+            draw_panel(frame, handoff_area, app, colors, show_plan, show_handoff);
             metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
             draw_pane(frame, main, app, colors, Focus::Transcript);
             return;
@@ -218,9 +233,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
             },
         ])
         .areas(side);
-        if show_handoff {
-            draw_handoff(frame, handoff_area, app, colors);
-        }
+        draw_panel(frame, handoff_area, app, colors, show_plan, show_handoff);
         metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
         if with_steering {
             let pattern = app.session.pattern();
@@ -230,11 +243,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         draw_pane(frame, trans, app, colors, Focus::Transcript);
         return;
     }
-    let handoff_h = if show_handoff {
-        handoff::wanted_height(app.session.handoff()).min(body.height / 3)
-    } else {
-        0
-    };
+    let handoff_h = panel_h.min(body.height / 3);
     let agents_h = if n == 0 {
         0
     } else {
@@ -253,9 +262,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         draw_tabs(frame, agents, app, colors);
     }
     draw_calls(frame, calls_area, app, colors);
-    if show_handoff {
-        draw_handoff(frame, handoff_area, app, colors);
-    }
+    draw_panel(frame, handoff_area, app, colors, show_plan, show_handoff);
     draw_pane(frame, trans, app, colors, Focus::Transcript);
     let line = Line::styled(
         format!(" {}", metrics::summary(&app.session)),
@@ -281,6 +288,39 @@ fn draw_calls(frame: &mut Frame<'_>, area: Rect, app: &App, colors: &AgentColors
     let chosen = app.panes.calls.selected.as_deref();
     let (now, keymap, theme) = (app.now, &app.keymap, &app.theme);
     tool_approval::render(frame, area, &waiting, chosen, now, keymap, theme, colors);
+}
+
+/// The panel of the team's pattern: the Plan pane, or the handoff panel.
+fn draw_panel(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &mut App,
+    colors: &AgentColors,
+    show_plan: bool,
+    show_handoff: bool,
+) {
+    if show_plan {
+        app.pane_rects.push((Focus::Plan, area));
+        draw_plan(frame, area, app, colors);
+    } else if show_handoff {
+        draw_handoff(frame, area, app, colors);
+    }
+}
+
+fn draw_plan(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {
+    let planner = app.session.planner().map(str::to_string);
+    let look = PlanLook {
+        focused: app.panes.focus == Focus::Plan,
+        now: app.now,
+        window_left_ms: app.session.plan_window_left_ms(app.now),
+        planner: planner.as_deref(),
+        keymap: &app.keymap,
+        theme: &app.theme,
+        colors,
+    };
+    if let Some(pane) = &mut app.panes.plan {
+        pane.render(frame, area, &app.session.view.state.plan, look);
+    }
 }
 
 fn draw_handoff(frame: &mut Frame<'_>, area: Rect, app: &App, colors: &AgentColors) {
@@ -314,6 +354,7 @@ fn draw_pane(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentCol
                 replay::render_seq_label(frame, area, seq, &app.theme);
             }
         }
+        Focus::Plan => draw_plan(frame, area, app, colors),
     }
 }
 

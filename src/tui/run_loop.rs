@@ -183,11 +183,10 @@ fn perform(app: &mut App, effects: Vec<Effect>, out: &UnboundedSender<Outbound>)
 /// How often to redraw with no input: a countdown needs tenths of a second, a running session
 /// its elapsed clock; otherwise never.
 fn tick_interval(app: &App) -> Option<Duration> {
-    if app
-        .session
-        .handoff()
-        .window_left_ms(Utc::now())
-        .is_some_and(|l| l > 0)
+    let now = Utc::now();
+    let counting = |left: Option<u64>| left.is_some_and(|l| l > 0);
+    if counting(app.session.handoff().window_left_ms(now))
+        || counting(app.session.plan_window_left_ms(now))
     {
         return Some(Duration::from_millis(100));
     }

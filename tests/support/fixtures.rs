@@ -219,8 +219,13 @@ pub fn last_notice(app: &App) -> String {
 }
 
 pub fn app(team: &str, events: &[Event]) -> App {
+    app_with(config(), team, events)
+}
+
+/// Like [`app`] with a config of the test's own.
+pub fn app_with(config: Config, team: &str, events: &[Event]) -> App {
     let setup = ConsoleSetup {
-        config: config(),
+        config,
         team: team.into(),
         backend_label: "ollama @ 127.0.0.1:11434".into(),
         is_demo: false,

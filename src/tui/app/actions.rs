@@ -18,6 +18,9 @@ use crate::tui::Outbound;
 impl App {
     /// Perform `action`.
     pub fn perform(&mut self, action: Action) -> Vec<Effect> {
+        if let Some(effects) = self.plan_action(action) {
+            return effects;
+        }
         match action {
             Action::Interrupt => return self.interrupt(),
             Action::Quit => self.overlays.push(Overlay::Confirm(ConfirmKind::Quit)),
@@ -132,6 +135,23 @@ impl App {
                     return vec![Effect::Send(Outbound::Quit), Effect::Quit];
                 }
             }
+            // Plans: performed by `plan_action` where they apply (the Plan pane, the editor).
+            Action::OpenPlan
+            | Action::PlanTaskUp
+            | Action::PlanTaskDown
+            | Action::PlanOpenTask
+            | Action::PlanEditUp
+            | Action::PlanEditDown
+            | Action::PlanApprove
+            | Action::PlanReject
+            | Action::PlanReassign
+            | Action::PlanEditText
+            | Action::PlanDelete
+            | Action::PlanDepends
+            | Action::PlanEditClose
+            | Action::TextDone
+            | Action::TextNewline
+            | Action::TextCancel => {}
             Action::ReplayToggle
             | Action::ReplayStep
             | Action::ReplayNextTurn
@@ -191,6 +211,8 @@ impl App {
                 .filter(|_| self.session.is_busy(i))
                 .map(|a| a.info.name.clone()),
             Focus::Transcript => self.session.speaking().map(str::to_string),
+            // The selected task's turn: cancelling it counts as the task's failure.
+            Focus::Plan => self.selected_task_running_agent(),
         };
         match target {
             Some(agent) => send(Command::CancelTurn { agent: Some(agent) }),
@@ -314,6 +336,7 @@ impl App {
                 .iter()
                 .rev()
                 .find_map(|e| e.copy_text()),
+            Focus::Plan => self.selected_task_output(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! right now (the footer draws them with their keys) and what Enter would do with the input.
 
 use super::super::keymap::{Action, Context};
+use super::super::overlays::Overlay;
+use super::super::overlays::plan_edit::render::mode_actions;
 use super::App;
 use crate::core::event::PatternKind;
 
@@ -25,8 +27,11 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
         ]),
         Some(PatternKind::Sequential) => v.push((Action::TogglePause, "pause")),
         Some(PatternKind::Auto) => v.push((Action::RouteTask, "pick team")),
-        // Plans (issue 11): pause holds new tasks.
-        Some(PatternKind::Plan) => v.push((Action::TogglePause, "pause")),
+        // Plans (issue 11): the review editor's key; pause holds new tasks.
+        Some(PatternKind::Plan) => v.extend([
+            (Action::OpenPlan, "review plan"),
+            (Action::TogglePause, "pause"),
+        ]),
         _ => {}
     }
     v.push((Action::CancelTurn, "cancel turn"));
@@ -36,6 +41,9 @@ pub fn steering_actions(pattern: Option<PatternKind>) -> Vec<(Action, &'static s
 impl App {
     /// The actions worth a hint right now, most useful first.
     pub fn hint_actions(&self) -> Vec<(Action, &'static str)> {
+        if let Some(Overlay::PlanEdit(editor)) = self.overlays.last() {
+            return mode_actions(editor);
+        }
         match self.context() {
             Context::Help => vec![
                 (Action::HelpClose, "close"),
@@ -72,9 +80,16 @@ impl App {
                 (Action::CompletionNext, "next"),
                 (Action::CompletionClose, "close"),
             ],
+            Context::Plan | Context::PlanEdit | Context::PlanText => Vec::new(),
             Context::Global | Context::Input => {
                 let s = &self.session;
                 let mut v = Vec::new();
+                if self.plan_pane_keys() {
+                    v.extend([
+                        (Action::PlanOpenTask, "task output"),
+                        (Action::PlanTaskDown, "next task"),
+                    ]);
+                }
                 if s.view.state.routes.pending().is_some() {
                     v.push((Action::RouteTask, "pick team"));
                 }

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod calls;
 pub mod hints;
 pub mod inbound;
+pub mod plan;
 pub mod preview;
 pub mod replay;
 pub mod route;
@@ -23,7 +24,7 @@ use crate::core::event::Event;
 use crate::core::event::{EventKind, Purpose};
 
 use super::keymap::{Action, Context, Keymap};
-use super::overlays::Overlay;
+use super::overlays::{Overlay, plan_edit};
 use super::panes::input::InputState;
 use super::panes::{AgentColors, Focus, PaneState};
 use super::scroll::ScrollBy;
@@ -138,6 +139,9 @@ impl App {
             // The session may run another team than the one the console opened with.
             self.session.set_team_figures(&self.config);
             self.panes.reset(self.session.agents.len());
+            if self.session.is_plan() {
+                self.panes.plan = Some(super::panes::plan::PlanPane::default());
+            }
             // A new session clears the transcript; the config's warnings still apply.
             for w in self.warnings.clone() {
                 self.session.notice(w);
@@ -156,6 +160,7 @@ impl App {
             self.panes.focus = Focus::Agent(i);
         }
         self.follow_preview(event);
+        self.on_plan_event(event);
     }
 
     /// Handle one key press.
@@ -171,7 +176,9 @@ impl App {
                 Overlay::Reason(_) => Context::Reason,
                 Overlay::Tools(..) => Context::Help,
                 Overlay::Preview(_) => self.preview_context(),
+                Overlay::PlanEdit(editor) => editor.context(),
             };
+            let plan_edit = matches!(top, Overlay::PlanEdit(_));
             return match self.keymap.lookup(ctx, &key) {
                 Some(action) => self.perform(action),
                 // Ctrl+C closes whatever overlay does not bind it itself (in the preview's
@@ -182,6 +189,9 @@ impl App {
                         Context::Preview => return self.perform(Action::PreviewClose),
                         _ => {}
                     }
+                    if plan_edit {
+                        return self.perform(Action::Interrupt);
+                    }
                     self.overlays.pop();
                     Vec::new()
                 }
@@ -190,7 +200,9 @@ impl App {
                     Vec::new()
                 }
                 None => {
-                    self.edit_reason(&key);
+                    if !self.plan_type(plan_edit::Input::Key(key)) {
+                        self.edit_reason(&key);
+                    }
                     Vec::new()
                 }
             };
@@ -204,6 +216,11 @@ impl App {
             return self.perform(action);
         }
         if let Some(action) = self.keymap.lookup(Context::Global, &key) {
+            return self.perform(action);
+        }
+        if self.plan_pane_keys()
+            && let Some(action) = self.keymap.lookup(Context::Plan, &key)
+        {
             return self.perform(action);
         }
         if let Some(action) = self.keymap.lookup(Context::Input, &key)
@@ -224,7 +241,9 @@ impl App {
             return;
         }
         if !self.overlays.is_empty() || self.is_replay() {
-            self.paste_reason(text);
+            if !self.plan_type(plan_edit::Input::Paste(text.to_string())) {
+                self.paste_reason(text);
+            }
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -319,6 +338,7 @@ impl App {
             Some(Overlay::Picker(_)) => Context::Picker,
             Some(Overlay::Confirm(_)) => Context::Confirm,
             Some(Overlay::Preview(_)) => self.preview_context(),
+            Some(Overlay::PlanEdit(editor)) => editor.context(),
             None if self.is_replay() => Context::Replay,
             Some(Overlay::Reason(_)) => Context::Reason,
             Some(Overlay::Tools(..)) => Context::Help,

@@ -28,6 +28,10 @@ pub enum Context {
     Picker,
     Confirm,
     Help,
+    // Plans (issue 11): the Plan pane when focused, the plan review editor and its text areas.
+    Plan,
+    PlanEdit,
+    PlanText,
     /// `conclave replay` in the console: consulted before `global`, instead of `input`.
     Replay,
     /// The reason prompt of a tool-call rejection.
@@ -40,13 +44,16 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Input,
         Context::Completion,
         Context::Picker,
         Context::Confirm,
         Context::Help,
+        Context::Plan,
+        Context::PlanEdit,
+        Context::PlanText,
         Context::Replay,
         Context::Reason,
         Context::Preview,
@@ -61,6 +68,9 @@ impl Context {
             Context::Picker => "picker",
             Context::Confirm => "confirm",
             Context::Help => "help",
+            Context::Plan => "plan",
+            Context::PlanEdit => "plan_edit",
+            Context::PlanText => "plan_text",
             Context::Replay => "replay",
             Context::Reason => "reason",
             Context::Preview => "preview",
@@ -143,6 +153,23 @@ actions! {
     HelpClose "help_close" Help ["esc", "q", "f1"] "close the help";
     HelpUp "help_up" Help ["up", "k", "pageup"] "scroll the help up";
     HelpDown "help_down" Help ["down", "j", "pagedown"] "scroll the help down";
+    // Plans (issue 11).
+    OpenPlan "open_plan" Global ["alt+p"] "review the proposed plan (the plan editor)";
+    PlanTaskUp "task_up" Plan ["up"] "select the task above (Plan pane focused, input empty)";
+    PlanTaskDown "task_down" Plan ["down"] "select the task below";
+    PlanOpenTask "open_task" Plan ["enter"] "open the selected task's output (its agent, zoomed)";
+    PlanEditUp "up" PlanEdit ["up", "k"] "previous task";
+    PlanEditDown "down" PlanEdit ["down", "j"] "next task";
+    PlanApprove "approve" PlanEdit ["y", "ctrl+y"] "approve the plan (your edits are sent first)";
+    PlanReject "reject" PlanEdit ["r", "ctrl+n"] "reject the plan with a reason for the planner";
+    PlanReassign "reassign" PlanEdit ["a"] "give the task to another member";
+    PlanEditText "edit" PlanEdit ["e", "enter"] "edit the task's instructions";
+    PlanDelete "delete" PlanEdit ["d", "delete"] "delete the task (its dependents lose the edge)";
+    PlanDepends "depends" PlanEdit ["w"] "add or remove the tasks it waits for";
+    PlanEditClose "close" PlanEdit ["esc", "q"] "close; the plan stays pending (Alt+P reopens)";
+    TextDone "done" PlanText ["enter"] "keep the text (a reason: reject with it)";
+    TextNewline "newline" PlanText ["alt+enter", "shift+enter", "ctrl+j"] "new line";
+    TextCancel "cancel" PlanText ["esc"] "drop the change";
     ReplayToggle "toggle_play" Replay ["space"] "pause / play (at the end: from the start)";
     ReplayStep "step" Replay [".", "n"] "play one more event (pauses)";
     ReplayNextTurn "next_turn" Replay ["t"] "jump to the next turn";

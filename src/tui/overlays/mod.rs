@@ -6,6 +6,7 @@
 pub mod confirm;
 pub mod help;
 pub mod picker;
+pub mod plan_edit;
 pub mod preview;
 pub mod reason;
 pub mod tools;
@@ -72,6 +73,8 @@ pub enum Overlay {
     Tools(Box<tools::ToolsReport>, u16),
     /// What a pending handoff's target will receive, editable (its editor is `App::preview_editor`).
     Preview(Box<preview::ContextPreview>),
+    /// The plan review editor (issue 11).
+    PlanEdit(Box<plan_edit::PlanEditor>),
 }
 
 /// The frame of an information overlay (the help, `/tools`): `title` on top, the close keys at

@@ -112,6 +112,8 @@ impl AgentPane {
                     Some(Purpose::SelectSpeaker) => "choosing…",
                     Some(Purpose::Summarize) => "summarizing…",
                     Some(Purpose::Router) => "routing…",
+                    Some(Purpose::Planner) => "planning…",
+                    Some(Purpose::Synthesize) => "writing the answer…",
                     _ => "speaking…",
                 },
                 Style::new().fg(theme.speaking).add_modifier(Modifier::BOLD),

@@ -161,12 +161,13 @@ fn plural(n: u64, what: &str) -> String {
 
 /// The calls of every agent summed per purpose, in a fixed order (speech first).
 fn by_purpose(m: &Metrics) -> Vec<(Purpose, PurposeMetrics)> {
-    let mut sums: BTreeMap<u8, (Purpose, PurposeMetrics)> = BTreeMap::new();
+    // Keyed by rank, then name: purposes without a rank of their own keep a row each.
+    let mut sums: BTreeMap<(u8, String), (Purpose, PurposeMetrics)> = BTreeMap::new();
     for a in m.agents.values() {
         for (purpose, p) in &a.by_purpose {
             let rank = purpose_rank(*purpose);
             let e = sums
-                .entry(rank)
+                .entry((rank, purpose_name(*purpose)))
                 .or_insert((*purpose, PurposeMetrics::default()));
             e.1.calls += p.calls;
             e.1.messages += p.messages;
@@ -217,7 +218,9 @@ fn purpose_rank(p: Purpose) -> u8 {
         "judge" => 3,
         "summarize" => 4,
         "aggregate" => 5,
-        _ => 6,
+        "planner" => 6,
+        "synthesize" => 7,
+        _ => 8,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod handoff;
 pub mod input;
 pub mod metrics;
+pub mod plan;
 pub mod replay;
 pub mod status;
 pub mod steering;
@@ -16,8 +17,9 @@ pub mod transcript;
 
 use std::collections::BTreeMap;
 
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::scroll::{ScrollBy, ScrollState};
 use super::state::SessionView;
@@ -31,6 +33,8 @@ use transcript::TranscriptPane;
 pub enum Focus {
     Agent(usize),
     Transcript,
+    /// The Plan pane of a plan team.
+    Plan,
 }
 
 /// The panes with their own state, the focus and the zoom.
@@ -44,6 +48,8 @@ pub struct PaneState {
     pub transcript: TranscriptPane,
     /// The chosen MCP call and the unfolded ones.
     pub calls: calls::CallFocus,
+    /// The Plan pane, for plan teams (it joins the focus cycle, first).
+    pub plan: Option<plan::PlanPane>,
 }
 
 /// What a pane looks like from outside: focus, zoom and scroll positions, not its caches.
@@ -58,6 +64,7 @@ impl Default for PaneState {
             agents: Vec::new(),
             transcript: TranscriptPane::default(),
             calls: calls::CallFocus::default(),
+            plan: None,
         }
     }
 }
@@ -86,21 +93,26 @@ impl PaneState {
     pub fn focus_next(&mut self) {
         self.pinned = true;
         let n = self.agents.len();
+        let plan = self.plan.is_some();
         self.focus = match self.focus {
             Focus::Agent(i) if i + 1 < n => Focus::Agent(i + 1),
             Focus::Agent(_) => Focus::Transcript,
-            Focus::Transcript if n > 0 => Focus::Agent(0),
-            Focus::Transcript => Focus::Transcript,
+            Focus::Transcript if plan => Focus::Plan,
+            Focus::Transcript | Focus::Plan if n > 0 => Focus::Agent(0),
+            Focus::Transcript | Focus::Plan => Focus::Transcript,
         };
     }
 
     pub fn focus_prev(&mut self) {
         self.pinned = true;
         let n = self.agents.len();
+        let plan = self.plan.is_some();
         self.focus = match self.focus {
-            Focus::Agent(0) => Focus::Transcript,
+            Focus::Agent(0) if plan => Focus::Plan,
+            Focus::Agent(0) | Focus::Plan => Focus::Transcript,
             Focus::Agent(i) => Focus::Agent(i - 1),
             Focus::Transcript if n > 0 => Focus::Agent(n - 1),
+            Focus::Transcript if plan => Focus::Plan,
             Focus::Transcript => Focus::Transcript,
         };
     }
@@ -114,7 +126,7 @@ impl PaneState {
     pub fn focused_agent(&self) -> Option<usize> {
         match self.focus {
             Focus::Agent(i) => Some(i),
-            Focus::Transcript => None,
+            Focus::Transcript | Focus::Plan => None,
         }
     }
 
@@ -134,6 +146,7 @@ impl PaneState {
         match self.focus {
             Focus::Agent(i) => self.agents.get_mut(i).map(|a| &mut a.scroll),
             Focus::Transcript => Some(&mut self.transcript.scroll),
+            Focus::Plan => None,
         }
     }
 
@@ -160,8 +173,29 @@ impl PaneState {
             Focus::Transcript => self
                 .transcript
                 .scroll(by, &session.transcript, theme, colors),
+            Focus::Plan => {
+                if let Some(pane) = &mut self.plan {
+                    pane.scroll(by, session.plan());
+                }
+            }
         }
     }
+}
+
+/// The frame of a pane that takes the focus: double when focused, else rounded in `border`.
+pub fn focus_frame(focused: bool, border: Color, theme: &Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Double
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(Style::new().fg(if focused {
+            theme.border_focused
+        } else {
+            border
+        }))
 }
 
 /// The note at the bottom of a pane that is not following its end.

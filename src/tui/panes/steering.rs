@@ -23,7 +23,7 @@ pub fn wanted_height(keys: usize) -> u16 {
 pub fn slash_commands(pattern: Option<PatternKind>) -> &'static str {
     match pattern {
         Some(PatternKind::GroupChat) => "/vote /pause /resume /unqueue /stop /team /export",
-        Some(PatternKind::Sequential | PatternKind::Handoff) => {
+        Some(PatternKind::Sequential | PatternKind::Handoff | PatternKind::Plan) => {
             "/pause /resume /unqueue /stop /team /export"
         }
         _ => "/unqueue /stop /agents /team /export /new",

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
@@ -14,7 +14,7 @@ use super::super::sanitize::clean_line;
 use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::transcript::Entry;
 use super::super::theme::Theme;
-use super::{AgentColors, scrolled_hint, wrap_indented};
+use super::{AgentColors, focus_frame, scrolled_hint, wrap_indented};
 use crate::view::{Mark, Parts, Role, Shape, Tone, YOU};
 
 /// The transcript pane.
@@ -39,19 +39,8 @@ impl TranscriptPane {
         theme: &Theme,
         colors: &AgentColors,
     ) {
-        let mut block = Block::default()
-            .borders(Borders::ALL)
-            .border_type(if focused {
-                BorderType::Double
-            } else {
-                BorderType::Rounded
-            })
-            .border_style(Style::new().fg(if focused {
-                theme.border_focused
-            } else {
-                theme.border
-            }))
-            .title(Line::from(vec![Span::styled(
+        let mut block =
+            focus_frame(focused, theme.border, theme).title(Line::from(vec![Span::styled(
                 " Transcript ",
                 Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
             )]));

@@ -257,7 +257,8 @@ impl AgentView {
     /// The turn ended with `text` (a finished answer, a partial one, or an error message).
     pub fn finish(&mut self, turn: u64, text: &str, kind: BlockKind, purpose: Purpose) {
         self.live = None;
-        if purpose != Purpose::Speak && kind == BlockKind::Answer {
+        // A plan's final answer (the planner's synthesis) stays in the planner's pane.
+        if !matches!(purpose, Purpose::Speak | Purpose::Synthesize) && kind == BlockKind::Answer {
             return;
         }
         if kind == BlockKind::Cancelled && text.trim().is_empty() {

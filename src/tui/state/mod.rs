@@ -11,6 +11,7 @@
 //! begins with one).
 
 pub mod agents;
+pub mod plan;
 pub mod transcript;
 
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ pub enum RunState {
     /// Started, nothing streaming: the session waits for the person or the next step.
     Idle,
     Running,
-    /// A handoff or a tool call waits for approval (or for its window to run out).
+    /// A handoff, a tool call or a plan waits for approval (or for its window to run out).
     Approval,
     Paused,
     Finished(Outcome),
@@ -77,6 +78,8 @@ pub struct SessionView {
     pattern: Option<PatternKind>,
     /// Handoff entry agent from the config, the holder before any transfer.
     entry_agent: Option<String>,
+    /// A plan team's planner, from the config.
+    planner: Option<String>,
 }
 
 impl SessionView {
@@ -101,6 +104,7 @@ impl SessionView {
             team: team.to_string(),
             pattern: team_cfg.map(|t| t.pattern),
             entry_agent: team_cfg.and_then(|t| t.entry.clone()),
+            planner: team_cfg.and_then(|t| t.planner.clone()),
         }
     }
 
@@ -110,6 +114,7 @@ impl SessionView {
         self.budget = config.teams.get(&team).and_then(|t| t.budget);
         self.forecast = forecast_of(config, &team);
         self.agent_budgets = agent_budgets(config);
+        self.planner = config.teams.get(&team).and_then(|t| t.planner.clone());
     }
 
     /// An auto team's routed `team` took over (issue 11): the pattern, entry agent and budget
@@ -220,7 +225,10 @@ impl SessionView {
             RunState::Approval
         } else if self.is_running() {
             RunState::Running
-        } else if self.handoff().pending().is_some() || self.view.state.routes.pending().is_some() {
+        } else if self.handoff().pending().is_some()
+            || self.view.state.routes.pending().is_some()
+            || self.plan_review().is_some()
+        {
             RunState::Approval
         } else if self.started() {
             RunState::Idle
