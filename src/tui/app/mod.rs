@@ -134,6 +134,10 @@ impl App {
         self.session.apply(event);
         if let EventKind::AgentsAnnounced { team, .. } = &event.kind {
             self.session.routed_to(&self.config, team);
+            // Routed to a plan team: its Plan pane joins the screen.
+            if self.session.is_plan() && self.panes.plan.is_none() {
+                self.panes.plan = Some(super::panes::plan::PlanPane::default());
+            }
         }
         if started {
             // The session may run another team than the one the console opened with.

@@ -234,7 +234,7 @@ impl App {
     /// The agents a task may be given to: the team's members from the config, else the
     /// session's agents but the planner.
     fn plan_members(&self) -> Vec<String> {
-        let team = self.config.teams.get(self.session.team());
+        let team = self.config.teams.get(self.session.active_team());
         let members: Vec<String> = team.map(|t| t.members.clone()).unwrap_or_default();
         if !members.is_empty() {
             return members;

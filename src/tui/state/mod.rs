@@ -125,6 +125,7 @@ impl SessionView {
         };
         self.pattern = Some(t.pattern);
         self.entry_agent = t.entry.clone();
+        self.planner = t.planner.clone();
         self.budget = self.budget.or(t.budget);
     }
 

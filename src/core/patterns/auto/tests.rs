@@ -326,3 +326,19 @@ fn routed_to_a_group_chat_it_is_started_once() {
     sim.complete("con", reply("spaces"));
     assert_eq!(sim.finished().map(|f| f.0), Some(Outcome::MaxRounds));
 }
+
+#[test]
+fn routed_to_a_plan_team_the_planner_is_asked() {
+    let mut sim = Sim::new(PatternKind::Auto, &[], |t| {
+        t.router = Some("router".into());
+        t.teams = vec!["build".into()];
+        let mut build = team(PatternKind::Plan, &["dev", "qa"]);
+        build.planner = Some("pm".into());
+        build.approval = Some(Approval::Auto);
+        t.resolved = BTreeMap::from([("build".to_string(), build)]);
+    });
+    sim.send("build a todo CLI");
+    sim.complete("router", route("build"));
+    assert_eq!(sim.running_agents(), ["pm"]);
+    assert_eq!(sim.spec_of("pm").purpose, Purpose::Planner);
+}

@@ -198,7 +198,9 @@ impl Pattern for Plan {
         for turn in ended {
             out.extend(self.on(state, Input::TurnEnded { turn }));
         }
-        if plan.phase != PlanPhase::Idle {
+        // A task with no turn yet (the process died before the planner was asked, or an auto
+        // team has just routed the task here) starts by asking the planner.
+        if plan.phase != PlanPhase::Idle || state.task_turns().next().is_none() {
             out.push(Effect::Continue);
         }
         out

@@ -28,7 +28,10 @@ impl Plan {
         }
         let plan = &state.plan;
         match plan.phase {
-            PlanPhase::Planning if plan.planner_turns == 0 && !self.planner_running(state) => {
+            // Idle with a task: an auto team routed the task here after it was sent.
+            PlanPhase::Planning | PlanPhase::Idle
+                if plan.planner_turns == 0 && !self.planner_running(state) =>
+            {
                 vec![self.ask_planner(state, &[])]
             }
             PlanPhase::Review
