@@ -9,18 +9,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use support::child::{Running, of_type, types};
 use support::llm_fake::{ByRequest, Wire, forced_tool};
 use support::{FakeServer, Reply, Step, Turn, wire};
-
-/// Only to avoid hanging forever if something is broken; never a speed assertion.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 struct Fixture {
     _runtime: tokio::runtime::Runtime,
@@ -138,83 +134,6 @@ fn conclave(config: &Path, data: &Path, args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
-}
-
-/// A running `conclave run` whose stdout lines arrive on a channel.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn until(&mut self, ty: &str) -> Value {
-        loop {
-            let line = self.lines.recv_timeout(PATIENCE).unwrap_or_else(|_| {
-                panic!("no `{ty}` event; saw {:?}", types(&self.seen));
-            });
-            let v: Value = serde_json::from_str(&line).unwrap();
-            self.seen.push(v.clone());
-            if v["type"] == ty {
-                return v;
-            }
-        }
-    }
-
-    fn write(&mut self, line: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn finish(mut self) -> (i32, Vec<Value>) {
-        self.until("session_finished");
-        drop(self.child.stdin.take());
-        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        let status = self.child.wait().unwrap();
-        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn types(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| e["type"].as_str().unwrap_or("?").to_string())
-        .collect()
-}
-
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
 }
 
 fn speakers(events: &[Value]) -> Vec<String> {

@@ -5,19 +5,17 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "support/scripted.rs"]
 mod scripted;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
+use child::{Running, of_type, types};
 use serde_json::Value;
-
-/// Only to avoid hanging forever if something is broken; never a speed assertion.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 const SCRIPT: &str = r#"
 [[reply]]
@@ -166,121 +164,6 @@ fn conclave(config: &Path, args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
-}
-
-/// A running `conclave run`: its stdout lines arrive on a channel, its stdin stays open.
-struct Running {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            stdin,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn write(&mut self, line: &str) {
-        self.write_bytes(format!("{line}\n").as_bytes());
-    }
-
-    fn write_bytes(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(bytes).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// End the control script: nobody is left to approve, pick or resume.
-    fn close_stdin(&mut self) {
-        drop(self.stdin.take());
-    }
-
-    /// Read events until one of type `ty` (returned); panics if the output ends first.
-    fn until(&mut self, ty: &str) -> Value {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("no `{ty}` event; saw {:#?}", types(&self.seen)));
-            let v: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("not one JSON object per line: {line:?}: {e}"));
-            self.seen.push(v.clone());
-            if v["type"] == ty {
-                return v;
-            }
-        }
-    }
-
-    fn finish(mut self) -> (i32, Vec<Value>) {
-        self.until("session_finished");
-        drop(self.stdin.take());
-        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        let status = self.child.wait().unwrap();
-        (status.code().unwrap_or(-1), std::mem::take(&mut self.seen))
-    }
-}
-
-impl Running {
-    /// Read the rest of the output, then the exit status; panics if the run does not end (it is
-    /// killed on drop).
-    fn exit_after_output(&mut self) -> std::process::ExitStatus {
-        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
-            self.seen.push(serde_json::from_str(&line).unwrap());
-        }
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the run did not end; saw {:#?}",
-                types(&self.seen)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-/// A failed test must not leave a hung `conclave run` behind.
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn types(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| e["type"].as_str().unwrap_or("?").to_string())
-        .collect()
-}
-
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
 }
 
 /// Every event has the envelope; the session's events have gap-free `seq` from 0. An `error`

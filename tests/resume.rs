@@ -8,19 +8,16 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "support/scripted.rs"]
 mod scripted;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
+use child::{Running, of_type, types};
 use serde_json::Value;
-
-/// Only to avoid hanging forever if something is broken; never a speed assertion.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 const DEBATE_SCRIPT: &str = r#"
 [[reply]]
@@ -187,74 +184,6 @@ members = ["solo"]
     }
 }
 
-/// A child whose stdout lines arrive on a channel as JSON.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Read events until one matches `pred` (returned).
-    fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("no {what}; saw {:#?}", types(&self.seen)));
-            let v: Value = serde_json::from_str(&line).unwrap();
-            self.seen.push(v.clone());
-            if pred(&v) {
-                return v;
-            }
-        }
-    }
-
-    /// SIGKILL, reaped (so its lock names a dead process).
-    fn kill(mut self) -> Vec<Value> {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.seen
-    }
-}
-
-fn jsonl(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
-fn types(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| e["type"].as_str().unwrap_or("?").to_string())
-        .collect()
-}
-
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
-}
-
 /// `(round, agent, choice, reason)` of every vote, by round then agent (ballots run in parallel).
 fn votes(events: &[Value]) -> Vec<(u64, String, String, String)> {
     let mut out: Vec<_> = of_type(events, "vote")
@@ -292,6 +221,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn jsonl(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
 #[test]
 fn a_debate_killed_mid_round_resumes_to_consensus_with_its_earlier_votes() {
     let fx = Fixture::new(DEBATE_SCRIPT);
@@ -303,7 +239,7 @@ fn a_debate_killed_mid_round_resumes_to_consensus_with_its_earlier_votes() {
         "--prompt",
         "Should we rewrite billing in Rust?",
     ]));
-    run.until("round 2's first turn", |e| {
+    run.until_where("round 2's first turn", |e| {
         e["type"] == "turn_started" && e["round"] == 2 && e["agent"] == "optimist"
     });
     let first = run.kill();
@@ -365,7 +301,7 @@ fn a_support_session_resumed_mid_handoff_keeps_the_holder() {
         "--prompt",
         "I want a refund",
     ]));
-    run.until("billing's turn", |e| {
+    run.until_where("billing's turn", |e| {
         e["type"] == "turn_started" && e["agent"] == "billing"
     });
     let first = run.kill();
@@ -446,7 +382,7 @@ fn an_interrupted_session_resumed_with_a_prompt_ends_its_task_first() {
     let fx = Fixture::new(SOLO_SLOW);
     let mut run =
         Running::spawn(fx.run(&["--team", "solo", "--events", "jsonl", "--prompt", "hi"]));
-    run.until("the turn", |e| e["type"] == "turn_started");
+    run.until_where("the turn", |e| e["type"] == "turn_started");
     run.kill();
 
     fx.script(SOLO_SCRIPT);

@@ -18,6 +18,7 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod child;
 pub mod crash;
 pub mod events;
 pub mod llm_fake;
