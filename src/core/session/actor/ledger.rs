@@ -71,35 +71,13 @@ impl Actor {
     pub(super) fn refuse(&mut self, turn: u64, spec: TurnSpec, refusal: budget::Refusal) {
         match refusal.scope {
             budget::Scope::Team => {
-                if !self.state.task.active {
-                    return;
+                if self.state.task.active {
+                    self.end_on_budget(refusal.message);
                 }
-                self.publish(EventKind::Error {
-                    message: refusal.message,
-                    command: None,
-                });
-                let final_text = self.unguarded_answer();
-                self.perform(Effect::Finish {
-                    outcome: Outcome::Budget,
-                    final_text,
-                });
             }
             budget::Scope::Agent => {
                 self.announce(turn, &spec);
-                self.publish(EventKind::TurnFailed {
-                    agent: spec.agent,
-                    turn,
-                    error: ErrorInfo {
-                        kind: "budget".into(),
-                        message: refusal.message,
-                    },
-                    will_retry: false,
-                    usage: UsageInfo {
-                        input: Some(0),
-                        output: Some(0),
-                        estimated: false,
-                    },
-                });
+                self.publish(budget_failed(spec.agent, turn, refusal.message));
                 self.queue.push_back(Input::TurnEnded { turn });
             }
         }
@@ -110,33 +88,25 @@ impl Actor {
     /// (`budget`) and the pattern carries on as after any failure.
     pub(super) fn refuse_step(&mut self, turn: u64, agent: &str, refusal: budget::Refusal) {
         if refusal.scope == budget::Scope::Team && self.state.task.active {
-            self.publish(EventKind::Error {
-                message: refusal.message,
-                command: None,
-            });
-            let final_text = self.unguarded_answer();
-            self.perform(Effect::Finish {
-                outcome: Outcome::Budget,
-                final_text,
-            });
+            self.end_on_budget(refusal.message);
             return;
         }
         let then = self.live.remove(&turn).and_then(|l| l.then);
-        self.publish(EventKind::TurnFailed {
-            agent: agent.to_string(),
-            turn,
-            error: ErrorInfo {
-                kind: "budget".into(),
-                message: refusal.message,
-            },
-            will_retry: false,
-            usage: UsageInfo {
-                input: Some(0),
-                output: Some(0),
-                estimated: false,
-            },
-        });
+        self.publish(budget_failed(agent.to_string(), turn, refusal.message));
         self.after_turn(turn, then);
+    }
+
+    /// The team's budget is spent: the task ends `budget`, saying why, with the last answer.
+    fn end_on_budget(&mut self, message: String) {
+        self.publish(EventKind::Error {
+            message,
+            command: None,
+        });
+        let final_text = self.unguarded_answer();
+        self.perform(Effect::Finish {
+            outcome: Outcome::Budget,
+            final_text,
+        });
     }
 
     /// Go on with `agent`'s next `fallback` model after `error`, if it has one and the error is
@@ -198,5 +168,23 @@ impl Actor {
             live.restart(provider, request, send);
         }
         Ok(())
+    }
+}
+
+/// The `turn_failed` of a call an agent's budget refused: it was never sent, so nothing was spent.
+fn budget_failed(agent: String, turn: u64, message: String) -> EventKind {
+    EventKind::TurnFailed {
+        agent,
+        turn,
+        error: ErrorInfo {
+            kind: "budget".into(),
+            message,
+        },
+        will_retry: false,
+        usage: UsageInfo {
+            input: Some(0),
+            output: Some(0),
+            estimated: false,
+        },
     }
 }
