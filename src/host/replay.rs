@@ -52,20 +52,10 @@ pub fn run(options: &ReplayOptions) -> Exit {
         return Exit::Usage;
     }
     let dir = super::bootstrap::journal_dir();
-    let journal = match super::launch::find_journal(&dir, &options.id) {
+    let journal = match super::sessions::open(&dir, &options.id) {
         Ok(j) => j,
-        Err(e) => {
-            eprintln!("conclave: {e}");
-            return if e.is_usage() {
-                Exit::Usage
-            } else {
-                Exit::Failed
-            };
-        }
+        Err(e) => return super::sessions::failed(&e),
     };
-    for warning in &journal.warnings {
-        eprintln!("conclave: {}: {warning}", journal.path.display());
-    }
     if options.events.is_none() && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
     {
         return match crate::config::load::load(options.config.as_deref()) {

@@ -54,16 +54,16 @@ pub fn diff(dir: &Path, a: &str, b: &str, json: bool) -> Exit {
 
 /// A failed action says why on stderr; a missing session or a bad id is a usage error.
 fn finish(result: Result<Exit, JournalError>) -> Exit {
-    match result {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("conclave: {e}");
-            if e.is_usage() {
-                Exit::Usage
-            } else {
-                Exit::Failed
-            }
-        }
+    result.unwrap_or_else(|e| failed(&e))
+}
+
+/// Say `e` on stderr; a missing session or a bad id is a usage error, the rest a failure.
+pub(super) fn failed(e: &JournalError) -> Exit {
+    eprintln!("conclave: {e}");
+    if e.is_usage() {
+        Exit::Usage
+    } else {
+        Exit::Failed
     }
 }
 
@@ -224,8 +224,9 @@ fn rm_in(dir: &Path, id: &str) -> Result<Exit, JournalError> {
     Ok(print(&format!("Removed session {stem}.\n")))
 }
 
-/// Read a journal, reporting its warnings on stderr.
-fn open(dir: &Path, id: &str) -> Result<store::Journal, JournalError> {
+/// Read the journal of session `id` (an id, a unique prefix or `last`), reporting its warnings
+/// on stderr.
+pub(super) fn open(dir: &Path, id: &str) -> Result<store::Journal, JournalError> {
     let journal = store::read_journal(&store::resolve_id(dir, id)?)?;
     for warning in &journal.warnings {
         eprintln!("conclave: {}: {warning}", journal.path.display());

@@ -18,21 +18,10 @@ use crate::telemetry::{Settings, SpanRecord, TelemetryError};
 
 /// `sessions export ID --format otlp`.
 pub fn export_otlp(dir: &Path, id: &str, config: Option<&Path>, endpoint: Option<&str>) -> Exit {
-    let journal =
-        match crate::store::resolve_id(dir, id).and_then(|p| crate::store::read_journal(&p)) {
-            Ok(j) => j,
-            Err(e) => {
-                eprintln!("conclave: {e}");
-                return if e.is_usage() {
-                    Exit::Usage
-                } else {
-                    Exit::Failed
-                };
-            }
-        };
-    for warning in &journal.warnings {
-        eprintln!("conclave: {}: {warning}", journal.path.display());
-    }
+    let journal = match super::sessions::open(dir, id) {
+        Ok(j) => j,
+        Err(e) => return super::sessions::failed(&e),
+    };
     let loaded = match crate::config::load::load(config) {
         Ok(l) => l,
         Err(e) => {
