@@ -200,6 +200,7 @@ fn a_closed_terminal_leaves_the_session_settled() {
     assert!(locks.is_empty(), "the session was not settled: {locks:?}");
     let journal = home.journal();
     assert!(journal.contains("Ambitious?"), "{journal}");
-    let log = std::fs::read_to_string(home.data().join("conclave.log")).unwrap();
+    // The log exists only once something was logged.
+    let log = std::fs::read_to_string(home.data().join("conclave.log")).unwrap_or_default();
     assert!(!log.contains("panicked"), "{log}");
 }

@@ -292,6 +292,9 @@ fn what_conclave_records_is_private_under_a_permissive_umask() {
     use std::os::unix::process::CommandExt;
     let world = World::new("hello");
     let mut cmd = world.conclave(&["run", "--team", "solo", "--prompt", "hi"]);
+    // A chosen level opens the log at start (at the default level it is made on the first line
+    // logged: `host::logging`'s tests check that one's mode).
+    cmd.env("CONCLAVE_LOG", "info");
     // SAFETY: umask is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {

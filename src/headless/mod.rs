@@ -80,11 +80,20 @@ impl<W: Write> Output<W> {
                 let _ = self.print(event);
             }
         }
+        let _ = self.out.flush();
     }
 
     /// Print every event the gate lets through, stopping at the `session_finished` that ends the
-    /// run.
+    /// run, and flush them together (one `write(2)` for the lot when `out` buffers).
     pub fn print_ready(&mut self) -> Printed {
+        let mut printed = self.print_each_ready();
+        if let Err(e) = self.out.flush() {
+            printed.failed.get_or_insert(e);
+        }
+        printed
+    }
+
+    fn print_each_ready(&mut self) -> Printed {
         let mut printed = Printed::default();
         while let Some(event) = self.gate.next_ready() {
             self.metrics.apply(&event);
@@ -139,6 +148,6 @@ impl<W: Write> Output<W> {
                 }
             }
         }
-        self.out.flush()
+        Ok(())
     }
 }

@@ -3,10 +3,16 @@
 //!
 //! Durability rules:
 //! - every event but `token` is written as soon as it is received: the buffered writer is flushed
-//!   (a `write(2)`, which survives SIGKILL) after each batch drained from the channel;
+//!   (a `write(2)`, which survives SIGKILL) after each batch drained from the channel. Writes go
+//!   to the page cache and are made on the session's own thread; only fsyncs, which wait for the
+//!   disk, go to tokio's blocking pool (a thread hop per write cost a short run a thread and a
+//!   tenth of its CPU);
 //! - the file is fsynced (`sync_data`) after any batch holding a boundary event: everything except
 //!   `token` and `turn_started` (so after `message`, `turn_failed`, `turn_cancelled`, handoffs,
-//!   votes, consensus, `session_finished`, user messages …);
+//!   votes, consensus, `session_finished`, user messages …), and once more when the channel closes
+//!   if anything was written after the last one. A new journal's header is not fsynced on its own:
+//!   a session's first event, `session_started`, is a boundary, and its fsync takes the header
+//!   with it (each fsync of a one-turn run is a tenth of its CPU);
 //! - `token` events are coalesced per (agent, turn): their texts are concatenated into one event
 //!   that keeps the seq and timestamp of the last token it holds. Pending tokens are written every
 //!   [`TOKEN_FLUSH_INTERVAL`] and before any other event, so a kill loses well under a second of
@@ -30,9 +36,9 @@ use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use std::io::{Read, Seek, Write};
+use std::io::{BufWriter, Read, Seek, Write};
+use std::sync::Arc;
 
-use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -106,7 +112,7 @@ pub struct OpenJournal {
 
 impl OpenJournal {
     /// Create the journal at `path` (it must not exist, its directory is created `0700`) and
-    /// write `header`, fsynced.
+    /// write `header` (fsynced with the first boundary event).
     pub fn create(path: &Path, header: &JournalHeader) -> Result<Self, JournalError> {
         Ok(OpenJournal {
             sink: Sink::create(path, header)?,
@@ -175,16 +181,16 @@ async fn feed(
                         pending.add(event);
                     } else {
                         for token in pending.take() {
-                            sink.write(&token).await?;
+                            sink.write(&token)?;
                         }
                         if is_boundary(&event.kind) {
                             durable.push(event.seq);
                         }
-                        sink.write(&event).await?;
+                        sink.write(&event)?;
                     }
                     next = events.try_recv().ok();
                 }
-                sink.flush().await?;
+                sink.flush()?;
                 if !durable.is_empty() {
                     sink.sync().await?;
                     if let Some(acks) = &acks {
@@ -198,18 +204,20 @@ async fn feed(
             _ = ticker.tick() => {
                 if !pending.is_empty() {
                     for token in pending.take() {
-                        sink.write(&token).await?;
+                        sink.write(&token)?;
                     }
-                    sink.flush().await?;
+                    sink.flush()?;
                 }
             }
         }
     }
     for token in pending.take() {
-        sink.write(&token).await?;
+        sink.write(&token)?;
     }
-    sink.flush().await?;
-    sink.sync().await?;
+    sink.flush()?;
+    if sink.unsynced {
+        sink.sync().await?;
+    }
     sink.lock
         .release()
         .map_err(|e| JournalError::io(lock::lock_path(&sink.path), e))?;
@@ -285,14 +293,23 @@ impl Pending {
 struct Sink {
     path: PathBuf,
     lock: lock::JournalLock,
-    out: BufWriter<tokio::fs::File>,
+    out: BufWriter<Shared>,
     report: WriterReport,
+    /// Something was written since the last fsync.
+    unsynced: bool,
 }
 
 impl Sink {
     fn create(path: &Path, header: &JournalHeader) -> Result<Self, JournalError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            private::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
+        // A directory that cannot be made or written to is what `bootstrap::check_recordable`
+        // reports too, in the same words: a new session is refused here before it starts.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let unwritable = |source| JournalError::Unwritable {
+            path: dir.unwrap_or(path).to_path_buf(),
+            source,
+        };
+        if let Some(dir) = dir {
+            private::create_dir_all(dir).map_err(unwritable)?;
         }
         let mut file = private::options()
             .write(true)
@@ -302,16 +319,19 @@ impl Sink {
                 std::io::ErrorKind::AlreadyExists => JournalError::Exists {
                     path: path.to_path_buf(),
                 },
-                _ => JournalError::io(path, e),
+                _ => unwritable(e),
             })?;
         let lock = take_lock(path, None)?;
         let line = encode(path, header)?;
-        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+        if let Err(e) = file.write_all(&line) {
             // A journal without its header would only be listed as damaged.
             let _ = std::fs::remove_file(path);
             return Err(JournalError::io(path, e));
         }
-        Ok(Sink::new(path, lock, file, 1))
+        // Written, not yet fsynced: the first boundary's fsync takes it.
+        let mut sink = Sink::new(path, lock, file, 0);
+        sink.unsynced = true;
+        Ok(sink)
     }
 
     fn append(path: &Path) -> Result<Self, JournalError> {
@@ -344,40 +364,59 @@ impl Sink {
         Sink {
             path: path.to_path_buf(),
             lock,
-            out: BufWriter::new(tokio::fs::File::from_std(file)),
+            out: BufWriter::new(Shared(Arc::new(file))),
             report: WriterReport {
                 path: path.to_path_buf(),
                 syncs,
                 ..WriterReport::default()
             },
+            unsynced: false,
         }
     }
 
-    async fn write(&mut self, event: &Event) -> Result<(), JournalError> {
+    /// Append `event` to the buffer (written out when it fills, or at [`Sink::flush`]).
+    fn write(&mut self, event: &Event) -> Result<(), JournalError> {
         let line = encode(&self.path, event)?;
         self.out
             .write_all(&line)
-            .await
             .map_err(|e| JournalError::io(&self.path, e))?;
         self.report.lines += 1;
+        self.unsynced = true;
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<(), JournalError> {
+    /// Hand what is buffered to the OS: one `write(2)` to the page cache, which returns in
+    /// microseconds, so it is made on the session's thread.
+    fn flush(&mut self) -> Result<(), JournalError> {
         self.out
             .flush()
-            .await
             .map_err(|e| JournalError::io(&self.path, e))
     }
 
+    /// `sync_data`, which waits for the disk: on tokio's blocking pool.
     async fn sync(&mut self) -> Result<(), JournalError> {
-        self.out
-            .get_ref()
-            .sync_data()
+        let file = Arc::clone(&self.out.get_ref().0);
+        tokio::task::spawn_blocking(move || file.sync_data())
             .await
+            .map_err(std::io::Error::other)
+            .and_then(|synced| synced)
             .map_err(|e| JournalError::io(&self.path, e))?;
         self.report.syncs += 1;
+        self.unsynced = false;
         Ok(())
+    }
+}
+
+/// The journal file, shared with the blocking-pool task that fsyncs it.
+struct Shared(Arc<std::fs::File>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
     }
 }
 

@@ -82,7 +82,8 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
     let mut out = Output::new(
         args.events,
         prepared.prices,
-        std::io::stdout().lock(),
+        // Buffered: the events ready at once leave in one write (see `Output::print_ready`).
+        std::io::BufWriter::new(std::io::stdout().lock()),
         journal_acks.is_some(),
     );
     out.history(&history);

@@ -78,11 +78,11 @@ pub fn run(options: RunOptions) -> Exit {
             return Exit::Usage;
         }
     };
-    let resumed = match &prepared.start {
-        Start::Resume(journal) => Some(journal.path.as_path()),
-        Start::New { .. } => None,
-    };
-    if let Err(e) = bootstrap::check_recordable(&bootstrap::journal_dir(), resumed) {
+    // A new session's journal is the first thing `launch` creates, before any model is called,
+    // so only a resume is checked up front (its journal and lock file must open for writing).
+    if let Start::Resume(journal) = &prepared.start
+        && let Err(e) = bootstrap::check_recordable(&bootstrap::journal_dir(), Some(&journal.path))
+    {
         eprintln!("conclave run: {e}");
         return Exit::Failed;
     }
