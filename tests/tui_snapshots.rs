@@ -226,3 +226,60 @@ fn route_picker() {
 fn routed_team_takes_over() {
     snap_all("routed_team_takes_over", || ask_routed(true));
 }
+
+/// The panes kept between frames (`tui::cache::ScreenCache`) never show a stale screen: after
+/// every event of a streaming group chat, a handoff and a failed run, at every size, the frame
+/// drawn with the caches of the frame before is the frame drawn afresh.
+#[test]
+fn a_screen_drawn_through_its_caches_is_the_screen_drawn_afresh() {
+    use conclave::core::event::EventKind;
+    use ratatui::buffer::Buffer;
+    let scripts = [
+        ("debate", fixtures::debate_live()),
+        ("debate", fixtures::debate()),
+        ("support", fixtures::support_pending()),
+        ("debate", fixtures::errors()),
+    ];
+    let fresh = |app: &mut App, w: u16, h: u16| -> Buffer {
+        let kept = std::mem::take(&mut app.screen);
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| draw(f, app)).unwrap();
+        app.screen = kept;
+        terminal.backend().buffer().clone()
+    };
+    for (team, script) in &scripts {
+        for (w, h) in SIZES {
+            let mut app = fixtures::app(team, &[]);
+            let mut cached = Terminal::new(TestBackend::new(w, h)).unwrap();
+            let start = script.events[0].ts;
+            let mut reused = 0;
+            for (i, event) in script.events.iter().enumerate() {
+                app.apply(event);
+                // A millisecond an event: the clock's second stays, so only the events decide
+                // what is drawn again.
+                app.now = start + chrono::Duration::milliseconds(i as i64);
+                cached.draw(|f| draw(f, &mut app)).unwrap();
+                let afresh = fresh(&mut app, w, h);
+                assert_eq!(
+                    cached.backend().buffer(),
+                    &afresh,
+                    "{team} at {w}x{h}, after event {i} ({:?})",
+                    event.kind
+                );
+                reused = app.screen.reuses();
+            }
+            if script
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::Token { .. }))
+            {
+                assert!(reused > 0, "{team} at {w}x{h}: the caches were never used");
+            }
+            // A key between two frames (scrolling the transcript) is seen too.
+            app.handle_key(key(KeyCode::Tab, KeyModifiers::NONE));
+            app.handle_key(key(KeyCode::Up, KeyModifiers::NONE));
+            cached.draw(|f| draw(f, &mut app)).unwrap();
+            assert_eq!(cached.backend().buffer(), &fresh(&mut app, w, h));
+        }
+    }
+}

@@ -10,12 +10,15 @@
 //! never more than 50 ms behind on screen; a key pressed meanwhile brings the frame forward. With
 //! nothing pending it never wakes: an idle console draws nothing and writes nothing.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Notify;
-use tokio::time::Instant;
+use futures_util::task::AtomicWaker;
+use tokio::time::{Instant, Sleep};
 
 /// The shortest time between two frames (60 fps).
 pub const MIN_FRAME_INTERVAL: Duration = Duration::from_micros(16_667);
@@ -34,7 +37,7 @@ struct Shared {
     pending: AtomicBool,
     /// A pending request came from the person (draw at [`MIN_FRAME_INTERVAL`]).
     urgent: AtomicBool,
-    notify: Notify,
+    waker: AtomicWaker,
 }
 
 impl FrameRequester {
@@ -44,7 +47,7 @@ impl FrameRequester {
         let was_urgent = self.shared.urgent.swap(true, Ordering::AcqRel);
         let was_pending = self.shared.pending.swap(true, Ordering::AcqRel);
         if !was_pending || !was_urgent {
-            self.shared.notify.notify_one();
+            self.shared.waker.wake();
         }
     }
 
@@ -52,16 +55,22 @@ impl FrameRequester {
     /// [`OUTPUT_FRAME_INTERVAL`], unless [`request`](Self::request) comes too.
     pub fn request_output(&self) {
         if !self.shared.pending.swap(true, Ordering::AcqRel) {
-            self.shared.notify.notify_one();
+            self.shared.waker.wake();
         }
     }
 }
 
-/// The run loop's side: waits for the next frame to be due.
+/// The run loop's side: waits for the next frame to be due. Its one timer lives as long as the
+/// scheduler and is moved only when the time a frame is due changes: the run loop asks for the
+/// next frame every time it wakes (for every streamed token), and a new timer each time would
+/// cost more than the frame.
 #[derive(Debug)]
 pub struct FrameScheduler {
     shared: Arc<Shared>,
     last: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
+    /// When the timer is set to go off, if it is set.
+    armed: Option<Instant>,
 }
 
 impl FrameScheduler {
@@ -69,12 +78,18 @@ impl FrameScheduler {
         let shared = Arc::new(Shared {
             pending: AtomicBool::new(false),
             urgent: AtomicBool::new(false),
-            notify: Notify::new(),
+            waker: AtomicWaker::new(),
         });
         let requester = FrameRequester {
             shared: shared.clone(),
         };
-        (FrameScheduler { shared, last: None }, requester)
+        let scheduler = FrameScheduler {
+            shared,
+            last: None,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            armed: None,
+        };
+        (scheduler, requester)
     }
 
     /// Whether a frame has been requested and not drawn yet.
@@ -83,25 +98,40 @@ impl FrameScheduler {
     }
 
     /// Wait until a frame is requested and due, then clear the request. Cancel-safe: dropped
-    /// before it returns, the request stays pending (and a sleep cut short by a more urgent
-    /// request starts over with the shorter interval).
+    /// before it returns, the request stays pending (and a wait cut short by a more urgent
+    /// request is shortened to its interval).
     pub async fn next_frame(&mut self) {
-        while !self.is_pending() {
-            self.shared.notify.notified().await;
+        std::future::poll_fn(|cx| self.poll_frame(cx)).await
+    }
+
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Registered before the flags are read, so a request made in between wakes us.
+        self.shared.waker.register(cx.waker());
+        if !self.is_pending() {
+            return Poll::Pending;
         }
         if let Some(last) = self.last {
-            let due = last + OUTPUT_FRAME_INTERVAL;
-            while !self.shared.urgent.load(Ordering::Acquire) {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(due) => break,
-                    _ = self.shared.notify.notified() => {}
+            let interval = if self.shared.urgent.load(Ordering::Acquire) {
+                MIN_FRAME_INTERVAL
+            } else {
+                OUTPUT_FRAME_INTERVAL
+            };
+            let due = last + interval;
+            if Instant::now() < due {
+                if self.armed != Some(due) {
+                    self.timer.as_mut().reset(due);
+                    self.armed = Some(due);
+                }
+                if self.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
                 }
             }
-            tokio::time::sleep_until(last + MIN_FRAME_INTERVAL).await;
         }
+        self.armed = None;
         self.shared.pending.store(false, Ordering::Release);
         self.shared.urgent.store(false, Ordering::Release);
         self.last = Some(Instant::now());
+        Poll::Ready(())
     }
 }
 
@@ -141,6 +171,29 @@ mod tests {
             .await
             .unwrap();
         task.await.unwrap();
+        assert!(!scheduler.is_pending());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn asked_and_dropped_again_and_again_the_frame_still_comes_when_due() {
+        let (mut scheduler, requester) = FrameScheduler::new();
+        requester.request_output();
+        scheduler.next_frame().await;
+        let first = Instant::now();
+        requester.request_output();
+        // The run loop asks for the next frame each time it wakes (a token every 2 ms here)
+        // and drops the question when something else came first.
+        for _ in 0..20 {
+            let woke = tokio::time::timeout(Duration::from_millis(2), scheduler.next_frame()).await;
+            assert!(
+                woke.is_err(),
+                "drawn early, {:?} after the last",
+                first.elapsed()
+            );
+            requester.request_output();
+        }
+        scheduler.next_frame().await;
+        assert_eq!(first.elapsed(), OUTPUT_FRAME_INTERVAL);
         assert!(!scheduler.is_pending());
     }
 

@@ -24,6 +24,7 @@ pub mod markdown;
 pub mod osc52;
 pub mod overlays;
 pub mod panes;
+pub mod put;
 pub mod render;
 pub mod replay;
 pub mod run_loop;

@@ -66,7 +66,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         is_demo: app.is_demo,
         now: app.now,
     };
-    status::render_status(frame, status_area, &app.session, line, &app.theme);
+    let key = app.screen.key(app.now);
+    let (session, theme) = (&app.session, &app.theme);
+    app.screen.status.draw(frame, status_area, key, |f| {
+        status::render_status(f, status_area, session, line, theme)
+    });
     draw_body(frame, body, app, &colors);
     let target = app.input_target();
     let overlay_open = !app.overlays.is_empty();
@@ -82,8 +86,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
             &app.theme,
         ),
     }
-    let hints = app.hint_actions();
-    status::render_footer(frame, footer, &hints, &app.keymap, &app.theme);
+    let mut cache = std::mem::take(&mut app.screen.footer);
+    cache.draw(frame, footer, key, |f| {
+        let hints = app.hint_actions();
+        status::render_footer(f, footer, &hints, &app.keymap, &app.theme);
+    });
+    app.screen.footer = cache;
     let (keymap, theme) = (&app.keymap, &app.theme);
     match app.overlays.last() {
         Some(Overlay::Help(scroll)) => {
@@ -191,8 +199,8 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
             .areas(side);
             draw_calls(frame, calls_area, app, colors);
             draw_panel(frame, handoff_area, app, colors, show_plan, show_handoff);
-            metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
-            draw_pane(frame, main, app, colors, Focus::Transcript);
+            draw_metrics(frame, metrics_area, app, colors);
+            draw_transcript(frame, main, app, colors);
             return;
         }
         // The agents and the side panels share the top rows: half the body, or what the handoff
@@ -234,13 +242,17 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
         ])
         .areas(side);
         draw_panel(frame, handoff_area, app, colors, show_plan, show_handoff);
-        metrics::render(frame, metrics_area, &app.session, &app.theme, colors);
+        draw_metrics(frame, metrics_area, app, colors);
         if with_steering {
             let pattern = app.session.pattern();
-            steering::render(frame, steer_area, &steer, pattern, &app.keymap, &app.theme);
+            let key = app.screen.key(app.now);
+            let (keymap, theme) = (&app.keymap, &app.theme);
+            app.screen.steering.draw(frame, steer_area, key, |f| {
+                steering::render(f, steer_area, &steer, pattern, keymap, theme)
+            });
         }
         draw_agents(frame, agents, app, colors);
-        draw_pane(frame, trans, app, colors, Focus::Transcript);
+        draw_transcript(frame, trans, app, colors);
         return;
     }
     let handoff_h = panel_h.min(body.height / 3);
@@ -263,7 +275,7 @@ fn draw_body(frame: &mut Frame<'_>, body: Rect, app: &mut App, colors: &AgentCol
     }
     draw_calls(frame, calls_area, app, colors);
     draw_panel(frame, handoff_area, app, colors, show_plan, show_handoff);
-    draw_pane(frame, trans, app, colors, Focus::Transcript);
+    draw_transcript(frame, trans, app, colors);
     let line = Line::styled(
         format!(" {}", metrics::summary(&app.session)),
         app.theme.dim_style(),
@@ -355,6 +367,30 @@ fn draw_pane(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentCol
             }
         }
         Focus::Plan => draw_plan(frame, area, app, colors),
+    }
+}
+
+/// The metrics panel, through its cache.
+fn draw_metrics(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {
+    let key = app.screen.key(app.now);
+    let (session, theme) = (&app.session, &app.theme);
+    app.screen.metrics.draw(frame, area, key, |f| {
+        metrics::render(f, area, session, theme, colors)
+    });
+}
+
+/// The transcript pane, through its cache (the zoomed one is drawn by `draw_pane`).
+fn draw_transcript(frame: &mut Frame<'_>, area: Rect, app: &mut App, colors: &AgentColors) {
+    let key = app.screen.key(app.now);
+    let mut cache = std::mem::take(&mut app.screen.transcript);
+    let mut drawn = false;
+    cache.draw(frame, area, key, |f| {
+        drawn = true;
+        draw_pane(f, area, app, colors, Focus::Transcript);
+    });
+    app.screen.transcript = cache;
+    if !drawn {
+        app.pane_rects.push((Focus::Transcript, area));
     }
 }
 

@@ -6,13 +6,18 @@
 //! Events are folded into the `App` as they come (draining whatever else is queued) and only
 //! request a frame, at the output pace (20 fps; input keeps 60, see `frame`); frames are drawn
 //! inside a synchronized update so the terminal shows them whole. When nothing happens the loop sleeps: no timer, no redraw, no output.
+//!
+//! Terminal input reaches the loop through a channel fed by a task of its own ([`forward_input`]):
+//! crossterm's stream, asked for input while its reader thread waits on the terminal, spins on
+//! the reader's lock (`sched_yield`) every time it is polled, and the loop wakes for every
+//! streamed token. Polled only when its reader wakes it, it costs nothing between keys.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
-use crossterm::execute;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::{execute, queue};
 use futures_util::StreamExt;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -55,17 +60,32 @@ async fn run_in(
     out: &UnboundedSender<Outbound>,
 ) -> std::io::Result<Ended> {
     let (mut scheduler, frames) = FrameScheduler::new();
-    let mut input = EventStream::new();
+    let (input_tx, mut input) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(forward_input(input_tx));
+    // Dropped with the loop however it ends: the task and crossterm's reader thread stop.
+    let _reader = AbortOnDrop(reader);
     let mut events_open = true;
+    // The tick's one timer, moved only when the pace changes or it goes off.
+    let mut tick = None;
+    let tick_timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(tick_timer);
     frames.request();
     loop {
-        let tick = tick_interval(&app);
+        let pace = tick_interval(&app);
+        if pace != tick {
+            tick = pace;
+            if let Some(every) = tick {
+                tick_timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + every);
+            }
+        }
         tokio::select! {
             _ = scheduler.next_frame() => {
                 app.now = app.clock(Utc::now());
                 draw(terminal, &mut app)?;
             }
-            term = input.next() => {
+            term = input.recv() => {
                 let Some(term) = term else {
                     return Err(std::io::ErrorKind::UnexpectedEof.into());
                 };
@@ -76,6 +96,10 @@ async fn run_in(
                         (Vec::new(), true)
                     }
                     TermEvent::Mouse(m) => (Vec::new(), app.handle_mouse(m)),
+                    TermEvent::Resize(width, height) => {
+                        terminal::fit(terminal, Some((width, height)))?;
+                        (Vec::new(), true)
+                    }
                     _ => (Vec::new(), true),
                 };
                 if changed {
@@ -105,8 +129,13 @@ async fn run_in(
                 }
                 frames.request_output();
             }
-            _ = tokio::time::sleep(tick.unwrap_or(Duration::from_secs(3600))), if tick.is_some() => {
+            _ = &mut tick_timer, if tick.is_some() => {
+                // A countdown or a spinner moved on: the cached panes show it too.
+                app.screen.touch();
                 frames.request();
+                if let Some(every) = tick {
+                    tick_timer.as_mut().reset(tokio::time::Instant::now() + every);
+                }
             }
             caught = signals.recv() => match caught {
                 Caught::End(signal) => {
@@ -115,15 +144,38 @@ async fn run_in(
                     return Ok(Ended::Signal(signal));
                 }
                 Caught::Stop => {
+                    app.screen.touch();
                     suspend(terminal, &mut app)?;
                     frames.request();
                 }
                 Caught::Continue => {
+                    app.screen.touch();
                     terminal::reenter(terminal, app.mouse)?;
                     frames.request();
                 }
             },
         }
+    }
+}
+
+/// Pass the terminal's input on to the loop until the terminal fails or is gone (which ends it,
+/// and the loop reads that as the end of input).
+async fn forward_input(to: UnboundedSender<std::io::Result<TermEvent>>) {
+    let mut input = EventStream::new();
+    while let Some(event) = input.next().await {
+        let failed = event.is_err();
+        if to.send(event).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -142,7 +194,8 @@ fn suspend(terminal: &mut Term, app: &mut App) -> std::io::Result<()> {
 
 /// Draw one frame inside a synchronized update.
 fn draw(terminal: &mut Term, app: &mut App) -> std::io::Result<()> {
-    execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    // Queued: it leaves with the frame, which `draw` flushes.
+    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| render::draw(f, app))?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)
 }

@@ -3,8 +3,14 @@
 //! panic (a hook that restores before the default hook prints), and on a terminating signal
 //! (the run loop exits normally, see `signals`). A suspend restores too, and [`reenter`] takes
 //! the terminal back after `fg`. Restoring twice is harmless.
+//!
+//! Frames are written through a buffer and leave in one `write(2)` when the frame is flushed
+//! (stdout's own buffer would cut a frame into a write per kilobyte). The screen's size is
+//! asked of the terminal at start, on every resize event and after `fg` ([`fit`]), not at every
+//! frame as ratatui does for a full-screen viewport: crossterm answers that by opening
+//! `/dev/tty` anew each time, three system calls a frame.
 
-use std::io::{self, Stdout, Write};
+use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::Once;
 
 use crossterm::cursor::Show;
@@ -13,11 +19,15 @@ use crossterm::execute;
 use crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 
 /// The console's terminal.
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Room for a whole frame of a large screen, so that it leaves in one write.
+const FRAME_BUFFER: usize = 256 * 1024;
 
 /// Restores the terminal when dropped.
 #[derive(Debug)]
@@ -41,8 +51,32 @@ pub fn setup(mouse: bool) -> io::Result<(Term, RestoreGuard)> {
     if mouse {
         execute!(stdout, EnableClicksAndWheel)?;
     }
-    let terminal = Terminal::new(CrosstermBackend::new(stdout))?;
+    let backend = CrosstermBackend::new(BufWriter::with_capacity(FRAME_BUFFER, stdout));
+    let size = backend.size()?;
+    let terminal = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, size.width, size.height)),
+        },
+    )?;
     Ok((terminal, guard))
+}
+
+/// Fit the screen to the terminal's size (`size`, or asked of the terminal): a new size clears
+/// the screen, and the next frame draws every cell.
+pub fn fit(terminal: &mut Term, size: Option<(u16, u16)>) -> io::Result<()> {
+    let (width, height) = match size {
+        Some(size) => size,
+        None => {
+            let size = terminal.backend().size()?;
+            (size.width, size.height)
+        }
+    };
+    let area = Rect::new(0, 0, width, height);
+    if area != terminal.get_frame().area() {
+        terminal.resize(area)?;
+    }
+    Ok(())
 }
 
 /// Give the terminal back: leave the alternate screen, stop capturing, show the cursor.
@@ -80,7 +114,8 @@ pub fn reenter(terminal: &mut Term, mouse: bool) -> io::Result<()> {
     // The screen is blank: so must be what the next frame is compared with. (`Terminal::clear`
     // would do both, but asks the terminal where its cursor is, and waits for the answer.)
     terminal.swap_buffers();
-    Ok(())
+    // The window may have been resized while the shell had it.
+    fit(terminal, None)
 }
 
 /// Let go of the terminal after [`restore`]. ratatui's `Drop` shows a hidden cursor and, when

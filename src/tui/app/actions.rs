@@ -187,6 +187,7 @@ impl App {
 
     /// Add a console note to the transcript.
     pub fn note(&mut self, text: impl Into<String>) {
+        self.screen.touch();
         self.session.notice(text);
     }
 

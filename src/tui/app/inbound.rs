@@ -12,6 +12,9 @@ pub const MAX_LISTED_SESSIONS: usize = 20;
 impl App {
     /// Take in one message from the host.
     pub fn receive(&mut self, inbound: Inbound) {
+        if !matches!(inbound, Inbound::Event(_)) {
+            self.screen.touch();
+        }
         match inbound {
             Inbound::Event(e) => self.apply(&e),
             Inbound::Notice(text) => self.note(text),

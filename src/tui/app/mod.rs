@@ -64,6 +64,9 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// Where each pane was last drawn, for the mouse.
     pub pane_rects: Vec<(Focus, Rect)>,
+    /// The panes a streamed token does not change, kept between frames (see `cache`). Every
+    /// method that changes what they show touches it.
+    pub screen: super::cache::ScreenCache,
     /// Warnings from loading the theme and key bindings, shown in the transcript at start.
     pub warnings: Vec<String>,
     /// Set when the console plays a recorded session (`conclave replay`).
@@ -101,6 +104,7 @@ impl App {
             no_color: false,
             now,
             pane_rects: Vec::new(),
+            screen: super::cache::ScreenCache::default(),
             warnings: Vec::new(),
             replay: None,
             preview_editor: None,
@@ -130,6 +134,9 @@ impl App {
 
     /// Fold a session event into the view.
     pub fn apply(&mut self, event: &Event) {
+        if !matches!(event.kind, EventKind::Token { .. }) {
+            self.screen.touch();
+        }
         let started = matches!(event.kind, EventKind::SessionStarted { .. });
         self.session.apply(event);
         if let EventKind::AgentsAnnounced { team, .. } = &event.kind {
@@ -172,6 +179,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        self.screen.touch();
         if let Some(top) = self.overlays.last() {
             let ctx = match top {
                 Overlay::Help(_) => Context::Help,
@@ -240,6 +248,7 @@ impl App {
 
     /// Bracketed paste: the text goes into the input as is, newlines included.
     pub fn handle_paste(&mut self, text: &str) {
+        self.screen.touch();
         if self.context() == Context::PreviewEdit {
             self.preview_paste(text);
             return;
@@ -260,6 +269,7 @@ impl App {
     /// Mouse wheel: scroll the pane under the pointer; a click focuses it. True when that
     /// changed anything on screen (a pointer move or a wheel at the end changes nothing).
     pub fn handle_mouse(&mut self, ev: MouseEvent) -> bool {
+        self.screen.touch();
         let pos = Position::new(ev.column, ev.row);
         let Some((focus, _)) = self
             .pane_rects

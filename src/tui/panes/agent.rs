@@ -13,10 +13,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
+use super::super::put::put;
 use super::super::sanitize::strip_controls;
 use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::agents::{
@@ -164,7 +165,7 @@ impl AgentPane {
         if lines.is_empty() {
             lines.push(Line::styled("(no answers yet)", theme.dim_style()));
         }
-        frame.render_widget(Paragraph::new(lines), inner);
+        put(frame.buffer_mut(), inner, &lines);
     }
 
     /// Scroll through `agent`'s blocks.

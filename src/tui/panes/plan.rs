@@ -17,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::super::keymap::{Action, Keymap};
+use super::super::put::put;
 use super::super::sanitize::strip_controls;
 use super::super::scroll::ScrollBy;
 use super::super::state::plan::{is_settled, phase_label, progress, tree};
@@ -186,7 +187,7 @@ impl PlanPane {
             return;
         }
         let lines = self.lines(plan, inner, now, theme, colors, focused);
-        frame.render_widget(Paragraph::new(lines), inner);
+        put(frame.buffer_mut(), inner, &lines);
     }
 
     fn lines(

@@ -6,10 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 use super::super::cache::CellCaches;
 use super::super::markdown::MdStyler;
+use super::super::put::put;
 use super::super::sanitize::clean_line;
 use super::super::scroll::{self, Cells, ScrollBy, ScrollState};
 use super::super::state::transcript::Entry;
@@ -51,7 +51,7 @@ impl TranscriptPane {
         frame.render_widget(block, area);
         let (mut cells, st) = self.cells(entries, theme, colors);
         let lines = scroll::visible(&mut cells, st, inner.width, inner.height);
-        frame.render_widget(Paragraph::new(lines), inner);
+        put(frame.buffer_mut(), inner, &lines);
     }
 
     /// Scroll through `entries`.
