@@ -7,7 +7,7 @@ of this script: HTTP/1.1 keep-alive, SSE one event per word, paced at --rate wor
 CPU is the measured process's user + system time: getrusage(RUSAGE_CHILDREN) around a process that
 exits, /proc/PID/stat for one that stays (a console in a pseudo-terminal).
 
-    python3 benches/cli.py cold [--runs 100] [--against OTHER_BINARY]
+    python3 benches/cli.py cold [--runs 100] [--against OTHER_BINARY] [--perf]
                                                         a whole `conclave run` of one turn
     python3 benches/cli.py history [--at 40 400 4000]   CPU per turn around N messages (group chat)
     python3 benches/cli.py stream --agents 8 --words 2000 [--rate 200]
@@ -283,18 +283,39 @@ def cold(a):
         args = ["run", "--config", cfg, "--team", "solo", "--prompt", "Say something.", "--events", "jsonl"]
         exes = [a.exe] + ([a.against] if a.against else [])
         cpu = {exe: [] for exe in exes}
+        task_clock = {exe: [] for exe in exes}
         for exe in exes:
             run(exe, args, env)
         for _ in range(a.runs):
             for exe in exes:  # alternated, so both see the same load
                 cpu[exe].append(run(exe, args, env))
+                if a.perf:
+                    task_clock[exe].append(perf_run(exe, args, env))
         print(f"a whole `conclave run` of one turn (http:// loopback), {a.runs} runs (budget: under 3 ms)")
         for exe in exes:
             c = sorted(cpu[exe])
-            print(f"  {exe}: CPU median {statistics.median(c):.2f} ms, p10 {c[len(c) // 10]:.2f}, "
+            print(f"  {exe}: CPU (getrusage) median {statistics.median(c):.2f} ms, p10 {c[len(c) // 10]:.2f}, "
                   f"p90 {c[len(c) * 9 // 10]:.2f}")
+            if a.perf:
+                t = sorted(task_clock[exe])
+                print(f"  {exe}: task-clock (perf stat) median {statistics.median(t):.2f} ms, "
+                      f"p10 {t[len(t) // 10]:.2f}, p90 {t[len(t) * 9 // 10]:.2f}")
         if a.against:
             print(f"  ratio {statistics.median(cpu[a.exe]) / statistics.median(cpu[a.against]):.2f}")
+
+
+def perf_run(exe, args, env):
+    """The task-clock of one run as `perf stat` counts it: from the exec of the binary to its exit,
+    all its threads (getrusage also counts the exec itself, made from this script's fork)."""
+    r = subprocess.run(["perf", "stat", "-x,", "-e", "task-clock", "--", exe] + args, env=env,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit(f"perf stat {exe} exited with {r.returncode}: {r.stderr[-400:]}")
+    for line in r.stderr.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2].startswith("task-clock"):
+            return float(fields[0])
+    sys.exit(f"perf stat printed no task-clock: {r.stderr[-400:]}")
 
 
 def chat_config(d, url, rounds):
@@ -485,6 +506,7 @@ def main():
     s = sub.add_parser("cold")
     s.add_argument("--runs", type=int, default=100)
     s.add_argument("--against", help="another binary, run alternately with --exe")
+    s.add_argument("--perf", action="store_true", help="also count each run with `perf stat` (linux-perf)")
     s = sub.add_parser("history")
     s.add_argument("--at", type=int, nargs="+", default=[40, 400, 4000])
     s = sub.add_parser("stream")

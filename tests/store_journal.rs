@@ -645,3 +645,43 @@ async fn a_journal_whose_writer_was_killed_is_appended_to() {
     assert_eq!(journal.last_seq(), Some(next));
     assert!(!store::lock::lock_path(&path).exists());
 }
+
+/// `conclave run`'s writer fsyncs on its own thread: every boundary is acknowledged after its
+/// fsync, in order, and the journal holds every event (tokens merged) whichever way it syncs.
+#[tokio::test]
+async fn a_writer_that_fsyncs_in_place_acknowledges_every_boundary() {
+    for in_place in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{SESSION}.jsonl"));
+        let open = store::OpenJournal::create(&path, &header(SESSION)).unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ack_tx, mut acks) = mpsc::unbounded_channel();
+        let writer = open.sync_in_place(in_place).spawn(rx, Some(ack_tx));
+        let events = conversation();
+        let boundaries: Vec<u64> = events
+            .iter()
+            .filter(|e| {
+                !matches!(
+                    e.kind,
+                    EventKind::Token { .. } | EventKind::TurnStarted { .. }
+                )
+            })
+            .map(|e| e.seq)
+            .collect();
+        for e in events {
+            tx.send(e).unwrap();
+            tokio::task::yield_now().await;
+        }
+        drop(tx);
+        let report = writer.await.unwrap().unwrap();
+        let mut acked = Vec::new();
+        while let Ok(seq) = acks.try_recv() {
+            acked.push(seq);
+        }
+        assert_eq!(acked, boundaries, "in place: {in_place}");
+        assert!(report.syncs >= 1, "{report:?}");
+        let journal = store::read_journal(&path).unwrap();
+        assert_eq!(token_text(&journal.events), "Hello there");
+        assert_eq!(journal.header, header(SESSION));
+    }
+}
