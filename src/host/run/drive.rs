@@ -127,6 +127,10 @@ pub(super) async fn drive(args: RunOptions, prepared: Prepared) -> Exit {
             got = events.recv(), if events_open => match got {
                 Some(event) => {
                     sent += on_event(event, &mut deferred, interrupted, &handle, &mut out.gate);
+                    // Whatever else is queued goes with it: printed (and written) together.
+                    while let Ok(event) = events.try_recv() {
+                        sent += on_event(event, &mut deferred, interrupted, &handle, &mut out.gate);
+                    }
                 }
                 // The writer still has the last events to put on disk: their acks (or the
                 // writer's end) release them.
