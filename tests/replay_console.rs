@@ -80,7 +80,6 @@ async fn record(config: &Config, team: &str, prompt: &str) -> (Vec<Event>, Vec<E
         journal_dir: Some(dir.path().to_path_buf()),
         providers: None,
         headless: true,
-        sync_in_place: false,
     };
     let mut launched = conclave::host::launch(config, team, &options).unwrap();
     launched

@@ -68,7 +68,6 @@ pub fn options(
         journal_dir: Some(journal_dir()),
         providers,
         headless: false,
-        sync_in_place: false,
     }
 }
 

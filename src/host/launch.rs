@@ -51,10 +51,6 @@ pub struct LaunchOptions {
     /// The session ends with its task and nobody answers afterwards (`run`, `serve`): a remote
     /// agent's question (A2A input-required) fails its turn instead of waiting for an answer.
     pub headless: bool,
-    /// The front end drives this one session alone and waits for every fsync of its journal
-    /// anyway (`conclave run` prints nothing the journal does not have): the journal fsyncs on
-    /// the session's thread rather than handing each fsync to another (see `store::writer`).
-    pub sync_in_place: bool,
 }
 
 /// A started session and what hangs off it.
@@ -167,9 +163,7 @@ pub fn launch(
     let (journal, journal_path) = match opened {
         Some((open, path)) => {
             let (acks, acked) = unbounded_channel();
-            let writer = open
-                .sync_in_place(options.sync_in_place)
-                .spawn(session.subscribe(), Some(acks));
+            let writer = open.spawn(session.subscribe(), Some(acks));
             (Some((writer, acked)), Some(path))
         }
         None => (None, None),
@@ -285,9 +279,7 @@ pub fn resume(
     let (writer, path) = match opened {
         Some(open) => {
             let (acks, acked) = unbounded_channel();
-            let writer = open
-                .sync_in_place(options.sync_in_place)
-                .spawn(session.subscribe(), Some(acks));
+            let writer = open.spawn(session.subscribe(), Some(acks));
             (Some((writer, acked)), Some(journal.path.clone()))
         }
         None => (None, None),

@@ -126,15 +126,6 @@ impl OpenJournal {
         })
     }
 
-    /// Fsync on the writer's own thread (`true`) instead of tokio's blocking pool: for a front
-    /// end that has nothing else to do while the disk works (`conclave run`, one session, its
-    /// output gated on the fsyncs). It blocks the thread for as long as the disk takes, so never
-    /// where a screen or other sessions share that thread.
-    pub fn sync_in_place(mut self, yes: bool) -> Self {
-        self.sink.sync_in_place = yes;
-        self
-    }
-
     /// Append every event received on `events` until the channel closes, sending on `acks`
     /// the seq of each boundary event once it is fsynced. Must be called inside a tokio runtime.
     pub fn spawn(
@@ -306,8 +297,6 @@ struct Sink {
     report: WriterReport,
     /// Something was written since the last fsync.
     unsynced: bool,
-    /// Fsync on this thread (see [`OpenJournal::sync_in_place`]).
-    sync_in_place: bool,
 }
 
 impl Sink {
@@ -382,7 +371,6 @@ impl Sink {
                 ..WriterReport::default()
             },
             unsynced: false,
-            sync_in_place: false,
         }
     }
 
@@ -405,18 +393,14 @@ impl Sink {
             .map_err(|e| JournalError::io(&self.path, e))
     }
 
-    /// `sync_data`, which waits for the disk: on tokio's blocking pool, or in place.
+    /// `sync_data`, which waits for the disk: on tokio's blocking pool.
     async fn sync(&mut self) -> Result<(), JournalError> {
         let file = Arc::clone(&self.out.get_ref().0);
-        let synced = if self.sync_in_place {
-            file.sync_data()
-        } else {
-            tokio::task::spawn_blocking(move || file.sync_data())
-                .await
-                .map_err(std::io::Error::other)
-                .and_then(|synced| synced)
-        };
-        synced.map_err(|e| JournalError::io(&self.path, e))?;
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|synced| synced)
+            .map_err(|e| JournalError::io(&self.path, e))?;
         self.report.syncs += 1;
         self.unsynced = false;
         Ok(())

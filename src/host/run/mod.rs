@@ -122,7 +122,6 @@ fn prepare(args: &RunOptions) -> Result<Prepared, String> {
     let unattended = (!args.control).then_some(args.approve);
     let options = LaunchOptions {
         headless: true, // the run ends with its task: nobody answers a remote agent's question
-        sync_in_place: true,
         ..bootstrap::options(unattended, None)
     };
     let prices = config
