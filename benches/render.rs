@@ -76,8 +76,19 @@ fn app_with(messages: u64) -> App {
             "Message {i}: **a point** about the proposal, with `code` and enough words to wrap once or twice \
              at a normal width.\n\n- first consideration\n- second consideration\n\n```rust\nlet x = {i};\n```"
         );
+        // As in a session: each message ends a turn that started (the agent panes draw a
+        // finished turn from core's record of it).
         app.apply(&event(
-            i + 1,
+            2 * i + 1,
+            EventKind::TurnStarted {
+                agent: agent.clone(),
+                turn: i,
+                round: None,
+                purpose: Purpose::Speak,
+            },
+        ));
+        app.apply(&event(
+            2 * i + 2,
             EventKind::Message {
                 agent,
                 turn: i,

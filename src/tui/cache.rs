@@ -39,24 +39,28 @@ impl LineCache {
 }
 
 /// The caches of a pane's cells, by index. Cells are only ever appended (a new session resets
-/// the pane), so index `i` always names the same cell.
+/// the pane), so index `i` always names the same cell. Only the cells that were laid out have a
+/// cache: a pane that opens at the end of 100,000 messages makes a few dozen, not 100,000.
 #[derive(Clone, Debug, Default)]
 pub struct CellCaches {
-    cells: Vec<LineCache>,
+    cells: std::collections::HashMap<usize, LineCache>,
+    /// One past the highest index with a cache.
+    end: usize,
 }
 
 impl CellCaches {
     /// The cache of cell `index`, made on first use.
     pub fn cell(&mut self, index: usize) -> &mut LineCache {
-        if self.cells.len() <= index {
-            self.cells.resize_with(index + 1, LineCache::default);
-        }
-        &mut self.cells[index]
+        self.end = self.end.max(index + 1);
+        self.cells.entry(index).or_default()
     }
 
     /// Drop the caches of cells past `count` (the list was cut short).
     pub fn fit(&mut self, count: usize) {
-        self.cells.truncate(count);
+        if self.end > count {
+            self.cells.retain(|&i, _| i < count);
+            self.end = count;
+        }
     }
 }
 
