@@ -211,6 +211,23 @@ impl Names<'_> {
         }
     }
 
+    /// A pattern's own agent key (`router`, `planner`, `judge`): an error when it is missing
+    /// (`missing`, with `hint`) or names no agent; the name when it is defined.
+    pub(super) fn required_agent<'t>(
+        &self,
+        path: KeyPath,
+        value: Option<&'t String>,
+        (missing, hint): (&str, &str),
+        out: &mut Vec<Finding>,
+    ) -> Option<&'t str> {
+        match value {
+            None => out.push(Finding::error(path, Part::Key, missing).hint(hint)),
+            Some(name) if !self.has_agent(name) => out.push(self.undefined_agent(path, name)),
+            Some(name) => return Some(name),
+        }
+        None
+    }
+
     pub(super) fn undefined_agent(&self, path: KeyPath, name: &str) -> Finding {
         let f = Finding::error(path, Part::Value, format!("no agent named '{name}'"));
         match self.suggest(name, self.config.agents.keys().map(String::as_str)) {

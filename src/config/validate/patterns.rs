@@ -150,21 +150,26 @@ pub(super) fn check_best_of(
     names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
-    match &t.judge {
-        None => out.push(
-            Finding::error(path.key("judge"), Part::Key, "a best_of team needs a judge")
-                .hint("add judge = \"AGENT\", ideally outside members so it does not judge itself"),
+    let judge = names.required_agent(
+        path.key("judge"),
+        t.judge.as_ref(),
+        (
+            "a best_of team needs a judge",
+            "add judge = \"AGENT\", ideally outside members so it does not judge itself",
         ),
-        Some(j) if !names.has_agent(j) => out.push(names.undefined_agent(path.key("judge"), j)),
-        Some(j) if t.members.contains(j) => out.push(
+        out,
+    );
+    if let Some(j) = judge
+        && t.members.iter().any(|m| m == j)
+    {
+        out.push(
             Finding::warning(
                 path.key("judge"),
                 Part::Value,
                 format!("the judge '{j}' is also a candidate and will score itself"),
             )
             .hint("pick a judge outside members"),
-        ),
-        Some(_) => {}
+        );
     }
 }
 
@@ -175,17 +180,14 @@ pub(super) fn check_plan(
     names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
-    match &t.planner {
-        None => out.push(
-            Finding::error(
-                path.key("planner"),
-                Part::Key,
-                "a plan team needs a planner",
-            )
-            .hint("add planner = \"AGENT\"; it writes the plan and the final answer"),
+    names.required_agent(
+        path.key("planner"),
+        t.planner.as_ref(),
+        (
+            "a plan team needs a planner",
+            "add planner = \"AGENT\"; it writes the plan and the final answer",
         ),
-        Some(p) if !names.has_agent(p) => out.push(names.undefined_agent(path.key("planner"), p)),
-        Some(_) => {}
-    }
+        out,
+    );
     check_window(path, t, out);
 }

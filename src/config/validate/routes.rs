@@ -15,14 +15,15 @@ pub(super) fn check_auto(
     names: &Names<'_>,
     out: &mut Vec<Finding>,
 ) {
-    match &t.router {
-        None => out.push(
-            Finding::error(path.key("router"), Part::Key, "an auto team needs a router")
-                .hint("add router = \"AGENT\": the agent that picks the team for each task"),
+    names.required_agent(
+        path.key("router"),
+        t.router.as_ref(),
+        (
+            "an auto team needs a router",
+            "add router = \"AGENT\": the agent that picks the team for each task",
         ),
-        Some(r) if !names.has_agent(r) => out.push(names.undefined_agent(path.key("router"), r)),
-        Some(_) => {}
-    }
+        out,
+    );
     let own = names
         .config
         .teams
